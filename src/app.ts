@@ -1,0 +1,49 @@
+import Koa from 'koa';
+import mount from 'koa-mount';
+
+import { ClientRegistry } from './clients/index.js';
+import type { Config } from './config/index.js';
+import { errorBoundary } from './http/errors.js';
+import { healthRoutes } from './http/health.js';
+import { noteStoreUnavailable } from './http/request-context.js';
+import { requestLog } from './http/request-log.js';
+import { securityHeaders } from './http/security-headers.js';
+import { staticRoutes } from './http/static-files.js';
+import type { Logger } from './log/index.js';
+import { createProvider, ensureOidcIndexes, loadSigningKeys, type Provider } from './provider/index.js';
+import { ServerSecrets } from './secrets/index.js';
+import { onStoreUnavailable, type Store } from './store/index.js';
+
+export interface Application {
+  app: Koa;
+  provider: Provider;
+  clients: ClientRegistry;
+  secrets: ServerSecrets;
+  /** Stops background work the application started (not the store, which the caller owns). */
+  stop(): void;
+}
+
+/** Builds the public Koa application on a connected store: indexes, keys, provider, routes. */
+export async function createApplication(config: Config, store: Store, logger: Logger): Promise<Application> {
+  const secrets = new ServerSecrets(config.masterKey, config.previousMasterKeys);
+  await ensureOidcIndexes(store);
+  const signingKeys = await loadSigningKeys(store, secrets);
+  const provider = createProvider({ config, store, secrets, signingKeys });
+  const clients = new ClientRegistry(store, secrets);
+
+  provider.on('server_error', (ctx, error) => {
+    logger.error({ err: error, path: ctx.path }, 'oidc-provider server_error');
+  });
+
+  const app = new Koa();
+  app.silent = true;
+  app.use(requestLog(logger));
+  app.use(errorBoundary(logger));
+  app.use(securityHeaders(config.issuer.startsWith('https:')));
+  app.use(healthRoutes(store, () => signingKeys.length > 0).routes());
+  app.use(staticRoutes().routes());
+  app.use(mount(provider));
+
+  const unsubscribe = onStoreUnavailable(noteStoreUnavailable);
+  return { app, provider, clients, secrets, stop: unsubscribe };
+}

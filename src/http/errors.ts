@@ -1,0 +1,71 @@
+import type { Context, Next } from 'koa';
+
+import type { Logger } from '../log/index.js';
+import { StoreUnavailableError } from '../store/index.js';
+import { renderErrorPage } from './error-page.js';
+import { runWithRequestRecord, type RequestRecord } from './request-context.js';
+
+/** Request bodies larger than this are refused before they are read. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/** Paths serving people (HTML); everything else speaks RFC 6749 JSON. */
+const PAGE_PREFIXES = ['/interaction', '/dashboard', '/auth', '/session', '/account'];
+
+function wantsPage(ctx: Context): boolean {
+  if (ctx.path.startsWith('/auth/v1/')) return false;
+  return PAGE_PREFIXES.some((prefix) => ctx.path === prefix || ctx.path.startsWith(`${prefix}/`));
+}
+
+/** Writes an error in the form the caller understands: a page for people, RFC 6749 JSON otherwise. */
+export function respondWithError(ctx: Context, status: number, error: string, description: string): void {
+  ctx.status = status;
+  ctx.remove('content-length');
+  if (wantsPage(ctx)) {
+    ctx.type = 'html';
+    ctx.body = renderErrorPage({ title: status === 503 ? 'Service temporarily unavailable' : 'Something went wrong', message: description, code: error });
+  } else {
+    ctx.type = 'json';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { error, error_description: description };
+  }
+}
+
+function isHttpError(error: unknown): error is Error & { status: number; expose?: boolean } {
+  return error instanceof Error && typeof (error as { status?: unknown }).status === 'number';
+}
+
+/**
+ * The outermost middleware: no caller ever sees a stack trace or an internal message. A lost database
+ * becomes 503 temporarily_unavailable (oidc-provider would answer 500 server_error), oversize bodies 413.
+ */
+export function errorBoundary(logger: Logger) {
+  return async function handleErrors(ctx: Context, next: Next): Promise<void> {
+    const declaredLength = Number(ctx.get('content-length') || 0);
+    if (declaredLength > MAX_BODY_BYTES) {
+      respondWithError(ctx, 413, 'invalid_request', `request body exceeds ${MAX_BODY_BYTES} bytes`);
+      ctx.set('Connection', 'close');
+      return;
+    }
+    const record: RequestRecord = { storeUnavailable: false };
+    try {
+      await runWithRequestRecord(record, next);
+      if (record.storeUnavailable && ctx.status >= 500) {
+        ctx.set('Retry-After', '5');
+        respondWithError(ctx, 503, 'temporarily_unavailable', 'the service is temporarily unavailable, retry later');
+      }
+    } catch (error) {
+      if (error instanceof StoreUnavailableError || record.storeUnavailable) {
+        ctx.set('Retry-After', '5');
+        respondWithError(ctx, 503, 'temporarily_unavailable', 'the service is temporarily unavailable, retry later');
+        return;
+      }
+      if (isHttpError(error) && error.status < 500) {
+        const code = error.status === 413 ? 'invalid_request' : error.status === 404 ? 'not_found' : 'invalid_request';
+        respondWithError(ctx, error.status, code, error.expose ? error.message : 'the request is invalid');
+        return;
+      }
+      logger.error({ err: error, path: ctx.path, method: ctx.method }, 'unhandled error');
+      respondWithError(ctx, 500, 'server_error', 'an unexpected error occurred');
+    }
+  };
+}

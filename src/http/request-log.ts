@@ -1,0 +1,28 @@
+import { randomUUID } from 'node:crypto';
+
+import type { Context, Next } from 'koa';
+
+import type { Logger } from '../log/index.js';
+
+/**
+ * One structured line per request with a request id (also returned as X-Request-Id). Only method, path,
+ * status and timing: never the query string, body or headers, which can carry credentials.
+ */
+export function requestLog(logger: Logger) {
+  return async function logRequest(ctx: Context, next: Next): Promise<void> {
+    const requestId = randomUUID();
+    const started = process.hrtime.bigint();
+    ctx.state.requestId = requestId;
+    ctx.state.log = logger.child({ requestId });
+    ctx.set('X-Request-Id', requestId);
+    try {
+      await next();
+    } finally {
+      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      logger.info(
+        { requestId, method: ctx.method, path: ctx.path, status: ctx.status, durationMs: Math.round(durationMs * 10) / 10 },
+        'request',
+      );
+    }
+  };
+}

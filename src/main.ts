@@ -1,0 +1,106 @@
+import { createServer, type Server } from 'node:http';
+
+import { createApplication } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config/index.js';
+import { createLogger, type Logger } from './log/index.js';
+import { seedDemoData } from './seed/index.js';
+import { createStore, StoreUnavailableError, type Store } from './store/index.js';
+
+const MINIMUM_NODE_MAJOR = 24;
+
+function fail(message: string): never {
+  process.stderr.write(`authtoken-server: ${message}\n`);
+  process.exit(1);
+}
+
+function warnLoudly(lines: string[]): void {
+  const bar = '!'.repeat(78);
+  process.stderr.write(`${bar}\n${lines.map((line) => `!! ${line}`).join('\n')}\n${bar}\n`);
+}
+
+/** Stops accepting, lets in-flight requests finish within the deadline, then closes the database. */
+async function shutdown(server: Server, store: Store, stopApp: () => void, config: Config, logger: Logger): Promise<void> {
+  logger.info('shutting down: no new connections, finishing in-flight requests');
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const deadline = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs).unref());
+  if ((await Promise.race([closed, deadline])) === 'timeout') {
+    logger.warn('shutdown deadline reached; closing remaining connections');
+    server.closeAllConnections();
+  }
+  stopApp();
+  await store.close();
+  logger.info('shutdown complete');
+}
+
+async function main(): Promise<void> {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < MINIMUM_NODE_MAJOR) {
+    fail(`Node.js ${MINIMUM_NODE_MAJOR} or later is required (running ${process.versions.node}); run through npm scripts, which use the project's Node 24`);
+  }
+
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) fail(`invalid configuration: ${error.message}`);
+    throw error;
+  }
+  const logger = createLogger(config.logLevel);
+
+  if (config.masterKeyIsDevelopment) {
+    warnLoudly([
+      'AUTHTOKEN_MASTER_KEY is not set: using the fixed DEVELOPMENT master key.',
+      'Anything derived from it (token hashes, encrypted keys) is not secret. Never use this in production.',
+      'Generate one with: openssl rand -base64 32',
+    ]);
+  }
+  if (config.cookieKeysEphemeral) {
+    warnLoudly(['COOKIE_KEYS is not set: using random cookie keys for this process; sign-in sessions end at restart.']);
+  }
+
+  let store: Store;
+  try {
+    store = await createStore(config, logger);
+  } catch (error) {
+    if (error instanceof StoreUnavailableError) fail(error.message);
+    throw error;
+  }
+  if (store.kind === 'memory') {
+    warnLoudly(['MONGODB_URI is not set: using the embedded IN-MEMORY store. Everything is lost when the process stops.']);
+  }
+
+  const application = await createApplication(config, store, logger);
+  logger.info({ store: store.kind, expiry: store.expiryMode() }, 'store ready');
+  const seed = await seedDemoData(config, application);
+
+  const server = createServer(application.app.callback());
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 20_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  logger.info({ port: config.port, issuer: config.issuer }, 'authtoken-server listening');
+  if (seed.banner.length > 0) process.stdout.write(`${seed.banner.join('\n')}\n`);
+
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'signal received');
+    shutdown(server, store, application.stop, config, logger)
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+main().catch((error: unknown) => {
+  const message = error instanceof Error ? error.message : String(error);
+  fail(`failed to start: ${message}`);
+});

@@ -1,0 +1,205 @@
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { errors } from 'oidc-provider';
+
+import type { ServerSecrets } from '../secrets/index.js';
+import type { Filter, IndexSpec, Store, StoredDocument } from '../store/index.js';
+
+/** Every model oidc-provider persists through an adapter. */
+export const OIDC_MODELS = [
+  'Session',
+  'AccessToken',
+  'AuthorizationCode',
+  'RefreshToken',
+  'DeviceCode',
+  'ClientCredentials',
+  'Client',
+  'InitialAccessToken',
+  'RegistrationAccessToken',
+  'Interaction',
+  'ReplayDetection',
+  'PushedAuthorizationRequest',
+  'Grant',
+  'BackchannelAuthenticationRequest',
+] as const;
+
+export type OidcModel = (typeof OIDC_MODELS)[number];
+
+/** Models whose id is, or unlocks, a bearer credential: stored only under a keyed hash of the id. */
+const HASHED_ID_MODELS = new Set<string>([
+  'Session',
+  'AccessToken',
+  'AuthorizationCode',
+  'RefreshToken',
+  'DeviceCode',
+  'ClientCredentials',
+  'InitialAccessToken',
+  'RegistrationAccessToken',
+  'Interaction',
+  'PushedAuthorizationRequest',
+  'BackchannelAuthenticationRequest',
+]);
+
+/** Models carrying a grantId, which revokeByGrantId must reach. */
+export const GRANT_BOUND_MODELS = ['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest'] as const;
+
+/**
+ * Models looked up by something other than their id (Session by uid, DeviceCode by user code): the id
+ * itself must come back from such a lookup, so it is kept encrypted rather than only hashed.
+ */
+const SEALED_ID_MODELS = new Set<string>(['Session', 'DeviceCode']);
+
+export interface OidcDocument extends StoredDocument {
+  /** The payload as JSON, without the id (which is the credential) nor the user code. */
+  data: string;
+  grantId?: string;
+  uid?: string;
+  userCode?: string;
+  accountId?: string;
+  clientId?: string;
+  sealedId?: string;
+  /** Epoch seconds when consumed; set at most once, atomically. */
+  consumed?: number;
+  createdAt: Date;
+}
+
+export function collectionName(model: string): string {
+  return `oidc_${model}`;
+}
+
+export const OIDC_INDEXES: IndexSpec[] = [
+  { fields: { grantId: 1 } },
+  { fields: { uid: 1 } },
+  { fields: { userCode: 1 } },
+  { fields: { accountId: 1 } },
+  { fields: { clientId: 1 } },
+];
+
+function epochSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+/** The oidc-provider adapter contract over our Store, with token values never stored in clear. */
+export class StoreAdapter implements Adapter {
+  readonly #hashed: boolean;
+  readonly #sealed: boolean;
+
+  constructor(
+    private readonly model: string,
+    private readonly store: Store,
+    private readonly secrets: ServerSecrets,
+  ) {
+    this.#hashed = HASHED_ID_MODELS.has(model);
+    this.#sealed = SEALED_ID_MODELS.has(model);
+  }
+
+  get #collection() {
+    return this.store.collection<OidcDocument>(collectionName(this.model));
+  }
+
+  /** The stored key for an id: its keyed hash under the current master key. */
+  #storageKey(id: string): string {
+    return this.#hashed ? this.secrets.keyedHash('token-hash', id) : id;
+  }
+
+  /** A filter finding the id under any master key still readable (after a master-key rotation). */
+  #idFilter(id: string): Filter {
+    if (!this.#hashed) return { _id: id };
+    const candidates = this.secrets.keyedHashCandidates('token-hash', id);
+    return candidates.length === 1 ? { _id: candidates[0] as string } : { _id: { $in: candidates } };
+  }
+
+  #userCodeKey(userCode: string): string {
+    return this.secrets.keyedHash('token-hash', `user-code:${userCode}`);
+  }
+
+  #toPayload(document: OidcDocument, id: string | undefined): AdapterPayload {
+    const payload = JSON.parse(document.data) as AdapterPayload;
+    if (this.#hashed) {
+      // The id was left out of the stored payload (it is the credential); put it back.
+      const jti = id ?? (document.sealedId ? this.secrets.decrypt('token-hash', document.sealedId, this.model).toString() : undefined);
+      if (jti !== undefined) payload.jti = jti;
+    }
+    if (document.consumed !== undefined) payload.consumed = document.consumed;
+    return payload;
+  }
+
+  async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+    const { userCode, consumed, ...rest } = payload;
+    if (this.#hashed) delete rest.jti;
+    const document: OidcDocument = {
+      _id: this.#storageKey(id),
+      data: JSON.stringify(rest),
+      createdAt: new Date(),
+    };
+    if (expiresIn) document.expiresAt = new Date(Date.now() + expiresIn * 1000);
+    if (payload.grantId) document.grantId = payload.grantId;
+    if (payload.uid) document.uid = payload.uid;
+    if (typeof userCode === 'string') document.userCode = this.#userCodeKey(userCode);
+    const accountId = payload.accountId ?? payload.session?.accountId;
+    if (accountId) document.accountId = accountId;
+    if (payload.clientId) document.clientId = payload.clientId;
+    if (typeof consumed === 'number') document.consumed = consumed;
+    if (this.#sealed) document.sealedId = this.secrets.encrypt('token-hash', id, this.model);
+    await this.#collection.replace(document);
+  }
+
+  async find(id: string): Promise<AdapterPayload | undefined> {
+    const document = await this.#collection.findOne(this.#idFilter(id));
+    return document ? this.#restoreUserCode(this.#toPayload(document, id), undefined) : undefined;
+  }
+
+  async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    const document = await this.#collection.findOne({ uid });
+    return document ? this.#toPayload(document, undefined) : undefined;
+  }
+
+  async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    const document = await this.#collection.findOne({ userCode: this.#userCodeKey(userCode) });
+    return document ? this.#restoreUserCode(this.#toPayload(document, undefined), userCode) : undefined;
+  }
+
+  #restoreUserCode(payload: AdapterPayload, userCode: string | undefined): AdapterPayload {
+    if (userCode !== undefined) (payload as AdapterPayload & { userCode?: string }).userCode = userCode;
+    return payload;
+  }
+
+  /**
+   * Marks the record consumed only if nobody did before. oidc-provider checks `consumed` and then calls
+   * this without looking at the result, so the loser of a race must be stopped here, with invalid_grant.
+   */
+  async consume(id: string): Promise<void> {
+    const updated = await this.#collection.updateOne(
+      { ...this.#idFilter(id), consumed: { $exists: false } },
+      { $set: { consumed: epochSeconds() } },
+    );
+    if (!updated) throw new errors.InvalidGrant('grant request is invalid');
+  }
+
+  async destroy(id: string): Promise<void> {
+    await this.#collection.deleteMany(this.#idFilter(id));
+  }
+
+  /** Removes every record of the grant, in every grant-bound collection, whichever model is asked. */
+  async revokeByGrantId(grantId: string): Promise<void> {
+    await revokeGrantEverywhere(this.store, grantId);
+  }
+}
+
+export async function revokeGrantEverywhere(store: Store, grantId: string): Promise<void> {
+  await Promise.all(GRANT_BOUND_MODELS.map((model) => store.collection(collectionName(model)).deleteMany({ grantId })));
+  await store.collection(collectionName('Grant')).deleteMany({ _id: grantId });
+}
+
+/** Creates the indexes every oidc-provider collection needs; idempotent. */
+export async function ensureOidcIndexes(store: Store): Promise<void> {
+  for (const model of OIDC_MODELS) await store.ensureIndexes(collectionName(model), OIDC_INDEXES);
+}
+
+/** The class oidc-provider's `adapter` option wants, bound to one store. */
+export function adapterClass(store: Store, secrets: ServerSecrets): new (model: string) => Adapter {
+  return class BoundStoreAdapter extends StoreAdapter {
+    constructor(model: string) {
+      super(model, store, secrets);
+    }
+  };
+}

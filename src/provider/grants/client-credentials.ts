@@ -1,0 +1,27 @@
+import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import { handler as builtInHandler, parameters } from 'oidc-provider/lib/actions/grants/client_credentials.js';
+import * as grantHelpers from 'oidc-provider/lib/helpers/grants.js';
+
+import type { ResourceServerRegistry } from '../resource-servers.js';
+import { assertScopesAllowed } from './scope-policy.js';
+
+/**
+ * client_credentials as oidc-provider implements it, preceded by our scope policy: oidc-provider silently
+ * drops requested scopes the resource server or client does not allow; a partner must get invalid_scope.
+ */
+export function registerClientCredentialsGrant(provider: Provider, resourceServers: ResourceServerRegistry): void {
+  const boundHelpers = Object.fromEntries(
+    Object.entries(grantHelpers).map(([name, helper]) => [name, helper.bind(undefined, provider)]),
+  );
+  provider.registerGrantType(
+    'client_credentials',
+    async (ctx: KoaContextWithOIDC) => {
+      assertScopesAllowed(ctx, resourceServers);
+      await builtInHandler(provider, boundHelpers, ctx);
+    },
+    new Set([...parameters, 'resource']),
+    new Set(['resource']),
+  );
+}
+
+export { errors };

@@ -1,0 +1,31 @@
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+
+import type { ResourceServerRegistry } from '../resource-servers.js';
+
+function requestedResource(ctx: KoaContextWithOIDC, resourceServers: ResourceServerRegistry): string {
+  const { resource } = ctx.oidc.params as { resource?: string | string[] };
+  if (Array.isArray(resource)) return resource[0] ?? resourceServers.defaultIdentifier;
+  return resource ?? resourceServers.defaultIdentifier;
+}
+
+/**
+ * Every requested scope must be allowed to the client and offered by the targeted resource server;
+ * otherwise the request fails with invalid_scope naming the scope (RFC 6749 5.2), instead of a token
+ * quietly carrying less than was asked for.
+ */
+export function assertScopesAllowed(ctx: KoaContextWithOIDC, resourceServers: ResourceServerRegistry): void {
+  const requested = String(ctx.oidc.params?.scope ?? '')
+    .split(' ')
+    .filter(Boolean);
+  if (requested.length === 0) return;
+  const client = ctx.oidc.client;
+  const allowed = new Set(String(client?.scope ?? '').split(' ').filter(Boolean));
+  const server = resourceServers.get(requestedResource(ctx, resourceServers));
+  const offered = new Set(server?.scopes ?? []);
+  for (const scope of requested) {
+    if (!allowed.has(scope)) throw new errors.InvalidScope('requested scope is not allowed for this client', scope);
+    if (server && !offered.has(scope)) {
+      throw new errors.InvalidScope('requested scope is not offered by the requested resource', scope);
+    }
+  }
+}

@@ -1,0 +1,35 @@
+import type { Application } from '../app.js';
+import type { Config } from '../config/index.js';
+
+export interface SeedResult {
+  /** Lines for the terminal (never the structured log): they contain development credentials. */
+  banner: string[];
+}
+
+/**
+ * Development data, planted only when configuration allows it (never in production, on a persistent
+ * store only with DEMO_SEED=true) and only into a store holding no client at all.
+ */
+export async function seedDemoData(config: Config, application: Application): Promise<SeedResult> {
+  if (!config.demo.enabled) return { banner: [] };
+  if ((await application.clients.count()) > 0) return { banner: [] };
+  const { clientId, clientSecret } = config.demo;
+  await application.clients.create({
+    clientId,
+    name: 'Demo client',
+    grantTypes: ['client_credentials'],
+    scopes: ['api:read', 'api:write'],
+    secret: clientSecret,
+  });
+  return {
+    banner: [
+      '',
+      'Development seed created (never in production):',
+      `  confidential client  ${clientId} / ${clientSecret}  scopes: api:read api:write`,
+      '',
+      'Get an AuthToken:',
+      `  curl -s -u '${clientId}:${clientSecret}' -d grant_type=client_credentials -d 'scope=api:read' ${config.issuer}/token`,
+      '',
+    ],
+  };
+}

@@ -1,0 +1,13 @@
+// oidc-provider exposes its built-in grant handlers and their helpers only as internal modules. We wrap
+// the client_credentials handler (to refuse scopes instead of silently dropping them), so we type the
+// two entry points we use, and nothing more.
+declare module 'oidc-provider/lib/actions/grants/client_credentials.js' {
+  import type { KoaContextWithOIDC } from 'oidc-provider';
+  export const handler: (provider: unknown, helpers: Record<string, unknown>, ctx: KoaContextWithOIDC) => Promise<void>;
+  export const parameters: Set<string>;
+}
+
+declare module 'oidc-provider/lib/helpers/grants.js' {
+  const helpers: Record<string, (provider: unknown, ...args: unknown[]) => unknown>;
+  export = helpers;
+}
