@@ -16,7 +16,7 @@ export function hashClientSecret(secrets: ServerSecrets, secret: string): string
 }
 
 function mac(secrets: ServerSecrets, keyId: string, salt: string, secret: string): string {
-  return createHmac('sha256', secrets.key('client-secret-hash', keyId)).update(`${salt}$${secret}`).digest('base64url');
+  return createHmac('sha256', secrets.keyObject('client-secret-hash', keyId)).update(`${salt}$${secret}`).digest('base64url');
 }
 
 export function isHashedClientSecret(value: string): boolean {

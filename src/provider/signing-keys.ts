@@ -29,8 +29,8 @@ function generateJwk(alg: SigningAlgorithm): JsonWebKey {
 }
 
 function publicPart(jwk: JsonWebKey): JsonWebKey {
-  const { d, p, q, dp, dq, qi, ...publicJwk } = jwk;
-  void d, p, q, dp, dq, qi;
+  const publicJwk: JsonWebKey = { ...jwk };
+  for (const privateMember of ['d', 'p', 'q', 'dp', 'dq', 'qi'] as const) delete publicJwk[privateMember];
   return publicJwk;
 }
 

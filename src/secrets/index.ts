@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, hkdfSync, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 import type { MasterKey } from '../config/index.js';
 
@@ -14,6 +14,8 @@ const SALT = Buffer.from('authtoken-server/v1');
 export class ServerSecrets {
   readonly #keys = new Map<string, Buffer>();
   readonly #derived = new Map<string, Buffer>();
+  // KeyObjects, because createHmac with a raw Buffer builds one on every call (measurable under load).
+  readonly #keyObjects = new Map<string, KeyObject>();
   readonly currentKeyId: string;
 
   constructor(current: MasterKey, previous: MasterKey[] = []) {
@@ -34,6 +36,17 @@ export class ServerSecrets {
     return derived;
   }
 
+  /** The derived key as a KeyObject, for hot paths (HMAC per token operation). */
+  keyObject(purpose: KeyPurpose, keyId: string = this.currentKeyId): KeyObject {
+    const cacheKey = `${keyId}/${purpose}`;
+    let keyObject = this.#keyObjects.get(cacheKey);
+    if (!keyObject) {
+      keyObject = createSecretKey(this.key(purpose, keyId));
+      this.#keyObjects.set(cacheKey, keyObject);
+    }
+    return keyObject;
+  }
+
   /** Key ids able to read existing data: the current one first. */
   keyIds(): string[] {
     return [...this.#keys.keys()];
@@ -41,7 +54,7 @@ export class ServerSecrets {
 
   /** HMAC-SHA-256 of a value, as `keyId.base64url`; deterministic so it can be looked up. */
   keyedHash(purpose: KeyPurpose, value: string, keyId: string = this.currentKeyId): string {
-    const mac = createHmac('sha256', this.key(purpose, keyId)).update(value).digest('base64url');
+    const mac = createHmac('sha256', this.keyObject(purpose, keyId)).update(value).digest('base64url');
     return `${keyId}.${mac}`;
   }
 

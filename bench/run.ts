@@ -1,0 +1,157 @@
+// `npm run bench`: loads our server and the plain-oidc-provider baseline alternately on 127.0.0.1 and
+// prints req/s, latency and ours/baseline; writes bench/results/latest.json. Every run is bounded.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { FerretDbProcess } from '../test/support/ferretdb.js';
+import { median, runLoad, type LoadRequest, type LoadResult } from './load.js';
+import { distRoot, startServerProcess, type RunningServer } from './processes.js';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+
+export interface ScenarioResult {
+  name: string;
+  ours_rps: number;
+  baseline_rps: number;
+  ratio: number;
+  p50_ms: number;
+  p99_ms: number;
+  target_ratio: number;
+}
+
+interface Scenario {
+  name: string;
+  targetRatio: number;
+  startOurs(port: number): Promise<RunningServer>;
+  startBaseline(port: number): Promise<RunningServer>;
+  oursRequest(server: RunningServer): Omit<LoadRequest, 'durationSeconds' | 'connections'>;
+  baselineRequest(server: RunningServer): Omit<LoadRequest, 'durationSeconds' | 'connections'>;
+}
+
+const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+const form = 'application/x-www-form-urlencoded';
+let nextPort = 4100 + Math.floor(Math.random() * 500);
+
+const ourEnv = (extra: Record<string, string> = {}) => ({
+  NODE_ENV: 'development',
+  LOG_LEVEL: 'warn',
+  AUTHTOKEN_MASTER_KEY: randomBytes(32).toString('base64'),
+  COOKIE_KEYS: randomBytes(32).toString('base64url'),
+  DEMO_CLIENT_ID: 'bench-client',
+  DEMO_CLIENT_SECRET: 'bench-secret',
+  ...extra,
+});
+
+function clientCredentialsScenario(name: string, targetRatio: number, env: () => Promise<Record<string, string>>): Scenario {
+  const request = (server: RunningServer) => ({
+    url: `${server.url}/token`,
+    method: 'POST' as const,
+    headers: { 'content-type': form, authorization: basic('bench-client', 'bench-secret') },
+    body: 'grant_type=client_credentials&scope=api%3Aread',
+  });
+  return {
+    name,
+    targetRatio,
+    startOurs: async (port) => startServerProcess('src/main.js', port, ourEnv(await env())),
+    startBaseline: (port) => startServerProcess('bench/baseline-server.js', port, {}),
+    oursRequest: request,
+    baselineRequest: request,
+  };
+}
+
+async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
+  const ours = await scenario.startOurs(nextPort++);
+  const baseline = await scenario.startBaseline(nextPort++);
+  try {
+    const settings = { durationSeconds: SECONDS, connections: CONNECTIONS };
+    const warmup = { durationSeconds: 1, connections: CONNECTIONS };
+    await runLoad({ ...scenario.oursRequest(ours), ...warmup });
+    await runLoad({ ...scenario.baselineRequest(baseline), ...warmup });
+    const oursRuns: LoadResult[] = [];
+    const baselineRuns: LoadResult[] = [];
+    // Interleaved, alternating which goes first, so machine noise hits both sides alike.
+    for (let round = 0; round < ROUNDS; round += 1) {
+      const runOurs = async () => oursRuns.push(await runLoad({ ...scenario.oursRequest(ours), ...settings }));
+      const runBaseline = async () => baselineRuns.push(await runLoad({ ...scenario.baselineRequest(baseline), ...settings }));
+      if (round % 2 === 0) {
+        await runOurs();
+        await runBaseline();
+      } else {
+        await runBaseline();
+        await runOurs();
+      }
+    }
+    const failed = [...oursRuns, ...baselineRuns].reduce((sum, run) => sum + run.non2xx, 0);
+    if (failed > 0) throw new Error(`${scenario.name}: ${failed} non-2xx answers during the load`);
+    const oursRps = median(oursRuns.map((run) => run.rps));
+    const baselineRps = median(baselineRuns.map((run) => run.rps));
+    return {
+      name: scenario.name,
+      ours_rps: Math.round(oursRps),
+      baseline_rps: Math.round(baselineRps),
+      ratio: Math.round((oursRps / baselineRps) * 100) / 100,
+      p50_ms: median(oursRuns.map((run) => run.p50Ms)),
+      p99_ms: median(oursRuns.map((run) => run.p99Ms)),
+      target_ratio: scenario.targetRatio,
+    };
+  } finally {
+    await ours.stop();
+    await baseline.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  let ferret: FerretDbProcess | undefined;
+  const mongoUri = async (): Promise<string> => {
+    if (process.env.MONGODB_URI) return process.env.MONGODB_URI;
+    ferret ??= await FerretDbProcess.start();
+    return ferret.uri;
+  };
+  const scenarios: Scenario[] = [clientCredentialsScenario('client_credentials/memory', 0.9, async () => ({}))];
+  let mongoAvailable = true;
+  try {
+    await mongoUri();
+  } catch (error) {
+    mongoAvailable = false;
+    process.stderr.write(`skipping MongoDB scenarios: ${(error as Error).message}\n`);
+  }
+  if (mongoAvailable) {
+    scenarios.push(
+      clientCredentialsScenario('client_credentials/mongodb', 0.3, async () => ({
+        MONGODB_URI: await mongoUri(),
+        MONGODB_DB: `bench_${randomBytes(4).toString('hex')}`,
+        DEMO_SEED: 'true',
+      })),
+    );
+  }
+
+  const results: ScenarioResult[] = [];
+  try {
+    for (const scenario of scenarios) {
+      process.stdout.write(`running ${scenario.name} (${ROUNDS} rounds x ${SECONDS}s, ${CONNECTIONS} connections)...\n`);
+      results.push(await runScenario(scenario));
+    }
+  } finally {
+    await ferret?.stop();
+  }
+
+  process.stdout.write('\nscenario                         ours req/s  baseline req/s  ratio  target  p50 ms  p99 ms\n');
+  for (const result of results) {
+    const verdict = result.ratio >= result.target_ratio ? 'ok' : 'BELOW TARGET';
+    process.stdout.write(
+      `${result.name.padEnd(32)} ${String(result.ours_rps).padStart(10)} ${String(result.baseline_rps).padStart(15)} ${result.ratio.toFixed(2).padStart(6)} ${('>=' + result.target_ratio).padStart(7)} ${String(result.p50_ms).padStart(7)} ${String(result.p99_ms).padStart(7)}  ${verdict}\n`,
+    );
+  }
+  const resultsDirectory = join(distRoot, '..', 'bench', 'results');
+  mkdirSync(resultsDirectory, { recursive: true });
+  writeFileSync(join(resultsDirectory, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`\nwrote ${join(resultsDirectory, 'latest.json')}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

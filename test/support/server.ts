@@ -1,0 +1,125 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { Writable } from 'node:stream';
+
+import { createApplication, type Application } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config/index.js';
+import { createLogger } from '../../src/log/index.js';
+import { seedDemoData } from '../../src/seed/index.js';
+import { createStore, type Store } from '../../src/store/index.js';
+
+export type StoreKind = 'memory' | 'mongodb';
+export const STORE_KINDS: StoreKind[] = ['memory', 'mongodb'];
+
+export const TEST_MASTER_KEY = randomBytes(32).toString('base64');
+
+/** The MongoDB-wire server global-setup provided. */
+export function testMongoUri(): string {
+  const uri = process.env.TEST_MONGODB_URI;
+  if (!uri) throw new Error('TEST_MONGODB_URI is not set: run the tests through `npm test` (jest global setup)');
+  return uri;
+}
+
+export function uniqueDatabaseName(): string {
+  return `authtoken_test_${randomBytes(6).toString('hex')}`;
+}
+
+/** Captures every log line the server writes, so tests can assert on (and scan) them. */
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _encoding: string, callback: () => void): void {
+    this.lines.push(...chunk.toString().split('\n').filter(Boolean));
+    callback();
+  }
+  get text(): string {
+    return this.lines.join('\n');
+  }
+}
+
+export interface TestServer {
+  baseUrl: string;
+  config: Config;
+  store: Store;
+  application: Application;
+  logs: LogCapture;
+  /** Stops HTTP and background work; closes the store unless `keepStore`. */
+  close(options?: { keepStore?: boolean }): Promise<void>;
+}
+
+export interface TestServerOptions {
+  store: StoreKind;
+  /** Reuse a database (e.g. to restart a server on the same data). */
+  databaseName?: string;
+  /** Reuse a port (a restarted server keeps its issuer). */
+  port?: number;
+  mongoUri?: string;
+  env?: Record<string, string>;
+}
+
+/**
+ * Starts the real application on 127.0.0.1 with the chosen store. The socket listens first, so the
+ * issuer can name the port the OS gave us.
+ */
+export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', () => resolve()));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const databaseName = options.databaseName ?? uniqueDatabaseName();
+  const env: Record<string, string> = {
+    NODE_ENV: 'test',
+    PORT: String(port),
+    ISSUER: `http://127.0.0.1:${port}`,
+    AUTHTOKEN_MASTER_KEY: TEST_MASTER_KEY,
+    COOKIE_KEYS: 'test-cookie-key-0123456789abcdefghijklmnop',
+    LOG_LEVEL: 'info',
+    MONGODB_CONNECT_ATTEMPTS: '2',
+    ...(options.store === 'mongodb'
+      ? { MONGODB_URI: options.mongoUri ?? testMongoUri(), MONGODB_DB: databaseName, DEMO_SEED: 'true' }
+      : {}),
+    ...options.env,
+  };
+  const config = loadConfig(env);
+  const logs = new LogCapture();
+  const logger = createLogger(config.logLevel, logs);
+  const store = await createStore(config, logger);
+  const application = await createApplication(config, store, logger);
+  await seedDemoData(config, application);
+  server.on('request', application.app.callback());
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    config,
+    store,
+    application,
+    logs,
+    async close({ keepStore = false } = {}) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      application.stop();
+      if (!keepStore) await store.close();
+    },
+  };
+}
+
+/** POSTs a form to the server, optionally with HTTP Basic client authentication. */
+export async function postForm(
+  url: string,
+  form: Record<string, string>,
+  basic?: { id: string; secret: string },
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+  if (basic) {
+    headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(basic.id)}:${encodeURIComponent(basic.secret)}`).toString('base64')}`;
+  }
+  const response = await fetch(url, { method: 'POST', headers, body: new URLSearchParams(form).toString() });
+  const text = await response.text();
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    body = { raw: text };
+  }
+  return { status: response.status, body, headers: response.headers };
+}
+
+export const DEMO = { id: 'demo-client', secret: 'demo-secret' };

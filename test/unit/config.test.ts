@@ -1,0 +1,59 @@
+import { ConfigError, loadConfig } from '../../src/config/index.js';
+
+const productionBase = {
+  NODE_ENV: 'production',
+  MONGODB_URI: 'mongodb://db.internal:27017/authtoken',
+  COOKIE_KEYS: 'a-cookie-key-of-at-least-thirty-two-chars',
+  AUTHTOKEN_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
+  ISSUER: 'https://auth.example.com',
+};
+
+describe('configuration', () => {
+  test('defaults give a runnable development server on the memory store', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(3000);
+    expect(config.issuer).toBe('http://localhost:3000');
+    expect(config.mongodb).toBeUndefined();
+    expect(config.masterKeyIsDevelopment).toBe(true);
+    expect(config.accessTokenFormat).toBe('opaque');
+    expect(config.demo.enabled).toBe(true);
+  });
+
+  test('an invalid value names the variable', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/^PORT: /);
+    expect(() => loadConfig({ ACCESS_TOKEN_FORMAT: 'paseto' })).toThrow(/^ACCESS_TOKEN_FORMAT: /);
+    expect(() => loadConfig({ MONGODB_URI: 'postgres://x' })).toThrow(/^MONGODB_URI: /);
+    expect(() => loadConfig({ AUTHTOKEN_MASTER_KEY: 'c2hvcnQ=' })).toThrow(/^AUTHTOKEN_MASTER_KEY: /);
+    expect(() => loadConfig({ COOKIE_KEYS: 'short' })).toThrow(/^COOKIE_KEYS: /);
+  });
+
+  test('a complete production configuration is accepted', () => {
+    const config = loadConfig(productionBase);
+    expect(config.isProduction).toBe(true);
+    expect(config.demo.enabled).toBe(false);
+  });
+
+  test.each([
+    ['MONGODB_URI', { MONGODB_URI: undefined }],
+    ['COOKIE_KEYS', { COOKIE_KEYS: undefined }],
+    ['AUTHTOKEN_MASTER_KEY', { AUTHTOKEN_MASTER_KEY: undefined }],
+    ['ISSUER', { ISSUER: 'http://auth.example.com' }],
+  ])('production refuses to start without a proper %s', (variable, override) => {
+    const attempt = () => loadConfig({ ...productionBase, ...override });
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(new RegExp(`^${variable}: `));
+  });
+
+  test('production accepts a plain-http localhost issuer (for local trials)', () => {
+    expect(() => loadConfig({ ...productionBase, ISSUER: 'http://localhost:3000' })).not.toThrow();
+  });
+
+  test('demo data is never seeded in production, whatever DEMO_SEED says', () => {
+    expect(loadConfig({ ...productionBase, DEMO_SEED: 'true' }).demo.enabled).toBe(false);
+  });
+
+  test('demo data goes into a persistent store only when DEMO_SEED=true', () => {
+    expect(loadConfig({ MONGODB_URI: 'mongodb://127.0.0.1:1/' }).demo.enabled).toBe(false);
+    expect(loadConfig({ MONGODB_URI: 'mongodb://127.0.0.1:1/', DEMO_SEED: 'true' }).demo.enabled).toBe(true);
+  });
+});
