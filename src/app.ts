@@ -1,10 +1,13 @@
 import Koa from 'koa';
+
+import { AuditLog } from './audit/index.js';
 import mount from 'koa-mount';
 
 import { ClientRegistry } from './clients/index.js';
 import type { Config } from './config/index.js';
 import { errorBoundary } from './http/errors.js';
 import { healthRoutes } from './http/health.js';
+import { Metrics } from './http/metrics.js';
 import { noteStoreUnavailable } from './http/request-context.js';
 import { requestLog } from './http/request-log.js';
 import { securityHeaders } from './http/security-headers.js';
@@ -19,6 +22,8 @@ export interface Application {
   provider: Provider;
   clients: ClientRegistry;
   secrets: ServerSecrets;
+  audit: AuditLog;
+  metrics: Metrics;
   /** Stops background work the application started (not the store, which the caller owns). */
   stop(): void;
 }
@@ -30,6 +35,9 @@ export async function createApplication(config: Config, store: Store, logger: Lo
   const signingKeys = await loadSigningKeys(store, secrets);
   const provider = createProvider({ config, store, secrets, signingKeys });
   const clients = new ClientRegistry(store, secrets);
+  const audit = new AuditLog(store);
+  await audit.ensureIndexes();
+  const metrics = new Metrics();
 
   provider.on('server_error', (ctx, error) => {
     logger.error({ err: error, path: ctx.path }, 'oidc-provider server_error');
@@ -45,5 +53,5 @@ export async function createApplication(config: Config, store: Store, logger: Lo
   app.use(mount(provider));
 
   const unsubscribe = onStoreUnavailable(noteStoreUnavailable);
-  return { app, provider, clients, secrets, stop: unsubscribe };
+  return { app, provider, clients, secrets, audit, metrics, stop: unsubscribe };
 }
