@@ -10,6 +10,8 @@ import { adapterClass } from './adapter.js';
 import { registerClientCredentialsGrant } from './grants/client-credentials.js';
 import { ResourceServerRegistry } from './resource-servers.js';
 import { renderProviderError } from './error-page.js';
+import { logoutPages } from './logout-pages.js';
+import { Views } from '../views/index.js';
 
 export { ensureOidcIndexes, revokeGrantEverywhere, collectionName, OIDC_MODELS } from './adapter.js';
 export { loadSigningKeys, SIGNING_KEYS_COLLECTION } from './signing-keys.js';
@@ -59,6 +61,7 @@ export function createProvider({ config, store, secrets, signingKeys }: Provider
     },
     features: {
       devInteractions: { enabled: false },
+      rpInitiatedLogout: { enabled: true, ...logoutPages(new Views()) },
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
