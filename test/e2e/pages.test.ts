@@ -23,7 +23,7 @@ describe('pages in Chromium', () => {
     expect(response?.status()).toBe(400);
     await expect(watched.page.locator('h1').textContent()).resolves.toBe('Something went wrong');
     expect(await watched.page.locator('code').textContent()).toBe('invalid_client');
-    const css = await watched.page.evaluate(() => getComputedStyle(document.body).fontFamily);
+    const css = String(await watched.page.evaluate('getComputedStyle(document.body).fontFamily'));
     expect(css).toContain('system-ui');
     await watched.screenshot('error-page');
     expect(watched.problems).toEqual([]);
