@@ -38,6 +38,7 @@ const envSchema = z.object({
   DEMO_SEED: bool.optional(),
   DEMO_CLIENT_ID: z.string().regex(/^[A-Za-z0-9._~-]{1,128}$/).default('demo-client'),
   DEMO_CLIENT_SECRET: z.string().min(8).max(256).default('demo-secret'),
+  DEMO_REDIRECT_URI: z.url().default('http://localhost:8080/callback'),
   STORE_SWEEP_INTERVAL_SECONDS: intInRange(5, 86400).default(60),
   MONGODB_CONNECT_ATTEMPTS: intInRange(1, 100).default(8),
   SHUTDOWN_TIMEOUT_MS: intInRange(100, 120000).default(10000),
@@ -70,7 +71,7 @@ export interface Config {
   ttl: { accessToken: number; clientCredentials: number; idToken: number; refreshToken: number };
   defaultResource: string;
   apiScopes: string[];
-  demo: { enabled: boolean; clientId: string; clientSecret: string };
+  demo: { enabled: boolean; clientId: string; clientSecret: string; redirectUri: string };
   storeSweepIntervalSeconds: number;
   shutdownTimeoutMs: number;
 }
@@ -173,7 +174,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     defaultResource: env.DEFAULT_RESOURCE ?? `${issuer}/api`,
     apiScopes,
-    demo: { enabled: demoEnabled, clientId: env.DEMO_CLIENT_ID, clientSecret: env.DEMO_CLIENT_SECRET },
+    demo: { enabled: demoEnabled, clientId: env.DEMO_CLIENT_ID, clientSecret: env.DEMO_CLIENT_SECRET, redirectUri: env.DEMO_REDIRECT_URI },
     storeSweepIntervalSeconds: env.STORE_SWEEP_INTERVAL_SECONDS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
   };

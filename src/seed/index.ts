@@ -13,19 +13,29 @@ export interface SeedResult {
 export async function seedDemoData(config: Config, application: Application): Promise<SeedResult> {
   if (!config.demo.enabled) return { banner: [] };
   if ((await application.clients.count()) > 0) return { banner: [] };
-  const { clientId, clientSecret } = config.demo;
+  const { clientId, clientSecret, redirectUri } = config.demo;
   await application.clients.create({
     clientId,
     name: 'Demo client',
-    grantTypes: ['client_credentials'],
-    scopes: ['api:read', 'api:write'],
+    grantTypes: ['client_credentials', 'authorization_code', 'refresh_token'],
+    scopes: ['openid', 'offline_access', 'api:read', 'api:write'],
+    redirectUris: [redirectUri],
     secret: clientSecret,
+  });
+  await application.clients.create({
+    clientId: 'demo-app',
+    name: 'Demo app',
+    grantTypes: ['authorization_code', 'refresh_token'],
+    scopes: ['openid', 'offline_access', 'api:read', 'api:write'],
+    redirectUris: [redirectUri],
+    authMethod: 'none',
   });
   return {
     banner: [
       '',
       'Development seed created (never in production):',
-      `  confidential client  ${clientId} / ${clientSecret}  scopes: api:read api:write`,
+      `  confidential client  ${clientId} / ${clientSecret}  scopes: api:read api:write (client credentials, code flow)`,
+      `  public client        demo-app (PKCE S256)  redirect URI: ${redirectUri}`,
       '',
       'Get an AuthToken:',
       `  curl -s -u '${clientId}:${clientSecret}' -d grant_type=client_credentials -d 'scope=api:read' ${config.issuer}/token`,
