@@ -191,12 +191,13 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
 
   test('missing parameters are invalid_request', async () => {
     const user = await newUser(server);
-    for (const form of [
+    const forms: Record<string, string>[] = [
       { grant_type: 'password', password: PASSWORD },
       { grant_type: 'password', username: user.email },
       { grant_type: MFA_OTP_GRANT_TYPE, otp: '123456' },
       { grant_type: MFA_OTP_GRANT_TYPE, mfa_token: 'x' },
-    ]) {
+    ];
+    for (const form of forms) {
       const response = await token(form);
       expect(response.status).toBe(400);
       expect(response.body.error).toBe('invalid_request');
