@@ -66,6 +66,7 @@ const envSchema = z.object({
   DEMO_USER_EMAIL: z.email().default('demo@example.com'),
   DEMO_USER_PASSWORD: z.string().min(1).max(128).default('demo-password'),
   DEMO_CUSTOMER_ID: z.string().regex(/^C-[A-Za-z0-9_-]{4,64}$/, 'must look like C-xxxx').optional(),
+  DEMO_USER_TOTP: bool.optional(),
   DEMO_TOTP_SECRET: z.string().regex(/^[A-Z2-7]{16,128}=*$/, 'must be base32 (A-Z, 2-7), at least 16 characters').optional(),
 });
 
@@ -104,6 +105,8 @@ export interface Config {
     userPassword: string;
     customerId: string | undefined;
     totpSecret: string | undefined;
+    /** Enroll the demo user in TOTP (default); false seeds a password-only user (benchmarks). */
+    userTotp: boolean;
   };
   /** argon2id cost; stored hashes made with other values are rehashed at the next successful sign-in. */
   argon2: { memoryKib: number; timeCost: number; parallelism: number };
@@ -243,6 +246,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       userPassword: env.DEMO_USER_PASSWORD,
       customerId: env.DEMO_CUSTOMER_ID,
       totpSecret: env.DEMO_TOTP_SECRET?.replace(/=+$/, ''),
+      userTotp: env.DEMO_USER_TOTP ?? true,
     },
     argon2: { memoryKib: env.ARGON2_MEMORY_KIB, timeCost: env.ARGON2_TIME_COST, parallelism: env.ARGON2_PARALLELISM },
     mfa: {

@@ -50,9 +50,12 @@ async function seedDemoUser(config: Config, application: Application): Promise<s
     skipPasswordPolicy: true,
     ...(customerId ? { customerId } : {}),
   });
+  const { clientId, clientSecret } = config.demo;
+  if (!config.demo.userTotp) {
+    return ['', `  demo user  ${userEmail} / ${userPassword}  customer id: ${account.customerId}  (no second factor: DEMO_USER_TOTP=false)`];
+  }
   const totpSecret = config.demo.totpSecret ?? generateSecret();
   await application.mfa.totp.install(account.customerId, totpSecret);
-  const { clientId, clientSecret } = config.demo;
   return [
     '',
     `  demo user  ${userEmail} / ${userPassword}  customer id: ${account.customerId}`,
