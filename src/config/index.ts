@@ -45,6 +45,7 @@ const envSchema = z.object({
   ARGON2_MEMORY_KIB: intInRange(19456, 4 * 1024 * 1024).default(19456),
   ARGON2_TIME_COST: intInRange(2, 20).default(2),
   ARGON2_PARALLELISM: intInRange(1, 16).default(1),
+  ARGON2_MAX_CONCURRENT: intInRange(0, 64).default(0),
   TOTP_ISSUER: z.string().min(1).max(64).default('AuthToken'),
   MFA_TOKEN_TTL_SECONDS: intInRange(30, 3600).default(300),
   MFA_TOKEN_MAX_ATTEMPTS: intInRange(1, 20).default(5),
@@ -109,7 +110,7 @@ export interface Config {
     userTotp: boolean;
   };
   /** argon2id cost; stored hashes made with other values are rehashed at the next successful sign-in. */
-  argon2: { memoryKib: number; timeCost: number; parallelism: number };
+  argon2: { memoryKib: number; timeCost: number; parallelism: number; maxConcurrent: number };
   mfa: {
     totpIssuer: string;
     mfaTokenTtlSeconds: number;
@@ -248,7 +249,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       totpSecret: env.DEMO_TOTP_SECRET?.replace(/=+$/, ''),
       userTotp: env.DEMO_USER_TOTP ?? true,
     },
-    argon2: { memoryKib: env.ARGON2_MEMORY_KIB, timeCost: env.ARGON2_TIME_COST, parallelism: env.ARGON2_PARALLELISM },
+    argon2: { memoryKib: env.ARGON2_MEMORY_KIB, timeCost: env.ARGON2_TIME_COST, parallelism: env.ARGON2_PARALLELISM, maxConcurrent: env.ARGON2_MAX_CONCURRENT },
     mfa: {
       totpIssuer: env.TOTP_ISSUER,
       mfaTokenTtlSeconds: env.MFA_TOKEN_TTL_SECONDS,
