@@ -43,8 +43,9 @@ export async function createApplication(config: Config, store: Store, logger: Lo
   const metrics = new Metrics();
   const accounts = new AccountService(store, secrets, { argon2: config.argon2, throttle: config.signInThrottle });
   await accounts.ensureIndexes();
-  const mfa = new MfaService(store, secrets, config, MfaService.emailChannelFromConfig(config));
+  const mfa = new MfaService(store, secrets, config, MfaService.deliveryChannelFromConfig(config));
   await mfa.ensureIndexes();
+  mfa.onDeliveryFailure((error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not deliver a one-time code'));
   accounts.onCeilingReached(async (account) => {
     await audit.record({ action: 'account.signin_ceiling_reached', actor: { type: 'system' }, accountId: account.customerId, outcome: 'failure' });
     await mfa.notifyCeilingReached(account).catch((error: unknown) => logger.warn({ err: error }, 'could not email the sign-in ceiling notice'));

@@ -56,6 +56,10 @@ const envSchema = z.object({
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
   MAIL_FROM: z.string().min(3).max(256).default('AuthToken <no-reply@localhost>'),
   MAIL_DEV_DIRECTORY: z.string().min(1).optional(),
+  MFA_DELIVERY: z.enum(['email', 'webhook']).default('email'),
+  DELIVERY_WEBHOOK_URL: z.url().optional(),
+  DELIVERY_WEBHOOK_SECRET: z.string().min(32, 'must be at least 32 characters').max(512).optional(),
+  DELIVERY_WEBHOOK_TIMEOUT_MS: intInRange(100, 60000).default(5000),
   SIGNIN_FREE_FAILURES: intInRange(0, 100).default(3),
   SIGNIN_BACKOFF_BASE_MS: intInRange(1, 3_600_000).default(1000),
   SIGNIN_BACKOFF_MAX_MS: intInRange(1, 86_400_000).default(15 * 60 * 1000),
@@ -122,6 +126,10 @@ export interface Config {
   };
   /** SMTP_URL unset: development mail goes to the terminal, or to .eml files under devDirectory. */
   mail: { smtpUrl: string | undefined; from: string; devDirectory: string | undefined };
+  /** How codes and notices travel: email (nodemailer) or a signed webhook to a gateway. */
+  delivery:
+    | { channel: 'email' }
+    | { channel: 'webhook'; url: string; secret: string; timeoutMs: number };
   /** Growing backoff per (account, client IP), plus a per-account ceiling; see src/accounts/throttle.ts. */
   signInThrottle: {
     freeFailures: number;
@@ -206,7 +214,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   }
 
   const mfaEmailEnabled = env.MFA_EMAIL_ENABLED ?? true;
-  if (isProduction && mfaEmailEnabled && !env.SMTP_URL) {
+  if (env.MFA_DELIVERY === 'webhook' && (!env.DELIVERY_WEBHOOK_URL || !env.DELIVERY_WEBHOOK_SECRET)) {
+    throw new ConfigError('DELIVERY_WEBHOOK_URL: DELIVERY_WEBHOOK_URL and DELIVERY_WEBHOOK_SECRET are required when MFA_DELIVERY=webhook');
+  }
+  if (isProduction && env.DELIVERY_WEBHOOK_URL && !env.DELIVERY_WEBHOOK_URL.startsWith('https:')) {
+    throw new ConfigError('DELIVERY_WEBHOOK_URL: must be https when NODE_ENV=production');
+  }
+  if (isProduction && mfaEmailEnabled && env.MFA_DELIVERY === 'email' && !env.SMTP_URL) {
     throw new ConfigError('SMTP_URL: required when NODE_ENV=production and email MFA is on (or set MFA_EMAIL_ENABLED=false)');
   }
 
@@ -260,6 +274,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       emailCodeResendCooldownSeconds: env.EMAIL_CODE_RESEND_COOLDOWN_SECONDS,
     },
     mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, devDirectory: env.MAIL_DEV_DIRECTORY },
+    delivery:
+      env.MFA_DELIVERY === 'webhook' && env.DELIVERY_WEBHOOK_URL && env.DELIVERY_WEBHOOK_SECRET
+        ? { channel: 'webhook', url: env.DELIVERY_WEBHOOK_URL, secret: env.DELIVERY_WEBHOOK_SECRET, timeoutMs: env.DELIVERY_WEBHOOK_TIMEOUT_MS }
+        : { channel: 'email' },
     signInThrottle: {
       freeFailures: env.SIGNIN_FREE_FAILURES,
       backoffBaseMs: env.SIGNIN_BACKOFF_BASE_MS,

@@ -70,6 +70,11 @@ export class EmailCodes {
     return { issued: true, code };
   }
 
+  /** Removes the pending code (it could not be delivered). */
+  async withdraw(accountId: string): Promise<void> {
+    await this.#codes.deleteMany({ _id: accountId });
+  }
+
   /** Checks a code; each check spends an attempt, a match spends the code. */
   async verify(accountId: string, code: string): Promise<boolean> {
     if (!/^\d{6}$/.test(code)) return false;

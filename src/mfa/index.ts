@@ -3,6 +3,7 @@ import type { ServerSecrets } from '../secrets/index.js';
 import type { Store } from '../store/index.js';
 import type { DeliveryChannel } from './delivery/channel.js';
 import { EmailChannel } from './delivery/email.js';
+import { WebhookChannel } from './delivery/webhook.js';
 import { EmailCodes } from './email-codes.js';
 import { MfaTokens } from './mfa-tokens.js';
 import { RecoveryCodes } from './recovery-codes.js';
@@ -10,6 +11,7 @@ import { MFA_FACTORS_COLLECTION, TotpFactor, type MfaFactorsDocument, type TotpC
 
 export type { DeliveryChannel, DeliveryMessage } from './delivery/channel.js';
 export { EmailChannel } from './delivery/email.js';
+export { signWebhookBody, WebhookChannel, WEBHOOK_SIGNATURE_HEADER } from './delivery/webhook.js';
 export { MfaTokens, MFA_TOKENS_COLLECTION, type MfaTokenContext } from './mfa-tokens.js';
 export { RECOVERY_CODE_COUNT } from './recovery-codes.js';
 export { TOTP_PERIOD_SECONDS, type TotpClock, type TotpEnrollment } from './totp.js';
@@ -50,6 +52,7 @@ export class MfaService {
   readonly recoveryCodes: RecoveryCodes;
   readonly tokens: MfaTokens;
   readonly #emailEnabled: boolean;
+  #onDeliveryFailure: (error: unknown) => void = () => undefined;
 
   constructor(
     private readonly store: Store,
@@ -68,13 +71,19 @@ export class MfaService {
     this.#emailEnabled = config.mfa.emailEnabled;
   }
 
-  /** The email channel configured by SMTP_URL / MAIL_FROM / MAIL_DEV_DIRECTORY. */
-  static emailChannelFromConfig(config: Config): EmailChannel {
+  /** The channel MFA_DELIVERY names: email (SMTP_URL, MAIL_FROM, MAIL_DEV_DIRECTORY) or a signed webhook. */
+  static deliveryChannelFromConfig(config: Config): DeliveryChannel {
+    if (config.delivery.channel === 'webhook') return new WebhookChannel(config.delivery);
     return new EmailChannel({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, devDirectory: config.mail.devDirectory });
   }
 
   async ensureIndexes(): Promise<void> {
     await this.recoveryCodes.ensureIndexes();
+  }
+
+  /** Where delivery failures are reported (the app logs them, without the message body). */
+  onDeliveryFailure(listener: (error: unknown) => void): void {
+    this.#onDeliveryFailure = listener;
   }
 
   async #factors(accountId: string): Promise<MfaFactorsDocument | null> {
@@ -120,13 +129,20 @@ export class MfaService {
     if (!this.#emailEnabled) return { sent: false, reason: 'unavailable' };
     const outcome = await this.emailCodes.issue(subject.customerId);
     if (!outcome.issued) return { sent: false, reason: 'cooldown', retryAfterSeconds: outcome.retryAfterSeconds };
-    await this.channel.deliver({
-      accountId: subject.customerId,
-      email: subject.email,
-      purpose: 'mfa-code',
-      subject: 'Your sign-in code',
-      text: `Your sign-in code is ${outcome.code}\n\nIt expires in a few minutes. If you did not try to sign in, change your password.\n`,
-    });
+    try {
+      await this.channel.deliver({
+        accountId: subject.customerId,
+        email: subject.email,
+        purpose: 'mfa-code',
+        subject: 'Your sign-in code',
+        text: `Your sign-in code is ${outcome.code}\n\nIt expires in a few minutes. If you did not try to sign in, change your password.\n`,
+      });
+    } catch (error) {
+      // Undelivered: withdraw the code, so the cooldown does not stop an immediate retry.
+      await this.emailCodes.withdraw(subject.customerId);
+      this.#onDeliveryFailure(error);
+      return { sent: false, reason: 'unavailable' };
+    }
     return { sent: true };
   }
 

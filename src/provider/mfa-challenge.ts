@@ -87,8 +87,13 @@ export function mfaChallengeRoutes(provider: Provider, dependencies: UserGrantDe
         return;
       }
       const outcome = await mfa.sendEmailCode(account);
+      if (!outcome.sent && outcome.reason === 'unavailable') {
+        ctx.set('Retry-After', '5');
+        respondWithError(ctx, 503, 'temporarily_unavailable', 'the code could not be sent; retry shortly');
+        return;
+      }
       if (!outcome.sent) {
-        if (outcome.reason === 'cooldown') ctx.set('Retry-After', String(outcome.retryAfterSeconds));
+        ctx.set('Retry-After', String(outcome.retryAfterSeconds));
         respondWithError(ctx, 429, 'slow_down', 'a code was sent moments ago; wait before asking for another');
         return;
       }

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
 
 import { generate, generateSecret } from 'otplib';
 
+import { signWebhookBody, WEBHOOK_SIGNATURE_HEADER } from '../../src/mfa/index.js';
 import { AUTH0_MFA_OTP_GRANT_TYPE, MFA_OTP_GRANT_TYPE } from '../../src/provider/index.js';
 import { TestMailbox } from '../support/smtp.js';
 import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
@@ -301,5 +303,58 @@ describe('throttling (memory store, short backoff)', () => {
     }
     expect(limited?.status).toBe(429);
     expect(Number(limited?.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
+
+describe('signed-webhook delivery channel', () => {
+  const secret = 'a-webhook-secret-of-at-least-32-characters';
+  const received: Array<{ body: string; signature: string }> = [];
+  let answerStatus = 200;
+  const receiver = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      received.push({ body: Buffer.concat(chunks).toString(), signature: String(request.headers[WEBHOOK_SIGNATURE_HEADER]) });
+      response.statusCode = answerStatus;
+      response.end();
+    });
+  });
+  let server: TestServer;
+
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
+    const address = receiver.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    server = await startTestServer({
+      store: 'memory',
+      env: { MFA_DELIVERY: 'webhook', DELIVERY_WEBHOOK_URL: `http://127.0.0.1:${port}/deliver`, DELIVERY_WEBHOOK_SECRET: secret },
+    });
+  });
+  afterAll(async () => {
+    await server.close();
+    await new Promise<void>((resolve) => receiver.close(() => resolve()));
+  });
+
+  test('the code arrives as a signed JSON POST and completes the mfa-otp grant; a failing gateway is 503, not 500', async () => {
+    const user = await newUser(server);
+    const first = await postForm(`${server.baseUrl}/token`, { grant_type: 'password', username: user.email, password: PASSWORD }, DEMO);
+    const mfa = String(first.body.mfa_token);
+
+    answerStatus = 500;
+    const failed = await postForm(`${server.baseUrl}/mfa/challenge`, { mfa_token: mfa, channel: 'email' }, DEMO);
+    expect(failed.status).toBe(503);
+    expect(failed.body.error).toBe('temporarily_unavailable');
+
+    answerStatus = 200;
+    const challenge = await postForm(`${server.baseUrl}/mfa/challenge`, { mfa_token: mfa, channel: 'email' }, DEMO);
+    expect(challenge.status).toBe(200);
+    const delivery = received.at(-1);
+    const [timestamp] = /t=(\d+)/.exec(delivery?.signature ?? '')?.slice(1) ?? [];
+    expect(delivery?.signature).toBe(signWebhookBody(secret, String(delivery?.body), Number(timestamp)));
+    const payload = JSON.parse(String(delivery?.body)) as { account_id: string; text: string };
+    expect(payload.account_id).toBe(user.customerId);
+    const code = /code is (\d{6})/.exec(payload.text)?.[1];
+    const response = await postForm(`${server.baseUrl}/token`, { grant_type: MFA_OTP_GRANT_TYPE, mfa_token: mfa, otp: String(code) }, DEMO);
+    expect(response.status).toBe(200);
   });
 });
