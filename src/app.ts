@@ -3,6 +3,7 @@ import Koa from 'koa';
 import { AuditLog } from './audit/index.js';
 import mount from 'koa-mount';
 
+import { AccountService } from './accounts/index.js';
 import { ClientRegistry } from './clients/index.js';
 import type { Config } from './config/index.js';
 import { errorBoundary } from './http/errors.js';
@@ -13,6 +14,7 @@ import { requestLog } from './http/request-log.js';
 import { securityHeaders } from './http/security-headers.js';
 import { staticRoutes } from './http/static-files.js';
 import type { Logger } from './log/index.js';
+import { MfaService } from './mfa/index.js';
 import { createProvider, ensureOidcIndexes, loadSigningKeys, type Provider } from './provider/index.js';
 import { ServerSecrets } from './secrets/index.js';
 import { onStoreUnavailable, type Store } from './store/index.js';
@@ -24,6 +26,8 @@ export interface Application {
   secrets: ServerSecrets;
   audit: AuditLog;
   metrics: Metrics;
+  accounts: AccountService;
+  mfa: MfaService;
   /** Stops background work the application started (not the store, which the caller owns). */
   stop(): void;
 }
@@ -33,11 +37,20 @@ export async function createApplication(config: Config, store: Store, logger: Lo
   const secrets = new ServerSecrets(config.masterKey, config.previousMasterKeys);
   await ensureOidcIndexes(store);
   const signingKeys = await loadSigningKeys(store, secrets);
-  const provider = createProvider({ config, store, secrets, signingKeys });
   const clients = new ClientRegistry(store, secrets);
   const audit = new AuditLog(store);
   await audit.ensureIndexes();
   const metrics = new Metrics();
+  const accounts = new AccountService(store, secrets, { argon2: config.argon2, throttle: config.signInThrottle });
+  await accounts.ensureIndexes();
+  const mfa = new MfaService(store, secrets, config, MfaService.deliveryChannelFromConfig(config));
+  await mfa.ensureIndexes();
+  mfa.onDeliveryFailure((error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not deliver a one-time code'));
+  accounts.onCeilingReached(async (account) => {
+    await audit.record({ action: 'account.signin_ceiling_reached', actor: { type: 'system' }, accountId: account.customerId, outcome: 'failure' });
+    await mfa.notifyCeilingReached(account).catch((error: unknown) => logger.warn({ err: error }, 'could not email the sign-in ceiling notice'));
+  });
+  const { provider, routes: providerRoutes } = createProvider({ config, store, secrets, signingKeys, accounts, mfa, audit, metrics });
 
   provider.on('server_error', (ctx, error) => {
     logger.error({ err: error, path: ctx.path }, 'oidc-provider server_error');
@@ -50,8 +63,13 @@ export async function createApplication(config: Config, store: Store, logger: Lo
   app.use(securityHeaders(config.issuer.startsWith('https:')));
   app.use(healthRoutes(store, () => signingKeys.length > 0).routes());
   app.use(staticRoutes().routes());
+  app.use(providerRoutes.routes());
   app.use(mount(provider));
 
   const unsubscribe = onStoreUnavailable(noteStoreUnavailable);
-  return { app, provider, clients, secrets, audit, metrics, stop: unsubscribe };
+  const stop = () => {
+    unsubscribe();
+    mfa.close();
+  };
+  return { app, provider, clients, secrets, audit, metrics, accounts, mfa, stop };
 }
