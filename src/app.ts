@@ -1,11 +1,12 @@
 import Koa from 'koa';
+import mount from 'koa-mount';
 
 import { AuditLog } from './audit/index.js';
-import mount from 'koa-mount';
 
 import { AccountService } from './accounts/index.js';
 import { ClientRegistry } from './clients/index.js';
 import type { Config } from './config/index.js';
+import { CsrfProtection } from './http/csrf.js';
 import { errorBoundary } from './http/errors.js';
 import { healthRoutes } from './http/health.js';
 import { Metrics } from './http/metrics.js';
@@ -13,11 +14,14 @@ import { noteStoreUnavailable } from './http/request-context.js';
 import { requestLog } from './http/request-log.js';
 import { securityHeaders } from './http/security-headers.js';
 import { staticRoutes } from './http/static-files.js';
+import { interactionRoutes, PENDING_LOGINS_COLLECTION, PendingLogins } from './interactions/index.js';
+import { signInServices } from './interactions/sign-in-adapter.js';
 import type { Logger } from './log/index.js';
 import { MfaService } from './mfa/index.js';
-import { createProvider, ensureOidcIndexes, loadSigningKeys, type Provider } from './provider/index.js';
+import { createProvider, ensureOidcIndexes, loadSigningKeys, MFA_REQUIRED_METADATA, type Provider } from './provider/index.js';
 import { ServerSecrets } from './secrets/index.js';
 import { onStoreUnavailable, type Store } from './store/index.js';
+import { Views } from './views/index.js';
 
 export interface Application {
   app: Koa;
@@ -45,6 +49,7 @@ export async function createApplication(config: Config, store: Store, logger: Lo
   await accounts.ensureIndexes();
   const mfa = new MfaService(store, secrets, config, MfaService.deliveryChannelFromConfig(config));
   await mfa.ensureIndexes();
+  await store.ensureIndexes(PENDING_LOGINS_COLLECTION, []);
   mfa.onDeliveryFailure((error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not deliver a one-time code'));
   accounts.onCeilingReached(async (account) => {
     await audit.record({ action: 'account.signin_ceiling_reached', actor: { type: 'system' }, accountId: account.customerId, outcome: 'failure' });
@@ -58,12 +63,27 @@ export async function createApplication(config: Config, store: Store, logger: Lo
 
   const app = new Koa();
   app.silent = true;
+  // The provider runs inside this app (koa-mount), so cookies it sets are signed with this app's keys,
+  // while provider.interactionDetails reads them with its own: both must be the configured cookie keys.
+  app.keys = config.cookieKeys;
   app.use(requestLog(logger));
   app.use(errorBoundary(logger));
   app.use(securityHeaders(config.issuer.startsWith('https:')));
   app.use(healthRoutes(store, () => signingKeys.length > 0).routes());
   app.use(staticRoutes().routes());
   app.use(providerRoutes.routes());
+  app.use(
+    interactionRoutes({
+      provider,
+      views: new Views(),
+      csrf: new CsrfProtection(secrets, config.issuer.startsWith('https:')),
+      pending: new PendingLogins(store, secrets),
+      signIn: signInServices(accounts, mfa, metrics, config),
+      audit,
+      logger,
+      clientRequiresMfa: async (clientId) => (await provider.Client.find(clientId))?.metadata()[MFA_REQUIRED_METADATA] === true,
+    }).routes(),
+  );
   app.use(mount(provider));
 
   const unsubscribe = onStoreUnavailable(noteStoreUnavailable);

@@ -11,7 +11,7 @@ import type { Store } from '../store/index.js';
 import { adapterClass } from './adapter.js';
 import type { Metrics } from '../http/metrics.js';
 import { FixedWindowRateLimiter } from '../http/rate-limit.js';
-import type { MfaService } from '../mfa/index.js';
+import { ACR_MFA, ACR_PASSWORD, type MfaService } from '../mfa/index.js';
 import { registerClientCredentialsGrant } from './grants/client-credentials.js';
 import { registerMfaOtpGrant } from './grants/mfa-otp.js';
 import { registerPasswordGrant } from './grants/password.js';
@@ -26,6 +26,7 @@ import { mfaChallengeRoutes } from './mfa-challenge.js';
 import { ResourceServerRegistry } from './resource-servers.js';
 import { renderProviderError } from './error-page.js';
 import { logoutPages } from './logout-pages.js';
+import { interactionPolicyWithStepUp } from './step-up-policy.js';
 import { Views } from '../views/index.js';
 
 export { ensureOidcIndexes, revokeGrantEverywhere, collectionName, OIDC_MODELS } from './adapter.js';
@@ -82,7 +83,15 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
         claims: () => ({ sub: account.customerId, email: account.email, customer_id: account.customerId, roles: account.roles }),
       };
     },
-    claims: { openid: ['sub'], email: ['email'], profile: ['customer_id', 'roles'] },
+    // acr, amr and auth_time ride on the `openid` scope, so every ID token says how the person signed in
+    // (oidc-provider otherwise returns them only when requested); sid and iss stay standalone claims.
+    claims: {
+      sid: null,
+      iss: null,
+      openid: ['sub', 'acr', 'amr', 'auth_time'],
+      email: ['email'],
+      profile: ['customer_id', 'roles'],
+    },
     // amr and acr (how the user signed in), roles and customer_id on user tokens: in JWT access tokens and
     // in introspection answers (oidc-provider spreads `extra` into both).
     async extraTokenClaims(ctx, token) {
@@ -161,7 +170,11 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
       Grant: 14 * 86400,
     },
     renderError: renderProviderError,
-    interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: {
+      url: (ctx, interaction) => `/interaction/${interaction.uid}`,
+      policy: interactionPolicyWithStepUp((ctx) => ctx.oidc.client?.metadata()[MFA_REQUIRED_METADATA] === true),
+    },
+    acrValues: [ACR_PASSWORD, ACR_MFA],
   };
 
   const provider = new Provider(config.issuer, configuration);
