@@ -7,15 +7,16 @@ import { ClientRegistry } from './clients/index.js';
 import type { Config } from './config/index.js';
 import { errorBoundary } from './http/errors.js';
 import { healthRoutes } from './http/health.js';
+import { observeRequestDuration } from './http/http-metrics.js';
 import { Metrics } from './http/metrics.js';
 import { noteStoreUnavailable } from './http/request-context.js';
 import { requestLog } from './http/request-log.js';
 import { securityHeaders } from './http/security-headers.js';
 import { staticRoutes } from './http/static-files.js';
 import type { Logger } from './log/index.js';
-import { createProvider, ensureOidcIndexes, loadSigningKeys, type Provider } from './provider/index.js';
+import { countTokenIssuance, createProvider, ensureOidcIndexes, loadSigningKeys, type Provider } from './provider/index.js';
 import { ServerSecrets } from './secrets/index.js';
-import { onStoreUnavailable, type Store } from './store/index.js';
+import { onStoreUnavailable, withOperationTiming, type Store } from './store/index.js';
 
 export interface Application {
   app: Koa;
@@ -24,20 +25,26 @@ export interface Application {
   secrets: ServerSecrets;
   audit: AuditLog;
   metrics: Metrics;
+  /** The store as the application uses it (with operation timing). */
+  store: Store;
   /** Stops background work the application started (not the store, which the caller owns). */
   stop(): void;
 }
 
 /** Builds the public Koa application on a connected store: indexes, keys, provider, routes. */
-export async function createApplication(config: Config, store: Store, logger: Logger): Promise<Application> {
+export async function createApplication(config: Config, rawStore: Store, logger: Logger): Promise<Application> {
+  const metrics = new Metrics();
+  const store = withOperationTiming(rawStore, metrics.storeOperationDuration);
   const secrets = new ServerSecrets(config.masterKey, config.previousMasterKeys);
   await ensureOidcIndexes(store);
   const signingKeys = await loadSigningKeys(store, secrets);
   const provider = createProvider({ config, store, secrets, signingKeys });
-  const clients = new ClientRegistry(store, secrets);
+  const clients = new ClientRegistry(store, secrets, async (metadata) => provider.Client.validate(metadata));
   const audit = new AuditLog(store);
   await audit.ensureIndexes();
-  const metrics = new Metrics();
+  countTokenIssuance(provider, metrics.tokensIssued);
+  // Behind a proxy (TRUST_PROXY), X-Forwarded-For/-Proto give the client IP and https; otherwise ignored.
+  provider.proxy = config.trustProxy;
 
   provider.on('server_error', (ctx, error) => {
     logger.error({ err: error, path: ctx.path }, 'oidc-provider server_error');
@@ -45,7 +52,9 @@ export async function createApplication(config: Config, store: Store, logger: Lo
 
   const app = new Koa();
   app.silent = true;
+  app.proxy = config.trustProxy;
   app.use(requestLog(logger));
+  app.use(observeRequestDuration(metrics.httpDuration));
   app.use(errorBoundary(logger));
   app.use(securityHeaders(config.issuer.startsWith('https:')));
   app.use(healthRoutes(store, () => signingKeys.length > 0).routes());
@@ -53,5 +62,5 @@ export async function createApplication(config: Config, store: Store, logger: Lo
   app.use(mount(provider));
 
   const unsubscribe = onStoreUnavailable(noteStoreUnavailable);
-  return { app, provider, clients, secrets, audit, metrics, stop: unsubscribe };
+  return { app, provider, clients, secrets, audit, metrics, store, stop: unsubscribe };
 }

@@ -14,6 +14,8 @@ import { renderProviderError } from './error-page.js';
 export { ensureOidcIndexes, revokeGrantEverywhere, collectionName, OIDC_MODELS } from './adapter.js';
 export { loadSigningKeys, SIGNING_KEYS_COLLECTION } from './signing-keys.js';
 export { ResourceServerRegistry } from './resource-servers.js';
+export { countTokenIssuance } from './token-metrics.js';
+export { lookUpOpaqueToken, revokeOpaqueTokensOfClient, type TokenDescription, type TokenLookup } from './token-admin.js';
 export type { Provider };
 
 export interface ProviderDependencies {
@@ -102,7 +104,6 @@ export function createProvider({ config, store, secrets, signingKeys }: Provider
   };
 
   const provider = new Provider(config.issuer, configuration);
-  if (config.issuer.startsWith('https:')) provider.proxy = false;
 
   // Client secrets are stored as salted, keyed hashes: compare against the hash, never a clear value.
   provider.Client.prototype.compareClientSecret = async function compareHashedSecret(
