@@ -11,6 +11,7 @@ import { observeRequestDuration } from './http/http-metrics.js';
 import { Metrics } from './http/metrics.js';
 import { noteStoreUnavailable } from './http/request-context.js';
 import { requestLog } from './http/request-log.js';
+import { requireHttpsForCookies } from './http/require-https.js';
 import { securityHeaders } from './http/security-headers.js';
 import { staticRoutes } from './http/static-files.js';
 import type { Logger } from './log/index.js';
@@ -57,6 +58,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   app.use(observeRequestDuration(metrics.httpDuration));
   app.use(errorBoundary(logger));
   app.use(securityHeaders(config.issuer.startsWith('https:')));
+  app.use(requireHttpsForCookies(config.issuer, logger));
   app.use(healthRoutes(store, () => signingKeys.length > 0).routes());
   app.use(staticRoutes().routes());
   app.use(mount(provider));
