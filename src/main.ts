@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 import { startAdminServer } from './admin/index.js';
 import { createApplication } from './app.js';
@@ -22,6 +22,9 @@ function warnLoudly(lines: string[]): void {
 /** Stops accepting, lets in-flight requests finish within the deadline, then closes the database. */
 async function shutdown(servers: Server[], store: Store, stopApp: () => void, config: Config, logger: Logger): Promise<void> {
   logger.info('shutting down: no new connections, finishing in-flight requests');
+  // A keep-alive connection would otherwise go on carrying new requests until the deadline: answer what
+  // is already in flight with Connection: close, so each connection ends after its current request.
+  for (const server of servers) server.on('request', (_request: IncomingMessage, response: ServerResponse) => response.setHeader('Connection', 'close'));
   const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
   for (const server of servers) server.closeIdleConnections();
   const deadline = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs).unref());
