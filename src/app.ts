@@ -3,6 +3,7 @@ import Koa from 'koa';
 import { AuditLog } from './audit/index.js';
 import mount from 'koa-mount';
 
+import { AccountService } from './accounts/index.js';
 import { ClientRegistry } from './clients/index.js';
 import type { Config } from './config/index.js';
 import { errorBoundary } from './http/errors.js';
@@ -15,6 +16,7 @@ import { requireHttpsForCookies } from './http/require-https.js';
 import { securityHeaders } from './http/security-headers.js';
 import { staticRoutes } from './http/static-files.js';
 import type { Logger } from './log/index.js';
+import { MfaService } from './mfa/index.js';
 import { countTokenIssuance, createProvider, ensureOidcIndexes, loadSigningKeys, type Provider } from './provider/index.js';
 import { ServerSecrets } from './secrets/index.js';
 import { onStoreUnavailable, withOperationTiming, type Store } from './store/index.js';
@@ -26,6 +28,8 @@ export interface Application {
   secrets: ServerSecrets;
   audit: AuditLog;
   metrics: Metrics;
+  accounts: AccountService;
+  mfa: MfaService;
   /** The store as the application uses it (with operation timing). */
   store: Store;
   /** Stops background work the application started (not the store, which the caller owns). */
@@ -39,10 +43,19 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   const secrets = new ServerSecrets(config.masterKey, config.previousMasterKeys);
   await ensureOidcIndexes(store);
   const signingKeys = await loadSigningKeys(store, secrets);
-  const provider = createProvider({ config, store, secrets, signingKeys });
-  const clients = new ClientRegistry(store, secrets, async (metadata) => provider.Client.validate(metadata));
   const audit = new AuditLog(store);
   await audit.ensureIndexes();
+  const accounts = new AccountService(store, secrets, { argon2: config.argon2, throttle: config.signInThrottle });
+  await accounts.ensureIndexes();
+  const mfa = new MfaService(store, secrets, config, MfaService.deliveryChannelFromConfig(config));
+  await mfa.ensureIndexes();
+  mfa.onDeliveryFailure((error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not deliver a one-time code'));
+  accounts.onCeilingReached(async (account) => {
+    await audit.record({ action: 'account.signin_ceiling_reached', actor: { type: 'system' }, accountId: account.customerId, outcome: 'failure' });
+    await mfa.notifyCeilingReached(account).catch((error: unknown) => logger.warn({ err: error }, 'could not email the sign-in ceiling notice'));
+  });
+  const { provider, routes: providerRoutes } = createProvider({ config, store, secrets, signingKeys, accounts, mfa, audit, metrics });
+  const clients = new ClientRegistry(store, secrets, async (metadata) => provider.Client.validate(metadata));
   countTokenIssuance(provider, metrics.tokensIssued);
   // Behind a proxy (TRUST_PROXY), X-Forwarded-For/-Proto give the client IP and https; otherwise ignored.
   provider.proxy = config.trustProxy;
@@ -61,8 +74,13 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   app.use(requireHttpsForCookies(config.issuer, logger));
   app.use(healthRoutes(store, () => signingKeys.length > 0).routes());
   app.use(staticRoutes().routes());
+  app.use(providerRoutes.routes());
   app.use(mount(provider));
 
   const unsubscribe = onStoreUnavailable(noteStoreUnavailable);
-  return { app, provider, clients, secrets, audit, metrics, store, stop: unsubscribe };
+  const stop = () => {
+    unsubscribe();
+    mfa.close();
+  };
+  return { app, provider, clients, secrets, audit, metrics, accounts, mfa, store, stop };
 }
