@@ -32,6 +32,8 @@ import { Views } from '../views/index.js';
 export { ensureOidcIndexes, revokeGrantEverywhere, collectionName, OIDC_MODELS } from './adapter.js';
 export { loadSigningKeys, SIGNING_KEYS_COLLECTION } from './signing-keys.js';
 export { ResourceServerRegistry } from './resource-servers.js';
+export { countTokenIssuance } from './token-metrics.js';
+export { lookUpOpaqueToken, revokeOpaqueTokensOfClient, type TokenDescription, type TokenLookup } from './token-admin.js';
 export {
   AUTH0_MFA_OTP_GRANT_TYPE,
   MFA_OTP_GRANT_TYPE,
@@ -178,7 +180,6 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
   };
 
   const provider = new Provider(config.issuer, configuration);
-  if (config.issuer.startsWith('https:')) provider.proxy = false;
 
   // Client secrets are stored as salted, keyed hashes: compare against the hash, never a clear value.
   provider.Client.prototype.compareClientSecret = async function compareHashedSecret(
