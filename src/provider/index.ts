@@ -11,7 +11,7 @@ import type { Store } from '../store/index.js';
 import { adapterClass } from './adapter.js';
 import type { Metrics } from '../http/metrics.js';
 import { FixedWindowRateLimiter } from '../http/rate-limit.js';
-import type { MfaService } from '../mfa/index.js';
+import { ACR_MFA, ACR_PASSWORD, type MfaService } from '../mfa/index.js';
 import { registerClientCredentialsGrant } from './grants/client-credentials.js';
 import { registerMfaOtpGrant } from './grants/mfa-otp.js';
 import { registerPasswordGrant } from './grants/password.js';
@@ -80,7 +80,9 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
         claims: () => ({ sub: account.customerId, email: account.email, customer_id: account.customerId, roles: account.roles }),
       };
     },
-    claims: { openid: ['sub'], email: ['email'], profile: ['customer_id', 'roles'] },
+    // oidc-provider's defaults plus amr, so ID tokens say how the user signed in (RFC 8176).
+    claims: { acr: null, amr: null, auth_time: null, iss: null, sid: null, openid: ['sub'] },
+    acrValues: [ACR_PASSWORD, ACR_MFA],
     // amr and acr (how the user signed in), roles and customer_id on user tokens: in JWT access tokens and
     // in introspection answers (oidc-provider spreads `extra` into both).
     async extraTokenClaims(ctx, token) {

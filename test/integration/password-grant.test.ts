@@ -60,9 +60,16 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
 
   test('one request: password + TOTP gives tokens whose introspection carries amr, acr, roles and customer_id', async () => {
     const user = await newUser(server);
-    const response = await passwordStep(user, { otp: await totpCode(user) });
+    const response = await passwordStep(user, { otp: await totpCode(user), scope: 'openid api:read' });
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({ token_type: 'Bearer', scope: 'api:read' });
+    const [, idTokenPayload] = String(response.body.id_token).split('.');
+    expect(JSON.parse(Buffer.from(String(idTokenPayload), 'base64url').toString())).toMatchObject({
+      sub: user.customerId,
+      amr: ['pwd', 'otp', 'mfa'],
+      acr: 'urn:authtoken:acr:mfa',
+      aud: DEMO.id,
+    });
     const introspection = await postForm(`${server.baseUrl}/token/introspection`, { token: String(response.body.access_token) }, DEMO);
     expect(introspection.body).toMatchObject({
       active: true,
@@ -356,5 +363,34 @@ describe('signed-webhook delivery channel', () => {
     const code = /code is (\d{6})/.exec(payload.text)?.[1];
     const response = await postForm(`${server.baseUrl}/token`, { grant_type: MFA_OTP_GRANT_TYPE, mfa_token: mfa, otp: String(code) }, DEMO);
     expect(response.status).toBe(200);
+  });
+});
+
+describe('JWT access tokens from the password grant', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ store: 'memory', env: { ACCESS_TOKEN_FORMAT: 'jwt' } });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  test('carry amr, acr, roles and customer_id', async () => {
+    const user = await newUser(server);
+    const response = await postForm(
+      `${server.baseUrl}/token`,
+      { grant_type: 'password', username: user.email, password: PASSWORD, otp: await totpCode(user), scope: 'api:read' },
+      DEMO,
+    );
+    expect(response.status).toBe(200);
+    const [, payload] = String(response.body.access_token).split('.');
+    expect(JSON.parse(Buffer.from(String(payload), 'base64url').toString())).toMatchObject({
+      sub: user.customerId,
+      customer_id: user.customerId,
+      roles: ['tester'],
+      amr: ['pwd', 'otp', 'mfa'],
+      acr: 'urn:authtoken:acr:mfa',
+      scope: 'api:read',
+    });
   });
 });
