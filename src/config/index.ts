@@ -38,6 +38,7 @@ const envSchema = z.object({
   DEMO_SEED: bool.optional(),
   DEMO_CLIENT_ID: z.string().regex(/^[A-Za-z0-9._~-]{1,128}$/).default('demo-client'),
   DEMO_CLIENT_SECRET: z.string().min(8).max(256).default('demo-secret'),
+  DEMO_REDIRECT_URI: z.url().default('http://localhost:8080/callback'),
   STORE_SWEEP_INTERVAL_SECONDS: intInRange(5, 86400).default(60),
   MONGODB_CONNECT_ATTEMPTS: intInRange(1, 100).default(8),
   SHUTDOWN_TIMEOUT_MS: intInRange(100, 120000).default(10000),
@@ -106,6 +107,8 @@ export interface Config {
     enabled: boolean;
     clientId: string;
     clientSecret: string;
+    /** Where the demo clients of the code flow return to. */
+    redirectUri: string;
     userEmail: string;
     userPassword: string;
     customerId: string | undefined;
@@ -257,6 +260,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       enabled: demoEnabled,
       clientId: env.DEMO_CLIENT_ID,
       clientSecret: env.DEMO_CLIENT_SECRET,
+      redirectUri: env.DEMO_REDIRECT_URI,
       userEmail: env.DEMO_USER_EMAIL,
       userPassword: env.DEMO_USER_PASSWORD,
       customerId: env.DEMO_CUSTOMER_ID,

@@ -25,6 +25,8 @@ import { authenticationOfRequest } from './grants/user-tokens.js';
 import { mfaChallengeRoutes } from './mfa-challenge.js';
 import { ResourceServerRegistry } from './resource-servers.js';
 import { renderProviderError } from './error-page.js';
+import { logoutPages } from './logout-pages.js';
+import { Views } from '../views/index.js';
 
 export { ensureOidcIndexes, revokeGrantEverywhere, collectionName, OIDC_MODELS } from './adapter.js';
 export { loadSigningKeys, SIGNING_KEYS_COLLECTION } from './signing-keys.js';
@@ -121,6 +123,7 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
     },
     features: {
       devInteractions: { enabled: false },
+      rpInitiatedLogout: { enabled: true, ...logoutPages(new Views()) },
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,

@@ -1,6 +1,7 @@
 import type { Application } from '../app.js';
-import type { Config } from '../config/index.js';
 import { generateSecret } from 'otplib';
+
+import type { Config } from '../config/index.js';
 
 export interface SeedResult {
   /** Lines for the terminal (never the structured log): they contain development credentials. */
@@ -15,20 +16,30 @@ export interface SeedResult {
 export async function seedDemoData(config: Config, application: Application): Promise<SeedResult> {
   if (!config.demo.enabled) return { banner: [] };
   const banner: string[] = [];
-  const { clientId, clientSecret } = config.demo;
+  const { clientId, clientSecret, redirectUri } = config.demo;
   if ((await application.clients.count()) === 0) {
     await application.clients.create({
       clientId,
       name: 'Demo client',
-      grantTypes: ['client_credentials', 'refresh_token'],
+      grantTypes: ['client_credentials', 'authorization_code', 'refresh_token'],
       scopes: ['openid', 'offline_access', 'api:read', 'api:write'],
+      redirectUris: [redirectUri],
       secret: clientSecret,
       passwordGrant: true,
+    });
+    await application.clients.create({
+      clientId: 'demo-app',
+      name: 'Demo app',
+      grantTypes: ['authorization_code', 'refresh_token'],
+      scopes: ['openid', 'offline_access', 'api:read', 'api:write'],
+      redirectUris: [redirectUri],
+      authMethod: 'none',
     });
     banner.push(
       '',
       'Development seed created (never in production):',
-      `  confidential client  ${clientId} / ${clientSecret}  scopes: api:read api:write (password grant allowed)`,
+      `  confidential client  ${clientId} / ${clientSecret}  scopes: api:read api:write (client credentials, password grant, code flow)`,
+      `  public client        demo-app (PKCE S256)  redirect URI: ${redirectUri}`,
       '',
       'Get an AuthToken:',
       `  curl -s -u '${clientId}:${clientSecret}' -d grant_type=client_credentials -d 'scope=api:read' ${config.issuer}/token`,
