@@ -394,3 +394,26 @@ describe('JWT access tokens from the password grant', () => {
     });
   });
 });
+
+describe('the demo user from the development seed', () => {
+  const totpSecret = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ store: 'memory', env: { DEMO_TOTP_SECRET: totpSecret, DEMO_CUSTOMER_ID: 'C-demo-0001' } });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  test('demo@example.com / demo-password with a code from DEMO_TOTP_SECRET gets a token for demo-client', async () => {
+    const response = await postForm(
+      `${server.baseUrl}/token`,
+      { grant_type: 'password', username: 'demo@example.com', password: 'demo-password', otp: await generate({ secret: totpSecret }) },
+      DEMO,
+    );
+    expect(response.status).toBe(200);
+    const introspection = await postForm(`${server.baseUrl}/token/introspection`, { token: String(response.body.access_token) }, DEMO);
+    expect(introspection.body).toMatchObject({ active: true, customer_id: 'C-demo-0001' });
+    expect(server.logs.text).not.toContain(totpSecret);
+  });
+});

@@ -1,0 +1,87 @@
+import { randomBytes } from 'node:crypto';
+
+import { generate, generateSecret } from 'otplib';
+
+import { loadConfig } from '../../src/config/index.js';
+import { MfaService, type DeliveryChannel, type DeliveryMessage } from '../../src/mfa/index.js';
+import { ServerSecrets } from '../../src/secrets/index.js';
+import { MemoryStore } from '../../src/store/memory.js';
+
+/** Keeps what would have been sent, to read the code back. */
+class CollectingChannel implements DeliveryChannel {
+  readonly name = 'collecting';
+  readonly sent: DeliveryMessage[] = [];
+  async deliver(message: DeliveryMessage): Promise<void> {
+    this.sent.push(message);
+  }
+  lastCode(): string {
+    return /code is (\d{6})/.exec(this.sent.at(-1)?.text ?? '')?.[1] ?? '';
+  }
+}
+
+const secrets = new ServerSecrets({ id: 't', key: randomBytes(32) });
+const subject = { customerId: 'C-unit-test', email: 'unit@example.com' };
+
+describe('MfaService', () => {
+  let store: MemoryStore;
+  let channel: CollectingChannel;
+  let mfa: MfaService;
+  beforeEach(async () => {
+    store = new MemoryStore();
+    channel = new CollectingChannel();
+    mfa = new MfaService(store, secrets, loadConfig({ EMAIL_CODE_RESEND_COOLDOWN_SECONDS: '0' }), channel);
+    await mfa.totp.install(subject.customerId, generateSecret());
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  test('an emailed code allows 5 attempts: after 5 wrong ones the right one fails too', async () => {
+    expect(await mfa.sendEmailCode(subject)).toEqual({ sent: true });
+    const code = channel.lastCode();
+    const wrong = code === '000000' ? '111111' : '000000';
+    for (let attempt = 0; attempt < 5; attempt += 1) expect(await mfa.emailCodes.verify(subject.customerId, wrong)).toBe(false);
+    expect(await mfa.emailCodes.verify(subject.customerId, code)).toBe(false);
+  });
+
+  test('an emailed code works once, and the stored value is not the code', async () => {
+    await mfa.sendEmailCode(subject);
+    const code = channel.lastCode();
+    const stored = JSON.stringify(await store.collection('mfa_email_codes').find({}));
+    expect(stored).not.toContain(code);
+    expect(await mfa.verifySecondFactor(subject.customerId, { otp: code })).toEqual({ ok: true, method: 'email' });
+    expect(await mfa.verifySecondFactor(subject.customerId, { otp: code })).toEqual({ ok: false });
+  });
+
+  test('the resend cooldown refuses a second code within the window', async () => {
+    const strict = new MfaService(store, secrets, loadConfig({ EMAIL_CODE_RESEND_COOLDOWN_SECONDS: '30' }), channel);
+    expect(await strict.sendEmailCode(subject)).toEqual({ sent: true });
+    const second = await strict.sendEmailCode(subject);
+    expect(second).toMatchObject({ sent: false, reason: 'cooldown' });
+    expect(channel.sent).toHaveLength(1);
+  });
+
+  test('of two concurrent uses of one TOTP code, exactly one succeeds', async () => {
+    const enrollment = await mfa.enrollTotp(subject);
+    expect(enrollment.uri).toMatch(/^otpauth:\/\/totp\//);
+    expect(await mfa.confirmTotp(subject.customerId, await generate({ secret: enrollment.secret, epoch: Math.floor(Date.now() / 1000) - 30 }))).toBe(true);
+    const code = await generate({ secret: enrollment.secret });
+    const results = await Promise.all([mfa.totp.verify(subject.customerId, code), mfa.totp.verify(subject.customerId, code)]);
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  test('the TOTP secret is stored encrypted', async () => {
+    const enrollment = await mfa.enrollTotp(subject);
+    expect(JSON.stringify(await store.collection('mfa_factors').find({}))).not.toContain(enrollment.secret);
+  });
+
+  test('recovery codes: 10, each single-use, accepted with any case and dashes', async () => {
+    const codes = await mfa.generateRecoveryCodes(subject.customerId);
+    expect(codes).toHaveLength(10);
+    expect(new Set(codes).size).toBe(10);
+    const [first] = codes;
+    expect(await mfa.verifySecondFactor(subject.customerId, { recoveryCode: String(first).toUpperCase().replace('-', '') })).toEqual({ ok: true, method: 'recovery_code' });
+    expect(await mfa.verifySecondFactor(subject.customerId, { recoveryCode: String(first) })).toEqual({ ok: false });
+    expect(await mfa.recoveryCodes.remaining(subject.customerId)).toBe(9);
+  });
+});
