@@ -43,7 +43,7 @@ export async function createApplication(config: Config, store: Store, logger: Lo
   const metrics = new Metrics();
   const accounts = new AccountService(store, secrets, { argon2: config.argon2, throttle: config.signInThrottle });
   await accounts.ensureIndexes();
-  const mfa = new MfaService(store, secrets, config, MfaService.deliveryChannelFromConfig(config));
+  const mfa = new MfaService(store, secrets, config, MfaService.deliveryChannelFromConfig(config), accounts);
   await mfa.ensureIndexes();
   mfa.onDeliveryFailure((error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not deliver a one-time code'));
   accounts.onCeilingReached(async (account) => {

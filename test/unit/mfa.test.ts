@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 import { generate, generateSecret } from 'otplib';
 
+import { AccountService } from '../../src/accounts/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { MfaService, type DeliveryChannel, type DeliveryMessage } from '../../src/mfa/index.js';
 import { ServerSecrets } from '../../src/secrets/index.js';
@@ -22,6 +23,11 @@ class CollectingChannel implements DeliveryChannel {
 const secrets = new ServerSecrets({ id: 't', key: randomBytes(32) });
 const subject = { customerId: 'C-unit-test', email: 'unit@example.com' };
 
+function accountsOn(store: MemoryStore): AccountService {
+  const throttle = { freeFailures: 1, backoffBaseMs: 60_000, backoffMaxMs: 60_000, accountCeiling: 1000, accountWindowSeconds: 60 };
+  return new AccountService(store, secrets, { argon2: { memoryKib: 19456, timeCost: 2, parallelism: 1 }, throttle });
+}
+
 describe('MfaService', () => {
   let store: MemoryStore;
   let channel: CollectingChannel;
@@ -29,7 +35,7 @@ describe('MfaService', () => {
   beforeEach(async () => {
     store = new MemoryStore();
     channel = new CollectingChannel();
-    mfa = new MfaService(store, secrets, loadConfig({ EMAIL_CODE_RESEND_COOLDOWN_SECONDS: '0' }), channel);
+    mfa = new MfaService(store, secrets, loadConfig({ EMAIL_CODE_RESEND_COOLDOWN_SECONDS: '0' }), channel, accountsOn(store));
     await mfa.totp.install(subject.customerId, generateSecret());
   });
   afterEach(async () => {
@@ -54,7 +60,7 @@ describe('MfaService', () => {
   });
 
   test('the resend cooldown refuses a second code within the window', async () => {
-    const strict = new MfaService(store, secrets, loadConfig({ EMAIL_CODE_RESEND_COOLDOWN_SECONDS: '30' }), channel);
+    const strict = new MfaService(store, secrets, loadConfig({ EMAIL_CODE_RESEND_COOLDOWN_SECONDS: '30' }), channel, accountsOn(store));
     expect(await strict.sendEmailCode(subject)).toEqual({ sent: true });
     const second = await strict.sendEmailCode(subject);
     expect(second).toMatchObject({ sent: false, reason: 'cooldown' });
@@ -83,5 +89,18 @@ describe('MfaService', () => {
     expect(await mfa.verifySecondFactor(subject.customerId, { recoveryCode: String(first).toUpperCase().replace('-', '') })).toEqual({ ok: true, method: 'recovery_code' });
     expect(await mfa.verifySecondFactor(subject.customerId, { recoveryCode: String(first) })).toEqual({ ok: false });
     expect(await mfa.recoveryCodes.remaining(subject.customerId)).toBe(9);
+  });
+
+  test('the guarded check refuses a right code while the (account, IP) pair is backing off, and counts wrong ones', async () => {
+    const account = { customerId: subject.customerId, email: subject.email, roles: [], status: 'active' as const, createdAt: new Date(), updatedAt: new Date() };
+    const enrollment = await mfa.enrollTotp(subject);
+    await mfa.confirmTotp(subject.customerId, await generate({ secret: enrollment.secret, epoch: Math.floor(Date.now() / 1000) - 30 }));
+    // One free failure, then the second starts a one-minute backoff for this address only.
+    for (let failure = 0; failure < 2; failure += 1) {
+      expect(await mfa.verifySecondFactorGuarded(account, { otp: '000000', method: 'totp' }, '192.0.2.1')).toMatchObject({ ok: false, reason: 'wrong_code' });
+    }
+    const code = await generate({ secret: enrollment.secret });
+    expect(await mfa.verifySecondFactorGuarded(account, { otp: code }, '192.0.2.1')).toMatchObject({ ok: false, reason: 'throttled' });
+    expect(await mfa.verifySecondFactorGuarded(account, { otp: code }, '192.0.2.2')).toEqual({ ok: true, method: 'totp' });
   });
 });

@@ -49,33 +49,25 @@ export function registerMfaOtpGrant(provider: Provider, dependencies: UserGrantD
     const account = await accounts.findById(context.accountId);
     if (!account || account.status !== 'active') throw invalidCredentials();
 
-    const throttle = await accounts.checkThrottle(account, ctx.ip);
-    const verified = throttle.throttled
-      ? ({ ok: false } as const)
-      : await mfa.verifySecondFactor(account.customerId, recoveryCode !== undefined ? { recoveryCode } : { otp: otp ?? '' });
+    const verified = await mfa.verifySecondFactorGuarded(account, recoveryCode !== undefined ? { recoveryCode } : { otp: otp ?? '' }, ctx.ip);
     if (!verified.ok) {
       const method = recoveryCode !== undefined ? 'recovery_code' : 'otp';
-      if (throttle.throttled) {
-        metrics.lockouts.inc({ kind: throttle.reason });
-      } else {
-        await mfa.tokens.recordWrongCode(mfaToken);
-        const { ceilingReached } = await accounts.recordFailure(account.customerId, ctx.ip, account);
-        if (ceilingReached) metrics.lockouts.inc({ kind: 'ceiling' });
-      }
+      if (verified.reason === 'throttled') metrics.lockouts.inc({ kind: 'backoff' });
+      else await mfa.tokens.recordWrongCode(mfaToken);
+      if (verified.ceilingReached) metrics.lockouts.inc({ kind: 'ceiling' });
       metrics.mfaChallenges.inc({ method, outcome: 'failure' });
       metrics.tokensIssued.inc({ grant: 'mfa-otp', outcome: 'failure' });
       await recordSignIn(ctx, dependencies, {
-        action: throttle.throttled ? 'signin.throttled' : 'signin.failure',
+        action: verified.reason === 'throttled' ? 'signin.throttled' : 'signin.failure',
         outcome: 'failure',
         accountId: account.customerId,
-        details: { factor: method, reason: throttle.throttled ? 'throttled' : 'wrong_code', grant: grantLabel },
+        details: { factor: method, reason: verified.reason, grant: grantLabel },
       });
       throw invalidCredentials();
     }
     // The code was right; the token must still be ours to spend (a concurrent request may have won).
     if (!(await mfa.tokens.spend(mfaToken))) throw new errors.InvalidGrant('mfa_token was already used');
 
-    await accounts.recordSignInSuccess(account, ctx.ip);
     metrics.mfaChallenges.inc({ method: verified.method, outcome: 'success' });
     metrics.tokensIssued.inc({ grant: 'mfa-otp', outcome: 'success' });
     await recordSignIn(ctx, dependencies, {

@@ -113,21 +113,19 @@ export function registerPasswordGrant(provider: Provider, dependencies: UserGran
         return;
       }
 
-      const verified = await mfa.verifySecondFactor(account.customerId, { otp });
+      const verified = await mfa.verifySecondFactorGuarded(account, { otp }, ctx.ip);
       if (!verified.ok) {
-        const { ceilingReached } = await accounts.recordFailure(account.customerId, ctx.ip, account);
-        if (ceilingReached) metrics.lockouts.inc({ kind: 'ceiling' });
+        if (verified.ceilingReached) metrics.lockouts.inc({ kind: 'ceiling' });
         metrics.mfaChallenges.inc({ method: 'otp', outcome: 'failure' });
         metrics.tokensIssued.inc({ grant: 'password', outcome: 'failure' });
         await recordSignIn(ctx, dependencies, {
-          action: 'signin.failure',
+          action: verified.reason === 'throttled' ? 'signin.throttled' : 'signin.failure',
           outcome: 'failure',
           accountId: account.customerId,
-          details: { factor: 'otp', reason: 'wrong_code', grant: 'password' },
+          details: { factor: 'otp', reason: verified.reason, grant: 'password' },
         });
         throw invalidCredentials();
       }
-      await accounts.recordSignInSuccess(account, ctx.ip);
       metrics.mfaChallenges.inc({ method: verified.method, outcome: 'success' });
       metrics.tokensIssued.inc({ grant: 'password', outcome: 'success' });
       await recordSignIn(ctx, dependencies, {
