@@ -264,6 +264,7 @@ describe('throttling (memory store, short backoff)', () => {
         SIGNIN_BACKOFF_MAX_MS: '800',
         SIGNIN_ACCOUNT_CEILING: '6',
         RATE_LIMIT_PASSWORD_GRANT: '40',
+        RATE_LIMIT_MFA_CHALLENGE: '3',
       },
     });
   });
@@ -310,6 +311,18 @@ describe('throttling (memory store, short backoff)', () => {
     }
     expect(limited?.status).toBe(429);
     expect(Number(limited?.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  test('/mfa/challenge has its own per-IP limit: 429 with Retry-After', async () => {
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let request = 0; request < 5; request += 1) {
+      const response = await postForm(`${server.baseUrl}/mfa/challenge`, { mfa_token: 'not-a-token', channel: 'email' }, DEMO);
+      statuses.push(response.status);
+      if (response.status === 429) retryAfter = response.headers.get('retry-after');
+    }
+    expect(statuses).toEqual([400, 400, 400, 429, 429]);
+    expect(Number(retryAfter)).toBeGreaterThan(0);
   });
 });
 

@@ -1,10 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
+import { jest } from '@jest/globals';
 import { generate, generateSecret } from 'otplib';
 
 import { AccountService } from '../../src/accounts/index.js';
 import { loadConfig } from '../../src/config/index.js';
-import { MfaService, type DeliveryChannel, type DeliveryMessage } from '../../src/mfa/index.js';
+import { EmailChannel, MfaService, type DeliveryChannel, type DeliveryMessage } from '../../src/mfa/index.js';
 import { ServerSecrets } from '../../src/secrets/index.js';
 import { MemoryStore } from '../../src/store/memory.js';
 
@@ -102,5 +106,25 @@ describe('MfaService', () => {
     const code = await generate({ secret: enrollment.secret });
     expect(await mfa.verifySecondFactorGuarded(account, { otp: code }, '192.0.2.1')).toMatchObject({ ok: false, reason: 'throttled' });
     expect(await mfa.verifySecondFactorGuarded(account, { otp: code }, '192.0.2.2')).toEqual({ ok: true, method: 'totp' });
+  });
+});
+
+describe('EmailChannel without SMTP (development)', () => {
+  test('writes the message as an .eml file under MAIL_DEV_DIRECTORY', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'authtoken-mail-'));
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      const channel = new EmailChannel({ smtpUrl: undefined, from: 'AuthToken <no-reply@localhost>', devDirectory: directory });
+      await channel.deliver({ accountId: 'C-x', email: 'dev@example.com', subject: 'Your sign-in code', text: 'Your sign-in code is 123456\n', purpose: 'mfa-code' });
+      channel.close();
+      const [file] = await readdir(directory);
+      expect(file).toMatch(/\.eml$/);
+      const raw = await readFile(join(directory, String(file)), 'utf8');
+      expect(raw).toContain('To: dev@example.com');
+      expect(raw).toContain('Your sign-in code is 123456');
+    } finally {
+      write.mockRestore();
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 });
