@@ -9,6 +9,7 @@ import type { Config } from './config/index.js';
 import { errorBoundary } from './http/errors.js';
 import { healthRoutes } from './http/health.js';
 import { Metrics } from './http/metrics.js';
+import { ensureRateLimitIndexes } from './http/rate-limit.js';
 import { noteStoreUnavailable } from './http/request-context.js';
 import { requestLog } from './http/request-log.js';
 import { securityHeaders } from './http/security-headers.js';
@@ -45,6 +46,7 @@ export async function createApplication(config: Config, store: Store, logger: Lo
   await accounts.ensureIndexes();
   const mfa = new MfaService(store, secrets, config, MfaService.deliveryChannelFromConfig(config), accounts);
   await mfa.ensureIndexes();
+  await ensureRateLimitIndexes(store);
   mfa.onDeliveryFailure((error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not deliver a one-time code'));
   accounts.onCeilingReached(async (account) => {
     await audit.record({ action: 'account.signin_ceiling_reached', actor: { type: 'system' }, accountId: account.customerId, outcome: 'failure' });

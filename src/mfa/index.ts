@@ -5,8 +5,8 @@ import type { Store } from '../store/index.js';
 import type { DeliveryChannel } from './delivery/channel.js';
 import { EmailChannel } from './delivery/email.js';
 import { WebhookChannel } from './delivery/webhook.js';
-import { EmailCodes } from './email-codes.js';
-import { MfaTokens } from './mfa-tokens.js';
+import { EMAIL_CODES_COLLECTION, EmailCodes } from './email-codes.js';
+import { MFA_TOKENS_COLLECTION, MfaTokens } from './mfa-tokens.js';
 import { RecoveryCodes } from './recovery-codes.js';
 import { MFA_FACTORS_COLLECTION, TotpFactor, type MfaFactorsDocument, type TotpClock, type TotpEnrollment } from './totp.js';
 
@@ -90,6 +90,9 @@ export class MfaService {
 
   async ensureIndexes(): Promise<void> {
     await this.recoveryCodes.ensureIndexes();
+    // Registered for expiry (TTL index, or the sweeper where TTL indexes are refused).
+    await this.store.ensureIndexes(MFA_TOKENS_COLLECTION, []);
+    await this.store.ensureIndexes(EMAIL_CODES_COLLECTION, []);
   }
 
   /** Where delivery failures are reported (the app logs them, without the message body). */
