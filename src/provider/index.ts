@@ -29,7 +29,7 @@ import { logoutPages } from './logout-pages.js';
 import { interactionPolicyWithStepUp } from './step-up-policy.js';
 import { Views } from '../views/index.js';
 
-export { ensureOidcIndexes, revokeGrantEverywhere, collectionName, OIDC_MODELS } from './adapter.js';
+export { ensureOidcIndexes, endSessionsOfAccount, revokeGrantEverywhere, collectionName, OIDC_MODELS } from './adapter.js';
 export { loadSigningKeys, SIGNING_KEYS_COLLECTION } from './signing-keys.js';
 export { ResourceServerRegistry } from './resource-servers.js';
 export { countTokenIssuance } from './token-metrics.js';
