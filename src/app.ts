@@ -1,7 +1,6 @@
 import Koa from 'koa';
 
 import { AuditLog } from './audit/index.js';
-import mount from 'koa-mount';
 
 import { ClientRegistry } from './clients/index.js';
 import type { Config } from './config/index.js';
@@ -13,13 +12,30 @@ import { requestLog } from './http/request-log.js';
 import { securityHeaders } from './http/security-headers.js';
 import { staticRoutes } from './http/static-files.js';
 import type { Logger } from './log/index.js';
-import { createProvider, ensureOidcIndexes, loadSigningKeys, type Provider } from './provider/index.js';
+import {
+  createProvider,
+  ensureOidcIndexes,
+  LiveProvider,
+  loadSigningKeys,
+  longestSignedTokenLifetime,
+  SigningKeyRotation,
+  type Provider,
+} from './provider/index.js';
 import { ServerSecrets } from './secrets/index.js';
 import { onStoreUnavailable, type Store } from './store/index.js';
+import { AccessTokenVerifier, BulkRevocation, JwtRevocationList } from './tokens/index.js';
 
 export interface Application {
   app: Koa;
-  provider: Provider;
+  /**
+   * The provider serving now: it is replaced when signing keys change, so read it per use and configure
+   * it only inside createProvider (a provider built later must get the same setup).
+   */
+  readonly provider: Provider;
+  /** Bulk revocation of a client's or a user's tokens (opaque and JWT). */
+  revocation: BulkRevocation;
+  /** Signing key rotation and listing (admin API). */
+  signingKeys: SigningKeyRotation;
   clients: ClientRegistry;
   secrets: ServerSecrets;
   audit: AuditLog;
@@ -32,26 +48,63 @@ export interface Application {
 export async function createApplication(config: Config, store: Store, logger: Logger): Promise<Application> {
   const secrets = new ServerSecrets(config.masterKey, config.previousMasterKeys);
   await ensureOidcIndexes(store);
-  const signingKeys = await loadSigningKeys(store, secrets);
-  const provider = createProvider({ config, store, secrets, signingKeys });
+  const jwtRevocations = new JwtRevocationList(store, longestSignedTokenLifetime(config));
+  const revocation = new BulkRevocation(store, jwtRevocations);
+  const live = await LiveProvider.start(
+    {
+      store,
+      secrets,
+      logger,
+      pollIntervalSeconds: config.signingKeys.pollIntervalSeconds,
+      build: (signingKeys) => {
+        const built = createProvider({
+          config,
+          store,
+          secrets,
+          signingKeys,
+          jwtAccessTokens: {
+            verifier: new AccessTokenVerifier(config.issuer, signingKeys.privateJwks),
+            revocations: jwtRevocations,
+            revokeGrant: (grantId) => revocation.revokeGrant(grantId),
+          },
+        });
+        built.on('server_error', (ctx, error) => {
+          logger.error({ err: error, path: ctx.path }, 'oidc-provider server_error');
+        });
+        return built;
+      },
+    },
+    await loadSigningKeys(store, secrets),
+  );
   const clients = new ClientRegistry(store, secrets);
   const audit = new AuditLog(store);
   await audit.ensureIndexes();
   const metrics = new Metrics();
-
-  provider.on('server_error', (ctx, error) => {
-    logger.error({ err: error, path: ctx.path }, 'oidc-provider server_error');
-  });
 
   const app = new Koa();
   app.silent = true;
   app.use(requestLog(logger));
   app.use(errorBoundary(logger));
   app.use(securityHeaders(config.issuer.startsWith('https:')));
-  app.use(healthRoutes(store, () => signingKeys.length > 0).routes());
+  app.use(healthRoutes(store, () => live.keys.privateJwks.length > 0).routes());
   app.use(staticRoutes().routes());
-  app.use(mount(provider));
+  app.use(live.middleware());
 
   const unsubscribe = onStoreUnavailable(noteStoreUnavailable);
-  return { app, provider, clients, secrets, audit, metrics, stop: unsubscribe };
+  return {
+    app,
+    get provider() {
+      return live.provider;
+    },
+    revocation,
+    signingKeys: new SigningKeyRotation(store, secrets, live, config),
+    clients,
+    secrets,
+    audit,
+    metrics,
+    stop: () => {
+      live.stop();
+      unsubscribe();
+    },
+  };
 }

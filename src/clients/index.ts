@@ -20,6 +20,10 @@ export interface NewClient {
   secret?: string;
   /** Public keys for private_key_jwt. */
   jwks?: { keys: Record<string, unknown>[] };
+  /** Audiences this client serves as a resource server: it may introspect tokens issued for them. */
+  resourceServerAudiences?: string[];
+  /** Roles the client holds itself, carried by its client-credentials tokens. */
+  roles?: string[];
 }
 
 export interface CreatedClient {
@@ -57,6 +61,8 @@ export class ClientRegistry {
     };
     if (clientSecret) metadata.client_secret = hashClientSecret(this.secrets, clientSecret);
     if (input.jwks) metadata.jwks = input.jwks as AdapterPayload['jwks'];
+    if (input.resourceServerAudiences) metadata.resource_server_audiences = input.resourceServerAudiences;
+    if (input.roles) metadata.roles = input.roles;
     await this.store.collection<OidcDocument>(collectionName('Client')).insert({
       _id: clientId,
       data: JSON.stringify(metadata),

@@ -41,7 +41,29 @@ const envSchema = z.object({
   STORE_SWEEP_INTERVAL_SECONDS: intInRange(5, 86400).default(60),
   MONGODB_CONNECT_ATTEMPTS: intInRange(1, 100).default(8),
   SHUTDOWN_TIMEOUT_MS: intInRange(100, 120000).default(10000),
+  RESOURCE_SERVERS: z.string().optional(),
+  ACCESS_TOKEN_SIGNING_ALG: z.enum(['EdDSA', 'ES256', 'RS256']).default('EdDSA'),
+  REFRESH_TOKEN_IDLE_TTL: intInRange(300, 365 * 86400).default(7 * 86400),
+  SIGNING_KEY_PUBLISH_DELAY_SECONDS: intInRange(1, 30 * 86400).default(900),
+  SIGNING_KEY_POLL_INTERVAL_SECONDS: intInRange(1, 3600).default(30),
+  JWKS_CACHE_MAX_AGE_SECONDS: intInRange(0, 86400).default(300),
+  SCOPE_ROLE_REQUIREMENTS: z.string().optional(),
 });
+
+const tokenFormat = z.enum(['opaque', 'jwt']);
+const signingAlg = z.enum(['EdDSA', 'ES256', 'RS256']);
+
+/** One API accepting AuthTokens, as RESOURCE_SERVERS lists it (JSON array). */
+const resourceServerSchema = z.strictObject({
+  identifier: z.url(),
+  scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/)).min(1),
+  format: tokenFormat.default('opaque'),
+  accessTokenTtl: intInRange(60, 86400).optional(),
+  signingAlg: signingAlg.optional(),
+});
+
+/** SCOPE_ROLE_REQUIREMENTS: `{"admin:*":"admin"}`, a scope (or `prefix*`) mapped to the role it needs. */
+const scopeRoleSchema = z.record(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/), z.string().min(1));
 
 type Env = z.infer<typeof envSchema>;
 
@@ -73,6 +95,41 @@ export interface Config {
   demo: { enabled: boolean; clientId: string; clientSecret: string };
   storeSweepIntervalSeconds: number;
   shutdownTimeoutMs: number;
+  /** Every API accepting AuthTokens; the default resource first. */
+  resourceServers: ResourceServerConfig[];
+  /** JWS algorithm of JWT access tokens unless a resource server names another. */
+  accessTokenSigningAlg: SigningAlg;
+  /** Refresh tokens: `ttl.refreshToken` is the absolute lifetime of the chain, this the idle one. */
+  refreshTokenIdleTtl: number;
+  signingKeys: { publishDelaySeconds: number; pollIntervalSeconds: number; jwksCacheMaxAgeSeconds: number };
+  /** Scope (or `prefix*` pattern) -> the role a subject needs to be granted it. */
+  scopeRoleRequirements: Record<string, string>;
+}
+
+export type SigningAlg = z.infer<typeof signingAlg>;
+
+export interface ResourceServerConfig {
+  identifier: string;
+  scopes: string[];
+  format: z.infer<typeof tokenFormat>;
+  accessTokenTtl: number;
+  signingAlg: SigningAlg;
+}
+
+function parseJson<T>(variable: string, value: string | undefined, schema: z.ZodType<T>): T | undefined {
+  if (value === undefined) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(value);
+  } catch {
+    throw new ConfigError(`${variable}: not valid JSON`);
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`${variable}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? 'invalid value'}`.trim());
+  }
+  return parsed.data;
 }
 
 function parseMasterKey(variable: string, id: string, value: string): MasterKey {
@@ -145,6 +202,36 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   }
 
   const apiScopes = env.API_SCOPES.split(' ');
+  const defaultResource = env.DEFAULT_RESOURCE ?? `${issuer}/api`;
+  const listedServers = parseJson('RESOURCE_SERVERS', env.RESOURCE_SERVERS, z.array(resourceServerSchema)) ?? [];
+  const resourceServers: ResourceServerConfig[] = [
+    {
+      identifier: defaultResource,
+      scopes: apiScopes,
+      format: env.ACCESS_TOKEN_FORMAT,
+      accessTokenTtl: env.ACCESS_TOKEN_TTL,
+      signingAlg: env.ACCESS_TOKEN_SIGNING_ALG,
+    },
+    ...listedServers
+      .filter((server) => server.identifier !== defaultResource)
+      .map((server) => ({
+        identifier: server.identifier,
+        scopes: server.scopes,
+        format: server.format,
+        accessTokenTtl: server.accessTokenTtl ?? env.ACCESS_TOKEN_TTL,
+        signingAlg: server.signingAlg ?? env.ACCESS_TOKEN_SIGNING_ALG,
+      })),
+  ];
+  if (listedServers.some((server) => server.identifier === defaultResource)) {
+    throw new ConfigError('RESOURCE_SERVERS: the default resource is configured by DEFAULT_RESOURCE, API_SCOPES and ACCESS_TOKEN_FORMAT');
+  }
+  // A key must be in every cached JWKS before it signs; a poll may notice the new key up to one interval late.
+  if (env.SIGNING_KEY_PUBLISH_DELAY_SECONDS <= env.JWKS_CACHE_MAX_AGE_SECONDS + env.SIGNING_KEY_POLL_INTERVAL_SECONDS) {
+    throw new ConfigError('SIGNING_KEY_PUBLISH_DELAY_SECONDS: must exceed JWKS_CACHE_MAX_AGE_SECONDS + SIGNING_KEY_POLL_INTERVAL_SECONDS');
+  }
+  if (env.REFRESH_TOKEN_IDLE_TTL > env.REFRESH_TOKEN_TTL) {
+    throw new ConfigError('REFRESH_TOKEN_IDLE_TTL: must not exceed REFRESH_TOKEN_TTL (the absolute lifetime)');
+  }
   // Known demo credentials go only where they can do no harm: never production, and a persistent
   // database only when asked for explicitly.
   const demoEnabled = !isProduction && (env.MONGODB_URI ? env.DEMO_SEED === true : env.DEMO_SEED !== false);
@@ -171,11 +258,20 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       idToken: env.ID_TOKEN_TTL,
       refreshToken: env.REFRESH_TOKEN_TTL,
     },
-    defaultResource: env.DEFAULT_RESOURCE ?? `${issuer}/api`,
+    defaultResource,
     apiScopes,
     demo: { enabled: demoEnabled, clientId: env.DEMO_CLIENT_ID, clientSecret: env.DEMO_CLIENT_SECRET },
     storeSweepIntervalSeconds: env.STORE_SWEEP_INTERVAL_SECONDS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    resourceServers,
+    accessTokenSigningAlg: env.ACCESS_TOKEN_SIGNING_ALG,
+    refreshTokenIdleTtl: env.REFRESH_TOKEN_IDLE_TTL,
+    signingKeys: {
+      publishDelaySeconds: env.SIGNING_KEY_PUBLISH_DELAY_SECONDS,
+      pollIntervalSeconds: env.SIGNING_KEY_POLL_INTERVAL_SECONDS,
+      jwksCacheMaxAgeSeconds: env.JWKS_CACHE_MAX_AGE_SECONDS,
+    },
+    scopeRoleRequirements: parseJson('SCOPE_ROLE_REQUIREMENTS', env.SCOPE_ROLE_REQUIREMENTS, scopeRoleSchema) ?? {},
   };
 }
 

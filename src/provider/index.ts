@@ -1,5 +1,3 @@
-import type { JsonWebKey } from 'node:crypto';
-
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 
 import { verifyClientSecret } from '../clients/index.js';
@@ -10,34 +8,76 @@ import { adapterClass } from './adapter.js';
 import { registerClientCredentialsGrant } from './grants/client-credentials.js';
 import { ResourceServerRegistry } from './resource-servers.js';
 import { renderProviderError } from './error-page.js';
+import { mayIntrospect, RESOURCE_SERVER_AUDIENCES, CLIENT_ROLES } from './introspection-policy.js';
+import { answerJwtAccessTokensAtTokenEndpoints, type JwtTokenEndpointDependencies } from './jwt-token-endpoints.js';
+import { refreshTokenTtl } from './refresh-tokens.js';
+import type { SigningKeySet } from './signing-keys.js';
+import { accessTokenClaims } from './token-claims.js';
 
 export { ensureOidcIndexes, revokeGrantEverywhere, collectionName, OIDC_MODELS } from './adapter.js';
-export { loadSigningKeys, SIGNING_KEYS_COLLECTION } from './signing-keys.js';
+export {
+  listSigningKeys,
+  loadSigningKeys,
+  rotateSigningKey,
+  SIGNING_ALGORITHMS,
+  SIGNING_KEYS_COLLECTION,
+  type SigningAlgorithm,
+  type SigningKeyInfo,
+  type SigningKeySet,
+} from './signing-keys.js';
+export { LiveProvider } from './live-provider.js';
+export { longestSignedTokenLifetime, SigningKeyRotation } from './signing-key-rotation.js';
 export { ResourceServerRegistry } from './resource-servers.js';
+export { assertScopesPermittedByRoles, requiredRole } from './token-claims.js';
+export { RESOURCE_SERVER_AUDIENCES, CLIENT_ROLES } from './introspection-policy.js';
 export type { Provider };
 
 export interface ProviderDependencies {
   config: Config;
   store: Store;
   secrets: ServerSecrets;
-  signingKeys: JsonWebKey[];
+  signingKeys: SigningKeySet;
+  /** Revocation and introspection of JWT access tokens, which oidc-provider does not handle. */
+  jwtAccessTokens: JwtTokenEndpointDependencies;
 }
 
 /** Asymmetric algorithms only: HS* and `dir` would need client secrets in clear, and we keep only hashes. */
 const SIGNING_ALGS = ['EdDSA', 'ES256', 'RS256', 'PS256'] as const;
 
 /** Builds the oidc-provider instance: features, token formats, client rules and storage. */
-export function createProvider({ config, store, secrets, signingKeys }: ProviderDependencies): Provider {
+export function createProvider({ config, store, secrets, signingKeys, jwtAccessTokens }: ProviderDependencies): Provider {
   const resourceServers = ResourceServerRegistry.fromConfig(config);
+  const signingKid = (alg: keyof SigningKeySet['signingKid']) => signingKeys.signingKid[alg];
 
   const configuration: Configuration = {
     adapter: adapterClass(store, secrets),
     clients: [],
     // API scopes are declared here too, so client registrations may name them and discovery lists them.
-    scopes: ['openid', 'offline_access', ...config.apiScopes],
+    scopes: [...new Set(['openid', 'offline_access', ...config.apiScopes, ...resourceServers.allScopes()])],
     // RFC 9700: the implicit and hybrid flows are not offered.
     responseTypes: ['code', 'none'],
-    jwks: { keys: signingKeys as NonNullable<Configuration['jwks']>['keys'] },
+    jwks: { keys: signingKeys.privateJwks as NonNullable<Configuration['jwks']>['keys'] },
+    extraClientMetadata: {
+      properties: [RESOURCE_SERVER_AUDIENCES, CLIENT_ROLES],
+      validator: (ctx, key, value) => {
+        if (value === undefined) return;
+        if (!Array.isArray(value) || value.some((entry) => typeof entry !== 'string')) {
+          throw new errors.InvalidClientMetadata(`${key} must be an array of strings`);
+        }
+      },
+    },
+    // findAccount is read when a token is issued, so a findAccount configured below (accounts) is the one used.
+    extraTokenClaims: accessTokenClaims(config.scopeRoleRequirements, () => configuration.findAccount),
+    formats: {
+      customizers: {
+        // What bulk revocation needs to reach a JWT: its grant (client_id and sub are there already).
+        jwt: (ctx, token, jwt) => {
+          if ('grantId' in token && token.grantId) jwt.payload.grant_id = token.grantId;
+        },
+      },
+    },
+    // Every use of a refresh token returns a new one; presenting a used one again revokes the grant.
+    rotateRefreshToken: true,
     cookies: {
       keys: config.cookieKeys,
       long: { httpOnly: true, sameSite: 'lax', secure: config.issuer.startsWith('https:') },
@@ -62,9 +102,11 @@ export function createProvider({ config, store, secrets, signingKeys }: Provider
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
-        // A client sees its own tokens only; anything else answers {"active":false}.
-        allowedPolicy: async (ctx, client, token) => token.clientId === client.clientId,
+        // Our policy (introspection-policy.ts): own tokens, and tokens for audiences the client serves.
+        allowedPolicy: async (ctx, client, token) => mayIntrospect(client, { clientId: token.clientId, audience: 'aud' in token ? token.aud : undefined }),
       },
+      // RFC 9701 signed introspection responses, for clients registering introspection_signed_response_alg.
+      jwtIntrospection: { enabled: true },
       revocation: {
         enabled: true,
         allowedPolicy: async (ctx, client, token) => {
@@ -82,7 +124,7 @@ export function createProvider({ config, store, secrets, signingKeys }: Provider
         getResourceServerInfo: (ctx, resourceIndicator) => {
           const server = resourceServers.get(resourceIndicator);
           if (!server) throw new errors.InvalidTarget('the requested resource is not known to this server');
-          return resourceServers.toProviderInfo(server);
+          return resourceServers.toProviderInfo(server, signingKid);
         },
       },
     },
@@ -91,11 +133,12 @@ export function createProvider({ config, store, secrets, signingKeys }: Provider
       AccessToken: config.ttl.accessToken,
       ClientCredentials: config.ttl.clientCredentials,
       IdToken: config.ttl.idToken,
-      RefreshToken: config.ttl.refreshToken,
+      RefreshToken: refreshTokenTtl({ absoluteSeconds: config.ttl.refreshToken, idleSeconds: config.refreshTokenIdleTtl }),
       AuthorizationCode: 60,
       Interaction: 3600,
       Session: 14 * 86400,
-      Grant: 14 * 86400,
+      // A grant outlives every refresh token of its chain.
+      Grant: Math.max(14 * 86400, config.ttl.refreshToken),
     },
     renderError: renderProviderError,
     interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
@@ -113,7 +156,22 @@ export function createProvider({ config, store, secrets, signingKeys }: Provider
   };
 
   registerClientCredentialsGrant(provider, resourceServers);
+  answerJwtAccessTokensAtTokenEndpoints(provider, jwtAccessTokens);
+  limitJwksCaching(provider, config.signingKeys.jwksCacheMaxAgeSeconds);
   return provider;
+}
+
+/**
+ * JWKS may be cached, but no longer than a new key waits before it signs (SIGNING_KEY_PUBLISH_DELAY_SECONDS
+ * is validated to exceed this): a resource server refreshing on schedule always knows the signing key.
+ */
+function limitJwksCaching(provider: Provider, maxAgeSeconds: number): void {
+  provider.use(async (ctx, next) => {
+    await next();
+    if ((ctx as unknown as KoaContextWithOIDC).oidc?.route === 'jwks' && ctx.status === 200) {
+      ctx.set('cache-control', `public, max-age=${maxAgeSeconds}`);
+    }
+  });
 }
 
 export type OidcContext = KoaContextWithOIDC;
