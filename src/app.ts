@@ -74,7 +74,7 @@ export async function createApplication(config: Config, store: Store, logger: Lo
         return built;
       },
     },
-    await loadSigningKeys(store, secrets),
+    await loadSigningKeys(store, secrets, config.resourceServers.map((server) => server.signingAlg)),
   );
   const clients = new ClientRegistry(store, secrets);
   const audit = new AuditLog(store);

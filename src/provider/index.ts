@@ -13,6 +13,7 @@ import { answerJwtAccessTokensAtTokenEndpoints, type JwtTokenEndpointDependencie
 import { refreshTokenTtl } from './refresh-tokens.js';
 import type { SigningKeySet } from './signing-keys.js';
 import { accessTokenClaims } from './token-claims.js';
+import { requestsOnlyOpenIdScopes } from './userinfo-tokens.js';
 
 export { ensureOidcIndexes, revokeGrantEverywhere, collectionName, OIDC_MODELS } from './adapter.js';
 export {
@@ -119,7 +120,9 @@ export function createProvider({ config, store, secrets, signingKeys, jwtAccessT
       },
       resourceIndicators: {
         enabled: true,
-        defaultResource: () => resourceServers.defaultIdentifier,
+        // The token contract (README): OpenID scopes alone mean a token for userinfo, which must carry no
+        // audience; anything else targets an API, the default one unless `resource` names another.
+        defaultResource: (ctx) => (requestsOnlyOpenIdScopes(ctx) ? undefined : resourceServers.defaultIdentifier),
         useGrantedResource: () => true,
         getResourceServerInfo: (ctx, resourceIndicator) => {
           const server = resourceServers.get(resourceIndicator);

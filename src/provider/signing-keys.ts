@@ -94,10 +94,13 @@ export async function createSigningKey(
   return document;
 }
 
-/** Creates the first key of every required algorithm, once, whichever instance gets there first. */
-export async function ensureSigningKeys(store: Store, secrets: ServerSecrets): Promise<void> {
+/**
+ * Creates the first key of every algorithm in use (RS256 and EdDSA always, plus those resource servers are
+ * configured with), once, whichever instance gets there first.
+ */
+export async function ensureSigningKeys(store: Store, secrets: ServerSecrets, algorithmsInUse: SigningAlgorithm[] = []): Promise<void> {
   const collection = store.collection<SigningKeyDocument>(SIGNING_KEYS_COLLECTION);
-  for (const alg of REQUIRED_ALGORITHMS) {
+  for (const alg of new Set([...REQUIRED_ALGORITHMS, ...algorithmsInUse])) {
     if ((await collection.count({ alg })) === 0) {
       // A fixed id for the first key means two instances starting together create one key, not two.
       await createSigningKey(store, secrets, alg, `initial-${alg}`).catch((error: unknown) => {
@@ -146,8 +149,8 @@ export function openSigningKeySet(documents: SigningKeyDocument[], secrets: Serv
  * The signing keys, generated on first start and kept in the store with private parts encrypted, so every
  * instance signs with the same keys and they survive restarts wherever the data does.
  */
-export async function loadSigningKeys(store: Store, secrets: ServerSecrets): Promise<SigningKeySet> {
-  await ensureSigningKeys(store, secrets);
+export async function loadSigningKeys(store: Store, secrets: ServerSecrets, algorithmsInUse: SigningAlgorithm[] = []): Promise<SigningKeySet> {
+  await ensureSigningKeys(store, secrets, algorithmsInUse);
   return openSigningKeySet(await readSigningKeyDocuments(store), secrets);
 }
 
