@@ -1,7 +1,8 @@
-import Koa from 'koa';
+import Koa, { type Middleware } from 'koa';
 
 import { AuditLog } from './audit/index.js';
 
+import { AccountService } from './accounts/index.js';
 import { ClientRegistry } from './clients/index.js';
 import type { Config } from './config/index.js';
 import { errorBoundary } from './http/errors.js';
@@ -21,6 +22,7 @@ import {
   SigningKeyRotation,
   type Provider,
 } from './provider/index.js';
+import { MfaService } from './mfa/index.js';
 import { ServerSecrets } from './secrets/index.js';
 import { onStoreUnavailable, type Store } from './store/index.js';
 import { AccessTokenVerifier, BulkRevocation, JwtRevocationList } from './tokens/index.js';
@@ -40,6 +42,8 @@ export interface Application {
   secrets: ServerSecrets;
   audit: AuditLog;
   metrics: Metrics;
+  accounts: AccountService;
+  mfa: MfaService;
   /** Stops background work the application started (not the store, which the caller owns). */
   stop(): void;
 }
@@ -48,6 +52,19 @@ export interface Application {
 export async function createApplication(config: Config, store: Store, logger: Logger): Promise<Application> {
   const secrets = new ServerSecrets(config.masterKey, config.previousMasterKeys);
   await ensureOidcIndexes(store);
+  const clients = new ClientRegistry(store, secrets);
+  const audit = new AuditLog(store);
+  await audit.ensureIndexes();
+  const metrics = new Metrics();
+  const accounts = new AccountService(store, secrets, { argon2: config.argon2, throttle: config.signInThrottle });
+  await accounts.ensureIndexes();
+  const mfa = new MfaService(store, secrets, config, MfaService.deliveryChannelFromConfig(config));
+  await mfa.ensureIndexes();
+  mfa.onDeliveryFailure((error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not deliver a one-time code'));
+  accounts.onCeilingReached(async (account) => {
+    await audit.record({ action: 'account.signin_ceiling_reached', actor: { type: 'system' }, accountId: account.customerId, outcome: 'failure' });
+    await mfa.notifyCeilingReached(account).catch((error: unknown) => logger.warn({ err: error }, 'could not email the sign-in ceiling notice'));
+  });
   const jwtRevocations = new JwtRevocationList(store, longestSignedTokenLifetime(config));
   const revocation = new BulkRevocation(store, jwtRevocations);
   const live = await LiveProvider.start(
@@ -62,24 +79,25 @@ export async function createApplication(config: Config, store: Store, logger: Lo
           store,
           secrets,
           signingKeys,
+          accounts,
+          mfa,
+          audit,
+          metrics,
           jwtAccessTokens: {
             verifier: new AccessTokenVerifier(config.issuer, signingKeys.privateJwks),
             revocations: jwtRevocations,
             revokeGrant: (grantId) => revocation.revokeGrant(grantId),
           },
         });
-        built.on('server_error', (ctx, error) => {
+        built.provider.on('server_error', (ctx, error) => {
           logger.error({ err: error, path: ctx.path }, 'oidc-provider server_error');
         });
-        return built;
+        // @koa/router types its middleware's context with the params it adds itself; any Koa context will do.
+        return { provider: built.provider, routes: built.routes.routes() as unknown as Middleware };
       },
     },
     await loadSigningKeys(store, secrets, config.resourceServers.map((server) => server.signingAlg)),
   );
-  const clients = new ClientRegistry(store, secrets);
-  const audit = new AuditLog(store);
-  await audit.ensureIndexes();
-  const metrics = new Metrics();
 
   const app = new Koa();
   app.silent = true;
@@ -102,9 +120,12 @@ export async function createApplication(config: Config, store: Store, logger: Lo
     secrets,
     audit,
     metrics,
+    accounts,
+    mfa,
     stop: () => {
       live.stop();
       unsubscribe();
+      mfa.close();
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { AdapterPayload } from 'oidc-provider';
 
 import { collectionName, StoreAdapter, type OidcDocument } from '../provider/adapter.js';
+import { MFA_REQUIRED_METADATA, PASSWORD_GRANT_METADATA } from '../provider/grants/user-grant-policy.js';
 import { randomSecret, type ServerSecrets } from '../secrets/index.js';
 import type { Store } from '../store/index.js';
 import { hashClientSecret } from './secret-hash.js';
@@ -24,6 +25,10 @@ export interface NewClient {
   resourceServerAudiences?: string[];
   /** Roles the client holds itself, carried by its client-credentials tokens. */
   roles?: string[];
+  /** Allows the password grant (first-party confidential clients only; RFC 9700 discourages it). */
+  passwordGrant?: boolean;
+  /** Tokens for this client need a second factor even for accounts without one enrolled. */
+  mfaRequired?: boolean;
 }
 
 export interface CreatedClient {
@@ -63,6 +68,8 @@ export class ClientRegistry {
     if (input.jwks) metadata.jwks = input.jwks as AdapterPayload['jwks'];
     if (input.resourceServerAudiences) metadata.resource_server_audiences = input.resourceServerAudiences;
     if (input.roles) metadata.roles = input.roles;
+    if (input.passwordGrant !== undefined) metadata[PASSWORD_GRANT_METADATA] = input.passwordGrant;
+    if (input.mfaRequired !== undefined) metadata[MFA_REQUIRED_METADATA] = input.mfaRequired;
     await this.store.collection<OidcDocument>(collectionName('Client')).insert({
       _id: clientId,
       data: JSON.stringify(metadata),

@@ -24,5 +24,6 @@ export function securityHeaders(issuerIsHttps: boolean): Middleware {
     strictTransportSecurity: issuerIsHttps ? { maxAge: 31536000, includeSubDomains: true } : false,
     crossOriginEmbedderPolicy: false,
     referrerPolicy: { policy: 'no-referrer' },
+    xFrameOptions: { action: 'deny' },
   }) as unknown as Middleware;
 }

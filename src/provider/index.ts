@@ -1,11 +1,26 @@
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 
+import type { AccountService } from '../accounts/index.js';
+import type { AuditLog } from '../audit/index.js';
 import { verifyClientSecret } from '../clients/index.js';
 import type { Config } from '../config/index.js';
 import type { ServerSecrets } from '../secrets/index.js';
 import type { Store } from '../store/index.js';
 import { adapterClass } from './adapter.js';
+import type { Metrics } from '../http/metrics.js';
+import { FixedWindowRateLimiter } from '../http/rate-limit.js';
+import type { MfaService } from '../mfa/index.js';
 import { registerClientCredentialsGrant } from './grants/client-credentials.js';
+import { registerMfaOtpGrant } from './grants/mfa-otp.js';
+import { registerPasswordGrant } from './grants/password.js';
+import {
+  MFA_REQUIRED_METADATA,
+  PASSWORD_GRANT_METADATA,
+  USER_GRANT_TYPES,
+  type UserGrantDependencies,
+} from './grants/user-grant-policy.js';
+import { authenticationOfRequest } from './grants/user-tokens.js';
+import { mfaChallengeRoutes } from './mfa-challenge.js';
 import { ResourceServerRegistry } from './resource-servers.js';
 import { renderProviderError } from './error-page.js';
 import { mayIntrospect, RESOURCE_SERVER_AUDIENCES, CLIENT_ROLES } from './introspection-policy.js';
@@ -14,6 +29,8 @@ import { refreshTokenTtl } from './refresh-tokens.js';
 import type { SigningKeySet } from './signing-keys.js';
 import { accessTokenClaims } from './token-claims.js';
 import { requestsOnlyOpenIdScopes } from './userinfo-tokens.js';
+import { logoutPages } from './logout-pages.js';
+import { Views } from '../views/index.js';
 
 export { ensureOidcIndexes, revokeGrantEverywhere, collectionName, OIDC_MODELS } from './adapter.js';
 export {
@@ -31,6 +48,12 @@ export { longestSignedTokenLifetime, SigningKeyRotation } from './signing-key-ro
 export { ResourceServerRegistry } from './resource-servers.js';
 export { assertScopesPermittedByRoles, requiredRole } from './token-claims.js';
 export { RESOURCE_SERVER_AUDIENCES, CLIENT_ROLES } from './introspection-policy.js';
+export {
+  AUTH0_MFA_OTP_GRANT_TYPE,
+  MFA_OTP_GRANT_TYPE,
+  MFA_REQUIRED_METADATA,
+  PASSWORD_GRANT_METADATA,
+} from './grants/user-grant-policy.js';
 export type { Provider };
 
 export interface ProviderDependencies {
@@ -40,35 +63,64 @@ export interface ProviderDependencies {
   signingKeys: SigningKeySet;
   /** Revocation and introspection of JWT access tokens, which oidc-provider does not handle. */
   jwtAccessTokens: JwtTokenEndpointDependencies;
+  accounts: AccountService;
+  mfa: MfaService;
+  audit: AuditLog;
+  metrics: Metrics;
+}
+
+export interface ProviderWithRoutes {
+  provider: Provider;
+  /** Routes beside oidc-provider's own (POST /mfa/challenge); mounted by the app before the provider. */
+  routes: ReturnType<typeof mfaChallengeRoutes>;
 }
 
 /** Asymmetric algorithms only: HS* and `dir` would need client secrets in clear, and we keep only hashes. */
 const SIGNING_ALGS = ['EdDSA', 'ES256', 'RS256', 'PS256'] as const;
 
 /** Builds the oidc-provider instance: features, token formats, client rules and storage. */
-export function createProvider({ config, store, secrets, signingKeys, jwtAccessTokens }: ProviderDependencies): Provider {
+export function createProvider(dependencies: ProviderDependencies): ProviderWithRoutes {
+  const { config, store, secrets, signingKeys, accounts, jwtAccessTokens } = dependencies;
   const resourceServers = ResourceServerRegistry.fromConfig(config);
   const signingKid = (alg: keyof SigningKeySet['signingKid']) => signingKeys.signingKid[alg];
 
   const configuration: Configuration = {
     adapter: adapterClass(store, secrets),
     clients: [],
+    async findAccount(ctx, id) {
+      const account = await accounts.findById(id);
+      if (!account || account.status !== 'active') return undefined;
+      return {
+        accountId: account.customerId,
+        claims: () => ({ sub: account.customerId, email: account.email, customer_id: account.customerId, roles: account.roles }),
+      };
+    },
+    claims: { openid: ['sub'], email: ['email'], profile: ['customer_id', 'roles'] },
     // API scopes are declared here too, so client registrations may name them and discovery lists them.
     scopes: [...new Set(['openid', 'offline_access', ...config.apiScopes, ...resourceServers.allScopes()])],
     // RFC 9700: the implicit and hybrid flows are not offered.
     responseTypes: ['code', 'none'],
     jwks: { keys: signingKeys.privateJwks as NonNullable<Configuration['jwks']>['keys'] },
     extraClientMetadata: {
-      properties: [RESOURCE_SERVER_AUDIENCES, CLIENT_ROLES],
-      validator: (ctx, key, value) => {
+      // Per-client switches for the password grant (off by default) and for requiring a second factor;
+      // the audiences a client serves as a resource server (introspection policy) and its own roles.
+      properties: [PASSWORD_GRANT_METADATA, MFA_REQUIRED_METADATA, RESOURCE_SERVER_AUDIENCES, CLIENT_ROLES],
+      validator(ctx, key, value) {
         if (value === undefined) return;
-        if (!Array.isArray(value) || value.some((entry) => typeof entry !== 'string')) {
+        if (key === PASSWORD_GRANT_METADATA || key === MFA_REQUIRED_METADATA) {
+          if (typeof value !== 'boolean') throw new errors.InvalidClientMetadata(`${key} must be a boolean`);
+        } else if (!Array.isArray(value) || value.some((entry) => typeof entry !== 'string')) {
           throw new errors.InvalidClientMetadata(`${key} must be an array of strings`);
         }
       },
     },
-    // findAccount is read when a token is issued, so a findAccount configured below (accounts) is the one used.
-    extraTokenClaims: accessTokenClaims(config.scopeRoleRequirements, () => configuration.findAccount),
+    // amr and acr (how the user signed in), roles and customer_id on user tokens, the client's roles on its
+    // own tokens: in JWT access tokens and in introspection answers (oidc-provider spreads `extra` into both).
+    extraTokenClaims: accessTokenClaims({
+      scopeRoleRequirements: config.scopeRoleRequirements,
+      findAccount: () => configuration.findAccount,
+      authentication: authenticationOfRequest,
+    }),
     formats: {
       customizers: {
         // What bulk revocation needs to reach a JWT: its grant (client_id and sub are there already).
@@ -100,6 +152,7 @@ export function createProvider({ config, store, secrets, signingKeys, jwtAccessT
     },
     features: {
       devInteractions: { enabled: false },
+      rpInitiatedLogout: { enabled: true, ...logoutPages(new Views()) },
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
@@ -158,10 +211,32 @@ export function createProvider({ config, store, secrets, signingKeys, jwtAccessT
     return typeof this.clientSecret === 'string' && verifyClientSecret(secrets, this.clientSecret, presented);
   };
 
+  // oidc-provider refuses a grant missing from the client's grant_types with invalid_request; for the
+  // password and mfa-otp grants our handlers decide, from the client's metadata, and answer
+  // unauthorized_client as RFC 6749 5.2 says.
+  const grantTypeAllowed = provider.Client.prototype.grantTypeAllowed;
+  provider.Client.prototype.grantTypeAllowed = function grantTypeAllowedOrOurs(
+    this: InstanceType<typeof provider.Client>,
+    grantType: string,
+  ): boolean {
+    return USER_GRANT_TYPES.has(grantType) || grantTypeAllowed.call(this, grantType);
+  };
+
   registerClientCredentialsGrant(provider, resourceServers);
+  const userGrantDependencies: UserGrantDependencies = {
+    accounts,
+    mfa: dependencies.mfa,
+    audit: dependencies.audit,
+    metrics: dependencies.metrics,
+    resourceServers,
+    rateLimiter: new FixedWindowRateLimiter(store, 'password-grant', config.rateLimits.passwordGrant, config.rateLimits.windowSeconds),
+    rateLimiterForChallenge: new FixedWindowRateLimiter(store, 'mfa-challenge', config.rateLimits.mfaChallenge, config.rateLimits.windowSeconds),
+  };
+  registerPasswordGrant(provider, userGrantDependencies);
+  registerMfaOtpGrant(provider, userGrantDependencies);
   answerJwtAccessTokensAtTokenEndpoints(provider, jwtAccessTokens);
   limitJwksCaching(provider, config.signingKeys.jwksCacheMaxAgeSeconds);
-  return provider;
+  return { provider, routes: mfaChallengeRoutes(provider, userGrantDependencies) };
 }
 
 /**

@@ -18,8 +18,11 @@ export interface LiveProviderOptions {
   secrets: ServerSecrets;
   logger: Logger;
   pollIntervalSeconds: number;
-  /** Builds a complete provider for one key set (called again whenever the key set changes). */
-  build(keys: SigningKeySet): Provider;
+  /**
+   * Builds a complete provider for one key set (called again whenever the key set changes), with the routes
+   * served beside it that use that provider instance.
+   */
+  build(keys: SigningKeySet): { provider: Provider; routes?: Middleware };
 }
 
 /**
@@ -81,8 +84,10 @@ export class LiveProvider {
   }
 
   #build(keys: SigningKeySet): Generation {
-    const provider = this.options.build(keys);
-    return { provider, keys, handle: mount(provider) };
+    const { provider, routes } = this.options.build(keys);
+    const mounted = mount(provider);
+    const handle: Middleware = routes ? (ctx, next) => routes(ctx, () => mounted(ctx, next)) : mounted;
+    return { provider, keys, handle };
   }
 
   stop(): void {

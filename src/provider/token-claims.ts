@@ -7,8 +7,17 @@ import { clientRoles } from './introspection-policy.js';
 export type AccessTokenExtraClaims = {
   roles?: string[];
   amr?: string[];
+  acr?: string;
   customer_id?: string;
 };
+
+export interface AccessTokenClaimSources {
+  scopeRoleRequirements: Record<string, string>;
+  /** The provider's findAccount (read per call: the configuration defines it after this is built). */
+  findAccount: () => FindAccount | undefined;
+  /** How the user signed in, when the grant recorded it for this request (password, mfa-otp grants). */
+  authentication: (ctx: KoaContextWithOIDC) => { amr: string[]; acr: string } | undefined;
+}
 
 function stringList(value: unknown): string[] | undefined {
   return Array.isArray(value) ? value.filter((entry): entry is string => typeof entry === 'string') : undefined;
@@ -44,7 +53,7 @@ export function assertScopesPermittedByRoles(scopes: string[], roles: string[], 
  * own roles. A user's token does not inherit the client's roles: a privileged client must not lift what its
  * users may do. A scope that requires a role the subject lacks fails the issuance with invalid_scope.
  */
-export function accessTokenClaims(scopeRoleRequirements: Record<string, string>, findAccount: () => FindAccount | undefined) {
+export function accessTokenClaims({ scopeRoleRequirements, findAccount, authentication }: AccessTokenClaimSources) {
   return async (ctx: KoaContextWithOIDC, token: AccessToken | ClientCredentials): Promise<AccessTokenExtraClaims> => {
     const claims: AccessTokenExtraClaims = {};
     const accountId = 'accountId' in token ? token.accountId : undefined;
@@ -52,10 +61,16 @@ export function accessTokenClaims(scopeRoleRequirements: Record<string, string>,
       const account = await loadAccount(ctx, accountId, token, findAccount());
       const accountClaims: Record<string, unknown> = account ? await account.claims('access_token', token.scope ?? '', {}, []) : {};
       claims.roles = stringList(accountClaims.roles) ?? [];
-      if (typeof accountClaims.customer_id === 'string') claims.customer_id = accountClaims.customer_id;
-      const { AuthorizationCode: code, RefreshToken: refreshToken } = ctx.oidc.entities;
-      const amr = stringList(code?.amr ?? refreshToken?.amr ?? ctx.oidc.session?.amr);
-      if (amr) claims.amr = amr;
+      claims.customer_id = typeof accountClaims.customer_id === 'string' ? accountClaims.customer_id : accountId;
+      const recorded = authentication(ctx);
+      if (recorded) {
+        claims.amr = recorded.amr;
+        claims.acr = recorded.acr;
+      } else {
+        const { AuthorizationCode: code, RefreshToken: refreshToken } = ctx.oidc.entities;
+        const amr = stringList(code?.amr ?? refreshToken?.amr ?? ctx.oidc.session?.amr);
+        if (amr) claims.amr = amr;
+      }
     } else {
       const client = ctx.oidc.client;
       claims.roles = client ? clientRoles(client) : [];

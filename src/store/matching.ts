@@ -60,5 +60,7 @@ export function applyUpdate(document: Doc, update: Update, inserting: boolean): 
 }
 
 export function isExpired(document: { expiresAt?: Date }, now: number): boolean {
-  return document.expiresAt instanceof Date && document.expiresAt.getTime() <= now;
+  // Not `instanceof Date`: a Date from another realm (structuredClone inside jest's VM) is still a Date.
+  const expiresAt = document.expiresAt as unknown;
+  return Object.prototype.toString.call(expiresAt) === '[object Date]' && (expiresAt as Date).getTime() <= now;
 }

@@ -19,6 +19,7 @@ const ENV = {
 };
 
 type Credentials = { id: string; secret: string };
+const PASSWORD = 'correct horse battery staple';
 
 describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the %s store', (storeKind) => {
   let server: TestServer;
@@ -26,6 +27,7 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
   let administrator: Credentials;
   let reportsApi: Credentials;
   let webApp: Credentials;
+  let newUser: (roles?: string[]) => Promise<{ email: string; customerId: string }>;
 
   const credentials = (created: { clientId: string; clientSecret: string | undefined }): Credentials => ({
     id: created.clientId,
@@ -54,9 +56,17 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
         name: 'Web app',
         grantTypes: ['authorization_code', 'refresh_token'],
         redirectUris: ['https://app.example/callback'],
-        scopes: ['openid', 'offline_access', 'api:read'],
+        scopes: ['openid', 'offline_access', 'api:read', 'reports:read', 'admin:reports'],
+        passwordGrant: true,
       }),
     );
+    let users = 0;
+    newUser = async (roles = []) => {
+      users += 1;
+      const email = `user-${users}-${storeKind}@example.com`;
+      const account = await server.application.accounts.create({ email, password: PASSWORD, roles });
+      return { email, customerId: account.customerId };
+    };
   });
   afterAll(async () => {
     await server.close();
@@ -71,8 +81,18 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
     postForm(`${server.baseUrl}/token/introspection`, { token: value, ...extra }, client);
   const revoke = (value: string, client: Credentials = DEMO, extra: Record<string, string> = {}) =>
     postForm(`${server.baseUrl}/token/revocation`, { token: value, ...extra }, client);
-  const refresh = (refreshToken: string) =>
-    postForm(`${server.baseUrl}/token`, { grant_type: 'refresh_token', refresh_token: refreshToken }, webApp);
+  const refresh = (refreshToken: string, client: Credentials = webApp) =>
+    postForm(`${server.baseUrl}/token`, { grant_type: 'refresh_token', refresh_token: refreshToken }, client);
+  /** The password grant (a user without a second factor): a JWT for the API and a refresh token. */
+  const signIn = async (user: { email: string }, client: Credentials = webApp, form: Record<string, string> = {}) => {
+    const response = await postForm(
+      `${server.baseUrl}/token`,
+      { grant_type: 'password', username: user.email, password: PASSWORD, scope: 'api:read offline_access', ...form },
+      client,
+    );
+    expect(response.status).toBe(200);
+    return { accessToken: String(response.body.access_token), refreshToken: String(response.body.refresh_token) };
+  };
 
   describe('formats and the token contract', () => {
     test('the default resource issues an RFC 9068 JWT signed with EdDSA, verifiable against our JWKS', async () => {
@@ -112,27 +132,37 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
     });
 
     test('OpenID scopes alone yield a token for userinfo; API scopes yield an AuthToken userinfo refuses', async () => {
-      const userinfoGrant = await grantRefreshTokenForUser(server, { accountId: 'user-contract', clientId: webApp.id, openIdScopes: 'openid' });
+      const user = await newUser();
+      const userinfoGrant = await grantRefreshTokenForUser(server, { accountId: user.customerId, clientId: webApp.id, openIdScopes: 'openid' });
       const forUserinfo = await refresh(userinfoGrant.refreshToken);
       expect(forUserinfo.status).toBe(200);
       const userinfoToken = String(forUserinfo.body.access_token);
       expect(userinfoToken.split('.')).toHaveLength(1);
       const userinfo = await fetch(`${server.baseUrl}/me`, { headers: { authorization: `Bearer ${userinfoToken}` } });
       expect(userinfo.status).toBe(200);
-      expect(await userinfo.json()).toMatchObject({ sub: 'user-contract' });
+      expect(await userinfo.json()).toMatchObject({ sub: user.customerId });
 
-      const apiGrant = await grantRefreshTokenForUser(server, {
-        accountId: 'user-contract',
-        clientId: webApp.id,
-        apiScopes: 'api:read',
-        resource: server.config.defaultResource,
-      });
-      const forApi = await refresh(apiGrant.refreshToken);
-      expect(forApi.status).toBe(200);
-      const apiToken = String(forApi.body.access_token);
-      expect(decodeJwt(apiToken)).toMatchObject({ aud: server.config.defaultResource, sub: 'user-contract', client_id: webApp.id, scope: 'api:read' });
+      const { accessToken: apiToken } = await signIn(user);
+      expect(decodeJwt(apiToken)).toMatchObject({ aud: server.config.defaultResource, sub: user.customerId, client_id: webApp.id, scope: 'api:read' });
       const refusedAtUserinfo = await fetch(`${server.baseUrl}/me`, { headers: { authorization: `Bearer ${apiToken}` } });
       expect(refusedAtUserinfo.status).toBe(401);
+    });
+
+    test("a user's JWT carries the account roles, and a scope requiring a role needs it on the account", async () => {
+      const reporter = await newUser(['reporter']);
+      const administrator = await newUser(['admin']);
+      const { accessToken } = await signIn(reporter);
+      expect(decodeJwt(accessToken)).toMatchObject({ roles: ['reporter'], amr: ['pwd'], customer_id: reporter.customerId });
+      const refused = await postForm(
+        `${server.baseUrl}/token`,
+        { grant_type: 'password', username: reporter.email, password: PASSWORD, scope: 'admin:reports', resource: REPORTS_API },
+        webApp,
+      );
+      expect(refused.status).toBe(400);
+      expect(refused.body).toMatchObject({ error: 'invalid_scope', scope: 'admin:reports' });
+      const granted = await signIn(administrator, webApp, { scope: 'admin:reports', resource: REPORTS_API });
+      expect(decodeProtectedHeader(granted.accessToken).alg).toBe('ES256');
+      expect(decodeJwt(granted.accessToken)).toMatchObject({ aud: REPORTS_API, scope: 'admin:reports', roles: ['admin'] });
     });
   });
 
@@ -273,41 +303,30 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
     });
 
     test("revoking a user's tokens reaches their JWTs and refresh tokens at every client", async () => {
-      const { refreshToken } = await grantRefreshTokenForUser(server, {
-        accountId: 'user-bulk',
-        clientId: webApp.id,
-        apiScopes: 'api:read',
-        resource: server.config.defaultResource,
-        amr: ['pwd', 'otp', 'mfa'],
-      });
-      const refreshed = await refresh(refreshToken);
-      const jwt = String(refreshed.body.access_token);
-      expect((await introspect(jwt, webApp)).body).toMatchObject({ active: true, sub: 'user-bulk', amr: ['pwd', 'otp', 'mfa'] });
-      const other = await grantRefreshTokenForUser(server, {
-        accountId: 'user-other',
-        clientId: webApp.id,
-        apiScopes: 'api:read',
-        resource: server.config.defaultResource,
-      });
-      const otherJwt = String((await refresh(other.refreshToken)).body.access_token);
+      const user = await newUser();
+      const bystander = await newUser();
+      const atWebApp = await signIn(user);
+      const atDemo = await signIn(user, DEMO);
+      const other = await signIn(bystander);
+      expect((await introspect(atWebApp.accessToken, webApp)).body).toMatchObject({ active: true, sub: user.customerId, amr: ['pwd'] });
 
-      await server.application.revocation.revokeAccountTokens('user-bulk');
-      expect((await introspect(jwt, webApp)).body).toEqual({ active: false });
-      const afterRevocation = await refresh(String(refreshed.body.refresh_token));
-      expect(afterRevocation.status).toBe(400);
-      expect(afterRevocation.body.error).toBe('invalid_grant');
-      expect((await introspect(otherJwt, webApp)).body.active).toBe(true);
+      await server.application.revocation.revokeAccountTokens(user.customerId);
+      expect((await introspect(atWebApp.accessToken, webApp)).body).toEqual({ active: false });
+      expect((await introspect(atDemo.accessToken, DEMO)).body).toEqual({ active: false });
+      for (const [refreshToken, client] of [[atWebApp.refreshToken, webApp], [atDemo.refreshToken, DEMO]] as const) {
+        const afterRevocation = await refresh(refreshToken, client);
+        expect(afterRevocation.status).toBe(400);
+        expect(afterRevocation.body.error).toBe('invalid_grant');
+      }
+      expect((await introspect(other.accessToken, webApp)).body.active).toBe(true);
+      await nextSecond();
+      expect((await introspect((await signIn(user)).accessToken, webApp)).body.active).toBe(true);
     });
   });
 
   describe('refresh tokens', () => {
     test('each use rotates the refresh token; reusing a spent one revokes the grant and its JWTs', async () => {
-      const { refreshToken } = await grantRefreshTokenForUser(server, {
-        accountId: 'user-refresh',
-        clientId: webApp.id,
-        apiScopes: 'api:read',
-        resource: server.config.defaultResource,
-      });
+      const { refreshToken, accessToken: firstJwt } = await signIn(await newUser());
       const first = await refresh(refreshToken);
       expect(first.status).toBe(200);
       const rotated = String(first.body.refresh_token);
@@ -315,8 +334,10 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
       const jwt = String(first.body.access_token);
       expect((await introspect(jwt, webApp)).body.active).toBe(true);
 
-      // The spent token is kept, marked consumed, so its reuse is recognised.
-      const spent = await server.store.collection<{ _id: string; consumed?: number }>(collectionName('RefreshToken')).find({ consumed: { $exists: true } });
+      // The spent token is kept, marked consumed, so that its reuse is recognised.
+      const spent = await server.store
+        .collection<{ _id: string; consumed?: number }>(collectionName('RefreshToken'))
+        .find({ consumed: { $exists: true } });
       expect(spent.length).toBeGreaterThan(0);
 
       const reuse = await refresh(refreshToken);
@@ -325,20 +346,22 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
       const afterReuse = await refresh(rotated);
       expect(afterReuse.body.error).toBe('invalid_grant');
       expect((await introspect(jwt, webApp)).body).toEqual({ active: false });
+      expect((await introspect(firstJwt, webApp)).body).toEqual({ active: false });
     });
 
     test('a refresh token lives the idle lifetime, never beyond the absolute one', async () => {
-      const { refreshToken } = await grantRefreshTokenForUser(server, {
-        accountId: 'user-ttl',
-        clientId: webApp.id,
-        apiScopes: 'api:read',
-        resource: server.config.defaultResource,
-      });
+      const { refreshToken } = await signIn(await newUser());
       const refreshed = await refresh(refreshToken);
       const introspection = await introspect(String(refreshed.body.refresh_token), webApp);
-      expect(introspection.body).toMatchObject({ active: true, client_id: webApp.id, sub: 'user-ttl' });
+      expect(introspection.body).toMatchObject({ active: true, client_id: webApp.id });
       const lifetime = Number(introspection.body.exp) - Number(introspection.body.iat);
       expect(lifetime).toBe(server.config.refreshTokenIdleTtl);
+    });
+
+    test('revoking a refresh token revokes the JWTs of its grant', async () => {
+      const { refreshToken, accessToken } = await signIn(await newUser());
+      expect((await revoke(refreshToken, webApp, { token_type_hint: 'refresh_token' })).status).toBe(200);
+      expect((await introspect(accessToken, webApp)).body).toEqual({ active: false });
     });
   });
 });
