@@ -47,8 +47,3 @@ export class AccessTokenVerifier {
     }
   }
 }
-
-/** True when the value has the shape of a JWS (a JWT access token) rather than one of our opaque tokens. */
-export function looksLikeJwt(token: string): boolean {
-  return token.split('.').length === 3;
-}
