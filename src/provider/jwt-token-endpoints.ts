@@ -1,5 +1,5 @@
 import type Provider from 'oidc-provider';
-import type { KoaContextWithOIDC } from 'oidc-provider';
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 
 import type { AccessTokenVerifier, JwtRevocationList, VerifiedAccessToken } from '../tokens/index.js';
 import { mayIntrospect } from './introspection-policy.js';
@@ -26,9 +26,18 @@ const INTERNAL_CLAIMS = new Set(['grant_id']);
  * passes through untouched. The RFC answer then replaces the refusal.
  */
 export function answerJwtAccessTokensAtTokenEndpoints(provider: Provider, dependencies: JwtTokenEndpointDependencies): void {
+  // The provider's error handler reports the refusal through these events, whatever body it rendered (JSON,
+  // or an HTML page for a caller accepting only text/html).
+  const refusedAsStructured = new WeakSet<object>();
+  const noteRefusal = (ctx: KoaContextWithOIDC, error: Error) => {
+    if (error instanceof errors.UnsupportedTokenType) refusedAsStructured.add(ctx);
+  };
+  provider.on('introspection.error', noteRefusal);
+  provider.on('revocation.error', noteRefusal);
+
   provider.use(async (ctx, next) => {
     await next();
-    if (ctx.status !== 400 || (ctx.body as { error?: unknown } | undefined)?.error !== 'unsupported_token_type') return;
+    if (!refusedAsStructured.has(ctx)) return;
     const oidc = (ctx as unknown as KoaContextWithOIDC).oidc;
     const route = oidc?.route;
     if ((route !== 'introspection' && route !== 'revocation') || !oidc.client) return;
@@ -72,6 +81,7 @@ async function introspectJwt(
   }
   ctx.status = 200;
   ctx.set('cache-control', 'no-store');
+  ctx.type = 'application/json; charset=utf-8';
   // RFC 9701, as oidc-provider answers for opaque tokens: a signed response when the client registered
   // introspection_signed_response_alg and asks for it.
   if (client?.introspectionSignedResponseAlg && ctx.accepts('json', JWT_INTROSPECTION_RESPONSE) === JWT_INTROSPECTION_RESPONSE) {
@@ -95,6 +105,7 @@ async function revokeJwt(
   if (claims && claims.client_id !== oidc.client?.clientId) {
     // RFC 7009 2.1: refused, and the token stays valid (the same answer oidc-provider gives for opaque ones).
     ctx.status = 400;
+    ctx.type = 'application/json; charset=utf-8';
     ctx.body = { error: 'unauthorized_client', error_description: 'client is not authorized to revoke the presented token' };
     return;
   }
@@ -106,4 +117,5 @@ async function revokeJwt(
   // RFC 7009 2.2: 200 whether the token was valid, unknown, expired or already revoked.
   ctx.status = 200;
   ctx.body = '';
+  ctx.remove('content-type');
 }

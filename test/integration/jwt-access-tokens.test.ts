@@ -229,6 +229,23 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
       expect((await introspect(accessToken)).body.active).toBe(true);
     });
 
+    test('a caller accepting only HTML still gets the JSON answers for a JWT', async () => {
+      const accessToken = await token({ scope: 'api:read' });
+      const headers = {
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'text/html',
+        authorization: `Basic ${Buffer.from(`${DEMO.id}:${DEMO.secret}`).toString('base64')}`,
+      };
+      const body = new URLSearchParams({ token: accessToken }).toString();
+      const introspection = await fetch(`${server.baseUrl}/token/introspection`, { method: 'POST', headers, body });
+      expect(introspection.headers.get('content-type')).toContain('application/json');
+      expect(await introspection.json()).toMatchObject({ active: true, client_id: DEMO.id });
+      const revocation = await fetch(`${server.baseUrl}/token/revocation`, { method: 'POST', headers, body });
+      expect(revocation.status).toBe(200);
+      expect(await revocation.text()).toBe('');
+      expect((await introspect(accessToken)).body).toEqual({ active: false });
+    });
+
     test('RFC 9701: a client asking for a JWT introspection response gets one, signed by our JWKS', async () => {
       const accessToken = await token({ scope: 'api:read' });
       const response = await fetch(`${server.baseUrl}/token/introspection`, {
