@@ -25,7 +25,8 @@ export class SigningKeyRotation {
   async rotateSigningKeys(alg: SigningAlgorithm): Promise<SigningKeyInfo> {
     const created = await rotateSigningKey(this.store, this.secrets, alg, {
       publishDelaySeconds: this.config.signingKeys.publishDelaySeconds,
-      longestTokenLifetimeSeconds: longestSignedTokenLifetime(this.config),
+      // An instance may go on signing with the old key for up to one poll interval after the activation.
+      longestTokenLifetimeSeconds: longestSignedTokenLifetime(this.config) + this.config.signingKeys.pollIntervalSeconds,
     });
     await this.live.refresh();
     return created;
