@@ -248,4 +248,10 @@ export class AccountService {
   async setRoles(customerId: string, roles: string[]): Promise<void> {
     await this.#accounts.updateOne({ _id: customerId }, { $set: { roles, updatedAt: new Date() } });
   }
+
+  /** Accounts in creation order, oldest first (for operators). */
+  async list(options: { limit: number; skip?: number }): Promise<Account[]> {
+    const documents = await this.#accounts.find({}, { sort: { createdAt: 1 }, limit: options.limit, skip: options.skip ?? 0 });
+    return documents.map(toAccount);
+  }
 }

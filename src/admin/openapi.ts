@@ -6,14 +6,18 @@ import {
   clientResponse,
   clientWithSecretResponse,
   createClientRequest,
+  createUserRequest,
   errorResponse,
   pageQuery,
   revokedTokenResponse,
   revokedTokensResponse,
+  revokedUserTokensResponse,
   rotatedSecretResponse,
+  setRolesRequest,
   tokenDescriptionResponse,
   tokenRequest,
   updateClientRequest,
+  userResponse,
 } from './schemas.js';
 
 type JsonSchema = Record<string, unknown>;
@@ -38,6 +42,11 @@ const json = (name: string) => ({ content: { 'application/json': { schema: ref(n
 const jsonArray = (name: string) => ({ content: { 'application/json': { schema: { type: 'array', items: ref(name) } } } });
 const error = (description: string) => ({ description, ...json('Error') });
 const clientIdParameter = { name: 'clientId', in: 'path', required: true, schema: { type: 'string' } };
+const customerIdParameter = { name: 'customerId', in: 'path', required: true, schema: { type: 'string', pattern: '^C-[A-Za-z0-9_-]{4,64}$' } };
+const userAction = (summary: string) => ({
+  parameters: [customerIdParameter],
+  post: { summary, responses: { '200': { description: 'the user after the change', ...json('User') }, '404': error('no such user'), ...common } },
+});
 const common = { '401': error('missing or wrong admin token') };
 
 /** The OpenAPI 3.1 description of the admin API, served at /openapi.json. */
@@ -51,6 +60,10 @@ export function adminOpenApiDocument(): JsonSchema {
         CreateClientRequest: component(createClientRequest, 'input'),
         UpdateClientRequest: component(updateClientRequest, 'input'),
         TokenRequest: component(tokenRequest, 'input'),
+        CreateUserRequest: component(createUserRequest, 'input'),
+        SetRolesRequest: component(setRolesRequest, 'input'),
+        User: component(userResponse, 'output'),
+        RevokedUserTokens: component(revokedUserTokensResponse, 'output'),
         Client: component(clientResponse, 'output'),
         ClientWithSecret: component(clientWithSecretResponse, 'output'),
         RotatedSecret: component(rotatedSecretResponse, 'output'),
@@ -88,6 +101,33 @@ export function adminOpenApiDocument(): JsonSchema {
       '/clients/{clientId}/revoke-tokens': {
         parameters: [clientIdParameter],
         post: { summary: "Revoke all of the client's stored (opaque) tokens, codes and grants", responses: { '200': { description: 'revoked', ...json('RevokedTokens') }, '404': error('no such client'), ...common } },
+      },
+      '/users': {
+        get: { summary: 'List users', parameters: queryParameters(pageQuery), responses: { '200': { description: 'users, oldest first', ...jsonArray('User') }, '400': error('invalid query'), ...common } },
+        post: {
+          summary: 'Create a user (password policy applied)',
+          requestBody: { required: true, ...json('CreateUserRequest') },
+          responses: { '201': { description: 'created', ...json('User') }, '400': error('invalid body, with field errors'), '409': error('email taken'), ...common },
+        },
+      },
+      '/users/{customerId}': {
+        parameters: [customerIdParameter],
+        get: { summary: 'Get a user (second factors by name only)', responses: { '200': { description: 'the user', ...json('User') }, '404': error('no such user'), ...common } },
+      },
+      '/users/{customerId}/roles': {
+        parameters: [customerIdParameter],
+        put: {
+          summary: "Replace the user's roles",
+          requestBody: { required: true, ...json('SetRolesRequest') },
+          responses: { '200': { description: 'updated', ...json('User') }, '400': error('invalid body, with field errors'), '404': error('no such user'), ...common },
+        },
+      },
+      '/users/{customerId}/disable': userAction('Disable sign-in and revoke stored tokens and sessions'),
+      '/users/{customerId}/enable': userAction('Enable sign-in again'),
+      '/users/{customerId}/reset-mfa': userAction('Remove every second factor (the user enrolls again)'),
+      '/users/{customerId}/revoke-tokens': {
+        parameters: [customerIdParameter],
+        post: { summary: "Revoke the user's stored tokens, grants and sign-in sessions", responses: { '200': { description: 'revoked', ...json('RevokedUserTokens') }, '404': error('no such user'), ...common } },
       },
       '/tokens/introspect': {
         post: {

@@ -25,6 +25,18 @@ export async function revokeOpaqueTokensOfClient(store: Store, clientId: string)
   return counts.reduce((sum, count) => sum + count, 0);
 }
 
+/** Models holding a user's credentials, grants and sign-in sessions, tagged with accountId by the adapter. */
+const ACCOUNT_BOUND_MODELS = ['AccessToken', 'RefreshToken', 'AuthorizationCode', 'DeviceCode', 'BackchannelAuthenticationRequest', 'Grant', 'Session'] as const;
+
+/**
+ * Deletes every stored token, code, grant and sign-in session of an account and returns how many records
+ * went. Like revokeOpaqueTokensOfClient, JWT access tokens are not reached here.
+ */
+export async function revokeOpaqueTokensOfAccount(store: Store, accountId: string): Promise<number> {
+  const counts = await Promise.all(ACCOUNT_BOUND_MODELS.map((model) => store.collection(collectionName(model)).deleteMany({ accountId })));
+  return counts.reduce((sum, count) => sum + count, 0);
+}
+
 /** What an operator learns about a token: RFC 7662 fields, never the value itself. */
 export interface TokenDescription {
   active: boolean;

@@ -19,6 +19,8 @@ export function clientJson(client: ClientView) {
     scopes: client.scopes,
     redirect_uris: client.redirectUris,
     token_endpoint_auth_method: client.authMethod,
+    password_grant: client.passwordGrant,
+    mfa_required: client.mfaRequired,
     created_at: client.createdAt.toISOString(),
   };
 }
@@ -43,6 +45,8 @@ export function clientRoutes(deps: { clients: ClientRegistry; audit: AuditLog; s
       scopes: body.scopes,
       redirectUris: body.redirect_uris,
       authMethod: body.token_endpoint_auth_method,
+      passwordGrant: body.password_grant,
+      mfaRequired: body.mfa_required,
     });
     const view = await clients.get(created.clientId);
     if (!view) throw notFound('client');
@@ -71,6 +75,8 @@ export function clientRoutes(deps: { clients: ClientRegistry; audit: AuditLog; s
       ...(body.grant_types !== undefined ? { grantTypes: body.grant_types } : {}),
       ...(body.scopes !== undefined ? { scopes: body.scopes } : {}),
       ...(body.redirect_uris !== undefined ? { redirectUris: body.redirect_uris } : {}),
+      ...(body.password_grant !== undefined ? { passwordGrant: body.password_grant } : {}),
+      ...(body.mfa_required !== undefined ? { mfaRequired: body.mfa_required } : {}),
     });
     if (!updated) throw notFound('client');
     await recordAdminAction(ctx, audit, { action: 'admin.client.updated', clientId, details: { fields: Object.keys(body).filter((key) => body[key as keyof typeof body] !== undefined) } });

@@ -38,7 +38,6 @@ export function registerMfaOtpGrant(provider: Provider, dependencies: UserGrantD
 
     const context = client ? await mfa.tokens.find(mfaToken, client.clientId) : undefined;
     if (!context) {
-      metrics.tokensIssued.inc({ grant: 'mfa-otp', outcome: 'failure' });
       await recordSignIn(ctx, dependencies, {
         action: 'signin.failure',
         outcome: 'failure',
@@ -63,7 +62,6 @@ export function registerMfaOtpGrant(provider: Provider, dependencies: UserGrantD
         if (ceilingReached) metrics.lockouts.inc({ kind: 'ceiling' });
       }
       metrics.mfaChallenges.inc({ method, outcome: 'failure' });
-      metrics.tokensIssued.inc({ grant: 'mfa-otp', outcome: 'failure' });
       await recordSignIn(ctx, dependencies, {
         action: throttle.throttled ? 'signin.throttled' : 'signin.failure',
         outcome: 'failure',
@@ -77,7 +75,6 @@ export function registerMfaOtpGrant(provider: Provider, dependencies: UserGrantD
 
     await accounts.recordSignInSuccess(account, ctx.ip);
     metrics.mfaChallenges.inc({ method: verified.method, outcome: 'success' });
-    metrics.tokensIssued.inc({ grant: 'mfa-otp', outcome: 'success' });
     await recordSignIn(ctx, dependencies, {
       action: 'signin.success',
       outcome: 'success',

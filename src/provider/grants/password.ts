@@ -39,7 +39,6 @@ export function registerPasswordGrant(provider: Provider, dependencies: UserGran
 
       const check = await accounts.verifyPassword(username, password, ctx.ip);
       if (!check.ok) {
-        metrics.tokensIssued.inc({ grant: 'password', outcome: 'failure' });
         if (check.reason === 'throttled') metrics.lockouts.inc({ kind: check.throttle?.throttled ? check.throttle.reason : 'backoff' });
         await recordSignIn(ctx, dependencies, {
           action: check.reason === 'throttled' ? 'signin.throttled' : 'signin.failure',
@@ -64,7 +63,6 @@ export function registerPasswordGrant(provider: Provider, dependencies: UserGran
           accountId: account.customerId,
           details: { factor: 'password', grant: 'password' },
         });
-        metrics.tokensIssued.inc({ grant: 'password', outcome: 'success' });
         await issueUserTokens(provider, resourceServers, ctx, {
           accountId: account.customerId,
           scope,
@@ -83,7 +81,6 @@ export function registerPasswordGrant(provider: Provider, dependencies: UserGran
           accountId: account.customerId,
           details: { factor: 'password', reason: 'mfa_not_enrolled', grant: 'password' },
         });
-        metrics.tokensIssued.inc({ grant: 'password', outcome: 'failure' });
         throw new errors.InvalidGrant('this client requires a second factor and the account has none enrolled');
       }
 
@@ -94,7 +91,6 @@ export function registerPasswordGrant(provider: Provider, dependencies: UserGran
           scope,
           ...(resource ? { resource } : {}),
         });
-        metrics.tokensIssued.inc({ grant: 'password', outcome: 'mfa_required' });
         await recordSignIn(ctx, dependencies, {
           action: 'signin.mfa_required',
           outcome: 'success',
@@ -118,7 +114,6 @@ export function registerPasswordGrant(provider: Provider, dependencies: UserGran
         const { ceilingReached } = await accounts.recordFailure(account.customerId, ctx.ip, account);
         if (ceilingReached) metrics.lockouts.inc({ kind: 'ceiling' });
         metrics.mfaChallenges.inc({ method: 'otp', outcome: 'failure' });
-        metrics.tokensIssued.inc({ grant: 'password', outcome: 'failure' });
         await recordSignIn(ctx, dependencies, {
           action: 'signin.failure',
           outcome: 'failure',
@@ -129,7 +124,6 @@ export function registerPasswordGrant(provider: Provider, dependencies: UserGran
       }
       await accounts.recordSignInSuccess(account, ctx.ip);
       metrics.mfaChallenges.inc({ method: verified.method, outcome: 'success' });
-      metrics.tokensIssued.inc({ grant: 'password', outcome: 'success' });
       await recordSignIn(ctx, dependencies, {
         action: 'signin.success',
         outcome: 'success',
