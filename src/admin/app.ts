@@ -20,7 +20,7 @@ import { userRoutes } from './routes/users.js';
  * except for /metrics and /openapi.json, which carry no secrets.
  */
 export function createAdminApp(config: Config, application: Application, adminToken: string, logger: Logger): Koa {
-  const { audit, clients, provider, store, metrics, accounts, mfa } = application;
+  const { audit, clients, store, metrics, accounts, mfa } = application;
   const adminLogger = logger.child({ component: 'admin' });
   const app = new Koa();
   app.silent = true;
@@ -45,7 +45,7 @@ export function createAdminApp(config: Config, application: Application, adminTo
   const routers = [
     clientRoutes({ clients, audit, store }),
     userRoutes({ accounts, mfa, audit, store }),
-    tokenRoutes({ provider, store, audit }),
+    tokenRoutes({ currentProvider: () => application.provider, store, audit }),
     auditRoutes({ audit }),
   ];
   for (const router of routers) {

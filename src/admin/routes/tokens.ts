@@ -14,14 +14,17 @@ const STRUCTURED = new AdminApiError(
   'JWT access tokens are not stored; the admin API introspects and revokes opaque tokens only',
 );
 
-/** Any opaque token, whichever client holds it: introspect (RFC 7662 fields) or revoke. */
-export function tokenRoutes(deps: { provider: Provider; store: Store; audit: AuditLog }): Router {
-  const { provider, store, audit } = deps;
+/**
+ * Any opaque token, whichever client holds it: introspect (RFC 7662 fields) or revoke. The provider is
+ * read per request: it can be replaced while the server runs (signing-key rotation).
+ */
+export function tokenRoutes(deps: { currentProvider: () => Provider; store: Store; audit: AuditLog }): Router {
+  const { currentProvider, store, audit } = deps;
   const router = new Router();
 
   router.post('/tokens/introspect', async (ctx) => {
     const { token } = parseBody(ctx, tokenRequest);
-    const lookup = await lookUpOpaqueToken(provider, store, token);
+    const lookup = await lookUpOpaqueToken(currentProvider(), store, token);
     if (!lookup.found && lookup.reason === 'structured') throw STRUCTURED;
     const description = lookup.found ? lookup.description : { active: false };
     await recordAdminAction(ctx, audit, {
@@ -36,7 +39,7 @@ export function tokenRoutes(deps: { provider: Provider; store: Store; audit: Aud
 
   router.post('/tokens/revoke', async (ctx) => {
     const { token } = parseBody(ctx, tokenRequest);
-    const lookup = await lookUpOpaqueToken(provider, store, token);
+    const lookup = await lookUpOpaqueToken(currentProvider(), store, token);
     if (!lookup.found) throw lookup.reason === 'structured' ? STRUCTURED : notFound('token');
     await lookup.revoke();
     const { client_id: clientId, sub, token_type: tokenType } = lookup.description;
