@@ -12,6 +12,7 @@ import { adminErrorBoundary } from './errors.js';
 import { adminOpenApiDocument } from './openapi.js';
 import { auditRoutes } from './routes/audit.js';
 import { clientRoutes } from './routes/clients.js';
+import { keyRoutes } from './routes/keys.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { userRoutes } from './routes/users.js';
 
@@ -20,7 +21,7 @@ import { userRoutes } from './routes/users.js';
  * except for /metrics and /openapi.json, which carry no secrets.
  */
 export function createAdminApp(config: Config, application: Application, adminToken: string, logger: Logger): Koa {
-  const { audit, clients, store, metrics, accounts, mfa } = application;
+  const { audit, clients, store, metrics, accounts, mfa, revocation, signingKeys } = application;
   const adminLogger = logger.child({ component: 'admin' });
   const app = new Koa();
   app.silent = true;
@@ -43,8 +44,9 @@ export function createAdminApp(config: Config, application: Application, adminTo
   app.use(requireAdminToken(adminToken, adminLogger));
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: MAX_BODY_BYTES, encoding: 'utf-8' }));
   const routers = [
-    clientRoutes({ clients, audit, store }),
-    userRoutes({ accounts, mfa, audit, store }),
+    clientRoutes({ clients, audit, revocation }),
+    userRoutes({ accounts, mfa, audit, store, revocation }),
+    keyRoutes({ signingKeys, audit }),
     tokenRoutes({ currentProvider: () => application.provider, store, audit }),
     auditRoutes({ audit }),
   ];

@@ -160,7 +160,7 @@ export function buildProgram(): Command {
     });
 
   const user = program.command('user').description('users (people signing in)');
-  const USER_FIELDS = ['customer_id', 'email', 'roles', 'status', 'mfa_methods', 'country_code', 'created_at', 'updated_at'];
+  const USER_FIELDS = ['customer_id', 'email', 'roles', 'status', 'mfa_methods', 'mfa_enrollment_required', 'country_code', 'created_at', 'updated_at'];
   const userPath = (customerId: string, action = '') => `/users/${encodeURIComponent(customerId)}${action}`;
 
   withJson(user.command('create').description('create a user; the password is read from stdin'))
@@ -198,10 +198,17 @@ export function buildProgram(): Command {
       print(updated, options, () => fields(updated, USER_FIELDS));
     });
 
+  withJson(user.command('require-mfa').description('make the next sign-in enroll a second factor').argument('<customer_id>'))
+    .option('--off', 'stop requiring it')
+    .action(async (customerId: string, options: { off?: boolean; json?: boolean }) => {
+      const updated = await api().request<Json>('POST', userPath(customerId, '/require-mfa'), { required: !options.off });
+      print(updated, options, () => fields(updated, [...USER_FIELDS, 'mfa_enrollment_required']));
+    });
+
   const userActions: [string, string, string][] = [
     ['disable', '/disable', 'refuse sign-in and revoke stored tokens and sessions'],
     ['enable', '/enable', 'allow sign-in again'],
-    ['reset-mfa', '/reset-mfa', 'remove every second factor (the user enrolls again)'],
+    ['reset-mfa', '/reset-mfa', 'remove every second factor (the user enrolls again); sessions and tokens end'],
     ['revoke-tokens', '/revoke-tokens', "revoke the user's stored tokens and sign-in sessions"],
   ];
   for (const [name, action, description] of userActions) {
@@ -211,6 +218,22 @@ export function buildProgram(): Command {
         print(result, options, () => fields(result));
       });
   }
+
+  const keys = program.command('keys').description('token signing keys');
+  const KEY_COLUMNS = ['kid', 'alg', 'state', 'activates_at', 'retires_at'];
+
+  withJson(keys.command('list').description('list signing keys (public halves and schedule)'))
+    .action(async (options: OutputOptions) => {
+      const listed = await api().request<Json[]>('GET', '/keys');
+      print(listed, options, () => table(listed, KEY_COLUMNS));
+    });
+
+  withJson(keys.command('rotate').description('rotate the signing key of an algorithm, without a restart'))
+    .addOption(new Option('--alg <alg>', 'algorithm').choices(['EdDSA', 'ES256', 'RS256']).default('EdDSA'))
+    .action(async (options: { alg: string; json?: boolean }) => {
+      const created = await api().request<Json>('POST', '/keys/rotate', { alg: options.alg });
+      print(created, options, () => fields(created, ['kid', 'alg', 'state', 'created_at', 'activates_at']));
+    });
 
   const token = program.command('token').description('tokens of any client');
 

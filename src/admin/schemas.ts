@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../provider/index.js';
+
 /**
  * The admin API's request and response shapes. Requests are validated with these; the OpenAPI document is
  * generated from the same objects, so the two cannot drift apart.
@@ -71,7 +73,7 @@ export const clientWithSecretResponse = clientResponse
 export const rotatedSecretResponse = z.object({ client_id: z.string(), client_secret: z.string() });
 
 export const revokedTokensResponse = z
-  .object({ client_id: z.string(), revoked_records: z.number().int(), jwt_access_tokens: z.string() });
+  .object({ client_id: z.string(), revoked_records: z.number().int().describe('stored tokens, codes and grants deleted'), jwt_access_tokens: z.literal('revoked') });
 
 export const tokenDescriptionResponse = z
   .object({
@@ -116,6 +118,8 @@ export const createUserRequest = z.strictObject({
 
 export const setRolesRequest = z.strictObject({ roles });
 
+export const requireMfaRequest = z.strictObject({ required: z.boolean().default(true) });
+
 export const userResponse = z.object({
   customer_id: z.string(),
   email: z.string(),
@@ -123,8 +127,28 @@ export const userResponse = z.object({
   status: z.enum(['active', 'disabled']),
   country_code: z.string().optional(),
   mfa_methods: z.array(z.string()).describe('second factors in use; never a secret'),
+  mfa_enrollment_required: z.boolean().describe('the next sign-in must enroll a second factor'),
   created_at: z.string(),
   updated_at: z.string(),
 });
 
-export const revokedUserTokensResponse = z.object({ customer_id: z.string(), revoked_records: z.number().int(), jwt_access_tokens: z.string() });
+export const revokedUserTokensResponse = z.object({
+  customer_id: z.string(),
+  revoked_records: z.number().int().describe('sign-in sessions and stored tokens, codes and grants deleted'),
+  jwt_access_tokens: z.literal('revoked'),
+});
+
+export const rotateKeyRequest = z.strictObject({
+  alg: z.enum(SIGNING_ALGORITHMS as readonly [SigningAlgorithm, ...SigningAlgorithm[]]).default('EdDSA'),
+});
+
+export const signingKeyResponse = z.object({
+  kid: z.string(),
+  alg: z.string(),
+  state: z.enum(['published', 'signing', 'retired']),
+  created_at: z.string(),
+  activates_at: z.string().describe('when it starts signing (published in JWKS before that)'),
+  retires_at: z.string().optional(),
+  unpublished_at: z.string().optional().describe('when it leaves JWKS'),
+  public_jwk: z.record(z.string(), z.unknown()).describe('public half only'),
+});

@@ -101,6 +101,15 @@ describe.each(STORE_KINDS)('admin API users on the %s store', (storeKind) => {
     expect((await passwordGrant(email)).status).toBe(200);
   });
 
+  test('require-mfa: the next sign-in must enroll a second factor; --off lifts it', async () => {
+    const { email, customerId } = await newUser();
+    const required = await admin('POST', `/users/${customerId}/require-mfa`, { body: {} });
+    expect(required.body).toMatchObject({ mfa_enrollment_required: true });
+    expect((await passwordGrant(email)).body).toMatchObject({ error: 'invalid_grant' });
+    expect((await admin('POST', `/users/${customerId}/require-mfa`, { body: { required: false } })).body).toMatchObject({ mfa_enrollment_required: false });
+    expect((await passwordGrant(email)).status).toBe(200);
+  });
+
   test('clients: the password grant and MFA requirement are set per client', async () => {
     const created = await admin('POST', '/clients', { body: { name: 'First party', grant_types: ['password'], scopes: ['api:read'], password_grant: true } });
     expect(created.status).toBe(201);
