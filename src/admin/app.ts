@@ -47,7 +47,7 @@ export function createAdminApp(config: Config, application: Application, adminTo
     clientRoutes({ clients, audit, revocation }),
     userRoutes({ accounts, mfa, audit, store, revocation }),
     keyRoutes({ signingKeys, audit }),
-    tokenRoutes({ currentProvider: () => application.provider, store, audit }),
+    tokenRoutes({ currentProvider: () => application.provider, jwts: application.jwtAccessTokens, store, audit }),
     auditRoutes({ audit }),
   ];
   for (const router of routers) {

@@ -98,7 +98,7 @@ export function adminOpenApiDocument(): JsonSchema {
           requestBody: { required: true, ...json('UpdateClientRequest') },
           responses: { '200': { description: 'updated', ...json('Client') }, '400': error('invalid body, with field errors'), '404': error('no such client'), ...common },
         },
-        delete: { summary: 'Delete a client and its stored tokens', responses: { '204': { description: 'deleted' }, '404': error('no such client'), ...common } },
+        delete: { summary: 'Delete a client and revoke all its tokens', responses: { '204': { description: 'deleted' }, '404': error('no such client'), ...common } },
       },
       '/clients/{clientId}/secret': {
         parameters: [clientIdParameter],
@@ -106,7 +106,7 @@ export function adminOpenApiDocument(): JsonSchema {
       },
       '/clients/{clientId}/revoke-tokens': {
         parameters: [clientIdParameter],
-        post: { summary: "Revoke all of the client's stored (opaque) tokens, codes and grants", responses: { '200': { description: 'revoked', ...json('RevokedTokens') }, '404': error('no such client'), ...common } },
+        post: { summary: "Revoke all of the client's tokens (stored ones deleted, JWTs through a revoked-before time), codes and grants", responses: { '200': { description: 'revoked', ...json('RevokedTokens') }, '404': error('no such client'), ...common } },
       },
       '/users': {
         get: { summary: 'List users', parameters: queryParameters(pageQuery), responses: { '200': { description: 'users, oldest first', ...jsonArray('User') }, '400': error('invalid query'), ...common } },
@@ -155,16 +155,16 @@ export function adminOpenApiDocument(): JsonSchema {
       },
       '/tokens/introspect': {
         post: {
-          summary: 'Introspect any opaque token (RFC 7662 fields)',
+          summary: 'Introspect any token we issued, opaque or JWT (RFC 7662 fields)',
           requestBody: { required: true, ...json('TokenRequest') },
           responses: { '200': { description: 'description; {active:false} when unknown', ...json('TokenDescription') }, '400': error('invalid body, or a JWT'), ...common },
         },
       },
       '/tokens/revoke': {
         post: {
-          summary: 'Revoke any opaque token (a refresh token revokes its grant)',
+          summary: 'Revoke any token we issued (a refresh token or JWT takes its grant with it)',
           requestBody: { required: true, ...json('TokenRequest') },
-          responses: { '200': { description: 'revoked', ...json('RevokedToken') }, '400': error('invalid body, or a JWT'), '404': error('no such active token'), ...common },
+          responses: { '200': { description: 'revoked', ...json('RevokedToken') }, '400': error('invalid body'), '404': error('no such active token'), ...common },
         },
       },
       '/audit-events': {
