@@ -16,6 +16,7 @@ import type { Logger } from './log/index.js';
 import {
   createProvider,
   ensureOidcIndexes,
+  importConfiguredSigningKeys,
   LiveProvider,
   loadSigningKeys,
   longestSignedTokenLifetime,
@@ -52,6 +53,8 @@ export interface Application {
 export async function createApplication(config: Config, store: Store, logger: Logger): Promise<Application> {
   const secrets = new ServerSecrets(config.masterKey, config.previousMasterKeys);
   await ensureOidcIndexes(store);
+  // First: a bad SIGNING_KEYS entry stops the start before anything else is running.
+  await importConfiguredSigningKeys(store, secrets, config);
   const clients = new ClientRegistry(store, secrets);
   const audit = new AuditLog(store);
   await audit.ensureIndexes();
