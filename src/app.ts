@@ -1,38 +1,48 @@
 import Koa, { type Middleware } from 'koa';
 
-import { AuditLog } from './audit/index.js';
-
 import { AccountService } from './accounts/index.js';
+import { AuditLog } from './audit/index.js';
 import { ClientRegistry } from './clients/index.js';
 import type { Config } from './config/index.js';
+import { CsrfProtection } from './http/csrf.js';
 import { errorBoundary } from './http/errors.js';
 import { healthRoutes } from './http/health.js';
+import { observeRequestDuration } from './http/http-metrics.js';
 import { Metrics } from './http/metrics.js';
+import { ensureRateLimitIndexes, FixedWindowRateLimiter } from './http/rate-limit.js';
 import { noteStoreUnavailable } from './http/request-context.js';
 import { requestLog } from './http/request-log.js';
+import { requireHttpsForCookies } from './http/require-https.js';
 import { securityHeaders } from './http/security-headers.js';
 import { staticRoutes } from './http/static-files.js';
+import { interactionRoutes, PENDING_LOGINS_COLLECTION, PendingLogins } from './interactions/index.js';
+import { PASSWORD_RESETS_COLLECTION, passwordResetRoutes } from './interactions/password-reset.js';
+import { signInServices } from './interactions/sign-in-adapter.js';
 import type { Logger } from './log/index.js';
+import { MfaService } from './mfa/index.js';
 import {
+  countTokenIssuance,
   createProvider,
+  endSessionsOfAccount,
   ensureOidcIndexes,
   importConfiguredSigningKeys,
   LiveProvider,
   loadSigningKeys,
   longestSignedTokenLifetime,
+  MFA_REQUIRED_METADATA,
   SigningKeyRotation,
   type Provider,
 } from './provider/index.js';
-import { MfaService } from './mfa/index.js';
 import { ServerSecrets } from './secrets/index.js';
-import { onStoreUnavailable, type Store } from './store/index.js';
+import { onStoreUnavailable, withOperationTiming, type Store } from './store/index.js';
 import { AccessTokenVerifier, BulkRevocation, JwtRevocationList } from './tokens/index.js';
+import { Views } from './views/index.js';
 
 export interface Application {
   app: Koa;
   /**
    * The provider serving now: it is replaced when signing keys change, so read it per use and configure
-   * it only inside createProvider (a provider built later must get the same setup).
+   * it only inside createProvider or the build function below (a provider built later needs the same setup).
    */
   readonly provider: Provider;
   /** Bulk revocation of a client's or a user's tokens (opaque and JWT). */
@@ -45,24 +55,32 @@ export interface Application {
   metrics: Metrics;
   accounts: AccountService;
   mfa: MfaService;
+  /** The store as the application uses it (with operation timing). */
+  store: Store;
+  /** Ends an account's sessions and revokes all its tokens (password reset or change, MFA reset). */
+  endEverythingOf(accountId: string): Promise<void>;
   /** Stops background work the application started (not the store, which the caller owns). */
   stop(): void;
 }
 
 /** Builds the public Koa application on a connected store: indexes, keys, provider, routes. */
-export async function createApplication(config: Config, store: Store, logger: Logger): Promise<Application> {
+export async function createApplication(config: Config, rawStore: Store, logger: Logger): Promise<Application> {
+  const metrics = new Metrics();
+  const store = withOperationTiming(rawStore, metrics.storeOperationDuration);
   const secrets = new ServerSecrets(config.masterKey, config.previousMasterKeys);
   await ensureOidcIndexes(store);
   // First: a bad SIGNING_KEYS entry stops the start before anything else is running.
   await importConfiguredSigningKeys(store, secrets, config);
-  const clients = new ClientRegistry(store, secrets);
   const audit = new AuditLog(store);
   await audit.ensureIndexes();
-  const metrics = new Metrics();
   const accounts = new AccountService(store, secrets, { argon2: config.argon2, throttle: config.signInThrottle });
   await accounts.ensureIndexes();
-  const mfa = new MfaService(store, secrets, config, MfaService.deliveryChannelFromConfig(config));
+  const deliveryChannel = MfaService.deliveryChannelFromConfig(config);
+  const mfa = new MfaService(store, secrets, config, deliveryChannel, accounts);
   await mfa.ensureIndexes();
+  await store.ensureIndexes(PENDING_LOGINS_COLLECTION, []);
+  await store.ensureIndexes(PASSWORD_RESETS_COLLECTION, [{ fields: { accountId: 1 } }]);
+  await ensureRateLimitIndexes(store);
   mfa.onDeliveryFailure((error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not deliver a one-time code'));
   accounts.onCeilingReached(async (account) => {
     await audit.record({ action: 'account.signin_ceiling_reached', actor: { type: 'system' }, accountId: account.customerId, outcome: 'failure' });
@@ -70,6 +88,7 @@ export async function createApplication(config: Config, store: Store, logger: Lo
   });
   const jwtRevocations = new JwtRevocationList(store, longestSignedTokenLifetime(config));
   const revocation = new BulkRevocation(store, jwtRevocations);
+
   const live = await LiveProvider.start(
     {
       store,
@@ -92,6 +111,9 @@ export async function createApplication(config: Config, store: Store, logger: Lo
             revokeGrant: (grantId) => revocation.revokeGrant(grantId),
           },
         });
+        countTokenIssuance(built.provider, metrics.tokensIssued);
+        // Behind a proxy (TRUST_PROXY), X-Forwarded-For/-Proto give the client IP and https; otherwise ignored.
+        built.provider.proxy = config.trustProxy;
         built.provider.on('server_error', (ctx, error) => {
           logger.error({ err: error, path: ctx.path }, 'oidc-provider server_error');
         });
@@ -101,14 +123,59 @@ export async function createApplication(config: Config, store: Store, logger: Lo
     },
     await loadSigningKeys(store, secrets, config.resourceServers.map((server) => server.signingAlg)),
   );
+  const clients = new ClientRegistry(store, secrets, async (metadata) => live.provider.Client.validate(metadata));
+
+  const endEverythingOf = async (accountId: string): Promise<void> => {
+    await endSessionsOfAccount(store, accountId);
+    await revocation.revokeAccountTokens(accountId);
+  };
+
+  const views = new Views();
+  const csrf = new CsrfProtection(secrets, config.issuer.startsWith('https:'));
 
   const app = new Koa();
   app.silent = true;
+  // The provider runs inside this app (koa-mount), so cookies it sets are signed with this app's keys,
+  // while provider.interactionDetails reads them with its own: both must be the configured cookie keys.
+  app.keys = config.cookieKeys;
+  app.proxy = config.trustProxy;
   app.use(requestLog(logger));
+  app.use(observeRequestDuration(metrics.httpDuration));
   app.use(errorBoundary(logger));
   app.use(securityHeaders(config.issuer.startsWith('https:')));
+  app.use(requireHttpsForCookies(config.issuer, logger));
   app.use(healthRoutes(store, () => live.keys.privateJwks.length > 0).routes());
   app.use(staticRoutes().routes());
+  app.use(
+    interactionRoutes({
+      currentProvider: () => live.provider,
+      views,
+      csrf,
+      pending: new PendingLogins(store, secrets),
+      signIn: signInServices(accounts, mfa, metrics, config),
+      audit,
+      logger,
+      clientRequiresMfa: async (clientId) => (await live.provider.Client.find(clientId))?.metadata()[MFA_REQUIRED_METADATA] === true,
+      forgotPasswordUrl: config.mfa.emailEnabled ? '/account/forgot' : undefined,
+    }).routes(),
+  );
+  if (config.mfa.emailEnabled) {
+    app.use(
+      passwordResetRoutes({
+        store,
+        secrets,
+        accounts,
+        channel: deliveryChannel,
+        views,
+        csrf,
+        audit,
+        rateLimiter: new FixedWindowRateLimiter(store, 'password-reset', config.rateLimits.passwordReset, config.rateLimits.windowSeconds),
+        issuer: config.issuer,
+        linkTtlSeconds: config.passwordResetLinkTtlSeconds,
+        endEverythingOf,
+      }).routes(),
+    );
+  }
   app.use(live.middleware());
 
   const unsubscribe = onStoreUnavailable(noteStoreUnavailable);
@@ -125,6 +192,8 @@ export async function createApplication(config: Config, store: Store, logger: Lo
     metrics,
     accounts,
     mfa,
+    store,
+    endEverythingOf,
     stop: () => {
       live.stop();
       unsubscribe();

@@ -4,7 +4,7 @@ import type { ServerSecrets } from '../secrets/index.js';
 import { DuplicateKeyError, type Store, type StoredDocument } from '../store/index.js';
 import { PasswordHasher, type Argon2Parameters } from './password-hash.js';
 import { checkPasswordPolicy, PasswordPolicyError } from './password-policy.js';
-import { SignInThrottle, type ThrottleSettings, type ThrottleState } from './throttle.js';
+import { SignInThrottle, THROTTLE_COLLECTION, type ThrottleSettings, type ThrottleState } from './throttle.js';
 
 export { checkPasswordPolicy, describePasswordProblem, PasswordPolicyError, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './password-policy.js';
 export type { PasswordProblem } from './password-policy.js';
@@ -39,6 +39,8 @@ interface AccountDocument extends StoredDocument {
   createdAt: Date;
   updatedAt: Date;
   passwordChangedAt: Date;
+  /** Set by an operator: the next sign-in must enroll a second factor (like Keycloak's "Configure OTP"). */
+  mfaEnrollmentRequired?: boolean;
 }
 
 export interface NewAccount {
@@ -117,6 +119,8 @@ export class AccountService {
 
   async ensureIndexes(): Promise<void> {
     await this.store.ensureIndexes(ACCOUNTS_COLLECTION, [{ fields: { emailKey: 1 }, unique: true }]);
+    // No extra index: registering the collection gives its expiring counters a TTL index or the sweeper.
+    await this.store.ensureIndexes(THROTTLE_COLLECTION, []);
   }
 
   onCeilingReached(listener: CeilingListener): void {
@@ -247,5 +251,17 @@ export class AccountService {
 
   async setRoles(customerId: string, roles: string[]): Promise<void> {
     await this.#accounts.updateOne({ _id: customerId }, { $set: { roles, updatedAt: new Date() } });
+  }
+
+  /** Makes the next sign-in enroll a second factor (or stops requiring it). */
+  async requireMfaEnrollment(customerId: string, required: boolean): Promise<void> {
+    await this.#accounts.updateOne(
+      { _id: customerId },
+      required ? { $set: { mfaEnrollmentRequired: true, updatedAt: new Date() } } : { $unset: ['mfaEnrollmentRequired'], $set: { updatedAt: new Date() } },
+    );
+  }
+
+  async requiresMfaEnrollment(customerId: string): Promise<boolean> {
+    return (await this.#accounts.findOne({ _id: customerId }))?.mfaEnrollmentRequired === true;
   }
 }

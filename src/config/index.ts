@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+import { readConfigFile } from './file.js';
+
 /** Raised when the environment holds a value we cannot run with; the message names the variable. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -39,9 +41,14 @@ const envSchema = z.object({
   DEMO_CLIENT_ID: z.string().regex(/^[A-Za-z0-9._~-]{1,128}$/).default('demo-client'),
   DEMO_CLIENT_SECRET: z.string().min(8).max(256).default('demo-secret'),
   DEMO_REDIRECT_URI: z.url().default('http://localhost:8080/callback'),
+  REQUIRE_MFA: bool.optional(),
   STORE_SWEEP_INTERVAL_SECONDS: intInRange(5, 86400).default(60),
   MONGODB_CONNECT_ATTEMPTS: intInRange(1, 100).default(8),
   SHUTDOWN_TIMEOUT_MS: intInRange(100, 120000).default(10000),
+  ADMIN_PORT: intInRange(0, 65535).default(3001),
+  ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
+  ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)').max(512).optional(),
+  TRUST_PROXY: bool.default(false),
   RESOURCE_SERVERS: z.string().optional(),
   ACCESS_TOKEN_SIGNING_ALG: z.enum(['EdDSA', 'ES256', 'RS256']).default('EdDSA'),
   REFRESH_TOKEN_IDLE_TTL: intInRange(300, 365 * 86400).default(7 * 86400),
@@ -77,6 +84,8 @@ const envSchema = z.object({
   RATE_LIMIT_WINDOW_SECONDS: intInRange(1, 3600).default(60),
   RATE_LIMIT_PASSWORD_GRANT: intInRange(0, 1_000_000).default(300),
   RATE_LIMIT_MFA_CHALLENGE: intInRange(0, 1_000_000).default(30),
+  RATE_LIMIT_PASSWORD_RESET: intInRange(0, 1_000_000).default(10),
+  PASSWORD_RESET_LINK_TTL_SECONDS: intInRange(60, 86400).default(1800),
   DEMO_USER_EMAIL: z.email().default('demo@example.com'),
   DEMO_USER_PASSWORD: z.string().min(1).max(128).default('demo-password'),
   DEMO_CUSTOMER_ID: z.string().regex(/^C-[A-Za-z0-9_-]{4,64}$/, 'must look like C-xxxx').optional(),
@@ -84,6 +93,8 @@ const envSchema = z.object({
   DEMO_TOTP_SECRET: z.string().regex(/^[A-Z2-7]{16,128}=*$/, 'must be base32 (A-Z, 2-7), at least 16 characters').optional(),
 });
 
+/** Every option name, as accepted in the environment and in an AUTHTOKEN_CONFIG file. */
+export const CONFIG_KEYS: ReadonlySet<string> = new Set(Object.keys(envSchema.shape));
 const tokenFormat = z.enum(['opaque', 'jwt']);
 const signingAlg = z.enum(['EdDSA', 'ES256', 'RS256']);
 
@@ -157,6 +168,8 @@ export interface Config {
   argon2: { memoryKib: number; timeCost: number; parallelism: number; maxConcurrent: number };
   mfa: {
     totpIssuer: string;
+    /** Every account must have a second factor; those without one enroll at their next sign-in. */
+    requiredForAll: boolean;
     mfaTokenTtlSeconds: number;
     mfaTokenMaxAttempts: number;
     emailEnabled: boolean;
@@ -179,9 +192,17 @@ export interface Config {
     accountWindowSeconds: number;
   };
   /** Per-IP fixed-window limits (requests per window; 0 turns a limit off). */
-  rateLimits: { windowSeconds: number; passwordGrant: number; mfaChallenge: number };
+  rateLimits: { windowSeconds: number; passwordGrant: number; mfaChallenge: number; passwordReset: number };
+  /** How long an emailed "forgot password" link works. */
+  passwordResetLinkTtlSeconds: number;
   storeSweepIntervalSeconds: number;
   shutdownTimeoutMs: number;
+  /** The admin API; it starts only when a token is configured. */
+  admin: { port: number; host: string; token: string | undefined };
+  /** Honour X-Forwarded-For/-Proto (only behind a proxy that sets them). */
+  trustProxy: boolean;
+  /** The AUTHTOKEN_CONFIG file that was read, if any. */
+  configFile: string | undefined;
   /** Every API accepting AuthTokens; the default resource first. */
   resourceServers: ResourceServerConfig[];
   /** JWS algorithm of JWT access tokens unless a resource server names another. */
@@ -240,9 +261,20 @@ function isLocalhost(url: URL): boolean {
  * variable; never returns a configuration that would be unsafe in production.
  */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
-  const cleaned = Object.fromEntries(
+  const fromEnv = Object.fromEntries(
     Object.entries(source).filter(([, value]) => value !== undefined && value !== ''),
   );
+  const configFile = fromEnv.AUTHTOKEN_CONFIG;
+  let fromFile: Record<string, string> = {};
+  if (configFile) {
+    try {
+      fromFile = readConfigFile(configFile, CONFIG_KEYS);
+    } catch (error) {
+      throw new ConfigError(`AUTHTOKEN_CONFIG: ${(error as Error).message}`);
+    }
+  }
+  // The environment wins over the file, key by key.
+  const cleaned = { ...fromFile, ...fromEnv };
   const parsed = envSchema.safeParse(cleaned);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -376,6 +408,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     argon2: { memoryKib: env.ARGON2_MEMORY_KIB, timeCost: env.ARGON2_TIME_COST, parallelism: env.ARGON2_PARALLELISM, maxConcurrent: env.ARGON2_MAX_CONCURRENT },
     mfa: {
       totpIssuer: env.TOTP_ISSUER,
+      requiredForAll: env.REQUIRE_MFA === true,
       mfaTokenTtlSeconds: env.MFA_TOKEN_TTL_SECONDS,
       mfaTokenMaxAttempts: env.MFA_TOKEN_MAX_ATTEMPTS,
       emailEnabled: mfaEmailEnabled,
@@ -399,9 +432,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       windowSeconds: env.RATE_LIMIT_WINDOW_SECONDS,
       passwordGrant: env.RATE_LIMIT_PASSWORD_GRANT,
       mfaChallenge: env.RATE_LIMIT_MFA_CHALLENGE,
+      passwordReset: env.RATE_LIMIT_PASSWORD_RESET,
     },
+    passwordResetLinkTtlSeconds: env.PASSWORD_RESET_LINK_TTL_SECONDS,
     storeSweepIntervalSeconds: env.STORE_SWEEP_INTERVAL_SECONDS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    admin: { port: env.ADMIN_PORT, host: env.ADMIN_HOST, token: env.ADMIN_TOKEN },
+    trustProxy: env.TRUST_PROXY,
+    configFile,
     resourceServers,
     accessTokenSigningAlg: env.ACCESS_TOKEN_SIGNING_ALG,
     refreshTokenIdleTtl: env.REFRESH_TOKEN_IDLE_TTL,

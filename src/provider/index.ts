@@ -9,7 +9,7 @@ import type { Store } from '../store/index.js';
 import { adapterClass } from './adapter.js';
 import type { Metrics } from '../http/metrics.js';
 import { FixedWindowRateLimiter } from '../http/rate-limit.js';
-import type { MfaService } from '../mfa/index.js';
+import { ACR_MFA, ACR_PASSWORD, type MfaService } from '../mfa/index.js';
 import { registerClientCredentialsGrant } from './grants/client-credentials.js';
 import { registerMfaOtpGrant } from './grants/mfa-otp.js';
 import { registerPasswordGrant } from './grants/password.js';
@@ -30,9 +30,10 @@ import type { SigningKeySet } from './signing-keys.js';
 import { accessTokenClaims } from './token-claims.js';
 import { requestsOnlyOpenIdScopes } from './userinfo-tokens.js';
 import { logoutPages } from './logout-pages.js';
+import { interactionPolicyWithStepUp } from './step-up-policy.js';
 import { Views } from '../views/index.js';
 
-export { ensureOidcIndexes, revokeGrantEverywhere, collectionName, OIDC_MODELS } from './adapter.js';
+export { ensureOidcIndexes, endSessionsOfAccount, revokeGrantEverywhere, collectionName, OIDC_MODELS } from './adapter.js';
 export {
   listSigningKeys,
   loadSigningKeys,
@@ -48,6 +49,8 @@ export { importConfiguredSigningKeys, longestSignedTokenLifetime, SigningKeyRota
 export { ResourceServerRegistry } from './resource-servers.js';
 export { assertScopesPermittedByRoles, requiredRole } from './token-claims.js';
 export { RESOURCE_SERVER_AUDIENCES, CLIENT_ROLES } from './introspection-policy.js';
+export { countTokenIssuance } from './token-metrics.js';
+export { lookUpOpaqueToken, revokeOpaqueTokensOfClient, type TokenDescription, type TokenLookup } from './token-admin.js';
 export {
   AUTH0_MFA_OTP_GRANT_TYPE,
   MFA_OTP_GRANT_TYPE,
@@ -95,7 +98,15 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
         claims: () => ({ sub: account.customerId, email: account.email, customer_id: account.customerId, roles: account.roles }),
       };
     },
-    claims: { openid: ['sub'], email: ['email'], profile: ['customer_id', 'roles'] },
+    // acr, amr and auth_time ride on the `openid` scope, so every ID token says how the person signed in
+    // (oidc-provider otherwise returns them only when requested); sid and iss stay standalone claims.
+    claims: {
+      sid: null,
+      iss: null,
+      openid: ['sub', 'acr', 'amr', 'auth_time'],
+      email: ['email'],
+      profile: ['customer_id', 'roles'],
+    },
     // API scopes are declared here too, so client registrations may name them and discovery lists them.
     scopes: [...new Set(['openid', 'offline_access', ...config.apiScopes, ...resourceServers.allScopes()])],
     // RFC 9700: the implicit and hybrid flows are not offered.
@@ -197,11 +208,14 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
       Grant: Math.max(14 * 86400, config.ttl.refreshToken),
     },
     renderError: renderProviderError,
-    interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: {
+      url: (ctx, interaction) => `/interaction/${interaction.uid}`,
+      policy: interactionPolicyWithStepUp((ctx) => ctx.oidc.client?.metadata()[MFA_REQUIRED_METADATA] === true),
+    },
+    acrValues: [ACR_PASSWORD, ACR_MFA],
   };
 
   const provider = new Provider(config.issuer, configuration);
-  if (config.issuer.startsWith('https:')) provider.proxy = false;
 
   // Client secrets are stored as salted, keyed hashes: compare against the hash, never a clear value.
   provider.Client.prototype.compareClientSecret = async function compareHashedSecret(
@@ -231,6 +245,7 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
     resourceServers,
     rateLimiter: new FixedWindowRateLimiter(store, 'password-grant', config.rateLimits.passwordGrant, config.rateLimits.windowSeconds),
     rateLimiterForChallenge: new FixedWindowRateLimiter(store, 'mfa-challenge', config.rateLimits.mfaChallenge, config.rateLimits.windowSeconds),
+    requireMfaForAll: config.mfa.requiredForAll,
   };
   registerPasswordGrant(provider, userGrantDependencies);
   registerMfaOtpGrant(provider, userGrantDependencies);
