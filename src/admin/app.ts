@@ -19,7 +19,7 @@ import { tokenRoutes } from './routes/tokens.js';
  * except for /metrics and /openapi.json, which carry no secrets.
  */
 export function createAdminApp(config: Config, application: Application, adminToken: string, logger: Logger): Koa {
-  const { audit, clients, provider, store, metrics } = application;
+  const { audit, clients, provider, store, metrics, revocation } = application;
   const adminLogger = logger.child({ component: 'admin' });
   const app = new Koa();
   app.silent = true;
@@ -41,7 +41,7 @@ export function createAdminApp(config: Config, application: Application, adminTo
 
   app.use(requireAdminToken(adminToken, adminLogger));
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: MAX_BODY_BYTES, encoding: 'utf-8' }));
-  for (const router of [clientRoutes({ clients, audit, store }), tokenRoutes({ provider, store, audit }), auditRoutes({ audit })]) {
+  for (const router of [clientRoutes({ clients, audit, revocation }), tokenRoutes({ provider, store, audit }), auditRoutes({ audit })]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }

@@ -87,7 +87,7 @@ export function adminOpenApiDocument(): JsonSchema {
       },
       '/clients/{clientId}/revoke-tokens': {
         parameters: [clientIdParameter],
-        post: { summary: "Revoke all of the client's stored (opaque) tokens, codes and grants", responses: { '200': { description: 'revoked', ...json('RevokedTokens') }, '404': error('no such client'), ...common } },
+        post: { summary: "Revoke all of the client's tokens: stored ones (opaque tokens, codes, grants) are deleted, JWT access tokens issued until now introspect inactive", responses: { '200': { description: 'revoked', ...json('RevokedTokens') }, '404': error('no such client'), ...common } },
       },
       '/tokens/introspect': {
         post: {

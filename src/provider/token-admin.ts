@@ -1,29 +1,7 @@
 import type Provider from 'oidc-provider';
 
 import type { Store } from '../store/index.js';
-import { collectionName, revokeGrantEverywhere } from './adapter.js';
-
-/** Models holding a client's credentials and grants, each document tagged with its clientId by the adapter. */
-const CLIENT_BOUND_MODELS = [
-  'AccessToken',
-  'ClientCredentials',
-  'RefreshToken',
-  'AuthorizationCode',
-  'DeviceCode',
-  'BackchannelAuthenticationRequest',
-  'PushedAuthorizationRequest',
-  'Grant',
-] as const;
-
-/**
- * Deletes every stored token, code and grant of a client and returns how many records went. This reaches
- * opaque tokens only: JWT access tokens are not stored, so they stay valid until they expire unless the
- * token-lifecycle module remembers a "revoked before" time for the client.
- */
-export async function revokeOpaqueTokensOfClient(store: Store, clientId: string): Promise<number> {
-  const counts = await Promise.all(CLIENT_BOUND_MODELS.map((model) => store.collection(collectionName(model)).deleteMany({ clientId })));
-  return counts.reduce((sum, count) => sum + count, 0);
-}
+import { revokeGrantEverywhere } from './adapter.js';
 
 /** What an operator learns about a token: RFC 7662 fields, never the value itself. */
 export interface TokenDescription {

@@ -2,14 +2,13 @@ import Router from '@koa/router';
 
 import type { AuditLog } from '../../audit/index.js';
 import type { ClientRegistry, ClientView } from '../../clients/index.js';
-import { revokeOpaqueTokensOfClient } from '../../provider/index.js';
-import type { Store } from '../../store/index.js';
+import type { BulkRevocation } from '../../tokens/index.js';
 import { recordAdminAction } from '../audit-trail.js';
 import { AdminApiError, notFound } from '../errors.js';
 import { clientIdPattern, createClientRequest, pageQuery, updateClientRequest } from '../schemas.js';
 import { parseBody, parseQuery } from '../validation.js';
 
-export const JWT_REACH_NOTE = 'not reached: JWT access tokens are not stored and stay valid until they expire';
+export const JWT_REACH_NOTE = 'revoked: JWT access tokens issued until now introspect inactive (signature-only checks cannot see this)';
 
 export function clientJson(client: ClientView) {
   return {
@@ -30,8 +29,8 @@ function clientIdParam(value: string | undefined): string {
 }
 
 /** Clients: create (secret shown once), list, get, update, delete, rotate secret, revoke all tokens. */
-export function clientRoutes(deps: { clients: ClientRegistry; audit: AuditLog; store: Store }): Router {
-  const { clients, audit, store } = deps;
+export function clientRoutes(deps: { clients: ClientRegistry; audit: AuditLog; revocation: BulkRevocation }): Router {
+  const { clients, audit, revocation } = deps;
   const router = new Router();
 
   router.post('/clients', async (ctx) => {
@@ -80,8 +79,8 @@ export function clientRoutes(deps: { clients: ClientRegistry; audit: AuditLog; s
   router.delete('/clients/:clientId', async (ctx) => {
     const clientId = clientIdParam(ctx.params.clientId);
     if (!(await clients.delete(clientId))) throw notFound('client');
-    // A deleted client's stored tokens go with it, so none outlives the client at introspection.
-    const revoked = await revokeOpaqueTokensOfClient(store, clientId);
+    // A deleted client's tokens go with it (stored ones deleted, JWTs revoked), so none outlives the client.
+    const { removed: revoked } = await revocation.revokeClientTokens(clientId);
     await recordAdminAction(ctx, audit, { action: 'admin.client.deleted', clientId, details: { revoked_records: revoked } });
     ctx.status = 204;
   });
@@ -99,7 +98,7 @@ export function clientRoutes(deps: { clients: ClientRegistry; audit: AuditLog; s
   router.post('/clients/:clientId/revoke-tokens', async (ctx) => {
     const clientId = clientIdParam(ctx.params.clientId);
     if (!(await clients.get(clientId))) throw notFound('client');
-    const revoked = await revokeOpaqueTokensOfClient(store, clientId);
+    const { removed: revoked } = await revocation.revokeClientTokens(clientId);
     await recordAdminAction(ctx, audit, { action: 'admin.client.tokens_revoked', clientId, details: { revoked_records: revoked } });
     ctx.body = { client_id: clientId, revoked_records: revoked, jwt_access_tokens: JWT_REACH_NOTE };
   });
