@@ -26,6 +26,7 @@ import {
   endSessionsOfAccount,
   type JwtAccessTokenChecks,
   ensureOidcIndexes,
+  importConfiguredSigningKeys,
   LiveProvider,
   loadSigningKeys,
   longestSignedTokenLifetime,
@@ -71,6 +72,8 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   const store = withOperationTiming(rawStore, metrics.storeOperationDuration);
   const secrets = new ServerSecrets(config.masterKey, config.previousMasterKeys);
   await ensureOidcIndexes(store);
+  // First: a bad SIGNING_KEYS entry stops the start before anything else is running.
+  await importConfiguredSigningKeys(store, secrets, config);
   const audit = new AuditLog(store);
   await audit.ensureIndexes();
   const accounts = new AccountService(store, secrets, { argon2: config.argon2, throttle: config.signInThrottle });

@@ -56,6 +56,7 @@ const envSchema = z.object({
   SIGNING_KEY_POLL_INTERVAL_SECONDS: intInRange(1, 3600).default(30),
   JWKS_CACHE_MAX_AGE_SECONDS: intInRange(0, 86400).default(300),
   SCOPE_ROLE_REQUIREMENTS: z.string().optional(),
+  SIGNING_KEYS: z.string().optional(),
   // Accounts and MFA (password grant, login pages, dashboard).
   ARGON2_MEMORY_KIB: intInRange(19456, 4 * 1024 * 1024).default(19456),
   ARGON2_TIME_COST: intInRange(2, 20).default(2),
@@ -104,6 +105,20 @@ const resourceServerSchema = z.strictObject({
   format: tokenFormat.default('opaque'),
   accessTokenTtl: intInRange(60, 86400).optional(),
   signingAlg: signingAlg.optional(),
+});
+
+/** SIGNING_KEYS: a JWKS of private keys to sign with (imported into the store, encrypted, at start). */
+const signingKeysSchema = z.object({
+  keys: z
+    .array(
+      z.looseObject({
+        kid: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/),
+        alg: signingAlg,
+        kty: z.enum(['OKP', 'EC', 'RSA']),
+        d: z.string().min(1, 'must be a private key'),
+      }),
+    )
+    .min(1),
 });
 
 /** SCOPE_ROLE_REQUIREMENTS: `{"admin:*":"admin"}`, a scope (or `prefix*`) mapped to the role it needs. */
@@ -197,7 +212,11 @@ export interface Config {
   signingKeys: { publishDelaySeconds: number; pollIntervalSeconds: number; jwksCacheMaxAgeSeconds: number };
   /** Scope (or `prefix*` pattern) -> the role a subject needs to be granted it. */
   scopeRoleRequirements: Record<string, string>;
+  /** Private JWKs supplied by the operator (SIGNING_KEYS); otherwise keys are generated. */
+  configuredSigningKeys: ConfiguredSigningKey[];
 }
+
+export type ConfiguredSigningKey = z.infer<typeof signingKeysSchema>['keys'][number];
 
 export type SigningAlg = z.infer<typeof signingAlg>;
 
@@ -430,6 +449,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       jwksCacheMaxAgeSeconds: env.JWKS_CACHE_MAX_AGE_SECONDS,
     },
     scopeRoleRequirements: parseJson('SCOPE_ROLE_REQUIREMENTS', env.SCOPE_ROLE_REQUIREMENTS, scopeRoleSchema) ?? {},
+    configuredSigningKeys: parseJson('SIGNING_KEYS', env.SIGNING_KEYS, signingKeysSchema)?.keys ?? [],
   };
 }
 

@@ -46,7 +46,7 @@ export {
   type SigningKeySet,
 } from './signing-keys.js';
 export { LiveProvider } from './live-provider.js';
-export { longestSignedTokenLifetime, SigningKeyRotation } from './signing-key-rotation.js';
+export { importConfiguredSigningKeys, longestSignedTokenLifetime, SigningKeyRotation } from './signing-key-rotation.js';
 export { ResourceServerRegistry } from './resource-servers.js';
 export { assertScopesPermittedByRoles, requiredRole } from './token-claims.js';
 export { RESOURCE_SERVER_AUDIENCES, CLIENT_ROLES } from './introspection-policy.js';

@@ -1,4 +1,4 @@
-import { createHash, generateKeyPairSync, randomUUID, type JsonWebKey } from 'node:crypto';
+import { createHash, createPrivateKey, generateKeyPairSync, randomUUID, type JsonWebKey } from 'node:crypto';
 
 import type { ServerSecrets } from '../secrets/index.js';
 import { DuplicateKeyError, type Store, type StoredDocument } from '../store/index.js';
@@ -80,8 +80,9 @@ export async function createSigningKey(
   alg: SigningAlgorithm,
   kid: string = randomUUID(),
   activatesAt?: Date,
+  suppliedJwk?: JsonWebKey,
 ): Promise<SigningKeyDocument> {
-  const privateJwk = { ...generateJwk(alg), kid, alg, use: 'sig' };
+  const privateJwk = { ...(suppliedJwk ?? generateJwk(alg)), kid, alg, use: 'sig' };
   const document: SigningKeyDocument = {
     _id: kid,
     alg,
@@ -92,6 +93,47 @@ export async function createSigningKey(
   if (activatesAt) document.activatesAt = activatesAt;
   await store.collection<SigningKeyDocument>(SIGNING_KEYS_COLLECTION).insert(document);
   return document;
+}
+
+/** What each algorithm needs of a supplied key, so a configuration mistake fails at start, not at signing. */
+function assertUsableKey(alg: SigningAlgorithm, jwk: JsonWebKey, kid: string): void {
+  let key;
+  try {
+    key = createPrivateKey({ key: jwk, format: 'jwk' });
+  } catch {
+    throw new Error(`SIGNING_KEYS: key ${kid} is not a valid private JWK`);
+  }
+  const details = key.asymmetricKeyDetails;
+  const fits =
+    (alg === 'EdDSA' && key.asymmetricKeyType === 'ed25519') ||
+    (alg === 'ES256' && key.asymmetricKeyType === 'ec' && details?.namedCurve === 'prime256v1') ||
+    (alg === 'RS256' && key.asymmetricKeyType === 'rsa' && (details?.modulusLength ?? 0) >= 2048);
+  if (!fits) throw new Error(`SIGNING_KEYS: key ${kid} does not fit ${alg} (Ed25519, P-256, or RSA of 2048 bits or more)`);
+}
+
+/**
+ * Keys the operator supplies (SIGNING_KEYS) join the store once, encrypted like generated ones. The first key
+ * of an algorithm signs at once; a key added later is a rotation: published now, signing after the delay.
+ */
+export async function importSigningKeys(
+  store: Store,
+  secrets: ServerSecrets,
+  keys: (JsonWebKey & { kid: string; alg: SigningAlgorithm })[],
+  timing: RotationTiming,
+  now: Date = new Date(),
+): Promise<void> {
+  const collection = store.collection<SigningKeyDocument>(SIGNING_KEYS_COLLECTION);
+  for (const { kid, alg, ...jwk } of keys) {
+    assertUsableKey(alg, jwk, kid);
+    if ((await collection.count({ _id: kid })) > 0) continue;
+    try {
+      if ((await collection.count({ alg })) === 0) await createSigningKey(store, secrets, alg, kid, undefined, jwk);
+      else await publishSuccessor(store, secrets, alg, timing, now, kid, jwk);
+    } catch (error) {
+      // Another instance imported it first.
+      if (!(error instanceof DuplicateKeyError)) throw error;
+    }
+  }
 }
 
 /**
@@ -172,10 +214,23 @@ export async function rotateSigningKey(
   timing: RotationTiming,
   now: Date = new Date(),
 ): Promise<SigningKeyInfo> {
+  const { created, predecessors } = await publishSuccessor(store, secrets, alg, timing, now, randomUUID());
+  return describeKey(created, signingKids([...predecessors, created], now), now);
+}
+
+async function publishSuccessor(
+  store: Store,
+  secrets: ServerSecrets,
+  alg: SigningAlgorithm,
+  timing: RotationTiming,
+  now: Date,
+  kid: string,
+  suppliedJwk?: JsonWebKey,
+): Promise<{ created: SigningKeyDocument; predecessors: SigningKeyDocument[] }> {
   const collection = store.collection<SigningKeyDocument>(SIGNING_KEYS_COLLECTION);
   const activatesAt = new Date(now.getTime() + timing.publishDelaySeconds * 1000);
   const predecessors = await collection.find({ alg, retiresAt: { $exists: false } });
-  const created = await createSigningKey(store, secrets, alg, randomUUID(), activatesAt);
+  const created = await createSigningKey(store, secrets, alg, kid, activatesAt, suppliedJwk);
   const unpublishedAt = new Date(activatesAt.getTime() + timing.longestTokenLifetimeSeconds * 1000);
   for (const predecessor of predecessors) {
     // Conditional, so two rotations racing keep the earlier retirement.
@@ -184,7 +239,7 @@ export async function rotateSigningKey(
       { $set: { retiresAt: activatesAt, expiresAt: unpublishedAt } },
     );
   }
-  return describeKey(created, signingKids([...predecessors, created], now), now);
+  return { created, predecessors };
 }
 
 function describeKey(document: SigningKeyDocument, signing: Partial<Record<SigningAlgorithm, string>>, now: Date): SigningKeyInfo {

@@ -10,6 +10,7 @@ const CLIENT_BOUND_MODELS = [
   'AuthorizationCode',
   'DeviceCode',
   'BackchannelAuthenticationRequest',
+  'PushedAuthorizationRequest',
   'Grant',
 ] as const;
 

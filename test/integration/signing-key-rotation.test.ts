@@ -1,5 +1,11 @@
+import { generateKeyPairSync } from 'node:crypto';
+
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 
+import { createApplication } from '../../src/app.js';
+import { loadConfig } from '../../src/config/index.js';
+import { createLogger } from '../../src/log/index.js';
+import { MemoryStore } from '../../src/store/index.js';
 import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
 
 // Short enough for a test, and still in the required order: JWKS cache (0) + poll (1) < publish delay (2).
@@ -111,6 +117,58 @@ describe('rotation reaches every instance sharing the MongoDB store', () => {
     } finally {
       await second.close();
       await first.close();
+    }
+  });
+});
+
+describe('signing keys from configuration (SIGNING_KEYS)', () => {
+  const operatorKey = (kid: string, alg: 'EdDSA' | 'RS256') => {
+    const { privateKey } = alg === 'EdDSA' ? generateKeyPairSync('ed25519') : generateKeyPairSync('rsa', { modulusLength: 2048 });
+    return { ...privateKey.export({ format: 'jwk' }), kid, alg };
+  };
+
+  test.each(STORE_KINDS)('on a fresh %s store the supplied key signs at once, is stored encrypted and published without its private part', async (storeKind) => {
+    const key = operatorKey('operator-ed-1', 'EdDSA');
+    const server = await startTestServer({ store: storeKind, env: { ...ENV, SIGNING_KEYS: JSON.stringify({ keys: [key] }) } });
+    try {
+      const jwt = await issueJwt(server);
+      expect(kidOf(jwt)).toBe('operator-ed-1');
+      const published = (await fetchJwks(server)).keys.find((entry) => entry.kid === 'operator-ed-1');
+      expect(published).toMatchObject({ kty: 'OKP', crv: 'Ed25519', x: key.x });
+      expect(published).not.toHaveProperty('d');
+      const stored = await server.store.collection('signing_keys').findOne({ _id: 'operator-ed-1' });
+      expect(JSON.stringify(stored)).not.toContain(String(key.d));
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a key added to SIGNING_KEYS later is a rotation: published first, signing after the delay', async () => {
+    const first = await startTestServer({ store: 'mongodb', env: ENV });
+    const databaseName = first.config.mongodb?.dbName;
+    const port = Number(new URL(first.baseUrl).port);
+    const generatedKid = kidOf(await issueJwt(first));
+    await first.close();
+    const key = operatorKey('operator-ed-2', 'EdDSA');
+    const second = await startTestServer({ store: 'mongodb', databaseName, port, env: { ...ENV, SIGNING_KEYS: JSON.stringify({ keys: [key] }) } });
+    try {
+      expect(kids(await fetchJwks(second))).toEqual(expect.arrayContaining([generatedKid, 'operator-ed-2']));
+      const listed = await second.application.signingKeys.listSigningKeys();
+      expect(listed.find((entry) => entry.kid === 'operator-ed-2')?.state).toBe('published');
+      await eventually(async () => (kidOf(await issueJwt(second)) === 'operator-ed-2' ? true : undefined), 'the supplied key to sign');
+    } finally {
+      await second.close();
+    }
+  });
+
+  test('a key that does not fit its algorithm stops the start with a message naming SIGNING_KEYS', async () => {
+    const wrong = { ...operatorKey('operator-wrong', 'RS256'), alg: 'EdDSA' };
+    const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', SIGNING_KEYS: JSON.stringify({ keys: [wrong] }) });
+    const store = new MemoryStore();
+    try {
+      await expect(createApplication(config, store, createLogger('silent'))).rejects.toThrow(/SIGNING_KEYS: key operator-wrong does not fit EdDSA/);
+    } finally {
+      await store.close();
     }
   });
 });

@@ -27,6 +27,10 @@ describe('token lifecycle configuration', () => {
     expect(() => loadConfig({ ACCESS_TOKEN_SIGNING_ALG: 'none' })).toThrow(/^ACCESS_TOKEN_SIGNING_ALG: /);
     expect(() => loadConfig({ SCOPE_ROLE_REQUIREMENTS: '{"admin:*": 3}' })).toThrow(/^SCOPE_ROLE_REQUIREMENTS: /);
     expect(() => loadConfig({ REFRESH_TOKEN_TTL: '3600', REFRESH_TOKEN_IDLE_TTL: '7200' })).toThrow(/^REFRESH_TOKEN_IDLE_TTL: /);
+    expect(() => loadConfig({ SIGNING_KEYS: '{"keys":[{"kid":"k","alg":"EdDSA","kty":"OKP","crv":"Ed25519","x":"AAAA"}]}' })).toThrow(
+      /^SIGNING_KEYS: keys.0.d/,
+    );
+    expect(() => loadConfig({ SIGNING_KEYS: '{"keys":[{"kid":"k","alg":"HS256","kty":"oct","d":"x"}]}' })).toThrow(/^SIGNING_KEYS: /);
   });
 
   test('a new key may not sign before every JWKS cache and every poll has seen it', () => {
