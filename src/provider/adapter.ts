@@ -57,6 +57,8 @@ export interface OidcDocument extends StoredDocument {
   accountId?: string;
   clientId?: string;
   sealedId?: string;
+  /** The user code, encrypted: `find` by device code must return it, and it is a credential too. */
+  sealedUserCode?: string;
   /** Epoch seconds when consumed; set at most once, atomically. */
   consumed?: number;
   createdAt: Date;
@@ -120,6 +122,9 @@ export class StoreAdapter implements Adapter {
       if (jti !== undefined) payload.jti = jti;
     }
     if (document.consumed !== undefined) payload.consumed = document.consumed;
+    if (document.sealedUserCode) {
+      payload.userCode = this.secrets.decrypt('token-hash', document.sealedUserCode, `${this.model}/userCode`).toString();
+    }
     return payload;
   }
 
@@ -134,7 +139,10 @@ export class StoreAdapter implements Adapter {
     if (expiresIn) document.expiresAt = new Date(Date.now() + expiresIn * 1000);
     if (payload.grantId) document.grantId = payload.grantId;
     if (payload.uid) document.uid = payload.uid;
-    if (typeof userCode === 'string') document.userCode = this.#userCodeKey(userCode);
+    if (typeof userCode === 'string') {
+      document.userCode = this.#userCodeKey(userCode);
+      document.sealedUserCode = this.secrets.encrypt('token-hash', userCode, `${this.model}/userCode`);
+    }
     const accountId = payload.accountId ?? payload.session?.accountId;
     if (accountId) document.accountId = accountId;
     if (payload.clientId) document.clientId = payload.clientId;
@@ -145,7 +153,7 @@ export class StoreAdapter implements Adapter {
 
   async find(id: string): Promise<AdapterPayload | undefined> {
     const document = await this.#collection.findOne(this.#idFilter(id));
-    return document ? this.#restoreUserCode(this.#toPayload(document, id), undefined) : undefined;
+    return document ? this.#toPayload(document, id) : undefined;
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
@@ -155,12 +163,7 @@ export class StoreAdapter implements Adapter {
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
     const document = await this.#collection.findOne({ userCode: this.#userCodeKey(userCode) });
-    return document ? this.#restoreUserCode(this.#toPayload(document, undefined), userCode) : undefined;
-  }
-
-  #restoreUserCode(payload: AdapterPayload, userCode: string | undefined): AdapterPayload {
-    if (userCode !== undefined) (payload as AdapterPayload & { userCode?: string }).userCode = userCode;
-    return payload;
+    return document ? this.#toPayload(document, undefined) : undefined;
   }
 
   /**

@@ -1,0 +1,31 @@
+import type { Provider } from '../../src/provider/index.js';
+
+export const DEMO_REDIRECT_URI = 'https://app.example.test/callback';
+
+/**
+ * Mints an authorization code with oidc-provider's own Grant and AuthorizationCode models, as its
+ * authorization endpoint would after a finished login. Returns the code value a client would receive.
+ */
+export async function issueAuthorizationCode(
+  provider: Provider,
+  options: { clientId: string; codeChallenge: string; accountId?: string; redirectUri?: string },
+): Promise<string> {
+  const accountId = options.accountId ?? 'account-race';
+  const grant = new provider.Grant({ accountId, clientId: options.clientId });
+  grant.addOIDCScope('openid');
+  const grantId = await grant.save();
+  const client = await provider.Client.find(options.clientId);
+  if (!client) throw new Error(`no client ${options.clientId}`);
+  const code = new provider.AuthorizationCode({
+    accountId,
+    client,
+    grantId,
+    redirectUri: options.redirectUri ?? DEMO_REDIRECT_URI,
+    scope: 'openid',
+    codeChallenge: options.codeChallenge,
+    codeChallengeMethod: 'S256',
+    authTime: Math.floor(Date.now() / 1000),
+    gty: 'authorization_code',
+  });
+  return code.save();
+}
