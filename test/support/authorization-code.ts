@@ -8,11 +8,12 @@ export const DEMO_REDIRECT_URI = 'https://app.example.test/callback';
  */
 export async function issueAuthorizationCode(
   provider: Provider,
-  options: { clientId: string; codeChallenge: string; accountId?: string; redirectUri?: string },
+  options: { clientId: string; codeChallenge: string; accountId?: string; redirectUri?: string; scope?: string },
 ): Promise<string> {
   const accountId = options.accountId ?? 'account-race';
   const grant = new provider.Grant({ accountId, clientId: options.clientId });
-  grant.addOIDCScope('openid');
+  const scope = options.scope ?? 'openid';
+  grant.addOIDCScope(scope);
   const grantId = await grant.save();
   const client = await provider.Client.find(options.clientId);
   if (!client) throw new Error(`no client ${options.clientId}`);
@@ -21,7 +22,7 @@ export async function issueAuthorizationCode(
     client,
     grantId,
     redirectUri: options.redirectUri ?? DEMO_REDIRECT_URI,
-    scope: 'openid',
+    scope,
     codeChallenge: options.codeChallenge,
     codeChallengeMethod: 'S256',
     authTime: Math.floor(Date.now() / 1000),
