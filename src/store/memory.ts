@@ -125,10 +125,15 @@ class MemoryCollection<T extends StoredDocument> implements Collection<T> {
     return deleted;
   }
 
-  sweepExpired(now: number): void {
+  sweepExpired(now: number): number {
+    let deleted = 0;
     for (const [id, document] of this.documents) {
-      if (isExpired(document, now)) this.documents.delete(id);
+      if (isExpired(document, now)) {
+        this.documents.delete(id);
+        deleted += 1;
+      }
     }
+    return deleted;
   }
 }
 
@@ -139,10 +144,7 @@ export class MemoryStore implements Store {
   readonly #sweeper: NodeJS.Timeout;
 
   constructor(sweepIntervalSeconds = 60) {
-    this.#sweeper = setInterval(() => {
-      const now = Date.now();
-      for (const collection of this.#collections.values()) collection.sweepExpired(now);
-    }, sweepIntervalSeconds * 1000);
+    this.#sweeper = setInterval(() => void this.sweepExpired(), sweepIntervalSeconds * 1000);
     this.#sweeper.unref();
   }
 
@@ -162,6 +164,13 @@ export class MemoryStore implements Store {
 
   expiryMode(): ExpiryMode {
     return 'memory';
+  }
+
+  async sweepExpired(): Promise<number> {
+    const now = Date.now();
+    let deleted = 0;
+    for (const collection of this.#collections.values()) deleted += collection.sweepExpired(now);
+    return deleted;
   }
 
   async ping(): Promise<void> {}

@@ -208,6 +208,10 @@ export class MongoStore implements Store {
     }
   }
 
+  get databaseName(): string {
+    return this.db.databaseName;
+  }
+
   collection<T extends StoredDocument>(name: string): Collection<T> {
     return new MongoCollection<T>(this.db, name, this.#updateMutex);
   }

@@ -85,6 +85,8 @@ export interface Store {
   ensureIndexes(collection: string, indexes: IndexSpec[]): Promise<void>;
   /** How expired documents are removed; reported at start. */
   expiryMode(): ExpiryMode;
+  /** Deletes expired documents now and returns how many (the periodic sweeper calls this). */
+  sweepExpired(): Promise<number>;
   /** Resolves when the database answers; rejects with StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
