@@ -3,7 +3,7 @@ import Koa from 'koa';
 import { AuditLog } from './audit/index.js';
 import mount from 'koa-mount';
 
-import { ClientRegistry } from './clients/index.js';
+import { CLIENT_MIGRATIONS, ClientRegistry } from './clients/index.js';
 import type { Config } from './config/index.js';
 import { errorBoundary } from './http/errors.js';
 import { healthRoutes } from './http/health.js';
@@ -15,7 +15,7 @@ import { staticRoutes } from './http/static-files.js';
 import type { Logger } from './log/index.js';
 import { createProvider, ensureOidcIndexes, loadSigningKeys, type Provider } from './provider/index.js';
 import { ServerSecrets } from './secrets/index.js';
-import { onStoreUnavailable, type Store } from './store/index.js';
+import { onStoreUnavailable, runMigrations, type Store } from './store/index.js';
 
 export interface Application {
   app: Koa;
@@ -32,6 +32,8 @@ export interface Application {
 export async function createApplication(config: Config, store: Store, logger: Logger): Promise<Application> {
   const secrets = new ServerSecrets(config.masterKey, config.previousMasterKeys);
   await ensureOidcIndexes(store);
+  // Feature modules add their migrations to this list.
+  await runMigrations(store, [...CLIENT_MIGRATIONS], logger, { leaseMs: config.migrationLeaseSeconds * 1000 });
   const signingKeys = await loadSigningKeys(store, secrets);
   const provider = createProvider({ config, store, secrets, signingKeys });
   const clients = new ClientRegistry(store, secrets);

@@ -2,10 +2,33 @@ import type { AdapterPayload } from 'oidc-provider';
 
 import { collectionName, StoreAdapter, type OidcDocument } from '../provider/adapter.js';
 import { randomSecret, type ServerSecrets } from '../secrets/index.js';
-import type { Store } from '../store/index.js';
+import type { Migration, Store } from '../store/index.js';
 import { hashClientSecret } from './secret-hash.js';
+import { validateNewClient } from './validation.js';
 
 export { hashClientSecret, isHashedClientSecret, verifyClientSecret } from './secret-hash.js';
+export { ClientValidationError, validateNewClient } from './validation.js';
+
+/** The shape version of documents in the clients collection; bump it with a migration. */
+export const CLIENT_SCHEMA_VERSION = 1;
+
+interface ClientDocument extends OidcDocument {
+  schemaVersion: number;
+}
+
+/** Migrations of the clients collection, run at start (see store/migrations.ts). */
+export const CLIENT_MIGRATIONS: Migration[] = [
+  {
+    id: '0001-clients-schema-version',
+    description: 'stamp clients created before schema versions with version 1',
+    async up(store) {
+      const clients = store.collection<ClientDocument>(collectionName('Client'));
+      for (const client of await clients.find({ schemaVersion: { $exists: false } })) {
+        await clients.updateOne({ _id: client._id, schemaVersion: { $exists: false } }, { $set: { schemaVersion: 1 } });
+      }
+    },
+  },
+];
 
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
 
@@ -39,7 +62,9 @@ export class ClientRegistry {
     this.#adapter = new StoreAdapter('Client', store, secrets);
   }
 
-  async create(input: NewClient): Promise<CreatedClient> {
+  /** Validates and stores a registration; throws ClientValidationError naming the bad field. */
+  async create(unvalidated: NewClient): Promise<CreatedClient> {
+    const input = validateNewClient(unvalidated);
     const clientId = input.clientId ?? `client_${randomSecret(12)}`;
     const authMethod = input.authMethod ?? 'client_secret_basic';
     const usesSecret = authMethod === 'client_secret_basic' || authMethod === 'client_secret_post';
@@ -57,10 +82,11 @@ export class ClientRegistry {
     };
     if (clientSecret) metadata.client_secret = hashClientSecret(this.secrets, clientSecret);
     if (input.jwks) metadata.jwks = input.jwks as AdapterPayload['jwks'];
-    await this.store.collection<OidcDocument>(collectionName('Client')).insert({
+    await this.store.collection<ClientDocument>(collectionName('Client')).insert({
       _id: clientId,
       data: JSON.stringify(metadata),
       createdAt: new Date(),
+      schemaVersion: CLIENT_SCHEMA_VERSION,
     });
     return { clientId, clientSecret };
   }

@@ -41,6 +41,9 @@ const envSchema = z.object({
   STORE_SWEEP_INTERVAL_SECONDS: intInRange(5, 86400).default(60),
   MONGODB_CONNECT_ATTEMPTS: intInRange(1, 100).default(8),
   SHUTDOWN_TIMEOUT_MS: intInRange(100, 120000).default(10000),
+  MIGRATION_LEASE_SECONDS: intInRange(10, 86400).default(300),
+  CLIENT_CACHE_TTL_MS: intInRange(0, 60000).default(5000),
+  CLIENT_CACHE_MAX_ENTRIES: intInRange(0, 1000000).default(10000),
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -73,6 +76,10 @@ export interface Config {
   demo: { enabled: boolean; clientId: string; clientSecret: string };
   storeSweepIntervalSeconds: number;
   shutdownTimeoutMs: number;
+  /** How long an instance waits on another's unfinished migration before taking it over. */
+  migrationLeaseSeconds: number;
+  /** Client metadata cache: other instances see a changed client within ttlMs (0 disables the cache). */
+  clientCache: { ttlMs: number; maxEntries: number };
 }
 
 function parseMasterKey(variable: string, id: string, value: string): MasterKey {
@@ -176,6 +183,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     demo: { enabled: demoEnabled, clientId: env.DEMO_CLIENT_ID, clientSecret: env.DEMO_CLIENT_SECRET },
     storeSweepIntervalSeconds: env.STORE_SWEEP_INTERVAL_SECONDS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    migrationLeaseSeconds: env.MIGRATION_LEASE_SECONDS,
+    clientCache: { ttlMs: env.CLIENT_CACHE_TTL_MS, maxEntries: env.CLIENT_CACHE_MAX_ENTRIES },
   };
 }
 
