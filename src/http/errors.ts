@@ -49,7 +49,8 @@ export function errorBoundary(logger: Logger) {
     const record: RequestRecord = { storeUnavailable: false };
     try {
       await runWithRequestRecord(record, next);
-      if (record.storeUnavailable && ctx.status >= 500) {
+      // A handler that already answered 503 (readiness) keeps its own body.
+      if (record.storeUnavailable && ctx.status >= 500 && ctx.status !== 503) {
         ctx.set('Retry-After', '5');
         respondWithError(ctx, 503, 'temporarily_unavailable', 'the service is temporarily unavailable, retry later');
       }
