@@ -6,14 +6,15 @@ import mount from 'koa-mount';
 import { CLIENT_MIGRATIONS, ClientRegistry } from './clients/index.js';
 import type { Config } from './config/index.js';
 import { errorBoundary } from './http/errors.js';
-import { healthRoutes } from './http/health.js';
+import { livenessHandler, readinessHandler } from './http/health.js';
 import { Metrics } from './http/metrics.js';
 import { noteStoreUnavailable } from './http/request-context.js';
 import { requestLog } from './http/request-log.js';
 import { securityHeaders } from './http/security-headers.js';
-import { staticRoutes } from './http/static-files.js';
+import { exactRoutes } from './http/operational-routes.js';
+import { stylesheetHandler } from './http/static-files.js';
 import type { Logger } from './log/index.js';
-import { createProvider, ensureOidcIndexes, loadSigningKeys, type Provider } from './provider/index.js';
+import { ClientCache, createProvider, ensureOidcIndexes, loadSigningKeys, type Provider } from './provider/index.js';
 import { ServerSecrets } from './secrets/index.js';
 import { onStoreUnavailable, runMigrations, type Store } from './store/index.js';
 
@@ -35,8 +36,9 @@ export async function createApplication(config: Config, store: Store, logger: Lo
   // Feature modules add their migrations to this list.
   await runMigrations(store, [...CLIENT_MIGRATIONS], logger, { leaseMs: config.migrationLeaseSeconds * 1000 });
   const signingKeys = await loadSigningKeys(store, secrets);
-  const provider = createProvider({ config, store, secrets, signingKeys });
-  const clients = new ClientRegistry(store, secrets);
+  const clientCache = new ClientCache(config.clientCache);
+  const provider = createProvider({ config, store, secrets, signingKeys, clientCache });
+  const clients = new ClientRegistry(store, secrets, clientCache);
   const audit = new AuditLog(store);
   await audit.ensureIndexes();
   const metrics = new Metrics();
@@ -50,8 +52,13 @@ export async function createApplication(config: Config, store: Store, logger: Lo
   app.use(requestLog(logger));
   app.use(errorBoundary(logger));
   app.use(securityHeaders(config.issuer.startsWith('https:')));
-  app.use(healthRoutes(store, () => signingKeys.length > 0).routes());
-  app.use(staticRoutes().routes());
+  app.use(
+    exactRoutes({
+      '/healthz': livenessHandler,
+      '/readyz': readinessHandler(store, () => signingKeys.length > 0),
+      '/static/site.css': stylesheetHandler(),
+    }),
+  );
   app.use(mount(provider));
 
   const unsubscribe = onStoreUnavailable(noteStoreUnavailable);

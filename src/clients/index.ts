@@ -1,6 +1,7 @@
 import type { AdapterPayload } from 'oidc-provider';
 
 import { collectionName, StoreAdapter, type OidcDocument } from '../provider/adapter.js';
+import type { ClientCache } from '../provider/index.js';
 import { randomSecret, type ServerSecrets } from '../secrets/index.js';
 import type { Migration, Store } from '../store/index.js';
 import { hashClientSecret } from './secret-hash.js';
@@ -58,6 +59,8 @@ export class ClientRegistry {
   constructor(
     private readonly store: Store,
     private readonly secrets: ServerSecrets,
+    /** Every change or removal here must evict the client from the provider's cache. */
+    private readonly cache?: ClientCache,
   ) {
     this.#adapter = new StoreAdapter('Client', store, secrets);
   }
@@ -93,6 +96,13 @@ export class ClientRegistry {
 
   async find(clientId: string): Promise<AdapterPayload | undefined> {
     return this.#adapter.find(clientId);
+  }
+
+  /** Deletes a client; on this instance it stops working at once, elsewhere within the cache TTL. */
+  async remove(clientId: string): Promise<boolean> {
+    const deleted = await this.store.collection(collectionName('Client')).deleteMany({ _id: clientId });
+    this.cache?.invalidate(clientId);
+    return deleted > 0;
   }
 
   async count(): Promise<number> {

@@ -86,7 +86,7 @@ export class StoreAdapter implements Adapter {
   readonly #sealed: boolean;
 
   constructor(
-    private readonly model: string,
+    protected readonly model: string,
     private readonly store: Store,
     private readonly secrets: ServerSecrets,
   ) {
@@ -199,10 +199,25 @@ export async function ensureOidcIndexes(store: Store): Promise<void> {
 }
 
 /** The class oidc-provider's `adapter` option wants, bound to one store. */
-export function adapterClass(store: Store, secrets: ServerSecrets): new (model: string) => Adapter {
+export function adapterClass(
+  store: Store,
+  secrets: ServerSecrets,
+  /** Told when oidc-provider itself changes or removes a record (e.g. a Client), so caches can evict it. */
+  onWrite?: (model: string, id: string) => void,
+): new (model: string) => Adapter {
   return class BoundStoreAdapter extends StoreAdapter {
     constructor(model: string) {
       super(model, store, secrets);
+    }
+
+    override async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+      await super.upsert(id, payload, expiresIn);
+      onWrite?.(this.model, id);
+    }
+
+    override async destroy(id: string): Promise<void> {
+      await super.destroy(id);
+      onWrite?.(this.model, id);
     }
   };
 }

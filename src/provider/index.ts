@@ -7,6 +7,7 @@ import type { Config } from '../config/index.js';
 import type { ServerSecrets } from '../secrets/index.js';
 import type { Store } from '../store/index.js';
 import { adapterClass } from './adapter.js';
+import type { ClientCache } from './client-cache.js';
 import { registerClientCredentialsGrant } from './grants/client-credentials.js';
 import { ResourceServerRegistry } from './resource-servers.js';
 import { renderProviderError } from './error-page.js';
@@ -14,6 +15,7 @@ import { renderProviderError } from './error-page.js';
 export { ensureOidcIndexes, revokeGrantEverywhere, collectionName, OIDC_MODELS } from './adapter.js';
 export { loadSigningKeys, SIGNING_KEYS_COLLECTION } from './signing-keys.js';
 export { ResourceServerRegistry } from './resource-servers.js';
+export { ClientCache, type ClientCacheOptions } from './client-cache.js';
 export type { Provider };
 
 export interface ProviderDependencies {
@@ -21,17 +23,20 @@ export interface ProviderDependencies {
   store: Store;
   secrets: ServerSecrets;
   signingKeys: JsonWebKey[];
+  clientCache: ClientCache;
 }
 
 /** Asymmetric algorithms only: HS* and `dir` would need client secrets in clear, and we keep only hashes. */
 const SIGNING_ALGS = ['EdDSA', 'ES256', 'RS256', 'PS256'] as const;
 
 /** Builds the oidc-provider instance: features, token formats, client rules and storage. */
-export function createProvider({ config, store, secrets, signingKeys }: ProviderDependencies): Provider {
+export function createProvider({ config, store, secrets, signingKeys, clientCache }: ProviderDependencies): Provider {
   const resourceServers = ResourceServerRegistry.fromConfig(config);
 
   const configuration: Configuration = {
-    adapter: adapterClass(store, secrets),
+    adapter: adapterClass(store, secrets, (model, id) => {
+      if (model === 'Client') clientCache.invalidate(id);
+    }),
     clients: [],
     // API scopes are declared here too, so client registrations may name them and discovery lists them.
     scopes: ['openid', 'offline_access', ...config.apiScopes],
@@ -113,6 +118,7 @@ export function createProvider({ config, store, secrets, signingKeys }: Provider
   };
 
   registerClientCredentialsGrant(provider, resourceServers);
+  clientCache.install(provider);
   return provider;
 }
 
