@@ -68,13 +68,17 @@ export function collectionName(model: string): string {
   return `oidc_${model}`;
 }
 
-export const OIDC_INDEXES: IndexSpec[] = [
-  { fields: { grantId: 1 } },
-  { fields: { uid: 1 } },
-  { fields: { userCode: 1 } },
-  { fields: { accountId: 1 } },
-  { fields: { clientId: 1 } },
-];
+/**
+ * The indexes a model's collection needs: only fields it is looked up by (every index is paid on every
+ * token write). accountId and clientId on all: revocation by user or by client reaches every model.
+ */
+export function oidcIndexes(model: string): IndexSpec[] {
+  const indexes: IndexSpec[] = [{ fields: { accountId: 1 } }, { fields: { clientId: 1 } }];
+  if ((GRANT_BOUND_MODELS as readonly string[]).includes(model)) indexes.push({ fields: { grantId: 1 } });
+  if (model === 'Session' || model === 'Interaction') indexes.push({ fields: { uid: 1 } });
+  if (model === 'DeviceCode') indexes.push({ fields: { userCode: 1 } });
+  return indexes;
+}
 
 function epochSeconds(): number {
   return Math.floor(Date.now() / 1000);
@@ -195,7 +199,7 @@ export async function revokeGrantEverywhere(store: Store, grantId: string): Prom
 
 /** Creates the indexes every oidc-provider collection needs; idempotent. */
 export async function ensureOidcIndexes(store: Store): Promise<void> {
-  for (const model of OIDC_MODELS) await store.ensureIndexes(collectionName(model), OIDC_INDEXES);
+  for (const model of OIDC_MODELS) await store.ensureIndexes(collectionName(model), oidcIndexes(model));
 }
 
 /** The class oidc-provider's `adapter` option wants, bound to one store. */

@@ -81,6 +81,11 @@ class MongoCollection<T extends StoredDocument> implements Collection<T> {
     private readonly name: string,
     /** Present when the server's single-document updates are not atomic (FerretDB v1). */
     private readonly updateMutex: KeyedMutex | undefined,
+    /**
+     * FerretDB v1 answers an upsert by querying first (a scan on SQLite: measured 3x slower than an insert),
+     * and almost every replace creates a new token: there, try the insert first.
+     */
+    private readonly insertBeforeReplace: boolean,
   ) {}
 
   get #collection() {
@@ -115,6 +120,14 @@ class MongoCollection<T extends StoredDocument> implements Collection<T> {
 
   replace(document: T): Promise<void> {
     return guarded(async () => {
+      if (this.insertBeforeReplace) {
+        try {
+          await this.#collection.insertOne(document as unknown as StringIdDocument);
+          return;
+        } catch (error) {
+          if (!(error instanceof MongoServerError && isDuplicateKey(error))) throw error;
+        }
+      }
       await this.#collection.replaceOne({ _id: document._id }, document as unknown as StringIdDocument, {
         upsert: true,
       });
@@ -213,7 +226,7 @@ export class MongoStore implements Store {
   }
 
   collection<T extends StoredDocument>(name: string): Collection<T> {
-    return new MongoCollection<T>(this.db, name, this.#updateMutex);
+    return new MongoCollection<T>(this.db, name, this.#updateMutex, !this.atomicUpdates);
   }
 
   async ensureIndexes(name: string, indexes: IndexSpec[]): Promise<void> {
