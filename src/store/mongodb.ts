@@ -2,6 +2,7 @@ import { MongoClient, MongoServerError, type Db, type Document, type Filter as M
 
 import type { Logger } from '../log/index.js';
 import { reportStoreUnavailable } from './availability.js';
+import { InsertBatcher } from './insert-batcher.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import {
   DuplicateKeyError,
@@ -34,8 +35,12 @@ const UNAVAILABLE_ERRORS = new Set([
  * A unique-index clash. FerretDB v1 reports one raised by an update or replace as InternalError (code 1)
  * carrying SQLite's message instead of MongoDB's 11000.
  */
+function isDuplicateKeyCode(code: unknown, message: string): boolean {
+  return code === 11000 || (code === 1 && message.includes('UNIQUE constraint failed'));
+}
+
 function isDuplicateKey(error: MongoServerError): boolean {
-  return error.code === 11000 || (error.code === 1 && error.message.includes('UNIQUE constraint failed'));
+  return isDuplicateKeyCode(error.code, error.message);
 }
 
 /** Driver errors become the Store's own: duplicates and "database unavailable" are the ones callers act on. */
@@ -82,10 +87,10 @@ class MongoCollection<T extends StoredDocument> implements Collection<T> {
     /** Present when the server's single-document updates are not atomic (FerretDB v1). */
     private readonly updateMutex: KeyedMutex | undefined,
     /**
-     * FerretDB v1 answers an upsert by querying first (a scan on SQLite: measured 3x slower than an insert),
-     * and almost every replace creates a new token: there, try the insert first.
+     * FerretDB v1 answers an upsert by querying first (measured 3x slower than an insert), and almost every
+     * replace creates a new token: there, replace tries a (batched) insert first.
      */
-    private readonly insertBeforeReplace: boolean,
+    private readonly insertBatcher: InsertBatcher | undefined,
   ) {}
 
   get #collection() {
@@ -120,14 +125,7 @@ class MongoCollection<T extends StoredDocument> implements Collection<T> {
 
   replace(document: T): Promise<void> {
     return guarded(async () => {
-      if (this.insertBeforeReplace) {
-        try {
-          await this.#collection.insertOne(document as unknown as StringIdDocument);
-          return;
-        } catch (error) {
-          if (!(error instanceof MongoServerError && isDuplicateKey(error))) throw error;
-        }
-      }
+      if (this.insertBatcher && (await this.insertBatcher.insert(document)) === 'inserted') return;
       await this.#collection.replaceOne({ _id: document._id }, document as unknown as StringIdDocument, {
         upsert: true,
       });
@@ -174,6 +172,7 @@ export class MongoStore implements Store {
   readonly #sweptCollections = new Set<string>();
   #sweeper: NodeJS.Timeout | undefined;
   readonly #updateMutex: KeyedMutex | undefined;
+  readonly #insertBatchers = new Map<string, InsertBatcher>();
 
   private constructor(
     private readonly client: MongoClient,
@@ -226,7 +225,18 @@ export class MongoStore implements Store {
   }
 
   collection<T extends StoredDocument>(name: string): Collection<T> {
-    return new MongoCollection<T>(this.db, name, this.#updateMutex, !this.atomicUpdates);
+    return new MongoCollection<T>(this.db, name, this.#updateMutex, this.#insertBatcher(name));
+  }
+
+  /** One batcher per collection, on FerretDB only: MongoDB's upsert needs no help. */
+  #insertBatcher(name: string): InsertBatcher | undefined {
+    if (this.atomicUpdates) return undefined;
+    let batcher = this.#insertBatchers.get(name);
+    if (!batcher) {
+      batcher = new InsertBatcher(() => this.db.collection(name), isDuplicateKeyCode);
+      this.#insertBatchers.set(name, batcher);
+    }
+    return batcher;
   }
 
   async ensureIndexes(name: string, indexes: IndexSpec[]): Promise<void> {

@@ -161,6 +161,25 @@ describe.each(STORE_KINDS)('Store conformance on the %s store', (storeKind) => {
     await users.replace({ _id: 'u1', email: 'a@example.test', name: 'same' });
   });
 
+  test('concurrent replaces (one insert batch on FerretDB) each get their own outcome', async () => {
+    const name = `conformance_batch_${(collectionCounter += 1)}`;
+    await store.ensureIndexes(name, [{ fields: { email: 1 }, unique: true, sparse: true }]);
+    const users = store.collection<Item>(name);
+    await users.insert({ _id: 'taken', email: 'taken@example.test' });
+    await users.insert({ _id: 'existing', name: 'old' });
+    const outcomes = await Promise.allSettled([
+      ...Array.from({ length: 20 }, (_, n) => users.replace({ _id: `new-${n}`, n })),
+      users.replace({ _id: 'existing', name: 'new' }),
+      users.replace({ _id: 'clash', email: 'taken@example.test' }),
+    ]);
+    expect(outcomes.slice(0, 21).map((outcome) => outcome.status)).toEqual(Array(21).fill('fulfilled'));
+    const clash = outcomes[21];
+    expect(clash?.status === 'rejected' && clash.reason).toBeInstanceOf(DuplicateKeyError);
+    expect(await users.count({ n: { $gte: 0 } })).toBe(20);
+    expect(await users.findOne({ _id: 'existing' })).toEqual({ _id: 'existing', name: 'new' });
+    expect(await users.findOne({ _id: 'clash' })).toBeNull();
+  });
+
   test('expired documents are never returned, counted or updated, even before a sweep', async () => {
     const items = await seed();
     await items.insert({ _id: 'old', name: 'old', n: 0, expiresAt: past() });
