@@ -10,6 +10,11 @@ interface PendingInsert {
 
 /** Inserts written in one round trip at most; more wait for the next batch. */
 const MAX_BATCH = 100;
+/**
+ * Batches in flight at once per collection. SQLite has one writer, so more concurrent batches only queue
+ * inside the server; holding new inserts here while two are in flight makes the next batch larger instead.
+ */
+const MAX_IN_FLIGHT = 2;
 
 /**
  * Group commit: inserts issued during the same turn of the event loop go to the server as one unordered
@@ -20,6 +25,7 @@ const MAX_BATCH = 100;
 export class InsertBatcher {
   #pending: PendingInsert[] = [];
   #scheduled = false;
+  #inFlight = 0;
 
   constructor(
     private readonly collection: () => Collection<Document>,
@@ -42,9 +48,13 @@ export class InsertBatcher {
   }
 
   #flush(): void {
-    const batch = this.#pending;
-    this.#pending = [];
-    if (batch.length > 0) void this.#write(batch);
+    if (this.#pending.length === 0 || this.#inFlight >= MAX_IN_FLIGHT) return;
+    const batch = this.#pending.splice(0, MAX_BATCH);
+    this.#inFlight += 1;
+    void this.#write(batch).finally(() => {
+      this.#inFlight -= 1;
+      this.#flush();
+    });
   }
 
   async #write(batch: PendingInsert[]): Promise<void> {

@@ -42,6 +42,7 @@ export interface FindOptions {
 
 export interface IndexSpec {
   fields: Record<string, 1 | -1>;
+  /** As in MongoDB, an expired document keeps its unique key until it is swept. */
   unique?: boolean;
   /** Only documents having the (first) field are indexed; needed for unique optional fields. */
   sparse?: boolean;
@@ -68,7 +69,8 @@ export interface Collection<T extends StoredDocument> {
   replace(document: T): Promise<void>;
   /**
    * Atomically updates the first unexpired document matching the filter and returns it as it is after
-   * the update, or null when nothing matched. With `upsert`, a missing document is created from the
+   * the update, or null when nothing matched. (On FerretDB v1, which does not make this atomic, the
+   * MongoDB store serializes updates per document within the process; see README "Atomicity".) With `upsert`, a missing document is created from the
    * filter's equality conditions plus the update.
    */
   updateOne(filter: Filter, update: Update, options?: { upsert?: boolean }): Promise<T | null>;
