@@ -1,10 +1,12 @@
 import Koa from 'koa';
-
-import { AuditLog } from './audit/index.js';
 import mount from 'koa-mount';
 
+import { AuditLog } from './audit/index.js';
+
+import { AccountService } from './accounts/index.js';
 import { CLIENT_MIGRATIONS, ClientRegistry } from './clients/index.js';
 import type { Config } from './config/index.js';
+import { CsrfProtection } from './http/csrf.js';
 import { errorBoundary } from './http/errors.js';
 import { livenessHandler, readinessHandler } from './http/health.js';
 import { Metrics } from './http/metrics.js';
@@ -12,11 +14,15 @@ import { noteStoreUnavailable } from './http/request-context.js';
 import { requestLog } from './http/request-log.js';
 import { securityHeaders } from './http/security-headers.js';
 import { exactRoutes } from './http/operational-routes.js';
-import { stylesheetHandler } from './http/static-files.js';
+import { faviconHandler, stylesheetHandler } from './http/static-files.js';
+import { interactionRoutes, PENDING_LOGINS_COLLECTION, PendingLogins } from './interactions/index.js';
+import { signInServices } from './interactions/sign-in-adapter.js';
 import type { Logger } from './log/index.js';
-import { ClientCache, createProvider, ensureOidcIndexes, loadSigningKeys, type Provider } from './provider/index.js';
+import { MfaService } from './mfa/index.js';
+import { ClientCache, createProvider, ensureOidcIndexes, loadSigningKeys, MFA_REQUIRED_METADATA, type Provider } from './provider/index.js';
 import { ServerSecrets } from './secrets/index.js';
 import { onStoreUnavailable, runMigrations, type Store } from './store/index.js';
+import { Views } from './views/index.js';
 
 export interface Application {
   app: Koa;
@@ -25,6 +31,8 @@ export interface Application {
   secrets: ServerSecrets;
   audit: AuditLog;
   metrics: Metrics;
+  accounts: AccountService;
+  mfa: MfaService;
   /** Stops background work the application started (not the store, which the caller owns). */
   stop(): void;
 }
@@ -37,11 +45,21 @@ export async function createApplication(config: Config, store: Store, logger: Lo
   await runMigrations(store, [...CLIENT_MIGRATIONS], logger, { leaseMs: config.migrationLeaseSeconds * 1000 });
   const signingKeys = await loadSigningKeys(store, secrets);
   const clientCache = new ClientCache(config.clientCache);
-  const provider = createProvider({ config, store, secrets, signingKeys, clientCache });
   const clients = new ClientRegistry(store, secrets, clientCache);
   const audit = new AuditLog(store);
   await audit.ensureIndexes();
   const metrics = new Metrics();
+  const accounts = new AccountService(store, secrets, { argon2: config.argon2, throttle: config.signInThrottle });
+  await accounts.ensureIndexes();
+  const mfa = new MfaService(store, secrets, config, MfaService.deliveryChannelFromConfig(config));
+  await mfa.ensureIndexes();
+  await store.ensureIndexes(PENDING_LOGINS_COLLECTION, []);
+  mfa.onDeliveryFailure((error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not deliver a one-time code'));
+  accounts.onCeilingReached(async (account) => {
+    await audit.record({ action: 'account.signin_ceiling_reached', actor: { type: 'system' }, accountId: account.customerId, outcome: 'failure' });
+    await mfa.notifyCeilingReached(account).catch((error: unknown) => logger.warn({ err: error }, 'could not email the sign-in ceiling notice'));
+  });
+  const { provider, routes: providerRoutes } = createProvider({ config, store, secrets, signingKeys, accounts, mfa, audit, metrics, clientCache });
 
   provider.on('server_error', (ctx, error) => {
     logger.error({ err: error, path: ctx.path }, 'oidc-provider server_error');
@@ -49,18 +67,41 @@ export async function createApplication(config: Config, store: Store, logger: Lo
 
   const app = new Koa();
   app.silent = true;
+  // The provider runs inside this app (koa-mount), so cookies it sets are signed with this app's keys,
+  // while provider.interactionDetails reads them with its own: both must be the configured cookie keys.
+  app.keys = config.cookieKeys;
   app.use(requestLog(logger));
   app.use(errorBoundary(logger));
   app.use(securityHeaders(config.issuer.startsWith('https:')));
+  const favicon = faviconHandler();
   app.use(
     exactRoutes({
       '/healthz': livenessHandler,
       '/readyz': readinessHandler(store, () => signingKeys.length > 0),
       '/static/site.css': stylesheetHandler(),
+      '/static/favicon.svg': favicon,
+      '/favicon.ico': favicon,
     }),
+  );
+  app.use(providerRoutes.routes());
+  app.use(
+    interactionRoutes({
+      provider,
+      views: new Views(),
+      csrf: new CsrfProtection(secrets, config.issuer.startsWith('https:')),
+      pending: new PendingLogins(store, secrets),
+      signIn: signInServices(accounts, mfa, metrics, config),
+      audit,
+      logger,
+      clientRequiresMfa: async (clientId) => (await provider.Client.find(clientId))?.metadata()[MFA_REQUIRED_METADATA] === true,
+    }).routes(),
   );
   app.use(mount(provider));
 
   const unsubscribe = onStoreUnavailable(noteStoreUnavailable);
-  return { app, provider, clients, secrets, audit, metrics, stop: unsubscribe };
+  const stop = () => {
+    unsubscribe();
+    mfa.close();
+  };
+  return { app, provider, clients, secrets, audit, metrics, accounts, mfa, stop };
 }

@@ -11,3 +11,17 @@ declare module 'oidc-provider/lib/helpers/grants.js' {
   const helpers: Record<string, (provider: unknown, ...args: unknown[]) => unknown>;
   export = helpers;
 }
+
+// The password and mfa-otp grants issue tokens the way the authorization_code grant does (access token,
+// optional refresh token and ID token, resource resolution), through this helper.
+declare module 'oidc-provider/lib/helpers/grant_common.js' {
+  import type { Grant, KoaContextWithOIDC } from 'oidc-provider';
+  export function issueTokens(
+    provider: unknown,
+    helpers: Record<string, unknown>,
+    ctx: KoaContextWithOIDC,
+    source: Record<string, unknown>,
+    grant: Grant,
+    options: { gty: string; entityLabel: string },
+  ): Promise<void>;
+}

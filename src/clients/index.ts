@@ -1,6 +1,7 @@
 import type { AdapterPayload } from 'oidc-provider';
 
 import { collectionName, StoreAdapter, type OidcDocument } from '../provider/adapter.js';
+import { MFA_REQUIRED_METADATA, PASSWORD_GRANT_METADATA } from '../provider/grants/user-grant-policy.js';
 import type { ClientCache } from '../provider/index.js';
 import { randomSecret, type ServerSecrets } from '../secrets/index.js';
 import type { Migration, Store } from '../store/index.js';
@@ -44,6 +45,10 @@ export interface NewClient {
   secret?: string;
   /** Public keys for private_key_jwt. */
   jwks?: { keys: Record<string, unknown>[] };
+  /** Allows the password grant (first-party confidential clients only; RFC 9700 discourages it). */
+  passwordGrant?: boolean;
+  /** Tokens for this client need a second factor even for accounts without one enrolled. */
+  mfaRequired?: boolean;
 }
 
 export interface CreatedClient {
@@ -85,6 +90,8 @@ export class ClientRegistry {
     };
     if (clientSecret) metadata.client_secret = hashClientSecret(this.secrets, clientSecret);
     if (input.jwks) metadata.jwks = input.jwks as AdapterPayload['jwks'];
+    if (input.passwordGrant !== undefined) metadata[PASSWORD_GRANT_METADATA] = input.passwordGrant;
+    if (input.mfaRequired !== undefined) metadata[MFA_REQUIRED_METADATA] = input.mfaRequired;
     await this.store.collection<ClientDocument>(collectionName('Client')).insert({
       _id: clientId,
       data: JSON.stringify(metadata),

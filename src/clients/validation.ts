@@ -30,6 +30,8 @@ export const newClientSchema = z
     authMethod: z.enum(AUTH_METHODS).optional(),
     secret: z.string().min(8).max(256).optional(),
     jwks: z.object({ keys: z.array(jwk).min(1).max(10) }).optional(),
+    passwordGrant: z.boolean().optional(),
+    mfaRequired: z.boolean().optional(),
   })
   .strict()
   .refine((client) => !client.grantTypes.includes('authorization_code') || (client.redirectUris?.length ?? 0) > 0, {

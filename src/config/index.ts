@@ -38,12 +38,45 @@ const envSchema = z.object({
   DEMO_SEED: bool.optional(),
   DEMO_CLIENT_ID: z.string().regex(/^[A-Za-z0-9._~-]{1,128}$/).default('demo-client'),
   DEMO_CLIENT_SECRET: z.string().min(8).max(256).default('demo-secret'),
+  DEMO_REDIRECT_URI: z.url().default('http://localhost:8080/callback'),
   STORE_SWEEP_INTERVAL_SECONDS: intInRange(5, 86400).default(60),
   MONGODB_CONNECT_ATTEMPTS: intInRange(1, 100).default(8),
   SHUTDOWN_TIMEOUT_MS: intInRange(100, 120000).default(10000),
   MIGRATION_LEASE_SECONDS: intInRange(10, 86400).default(300),
   CLIENT_CACHE_TTL_MS: intInRange(0, 60000).default(5000),
   CLIENT_CACHE_MAX_ENTRIES: intInRange(0, 1000000).default(10000),
+  // Accounts and MFA (password grant, login pages, dashboard).
+  ARGON2_MEMORY_KIB: intInRange(19456, 4 * 1024 * 1024).default(19456),
+  ARGON2_TIME_COST: intInRange(2, 20).default(2),
+  ARGON2_PARALLELISM: intInRange(1, 16).default(1),
+  ARGON2_MAX_CONCURRENT: intInRange(0, 64).default(0),
+  TOTP_ISSUER: z.string().min(1).max(64).default('AuthToken'),
+  MFA_TOKEN_TTL_SECONDS: intInRange(30, 3600).default(300),
+  MFA_TOKEN_MAX_ATTEMPTS: intInRange(1, 20).default(5),
+  EMAIL_CODE_TTL_SECONDS: intInRange(30, 3600).default(300),
+  EMAIL_CODE_MAX_ATTEMPTS: intInRange(1, 20).default(5),
+  EMAIL_CODE_RESEND_COOLDOWN_SECONDS: intInRange(0, 3600).default(30),
+  MFA_EMAIL_ENABLED: bool.optional(),
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
+  MAIL_FROM: z.string().min(3).max(256).default('AuthToken <no-reply@localhost>'),
+  MAIL_DEV_DIRECTORY: z.string().min(1).optional(),
+  MFA_DELIVERY: z.enum(['email', 'webhook']).default('email'),
+  DELIVERY_WEBHOOK_URL: z.url().optional(),
+  DELIVERY_WEBHOOK_SECRET: z.string().min(32, 'must be at least 32 characters').max(512).optional(),
+  DELIVERY_WEBHOOK_TIMEOUT_MS: intInRange(100, 60000).default(5000),
+  SIGNIN_FREE_FAILURES: intInRange(0, 100).default(3),
+  SIGNIN_BACKOFF_BASE_MS: intInRange(1, 3_600_000).default(1000),
+  SIGNIN_BACKOFF_MAX_MS: intInRange(1, 86_400_000).default(15 * 60 * 1000),
+  SIGNIN_ACCOUNT_CEILING: intInRange(1, 1_000_000).default(100),
+  SIGNIN_ACCOUNT_WINDOW_SECONDS: intInRange(1, 7 * 86400).default(3600),
+  RATE_LIMIT_WINDOW_SECONDS: intInRange(1, 3600).default(60),
+  RATE_LIMIT_PASSWORD_GRANT: intInRange(0, 1_000_000).default(300),
+  RATE_LIMIT_MFA_CHALLENGE: intInRange(0, 1_000_000).default(30),
+  DEMO_USER_EMAIL: z.email().default('demo@example.com'),
+  DEMO_USER_PASSWORD: z.string().min(1).max(128).default('demo-password'),
+  DEMO_CUSTOMER_ID: z.string().regex(/^C-[A-Za-z0-9_-]{4,64}$/, 'must look like C-xxxx').optional(),
+  DEMO_USER_TOTP: bool.optional(),
+  DEMO_TOTP_SECRET: z.string().regex(/^[A-Z2-7]{16,128}=*$/, 'must be base32 (A-Z, 2-7), at least 16 characters').optional(),
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -73,7 +106,46 @@ export interface Config {
   ttl: { accessToken: number; clientCredentials: number; idToken: number; refreshToken: number };
   defaultResource: string;
   apiScopes: string[];
-  demo: { enabled: boolean; clientId: string; clientSecret: string };
+  demo: {
+    enabled: boolean;
+    clientId: string;
+    clientSecret: string;
+    /** Where the demo clients of the code flow return to. */
+    redirectUri: string;
+    userEmail: string;
+    userPassword: string;
+    customerId: string | undefined;
+    totpSecret: string | undefined;
+    /** Enroll the demo user in TOTP (default); false seeds a password-only user (benchmarks). */
+    userTotp: boolean;
+  };
+  /** argon2id cost; stored hashes made with other values are rehashed at the next successful sign-in. */
+  argon2: { memoryKib: number; timeCost: number; parallelism: number; maxConcurrent: number };
+  mfa: {
+    totpIssuer: string;
+    mfaTokenTtlSeconds: number;
+    mfaTokenMaxAttempts: number;
+    emailEnabled: boolean;
+    emailCodeTtlSeconds: number;
+    emailCodeMaxAttempts: number;
+    emailCodeResendCooldownSeconds: number;
+  };
+  /** SMTP_URL unset: development mail goes to the terminal, or to .eml files under devDirectory. */
+  mail: { smtpUrl: string | undefined; from: string; devDirectory: string | undefined };
+  /** How codes and notices travel: email (nodemailer) or a signed webhook to a gateway. */
+  delivery:
+    | { channel: 'email' }
+    | { channel: 'webhook'; url: string; secret: string; timeoutMs: number };
+  /** Growing backoff per (account, client IP), plus a per-account ceiling; see src/accounts/throttle.ts. */
+  signInThrottle: {
+    freeFailures: number;
+    backoffBaseMs: number;
+    backoffMaxMs: number;
+    accountCeiling: number;
+    accountWindowSeconds: number;
+  };
+  /** Per-IP fixed-window limits (requests per window; 0 turns a limit off). */
+  rateLimits: { windowSeconds: number; passwordGrant: number; mfaChallenge: number };
   storeSweepIntervalSeconds: number;
   shutdownTimeoutMs: number;
   /** How long an instance waits on another's unfinished migration before taking it over. */
@@ -151,6 +223,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     }
   }
 
+  const mfaEmailEnabled = env.MFA_EMAIL_ENABLED ?? true;
+  if (env.MFA_DELIVERY === 'webhook' && (!env.DELIVERY_WEBHOOK_URL || !env.DELIVERY_WEBHOOK_SECRET)) {
+    throw new ConfigError('DELIVERY_WEBHOOK_URL: DELIVERY_WEBHOOK_URL and DELIVERY_WEBHOOK_SECRET are required when MFA_DELIVERY=webhook');
+  }
+  if (isProduction && env.DELIVERY_WEBHOOK_URL && !env.DELIVERY_WEBHOOK_URL.startsWith('https:')) {
+    throw new ConfigError('DELIVERY_WEBHOOK_URL: must be https when NODE_ENV=production');
+  }
+  if (isProduction && mfaEmailEnabled && env.MFA_DELIVERY === 'email' && !env.SMTP_URL) {
+    throw new ConfigError('SMTP_URL: required when NODE_ENV=production and email MFA is on (or set MFA_EMAIL_ENABLED=false)');
+  }
+
   const apiScopes = env.API_SCOPES.split(' ');
   // Known demo credentials go only where they can do no harm: never production, and a persistent
   // database only when asked for explicitly.
@@ -180,7 +263,44 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     defaultResource: env.DEFAULT_RESOURCE ?? `${issuer}/api`,
     apiScopes,
-    demo: { enabled: demoEnabled, clientId: env.DEMO_CLIENT_ID, clientSecret: env.DEMO_CLIENT_SECRET },
+    demo: {
+      enabled: demoEnabled,
+      clientId: env.DEMO_CLIENT_ID,
+      clientSecret: env.DEMO_CLIENT_SECRET,
+      redirectUri: env.DEMO_REDIRECT_URI,
+      userEmail: env.DEMO_USER_EMAIL,
+      userPassword: env.DEMO_USER_PASSWORD,
+      customerId: env.DEMO_CUSTOMER_ID,
+      totpSecret: env.DEMO_TOTP_SECRET?.replace(/=+$/, ''),
+      userTotp: env.DEMO_USER_TOTP ?? true,
+    },
+    argon2: { memoryKib: env.ARGON2_MEMORY_KIB, timeCost: env.ARGON2_TIME_COST, parallelism: env.ARGON2_PARALLELISM, maxConcurrent: env.ARGON2_MAX_CONCURRENT },
+    mfa: {
+      totpIssuer: env.TOTP_ISSUER,
+      mfaTokenTtlSeconds: env.MFA_TOKEN_TTL_SECONDS,
+      mfaTokenMaxAttempts: env.MFA_TOKEN_MAX_ATTEMPTS,
+      emailEnabled: mfaEmailEnabled,
+      emailCodeTtlSeconds: env.EMAIL_CODE_TTL_SECONDS,
+      emailCodeMaxAttempts: env.EMAIL_CODE_MAX_ATTEMPTS,
+      emailCodeResendCooldownSeconds: env.EMAIL_CODE_RESEND_COOLDOWN_SECONDS,
+    },
+    mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, devDirectory: env.MAIL_DEV_DIRECTORY },
+    delivery:
+      env.MFA_DELIVERY === 'webhook' && env.DELIVERY_WEBHOOK_URL && env.DELIVERY_WEBHOOK_SECRET
+        ? { channel: 'webhook', url: env.DELIVERY_WEBHOOK_URL, secret: env.DELIVERY_WEBHOOK_SECRET, timeoutMs: env.DELIVERY_WEBHOOK_TIMEOUT_MS }
+        : { channel: 'email' },
+    signInThrottle: {
+      freeFailures: env.SIGNIN_FREE_FAILURES,
+      backoffBaseMs: env.SIGNIN_BACKOFF_BASE_MS,
+      backoffMaxMs: env.SIGNIN_BACKOFF_MAX_MS,
+      accountCeiling: env.SIGNIN_ACCOUNT_CEILING,
+      accountWindowSeconds: env.SIGNIN_ACCOUNT_WINDOW_SECONDS,
+    },
+    rateLimits: {
+      windowSeconds: env.RATE_LIMIT_WINDOW_SECONDS,
+      passwordGrant: env.RATE_LIMIT_PASSWORD_GRANT,
+      mfaChallenge: env.RATE_LIMIT_MFA_CHALLENGE,
+    },
     storeSweepIntervalSeconds: env.STORE_SWEEP_INTERVAL_SECONDS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     migrationLeaseSeconds: env.MIGRATION_LEASE_SECONDS,

@@ -1,31 +1,16 @@
-/** Escapes text for HTML element content and attribute values. */
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
-}
+import { Views } from '../views/index.js';
+
+let views: Views | undefined;
 
 export interface ErrorPageContent {
   title: string;
   message: string;
   code?: string;
+  backUrl?: string;
 }
 
-/** A self-contained error page: our stylesheet only, no script, no third-party resource. */
-export function renderErrorPage({ title, message, code }: ErrorPageContent): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<link rel="stylesheet" href="/static/site.css">
-</head>
-<body>
-<main class="card">
-<h1>${escapeHtml(title)}</h1>
-<p>${escapeHtml(message)}</p>
-${code ? `<p class="muted">Error code: <code>${escapeHtml(code)}</code></p>` : ''}
-</main>
-</body>
-</html>
-`;
+/** The one error page (views/error.eta): our stylesheet only, no script, no third-party resource. */
+export function renderErrorPage(content: ErrorPageContent): string {
+  views ??= new Views();
+  return views.render('./error', { code: undefined, backUrl: undefined, ...content });
 }

@@ -26,6 +26,7 @@ function helmetOptions(issuerIsHttps: boolean): HelmetOptions {
     strictTransportSecurity: issuerIsHttps ? { maxAge: 31536000, includeSubDomains: true } : false,
     crossOriginEmbedderPolicy: false,
     referrerPolicy: { policy: 'no-referrer' },
+    xFrameOptions: { action: 'deny' },
   };
 }
 

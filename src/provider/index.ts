@@ -2,19 +2,43 @@ import type { JsonWebKey } from 'node:crypto';
 
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 
+import type { AccountService } from '../accounts/index.js';
+import type { AuditLog } from '../audit/index.js';
 import { verifyClientSecret } from '../clients/index.js';
 import type { Config } from '../config/index.js';
 import type { ServerSecrets } from '../secrets/index.js';
 import type { Store } from '../store/index.js';
 import { adapterClass } from './adapter.js';
 import type { ClientCache } from './client-cache.js';
+import type { Metrics } from '../http/metrics.js';
+import { FixedWindowRateLimiter } from '../http/rate-limit.js';
+import { ACR_MFA, ACR_PASSWORD, type MfaService } from '../mfa/index.js';
 import { registerClientCredentialsGrant } from './grants/client-credentials.js';
+import { registerMfaOtpGrant } from './grants/mfa-otp.js';
+import { registerPasswordGrant } from './grants/password.js';
+import {
+  MFA_REQUIRED_METADATA,
+  PASSWORD_GRANT_METADATA,
+  USER_GRANT_TYPES,
+  type UserGrantDependencies,
+} from './grants/user-grant-policy.js';
+import { authenticationOfRequest } from './grants/user-tokens.js';
+import { mfaChallengeRoutes } from './mfa-challenge.js';
 import { ResourceServerRegistry } from './resource-servers.js';
 import { renderProviderError } from './error-page.js';
+import { logoutPages } from './logout-pages.js';
+import { interactionPolicyWithStepUp } from './step-up-policy.js';
+import { Views } from '../views/index.js';
 
 export { ensureOidcIndexes, revokeGrantEverywhere, collectionName, OIDC_MODELS } from './adapter.js';
 export { loadSigningKeys, SIGNING_KEYS_COLLECTION } from './signing-keys.js';
 export { ResourceServerRegistry } from './resource-servers.js';
+export {
+  AUTH0_MFA_OTP_GRANT_TYPE,
+  MFA_OTP_GRANT_TYPE,
+  MFA_REQUIRED_METADATA,
+  PASSWORD_GRANT_METADATA,
+} from './grants/user-grant-policy.js';
 export { ClientCache, type ClientCacheOptions } from './client-cache.js';
 export type { Provider };
 
@@ -24,13 +48,24 @@ export interface ProviderDependencies {
   secrets: ServerSecrets;
   signingKeys: JsonWebKey[];
   clientCache: ClientCache;
+  accounts: AccountService;
+  mfa: MfaService;
+  audit: AuditLog;
+  metrics: Metrics;
+}
+
+export interface ProviderWithRoutes {
+  provider: Provider;
+  /** Routes beside oidc-provider's own (POST /mfa/challenge); mounted by the app before the provider. */
+  routes: ReturnType<typeof mfaChallengeRoutes>;
 }
 
 /** Asymmetric algorithms only: HS* and `dir` would need client secrets in clear, and we keep only hashes. */
 const SIGNING_ALGS = ['EdDSA', 'ES256', 'RS256', 'PS256'] as const;
 
 /** Builds the oidc-provider instance: features, token formats, client rules and storage. */
-export function createProvider({ config, store, secrets, signingKeys, clientCache }: ProviderDependencies): Provider {
+export function createProvider(dependencies: ProviderDependencies): ProviderWithRoutes {
+  const { config, store, secrets, signingKeys, accounts, clientCache } = dependencies;
   const resourceServers = ResourceServerRegistry.fromConfig(config);
 
   const configuration: Configuration = {
@@ -38,6 +73,42 @@ export function createProvider({ config, store, secrets, signingKeys, clientCach
       if (model === 'Client') clientCache.invalidate(id);
     }),
     clients: [],
+    extraClientMetadata: {
+      // Per-client switches for the password grant (off by default) and for requiring a second factor.
+      properties: [PASSWORD_GRANT_METADATA, MFA_REQUIRED_METADATA],
+      validator(ctx, key, value) {
+        if (value !== undefined && typeof value !== 'boolean') throw new errors.InvalidClientMetadata(`${key} must be a boolean`);
+      },
+    },
+    async findAccount(ctx, id) {
+      const account = await accounts.findById(id);
+      if (!account || account.status !== 'active') return undefined;
+      return {
+        accountId: account.customerId,
+        claims: () => ({ sub: account.customerId, email: account.email, customer_id: account.customerId, roles: account.roles }),
+      };
+    },
+    // acr, amr and auth_time ride on the `openid` scope, so every ID token says how the person signed in
+    // (oidc-provider otherwise returns them only when requested); sid and iss stay standalone claims.
+    claims: {
+      sid: null,
+      iss: null,
+      openid: ['sub', 'acr', 'amr', 'auth_time'],
+      email: ['email'],
+      profile: ['customer_id', 'roles'],
+    },
+    // amr and acr (how the user signed in), roles and customer_id on user tokens: in JWT access tokens and
+    // in introspection answers (oidc-provider spreads `extra` into both).
+    async extraTokenClaims(ctx, token) {
+      if (!('accountId' in token) || !token.accountId) return undefined;
+      const account = await accounts.findById(token.accountId);
+      const authentication = authenticationOfRequest(ctx);
+      return {
+        customer_id: token.accountId,
+        roles: account?.roles ?? [],
+        ...(authentication ? { amr: authentication.amr, acr: authentication.acr } : {}),
+      };
+    },
     // API scopes are declared here too, so client registrations may name them and discovery lists them.
     scopes: ['openid', 'offline_access', ...config.apiScopes],
     // RFC 9700: the implicit and hybrid flows are not offered.
@@ -64,6 +135,7 @@ export function createProvider({ config, store, secrets, signingKeys, clientCach
     },
     features: {
       devInteractions: { enabled: false },
+      rpInitiatedLogout: { enabled: true, ...logoutPages(new Views()) },
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
@@ -103,7 +175,11 @@ export function createProvider({ config, store, secrets, signingKeys, clientCach
       Grant: 14 * 86400,
     },
     renderError: renderProviderError,
-    interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: {
+      url: (ctx, interaction) => `/interaction/${interaction.uid}`,
+      policy: interactionPolicyWithStepUp((ctx) => ctx.oidc.client?.metadata()[MFA_REQUIRED_METADATA] === true),
+    },
+    acrValues: [ACR_PASSWORD, ACR_MFA],
   };
 
   const provider = new Provider(config.issuer, configuration);
@@ -117,9 +193,31 @@ export function createProvider({ config, store, secrets, signingKeys, clientCach
     return typeof this.clientSecret === 'string' && verifyClientSecret(secrets, this.clientSecret, presented);
   };
 
+  // oidc-provider refuses a grant missing from the client's grant_types with invalid_request; for the
+  // password and mfa-otp grants our handlers decide, from the client's metadata, and answer
+  // unauthorized_client as RFC 6749 5.2 says.
+  const grantTypeAllowed = provider.Client.prototype.grantTypeAllowed;
+  provider.Client.prototype.grantTypeAllowed = function grantTypeAllowedOrOurs(
+    this: InstanceType<typeof provider.Client>,
+    grantType: string,
+  ): boolean {
+    return USER_GRANT_TYPES.has(grantType) || grantTypeAllowed.call(this, grantType);
+  };
+
   registerClientCredentialsGrant(provider, resourceServers);
+  const userGrantDependencies: UserGrantDependencies = {
+    accounts,
+    mfa: dependencies.mfa,
+    audit: dependencies.audit,
+    metrics: dependencies.metrics,
+    resourceServers,
+    rateLimiter: new FixedWindowRateLimiter(store, 'password-grant', config.rateLimits.passwordGrant, config.rateLimits.windowSeconds),
+    rateLimiterForChallenge: new FixedWindowRateLimiter(store, 'mfa-challenge', config.rateLimits.mfaChallenge, config.rateLimits.windowSeconds),
+  };
+  registerPasswordGrant(provider, userGrantDependencies);
+  registerMfaOtpGrant(provider, userGrantDependencies);
   clientCache.install(provider);
-  return provider;
+  return { provider, routes: mfaChallengeRoutes(provider, userGrantDependencies) };
 }
 
 export type OidcContext = KoaContextWithOIDC;

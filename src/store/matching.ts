@@ -64,5 +64,6 @@ export function applyUpdate(document: Doc, update: Update, inserting: boolean): 
 }
 
 export function isExpired(document: { expiresAt?: Date }, now: number): boolean {
+  // types.isDate, not instanceof: a Date from another realm (e.g. inside jest's VM) is still a Date.
   return types.isDate(document.expiresAt) && document.expiresAt.getTime() <= now;
 }

@@ -35,7 +35,7 @@ describe('operational routes and security headers', () => {
       );
       expect(headers.get('x-content-type-options')).toBe('nosniff');
       expect(headers.get('referrer-policy')).toBe('no-referrer');
-      expect(headers.get('x-frame-options')).toBe('SAMEORIGIN');
+      expect(headers.get('x-frame-options')).toBe('DENY');
       expect(headers.get('cross-origin-opener-policy')).toBe('same-origin');
       // http issuer: no HSTS (it would be ignored, and would break local development on https later).
       expect(headers.get('strict-transport-security')).toBeNull();

@@ -6,6 +6,7 @@ const productionBase = {
   COOKIE_KEYS: 'a-cookie-key-of-at-least-thirty-two-chars',
   AUTHTOKEN_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
   ISSUER: 'https://auth.example.com',
+  SMTP_URL: 'smtps://mailer:secret@smtp.example.com:465',
 };
 
 describe('configuration', () => {
@@ -55,5 +56,16 @@ describe('configuration', () => {
   test('demo data goes into a persistent store only when DEMO_SEED=true', () => {
     expect(loadConfig({ MONGODB_URI: 'mongodb://127.0.0.1:1/' }).demo.enabled).toBe(false);
     expect(loadConfig({ MONGODB_URI: 'mongodb://127.0.0.1:1/', DEMO_SEED: 'true' }).demo.enabled).toBe(true);
+  });
+
+  test('production with email MFA refuses to start without SMTP_URL, unless email MFA is off', () => {
+    const { SMTP_URL: _smtp, ...withoutSmtp } = productionBase;
+    expect(() => loadConfig(withoutSmtp)).toThrow(/^SMTP_URL: /);
+    expect(loadConfig({ ...withoutSmtp, MFA_EMAIL_ENABLED: 'false' }).mfa.emailEnabled).toBe(false);
+  });
+
+  test('argon2 cost below the OWASP minimum is refused', () => {
+    expect(() => loadConfig({ ARGON2_MEMORY_KIB: '4096' })).toThrow(/^ARGON2_MEMORY_KIB: /);
+    expect(() => loadConfig({ ARGON2_TIME_COST: '1' })).toThrow(/^ARGON2_TIME_COST: /);
   });
 });

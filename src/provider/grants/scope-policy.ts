@@ -2,6 +2,8 @@ import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 
 import type { ResourceServerRegistry } from '../resource-servers.js';
 
+const OIDC_SCOPES = new Set(['openid', 'offline_access']);
+
 function requestedResource(ctx: KoaContextWithOIDC, resourceServers: ResourceServerRegistry): string {
   const { resource } = ctx.oidc.params as { resource?: string | string[] };
   if (Array.isArray(resource)) return resource[0] ?? resourceServers.defaultIdentifier;
@@ -13,7 +15,11 @@ function requestedResource(ctx: KoaContextWithOIDC, resourceServers: ResourceSer
  * otherwise the request fails with invalid_scope naming the scope (RFC 6749 5.2), instead of a token
  * quietly carrying less than was asked for.
  */
-export function assertScopesAllowed(ctx: KoaContextWithOIDC, resourceServers: ResourceServerRegistry): void {
+export function assertScopesAllowed(
+  ctx: KoaContextWithOIDC,
+  resourceServers: ResourceServerRegistry,
+  options: { allowOidcScopes?: boolean } = {},
+): void {
   const requested = String(ctx.oidc.params?.scope ?? '')
     .split(' ')
     .filter(Boolean);
@@ -24,6 +30,8 @@ export function assertScopesAllowed(ctx: KoaContextWithOIDC, resourceServers: Re
   const offered = new Set(server?.scopes ?? []);
   for (const scope of requested) {
     if (!allowed.has(scope)) throw new errors.InvalidScope('requested scope is not allowed for this client', scope);
+    // openid / offline_access belong to the user grants (password), not to a resource server.
+    if (options.allowOidcScopes && OIDC_SCOPES.has(scope)) continue;
     if (server && !offered.has(scope)) {
       throw new errors.InvalidScope('requested scope is not offered by the requested resource', scope);
     }

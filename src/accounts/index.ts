@@ -1,0 +1,251 @@
+import { randomBytes } from 'node:crypto';
+
+import type { ServerSecrets } from '../secrets/index.js';
+import { DuplicateKeyError, type Store, type StoredDocument } from '../store/index.js';
+import { PasswordHasher, type Argon2Parameters } from './password-hash.js';
+import { checkPasswordPolicy, PasswordPolicyError } from './password-policy.js';
+import { SignInThrottle, type ThrottleSettings, type ThrottleState } from './throttle.js';
+
+export { checkPasswordPolicy, describePasswordProblem, PasswordPolicyError, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './password-policy.js';
+export type { PasswordProblem } from './password-policy.js';
+export { SignInThrottle, THROTTLE_COLLECTION } from './throttle.js';
+export type { ThrottleSettings, ThrottleState } from './throttle.js';
+
+export const ACCOUNTS_COLLECTION = 'accounts';
+
+export type AccountStatus = 'active' | 'disabled';
+
+/** A user as the rest of the server sees it: never the password hash. */
+export interface Account {
+  /** `C-` + random; stable, unique; also the OIDC `sub` and the token's `customer_id`. */
+  customerId: string;
+  email: string;
+  roles: string[];
+  /** ITU calling code without `+` (e.g. `49`), when known. */
+  countryCode?: string;
+  status: AccountStatus;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+interface AccountDocument extends StoredDocument {
+  email: string;
+  /** Lower-cased email, unique: addresses are compared case-insensitively. */
+  emailKey: string;
+  passwordHash: string;
+  roles: string[];
+  countryCode?: string;
+  status: AccountStatus;
+  createdAt: Date;
+  updatedAt: Date;
+  passwordChangedAt: Date;
+}
+
+export interface NewAccount {
+  email: string;
+  password: string;
+  roles?: string[];
+  countryCode?: string;
+  /** Chosen by the caller (seed, import); generated otherwise. */
+  customerId?: string;
+  /** Only for the development seed's well-known demo password. */
+  skipPasswordPolicy?: boolean;
+}
+
+export class EmailTakenError extends Error {
+  override name = 'EmailTakenError';
+}
+
+/** The outcome of a password check; `invalid` covers unknown user, wrong password, disabled and throttled alike. */
+export type PasswordCheck =
+  | { ok: true; account: Account }
+  | { ok: false; reason: 'unknown_user' | 'wrong_password' | 'disabled' | 'throttled'; account?: Account; throttle?: ThrottleState };
+
+/** Told when an account hits the failure ceiling, so its owner can be warned by email. */
+export type CeilingListener = (account: Account) => Promise<void>;
+
+export interface AccountServiceOptions {
+  argon2: Argon2Parameters;
+  throttle: ThrottleSettings;
+}
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+const CUSTOMER_ID_PATTERN = /^C-[A-Za-z0-9_-]{4,64}$/;
+
+export function isCustomerId(value: string): boolean {
+  return CUSTOMER_ID_PATTERN.test(value);
+}
+
+function newCustomerId(): string {
+  return `C-${randomBytes(12).toString('base64url')}`;
+}
+
+function toAccount(document: AccountDocument): Account {
+  const account: Account = {
+    customerId: document._id,
+    email: document.email,
+    roles: document.roles,
+    status: document.status,
+    createdAt: document.createdAt,
+    updatedAt: document.updatedAt,
+  };
+  if (document.countryCode !== undefined) account.countryCode = document.countryCode;
+  return account;
+}
+
+/** Users: lookup, argon2id password verification with throttling, and password changes. */
+export class AccountService {
+  readonly #hasher: PasswordHasher;
+  readonly throttle: SignInThrottle;
+  #ceilingListeners: CeilingListener[] = [];
+
+  constructor(
+    private readonly store: Store,
+    private readonly secrets: ServerSecrets,
+    options: AccountServiceOptions,
+  ) {
+    this.#hasher = new PasswordHasher(options.argon2);
+    this.throttle = new SignInThrottle(store, options.throttle);
+  }
+
+  get #accounts() {
+    return this.store.collection<AccountDocument>(ACCOUNTS_COLLECTION);
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await this.store.ensureIndexes(ACCOUNTS_COLLECTION, [{ fields: { emailKey: 1 }, unique: true }]);
+  }
+
+  onCeilingReached(listener: CeilingListener): void {
+    this.#ceilingListeners.push(listener);
+  }
+
+  /** Creates an account; throws PasswordPolicyError or EmailTakenError. */
+  async create(input: NewAccount): Promise<Account> {
+    if (!input.skipPasswordPolicy) {
+      const problem = checkPasswordPolicy(input.password);
+      if (problem) throw new PasswordPolicyError(problem);
+    }
+    const now = new Date();
+    const document: AccountDocument = {
+      _id: input.customerId ?? newCustomerId(),
+      email: input.email.trim(),
+      emailKey: normalizeEmail(input.email),
+      passwordHash: await this.#hasher.hash(input.password),
+      roles: input.roles ?? [],
+      status: 'active',
+      createdAt: now,
+      updatedAt: now,
+      passwordChangedAt: now,
+    };
+    if (input.countryCode !== undefined) document.countryCode = input.countryCode;
+    try {
+      await this.#accounts.insert(document);
+    } catch (error) {
+      if (error instanceof DuplicateKeyError) throw new EmailTakenError('an account with this email already exists');
+      throw error;
+    }
+    return toAccount(document);
+  }
+
+  async findById(customerId: string): Promise<Account | undefined> {
+    const document = await this.#accounts.findOne({ _id: customerId });
+    return document ? toAccount(document) : undefined;
+  }
+
+  async findByEmail(email: string): Promise<Account | undefined> {
+    const document = await this.#accounts.findOne({ emailKey: normalizeEmail(email) });
+    return document ? toAccount(document) : undefined;
+  }
+
+  /** A username is an email address or a customer id. */
+  async findByUsername(username: string): Promise<Account | undefined> {
+    const document = await this.#documentByUsername(username);
+    return document ? toAccount(document) : undefined;
+  }
+
+  /** The throttle key: the account id, or a keyed hash of the name when no such account exists. */
+  throttleSubject(username: string, account: Account | undefined): string {
+    return account?.customerId ?? `unknown:${this.secrets.keyedHash('code-hash', normalizeEmail(username))}`;
+  }
+
+  /**
+   * Checks a password with throttling per (account, IP). Every failing path costs one argon2
+   * verification (a dummy hash for unknown users), so timing does not tell them apart. A correct
+   * password does not clear the backoff: only a completed sign-in does (see recordSignInSuccess),
+   * since the second factor may still fail.
+   */
+  async verifyPassword(username: string, password: string, ip: string): Promise<PasswordCheck> {
+    const document = await this.#documentByUsername(username);
+    const account = document ? toAccount(document) : undefined;
+    const subject = this.throttleSubject(username, account);
+    const throttle = await this.throttle.check(subject, ip);
+    if (throttle.throttled || !document || !account || document.status !== 'active') {
+      await this.#hasher.verifyDummy(password);
+      if (throttle.throttled) return { ok: false, reason: 'throttled', account, throttle };
+      if (!document || !account) {
+        await this.recordFailure(subject, ip, undefined);
+        return { ok: false, reason: 'unknown_user' };
+      }
+      await this.recordFailure(subject, ip, account);
+      return { ok: false, reason: 'disabled', account };
+    }
+    if (!(await this.#hasher.verify(document.passwordHash, password))) {
+      await this.recordFailure(subject, ip, account);
+      return { ok: false, reason: 'wrong_password', account };
+    }
+    if (this.#hasher.needsRehash(document.passwordHash)) {
+      await this.#accounts.updateOne(
+        { _id: document._id, passwordHash: document.passwordHash },
+        { $set: { passwordHash: await this.#hasher.hash(password) } },
+      );
+    }
+    return { ok: true, account };
+  }
+
+  async #documentByUsername(username: string): Promise<AccountDocument | null> {
+    const trimmed = username.trim();
+    if (trimmed.length === 0 || trimmed.length > 320) return null;
+    return isCustomerId(trimmed) ? this.#accounts.findOne({ _id: trimmed }) : this.#accounts.findOne({ emailKey: normalizeEmail(trimmed) });
+  }
+
+  /** Whether a second-factor attempt may go on (same throttle as passwords). */
+  async checkThrottle(account: Account, ip: string): Promise<ThrottleState> {
+    return this.throttle.check(account.customerId, ip);
+  }
+
+  /** Counts a failed password or second factor; tells the ceiling listeners once when the ceiling is hit. */
+  async recordFailure(subject: string, ip: string, account: Account | undefined): Promise<{ ceilingReached: boolean }> {
+    const outcome = await this.throttle.recordFailure(subject, ip);
+    if (outcome.ceilingReached && account) {
+      await Promise.all(this.#ceilingListeners.map((listener) => listener(account)));
+    }
+    return outcome;
+  }
+
+  async recordSignInSuccess(account: Account, ip: string): Promise<void> {
+    await this.throttle.recordSuccess(account.customerId, ip);
+  }
+
+  /** Sets a new password (policy applied). Ending sessions and tokens is the caller's business. */
+  async changePassword(customerId: string, newPassword: string): Promise<void> {
+    const problem = checkPasswordPolicy(newPassword);
+    if (problem) throw new PasswordPolicyError(problem);
+    const now = new Date();
+    await this.#accounts.updateOne(
+      { _id: customerId },
+      { $set: { passwordHash: await this.#hasher.hash(newPassword), passwordChangedAt: now, updatedAt: now } },
+    );
+  }
+
+  async setStatus(customerId: string, status: AccountStatus): Promise<void> {
+    await this.#accounts.updateOne({ _id: customerId }, { $set: { status, updatedAt: new Date() } });
+  }
+
+  async setRoles(customerId: string, roles: string[]): Promise<void> {
+    await this.#accounts.updateOne({ _id: customerId }, { $set: { roles, updatedAt: new Date() } });
+  }
+}

@@ -1,0 +1,462 @@
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { InteractionResults } from 'oidc-provider';
+import QRCode from 'qrcode';
+
+import type { AuditLog } from '../audit/index.js';
+import type { CsrfProtection } from '../http/csrf.js';
+import type { Logger } from '../log/index.js';
+import type { Provider } from '../provider/index.js';
+import type { Views } from '../views/index.js';
+import { ACR_MFA, ACR_PASSWORD, amrFor, requestsMfa, type SecondFactorMethod } from './acr.js';
+import type { PendingLogins } from './pending-login.js';
+import { describeScope } from './scope-descriptions.js';
+import type { SignInServices } from './sign-in-services.js';
+
+export interface InteractionDependencies {
+  provider: Provider;
+  views: Views;
+  csrf: CsrfProtection;
+  pending: PendingLogins;
+  signIn: SignInServices;
+  audit: AuditLog;
+  logger: Logger;
+  /** Whether a client insists on a second factor (client metadata). */
+  clientRequiresMfa(clientId: string): Promise<boolean>;
+  /** The forgot-password page, when email is configured. */
+  forgotPasswordUrl?: string;
+}
+
+type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+const METHOD_LABELS: Record<SecondFactorMethod, string> = {
+  totp: 'Use your authenticator app',
+  email: 'Get a code by email',
+  recovery_code: 'Use a recovery code',
+};
+
+const FORM_LIMIT = '16kb';
+
+function formField(ctx: Context, name: string): string {
+  const body = ctx.request.body as Record<string, unknown> | undefined;
+  const value = body?.[name];
+  return typeof value === 'string' ? value : '';
+}
+
+function maskEmail(email: string | undefined): string | undefined {
+  if (!email) return undefined;
+  const [local = '', domain = ''] = email.split('@');
+  return `${local.slice(0, 1)}${'*'.repeat(Math.max(1, Math.min(local.length - 1, 6)))}@${domain}`;
+}
+
+/** Groups a base32 key in fours so a person can type it. */
+function groupKey(secret: string): string {
+  return secret.replace(/(.{4})/g, '$1 ').trim();
+}
+
+class ExpiredInteraction extends Error {}
+
+/**
+ * The login, second-factor, enrollment and consent pages of the authorization-code flow. The login
+ * result reaches oidc-provider only after every required factor, so the provider session never holds
+ * an account that has not finished its MFA.
+ */
+export function interactionRoutes(deps: InteractionDependencies): Router {
+  const { provider, views, csrf, pending, signIn, audit } = deps;
+  const router = new Router({ prefix: '/interaction' });
+
+  router.use(async (ctx, next) => {
+    ctx.set('Cache-Control', 'no-store');
+    try {
+      await next();
+    } catch (error) {
+      const expired = error instanceof ExpiredInteraction || (error instanceof Error && error.name === 'SessionNotFound');
+      if (!expired) throw error;
+      ctx.status = 400;
+      ctx.type = 'html';
+      ctx.body = views.render('./error', {
+        title: 'This sign-in has expired',
+        message: 'Go back to the application and start signing in again.',
+        code: 'interaction_expired',
+        backUrl: undefined,
+      });
+    }
+  });
+  router.use(bodyParser({ enableTypes: ['form'], formLimit: FORM_LIMIT }));
+
+  const urls = (uid: string) => ({
+    self: `/interaction/${uid}`,
+    login: `/interaction/${uid}/login`,
+    mfa: (method?: SecondFactorMethod) => `/interaction/${uid}/mfa${method ? `?method=${method}` : ''}`,
+    sendEmail: `/interaction/${uid}/mfa/email`,
+    enroll: `/interaction/${uid}/enroll`,
+    recoveryCodes: `/interaction/${uid}/recovery-codes`,
+    recoveryCodesDownload: `/interaction/${uid}/recovery-codes.txt`,
+    consent: `/interaction/${uid}/consent`,
+    abort: `/interaction/${uid}/abort`,
+  });
+
+  async function details(ctx: Context): Promise<InteractionDetails> {
+    const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+    if (interaction.uid !== ctx.params.uid) throw new ExpiredInteraction('interaction mismatch');
+    return interaction;
+  }
+
+  function clientIdOf(interaction: InteractionDetails): string {
+    return String(interaction.params.client_id ?? '');
+  }
+
+  async function clientName(interaction: InteractionDetails): Promise<string> {
+    const client = await provider.Client.find(clientIdOf(interaction));
+    return client?.clientName ?? clientIdOf(interaction);
+  }
+
+  function requireCsrf(ctx: Context, uid: string): boolean {
+    if (csrf.verify(ctx, uid, formField(ctx, 'csrf'))) return true;
+    ctx.status = 403;
+    ctx.type = 'html';
+    ctx.body = views.render('./error', {
+      title: 'Please try again',
+      message: 'The form was out of date or did not come from this site. Go back, reload the page and submit it again.',
+      code: 'invalid_csrf_token',
+      backUrl: urls(uid).self,
+    });
+    return false;
+  }
+
+  async function finish(ctx: Context, result: InteractionResults): Promise<void> {
+    const redirectTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+    ctx.status = 303;
+    ctx.redirect(redirectTo);
+  }
+
+  async function finishLogin(ctx: Context, interaction: InteractionDetails, accountId: string, method: SecondFactorMethod | undefined): Promise<void> {
+    await pending.finish(interaction.uid);
+    await audit.record({
+      action: 'signin.success',
+      actor: { type: 'user', id: accountId },
+      accountId,
+      clientId: clientIdOf(interaction),
+      outcome: 'success',
+      ip: ctx.ip,
+      userAgent: ctx.get('user-agent'),
+      details: { channel: 'login_page', factor: method ?? 'password' },
+    });
+    await finish(ctx, {
+      login: { accountId, amr: amrFor(method), acr: method ? ACR_MFA : ACR_PASSWORD, remember: true },
+    });
+  }
+
+  async function mfaWanted(interaction: InteractionDetails, accountId: string): Promise<boolean> {
+    return (
+      requestsMfa(interaction.params.acr_values) ||
+      (await deps.clientRequiresMfa(clientIdOf(interaction))) ||
+      (await signIn.mfaRequiredFor(accountId))
+    );
+  }
+
+  /** After the password (or for a step-up): second factor, enrollment, or done. */
+  async function continueAfterPassword(ctx: Context, interaction: InteractionDetails, accountId: string, passwordVerified: boolean): Promise<void> {
+    const methods = await signIn.methodsOf(accountId);
+    const expiresAt = new Date((interaction.exp ?? Math.floor(Date.now() / 1000) + 600) * 1000);
+    if (methods.length > 0) {
+      await pending.start(interaction.uid, accountId, 'second-factor', passwordVerified, expiresAt);
+      ctx.status = 303;
+      ctx.redirect(urls(interaction.uid).mfa());
+      return;
+    }
+    if (await mfaWanted(interaction, accountId)) {
+      await pending.start(interaction.uid, accountId, 'enroll', passwordVerified, expiresAt);
+      ctx.status = 303;
+      ctx.redirect(urls(interaction.uid).enroll);
+      return;
+    }
+    await finishLogin(ctx, interaction, accountId, undefined);
+  }
+
+  function renderLogin(ctx: Context, interaction: InteractionDetails, name: string, extra: { error?: string; username?: string } = {}): void {
+    const url = urls(interaction.uid);
+    ctx.type = 'html';
+    ctx.body = views.render('./login', {
+      clientName: name,
+      action: url.login,
+      abortUrl: url.abort,
+      forgotUrl: deps.forgotPasswordUrl,
+      csrf: csrf.token(ctx, interaction.uid),
+      error: extra.error,
+      username: extra.username,
+    });
+  }
+
+  router.get('/:uid', async (ctx) => {
+    const interaction = await details(ctx);
+    const { uid, prompt } = interaction;
+    if (prompt.name === 'login') {
+      const waiting = await pending.find(uid);
+      if (waiting) {
+        ctx.redirect(waiting.stage === 'enroll' ? urls(uid).enroll : waiting.stage === 'recovery-codes' ? urls(uid).recoveryCodes : urls(uid).mfa());
+        return;
+      }
+      // Step-up: a signed-in session that only lacks the second factor proves it without the password again.
+      const reasons = prompt.reasons ?? [];
+      const sessionAccount = interaction.session?.accountId;
+      if (sessionAccount && reasons.length > 0 && reasons.every((reason) => reason === 'mfa_required')) {
+        await continueAfterPassword(ctx, interaction, sessionAccount, false);
+        return;
+      }
+      renderLogin(ctx, interaction, await clientName(interaction));
+      return;
+    }
+    if (prompt.name === 'consent') {
+      const promptDetails = prompt.details as {
+        missingOIDCScope?: string[];
+        missingResourceScopes?: Record<string, string[]>;
+      };
+      const requested = new Set<string>([...(promptDetails.missingOIDCScope ?? []), ...Object.values(promptDetails.missingResourceScopes ?? {}).flat()]);
+      ctx.type = 'html';
+      ctx.body = views.render('./consent', {
+        clientName: await clientName(interaction),
+        scopes: [...requested].map((name) => ({ name, description: describeScope(name) })),
+        action: urls(uid).consent,
+        csrf: csrf.token(ctx, uid),
+      });
+      return;
+    }
+    throw new ExpiredInteraction(`unsupported prompt ${prompt.name}`);
+  });
+
+  router.post('/:uid/login', async (ctx) => {
+    const interaction = await details(ctx);
+    if (!requireCsrf(ctx, interaction.uid)) return;
+    if (interaction.prompt.name !== 'login') throw new ExpiredInteraction('not at login');
+    const username = formField(ctx, 'username').trim();
+    const password = formField(ctx, 'password');
+    const name = await clientName(interaction);
+    if (!username || !password) {
+      renderLogin(ctx, interaction, name, { username, error: 'Enter your email (or customer ID) and your password.' });
+      return;
+    }
+    const checked = await signIn.verifyPassword(username, password, ctx.ip);
+    if (!checked.ok) {
+      await audit.record({
+        action: 'signin.failure',
+        actor: { type: 'user' },
+        clientId: clientIdOf(interaction),
+        outcome: 'failure',
+        ip: ctx.ip,
+        userAgent: ctx.get('user-agent'),
+        details: { channel: 'login_page', factor: 'password' },
+      });
+      renderLogin(ctx, interaction, name, { username, error: 'The email or password is not correct.' });
+      return;
+    }
+    await continueAfterPassword(ctx, interaction, checked.accountId, true);
+  });
+
+  async function pendingAt(ctx: Context, interaction: InteractionDetails, stage: 'second-factor' | 'enroll' | 'recovery-codes') {
+    const waiting = await pending.find(interaction.uid);
+    if (!waiting || waiting.stage !== stage) {
+      ctx.status = 303;
+      ctx.redirect(urls(interaction.uid).self);
+      return undefined;
+    }
+    return waiting;
+  }
+
+  async function renderMfa(
+    ctx: Context,
+    interaction: InteractionDetails,
+    accountId: string,
+    requestedMethod: string,
+    extra: { error?: string; notice?: string; emailSent?: boolean } = {},
+  ): Promise<void> {
+    const methods = await signIn.methodsOf(accountId);
+    const method = (methods as string[]).includes(requestedMethod) ? (requestedMethod as SecondFactorMethod) : (methods[0] ?? 'totp');
+    const url = urls(interaction.uid);
+    ctx.type = 'html';
+    ctx.body = views.render('./mfa', {
+      method,
+      action: url.mfa(),
+      sendEmailAction: url.sendEmail,
+      abortUrl: url.abort,
+      csrf: csrf.token(ctx, interaction.uid),
+      maskedEmail: maskEmail(await signIn.emailOf(accountId)),
+      otherMethods: methods.filter((other) => other !== method).map((other) => ({ url: url.mfa(other), label: METHOD_LABELS[other] })),
+      error: extra.error,
+      notice: extra.notice,
+      emailSent: extra.emailSent ?? false,
+    });
+  }
+
+  router.get('/:uid/mfa', async (ctx) => {
+    const interaction = await details(ctx);
+    const waiting = await pendingAt(ctx, interaction, 'second-factor');
+    if (!waiting) return;
+    await renderMfa(ctx, interaction, waiting.accountId, String(ctx.query.method ?? ''));
+  });
+
+  router.post('/:uid/mfa/email', async (ctx) => {
+    const interaction = await details(ctx);
+    if (!requireCsrf(ctx, interaction.uid)) return;
+    const waiting = await pendingAt(ctx, interaction, 'second-factor');
+    if (!waiting) return;
+    const sent = await signIn.sendEmailCode(waiting.accountId);
+    await renderMfa(ctx, interaction, waiting.accountId, 'email', {
+      emailSent: true,
+      notice: sent.sent
+        ? 'We sent you a code. It is valid for 5 minutes.'
+        : `A code was sent moments ago. You can ask for a new one in ${sent.retryAfterSeconds} seconds.`,
+    });
+  });
+
+  router.post('/:uid/mfa', async (ctx) => {
+    const interaction = await details(ctx);
+    if (!requireCsrf(ctx, interaction.uid)) return;
+    const waiting = await pendingAt(ctx, interaction, 'second-factor');
+    if (!waiting) return;
+    const method = formField(ctx, 'method') as SecondFactorMethod;
+    const code = formField(ctx, 'code').replace(/\s+/g, '');
+    const methods = await signIn.methodsOf(waiting.accountId);
+    if (!methods.includes(method) || !code) {
+      await renderMfa(ctx, interaction, waiting.accountId, method, { error: 'Enter the code.' });
+      return;
+    }
+    if (!(await signIn.verifySecondFactor(waiting.accountId, method, code, ctx.ip))) {
+      await audit.record({
+        action: 'signin.failure',
+        actor: { type: 'user', id: waiting.accountId },
+        accountId: waiting.accountId,
+        clientId: clientIdOf(interaction),
+        outcome: 'failure',
+        ip: ctx.ip,
+        userAgent: ctx.get('user-agent'),
+        details: { channel: 'login_page', factor: method },
+      });
+      // The pending sign-in survives a wrong code: the person simply tries again.
+      await renderMfa(ctx, interaction, waiting.accountId, method, { error: 'That code is not valid. Check it and try again.', emailSent: method === 'email' });
+      return;
+    }
+    await finishLogin(ctx, interaction, waiting.accountId, method);
+  });
+
+  async function renderEnroll(ctx: Context, interaction: InteractionDetails, accountId: string, error?: string): Promise<void> {
+    const { secret, otpauthUri } = await signIn.startTotpEnrollment(accountId);
+    const url = urls(interaction.uid);
+    ctx.type = 'html';
+    ctx.body = views.render('./enroll', {
+      qrSvg: await QRCode.toString(otpauthUri, { type: 'svg', errorCorrectionLevel: 'M', margin: 1 }),
+      manualKey: groupKey(secret),
+      action: url.enroll,
+      abortUrl: url.abort,
+      csrf: csrf.token(ctx, interaction.uid),
+      error,
+    });
+  }
+
+  router.get('/:uid/enroll', async (ctx) => {
+    const interaction = await details(ctx);
+    const waiting = await pendingAt(ctx, interaction, 'enroll');
+    if (!waiting) return;
+    await renderEnroll(ctx, interaction, waiting.accountId);
+  });
+
+  router.post('/:uid/enroll', async (ctx) => {
+    const interaction = await details(ctx);
+    if (!requireCsrf(ctx, interaction.uid)) return;
+    const waiting = await pendingAt(ctx, interaction, 'enroll');
+    if (!waiting) return;
+    const code = formField(ctx, 'code').replace(/\s+/g, '');
+    if (!(await signIn.confirmTotpEnrollment(waiting.accountId, code))) {
+      await renderEnroll(ctx, interaction, waiting.accountId, 'That code does not match. Scan the new code above and try again.');
+      return;
+    }
+    await audit.record({
+      action: 'mfa.enrolled',
+      actor: { type: 'user', id: waiting.accountId },
+      accountId: waiting.accountId,
+      outcome: 'success',
+      ip: ctx.ip,
+      userAgent: ctx.get('user-agent'),
+      details: { method: 'totp', channel: 'login_page' },
+    });
+    await pending.moveTo(interaction.uid, 'recovery-codes', await signIn.generateRecoveryCodes(waiting.accountId));
+    ctx.status = 303;
+    ctx.redirect(urls(interaction.uid).recoveryCodes);
+  });
+
+  router.get('/:uid/recovery-codes', async (ctx) => {
+    const interaction = await details(ctx);
+    const waiting = await pendingAt(ctx, interaction, 'recovery-codes');
+    if (!waiting) return;
+    const url = urls(interaction.uid);
+    ctx.type = 'html';
+    ctx.body = views.render('./recovery-codes', {
+      codes: waiting.recoveryCodes ?? [],
+      downloadUrl: url.recoveryCodesDownload,
+      action: url.recoveryCodes,
+      csrf: csrf.token(ctx, interaction.uid),
+    });
+  });
+
+  router.get('/:uid/recovery-codes.txt', async (ctx) => {
+    const interaction = await details(ctx);
+    const waiting = await pendingAt(ctx, interaction, 'recovery-codes');
+    if (!waiting) return;
+    ctx.type = 'text/plain';
+    ctx.attachment('authtoken-recovery-codes.txt');
+    ctx.body = `AuthToken recovery codes. Each works once.\n\n${(waiting.recoveryCodes ?? []).join('\n')}\n`;
+  });
+
+  router.post('/:uid/recovery-codes', async (ctx) => {
+    const interaction = await details(ctx);
+    if (!requireCsrf(ctx, interaction.uid)) return;
+    const waiting = await pendingAt(ctx, interaction, 'recovery-codes');
+    if (!waiting) return;
+    await finishLogin(ctx, interaction, waiting.accountId, 'totp');
+  });
+
+  router.post('/:uid/consent', async (ctx) => {
+    const interaction = await details(ctx);
+    if (!requireCsrf(ctx, interaction.uid)) return;
+    const { prompt, params, session, grantId } = interaction;
+    if (prompt.name !== 'consent' || !session?.accountId) throw new ExpiredInteraction('not at consent');
+    if (formField(ctx, 'decision') !== 'allow') {
+      await finish(ctx, { error: 'access_denied', error_description: 'the user denied the request' });
+      return;
+    }
+    const grant = grantId
+      ? await provider.Grant.find(grantId)
+      : new provider.Grant({ accountId: session.accountId, clientId: String(params.client_id) });
+    if (!grant) throw new ExpiredInteraction('grant missing');
+    const promptDetails = prompt.details as {
+      missingOIDCScope?: string[];
+      missingOIDCClaims?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
+    if (promptDetails.missingOIDCScope) grant.addOIDCScope(promptDetails.missingOIDCScope.join(' '));
+    if (promptDetails.missingOIDCClaims) grant.addOIDCClaims(promptDetails.missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(promptDetails.missingResourceScopes ?? {})) {
+      grant.addResourceScope(indicator, scopes.join(' '));
+    }
+    const savedGrantId = await grant.save();
+    await audit.record({
+      action: 'consent.granted',
+      actor: { type: 'user', id: session.accountId },
+      accountId: session.accountId,
+      clientId: String(params.client_id),
+      outcome: 'success',
+      ip: ctx.ip,
+      userAgent: ctx.get('user-agent'),
+    });
+    await finish(ctx, { consent: { grantId: savedGrantId } });
+  });
+
+  router.get('/:uid/abort', async (ctx) => {
+    const interaction = await details(ctx);
+    await pending.finish(interaction.uid);
+    await finish(ctx, { error: 'access_denied', error_description: 'the user cancelled the sign-in' });
+  });
+
+  return router;
+}

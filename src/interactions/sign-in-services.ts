@@ -1,0 +1,23 @@
+import type { SecondFactorMethod } from './acr.js';
+
+/** What the login pages need from accounts and MFA; implemented over src/accounts and src/mfa. */
+export interface SignInServices {
+  /** Checks email/customer id + password with the same throttling as the password grant. */
+  verifyPassword(username: string, password: string, ip: string): Promise<{ ok: true; accountId: string } | { ok: false }>;
+  /** The second factors this account can use right now (empty: none enrolled). */
+  methodsOf(accountId: string): Promise<SecondFactorMethod[]>;
+  /** Verifies a code for a method, throttled and counted like the password grant's second factor. */
+  verifySecondFactor(accountId: string, method: SecondFactorMethod, code: string, ip: string): Promise<boolean>;
+  /** Sends an email code, unless within the resend cooldown. */
+  sendEmailCode(accountId: string): Promise<{ sent: true } | { sent: false; retryAfterSeconds: number }>;
+  /** Starts TOTP enrollment: a new secret (not active until confirmed) and its otpauth:// URI. */
+  startTotpEnrollment(accountId: string): Promise<{ secret: string; otpauthUri: string }>;
+  /** Activates the pending TOTP secret when the code matches; false otherwise. */
+  confirmTotpEnrollment(accountId: string, code: string): Promise<boolean>;
+  /** New recovery codes (replacing any old ones), in clear exactly once. */
+  generateRecoveryCodes(accountId: string): Promise<string[]>;
+  /** Whether the account must have a second factor regardless of the request (account or global policy). */
+  mfaRequiredFor(accountId: string): Promise<boolean>;
+  /** An email address for display ("code sent to a***@example.com"). */
+  emailOf(accountId: string): Promise<string | undefined>;
+}

@@ -1,0 +1,19 @@
+/** Something to tell an account holder: a one-time code, or a security notice. */
+export interface DeliveryMessage {
+  accountId: string;
+  /** Where to send it (the channel decides which address it uses). */
+  email: string;
+  subject: string;
+  text: string;
+  purpose: 'mfa-code' | 'security-notice';
+}
+
+/**
+ * How codes and notices reach people. Email is the one built in; SMS or WhatsApp gateways implement this
+ * interface too (see the signed-webhook channel for a gateway-agnostic one).
+ */
+export interface DeliveryChannel {
+  readonly name: string;
+  deliver(message: DeliveryMessage): Promise<void>;
+  close?(): void;
+}

@@ -1,0 +1,192 @@
+import type { Config } from '../config/index.js';
+import type { ServerSecrets } from '../secrets/index.js';
+import type { Store } from '../store/index.js';
+import type { DeliveryChannel } from './delivery/channel.js';
+import { EmailChannel } from './delivery/email.js';
+import { WebhookChannel } from './delivery/webhook.js';
+import { EmailCodes } from './email-codes.js';
+import { MfaTokens } from './mfa-tokens.js';
+import { RecoveryCodes } from './recovery-codes.js';
+import { MFA_FACTORS_COLLECTION, TotpFactor, type MfaFactorsDocument, type TotpClock, type TotpEnrollment } from './totp.js';
+
+export type { DeliveryChannel, DeliveryMessage } from './delivery/channel.js';
+export { EmailChannel } from './delivery/email.js';
+export { signWebhookBody, WebhookChannel, WEBHOOK_SIGNATURE_HEADER } from './delivery/webhook.js';
+export { MfaTokens, MFA_TOKENS_COLLECTION, type MfaTokenContext } from './mfa-tokens.js';
+export { RECOVERY_CODE_COUNT } from './recovery-codes.js';
+export { TOTP_PERIOD_SECONDS, type TotpClock, type TotpEnrollment } from './totp.js';
+
+/** Second-factor methods, as listed in `mfa_methods`. */
+export type MfaMethod = 'totp' | 'email' | 'recovery_code';
+
+/** Who the factor belongs to: enough to address an email and label an authenticator entry. */
+export interface MfaSubject {
+  customerId: string;
+  email: string;
+}
+
+/** What the user typed: an `otp` (authenticator or emailed code) or a recovery code. */
+export interface SecondFactorInput {
+  otp?: string;
+  recoveryCode?: string;
+}
+
+export type SecondFactorResult = { ok: true; method: MfaMethod } | { ok: false };
+
+export type EmailCodeOutcome = { sent: true } | { sent: false; reason: 'cooldown'; retryAfterSeconds: number } | { sent: false; reason: 'unavailable' };
+
+/** RFC 8176 `amr` for a password plus a verified second factor; all our factors are one-time codes. */
+export const AMR_PASSWORD_AND_SECOND_FACTOR = ['pwd', 'otp', 'mfa'];
+export const AMR_PASSWORD_ONLY = ['pwd'];
+/** `acr` values: a password alone, or with a second factor (what `acr_values` asks for to force MFA). */
+export const ACR_PASSWORD = 'urn:authtoken:acr:pwd';
+export const ACR_MFA = 'urn:authtoken:acr:mfa';
+
+/**
+ * The second factor, for the password grant, the login pages and the dashboard: which methods an account
+ * has, verification of any of them, email codes, TOTP enrollment, recovery codes and mfa_tokens.
+ */
+export class MfaService {
+  readonly totp: TotpFactor;
+  readonly emailCodes: EmailCodes;
+  readonly recoveryCodes: RecoveryCodes;
+  readonly tokens: MfaTokens;
+  readonly #emailEnabled: boolean;
+  #onDeliveryFailure: (error: unknown) => void = () => undefined;
+
+  constructor(
+    private readonly store: Store,
+    secrets: ServerSecrets,
+    config: Config,
+    private readonly channel: DeliveryChannel,
+  ) {
+    this.totp = new TotpFactor(store, secrets, config.mfa.totpIssuer);
+    this.emailCodes = new EmailCodes(store, secrets, {
+      ttlSeconds: config.mfa.emailCodeTtlSeconds,
+      maxAttempts: config.mfa.emailCodeMaxAttempts,
+      resendCooldownSeconds: config.mfa.emailCodeResendCooldownSeconds,
+    });
+    this.recoveryCodes = new RecoveryCodes(store, secrets);
+    this.tokens = new MfaTokens(store, secrets, { ttlSeconds: config.mfa.mfaTokenTtlSeconds, maxAttempts: config.mfa.mfaTokenMaxAttempts });
+    this.#emailEnabled = config.mfa.emailEnabled;
+  }
+
+  /** The channel MFA_DELIVERY names: email (SMTP_URL, MAIL_FROM, MAIL_DEV_DIRECTORY) or a signed webhook. */
+  static deliveryChannelFromConfig(config: Config): DeliveryChannel {
+    if (config.delivery.channel === 'webhook') return new WebhookChannel(config.delivery);
+    return new EmailChannel({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, devDirectory: config.mail.devDirectory });
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await this.recoveryCodes.ensureIndexes();
+  }
+
+  /** Where delivery failures are reported (the app logs them, without the message body). */
+  onDeliveryFailure(listener: (error: unknown) => void): void {
+    this.#onDeliveryFailure = listener;
+  }
+
+  async #factors(accountId: string): Promise<MfaFactorsDocument | null> {
+    return this.store.collection<MfaFactorsDocument>(MFA_FACTORS_COLLECTION).findOne({ _id: accountId });
+  }
+
+  /** The account's usable methods; empty when it has no second factor. */
+  async methodsFor(accountId: string): Promise<MfaMethod[]> {
+    const [factors, recoveryLeft] = await Promise.all([this.#factors(accountId), this.recoveryCodes.remaining(accountId)]);
+    const hasTotp = factors?.totpSealedSecret !== undefined;
+    if (!hasTotp && !factors?.emailFactor) return [];
+    const methods: MfaMethod[] = [];
+    if (hasTotp) methods.push('totp');
+    if (this.#emailEnabled) methods.push('email');
+    if (recoveryLeft > 0) methods.push('recovery_code');
+    return methods;
+  }
+
+  /** True when a token may be issued to this account only after a second factor. */
+  async isEnrolled(accountId: string): Promise<boolean> {
+    return (await this.methodsFor(accountId)).length > 0;
+  }
+
+  /**
+   * Verifies whatever the user typed against the account's methods: an `otp` is tried as an
+   * authenticator code, then as an emailed code; a recovery code is spent when it matches.
+   */
+  async verifySecondFactor(accountId: string, input: SecondFactorInput, clock: TotpClock = {}): Promise<SecondFactorResult> {
+    const methods = await this.methodsFor(accountId);
+    if (input.recoveryCode !== undefined) {
+      return methods.includes('recovery_code') && (await this.recoveryCodes.consume(accountId, input.recoveryCode))
+        ? { ok: true, method: 'recovery_code' }
+        : { ok: false };
+    }
+    const otp = input.otp?.trim() ?? '';
+    if (methods.includes('totp') && (await this.totp.verify(accountId, otp, clock))) return { ok: true, method: 'totp' };
+    if (methods.includes('email') && (await this.emailCodes.verify(accountId, otp))) return { ok: true, method: 'email' };
+    return { ok: false };
+  }
+
+  /** Emails a fresh code, unless one went out within the cooldown. */
+  async sendEmailCode(subject: MfaSubject): Promise<EmailCodeOutcome> {
+    if (!this.#emailEnabled) return { sent: false, reason: 'unavailable' };
+    const outcome = await this.emailCodes.issue(subject.customerId);
+    if (!outcome.issued) return { sent: false, reason: 'cooldown', retryAfterSeconds: outcome.retryAfterSeconds };
+    try {
+      await this.channel.deliver({
+        accountId: subject.customerId,
+        email: subject.email,
+        purpose: 'mfa-code',
+        subject: 'Your sign-in code',
+        text: `Your sign-in code is ${outcome.code}\n\nIt expires in a few minutes. If you did not try to sign in, change your password.\n`,
+      });
+    } catch (error) {
+      // Undelivered: withdraw the code, so the cooldown does not stop an immediate retry.
+      await this.emailCodes.withdraw(subject.customerId);
+      this.#onDeliveryFailure(error);
+      return { sent: false, reason: 'unavailable' };
+    }
+    return { sent: true };
+  }
+
+  /** Starts TOTP enrollment: show the URI as a QR code and the secret for manual entry. */
+  async enrollTotp(subject: MfaSubject): Promise<TotpEnrollment> {
+    return this.totp.enroll(subject.customerId, subject.email);
+  }
+
+  async confirmTotp(accountId: string, code: string, clock: TotpClock = {}): Promise<boolean> {
+    return this.totp.confirm(accountId, code, clock);
+  }
+
+  async removeTotp(accountId: string): Promise<void> {
+    await this.totp.remove(accountId);
+  }
+
+  /** Turns email codes on as a factor of their own (for accounts without an authenticator app). */
+  async setEmailFactor(accountId: string, enabled: boolean): Promise<void> {
+    await this.store.collection<MfaFactorsDocument>(MFA_FACTORS_COLLECTION).updateOne(
+      { _id: accountId },
+      enabled ? { $set: { emailFactor: true } } : { $unset: ['emailFactor'] },
+      { upsert: enabled },
+    );
+  }
+
+  /** New recovery codes (the old ones stop working); show them once. */
+  async generateRecoveryCodes(accountId: string): Promise<string[]> {
+    return this.recoveryCodes.generate(accountId);
+  }
+
+  /** Tells the owner that sign-in attempts hit the ceiling (the account is refusing sign-ins for a while). */
+  async notifyCeilingReached(subject: MfaSubject): Promise<void> {
+    await this.channel.deliver({
+      accountId: subject.customerId,
+      email: subject.email,
+      purpose: 'security-notice',
+      subject: 'Sign-in attempts to your account were blocked',
+      text:
+        'We saw many failed sign-in attempts to your account and stopped accepting sign-ins for a while.\n' +
+        'If this was not you, nothing was disclosed; consider changing your password once sign-in works again.\n',
+    });
+  }
+
+  close(): void {
+    this.channel.close?.();
+  }
+}

@@ -1,0 +1,20 @@
+import { Eta } from 'eta';
+
+import { viewsDirectory } from '../http/views-directory.js';
+
+/**
+ * Server-rendered pages from views/*.eta (eta: small, maintained, auto-escaping by default). Pages get
+ * the one stylesheet and no inline script, so the CSP can forbid inline code.
+ */
+export class Views {
+  readonly #eta: Eta;
+
+  constructor(cache = true) {
+    this.#eta = new Eta({ views: viewsDirectory(), cache, autoEscape: true, autoTrim: false });
+  }
+
+  /** Renders a page template inside the shared layout. */
+  render(template: string, data: Record<string, unknown>): string {
+    return this.#eta.render(template, data);
+  }
+}

@@ -1,0 +1,360 @@
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+
+import { generate, generateSecret } from 'otplib';
+
+import { signWebhookBody, WEBHOOK_SIGNATURE_HEADER } from '../../src/mfa/index.js';
+import { AUTH0_MFA_OTP_GRANT_TYPE, MFA_OTP_GRANT_TYPE } from '../../src/provider/index.js';
+import { TestMailbox } from '../support/smtp.js';
+import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+
+const PASSWORD = 'correct horse battery staple';
+
+interface TestUser {
+  email: string;
+  customerId: string;
+  totpSecret: string;
+}
+
+/** A fresh user with TOTP enrolled, so no test spends another test's time step. */
+async function newUser(server: TestServer, options: { totp?: boolean } = {}): Promise<TestUser> {
+  const email = `user-${randomBytes(4).toString('hex')}@example.com`;
+  const account = await server.application.accounts.create({ email, password: PASSWORD, roles: ['tester'] });
+  const totpSecret = generateSecret();
+  if (options.totp !== false) await server.application.mfa.totp.install(account.customerId, totpSecret);
+  return { email, customerId: account.customerId, totpSecret };
+}
+
+const totpCode = (user: TestUser, offsetSeconds = 0) =>
+  generate({ secret: user.totpSecret, epoch: Math.floor(Date.now() / 1000) + offsetSeconds });
+
+describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind) => {
+  let server: TestServer;
+  const mailbox = new TestMailbox();
+
+  beforeAll(async () => {
+    await mailbox.start();
+    server = await startTestServer({
+      store: storeKind,
+      env: { SMTP_URL: mailbox.url, SIGNIN_FREE_FAILURES: '50', ARGON2_MEMORY_KIB: '19456' },
+    });
+  });
+  afterAll(async () => {
+    await server.close();
+    await mailbox.stop();
+  });
+
+  const token = (form: Record<string, string>, basic = DEMO) => postForm(`${server.baseUrl}/token`, form, basic);
+  const passwordStep = (user: TestUser, extra: Record<string, string> = {}) =>
+    token({ grant_type: 'password', username: user.email, password: PASSWORD, scope: 'api:read', ...extra });
+  const mfaToken = async (user: TestUser): Promise<string> => {
+    const response = await passwordStep(user);
+    expect(response.status).toBe(403);
+    return String(response.body.mfa_token);
+  };
+
+  test('discovery lists the password grant and both mfa-otp grant types', async () => {
+    const discovery = (await (await fetch(`${server.baseUrl}/.well-known/openid-configuration`)).json()) as { grant_types_supported: string[] };
+    expect(discovery.grant_types_supported).toEqual(expect.arrayContaining(['password', MFA_OTP_GRANT_TYPE, AUTH0_MFA_OTP_GRANT_TYPE]));
+  });
+
+  test('one request: password + TOTP gives tokens whose introspection carries amr, acr, roles and customer_id', async () => {
+    const user = await newUser(server);
+    const response = await passwordStep(user, { otp: await totpCode(user) });
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ token_type: 'Bearer', scope: 'api:read' });
+    const introspection = await postForm(`${server.baseUrl}/token/introspection`, { token: String(response.body.access_token) }, DEMO);
+    expect(introspection.body).toMatchObject({
+      active: true,
+      sub: user.customerId,
+      customer_id: user.customerId,
+      roles: ['tester'],
+      amr: ['pwd', 'otp', 'mfa'],
+      acr: 'urn:authtoken:acr:mfa',
+      client_id: DEMO.id,
+    });
+  });
+
+  test('two steps: mfa_required with mfa_token and methods, then the mfa-otp grant with a TOTP code', async () => {
+    const user = await newUser(server);
+    const first = await passwordStep(user);
+    expect(first.status).toBe(403);
+    expect(first.body).toMatchObject({ error: 'mfa_required', mfa_methods: ['totp', 'email'] });
+    expect(typeof first.body.mfa_token).toBe('string');
+    expect(first.headers.get('cache-control')).toBe('no-store');
+    const second = await token({ grant_type: MFA_OTP_GRANT_TYPE, mfa_token: String(first.body.mfa_token), otp: await totpCode(user) });
+    expect(second.status).toBe(200);
+    expect(second.body.scope).toBe('api:read');
+    // Spent on success.
+    const again = await token({ grant_type: MFA_OTP_GRANT_TYPE, mfa_token: String(first.body.mfa_token), otp: await totpCode(user, 30) });
+    expect(again.status).toBe(400);
+    expect(again.body.error).toBe('invalid_grant');
+  });
+
+  test("Auth0's mfa-otp grant type URI is an alias", async () => {
+    const user = await newUser(server);
+    const response = await token({ grant_type: AUTH0_MFA_OTP_GRANT_TYPE, mfa_token: await mfaToken(user), otp: await totpCode(user) });
+    expect(response.status).toBe(200);
+  });
+
+  test('emailed code: /mfa/challenge sends it over SMTP, the mfa-otp grant accepts it; resend within the cooldown is 429', async () => {
+    const user = await newUser(server);
+    const mfa = await mfaToken(user);
+    const before = mailbox.messages.length;
+    const challenge = await postForm(`${server.baseUrl}/mfa/challenge`, { mfa_token: mfa, channel: 'email' }, DEMO);
+    expect(challenge.status).toBe(200);
+    const code = await mailbox.codeSentTo(user.email, before);
+    const resend = await postForm(`${server.baseUrl}/mfa/challenge`, { mfa_token: mfa, channel: 'email' }, DEMO);
+    expect(resend.status).toBe(429);
+    expect(Number(resend.headers.get('retry-after'))).toBeGreaterThan(0);
+    const response = await token({ grant_type: MFA_OTP_GRANT_TYPE, mfa_token: mfa, otp: code });
+    expect(response.status).toBe(200);
+    expect(server.logs.text).not.toContain(code);
+    expect(server.logs.text).not.toContain(mfa);
+    expect(server.logs.text).not.toContain(PASSWORD);
+  });
+
+  test('/mfa/challenge needs the client the mfa_token was issued to', async () => {
+    const user = await newUser(server);
+    const mfa = await mfaToken(user);
+    const unauthenticated = await postForm(`${server.baseUrl}/mfa/challenge`, { mfa_token: mfa, channel: 'email' });
+    expect(unauthenticated.status).toBe(401);
+    expect(unauthenticated.body.error).toBe('invalid_client');
+    const other = await server.application.clients.create({ name: 'Other', grantTypes: ['client_credentials'], scopes: ['api:read'], passwordGrant: true });
+    const foreign = await postForm(`${server.baseUrl}/mfa/challenge`, { mfa_token: mfa, channel: 'email' }, { id: other.clientId, secret: String(other.clientSecret) });
+    expect(foreign.status).toBe(400);
+    expect(foreign.body.error).toBe('invalid_grant');
+    const missing = await postForm(`${server.baseUrl}/mfa/challenge`, { mfa_token: mfa }, DEMO);
+    expect(missing.status).toBe(400);
+    expect(missing.body.error).toBe('invalid_request');
+  });
+
+  test('a replayed TOTP code is refused', async () => {
+    const user = await newUser(server);
+    const code = await totpCode(user);
+    expect((await passwordStep(user, { otp: code })).status).toBe(200);
+    const replay = await passwordStep(user, { otp: code });
+    expect(replay.status).toBe(400);
+    expect(replay.body.error).toBe('invalid_grant');
+  });
+
+  test('window edges: one step either side is accepted, two steps are not', async () => {
+    const user = await newUser(server);
+    for (const offset of [-60, 60]) {
+      const refused = await passwordStep(user, { otp: await totpCode(user, offset) });
+      expect(refused.status).toBe(400);
+    }
+    // Earlier step first: after a step is accepted, it and every earlier one are spent.
+    for (const offset of [-30, 30]) {
+      const accepted = await passwordStep(user, { otp: await totpCode(user, offset) });
+      expect(accepted.status).toBe(200);
+    }
+  });
+
+  test('a wrong code is invalid_grant; five wrong codes spend the mfa_token', async () => {
+    const user = await newUser(server);
+    const mfa = await mfaToken(user);
+    const right = await totpCode(user);
+    const wrong = right === '000000' ? '111111' : '000000';
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const response = await token({ grant_type: MFA_OTP_GRANT_TYPE, mfa_token: mfa, otp: wrong });
+      expect(response.status).toBe(400);
+      expect(response.body.error).toBe('invalid_grant');
+    }
+    const afterwards = await token({ grant_type: MFA_OTP_GRANT_TYPE, mfa_token: mfa, otp: right });
+    expect(afterwards.status).toBe(400);
+    expect(afterwards.body.error).toBe('invalid_grant');
+  });
+
+  test('an mfa_token presented by another client, or expired, is invalid_grant', async () => {
+    const user = await newUser(server);
+    const mfa = await mfaToken(user);
+    const other = await server.application.clients.create({ name: 'Other', grantTypes: ['client_credentials'], scopes: ['api:read'], passwordGrant: true });
+    const foreign = await token({ grant_type: MFA_OTP_GRANT_TYPE, mfa_token: mfa, otp: await totpCode(user) }, { id: other.clientId, secret: String(other.clientSecret) });
+    expect(foreign.status).toBe(400);
+    expect(foreign.body.error).toBe('invalid_grant');
+
+    // Age the record past its lifetime rather than wait five minutes.
+    await server.store.collection('mfa_tokens').updateOne({ clientId: DEMO.id, accountId: user.customerId }, { $set: { expiresAt: new Date(Date.now() - 1000) } });
+    const expired = await token({ grant_type: MFA_OTP_GRANT_TYPE, mfa_token: mfa, otp: await totpCode(user) });
+    expect(expired.status).toBe(400);
+    expect(expired.body.error).toBe('invalid_grant');
+  });
+
+  test('a recovery code works once', async () => {
+    const user = await newUser(server);
+    const [code] = await server.application.mfa.generateRecoveryCodes(user.customerId);
+    const first = await token({ grant_type: MFA_OTP_GRANT_TYPE, mfa_token: await mfaToken(user), recovery_code: String(code) });
+    expect(first.status).toBe(200);
+    const second = await token({ grant_type: MFA_OTP_GRANT_TYPE, mfa_token: await mfaToken(user), recovery_code: String(code) });
+    expect(second.status).toBe(400);
+    expect(second.body.error).toBe('invalid_grant');
+  });
+
+  test('missing parameters are invalid_request', async () => {
+    const user = await newUser(server);
+    const forms: Record<string, string>[] = [
+      { grant_type: 'password', password: PASSWORD },
+      { grant_type: 'password', username: user.email },
+      { grant_type: MFA_OTP_GRANT_TYPE, otp: '123456' },
+      { grant_type: MFA_OTP_GRANT_TYPE, mfa_token: 'x' },
+    ];
+    for (const form of forms) {
+      const response = await token(form);
+      expect(response.status).toBe(400);
+      expect(response.body.error).toBe('invalid_request');
+    }
+  });
+
+  test('a client not allowed the password grant gets unauthorized_client', async () => {
+    const user = await newUser(server);
+    const other = await server.application.clients.create({ name: 'Partner', grantTypes: ['client_credentials'], scopes: ['api:read'] });
+    const response = await token({ grant_type: 'password', username: user.email, password: PASSWORD }, { id: other.clientId, secret: String(other.clientSecret) });
+    expect(response.status).toBe(400);
+    expect(response.body.error).toBe('unauthorized_client');
+  });
+
+  test('unknown user and wrong password get the same answer', async () => {
+    const user = await newUser(server);
+    const unknown = await token({ grant_type: 'password', username: 'nobody@example.com', password: PASSWORD });
+    const wrong = await token({ grant_type: 'password', username: user.email, password: 'not the password at all' });
+    expect(unknown.status).toBe(400);
+    expect(wrong.status).toBe(400);
+    expect(unknown.body).toEqual(wrong.body);
+  });
+
+  test('a user without a second factor gets tokens with amr pwd; offline_access adds a refresh token that works', async () => {
+    const user = await newUser(server, { totp: false });
+    const response = await token({ grant_type: 'password', username: user.customerId, password: PASSWORD, scope: 'api:read offline_access' });
+    expect(response.status).toBe(200);
+    expect(typeof response.body.refresh_token).toBe('string');
+    const refreshed = await token({ grant_type: 'refresh_token', refresh_token: String(response.body.refresh_token) });
+    expect(refreshed.status).toBe(200);
+    const introspection = await postForm(`${server.baseUrl}/token/introspection`, { token: String(refreshed.body.access_token) }, DEMO);
+    expect(introspection.body).toMatchObject({ active: true, amr: ['pwd'], acr: 'urn:authtoken:acr:pwd', customer_id: user.customerId });
+  });
+
+  test('a sign-in is audited with the factor used', async () => {
+    const user = await newUser(server);
+    await passwordStep(user, { otp: await totpCode(user) });
+    const events = await server.application.audit.list({ accountId: user.customerId });
+    expect(events.map((event) => event.action)).toContain('signin.success');
+    expect(events.find((event) => event.action === 'signin.success')?.details).toMatchObject({ factor: 'totp' });
+  });
+});
+
+describe('throttling (memory store, short backoff)', () => {
+  let server: TestServer;
+  const mailbox = new TestMailbox();
+  beforeAll(async () => {
+    await mailbox.start();
+    server = await startTestServer({
+      store: 'memory',
+      env: {
+        SMTP_URL: mailbox.url,
+        SIGNIN_FREE_FAILURES: '2',
+        SIGNIN_BACKOFF_BASE_MS: '400',
+        SIGNIN_BACKOFF_MAX_MS: '800',
+        SIGNIN_ACCOUNT_CEILING: '6',
+        RATE_LIMIT_PASSWORD_GRANT: '40',
+      },
+    });
+  });
+  afterAll(async () => {
+    await server.close();
+    await mailbox.stop();
+  });
+  const token = (form: Record<string, string>) => postForm(`${server.baseUrl}/token`, form, DEMO);
+
+  test('failures beyond the free ones throttle the (account, IP) pair like bad credentials; it is released after the backoff', async () => {
+    const user = await newUser(server, { totp: false });
+    const attempt = (password: string) => token({ grant_type: 'password', username: user.email, password });
+    for (let failure = 0; failure < 3; failure += 1) expect((await attempt('wrong password here')).status).toBe(400);
+    const throttled = await attempt(PASSWORD);
+    expect(throttled.status).toBe(400);
+    expect(throttled.body.error).toBe('invalid_grant');
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    const released = await attempt(PASSWORD);
+    expect(released.status).toBe(200);
+    const events = await server.application.audit.list({ accountId: user.customerId });
+    expect(events.map((event) => event.action)).toContain('signin.throttled');
+  });
+
+  test('the per-account ceiling refuses every attempt and emails the owner once', async () => {
+    const user = await newUser(server, { totp: false });
+    const before = mailbox.messages.length;
+    for (let failure = 0; failure < 6; failure += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 850)); // past any backoff: only the ceiling counts
+      expect((await token({ grant_type: 'password', username: user.email, password: 'wrong password here' })).status).toBe(400);
+    }
+    const notice = await mailbox.nextMessageTo(user.email, before);
+    expect(notice.raw).toContain('blocked');
+    await new Promise((resolve) => setTimeout(resolve, 850));
+    const refused = await token({ grant_type: 'password', username: user.email, password: PASSWORD });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toBe('invalid_grant');
+  });
+
+  test('the per-IP rate limit answers 429 with Retry-After', async () => {
+    let limited: Awaited<ReturnType<typeof token>> | undefined;
+    for (let request = 0; request < 60 && !limited; request += 1) {
+      const response = await token({ grant_type: 'password', username: 'nobody@example.com', password: 'x' });
+      if (response.status === 429) limited = response;
+    }
+    expect(limited?.status).toBe(429);
+    expect(Number(limited?.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
+
+describe('signed-webhook delivery channel', () => {
+  const secret = 'a-webhook-secret-of-at-least-32-characters';
+  const received: Array<{ body: string; signature: string }> = [];
+  let answerStatus = 200;
+  const receiver = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      received.push({ body: Buffer.concat(chunks).toString(), signature: String(request.headers[WEBHOOK_SIGNATURE_HEADER]) });
+      response.statusCode = answerStatus;
+      response.end();
+    });
+  });
+  let server: TestServer;
+
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
+    const address = receiver.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    server = await startTestServer({
+      store: 'memory',
+      env: { MFA_DELIVERY: 'webhook', DELIVERY_WEBHOOK_URL: `http://127.0.0.1:${port}/deliver`, DELIVERY_WEBHOOK_SECRET: secret },
+    });
+  });
+  afterAll(async () => {
+    await server.close();
+    await new Promise<void>((resolve) => receiver.close(() => resolve()));
+  });
+
+  test('the code arrives as a signed JSON POST and completes the mfa-otp grant; a failing gateway is 503, not 500', async () => {
+    const user = await newUser(server);
+    const first = await postForm(`${server.baseUrl}/token`, { grant_type: 'password', username: user.email, password: PASSWORD }, DEMO);
+    const mfa = String(first.body.mfa_token);
+
+    answerStatus = 500;
+    const failed = await postForm(`${server.baseUrl}/mfa/challenge`, { mfa_token: mfa, channel: 'email' }, DEMO);
+    expect(failed.status).toBe(503);
+    expect(failed.body.error).toBe('temporarily_unavailable');
+
+    answerStatus = 200;
+    const challenge = await postForm(`${server.baseUrl}/mfa/challenge`, { mfa_token: mfa, channel: 'email' }, DEMO);
+    expect(challenge.status).toBe(200);
+    const delivery = received.at(-1);
+    const [timestamp] = /t=(\d+)/.exec(delivery?.signature ?? '')?.slice(1) ?? [];
+    expect(delivery?.signature).toBe(signWebhookBody(secret, String(delivery?.body), Number(timestamp)));
+    const payload = JSON.parse(String(delivery?.body)) as { account_id: string; text: string };
+    expect(payload.account_id).toBe(user.customerId);
+    const code = /code is (\d{6})/.exec(payload.text)?.[1];
+    const response = await postForm(`${server.baseUrl}/token`, { grant_type: MFA_OTP_GRANT_TYPE, mfa_token: mfa, otp: String(code) }, DEMO);
+    expect(response.status).toBe(200);
+  });
+});

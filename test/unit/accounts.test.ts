@@ -1,0 +1,67 @@
+import { randomBytes } from 'node:crypto';
+
+import argon2 from 'argon2';
+
+import { AccountService, checkPasswordPolicy, EmailTakenError, PasswordPolicyError } from '../../src/accounts/index.js';
+import { ServerSecrets } from '../../src/secrets/index.js';
+import { MemoryStore } from '../../src/store/memory.js';
+
+const secrets = new ServerSecrets({ id: 't', key: randomBytes(32) });
+const throttle = { freeFailures: 50, backoffBaseMs: 1000, backoffMaxMs: 1000, accountCeiling: 1000, accountWindowSeconds: 60 };
+
+describe('password policy', () => {
+  test('12 to 128 characters, counted as code points', () => {
+    expect(checkPasswordPolicy('a'.repeat(11) + 'b')).toBeUndefined();
+    expect(checkPasswordPolicy('short pass!')).toBe('too_short');
+    expect(checkPasswordPolicy('x'.repeat(129))).toBe('too_long');
+    expect(checkPasswordPolicy('😀'.repeat(12))).toBeUndefined();
+  });
+  test('a common or breached password is refused, whatever its case', () => {
+    expect(checkPasswordPolicy('qwerty123456')).toBe('common');
+    expect(checkPasswordPolicy('QWERTY123456')).toBe('common');
+  });
+});
+
+describe('AccountService', () => {
+  let store: MemoryStore;
+  beforeEach(() => {
+    store = new MemoryStore();
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  test('emails are unique case-insensitively; customer ids look like C-...', async () => {
+    const accounts = new AccountService(store, secrets, { argon2: { memoryKib: 19456, timeCost: 2, parallelism: 1 }, throttle });
+    await accounts.ensureIndexes();
+    const account = await accounts.create({ email: 'Ann@Example.com', password: 'a long enough passphrase' });
+    expect(account.customerId).toMatch(/^C-[A-Za-z0-9_-]+$/);
+    await expect(accounts.create({ email: 'ann@example.COM', password: 'a long enough passphrase' })).rejects.toBeInstanceOf(EmailTakenError);
+    await expect(accounts.create({ email: 'bob@example.com', password: 'qwerty123456' })).rejects.toBeInstanceOf(PasswordPolicyError);
+    expect((await accounts.findByUsername('ANN@example.com'))?.customerId).toBe(account.customerId);
+    expect((await accounts.findByUsername(account.customerId))?.email).toBe('Ann@Example.com');
+  });
+
+  test('argon2id with the configured cost; a hash made with other parameters is replaced at the next sign-in', async () => {
+    const weaker = new AccountService(store, secrets, { argon2: { memoryKib: 19456, timeCost: 2, parallelism: 1 }, throttle });
+    await weaker.create({ email: 'c@example.com', password: 'a long enough passphrase' });
+    const stored = async () => String((await store.collection('accounts').findOne({ emailKey: 'c@example.com' }) as { passwordHash: string } | null)?.passwordHash);
+    const before = await stored();
+    expect(before).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+
+    const stronger = new AccountService(store, secrets, { argon2: { memoryKib: 19456, timeCost: 3, parallelism: 1 }, throttle });
+    expect((await stronger.verifyPassword('c@example.com', 'a long enough passphrase', '127.0.0.1')).ok).toBe(true);
+    const after = await stored();
+    expect(after).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=3\$/);
+    expect(await argon2.verify(after, 'a long enough passphrase')).toBe(true);
+  });
+
+  test('unknown user, wrong password and disabled account all fail', async () => {
+    const accounts = new AccountService(store, secrets, { argon2: { memoryKib: 19456, timeCost: 2, parallelism: 1 }, throttle });
+    const account = await accounts.create({ email: 'd@example.com', password: 'a long enough passphrase' });
+    expect(await accounts.verifyPassword('nobody@example.com', 'a long enough passphrase', '127.0.0.1')).toMatchObject({ ok: false, reason: 'unknown_user' });
+    expect(await accounts.verifyPassword('d@example.com', 'wrong passphrase!!', '127.0.0.1')).toMatchObject({ ok: false, reason: 'wrong_password' });
+    await accounts.setStatus(account.customerId, 'disabled');
+    expect(await accounts.verifyPassword('d@example.com', 'a long enough passphrase', '127.0.0.1')).toMatchObject({ ok: false, reason: 'disabled' });
+  });
+});
