@@ -39,6 +39,8 @@ interface AccountDocument extends StoredDocument {
   createdAt: Date;
   updatedAt: Date;
   passwordChangedAt: Date;
+  /** Set by an operator: the next sign-in must enroll a second factor (like Keycloak's "Configure OTP"). */
+  mfaEnrollmentRequired?: boolean;
 }
 
 export interface NewAccount {
@@ -247,5 +249,17 @@ export class AccountService {
 
   async setRoles(customerId: string, roles: string[]): Promise<void> {
     await this.#accounts.updateOne({ _id: customerId }, { $set: { roles, updatedAt: new Date() } });
+  }
+
+  /** Makes the next sign-in enroll a second factor (or stops requiring it). */
+  async requireMfaEnrollment(customerId: string, required: boolean): Promise<void> {
+    await this.#accounts.updateOne(
+      { _id: customerId },
+      required ? { $set: { mfaEnrollmentRequired: true, updatedAt: new Date() } } : { $unset: ['mfaEnrollmentRequired'], $set: { updatedAt: new Date() } },
+    );
+  }
+
+  async requiresMfaEnrollment(customerId: string): Promise<boolean> {
+    return (await this.#accounts.findOne({ _id: customerId }))?.mfaEnrollmentRequired === true;
   }
 }

@@ -39,6 +39,7 @@ const envSchema = z.object({
   DEMO_CLIENT_ID: z.string().regex(/^[A-Za-z0-9._~-]{1,128}$/).default('demo-client'),
   DEMO_CLIENT_SECRET: z.string().min(8).max(256).default('demo-secret'),
   DEMO_REDIRECT_URI: z.url().default('http://localhost:8080/callback'),
+  REQUIRE_MFA: bool.optional(),
   STORE_SWEEP_INTERVAL_SECONDS: intInRange(5, 86400).default(60),
   MONGODB_CONNECT_ATTEMPTS: intInRange(1, 100).default(8),
   SHUTDOWN_TIMEOUT_MS: intInRange(100, 120000).default(10000),
@@ -123,6 +124,8 @@ export interface Config {
   argon2: { memoryKib: number; timeCost: number; parallelism: number; maxConcurrent: number };
   mfa: {
     totpIssuer: string;
+    /** Every account must have a second factor; those without one enroll at their next sign-in. */
+    requiredForAll: boolean;
     mfaTokenTtlSeconds: number;
     mfaTokenMaxAttempts: number;
     emailEnabled: boolean;
@@ -277,6 +280,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     argon2: { memoryKib: env.ARGON2_MEMORY_KIB, timeCost: env.ARGON2_TIME_COST, parallelism: env.ARGON2_PARALLELISM, maxConcurrent: env.ARGON2_MAX_CONCURRENT },
     mfa: {
       totpIssuer: env.TOTP_ISSUER,
+      requiredForAll: env.REQUIRE_MFA === true,
       mfaTokenTtlSeconds: env.MFA_TOKEN_TTL_SECONDS,
       mfaTokenMaxAttempts: env.MFA_TOKEN_MAX_ATTEMPTS,
       emailEnabled: mfaEmailEnabled,

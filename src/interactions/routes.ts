@@ -9,7 +9,8 @@ import type { CsrfProtection } from '../http/csrf.js';
 import type { Logger } from '../log/index.js';
 import type { Provider } from '../provider/index.js';
 import type { Views } from '../views/index.js';
-import { ACR_MFA, ACR_PASSWORD, amrFor, requestsMfa, type SecondFactorMethod } from './acr.js';
+import { ACR_MFA, ACR_PASSWORD, AMR_PASSWORD_AND_SECOND_FACTOR, AMR_PASSWORD_ONLY, type MfaMethod } from '../mfa/index.js';
+import { MFA_STEP_UP_REASON, requestsMfa } from '../provider/step-up-policy.js';
 import type { PendingLogins } from './pending-login.js';
 import { describeScope } from './scope-descriptions.js';
 import type { SignInServices } from './sign-in-services.js';
@@ -30,7 +31,7 @@ export interface InteractionDependencies {
 
 type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
 
-const METHOD_LABELS: Record<SecondFactorMethod, string> = {
+const METHOD_LABELS: Record<MfaMethod, string> = {
   totp: 'Use your authenticator app',
   email: 'Get a code by email',
   recovery_code: 'Use a recovery code',
@@ -73,6 +74,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     } catch (error) {
       const expired = error instanceof ExpiredInteraction || (error instanceof Error && error.name === 'SessionNotFound');
       if (!expired) throw error;
+      deps.logger.info({ reason: (error as Error).message }, 'interaction not found or expired');
       ctx.status = 400;
       ctx.type = 'html';
       ctx.body = views.render('./error', {
@@ -88,7 +90,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
   const urls = (uid: string) => ({
     self: `/interaction/${uid}`,
     login: `/interaction/${uid}/login`,
-    mfa: (method?: SecondFactorMethod) => `/interaction/${uid}/mfa${method ? `?method=${method}` : ''}`,
+    mfa: (method?: MfaMethod) => `/interaction/${uid}/mfa${method ? `?method=${method}` : ''}`,
     sendEmail: `/interaction/${uid}/mfa/email`,
     enroll: `/interaction/${uid}/enroll`,
     recoveryCodes: `/interaction/${uid}/recovery-codes`,
@@ -131,7 +133,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     ctx.redirect(redirectTo);
   }
 
-  async function finishLogin(ctx: Context, interaction: InteractionDetails, accountId: string, method: SecondFactorMethod | undefined): Promise<void> {
+  async function finishLogin(ctx: Context, interaction: InteractionDetails, accountId: string, method: MfaMethod | undefined): Promise<void> {
     await pending.finish(interaction.uid);
     await audit.record({
       action: 'signin.success',
@@ -144,7 +146,12 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
       details: { channel: 'login_page', factor: method ?? 'password' },
     });
     await finish(ctx, {
-      login: { accountId, amr: amrFor(method), acr: method ? ACR_MFA : ACR_PASSWORD, remember: true },
+      login: {
+        accountId,
+        amr: method ? AMR_PASSWORD_AND_SECOND_FACTOR : AMR_PASSWORD_ONLY,
+        acr: method ? ACR_MFA : ACR_PASSWORD,
+        remember: true,
+      },
     });
   }
 
@@ -201,7 +208,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
       // Step-up: a signed-in session that only lacks the second factor proves it without the password again.
       const reasons = prompt.reasons ?? [];
       const sessionAccount = interaction.session?.accountId;
-      if (sessionAccount && reasons.length > 0 && reasons.every((reason) => reason === 'mfa_required')) {
+      if (sessionAccount && reasons.length > 0 && reasons.every((reason) => reason === MFA_STEP_UP_REASON)) {
         await continueAfterPassword(ctx, interaction, sessionAccount, false);
         return;
       }
@@ -272,7 +279,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     extra: { error?: string; notice?: string; emailSent?: boolean } = {},
   ): Promise<void> {
     const methods = await signIn.methodsOf(accountId);
-    const method = (methods as string[]).includes(requestedMethod) ? (requestedMethod as SecondFactorMethod) : (methods[0] ?? 'totp');
+    const method = (methods as string[]).includes(requestedMethod) ? (requestedMethod as MfaMethod) : (methods[0] ?? 'totp');
     const url = urls(interaction.uid);
     ctx.type = 'html';
     ctx.body = views.render('./mfa', {
@@ -315,7 +322,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     if (!requireCsrf(ctx, interaction.uid)) return;
     const waiting = await pendingAt(ctx, interaction, 'second-factor');
     if (!waiting) return;
-    const method = formField(ctx, 'method') as SecondFactorMethod;
+    const method = formField(ctx, 'method') as MfaMethod;
     const code = formField(ctx, 'code').replace(/\s+/g, '');
     const methods = await signIn.methodsOf(waiting.accountId);
     if (!methods.includes(method) || !code) {

@@ -1,13 +1,13 @@
-import type { SecondFactorMethod } from './acr.js';
+import type { MfaMethod } from '../mfa/index.js';
 
 /** What the login pages need from accounts and MFA; implemented over src/accounts and src/mfa. */
 export interface SignInServices {
   /** Checks email/customer id + password with the same throttling as the password grant. */
   verifyPassword(username: string, password: string, ip: string): Promise<{ ok: true; accountId: string } | { ok: false }>;
   /** The second factors this account can use right now (empty: none enrolled). */
-  methodsOf(accountId: string): Promise<SecondFactorMethod[]>;
+  methodsOf(accountId: string): Promise<MfaMethod[]>;
   /** Verifies a code for a method, throttled and counted like the password grant's second factor. */
-  verifySecondFactor(accountId: string, method: SecondFactorMethod, code: string, ip: string): Promise<boolean>;
+  verifySecondFactor(accountId: string, method: MfaMethod, code: string, ip: string): Promise<boolean>;
   /** Sends an email code, unless within the resend cooldown. */
   sendEmailCode(accountId: string): Promise<{ sent: true } | { sent: false; retryAfterSeconds: number }>;
   /** Starts TOTP enrollment: a new secret (not active until confirmed) and its otpauth:// URI. */

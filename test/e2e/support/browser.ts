@@ -42,6 +42,8 @@ export interface WatchedPage {
 
 export async function openWatchedPage(browser: Browser): Promise<WatchedPage> {
   const context = await browser.newContext();
+  // Shorter than the test timeout, so a stuck step fails with Playwright's message naming what it waited for.
+  context.setDefaultTimeout(10_000);
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('console', (message) => {

@@ -1,0 +1,61 @@
+import type { AccountService } from '../accounts/index.js';
+import type { Config } from '../config/index.js';
+import type { Metrics } from '../http/metrics.js';
+import type { MfaMethod, MfaService } from '../mfa/index.js';
+import type { SignInServices } from './sign-in-services.js';
+
+/**
+ * The login pages' view of accounts and MFA, with exactly the password grant's throttling: the same
+ * (account, IP) backoff and per-account ceiling count failed passwords and failed second factors alike.
+ */
+export function signInServices(accounts: AccountService, mfa: MfaService, metrics: Metrics, config: Config): SignInServices {
+  return {
+    async verifyPassword(username, password, ip) {
+      const check = await accounts.verifyPassword(username, password, ip);
+      if (check.ok) return { ok: true, accountId: check.account.customerId };
+      if (check.reason === 'throttled') metrics.lockouts.inc({ kind: check.throttle?.throttled ? check.throttle.reason : 'backoff' });
+      return { ok: false };
+    },
+
+    methodsOf: (accountId) => mfa.methodsFor(accountId),
+
+    async verifySecondFactor(accountId, method: MfaMethod, code, ip) {
+      const account = await accounts.findById(accountId);
+      if (!account || account.status !== 'active') return false;
+      const throttle = await accounts.checkThrottle(account, ip);
+      if (throttle.throttled) {
+        metrics.lockouts.inc({ kind: throttle.reason });
+        return false;
+      }
+      const result = await mfa.verifySecondFactor(accountId, method === 'recovery_code' ? { recoveryCode: code } : { otp: code });
+      metrics.mfaChallenges.inc({ method, outcome: result.ok ? 'success' : 'failure' });
+      if (!result.ok) {
+        const { ceilingReached } = await accounts.recordFailure(accountId, ip, account);
+        if (ceilingReached) metrics.lockouts.inc({ kind: 'ceiling' });
+        return false;
+      }
+      await accounts.recordSignInSuccess(account, ip);
+      return true;
+    },
+
+    async sendEmailCode(accountId) {
+      const account = await accounts.findById(accountId);
+      if (!account) return { sent: false, retryAfterSeconds: 0 };
+      const outcome = await mfa.sendEmailCode(account);
+      if (outcome.sent) return { sent: true };
+      return { sent: false, retryAfterSeconds: outcome.reason === 'cooldown' ? outcome.retryAfterSeconds : 0 };
+    },
+
+    async startTotpEnrollment(accountId) {
+      const account = await accounts.findById(accountId);
+      if (!account) throw new Error('account disappeared during sign-in');
+      const enrollment = await mfa.enrollTotp(account);
+      return { secret: enrollment.secret, otpauthUri: enrollment.uri };
+    },
+
+    confirmTotpEnrollment: (accountId, code) => mfa.confirmTotp(accountId, code),
+    generateRecoveryCodes: (accountId) => mfa.generateRecoveryCodes(accountId),
+    mfaRequiredFor: async (accountId) => config.mfa.requiredForAll || (await accounts.requiresMfaEnrollment(accountId)),
+    emailOf: async (accountId) => (await accounts.findById(accountId))?.email,
+  };
+}

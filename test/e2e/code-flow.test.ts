@@ -1,0 +1,315 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+
+import * as oidc from 'openid-client';
+import { generate, generateSecret } from 'otplib';
+import type { Browser, Page } from 'playwright-core';
+
+import { TestMailbox } from '../support/smtp.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { launchChromium, openWatchedPage, type WatchedPage } from './support/browser.js';
+
+/** The relying party's callback: a real little HTTP server, so the browser really lands somewhere. */
+let callbackServer: Server;
+let REDIRECT_URI = '';
+const PASSWORD = 'correct horse battery staple';
+
+interface Person {
+  email: string;
+  customerId: string;
+  totpSecret?: string;
+}
+
+/** A TOTP code for a step after `stepsAhead` steps from now (each step is accepted once per account). */
+const totpCode = (secret: string, stepsAhead = 0) => generate({ secret, epoch: Math.floor(Date.now() / 1000) + stepsAhead * 30 });
+
+describe('authorization code + PKCE through our pages, in Chromium', () => {
+  let server: TestServer;
+  let browser: Browser;
+  const mailbox = new TestMailbox();
+  let publicClient: oidc.Configuration;
+  let confidentialClient: oidc.Configuration;
+
+  beforeAll(async () => {
+    callbackServer = createServer((request, response) => {
+      response.writeHead(200, { 'content-type': 'text/html' });
+      response.end('<!doctype html><title>callback</title><p>back at the app</p>');
+    });
+    await new Promise<void>((resolve) => callbackServer.listen(0, '127.0.0.1', () => resolve()));
+    const address = callbackServer.address();
+    REDIRECT_URI = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/callback`;
+    await mailbox.start();
+    server = await startTestServer({ store: 'mongodb', env: { SMTP_URL: mailbox.url, DEMO_REDIRECT_URI: REDIRECT_URI } });
+    browser = await launchChromium();
+    const insecure = { execute: [oidc.allowInsecureRequests] };
+    publicClient = await oidc.discovery(new URL(server.baseUrl), 'demo-app', undefined, oidc.None(), insecure);
+    confidentialClient = await oidc.discovery(new URL(server.baseUrl), 'demo-client', undefined, oidc.ClientSecretBasic('demo-secret'), insecure);
+  });
+  afterAll(async () => {
+    if (process.env.E2E_DUMP_LOGS) process.stdout.write(`${server.logs.lines.filter((line) => !line.includes('"level":30')).join('\n')}\n`);
+    await browser?.close();
+    await server?.close();
+    await mailbox.stop();
+    await new Promise<void>((resolve) => callbackServer.close(() => resolve()));
+  });
+
+  async function newPerson(options: { totp: boolean }): Promise<Person> {
+    const email = `person-${randomBytes(4).toString('hex')}@example.com`;
+    const account = await server.application.accounts.create({ email, password: PASSWORD });
+    if (!options.totp) return { email, customerId: account.customerId };
+    const totpSecret = generateSecret();
+    await server.application.mfa.totp.install(account.customerId, totpSecret);
+    await server.application.mfa.generateRecoveryCodes(account.customerId);
+    return { email, customerId: account.customerId, totpSecret };
+  }
+
+  const openPage = (): Promise<WatchedPage> => openWatchedPage(browser);
+
+  async function startAuthorization(config: oidc.Configuration, page: Page, extra: Record<string, string> = {}) {
+    const codeVerifier = oidc.randomPKCECodeVerifier();
+    const state = oidc.randomState();
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid',
+      code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
+      code_challenge_method: 'S256',
+      state,
+      ...extra,
+    });
+    await page.goto(url.href);
+    return { codeVerifier, state };
+  }
+
+  async function signIn(page: Page, person: Person, password = PASSWORD): Promise<void> {
+    await page.getByLabel('Email or customer ID').fill(person.email);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  }
+
+  async function enterCode(page: Page, code: string): Promise<void> {
+    await page.getByLabel(/^(Code|Recovery code)$/).fill(code);
+    await page.getByRole('button', { name: 'Verify' }).click();
+  }
+
+  async function finishAtCallback(config: oidc.Configuration, page: Page, checks: { codeVerifier: string; state: string }) {
+    await page.waitForURL((url) => url.href.startsWith(REDIRECT_URI));
+    return oidc.authorizationCodeGrant(config, new URL(page.url()), { pkceCodeVerifier: checks.codeVerifier, expectedState: checks.state });
+  }
+
+  test('public PKCE client: login -> TOTP -> consent -> code -> tokens -> userinfo', async () => {
+    const person = await newPerson({ totp: true });
+    const watched = await openPage();
+    const { page } = watched;
+    const checks = await startAuthorization(publicClient, page);
+    await watched.screenshot('login');
+    await signIn(page, person);
+    await page.getByRole('heading', { name: 'Verify it is you' }).waitFor();
+    await watched.screenshot('mfa-totp');
+    await enterCode(page, await totpCode(String(person.totpSecret)));
+    await page.getByRole('heading', { name: /^Allow / }).waitFor();
+    await watched.screenshot('consent');
+    await page.getByRole('button', { name: 'Allow' }).click();
+    const tokens = await finishAtCallback(publicClient, page, checks);
+    const claims = tokens.claims();
+    expect(claims?.sub).toBe(person.customerId);
+    expect(claims?.acr).toBe('urn:authtoken:acr:mfa');
+    expect(claims?.amr).toEqual(['pwd', 'otp', 'mfa']);
+    const userinfo = await oidc.fetchUserInfo(publicClient, tokens.access_token, person.customerId);
+    expect(userinfo.sub).toBe(person.customerId);
+    expect(watched.problems).toEqual([]);
+    await watched.context.close();
+  });
+
+  test('confidential client: consent is remembered, API token for the requested resource', async () => {
+    const person = await newPerson({ totp: true });
+    const watched = await openPage();
+    const { page } = watched;
+    const first = await startAuthorization(confidentialClient, page, { scope: 'openid api:read' });
+    await signIn(page, person);
+    await enterCode(page, await totpCode(String(person.totpSecret)));
+    await page.getByRole('button', { name: 'Allow' }).click();
+    const tokens = await finishAtCallback(confidentialClient, page, first);
+    expect(tokens.scope).toContain('api:read');
+    const introspection = await oidc.tokenIntrospection(confidentialClient, tokens.access_token);
+    expect(introspection).toMatchObject({ active: true, sub: person.customerId, client_id: 'demo-client' });
+
+    // Same browser session, same scopes: no login, no consent page, straight back with a code.
+    const second = await startAuthorization(confidentialClient, page, { scope: 'openid api:read' });
+    const again = await finishAtCallback(confidentialClient, page, second);
+    expect(again.claims()?.sub).toBe(person.customerId);
+    expect(watched.problems).toEqual([]);
+    await watched.context.close();
+  });
+
+  test('a wrong password shows the error beside the form and keeps the username', async () => {
+    const person = await newPerson({ totp: true });
+    const watched = await openPage();
+    const { page } = watched;
+    await startAuthorization(publicClient, page);
+    await signIn(page, person, 'not the password at all');
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('not correct');
+    expect(await page.getByLabel('Email or customer ID').inputValue()).toBe(person.email);
+    await watched.screenshot('login-error');
+    expect(watched.problems).toEqual([]);
+    await watched.context.close();
+  });
+
+  test('a wrong code keeps the sign-in: the right code then succeeds, and the session held nobody before it', async () => {
+    const person = await newPerson({ totp: true });
+    const watched = await openPage();
+    const { page } = watched;
+    const checks = await startAuthorization(publicClient, page);
+    await signIn(page, person);
+    await enterCode(page, '000000');
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('not valid');
+    await watched.screenshot('mfa-wrong-code');
+
+    // Between password and second factor the provider session must not know the account: a fresh
+    // authorization request in the same browser lands on the login page, not on consent or a code.
+    const probe = await watched.context.newPage();
+    await probe.goto(
+      oidc.buildAuthorizationUrl(publicClient, {
+        redirect_uri: REDIRECT_URI,
+        scope: 'openid',
+        code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
+        prompt: 'none',
+      }).href,
+    );
+    await probe.waitForURL((url) => url.href.startsWith(REDIRECT_URI));
+    expect(new URL(probe.url()).searchParams.get('error')).toBe('login_required');
+    await probe.close();
+
+    await enterCode(page, await totpCode(String(person.totpSecret)));
+    await page.getByRole('button', { name: 'Allow' }).click();
+    const tokens = await finishAtCallback(publicClient, page, checks);
+    expect(tokens.claims()?.sub).toBe(person.customerId);
+    expect(watched.problems).toEqual([]);
+    await watched.context.close();
+  });
+
+  test('email-code path: the code arrives by SMTP and signs the person in', async () => {
+    const person = await newPerson({ totp: true });
+    const watched = await openPage();
+    const { page } = watched;
+    const checks = await startAuthorization(publicClient, page);
+    await signIn(page, person);
+    await page.getByRole('link', { name: 'Get a code by email' }).click();
+    const before = mailbox.messages.length;
+    await page.getByRole('button', { name: 'Email me a code' }).click();
+    await expect(page.getByRole('status').textContent()).resolves.toContain('We sent you a code');
+    await watched.screenshot('mfa-email');
+    await enterCode(page, await mailbox.codeSentTo(person.email, before));
+    await page.getByRole('button', { name: 'Allow' }).click();
+    const tokens = await finishAtCallback(publicClient, page, checks);
+    expect(tokens.claims()?.amr).toEqual(['pwd', 'otp', 'mfa']);
+    expect(watched.problems).toEqual([]);
+    await watched.context.close();
+  });
+
+  test('recovery-code path: a recovery code signs in once, and not twice', async () => {
+    const person = await newPerson({ totp: true });
+    const [recoveryCode] = await server.application.mfa.generateRecoveryCodes(person.customerId);
+    const watched = await openPage();
+    const { page } = watched;
+    const checks = await startAuthorization(publicClient, page);
+    await signIn(page, person);
+    await page.getByRole('link', { name: 'Use a recovery code' }).click();
+    await watched.screenshot('mfa-recovery');
+    await enterCode(page, String(recoveryCode));
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await finishAtCallback(publicClient, page, checks);
+    await watched.context.close();
+
+    const second = await openPage();
+    await startAuthorization(publicClient, second.page);
+    await signIn(second.page, person);
+    await second.page.getByRole('link', { name: 'Use a recovery code' }).click();
+    await enterCode(second.page, String(recoveryCode));
+    await expect(second.page.getByRole('alert').textContent()).resolves.toContain('not valid');
+    expect([...watched.problems, ...second.problems]).toEqual([]);
+    await second.context.close();
+  });
+
+  test('forced enrollment: acr_values asks for MFA, the person without a factor enrolls TOTP and gets recovery codes', async () => {
+    const person = await newPerson({ totp: false });
+    const watched = await openPage();
+    const { page } = watched;
+    const checks = await startAuthorization(publicClient, page, { acr_values: 'urn:authtoken:acr:mfa' });
+    await signIn(page, person);
+    await page.getByRole('heading', { name: 'Set up your authenticator app' }).waitFor();
+    expect(await page.locator('figure.qr svg').count()).toBe(1);
+    await watched.screenshot('enroll');
+    const manualKey = String(await page.locator('#manual-key').textContent()).replace(/\s+/g, '');
+    await page.getByLabel('Code from the app').fill(await totpCode(manualKey));
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await page.getByRole('heading', { name: 'Save your recovery codes' }).waitFor();
+    expect(await page.locator('#recovery-codes li').count()).toBe(10);
+    await watched.screenshot('recovery-codes');
+    const download = await page.request.get(new URL(await page.getByRole('link', { name: 'Download as a text file' }).getAttribute('href') ?? '', page.url()).href);
+    expect((await download.text()).split('\n').filter((line) => /^[A-Za-z0-9-]{6,}$/.test(line))).toHaveLength(10);
+    await page.getByRole('button', { name: 'I have saved them, continue' }).click();
+    await page.getByRole('button', { name: 'Allow' }).click();
+    const tokens = await finishAtCallback(publicClient, page, checks);
+    expect(tokens.claims()?.acr).toBe('urn:authtoken:acr:mfa');
+    expect(await server.application.mfa.methodsFor(person.customerId)).toContain('totp');
+    expect(watched.problems).toEqual([]);
+    await watched.context.close();
+  });
+
+  test('step-up: a password-only session asked for acr mfa must prove a second factor', async () => {
+    const person = await newPerson({ totp: false });
+    const watched = await openPage();
+    const { page } = watched;
+    const first = await startAuthorization(publicClient, page);
+    await signIn(page, person);
+    await page.getByRole('button', { name: 'Allow' }).click();
+    const passwordOnly = await finishAtCallback(publicClient, page, first);
+    expect(passwordOnly.claims()?.acr).toBe('urn:authtoken:acr:pwd');
+
+    // The same session now asks for the MFA context: enrollment (no factor yet), no password prompt.
+    const second = await startAuthorization(publicClient, page, { acr_values: 'urn:authtoken:acr:mfa' });
+    await page.getByRole('heading', { name: 'Set up your authenticator app' }).waitFor();
+    const manualKey = String(await page.locator('#manual-key').textContent()).replace(/\s+/g, '');
+    await page.getByLabel('Code from the app').fill(await totpCode(manualKey));
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await page.getByRole('button', { name: 'I have saved them, continue' }).click();
+    const stepped = await finishAtCallback(publicClient, page, second);
+    expect(stepped.claims()?.acr).toBe('urn:authtoken:acr:mfa');
+    expect(stepped.claims()?.sub).toBe(person.customerId);
+    expect(watched.problems).toEqual([]);
+    await watched.context.close();
+  });
+
+  test('logout: RP-initiated logout asks, signs out, and the next request needs a login again', async () => {
+    const person = await newPerson({ totp: false });
+    const watched = await openPage();
+    const { page } = watched;
+    const checks = await startAuthorization(publicClient, page);
+    await signIn(page, person);
+    await page.getByRole('button', { name: 'Allow' }).click();
+    const tokens = await finishAtCallback(publicClient, page, checks);
+    await page.goto(oidc.buildEndSessionUrl(publicClient, { id_token_hint: String(tokens.id_token) }).href);
+    await page.getByRole('heading', { name: 'Sign out' }).waitFor();
+    await watched.screenshot('logout-confirm');
+    await page.getByRole('button', { name: 'Yes, sign me out' }).click();
+    await page.getByRole('heading', { name: 'You are signed out' }).waitFor();
+    await startAuthorization(publicClient, page);
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    expect(watched.problems).toEqual([]);
+    await watched.context.close();
+  });
+
+  test('a form without its CSRF token is refused with a page, not processed', async () => {
+    const watched = await openPage();
+    const { page } = watched;
+    await startAuthorization(publicClient, page);
+    const action = await page.locator('form').first().getAttribute('action');
+    const response = await page.request.post(new URL(String(action), server.baseUrl).href, {
+      form: { username: 'someone@example.com', password: PASSWORD, csrf: 'forged' },
+    });
+    expect(response.status()).toBe(403);
+    expect(await response.text()).toContain('invalid_csrf_token');
+    await watched.context.close();
+  });
+});
