@@ -3,7 +3,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 
 import { StoreAdapter } from '../../src/provider/adapter.js';
-import { DEMO_REDIRECT_URI, issueAuthorizationCode } from '../support/authorization-code.js';
+import { createTestAccount, DEMO_REDIRECT_URI, issueAuthorizationCode } from '../support/authorization-code.js';
 import { DEMO, postForm, startTestServer, testMongoUri, type TestServer } from '../support/server.js';
 
 /** Every document of every collection of the database, as text: what someone with a dump would read. */
@@ -43,6 +43,7 @@ describe('nothing usable at rest (MongoDB store)', () => {
     expect(clientCredentials.status).toBe(200);
     secrets.clientCredentialsToken = String(clientCredentials.body.access_token);
     secrets.demoClientSecret = DEMO.secret;
+    secrets.accountPassword = 'correct horse battery staple';
 
     const app = await server.application.clients.create({
       name: 'at-rest app',
@@ -57,6 +58,7 @@ describe('nothing usable at rest (MongoDB store)', () => {
       clientId: app.clientId,
       codeChallenge: createHash('sha256').update(verifier).digest('base64url'),
       scope: 'openid offline_access',
+      accountId: await createTestAccount(server.application),
     });
     secrets.authorizationCode = code;
     secrets.codeVerifier = verifier;

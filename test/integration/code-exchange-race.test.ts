@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 
-import { DEMO_REDIRECT_URI, issueAuthorizationCode } from '../support/authorization-code.js';
+import { createTestAccount, DEMO_REDIRECT_URI, issueAuthorizationCode } from '../support/authorization-code.js';
 import { postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
 
 /**
@@ -11,8 +11,10 @@ import { postForm, startTestServer, STORE_KINDS, type TestServer } from '../supp
 describe.each(STORE_KINDS)('authorization code exchange race on the %s store', (storeKind) => {
   let server: TestServer;
   let client: { id: string; secret: string };
+  let accountId: string;
   beforeAll(async () => {
     server = await startTestServer({ store: storeKind });
+    accountId = await createTestAccount(server.application);
     const created = await server.application.clients.create({
       name: 'race client',
       grantTypes: ['authorization_code'],
@@ -29,7 +31,7 @@ describe.each(STORE_KINDS)('authorization code exchange race on the %s store', (
     for (let attempt = 0; attempt < 5; attempt += 1) {
       const verifier = randomBytes(32).toString('base64url');
       const challenge = createHash('sha256').update(verifier).digest('base64url');
-      const code = await issueAuthorizationCode(server.application.provider, { clientId: client.id, codeChallenge: challenge });
+      const code = await issueAuthorizationCode(server.application.provider, { clientId: client.id, codeChallenge: challenge, accountId });
       const exchange = () =>
         postForm(
           `${server.baseUrl}/token`,

@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+
+import type { Application } from '../../src/app.js';
 import type { Provider } from '../../src/provider/index.js';
 
 export const DEMO_REDIRECT_URI = 'https://app.example.test/callback';
@@ -8,9 +11,9 @@ export const DEMO_REDIRECT_URI = 'https://app.example.test/callback';
  */
 export async function issueAuthorizationCode(
   provider: Provider,
-  options: { clientId: string; codeChallenge: string; accountId?: string; redirectUri?: string; scope?: string },
+  options: { clientId: string; codeChallenge: string; accountId: string; redirectUri?: string; scope?: string },
 ): Promise<string> {
-  const accountId = options.accountId ?? 'account-race';
+  const { accountId } = options;
   const grant = new provider.Grant({ accountId, clientId: options.clientId });
   const scope = options.scope ?? 'openid';
   grant.addOIDCScope(scope);
@@ -29,4 +32,13 @@ export async function issueAuthorizationCode(
     gty: 'authorization_code',
   });
   return code.save();
+}
+
+/** A real, active account (the token endpoint loads the account a code was issued to). */
+export async function createTestAccount(application: Application): Promise<string> {
+  const account = await application.accounts.create({
+    email: `person-${randomBytes(4).toString('hex')}@example.com`,
+    password: 'correct horse battery staple',
+  });
+  return account.customerId;
 }
