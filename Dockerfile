@@ -18,6 +18,8 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY views ./views
 COPY config ./config
+# The `authtoken` CLI's launcher: docker compose exec authtoken npx authtoken client list
+COPY bin ./bin
 USER node
 EXPOSE 3000 3001
 CMD ["node", "dist/src/main.js"]

@@ -9,9 +9,12 @@ import type { Config } from './config/index.js';
 import { CsrfProtection } from './http/csrf.js';
 import { errorBoundary } from './http/errors.js';
 import { livenessHandler, readinessHandler } from './http/health.js';
+import { observeRequestDuration } from './http/http-metrics.js';
 import { Metrics } from './http/metrics.js';
+import { ensureRateLimitIndexes } from './http/rate-limit.js';
 import { noteStoreUnavailable } from './http/request-context.js';
 import { requestLog } from './http/request-log.js';
+import { requireHttpsForCookies } from './http/require-https.js';
 import { securityHeaders } from './http/security-headers.js';
 import { exactRoutes } from './http/operational-routes.js';
 import { faviconHandler, stylesheetHandler } from './http/static-files.js';
@@ -19,9 +22,9 @@ import { interactionRoutes, PENDING_LOGINS_COLLECTION, PendingLogins } from './i
 import { signInServices } from './interactions/sign-in-adapter.js';
 import type { Logger } from './log/index.js';
 import { MfaService } from './mfa/index.js';
-import { ClientCache, createProvider, ensureOidcIndexes, loadSigningKeys, MFA_REQUIRED_METADATA, type Provider } from './provider/index.js';
+import { ClientCache, countTokenIssuance, createProvider, ensureOidcIndexes, loadSigningKeys, MFA_REQUIRED_METADATA, type Provider } from './provider/index.js';
 import { ServerSecrets } from './secrets/index.js';
-import { onStoreUnavailable, runMigrations, type Store } from './store/index.js';
+import { onStoreUnavailable, runMigrations, withOperationTiming, type Store } from './store/index.js';
 import { Views } from './views/index.js';
 
 export interface Application {
@@ -33,33 +36,40 @@ export interface Application {
   metrics: Metrics;
   accounts: AccountService;
   mfa: MfaService;
+  /** The store as the application uses it (with operation timing). */
+  store: Store;
   /** Stops background work the application started (not the store, which the caller owns). */
   stop(): void;
 }
 
 /** Builds the public Koa application on a connected store: indexes, keys, provider, routes. */
-export async function createApplication(config: Config, store: Store, logger: Logger): Promise<Application> {
+export async function createApplication(config: Config, rawStore: Store, logger: Logger): Promise<Application> {
+  const metrics = new Metrics();
+  const store = withOperationTiming(rawStore, metrics.storeOperationDuration);
   const secrets = new ServerSecrets(config.masterKey, config.previousMasterKeys);
   await ensureOidcIndexes(store);
   // Feature modules add their migrations to this list.
   await runMigrations(store, [...CLIENT_MIGRATIONS], logger, { leaseMs: config.migrationLeaseSeconds * 1000 });
   const signingKeys = await loadSigningKeys(store, secrets);
-  const clientCache = new ClientCache(config.clientCache);
-  const clients = new ClientRegistry(store, secrets, clientCache);
   const audit = new AuditLog(store);
   await audit.ensureIndexes();
-  const metrics = new Metrics();
   const accounts = new AccountService(store, secrets, { argon2: config.argon2, throttle: config.signInThrottle });
   await accounts.ensureIndexes();
-  const mfa = new MfaService(store, secrets, config, MfaService.deliveryChannelFromConfig(config));
+  const mfa = new MfaService(store, secrets, config, MfaService.deliveryChannelFromConfig(config), accounts);
   await mfa.ensureIndexes();
   await store.ensureIndexes(PENDING_LOGINS_COLLECTION, []);
+  await ensureRateLimitIndexes(store);
   mfa.onDeliveryFailure((error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not deliver a one-time code'));
   accounts.onCeilingReached(async (account) => {
     await audit.record({ action: 'account.signin_ceiling_reached', actor: { type: 'system' }, accountId: account.customerId, outcome: 'failure' });
     await mfa.notifyCeilingReached(account).catch((error: unknown) => logger.warn({ err: error }, 'could not email the sign-in ceiling notice'));
   });
+  const clientCache = new ClientCache(config.clientCache);
   const { provider, routes: providerRoutes } = createProvider({ config, store, secrets, signingKeys, accounts, mfa, audit, metrics, clientCache });
+  const clients = new ClientRegistry(store, secrets, async (metadata) => provider.Client.validate(metadata), clientCache);
+  countTokenIssuance(provider, metrics.tokensIssued);
+  // Behind a proxy (TRUST_PROXY), X-Forwarded-For/-Proto give the client IP and https; otherwise ignored.
+  provider.proxy = config.trustProxy;
 
   provider.on('server_error', (ctx, error) => {
     logger.error({ err: error, path: ctx.path }, 'oidc-provider server_error');
@@ -70,9 +80,12 @@ export async function createApplication(config: Config, store: Store, logger: Lo
   // The provider runs inside this app (koa-mount), so cookies it sets are signed with this app's keys,
   // while provider.interactionDetails reads them with its own: both must be the configured cookie keys.
   app.keys = config.cookieKeys;
+  app.proxy = config.trustProxy;
   app.use(requestLog(logger));
+  app.use(observeRequestDuration(metrics.httpDuration));
   app.use(errorBoundary(logger));
   app.use(securityHeaders(config.issuer.startsWith('https:')));
+  app.use(requireHttpsForCookies(config.issuer, logger));
   const favicon = faviconHandler();
   app.use(
     exactRoutes({
@@ -103,5 +116,5 @@ export async function createApplication(config: Config, store: Store, logger: Lo
     unsubscribe();
     mfa.close();
   };
-  return { app, provider, clients, secrets, audit, metrics, accounts, mfa, stop };
+  return { app, provider, clients, secrets, audit, metrics, accounts, mfa, store, stop };
 }

@@ -1,5 +1,6 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
+import { startAdminServer } from './admin/index.js';
 import { createApplication } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config/index.js';
 import { createLogger, type Logger } from './log/index.js';
@@ -19,14 +20,17 @@ function warnLoudly(lines: string[]): void {
 }
 
 /** Stops accepting, lets in-flight requests finish within the deadline, then closes the database. */
-async function shutdown(server: Server, store: Store, stopApp: () => void, config: Config, logger: Logger): Promise<void> {
+async function shutdown(servers: Server[], store: Store, stopApp: () => void, config: Config, logger: Logger): Promise<void> {
   logger.info('shutting down: no new connections, finishing in-flight requests');
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
+  // A keep-alive connection would otherwise go on carrying new requests until the deadline: answer what
+  // is already in flight with Connection: close, so each connection ends after its current request.
+  for (const server of servers) server.on('request', (_request: IncomingMessage, response: ServerResponse) => response.setHeader('Connection', 'close'));
+  const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  for (const server of servers) server.closeIdleConnections();
   const deadline = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs).unref());
   if ((await Promise.race([closed, deadline])) === 'timeout') {
     logger.warn('shutdown deadline reached; closing remaining connections');
-    server.closeAllConnections();
+    for (const server of servers) server.closeAllConnections();
   }
   stopApp();
   await store.close();
@@ -81,7 +85,8 @@ async function main(): Promise<void> {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
-  logger.info({ port: config.port, issuer: config.issuer }, 'authtoken-server listening');
+  logger.info({ port: config.port, issuer: config.issuer, configFile: config.configFile }, 'authtoken-server listening');
+  const adminServer = await startAdminServer(config, application, logger);
   if (seed.banner.length > 0) process.stdout.write(`${seed.banner.join('\n')}\n`);
 
   let stopping = false;
@@ -89,7 +94,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'signal received');
-    shutdown(server, store, application.stop, config, logger)
+    shutdown(adminServer ? [server, adminServer] : [server], store, application.stop, config, logger)
       .then(() => process.exit(0))
       .catch((error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');

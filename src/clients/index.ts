@@ -1,4 +1,4 @@
-import type { AdapterPayload } from 'oidc-provider';
+import type { AdapterPayload, ClientMetadata } from 'oidc-provider';
 
 import { collectionName, StoreAdapter, type OidcDocument } from '../provider/adapter.js';
 import { MFA_REQUIRED_METADATA, PASSWORD_GRANT_METADATA } from '../provider/grants/user-grant-policy.js';
@@ -51,6 +51,28 @@ export interface NewClient {
   mfaRequired?: boolean;
 }
 
+/** Checks client metadata the way the provider will when it loads the client (throws when invalid). */
+export type ClientMetadataValidator = (metadata: ClientMetadata) => Promise<void>;
+
+/** What an operator may change on an existing client. */
+export interface ClientChanges {
+  name?: string;
+  grantTypes?: string[];
+  scopes?: string[];
+  redirectUris?: string[];
+}
+
+/** A client as operators see it: everything but the secret hash. */
+export interface ClientView {
+  clientId: string;
+  name: string;
+  grantTypes: string[];
+  scopes: string[];
+  redirectUris: string[];
+  authMethod: ClientAuthMethod;
+  createdAt: Date;
+}
+
 export interface CreatedClient {
   clientId: string;
   /** Returned once, at creation; only its hash is stored. */
@@ -64,10 +86,16 @@ export class ClientRegistry {
   constructor(
     private readonly store: Store,
     private readonly secrets: ServerSecrets,
+    /** When given, metadata is checked before it is stored, so a stored client always loads. */
+    private readonly validate: ClientMetadataValidator = async () => {},
     /** Every change or removal here must evict the client from the provider's cache. */
     private readonly cache?: ClientCache,
   ) {
     this.#adapter = new StoreAdapter('Client', store, secrets);
+  }
+
+  get #collection() {
+    return this.store.collection<ClientDocument>(collectionName('Client'));
   }
 
   /** Validates and stores a registration; throws ClientValidationError naming the bad field. */
@@ -92,7 +120,8 @@ export class ClientRegistry {
     if (input.jwks) metadata.jwks = input.jwks as AdapterPayload['jwks'];
     if (input.passwordGrant !== undefined) metadata[PASSWORD_GRANT_METADATA] = input.passwordGrant;
     if (input.mfaRequired !== undefined) metadata[MFA_REQUIRED_METADATA] = input.mfaRequired;
-    await this.store.collection<ClientDocument>(collectionName('Client')).insert({
+    await this.validate(metadata as ClientMetadata);
+    await this.#collection.insert({
       _id: clientId,
       data: JSON.stringify(metadata),
       createdAt: new Date(),
@@ -105,14 +134,74 @@ export class ClientRegistry {
     return this.#adapter.find(clientId);
   }
 
-  /** Deletes a client; on this instance it stops working at once, elsewhere within the cache TTL. */
-  async remove(clientId: string): Promise<boolean> {
-    const deleted = await this.store.collection(collectionName('Client')).deleteMany({ _id: clientId });
+  async count(): Promise<number> {
+    return this.#collection.count({});
+  }
+
+  async get(clientId: string): Promise<ClientView | undefined> {
+    const document = await this.#collection.findOne({ _id: clientId });
+    return document ? toView(document) : undefined;
+  }
+
+  /** Clients in creation order, oldest first. */
+  async list(options: { limit: number; skip?: number }): Promise<ClientView[]> {
+    const documents = await this.#collection.find({}, { sort: { createdAt: 1 }, limit: options.limit, skip: options.skip ?? 0 });
+    return documents.map(toView);
+  }
+
+  /** Applies changes; undefined when the client does not exist. */
+  async update(clientId: string, changes: ClientChanges): Promise<ClientView | undefined> {
+    const document = await this.#collection.findOne({ _id: clientId });
+    if (!document) return undefined;
+    const metadata = JSON.parse(document.data) as AdapterPayload;
+    if (changes.name !== undefined) metadata.client_name = changes.name;
+    if (changes.scopes !== undefined) metadata.scope = changes.scopes.join(' ');
+    if (changes.redirectUris !== undefined) metadata.redirect_uris = changes.redirectUris;
+    if (changes.grantTypes !== undefined) {
+      metadata.grant_types = changes.grantTypes;
+      metadata.response_types = changes.grantTypes.includes('authorization_code') ? ['code'] : [];
+    }
+    await this.validate(metadata as ClientMetadata);
+    const updated: ClientDocument = { ...document, data: JSON.stringify(metadata) };
+    await this.#collection.replace(updated);
+    this.cache?.invalidate(clientId);
+    return toView(updated);
+  }
+
+  /** Replaces the secret; the new one is returned once. Undefined when the client does not exist. */
+  async rotateSecret(clientId: string): Promise<{ clientSecret: string } | 'no-secret' | undefined> {
+    const document = await this.#collection.findOne({ _id: clientId });
+    if (!document) return undefined;
+    const metadata = JSON.parse(document.data) as AdapterPayload;
+    if (typeof metadata.client_secret !== 'string') return 'no-secret';
+    const clientSecret = randomSecret(32);
+    metadata.client_secret = hashClientSecret(this.secrets, clientSecret);
+    await this.#collection.replace({ ...document, data: JSON.stringify(metadata) });
+    // The old secret stops working here at once, on other instances within CLIENT_CACHE_TTL_MS.
+    this.cache?.invalidate(clientId);
+    return { clientSecret };
+  }
+
+  /**
+   * Deletes the client record; true when it existed. Its tokens are the caller's to revoke. It stops
+   * working on this instance at once, on other instances within CLIENT_CACHE_TTL_MS.
+   */
+  async delete(clientId: string): Promise<boolean> {
+    const deleted = await this.#collection.deleteMany({ _id: clientId });
     this.cache?.invalidate(clientId);
     return deleted > 0;
   }
+}
 
-  async count(): Promise<number> {
-    return this.store.collection(collectionName('Client')).count({});
-  }
+function toView(document: OidcDocument): ClientView {
+  const metadata = JSON.parse(document.data) as AdapterPayload;
+  return {
+    clientId: document._id,
+    name: typeof metadata.client_name === 'string' ? metadata.client_name : '',
+    grantTypes: [...(metadata.grant_types ?? [])],
+    scopes: typeof metadata.scope === 'string' && metadata.scope ? metadata.scope.split(' ') : [],
+    redirectUris: [...(metadata.redirect_uris ?? [])],
+    authMethod: (metadata.token_endpoint_auth_method ?? 'client_secret_basic') as ClientAuthMethod,
+    createdAt: new Date(document.createdAt),
+  };
 }

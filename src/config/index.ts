@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+import { readConfigFile } from './file.js';
+
 /** Raised when the environment holds a value we cannot run with; the message names the variable. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -46,6 +48,10 @@ const envSchema = z.object({
   MIGRATION_LEASE_SECONDS: intInRange(10, 86400).default(300),
   CLIENT_CACHE_TTL_MS: intInRange(0, 60000).default(5000),
   CLIENT_CACHE_MAX_ENTRIES: intInRange(0, 1000000).default(10000),
+  ADMIN_PORT: intInRange(0, 65535).default(3001),
+  ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
+  ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)').max(512).optional(),
+  TRUST_PROXY: bool.default(false),
   // Accounts and MFA (password grant, login pages, dashboard).
   ARGON2_MEMORY_KIB: intInRange(19456, 4 * 1024 * 1024).default(19456),
   ARGON2_TIME_COST: intInRange(2, 20).default(2),
@@ -79,6 +85,9 @@ const envSchema = z.object({
   DEMO_USER_TOTP: bool.optional(),
   DEMO_TOTP_SECRET: z.string().regex(/^[A-Z2-7]{16,128}=*$/, 'must be base32 (A-Z, 2-7), at least 16 characters').optional(),
 });
+
+/** Every option name, as accepted in the environment and in an AUTHTOKEN_CONFIG file. */
+export const CONFIG_KEYS: ReadonlySet<string> = new Set(Object.keys(envSchema.shape));
 
 type Env = z.infer<typeof envSchema>;
 
@@ -155,6 +164,12 @@ export interface Config {
   migrationLeaseSeconds: number;
   /** Client metadata cache: other instances see a changed client within ttlMs (0 disables the cache). */
   clientCache: { ttlMs: number; maxEntries: number };
+  /** The admin API; it starts only when a token is configured. */
+  admin: { port: number; host: string; token: string | undefined };
+  /** Honour X-Forwarded-For/-Proto (only behind a proxy that sets them). */
+  trustProxy: boolean;
+  /** The AUTHTOKEN_CONFIG file that was read, if any. */
+  configFile: string | undefined;
 }
 
 function parseMasterKey(variable: string, id: string, value: string): MasterKey {
@@ -174,9 +189,20 @@ function isLocalhost(url: URL): boolean {
  * variable; never returns a configuration that would be unsafe in production.
  */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
-  const cleaned = Object.fromEntries(
+  const fromEnv = Object.fromEntries(
     Object.entries(source).filter(([, value]) => value !== undefined && value !== ''),
   );
+  const configFile = fromEnv.AUTHTOKEN_CONFIG;
+  let fromFile: Record<string, string> = {};
+  if (configFile) {
+    try {
+      fromFile = readConfigFile(configFile, CONFIG_KEYS);
+    } catch (error) {
+      throw new ConfigError(`AUTHTOKEN_CONFIG: ${(error as Error).message}`);
+    }
+  }
+  // The environment wins over the file, key by key.
+  const cleaned = { ...fromFile, ...fromEnv };
   const parsed = envSchema.safeParse(cleaned);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -309,6 +335,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     migrationLeaseSeconds: env.MIGRATION_LEASE_SECONDS,
     clientCache: { ttlMs: env.CLIENT_CACHE_TTL_MS, maxEntries: env.CLIENT_CACHE_MAX_ENTRIES },
+    admin: { port: env.ADMIN_PORT, host: env.ADMIN_HOST, token: env.ADMIN_TOKEN },
+    trustProxy: env.TRUST_PROXY,
+    configFile,
   };
 }
 

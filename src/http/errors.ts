@@ -49,7 +49,7 @@ export function errorBoundary(logger: Logger) {
     const record: RequestRecord = { storeUnavailable: false };
     try {
       await runWithRequestRecord(record, next);
-      // A handler that already answered 503 (readiness) keeps its own body.
+      // A deliberate 503 (e.g. /readyz reporting the store down) keeps its own body.
       if (record.storeUnavailable && ctx.status >= 500 && ctx.status !== 503) {
         ctx.set('Retry-After', '5');
         respondWithError(ctx, 503, 'temporarily_unavailable', 'the service is temporarily unavailable, retry later');

@@ -28,7 +28,8 @@ export function requestLog(logger: Logger) {
       if (logger.isLevelEnabled('info')) {
         const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
         logger.info(
-          { requestId, method: ctx.method, path: ctx.path, status: ctx.status, durationMs: Math.round(durationMs * 10) / 10 },
+          // ctx.ip is the socket address, or X-Forwarded-For's client when TRUST_PROXY is on.
+          { requestId, method: ctx.method, path: ctx.path, status: ctx.status, ip: ctx.ip, durationMs: Math.round(durationMs * 10) / 10 },
           'request',
         );
       }

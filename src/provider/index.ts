@@ -33,6 +33,8 @@ import { Views } from '../views/index.js';
 export { ensureOidcIndexes, revokeGrantEverywhere, collectionName, OIDC_MODELS } from './adapter.js';
 export { loadSigningKeys, SIGNING_KEYS_COLLECTION } from './signing-keys.js';
 export { ResourceServerRegistry } from './resource-servers.js';
+export { countTokenIssuance } from './token-metrics.js';
+export { lookUpOpaqueToken, revokeOpaqueTokensOfClient, type TokenDescription, type TokenLookup } from './token-admin.js';
 export {
   AUTH0_MFA_OTP_GRANT_TYPE,
   MFA_OTP_GRANT_TYPE,
@@ -183,7 +185,6 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
   };
 
   const provider = new Provider(config.issuer, configuration);
-  if (config.issuer.startsWith('https:')) provider.proxy = false;
 
   // Client secrets are stored as salted, keyed hashes: compare against the hash, never a clear value.
   provider.Client.prototype.compareClientSecret = async function compareHashedSecret(
@@ -213,6 +214,7 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
     resourceServers,
     rateLimiter: new FixedWindowRateLimiter(store, 'password-grant', config.rateLimits.passwordGrant, config.rateLimits.windowSeconds),
     rateLimiterForChallenge: new FixedWindowRateLimiter(store, 'mfa-challenge', config.rateLimits.mfaChallenge, config.rateLimits.windowSeconds),
+    requireMfaForAll: config.mfa.requiredForAll,
   };
   registerPasswordGrant(provider, userGrantDependencies);
   registerMfaOtpGrant(provider, userGrantDependencies);

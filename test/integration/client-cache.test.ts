@@ -21,7 +21,7 @@ describe.each(STORE_KINDS)('client cache on the %s store', (storeKind) => {
     const partner = await createPartner(server);
     expect((await requestToken(server, partner)).status).toBe(200);
     expect((await requestToken(server, partner)).status).toBe(200);
-    expect(await server.application.clients.remove(partner.id)).toBe(true);
+    expect(await server.application.clients.delete(partner.id)).toBe(true);
     const refused = await requestToken(server, partner);
     expect(refused.status).toBe(401);
     expect(refused.body.error).toBe('invalid_client');
@@ -57,7 +57,7 @@ describe('client cache across instances sharing one MongoDB database', () => {
       const partner = await createPartner(first);
       expect((await requestToken(cached, partner)).status).toBe(200);
       expect((await requestToken(uncached, partner)).status).toBe(200);
-      await first.application.clients.remove(partner.id);
+      await first.application.clients.delete(partner.id);
 
       expect((await requestToken(uncached, partner)).status).toBe(401);
       // Bounded poll: the cached instance must refuse once its TTL has run out.

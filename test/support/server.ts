@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { Writable } from 'node:stream';
 
+import { startAdminServer } from '../../src/admin/index.js';
 import { createApplication, type Application } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { createLogger } from '../../src/log/index.js';
@@ -42,6 +43,8 @@ export interface TestServer {
   store: Store;
   application: Application;
   logs: LogCapture;
+  /** The admin API's base URL when ADMIN_TOKEN was given (it listens on 127.0.0.1, port 0). */
+  adminUrl: string | undefined;
   /** Stops HTTP and background work; closes the store unless `keepStore`. */
   close(options?: { keepStore?: boolean }): Promise<void>;
 }
@@ -74,6 +77,8 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     COOKIE_KEYS: 'test-cookie-key-0123456789abcdefghijklmnop',
     LOG_LEVEL: 'info',
     MONGODB_CONNECT_ATTEMPTS: '2',
+    ADMIN_HOST: '127.0.0.1',
+    ADMIN_PORT: '0',
     ...(options.store === 'mongodb'
       ? { MONGODB_URI: options.mongoUri ?? testMongoUri(), MONGODB_DB: databaseName, DEMO_SEED: 'true' }
       : {}),
@@ -86,15 +91,20 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   const application = await createApplication(config, store, logger);
   await seedDemoData(config, application);
   server.on('request', application.app.callback());
+  const adminServer = await startAdminServer(config, application, logger);
+  const adminAddress = adminServer?.address();
   return {
     baseUrl: `http://127.0.0.1:${port}`,
+    adminUrl: typeof adminAddress === 'object' && adminAddress ? `http://127.0.0.1:${adminAddress.port}` : undefined,
     config,
     store,
     application,
     logs,
     async close({ keepStore = false } = {}) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const listening of adminServer ? [server, adminServer] : [server]) {
+        listening.closeAllConnections();
+        await new Promise<void>((resolve) => listening.close(() => resolve()));
+      }
       application.stop();
       if (!keepStore) await store.close();
     },

@@ -1,0 +1,49 @@
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import Koa from 'koa';
+
+import type { Application } from '../app.js';
+import type { Config } from '../config/index.js';
+import { MAX_BODY_BYTES } from '../http/errors.js';
+import { requestLog } from '../http/request-log.js';
+import type { Logger } from '../log/index.js';
+import { requireAdminToken } from './auth.js';
+import { adminErrorBoundary } from './errors.js';
+import { adminOpenApiDocument } from './openapi.js';
+import { auditRoutes } from './routes/audit.js';
+import { clientRoutes } from './routes/clients.js';
+import { tokenRoutes } from './routes/tokens.js';
+
+/**
+ * The admin REST API: its own Koa app for its own port (like Hydra's admin port), bearer-token protected
+ * except for /metrics and /openapi.json, which carry no secrets.
+ */
+export function createAdminApp(config: Config, application: Application, adminToken: string, logger: Logger): Koa {
+  const { audit, clients, provider, store, metrics } = application;
+  const adminLogger = logger.child({ component: 'admin' });
+  const app = new Koa();
+  app.silent = true;
+  app.proxy = config.trustProxy;
+  app.use(requestLog(adminLogger));
+  app.use(adminErrorBoundary(adminLogger));
+
+  const open = new Router();
+  const openApiDocument = adminOpenApiDocument();
+  open.get('/openapi.json', (ctx) => {
+    ctx.body = openApiDocument;
+  });
+  open.get('/metrics', async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.type = metrics.registry.contentType;
+    ctx.body = await metrics.registry.metrics();
+  });
+  app.use(open.routes());
+
+  app.use(requireAdminToken(adminToken, adminLogger));
+  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: MAX_BODY_BYTES, encoding: 'utf-8' }));
+  for (const router of [clientRoutes({ clients, audit, store }), tokenRoutes({ provider, store, audit }), auditRoutes({ audit })]) {
+    app.use(router.routes());
+    app.use(router.allowedMethods({ throw: true }));
+  }
+  return app;
+}

@@ -1,0 +1,189 @@
+import { Command, Option } from 'commander';
+
+import { AdminApiClient, AdminClientError } from './api-client.js';
+
+/**
+ * `authtoken`: the operator's command line, a client of the admin API. The admin token comes only from
+ * AUTHTOKEN_ADMIN_TOKEN (never a flag, so it stays out of shell history and process lists).
+ */
+
+type Json = Record<string, unknown>;
+
+interface OutputOptions {
+  json?: boolean;
+}
+
+function api(): AdminApiClient {
+  const token = process.env.AUTHTOKEN_ADMIN_TOKEN;
+  if (!token) throw new AdminClientError('AUTHTOKEN_ADMIN_TOKEN is not set (use the server\'s ADMIN_TOKEN value)');
+  return new AdminApiClient(process.env.AUTHTOKEN_ADMIN_URL ?? 'http://127.0.0.1:3001', token);
+}
+
+function print(value: unknown, options: OutputOptions, human: () => string): void {
+  process.stdout.write(options.json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
+}
+
+/** `key: value` lines, lists joined with spaces. */
+function fields(record: Json, order?: string[]): string {
+  const keys = order ?? Object.keys(record);
+  const width = Math.max(...keys.map((key) => key.length));
+  return keys
+    .filter((key) => record[key] !== undefined)
+    .map((key) => {
+      const value = record[key];
+      const text = Array.isArray(value) ? value.join(' ') : typeof value === 'object' ? JSON.stringify(value) : String(value);
+      return `${key.padEnd(width)}  ${text}`;
+    })
+    .join('\n');
+}
+
+/** A plain-text table, columns padded to their widest cell. */
+function table(rows: Json[], columns: string[]): string {
+  if (rows.length === 0) return '(none)';
+  const cell = (row: Json, column: string) => {
+    const value = row[column];
+    if (value === undefined) return '';
+    return Array.isArray(value) ? value.join(' ') : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  };
+  const widths = columns.map((column) => Math.max(column.length, ...rows.map((row) => cell(row, column).length)));
+  const line = (cells: string[]) => cells.map((text, index) => text.padEnd(widths[index] ?? 0)).join('  ').trimEnd();
+  return [line(columns.map((column) => column.toUpperCase())), ...rows.map((row) => line(columns.map((column) => cell(row, column))))].join('\n');
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+/** `--scope "a b" --scope c` -> [a, b, c] */
+const collectWords = (value: string, previous: string[] = []) => [...previous, ...value.split(/[\s,]+/).filter(Boolean)];
+
+async function readTokenArgument(token: string | undefined): Promise<string> {
+  if (token && token !== '-') return token;
+  // From stdin, so a token need not appear in the process list or shell history.
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const value = Buffer.concat(chunks).toString().trim();
+  if (!value) throw new AdminClientError('no token given (pass it as an argument or on stdin)');
+  return value;
+}
+
+const CLIENT_FIELDS = ['client_id', 'name', 'grant_types', 'scopes', 'redirect_uris', 'token_endpoint_auth_method', 'created_at'];
+
+function withJson(command: Command): Command {
+  return command.option('--json', 'print JSON (for scripts)');
+}
+
+export function buildProgram(): Command {
+  const program = new Command('authtoken')
+    .description('Administer an authtoken-server through its admin API (AUTHTOKEN_ADMIN_URL, AUTHTOKEN_ADMIN_TOKEN)')
+    // Usage errors stay one line, in the same form as every other failure.
+    .configureOutput({ outputError: (text, write) => write(`authtoken: ${text.replace(/^error: /, '')}`) });
+
+  const client = program.command('client').description('OAuth clients');
+
+  withJson(client.command('create').description('create a client; its secret is printed once'))
+    .requiredOption('--name <name>', 'display name')
+    .requiredOption('--grant <grant_type>', 'grant type (repeatable), e.g. client_credentials', collect)
+    .requiredOption('--scope <scopes>', 'allowed scopes, space-separated (repeatable)', collectWords)
+    .option('--redirect-uri <uri>', 'redirect URI (repeatable)', collect)
+    .option('--client-id <id>', 'choose the client_id instead of a generated one')
+    .addOption(new Option('--auth-method <method>', 'token endpoint authentication').choices(['client_secret_basic', 'client_secret_post', 'none']))
+    .action(async (options: { name: string; grant: string[]; scope: string[]; redirectUri?: string[]; clientId?: string; authMethod?: string; json?: boolean }) => {
+      const created = await api().request<Json>('POST', '/clients', {
+        name: options.name,
+        grant_types: options.grant,
+        scopes: options.scope,
+        ...(options.redirectUri ? { redirect_uris: options.redirectUri } : {}),
+        ...(options.clientId ? { client_id: options.clientId } : {}),
+        ...(options.authMethod ? { token_endpoint_auth_method: options.authMethod } : {}),
+      });
+      print(created, options, () => `${fields(created, [...CLIENT_FIELDS, 'client_secret'])}\n\nThe client secret is shown only now: store it safely.`);
+    });
+
+  withJson(client.command('list').description('list clients'))
+    .option('--limit <n>', 'at most this many', '100')
+    .option('--offset <n>', 'skip this many', '0')
+    .action(async (options: { limit: string; offset: string; json?: boolean }) => {
+      const clients = await api().request<Json[]>('GET', `/clients?limit=${encodeURIComponent(options.limit)}&offset=${encodeURIComponent(options.offset)}`);
+      print(clients, options, () => table(clients, ['client_id', 'name', 'grant_types', 'scopes']));
+    });
+
+  withJson(client.command('get').description('show one client').argument('<client_id>'))
+    .action(async (clientId: string, options: OutputOptions) => {
+      const found = await api().request<Json>('GET', `/clients/${encodeURIComponent(clientId)}`);
+      print(found, options, () => fields(found, CLIENT_FIELDS));
+    });
+
+  withJson(client.command('update').description('change name, grant types, scopes or redirect URIs').argument('<client_id>'))
+    .option('--name <name>', 'display name')
+    .option('--grant <grant_type>', 'grant types, replacing the current list (repeatable)', collect)
+    .option('--scope <scopes>', 'scopes, replacing the current list (repeatable)', collectWords)
+    .option('--redirect-uri <uri>', 'redirect URIs, replacing the current list (repeatable)', collect)
+    .action(async (clientId: string, options: { name?: string; grant?: string[]; scope?: string[]; redirectUri?: string[]; json?: boolean }) => {
+      const updated = await api().request<Json>('PATCH', `/clients/${encodeURIComponent(clientId)}`, {
+        ...(options.name !== undefined ? { name: options.name } : {}),
+        ...(options.grant ? { grant_types: options.grant } : {}),
+        ...(options.scope ? { scopes: options.scope } : {}),
+        ...(options.redirectUri ? { redirect_uris: options.redirectUri } : {}),
+      });
+      print(updated, options, () => fields(updated, CLIENT_FIELDS));
+    });
+
+  withJson(client.command('delete').description('delete a client and its stored tokens').argument('<client_id>'))
+    .action(async (clientId: string, options: OutputOptions) => {
+      await api().request('DELETE', `/clients/${encodeURIComponent(clientId)}`);
+      print({ client_id: clientId, deleted: true }, options, () => `deleted ${clientId}`);
+    });
+
+  withJson(client.command('rotate-secret').description('replace the client secret; the new one is printed once').argument('<client_id>'))
+    .action(async (clientId: string, options: OutputOptions) => {
+      const rotated = await api().request<Json>('POST', `/clients/${encodeURIComponent(clientId)}/secret`);
+      print(rotated, options, () => `${fields(rotated)}\n\nThe new client secret is shown only now; the old one no longer works.`);
+    });
+
+  withJson(client.command('revoke-tokens').description("revoke all of the client's stored tokens").argument('<client_id>'))
+    .action(async (clientId: string, options: OutputOptions) => {
+      const revoked = await api().request<Json>('POST', `/clients/${encodeURIComponent(clientId)}/revoke-tokens`);
+      print(revoked, options, () => fields(revoked));
+    });
+
+  const token = program.command('token').description('tokens of any client');
+
+  withJson(token.command('introspect').description('show what a token grants (reads stdin when the token is - or omitted)').argument('[token]'))
+    .action(async (value: string | undefined, options: OutputOptions) => {
+      const description = await api().request<Json>('POST', '/tokens/introspect', { token: await readTokenArgument(value) });
+      print(description, options, () => fields(description));
+    });
+
+  withJson(token.command('revoke').description('revoke a token (reads stdin when the token is - or omitted)').argument('[token]'))
+    .action(async (value: string | undefined, options: OutputOptions) => {
+      const revoked = await api().request<Json>('POST', '/tokens/revoke', { token: await readTokenArgument(value) });
+      print(revoked, options, () => `revoked (${String(revoked.token_type)})`);
+    });
+
+  const audit = program.command('audit').description('the audit trail');
+
+  withJson(audit.command('list').description('list audit events, newest first'))
+    .option('--action <action>', 'only this action, e.g. admin.client.created')
+    .option('--client <client_id>', 'only events about this client')
+    .option('--account <account_id>', 'only events about this account')
+    .option('--before <iso-date>', 'only events before this instant')
+    .option('--limit <n>', 'at most this many (max 500)', '50')
+    .action(async (options: { action?: string; client?: string; account?: string; before?: string; limit: string; json?: boolean }) => {
+      const query = new URLSearchParams({ limit: options.limit });
+      if (options.action) query.set('action', options.action);
+      if (options.client) query.set('client_id', options.client);
+      if (options.account) query.set('account_id', options.account);
+      if (options.before) query.set('before', options.before);
+      const events = await api().request<Json[]>('GET', `/audit-events?${query.toString()}`);
+      const rows = events.map((event) => ({ ...event, actor: (event.actor as Json).type }));
+      print(events, options, () => table(rows, ['at', 'action', 'outcome', 'actor', 'client_id', 'account_id', 'ip']));
+    });
+
+  return program;
+}
+
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (error) {
+  const reason = error instanceof AdminClientError ? error.message : `unexpected error: ${(error as Error).message}`;
+  process.stderr.write(`authtoken: ${reason}\n`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,3 @@
+export { createAdminApp } from './app.js';
+export { AdminApiError } from './errors.js';
+export { startAdminServer } from './server.js';

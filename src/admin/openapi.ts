@@ -1,0 +1,113 @@
+import { z } from 'zod';
+
+import {
+  auditEventResponse,
+  auditQuery,
+  clientResponse,
+  clientWithSecretResponse,
+  createClientRequest,
+  errorResponse,
+  pageQuery,
+  revokedTokenResponse,
+  revokedTokensResponse,
+  rotatedSecretResponse,
+  tokenDescriptionResponse,
+  tokenRequest,
+  updateClientRequest,
+} from './schemas.js';
+
+type JsonSchema = Record<string, unknown>;
+
+/** A component schema from a zod schema: request bodies as accepted (input), responses as produced. */
+function component(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as JsonSchema;
+  return rest;
+}
+
+function queryParameters(schema: z.ZodObject): JsonSchema[] {
+  return Object.entries(schema.shape).map(([name, field]) => ({
+    name,
+    in: 'query',
+    required: false,
+    schema: component(field as z.ZodType, 'input'),
+  }));
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (name: string) => ({ content: { 'application/json': { schema: ref(name) } } });
+const jsonArray = (name: string) => ({ content: { 'application/json': { schema: { type: 'array', items: ref(name) } } } });
+const error = (description: string) => ({ description, ...json('Error') });
+const clientIdParameter = { name: 'clientId', in: 'path', required: true, schema: { type: 'string' } };
+const common = { '401': error('missing or wrong admin token') };
+
+/** The OpenAPI 3.1 description of the admin API, served at /openapi.json. */
+export function adminOpenApiDocument(): JsonSchema {
+  return {
+    openapi: '3.1.0',
+    info: { title: 'authtoken-server admin API', version: '1' },
+    components: {
+      securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'the ADMIN_TOKEN value' } },
+      schemas: {
+        CreateClientRequest: component(createClientRequest, 'input'),
+        UpdateClientRequest: component(updateClientRequest, 'input'),
+        TokenRequest: component(tokenRequest, 'input'),
+        Client: component(clientResponse, 'output'),
+        ClientWithSecret: component(clientWithSecretResponse, 'output'),
+        RotatedSecret: component(rotatedSecretResponse, 'output'),
+        RevokedTokens: component(revokedTokensResponse, 'output'),
+        TokenDescription: component(tokenDescriptionResponse, 'output'),
+        RevokedToken: component(revokedTokenResponse, 'output'),
+        AuditEvent: component(auditEventResponse, 'output'),
+        Error: component(errorResponse, 'output'),
+      },
+    },
+    security: [{ adminToken: [] }],
+    paths: {
+      '/clients': {
+        get: { summary: 'List clients', parameters: queryParameters(pageQuery), responses: { '200': { description: 'clients, oldest first', ...jsonArray('Client') }, '400': error('invalid query'), ...common } },
+        post: {
+          summary: 'Create a client (the generated secret is returned once)',
+          requestBody: { required: true, ...json('CreateClientRequest') },
+          responses: { '201': { description: 'created', ...json('ClientWithSecret') }, '400': error('invalid body, with field errors'), '409': error('client_id taken'), ...common },
+        },
+      },
+      '/clients/{clientId}': {
+        parameters: [clientIdParameter],
+        get: { summary: 'Get a client', responses: { '200': { description: 'the client', ...json('Client') }, '404': error('no such client'), ...common } },
+        patch: {
+          summary: 'Change name, grant types, scopes or redirect URIs',
+          requestBody: { required: true, ...json('UpdateClientRequest') },
+          responses: { '200': { description: 'updated', ...json('Client') }, '400': error('invalid body, with field errors'), '404': error('no such client'), ...common },
+        },
+        delete: { summary: 'Delete a client and its stored tokens', responses: { '204': { description: 'deleted' }, '404': error('no such client'), ...common } },
+      },
+      '/clients/{clientId}/secret': {
+        parameters: [clientIdParameter],
+        post: { summary: 'Rotate the client secret (returned once)', responses: { '200': { description: 'new secret', ...json('RotatedSecret') }, '404': error('no such client'), '409': error('client has no secret'), ...common } },
+      },
+      '/clients/{clientId}/revoke-tokens': {
+        parameters: [clientIdParameter],
+        post: { summary: "Revoke all of the client's stored (opaque) tokens, codes and grants", responses: { '200': { description: 'revoked', ...json('RevokedTokens') }, '404': error('no such client'), ...common } },
+      },
+      '/tokens/introspect': {
+        post: {
+          summary: 'Introspect any opaque token (RFC 7662 fields)',
+          requestBody: { required: true, ...json('TokenRequest') },
+          responses: { '200': { description: 'description; {active:false} when unknown', ...json('TokenDescription') }, '400': error('invalid body, or a JWT'), ...common },
+        },
+      },
+      '/tokens/revoke': {
+        post: {
+          summary: 'Revoke any opaque token (a refresh token revokes its grant)',
+          requestBody: { required: true, ...json('TokenRequest') },
+          responses: { '200': { description: 'revoked', ...json('RevokedToken') }, '400': error('invalid body, or a JWT'), '404': error('no such active token'), ...common },
+        },
+      },
+      '/audit-events': {
+        get: { summary: 'List audit events, newest first', parameters: queryParameters(auditQuery), responses: { '200': { description: 'events', ...jsonArray('AuditEvent') }, '400': error('invalid query'), ...common } },
+      },
+      '/metrics': { get: { summary: 'Prometheus metrics (no authentication)', security: [], responses: { '200': { description: 'text/plain exposition format' } } } },
+      '/openapi.json': { get: { summary: 'This document (no authentication)', security: [], responses: { '200': { description: 'OpenAPI 3.1' } } } },
+    },
+  };
+}

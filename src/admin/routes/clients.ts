@@ -1,0 +1,108 @@
+import Router from '@koa/router';
+
+import type { AuditLog } from '../../audit/index.js';
+import type { ClientRegistry, ClientView } from '../../clients/index.js';
+import { revokeOpaqueTokensOfClient } from '../../provider/index.js';
+import type { Store } from '../../store/index.js';
+import { recordAdminAction } from '../audit-trail.js';
+import { AdminApiError, notFound } from '../errors.js';
+import { clientIdPattern, createClientRequest, pageQuery, updateClientRequest } from '../schemas.js';
+import { parseBody, parseQuery } from '../validation.js';
+
+export const JWT_REACH_NOTE = 'not reached: JWT access tokens are not stored and stay valid until they expire';
+
+export function clientJson(client: ClientView) {
+  return {
+    client_id: client.clientId,
+    name: client.name,
+    grant_types: client.grantTypes,
+    scopes: client.scopes,
+    redirect_uris: client.redirectUris,
+    token_endpoint_auth_method: client.authMethod,
+    created_at: client.createdAt.toISOString(),
+  };
+}
+
+function clientIdParam(value: string | undefined): string {
+  // An id that cannot exist is simply not found; it never reaches the store.
+  if (!value || !clientIdPattern.test(value)) throw notFound('client');
+  return value;
+}
+
+/** Clients: create (secret shown once), list, get, update, delete, rotate secret, revoke all tokens. */
+export function clientRoutes(deps: { clients: ClientRegistry; audit: AuditLog; store: Store }): Router {
+  const { clients, audit, store } = deps;
+  const router = new Router();
+
+  router.post('/clients', async (ctx) => {
+    const body = parseBody(ctx, createClientRequest);
+    const created = await clients.create({
+      ...(body.client_id ? { clientId: body.client_id } : {}),
+      name: body.name,
+      grantTypes: body.grant_types,
+      scopes: body.scopes,
+      redirectUris: body.redirect_uris,
+      authMethod: body.token_endpoint_auth_method,
+    });
+    const view = await clients.get(created.clientId);
+    if (!view) throw notFound('client');
+    await recordAdminAction(ctx, audit, { action: 'admin.client.created', clientId: created.clientId, details: { grant_types: body.grant_types, scopes: body.scopes } });
+    ctx.status = 201;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { ...clientJson(view), ...(created.clientSecret ? { client_secret: created.clientSecret } : {}) };
+  });
+
+  router.get('/clients', async (ctx) => {
+    const { limit, offset } = parseQuery(ctx, pageQuery);
+    ctx.body = (await clients.list({ limit, skip: offset })).map(clientJson);
+  });
+
+  router.get('/clients/:clientId', async (ctx) => {
+    const client = await clients.get(clientIdParam(ctx.params.clientId));
+    if (!client) throw notFound('client');
+    ctx.body = clientJson(client);
+  });
+
+  router.patch('/clients/:clientId', async (ctx) => {
+    const clientId = clientIdParam(ctx.params.clientId);
+    const body = parseBody(ctx, updateClientRequest);
+    const updated = await clients.update(clientId, {
+      ...(body.name !== undefined ? { name: body.name } : {}),
+      ...(body.grant_types !== undefined ? { grantTypes: body.grant_types } : {}),
+      ...(body.scopes !== undefined ? { scopes: body.scopes } : {}),
+      ...(body.redirect_uris !== undefined ? { redirectUris: body.redirect_uris } : {}),
+    });
+    if (!updated) throw notFound('client');
+    await recordAdminAction(ctx, audit, { action: 'admin.client.updated', clientId, details: { fields: Object.keys(body).filter((key) => body[key as keyof typeof body] !== undefined) } });
+    ctx.body = clientJson(updated);
+  });
+
+  router.delete('/clients/:clientId', async (ctx) => {
+    const clientId = clientIdParam(ctx.params.clientId);
+    if (!(await clients.delete(clientId))) throw notFound('client');
+    // A deleted client's stored tokens go with it, so none outlives the client at introspection.
+    const revoked = await revokeOpaqueTokensOfClient(store, clientId);
+    await recordAdminAction(ctx, audit, { action: 'admin.client.deleted', clientId, details: { revoked_records: revoked } });
+    ctx.status = 204;
+  });
+
+  router.post('/clients/:clientId/secret', async (ctx) => {
+    const clientId = clientIdParam(ctx.params.clientId);
+    const rotated = await clients.rotateSecret(clientId);
+    if (!rotated) throw notFound('client');
+    if (rotated === 'no-secret') throw new AdminApiError(409, 'conflict', 'this client authenticates without a client secret');
+    await recordAdminAction(ctx, audit, { action: 'admin.client.secret_rotated', clientId });
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { client_id: clientId, client_secret: rotated.clientSecret };
+  });
+
+  router.post('/clients/:clientId/revoke-tokens', async (ctx) => {
+    const clientId = clientIdParam(ctx.params.clientId);
+    if (!(await clients.get(clientId))) throw notFound('client');
+    const revoked = await revokeOpaqueTokensOfClient(store, clientId);
+    await recordAdminAction(ctx, audit, { action: 'admin.client.tokens_revoked', clientId, details: { revoked_records: revoked } });
+    ctx.body = { client_id: clientId, revoked_records: revoked, jwt_access_tokens: JWT_REACH_NOTE };
+  });
+
+  return router;
+}

@@ -1,0 +1,94 @@
+import { z } from 'zod';
+
+/**
+ * The admin API's request and response shapes. Requests are validated with these; the OpenAPI document is
+ * generated from the same objects, so the two cannot drift apart.
+ */
+
+const scopeToken = z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/, 'must be a scope token (printable ASCII, no spaces or quotes)');
+export const clientIdPattern = /^[A-Za-z0-9._~-]{1,128}$/;
+
+const clientName = z.string().trim().min(1, 'must not be empty').max(200);
+const grantTypes = z.array(z.string().min(1).max(200)).min(1, 'at least one grant type').max(10);
+// At least one: a client without a scope list would not be limited by one.
+const scopes = z.array(scopeToken).min(1, 'at least one scope').max(50);
+const redirectUris = z.array(z.url({ protocol: /^https?$/ })).max(20);
+
+export const createClientRequest = z
+  .strictObject({
+    client_id: z.string().regex(clientIdPattern, 'letters, digits and . _ ~ - only (1-128)').optional(),
+    name: clientName,
+    grant_types: grantTypes,
+    scopes,
+    redirect_uris: redirectUris.default([]),
+    token_endpoint_auth_method: z.enum(['client_secret_basic', 'client_secret_post', 'none']).default('client_secret_basic'),
+  });
+
+export const updateClientRequest = z
+  .strictObject({ name: clientName.optional(), grant_types: grantTypes.optional(), scopes: scopes.optional(), redirect_uris: redirectUris.optional() })
+  .refine((body) => Object.values(body).some((value) => value !== undefined), { message: 'give at least one field to change' });
+
+export const tokenRequest = z.strictObject({ token: z.string().min(1).max(8192) });
+
+export const pageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+});
+
+export const auditQuery = z.object({
+  action: z.string().max(100).optional(),
+  client_id: z.string().max(128).optional(),
+  account_id: z.string().max(128).optional(),
+  before: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+
+export const clientResponse = z
+  .object({
+    client_id: z.string(),
+    name: z.string(),
+    grant_types: z.array(z.string()),
+    scopes: z.array(z.string()),
+    redirect_uris: z.array(z.string()),
+    token_endpoint_auth_method: z.string(),
+    created_at: z.string(),
+  });
+
+export const clientWithSecretResponse = clientResponse
+  .extend({ client_secret: z.string().optional().describe('shown once; only a hash is stored') });
+
+export const rotatedSecretResponse = z.object({ client_id: z.string(), client_secret: z.string() });
+
+export const revokedTokensResponse = z
+  .object({ client_id: z.string(), revoked_records: z.number().int(), jwt_access_tokens: z.string() });
+
+export const tokenDescriptionResponse = z
+  .object({
+    active: z.boolean(),
+    token_type: z.enum(['access_token', 'refresh_token']).optional(),
+    client_id: z.string().optional(),
+    sub: z.string().optional(),
+    scope: z.string().optional(),
+    aud: z.union([z.string(), z.array(z.string())]).optional(),
+    iat: z.number().int().optional(),
+    exp: z.number().int().optional(),
+  });
+
+export const revokedTokenResponse = z.object({ revoked: z.literal(true), token_type: z.string() });
+
+export const auditEventResponse = z
+  .object({
+    id: z.string(),
+    at: z.string(),
+    action: z.string(),
+    outcome: z.enum(['success', 'failure']),
+    actor: z.object({ type: z.string(), id: z.string().optional() }),
+    account_id: z.string().optional(),
+    client_id: z.string().optional(),
+    ip: z.string().optional(),
+    user_agent: z.string().optional(),
+    details: z.record(z.string(), z.unknown()).optional(),
+  });
+
+export const errorResponse = z
+  .object({ error: z.string(), error_description: z.string(), fields: z.record(z.string(), z.array(z.string())).optional() });

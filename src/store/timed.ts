@@ -1,0 +1,47 @@
+import type { Histogram } from 'prom-client';
+
+import type { Collection, Store, StoredDocument } from './types.js';
+
+type CollectionMethod = 'findOne' | 'find' | 'count' | 'insert' | 'replace' | 'updateOne' | 'deleteMany';
+
+const TIMED_METHODS: readonly CollectionMethod[] = ['findOne', 'find', 'count', 'insert', 'replace', 'updateOne', 'deleteMany'];
+
+/**
+ * A Store that reports each collection operation's latency (labelled by operation only, to keep the
+ * series count fixed). Wrappers are built once per collection name, so the cost per call is one timer.
+ */
+export function withOperationTiming(store: Store, histogram: Histogram<'operation'>): Store {
+  const wrapped = new Map<string, Collection<StoredDocument>>();
+  return {
+    kind: store.kind,
+    collection<T extends StoredDocument>(name: string): Collection<T> {
+      let collection = wrapped.get(name);
+      if (!collection) {
+        collection = timeCollection(store.collection<StoredDocument>(name), histogram);
+        wrapped.set(name, collection);
+      }
+      return collection as unknown as Collection<T>;
+    },
+    ensureIndexes: (collection, indexes) => store.ensureIndexes(collection, indexes),
+    expiryMode: () => store.expiryMode(),
+    sweepExpired: () => store.sweepExpired(),
+    ping: () => store.ping(),
+    close: () => store.close(),
+  };
+}
+
+function timeCollection<T extends StoredDocument>(inner: Collection<T>, histogram: Histogram<'operation'>): Collection<T> {
+  const timed = {} as Record<CollectionMethod, (...args: unknown[]) => Promise<unknown>>;
+  for (const method of TIMED_METHODS) {
+    const original = (inner[method] as (...args: unknown[]) => Promise<unknown>).bind(inner);
+    timed[method] = async (...args: unknown[]) => {
+      const stopTimer = histogram.startTimer({ operation: method });
+      try {
+        return await original(...args);
+      } finally {
+        stopTimer();
+      }
+    };
+  }
+  return timed as unknown as Collection<T>;
+}

@@ -1,0 +1,221 @@
+import { adminRequest, TEST_ADMIN_TOKEN } from '../support/admin.js';
+import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+
+type Json = Record<string, unknown>;
+
+describe.each(STORE_KINDS)('admin API on the %s store', (storeKind) => {
+  let server: TestServer;
+  let adminUrl: string;
+  beforeAll(async () => {
+    server = await startTestServer({ store: storeKind, env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN } });
+    if (!server.adminUrl) throw new Error('admin API did not start');
+    adminUrl = server.adminUrl;
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  const admin = (method: string, path: string, options?: Parameters<typeof adminRequest>[3]) => adminRequest(adminUrl, method, path, options);
+  const clientCredentials = (id: string, secret: string, scope = 'api:read') =>
+    postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope }, { id, secret });
+
+  describe('authentication', () => {
+    test('no token is 401 with a Bearer challenge', async () => {
+      const response = await admin('GET', '/clients', { token: null });
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toMatch(/^Bearer /);
+      expect(response.body).toMatchObject({ error: 'unauthorized' });
+    });
+
+    test('a wrong token is 401, including one differing only in its last character', async () => {
+      expect((await admin('GET', '/clients', { token: 'x'.repeat(40) })).status).toBe(401);
+      const almost = TEST_ADMIN_TOKEN.slice(0, -1) + (TEST_ADMIN_TOKEN.endsWith('A') ? 'B' : 'A');
+      expect((await admin('GET', '/clients', { token: almost })).status).toBe(401);
+      expect((await admin('POST', '/clients', { token: almost, body: { name: 'x', grant_types: ['client_credentials'] } })).status).toBe(401);
+    });
+
+    test('the admin API is not reachable on the public port', async () => {
+      const response = await fetch(`${server.baseUrl}/clients`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
+      expect(response.status).toBe(404);
+    });
+  });
+
+  describe('clients', () => {
+    test('create shows the secret once; the client gets tokens with it; get and list never show it', async () => {
+      const created = await admin('POST', '/clients', { body: { name: 'Partner A', grant_types: ['client_credentials'], scopes: ['api:read'] } });
+      expect(created.status).toBe(201);
+      const body = created.body as Json;
+      expect(body).toMatchObject({ name: 'Partner A', grant_types: ['client_credentials'], scopes: ['api:read'], token_endpoint_auth_method: 'client_secret_basic' });
+      const clientId = body.client_id as string;
+      const clientSecret = body.client_secret as string;
+      expect(clientSecret.length).toBeGreaterThanOrEqual(40);
+
+      expect((await clientCredentials(clientId, clientSecret)).status).toBe(200);
+      const fetched = await admin('GET', `/clients/${clientId}`);
+      expect(fetched.status).toBe(200);
+      expect(fetched.body).toMatchObject({ client_id: clientId, name: 'Partner A' });
+      expect(fetched.body).not.toHaveProperty('client_secret');
+      const listed = await admin('GET', '/clients');
+      expect((listed.body as Json[]).map((client) => client.client_id)).toEqual(expect.arrayContaining([clientId, DEMO.id]));
+      expect(JSON.stringify(listed.body)).not.toContain(clientSecret);
+    });
+
+    test('validation errors are 400 with field errors', async () => {
+      const response = await admin('POST', '/clients', { body: { name: '', grant_types: [], scopes: ['bad scope'], redirect_uris: ['not a url'], extra: 1 } });
+      expect(response.status).toBe(400);
+      const fields = (response.body as { fields: Record<string, string[]> }).fields;
+      expect(Object.keys(fields)).toEqual(expect.arrayContaining(['name', 'grant_types', 'scopes.0', 'redirect_uris.0', '_']));
+    });
+
+    test('metadata the provider would refuse is 400 naming the field, and nothing is stored', async () => {
+      const response = await admin('POST', '/clients', { body: { client_id: 'bad-grant', name: 'x', grant_types: ['urn:example:nonsense'], scopes: ['api:read'] } });
+      expect(response.status).toBe(400);
+      expect(Object.keys((response.body as { fields: Json }).fields)).toEqual(['grant_types']);
+      expect((await admin('GET', '/clients/bad-grant')).status).toBe(404);
+
+      const unknownScope = await admin('POST', '/clients', { body: { name: 'x', grant_types: ['client_credentials'], scopes: ['api:nonexistent'] } });
+      expect(unknownScope.status).toBe(400);
+      expect(Object.keys((unknownScope.body as { fields: Json }).fields)).toEqual(['scopes']);
+    });
+
+    test('malformed JSON is 400, not 500', async () => {
+      const response = await admin('POST', '/clients', { body: '{"name": ' });
+      expect(response.status).toBe(400);
+      expect(response.body).toMatchObject({ error: 'invalid_request' });
+    });
+
+    test('a duplicate client_id is 409', async () => {
+      const body = { client_id: 'fixed-id', name: 'Fixed', grant_types: ['client_credentials'], scopes: ['api:read'] };
+      expect((await admin('POST', '/clients', { body })).status).toBe(201);
+      const again = await admin('POST', '/clients', { body });
+      expect(again.status).toBe(409);
+      expect(again.body).toMatchObject({ error: 'conflict' });
+    });
+
+    test('unknown clients are 404 on every client route', async () => {
+      expect((await admin('GET', '/clients/nobody')).status).toBe(404);
+      expect((await admin('PATCH', '/clients/nobody', { body: { name: 'x' } })).status).toBe(404);
+      expect((await admin('DELETE', '/clients/nobody')).status).toBe(404);
+      expect((await admin('POST', '/clients/nobody/secret')).status).toBe(404);
+      expect((await admin('POST', '/clients/nobody/revoke-tokens')).status).toBe(404);
+      expect((await admin('GET', '/nothing-here')).status).toBe(404);
+    });
+
+    test('update changes scopes and the token endpoint follows at once', async () => {
+      const created = (await admin('POST', '/clients', { body: { name: 'Scoped', grant_types: ['client_credentials'], scopes: ['api:read'] } })).body as Json;
+      const [id, secret] = [created.client_id as string, created.client_secret as string];
+      expect((await clientCredentials(id, secret, 'api:write')).status).toBe(400);
+      const updated = await admin('PATCH', `/clients/${id}`, { body: { scopes: ['api:read', 'api:write'], name: 'Scoped 2' } });
+      expect(updated.status).toBe(200);
+      expect(updated.body).toMatchObject({ name: 'Scoped 2', scopes: ['api:read', 'api:write'] });
+      expect((await clientCredentials(id, secret, 'api:write')).status).toBe(200);
+      expect((await admin('PATCH', `/clients/${id}`, { body: {} })).status).toBe(400);
+    });
+
+    test('rotate-secret: the new secret works, the old one no longer does', async () => {
+      const created = (await admin('POST', '/clients', { body: { name: 'Rotating', grant_types: ['client_credentials'], scopes: ['api:read'] } })).body as Json;
+      const id = created.client_id as string;
+      const rotated = await admin('POST', `/clients/${id}/secret`);
+      expect(rotated.status).toBe(200);
+      const newSecret = (rotated.body as Json).client_secret as string;
+      expect(newSecret).not.toBe(created.client_secret);
+      expect((await clientCredentials(id, created.client_secret as string)).status).toBe(401);
+      expect((await clientCredentials(id, newSecret)).status).toBe(200);
+    });
+
+    test("revoke-tokens ends every stored token of that client and no other client's", async () => {
+      const created = (await admin('POST', '/clients', { body: { name: 'Revoked', grant_types: ['client_credentials'], scopes: ['api:read'] } })).body as Json;
+      const [id, secret] = [created.client_id as string, created.client_secret as string];
+      const tokens = await Promise.all([1, 2].map(async () => (await clientCredentials(id, secret)).body.access_token as string));
+      const bystander = (await clientCredentials(DEMO.id, DEMO.secret)).body.access_token as string;
+      const revoked = await admin('POST', `/clients/${id}/revoke-tokens`);
+      expect(revoked.status).toBe(200);
+      expect(revoked.body).toMatchObject({ client_id: id, revoked_records: 2 });
+      for (const token of tokens) {
+        const introspection = await postForm(`${server.baseUrl}/token/introspection`, { token }, { id, secret });
+        expect(introspection.body).toEqual({ active: false });
+      }
+      expect((await admin('POST', '/tokens/introspect', { body: { token: bystander } })).body).toMatchObject({ active: true });
+    });
+
+    test('delete removes the client and its tokens', async () => {
+      const created = (await admin('POST', '/clients', { body: { name: 'Doomed', grant_types: ['client_credentials'], scopes: ['api:read'] } })).body as Json;
+      const [id, secret] = [created.client_id as string, created.client_secret as string];
+      const token = (await clientCredentials(id, secret)).body.access_token as string;
+      expect((await admin('DELETE', `/clients/${id}`)).status).toBe(204);
+      expect((await admin('GET', `/clients/${id}`)).status).toBe(404);
+      expect((await clientCredentials(id, secret)).status).toBe(401);
+      expect((await admin('POST', '/tokens/introspect', { body: { token } })).body).toEqual({ active: false });
+    });
+  });
+
+  describe('tokens', () => {
+    test("introspects and revokes any client's opaque token", async () => {
+      const token = (await clientCredentials(DEMO.id, DEMO.secret)).body.access_token as string;
+      const introspected = await admin('POST', '/tokens/introspect', { body: { token } });
+      expect(introspected.status).toBe(200);
+      expect(introspected.body).toMatchObject({ active: true, token_type: 'access_token', client_id: DEMO.id, scope: 'api:read' });
+      expect(JSON.stringify(introspected.body)).not.toContain(token);
+
+      const revoked = await admin('POST', '/tokens/revoke', { body: { token } });
+      expect(revoked.status).toBe(200);
+      expect((await postForm(`${server.baseUrl}/token/introspection`, { token }, DEMO)).body).toEqual({ active: false });
+      expect((await admin('POST', '/tokens/introspect', { body: { token } })).body).toEqual({ active: false });
+      expect((await admin('POST', '/tokens/revoke', { body: { token } })).status).toBe(404);
+    });
+
+    test('unknown tokens introspect inactive; a JWT is 400 unsupported_token_type; a missing token is 400', async () => {
+      expect((await admin('POST', '/tokens/introspect', { body: { token: 'no-such-token' } })).body).toEqual({ active: false });
+      const jwt = await admin('POST', '/tokens/introspect', { body: { token: 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln' } });
+      expect(jwt.status).toBe(400);
+      expect(jwt.body).toMatchObject({ error: 'unsupported_token_type' });
+      const missing = await admin('POST', '/tokens/revoke', { body: {} });
+      expect(missing.status).toBe(400);
+      expect((missing.body as { fields: Json }).fields).toHaveProperty('token');
+    });
+  });
+
+  describe('audit', () => {
+    test('admin actions are recorded with IP and user agent, and filtered by action and client', async () => {
+      const created = (await admin('POST', '/clients', { body: { name: 'Audited', grant_types: ['client_credentials'], scopes: ['api:read'] }, headers: { 'user-agent': 'audit-test/1' } })).body as Json;
+      const id = created.client_id as string;
+      await admin('POST', `/clients/${id}/secret`);
+      const events = await admin('GET', `/audit-events?client_id=${encodeURIComponent(id)}`);
+      expect(events.status).toBe(200);
+      const list = events.body as Json[];
+      expect(list.map((event) => event.action)).toEqual(['admin.client.secret_rotated', 'admin.client.created']);
+      expect(list[1]).toMatchObject({ actor: { type: 'admin' }, outcome: 'success', ip: '127.0.0.1', user_agent: 'audit-test/1', client_id: id });
+      const byAction = (await admin('GET', '/audit-events?action=admin.client.secret_rotated&limit=500')).body as Json[];
+      expect(byAction.length).toBeGreaterThanOrEqual(1);
+      expect(byAction.every((event) => event.action === 'admin.client.secret_rotated')).toBe(true);
+      expect(JSON.stringify(list)).not.toContain(created.client_secret as string);
+    });
+
+    test('a bad filter is 400 with the field named', async () => {
+      const response = await admin('GET', '/audit-events?limit=0&before=yesterday');
+      expect(response.status).toBe(400);
+      expect(Object.keys((response.body as { fields: Json }).fields).sort()).toEqual(['before', 'limit']);
+    });
+  });
+
+  test('serves an OpenAPI 3.1 document describing every route, without authentication', async () => {
+    const response = await admin('GET', '/openapi.json', { token: null });
+    expect(response.status).toBe(200);
+    const document = response.body as { openapi: string; paths: Json; components: { schemas: Record<string, Json> } };
+    expect(document.openapi).toBe('3.1.0');
+    expect(Object.keys(document.paths)).toEqual(
+      expect.arrayContaining(['/clients', '/clients/{clientId}', '/clients/{clientId}/secret', '/clients/{clientId}/revoke-tokens', '/tokens/introspect', '/tokens/revoke', '/audit-events']),
+    );
+    expect(document.components.schemas.CreateClientRequest).toMatchObject({ type: 'object', required: expect.arrayContaining(['name', 'grant_types']) });
+  });
+});
+
+test('without ADMIN_TOKEN the admin API does not start, and the server says so', async () => {
+  const server = await startTestServer({ store: 'memory' });
+  try {
+    expect(server.adminUrl).toBeUndefined();
+    expect(server.logs.lines.filter((line) => line.includes('ADMIN_TOKEN is not set'))).toHaveLength(1);
+  } finally {
+    await server.close();
+  }
+});

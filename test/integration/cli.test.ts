@@ -1,0 +1,143 @@
+import { execFile } from 'node:child_process';
+
+import { buildProject } from '../support/build.js';
+import { TEST_ADMIN_TOKEN } from '../support/admin.js';
+import { postForm, startTestServer, type TestServer } from '../support/server.js';
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The machine's own `node` (20 on this machine): the launcher must hand over to the project's Node 24. */
+const SYSTEM_NODE = '/usr/bin/node';
+
+function run(command: string, args: string[], env: Record<string, string | undefined>, stdin?: string): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = execFile(command, args, { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin?.end(stdin ?? '');
+  });
+}
+
+describe('the authtoken CLI against a running server', () => {
+  let server: TestServer;
+  let env: Record<string, string>;
+  const cli = (args: string[], extraEnv: Record<string, string | undefined> = {}, stdin?: string) =>
+    run(SYSTEM_NODE, ['bin/authtoken.js', ...args], { ...env, ...extraEnv }, stdin);
+
+  beforeAll(async () => {
+    await buildProject();
+    server = await startTestServer({ store: 'memory', env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN } });
+    env = { AUTHTOKEN_ADMIN_URL: server.adminUrl ?? '', AUTHTOKEN_ADMIN_TOKEN: TEST_ADMIN_TOKEN };
+  }, 240_000);
+  afterAll(async () => {
+    await server.close();
+  });
+
+  test('runs under the system node by handing over to the project Node 24', async () => {
+    const version = await run(SYSTEM_NODE, ['--version'], {});
+    const result = await cli(['--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Usage: authtoken');
+    // Holds on this machine, whose node is older than 24; stated so the test cannot pass vacuously.
+    expect(Number(version.stdout.trim().slice(1).split('.')[0])).toBeLessThan(24);
+  });
+
+  test('`npx authtoken` works from the project directory', async () => {
+    const result = await run('npx', ['authtoken', 'client', 'list', '--json'], env);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual(expect.arrayContaining([expect.objectContaining({ client_id: 'demo-client' })]));
+  });
+
+  test('client create --json prints client_id and client_secret, which get a token', async () => {
+    const result = await cli(['client', 'create', '--name', 'CLI partner', '--grant', 'client_credentials', '--scope', 'api:read', '--json']);
+    expect(result.code).toBe(0);
+    const created = JSON.parse(result.stdout) as { client_id: string; client_secret: string; scopes: string[] };
+    expect(created.scopes).toEqual(['api:read']);
+    const token = await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, { id: created.client_id, secret: created.client_secret });
+    expect(token.status).toBe(200);
+  });
+
+  test('human-readable output by default; get, list, rotate-secret, revoke-tokens, delete', async () => {
+    const created = JSON.parse((await cli(['client', 'create', '--name', 'Readable', '--grant', 'client_credentials', '--scope', 'api:read api:write', '--json'])).stdout) as { client_id: string };
+    const id = created.client_id;
+
+    const got = await cli(['client', 'get', id]);
+    expect(got.code).toBe(0);
+    expect(got.stdout).toMatch(new RegExp(`^client_id\\s+${id}$`, 'm'));
+    expect(got.stdout).toMatch(/^scopes\s+api:read api:write$/m);
+
+    const listed = await cli(['client', 'list']);
+    expect(listed.stdout.split('\n')[0]).toMatch(/^CLIENT_ID\s+NAME\s+GRANT_TYPES\s+SCOPES$/);
+    expect(listed.stdout).toContain(id);
+
+    const rotated = await cli(['client', 'rotate-secret', id, '--json']);
+    const secret = (JSON.parse(rotated.stdout) as { client_secret: string }).client_secret;
+    expect((await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials' }, { id, secret })).status).toBe(200);
+
+    const revoked = await cli(['client', 'revoke-tokens', id, '--json']);
+    expect(JSON.parse(revoked.stdout)).toMatchObject({ client_id: id, revoked_records: 1 });
+
+    expect((await cli(['client', 'delete', id])).stdout.trim()).toBe(`deleted ${id}`);
+    const gone = await cli(['client', 'get', id]);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toBe('authtoken: not_found: client not found\n');
+  });
+
+  test('token introspect and revoke, with the token on stdin', async () => {
+    const token = (await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, { id: 'demo-client', secret: 'demo-secret' })).body.access_token as string;
+    const introspected = await cli(['token', 'introspect', '--json'], {}, token);
+    expect(JSON.parse(introspected.stdout)).toMatchObject({ active: true, client_id: 'demo-client', scope: 'api:read' });
+    expect((await cli(['token', 'revoke', '-'], {}, token)).stdout.trim()).toBe('revoked (access_token)');
+    expect(JSON.parse((await cli(['token', 'introspect', token, '--json'])).stdout)).toEqual({ active: false });
+  });
+
+  test('audit list shows the admin actions, filtered', async () => {
+    const result = await cli(['audit', 'list', '--action', 'admin.client.deleted', '--json']);
+    expect(result.code).toBe(0);
+    const events = JSON.parse(result.stdout) as { action: string }[];
+    expect(events.length).toBeGreaterThanOrEqual(1);
+    expect(events.every((event) => event.action === 'admin.client.deleted')).toBe(true);
+    const human = await cli(['audit', 'list', '--limit', '5']);
+    expect(human.stdout.split('\n')[0]).toMatch(/^AT\s+ACTION\s+OUTCOME\s+ACTOR/);
+  });
+
+  test('failures exit non-zero with one line: no token, wrong token, validation, usage, unreachable', async () => {
+    const noToken = await cli(['client', 'list'], { AUTHTOKEN_ADMIN_TOKEN: undefined });
+    expect(noToken.code).toBe(1);
+    expect(noToken.stderr).toMatch(/^authtoken: AUTHTOKEN_ADMIN_TOKEN is not set.*\n$/);
+
+    const wrongToken = await cli(['client', 'list'], { AUTHTOKEN_ADMIN_TOKEN: 'w'.repeat(40) });
+    expect(wrongToken.code).toBe(1);
+    expect(wrongToken.stderr).toBe('authtoken: unauthorized: a valid admin bearer token is required\n');
+
+    const invalid = await cli(['client', 'create', '--name', 'Bad', '--grant', 'client_credentials', '--scope', 'api:nope']);
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toMatch(/^authtoken: invalid_request: .*\(scopes: .*\)\n$/);
+
+    const usage = await cli(['client', 'create', '--name', 'x']);
+    expect(usage.code).toBe(1);
+    expect(usage.stderr).toBe("authtoken: required option '--grant <grant_type>' not specified\n");
+
+    const unreachable = await cli(['client', 'list'], { AUTHTOKEN_ADMIN_URL: 'http://127.0.0.1:9' });
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+  });
+
+  test('--help on every command', async () => {
+    const commands = [
+      ['client'], ['client', 'create'], ['client', 'list'], ['client', 'get'], ['client', 'update'], ['client', 'delete'],
+      ['client', 'rotate-secret'], ['client', 'revoke-tokens'], ['token'], ['token', 'introspect'], ['token', 'revoke'], ['audit'], ['audit', 'list'],
+    ];
+    for (const command of commands) {
+      const result = await cli([...command, '--help']);
+      expect({ command, code: result.code }).toEqual({ command, code: 0 });
+      expect(result.stdout).toContain(`Usage: authtoken ${command.join(' ')}`);
+    }
+  });
+});
