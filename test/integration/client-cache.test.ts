@@ -27,6 +27,24 @@ describe.each(STORE_KINDS)('client cache on the %s store', (storeKind) => {
     expect(refused.body.error).toBe('invalid_client');
   });
 
+  test('after a secret rotation the old secret is refused at once and the new one works, cached or not', async () => {
+    const partner = await createPartner(server);
+    expect((await requestToken(server, partner)).status).toBe(200);
+    const rotated = await server.application.clients.rotateSecret(partner.id);
+    if (!rotated || rotated === 'no-secret') throw new Error('rotation failed');
+    expect((await requestToken(server, partner)).status).toBe(401);
+    expect((await requestToken(server, { id: partner.id, secret: rotated.clientSecret })).status).toBe(200);
+  });
+
+  test('a scope removed by an update is refused at once', async () => {
+    const partner = await createPartner(server);
+    expect((await requestToken(server, partner)).status).toBe(200);
+    await server.application.clients.update(partner.id, { scopes: ['api:write'] });
+    const refused = await requestToken(server, partner);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toBe('invalid_scope');
+  });
+
   test('a wrong secret is refused even when the client is cached', async () => {
     const partner = await createPartner(server);
     expect((await requestToken(server, partner)).status).toBe(200);
