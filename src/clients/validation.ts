@@ -3,7 +3,16 @@ import { z } from 'zod';
 /** A client registration that fails validation; the message names the field. */
 export class ClientValidationError extends Error {
   override name = 'ClientValidationError';
+  constructor(
+    message: string,
+    /** The offending field under its OAuth metadata name (`grant_types`, `redirect_uris`, ...). */
+    readonly field: string,
+  ) {
+    super(message);
+  }
 }
+
+const snakeCase = (name: string) => name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
 
 const GRANT_TYPES = ['client_credentials', 'authorization_code', 'refresh_token', 'password', 'urn:authtoken:params:oauth:grant-type:mfa-otp'] as const;
 const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
@@ -50,7 +59,11 @@ export function validateNewClient(input: unknown): ValidNewClient {
   const parsed = newClientSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ClientValidationError(`${issue?.path.join('.') || 'client'}: ${issue?.message ?? 'invalid'}`);
+    const first = issue?.path[0];
+    throw new ClientValidationError(
+      `${issue?.path.join('.') || 'client'}: ${issue?.message ?? 'invalid'}`,
+      typeof first === 'string' ? snakeCase(first) : '_',
+    );
   }
   return parsed.data;
 }

@@ -12,6 +12,8 @@ export function exactRoutes(routes: Record<string, ExactRouteHandler>): Middlewa
   return async function routeExactPaths(ctx: Context, next: Next): Promise<void> {
     const handler = table.get(ctx.path);
     if (!handler || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
+    // As a router would: request metrics label requests by their matched route (here, the exact path).
+    (ctx as Context & { _matchedRoute?: string })._matchedRoute = ctx.path;
     await handler(ctx);
   };
 }
