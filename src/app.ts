@@ -1,9 +1,7 @@
-import Koa from 'koa';
-import mount from 'koa-mount';
-
-import { AuditLog } from './audit/index.js';
+import Koa, { type Middleware } from 'koa';
 
 import { AccountService } from './accounts/index.js';
+import { AuditLog } from './audit/index.js';
 import { CLIENT_MIGRATIONS, ClientRegistry } from './clients/index.js';
 import type { Config } from './config/index.js';
 import { CsrfProtection } from './http/csrf.js';
@@ -11,7 +9,7 @@ import { errorBoundary } from './http/errors.js';
 import { livenessHandler, readinessHandler } from './http/health.js';
 import { observeRequestDuration } from './http/http-metrics.js';
 import { Metrics } from './http/metrics.js';
-import { ensureRateLimitIndexes } from './http/rate-limit.js';
+import { ensureRateLimitIndexes, FixedWindowRateLimiter } from './http/rate-limit.js';
 import { noteStoreUnavailable } from './http/request-context.js';
 import { requestLog } from './http/request-log.js';
 import { requireHttpsForCookies } from './http/require-https.js';
@@ -19,17 +17,39 @@ import { securityHeaders } from './http/security-headers.js';
 import { exactRoutes } from './http/operational-routes.js';
 import { faviconHandler, stylesheetHandler } from './http/static-files.js';
 import { interactionRoutes, PENDING_LOGINS_COLLECTION, PendingLogins } from './interactions/index.js';
+import { PASSWORD_RESETS_COLLECTION, passwordResetRoutes } from './interactions/password-reset.js';
 import { signInServices } from './interactions/sign-in-adapter.js';
 import type { Logger } from './log/index.js';
 import { MfaService } from './mfa/index.js';
-import { ClientCache, countTokenIssuance, createProvider, ensureOidcIndexes, loadSigningKeys, MFA_REQUIRED_METADATA, type Provider } from './provider/index.js';
+import {
+  ClientCache,
+  countTokenIssuance,
+  createProvider,
+  endSessionsOfAccount,
+  ensureOidcIndexes,
+  LiveProvider,
+  loadSigningKeys,
+  longestSignedTokenLifetime,
+  MFA_REQUIRED_METADATA,
+  SigningKeyRotation,
+  type Provider,
+} from './provider/index.js';
 import { ServerSecrets } from './secrets/index.js';
 import { onStoreUnavailable, runMigrations, withOperationTiming, type Store } from './store/index.js';
+import { AccessTokenVerifier, BulkRevocation, JwtRevocationList } from './tokens/index.js';
 import { Views } from './views/index.js';
 
 export interface Application {
   app: Koa;
-  provider: Provider;
+  /**
+   * The provider serving now: it is replaced when signing keys change, so read it per use and configure
+   * it only inside createProvider or the build function below (a provider built later needs the same setup).
+   */
+  readonly provider: Provider;
+  /** Bulk revocation of a client's or a user's tokens (opaque and JWT). */
+  revocation: BulkRevocation;
+  /** Signing key rotation and listing (admin API). */
+  signingKeys: SigningKeyRotation;
   clients: ClientRegistry;
   secrets: ServerSecrets;
   audit: AuditLog;
@@ -38,6 +58,8 @@ export interface Application {
   mfa: MfaService;
   /** The store as the application uses it (with operation timing). */
   store: Store;
+  /** Ends an account's sessions and revokes all its tokens (password reset or change, MFA reset). */
+  endEverythingOf(accountId: string): Promise<void>;
   /** Stops background work the application started (not the store, which the caller owns). */
   stop(): void;
 }
@@ -50,30 +72,70 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   await ensureOidcIndexes(store);
   // Feature modules add their migrations to this list.
   await runMigrations(store, [...CLIENT_MIGRATIONS], logger, { leaseMs: config.migrationLeaseSeconds * 1000 });
-  const signingKeys = await loadSigningKeys(store, secrets);
   const audit = new AuditLog(store);
   await audit.ensureIndexes();
   const accounts = new AccountService(store, secrets, { argon2: config.argon2, throttle: config.signInThrottle });
   await accounts.ensureIndexes();
-  const mfa = new MfaService(store, secrets, config, MfaService.deliveryChannelFromConfig(config), accounts);
+  const deliveryChannel = MfaService.deliveryChannelFromConfig(config);
+  const mfa = new MfaService(store, secrets, config, deliveryChannel, accounts);
   await mfa.ensureIndexes();
   await store.ensureIndexes(PENDING_LOGINS_COLLECTION, []);
+  await store.ensureIndexes(PASSWORD_RESETS_COLLECTION, [{ fields: { accountId: 1 } }]);
   await ensureRateLimitIndexes(store);
   mfa.onDeliveryFailure((error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not deliver a one-time code'));
   accounts.onCeilingReached(async (account) => {
     await audit.record({ action: 'account.signin_ceiling_reached', actor: { type: 'system' }, accountId: account.customerId, outcome: 'failure' });
     await mfa.notifyCeilingReached(account).catch((error: unknown) => logger.warn({ err: error }, 'could not email the sign-in ceiling notice'));
   });
-  const clientCache = new ClientCache(config.clientCache);
-  const { provider, routes: providerRoutes } = createProvider({ config, store, secrets, signingKeys, accounts, mfa, audit, metrics, clientCache });
-  const clients = new ClientRegistry(store, secrets, async (metadata) => provider.Client.validate(metadata), clientCache);
-  countTokenIssuance(provider, metrics.tokensIssued);
-  // Behind a proxy (TRUST_PROXY), X-Forwarded-For/-Proto give the client IP and https; otherwise ignored.
-  provider.proxy = config.trustProxy;
+  const jwtRevocations = new JwtRevocationList(store, longestSignedTokenLifetime(config));
+  const revocation = new BulkRevocation(store, jwtRevocations);
 
-  provider.on('server_error', (ctx, error) => {
-    logger.error({ err: error, path: ctx.path }, 'oidc-provider server_error');
-  });
+  const clientCache = new ClientCache(config.clientCache);
+
+  const live = await LiveProvider.start(
+    {
+      store,
+      secrets,
+      logger,
+      pollIntervalSeconds: config.signingKeys.pollIntervalSeconds,
+      build: (signingKeys) => {
+        const built = createProvider({
+          config,
+          store,
+          secrets,
+          signingKeys,
+          accounts,
+          mfa,
+          audit,
+          metrics,
+          clientCache,
+          jwtAccessTokens: {
+            verifier: new AccessTokenVerifier(config.issuer, signingKeys.privateJwks),
+            revocations: jwtRevocations,
+            revokeGrant: (grantId) => revocation.revokeGrant(grantId),
+          },
+        });
+        countTokenIssuance(built.provider, metrics.tokensIssued);
+        // Behind a proxy (TRUST_PROXY), X-Forwarded-For/-Proto give the client IP and https; otherwise ignored.
+        built.provider.proxy = config.trustProxy;
+        built.provider.on('server_error', (ctx, error) => {
+          logger.error({ err: error, path: ctx.path }, 'oidc-provider server_error');
+        });
+        // @koa/router types its middleware's context with the params it adds itself; any Koa context will do.
+        return { provider: built.provider, routes: built.routes.routes() as unknown as Middleware };
+      },
+    },
+    await loadSigningKeys(store, secrets, config.resourceServers.map((server) => server.signingAlg)),
+  );
+  const clients = new ClientRegistry(store, secrets, async (metadata) => live.provider.Client.validate(metadata), clientCache);
+
+  const endEverythingOf = async (accountId: string): Promise<void> => {
+    await endSessionsOfAccount(store, accountId);
+    await revocation.revokeAccountTokens(accountId);
+  };
+
+  const views = new Views();
+  const csrf = new CsrfProtection(secrets, config.issuer.startsWith('https:'));
 
   const app = new Koa();
   app.silent = true;
@@ -90,31 +152,64 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   app.use(
     exactRoutes({
       '/healthz': livenessHandler,
-      '/readyz': readinessHandler(store, () => signingKeys.length > 0),
+      '/readyz': readinessHandler(store, () => live.keys.privateJwks.length > 0),
       '/static/site.css': stylesheetHandler(),
       '/static/favicon.svg': favicon,
       '/favicon.ico': favicon,
     }),
   );
-  app.use(providerRoutes.routes());
   app.use(
     interactionRoutes({
-      provider,
-      views: new Views(),
-      csrf: new CsrfProtection(secrets, config.issuer.startsWith('https:')),
+      currentProvider: () => live.provider,
+      views,
+      csrf,
       pending: new PendingLogins(store, secrets),
       signIn: signInServices(accounts, mfa, metrics, config),
       audit,
       logger,
-      clientRequiresMfa: async (clientId) => (await provider.Client.find(clientId))?.metadata()[MFA_REQUIRED_METADATA] === true,
+      clientRequiresMfa: async (clientId) => (await live.provider.Client.find(clientId))?.metadata()[MFA_REQUIRED_METADATA] === true,
+      forgotPasswordUrl: config.mfa.emailEnabled ? '/account/forgot' : undefined,
     }).routes(),
   );
-  app.use(mount(provider));
+  if (config.mfa.emailEnabled) {
+    app.use(
+      passwordResetRoutes({
+        store,
+        secrets,
+        accounts,
+        channel: deliveryChannel,
+        views,
+        csrf,
+        audit,
+        rateLimiter: new FixedWindowRateLimiter(store, 'password-reset', config.rateLimits.passwordReset, config.rateLimits.windowSeconds),
+        issuer: config.issuer,
+        linkTtlSeconds: config.passwordResetLinkTtlSeconds,
+        endEverythingOf,
+      }).routes(),
+    );
+  }
+  app.use(live.middleware());
 
   const unsubscribe = onStoreUnavailable(noteStoreUnavailable);
-  const stop = () => {
-    unsubscribe();
-    mfa.close();
+  return {
+    app,
+    get provider() {
+      return live.provider;
+    },
+    revocation,
+    signingKeys: new SigningKeyRotation(store, secrets, live, config),
+    clients,
+    secrets,
+    audit,
+    metrics,
+    accounts,
+    mfa,
+    store,
+    endEverythingOf,
+    stop: () => {
+      live.stop();
+      unsubscribe();
+      mfa.close();
+    },
   };
-  return { app, provider, clients, secrets, audit, metrics, accounts, mfa, store, stop };
 }

@@ -17,24 +17,25 @@ export interface ClientCacheOptions {
  * Unknown client ids are not cached, so a new client works everywhere immediately.
  */
 export class ClientCache {
-  readonly #entries: LRUCache<string, Client> | undefined;
+  /**
+   * One LRU per provider instance: Client instances belong to the provider that built them, and the
+   * provider is rebuilt when signing keys change. The newest two are kept so eviction reaches a provider
+   * still finishing requests after a switch.
+   */
+  #caches: LRUCache<string, Client>[] = [];
 
-  constructor(options: ClientCacheOptions) {
-    this.#entries =
-      options.ttlMs > 0 && options.maxEntries > 0
-        ? new LRUCache<string, Client>({ max: options.maxEntries, ttl: options.ttlMs, updateAgeOnGet: false })
-        : undefined;
-  }
+  constructor(private readonly options: ClientCacheOptions) {}
 
   /** Forget a client (after it was changed or deleted). */
   invalidate(clientId: string): void {
-    this.#entries?.delete(clientId);
+    for (const entries of this.#caches) entries.delete(clientId);
   }
 
   /** Puts the cache in front of the provider's client lookup. */
   install(provider: Provider): void {
-    const entries = this.#entries;
-    if (!entries) return;
+    if (this.options.ttlMs <= 0 || this.options.maxEntries <= 0) return;
+    const entries = new LRUCache<string, Client>({ max: this.options.maxEntries, ttl: this.options.ttlMs, updateAgeOnGet: false });
+    this.#caches = [entries, ...this.#caches].slice(0, 2);
     const find = provider.Client.find.bind(provider.Client);
     provider.Client.find = async (clientId: string) => {
       const cached = entries.get(clientId);

@@ -131,12 +131,39 @@ describe('authorization code + PKCE through our pages, in Chromium', () => {
     const tokens = await finishAtCallback(confidentialClient, page, first);
     expect(tokens.scope).toContain('api:read');
     const introspection = await oidc.tokenIntrospection(confidentialClient, tokens.access_token);
-    expect(introspection).toMatchObject({ active: true, sub: person.customerId, client_id: 'demo-client' });
+    expect(introspection).toMatchObject({
+      active: true,
+      sub: person.customerId,
+      client_id: 'demo-client',
+      acr: 'urn:authtoken:acr:mfa',
+      amr: ['pwd', 'otp', 'mfa'],
+    });
 
     // Same browser session, same scopes: no login, no consent page, straight back with a code.
     const second = await startAuthorization(confidentialClient, page, { scope: 'openid api:read' });
     const again = await finishAtCallback(confidentialClient, page, second);
     expect(again.claims()?.sub).toBe(person.customerId);
+    expect(watched.problems).toEqual([]);
+    await watched.context.close();
+  });
+
+  test('the whole sign-in works with the keyboard alone and with JavaScript turned off', async () => {
+    const person = await newPerson({ totp: true });
+    const watched = await openWatchedPage(browser, { javaScriptEnabled: false });
+    const { page } = watched;
+    const checks = await startAuthorization(publicClient, page);
+    // Focus starts in the username field (autofocus); Tab moves on, Enter submits.
+    await page.keyboard.type(person.email);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Verify it is you' }).waitFor();
+    await page.keyboard.type(await totpCode(String(person.totpSecret)));
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: /^Allow / }).waitFor();
+    await page.keyboard.press('Enter');
+    const tokens = await finishAtCallback(publicClient, page, checks);
+    expect(tokens.claims()?.sub).toBe(person.customerId);
     expect(watched.problems).toEqual([]);
     await watched.context.close();
   });
@@ -296,6 +323,52 @@ describe('authorization code + PKCE through our pages, in Chromium', () => {
     await page.getByRole('heading', { name: 'You are signed out' }).waitFor();
     await startAuthorization(publicClient, page);
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    expect(watched.problems).toEqual([]);
+    await watched.context.close();
+  });
+
+  test('forgot password: an emailed single-use link sets a new password, ends sessions and revokes tokens', async () => {
+    const person = await newPerson({ totp: false });
+    const watched = await openPage();
+    const { page } = watched;
+    const checks = await startAuthorization(confidentialClient, page, { scope: 'openid api:read' });
+    await signIn(page, person);
+    await page.getByRole('button', { name: 'Allow' }).click();
+    const tokens = await finishAtCallback(confidentialClient, page, checks);
+    expect((await oidc.tokenIntrospection(confidentialClient, tokens.access_token)).active).toBe(true);
+
+    await startAuthorization(publicClient, page, { prompt: 'login' });
+    await page.getByRole('link', { name: 'Forgot your password?' }).click();
+    const before = mailbox.messages.length;
+    await page.getByLabel('Email').fill(person.email);
+    await page.getByRole('button', { name: 'Send me a link' }).click();
+    await page.getByRole('status').waitFor();
+    await watched.screenshot('forgot-password');
+    // Quoted-printable soft line breaks may split the link; undo them before reading it.
+    const raw = (await mailbox.nextMessageTo(person.email, before)).raw.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex: string) =>
+      String.fromCharCode(parseInt(hex, 16)),
+    );
+    const link = /https?:\/\/\S+\/account\/reset\?token=[A-Za-z0-9_-]+/.exec(raw)?.[0];
+    expect(link).toBeDefined();
+    await page.goto(String(link));
+    await page.getByLabel('New password').fill('password');
+    await page.getByRole('button', { name: 'Save the new password' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('Choose another password');
+    const newPassword = 'a completely new passphrase 2026';
+    await page.getByLabel('New password').fill(newPassword);
+    await page.getByRole('button', { name: 'Save the new password' }).click();
+    await page.getByRole('heading', { name: 'Your password is changed' }).waitFor();
+    await watched.screenshot('password-changed');
+
+    expect((await oidc.tokenIntrospection(confidentialClient, tokens.access_token)).active).toBe(false);
+    const reused = await page.goto(String(link));
+    expect(reused?.status()).toBe(400);
+    await startAuthorization(publicClient, page);
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await signIn(page, person);
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('not correct');
+    await signIn(page, person, newPassword);
+    await page.getByRole('heading', { name: /^Allow / }).waitFor();
     expect(watched.problems).toEqual([]);
     await watched.context.close();
   });
