@@ -14,6 +14,8 @@ export interface LoadRequest {
   body?: string;
   /** Bounded: the run stops after this many seconds. */
   durationSeconds: number;
+  /** When set, the run stops after this many requests instead (durationSeconds is ignored). */
+  amount?: number;
   connections: number;
 }
 
@@ -25,7 +27,7 @@ export async function runLoad(request: LoadRequest): Promise<LoadResult> {
     method: request.method ?? 'GET',
     headers: request.headers,
     body: request.body,
-    duration: request.durationSeconds,
+    ...(request.amount !== undefined ? { amount: request.amount } : { duration: request.durationSeconds }),
     connections: request.connections,
   });
   return {

@@ -7,11 +7,14 @@ import { join } from 'node:path';
 
 import { FerretDbProcess } from '../test/support/ferretdb.js';
 import { median, runLoad, type LoadRequest, type LoadResult } from './load.js';
+import { measureMemoryGrowth, type MemoryGrowthResult } from './memory-growth.js';
 import { distRoot, startServerProcess, type RunningServer } from './processes.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+/** Issue 3 item 8: tokens issued on the MongoDB store while the server's resident memory is watched. */
+const MEMORY_TOKENS = Number(process.env.BENCH_MEMORY_TOKENS ?? 100_000);
 
 export interface ScenarioResult {
   name: string;
@@ -244,6 +247,7 @@ async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY;
   const selected = only ? scenarios.filter((scenario) => scenario.name.includes(only)) : scenarios;
   const results: ScenarioResult[] = [];
+  const memoryResults: MemoryGrowthResult[] = [];
   let passwordGrant: PasswordGrantResult | undefined;
   try {
     for (const scenario of selected) {
@@ -252,6 +256,27 @@ async function main(): Promise<void> {
     }
     process.stdout.write(`running password grant + discovery (${ROUNDS} rounds x ${SECONDS}s)...\n`);
     passwordGrant = await runPasswordGrantScenario();
+    if (mongoAvailable && MEMORY_TOKENS > 0) {
+      process.stdout.write(`running memory growth: ${MEMORY_TOKENS} tokens on the MongoDB store...\n`);
+      const server = await startServerProcess(
+        'src/main.js',
+        nextPort++,
+        ourEnv({ MONGODB_URI: await mongoUri(), MONGODB_DB: `bench_${randomBytes(4).toString('hex')}`, DEMO_SEED: 'true' }),
+      );
+      try {
+        const request = clientCredentialsScenario('memory', 0, async () => ({})).oursRequest(server);
+        memoryResults.push(
+          await measureMemoryGrowth(`rss_growth/mongodb_${MEMORY_TOKENS}_tokens`, server, request, {
+            tokens: MEMORY_TOKENS,
+            warmupTokens: Math.min(10_000, MEMORY_TOKENS),
+            connections: CONNECTIONS,
+            targetGrowthMb: 50,
+          }),
+        );
+      } finally {
+        await server.stop();
+      }
+    }
   } finally {
     await ferret?.stop();
   }
@@ -261,6 +286,12 @@ async function main(): Promise<void> {
     const verdict = result.ratio >= result.target_ratio ? 'ok' : 'BELOW TARGET';
     process.stdout.write(
       `${result.name.padEnd(32)} ${String(result.ours_rps).padStart(10)} ${String(result.baseline_rps).padStart(15)} ${result.ratio.toFixed(2).padStart(6)} ${('>=' + result.target_ratio).padStart(7)} ${String(result.p50_ms).padStart(7)} ${String(result.p99_ms).padStart(7)}  ${verdict}\n`,
+    );
+  }
+  for (const result of memoryResults) {
+    const verdict = result.growth_mb <= result.target_growth_mb ? 'ok' : 'ABOVE TARGET';
+    process.stdout.write(
+      `\n${result.name}: resident ${result.rss_before_mb} MB -> ${result.rss_after_mb} MB, growth ${result.growth_mb} MB (target <= ${result.target_growth_mb} MB)  ${verdict}\n`,
     );
   }
   const grantVerdict =
@@ -274,7 +305,7 @@ async function main(): Promise<void> {
   );
   const resultsDirectory = join(distRoot, '..', 'bench', 'results');
   mkdirSync(resultsDirectory, { recursive: true });
-  writeFileSync(join(resultsDirectory, 'latest.json'), `${JSON.stringify({ scenarios: results, passwordGrant }, null, 2)}\n`);
+  writeFileSync(join(resultsDirectory, 'latest.json'), `${JSON.stringify({ scenarios: results, passwordGrant, memoryGrowth: memoryResults }, null, 2)}\n`);
   process.stdout.write(`\nwrote ${join(resultsDirectory, 'latest.json')}\n`);
 }
 

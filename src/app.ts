@@ -2,11 +2,11 @@ import Koa, { type Middleware } from 'koa';
 
 import { AccountService } from './accounts/index.js';
 import { AuditLog } from './audit/index.js';
-import { ClientRegistry } from './clients/index.js';
+import { CLIENT_MIGRATIONS, ClientRegistry } from './clients/index.js';
 import type { Config } from './config/index.js';
 import { CsrfProtection } from './http/csrf.js';
 import { errorBoundary } from './http/errors.js';
-import { healthRoutes } from './http/health.js';
+import { livenessHandler, readinessHandler } from './http/health.js';
 import { observeRequestDuration } from './http/http-metrics.js';
 import { Metrics } from './http/metrics.js';
 import { ensureRateLimitIndexes, FixedWindowRateLimiter } from './http/rate-limit.js';
@@ -14,13 +14,15 @@ import { noteStoreUnavailable } from './http/request-context.js';
 import { requestLog } from './http/request-log.js';
 import { requireHttpsForCookies } from './http/require-https.js';
 import { securityHeaders } from './http/security-headers.js';
-import { staticRoutes } from './http/static-files.js';
+import { exactRoutes } from './http/operational-routes.js';
+import { faviconHandler, stylesheetHandler } from './http/static-files.js';
 import { interactionRoutes, PENDING_LOGINS_COLLECTION, PendingLogins } from './interactions/index.js';
 import { PASSWORD_RESETS_COLLECTION, passwordResetRoutes } from './interactions/password-reset.js';
 import { signInServices } from './interactions/sign-in-adapter.js';
 import type { Logger } from './log/index.js';
 import { MfaService } from './mfa/index.js';
 import {
+  ClientCache,
   countTokenIssuance,
   createProvider,
   endSessionsOfAccount,
@@ -35,7 +37,7 @@ import {
   type Provider,
 } from './provider/index.js';
 import { ServerSecrets } from './secrets/index.js';
-import { onStoreUnavailable, withOperationTiming, type Store } from './store/index.js';
+import { onStoreUnavailable, runMigrations, withOperationTiming, type Store } from './store/index.js';
 import { AccessTokenVerifier, BulkRevocation, JwtRevocationList } from './tokens/index.js';
 import { Views } from './views/index.js';
 
@@ -74,6 +76,8 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   await ensureOidcIndexes(store);
   // First: a bad SIGNING_KEYS entry stops the start before anything else is running.
   await importConfiguredSigningKeys(store, secrets, config);
+  // Feature modules add their migrations to this list.
+  await runMigrations(store, [...CLIENT_MIGRATIONS], logger, { leaseMs: config.migrationLeaseSeconds * 1000 });
   const audit = new AuditLog(store);
   await audit.ensureIndexes();
   const accounts = new AccountService(store, secrets, { argon2: config.argon2, throttle: config.signInThrottle });
@@ -92,6 +96,8 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   const jwtRevocations = new JwtRevocationList(store, longestSignedTokenLifetime(config));
   const revocation = new BulkRevocation(store, jwtRevocations);
 
+  const clientCache = new ClientCache(config.clientCache);
+
   const live = await LiveProvider.start(
     {
       store,
@@ -108,6 +114,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
           mfa,
           audit,
           metrics,
+          clientCache,
           jwtAccessTokens: {
             verifier: new AccessTokenVerifier(config.issuer, signingKeys.privateJwks),
             revocations: jwtRevocations,
@@ -126,7 +133,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
     },
     await loadSigningKeys(store, secrets, config.resourceServers.map((server) => server.signingAlg)),
   );
-  const clients = new ClientRegistry(store, secrets, async (metadata) => live.provider.Client.validate(metadata));
+  const clients = new ClientRegistry(store, secrets, async (metadata) => live.provider.Client.validate(metadata), clientCache);
 
   const endEverythingOf = async (accountId: string): Promise<void> => {
     await endSessionsOfAccount(store, accountId);
@@ -147,8 +154,16 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   app.use(errorBoundary(logger));
   app.use(securityHeaders(config.issuer.startsWith('https:')));
   app.use(requireHttpsForCookies(config.issuer, logger));
-  app.use(healthRoutes(store, () => live.keys.privateJwks.length > 0).routes());
-  app.use(staticRoutes().routes());
+  const favicon = faviconHandler();
+  app.use(
+    exactRoutes({
+      '/healthz': livenessHandler,
+      '/readyz': readinessHandler(store, () => live.keys.privateJwks.length > 0),
+      '/static/site.css': stylesheetHandler(),
+      '/static/favicon.svg': favicon,
+      '/favicon.ico': favicon,
+    }),
+  );
   app.use(
     interactionRoutes({
       currentProvider: () => live.provider,

@@ -2,6 +2,7 @@ import type { Context, Next } from 'koa';
 import { errors as oidcErrors } from 'oidc-provider';
 import { z } from 'zod';
 
+import { ClientValidationError } from '../clients/index.js';
 import type { Logger } from '../log/index.js';
 import { DuplicateKeyError, StoreUnavailableError } from '../store/index.js';
 
@@ -59,7 +60,9 @@ export function adminErrorBoundary(logger: Logger) {
       let answer: AdminApiError;
       if (error instanceof AdminApiError) answer = error;
       else if (error instanceof DuplicateKeyError) answer = new AdminApiError(409, 'conflict', 'a resource with this id already exists');
-      else if (error instanceof oidcErrors.InvalidClientMetadata) {
+      else if (error instanceof ClientValidationError) {
+        answer = new AdminApiError(400, 'invalid_request', error.message, { [error.field]: [error.message] });
+      } else if (error instanceof oidcErrors.InvalidClientMetadata) {
         const description = error.error_description ?? 'invalid client metadata';
         answer = new AdminApiError(400, 'invalid_request', description, clientMetadataFields(description));
       } else if (error instanceof StoreUnavailableError) {

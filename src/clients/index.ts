@@ -2,11 +2,35 @@ import type { AdapterPayload, ClientMetadata } from 'oidc-provider';
 
 import { collectionName, StoreAdapter, type OidcDocument } from '../provider/adapter.js';
 import { MFA_REQUIRED_METADATA, PASSWORD_GRANT_METADATA } from '../provider/grants/user-grant-policy.js';
+import type { ClientCache } from '../provider/index.js';
 import { randomSecret, type ServerSecrets } from '../secrets/index.js';
-import type { Store } from '../store/index.js';
+import type { Migration, Store } from '../store/index.js';
 import { hashClientSecret } from './secret-hash.js';
+import { validateNewClient } from './validation.js';
 
 export { hashClientSecret, isHashedClientSecret, verifyClientSecret } from './secret-hash.js';
+export { ClientValidationError, validateNewClient } from './validation.js';
+
+/** The shape version of documents in the clients collection; bump it with a migration. */
+export const CLIENT_SCHEMA_VERSION = 1;
+
+interface ClientDocument extends OidcDocument {
+  schemaVersion: number;
+}
+
+/** Migrations of the clients collection, run at start (see store/migrations.ts). */
+export const CLIENT_MIGRATIONS: Migration[] = [
+  {
+    id: '0001-clients-schema-version',
+    description: 'stamp clients created before schema versions with version 1',
+    async up(store) {
+      const clients = store.collection<ClientDocument>(collectionName('Client'));
+      for (const client of await clients.find({ schemaVersion: { $exists: false } })) {
+        await clients.updateOne({ _id: client._id, schemaVersion: { $exists: false } }, { $set: { schemaVersion: 1 } });
+      }
+    },
+  },
+];
 
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
 
@@ -74,15 +98,19 @@ export class ClientRegistry {
     private readonly secrets: ServerSecrets,
     /** When given, metadata is checked before it is stored, so a stored client always loads. */
     private readonly validate: ClientMetadataValidator = async () => {},
+    /** Every change or removal here must evict the client from the provider's cache. */
+    private readonly cache?: ClientCache,
   ) {
     this.#adapter = new StoreAdapter('Client', store, secrets);
   }
 
   get #collection() {
-    return this.store.collection<OidcDocument>(collectionName('Client'));
+    return this.store.collection<ClientDocument>(collectionName('Client'));
   }
 
-  async create(input: NewClient): Promise<CreatedClient> {
+  /** Validates and stores a registration; throws ClientValidationError naming the bad field. */
+  async create(unvalidated: NewClient): Promise<CreatedClient> {
+    const input = validateNewClient(unvalidated);
     const clientId = input.clientId ?? `client_${randomSecret(12)}`;
     const authMethod = input.authMethod ?? 'client_secret_basic';
     const usesSecret = authMethod === 'client_secret_basic' || authMethod === 'client_secret_post';
@@ -110,6 +138,7 @@ export class ClientRegistry {
       _id: clientId,
       data: JSON.stringify(metadata),
       createdAt: new Date(),
+      schemaVersion: CLIENT_SCHEMA_VERSION,
     });
     return { clientId, clientSecret };
   }
@@ -148,8 +177,9 @@ export class ClientRegistry {
     if (changes.passwordGrant !== undefined) metadata[PASSWORD_GRANT_METADATA] = changes.passwordGrant;
     if (changes.mfaRequired !== undefined) metadata[MFA_REQUIRED_METADATA] = changes.mfaRequired;
     await this.validate(metadata as ClientMetadata);
-    const updated: OidcDocument = { ...document, data: JSON.stringify(metadata) };
+    const updated: ClientDocument = { ...document, data: JSON.stringify(metadata) };
     await this.#collection.replace(updated);
+    this.cache?.invalidate(clientId);
     return toView(updated);
   }
 
@@ -162,12 +192,19 @@ export class ClientRegistry {
     const clientSecret = randomSecret(32);
     metadata.client_secret = hashClientSecret(this.secrets, clientSecret);
     await this.#collection.replace({ ...document, data: JSON.stringify(metadata) });
+    // The old secret stops working here at once, on other instances within CLIENT_CACHE_TTL_MS.
+    this.cache?.invalidate(clientId);
     return { clientSecret };
   }
 
-  /** Deletes the client record; true when it existed. Its tokens are the caller's to revoke. */
+  /**
+   * Deletes the client record; true when it existed. Its tokens are the caller's to revoke. It stops
+   * working on this instance at once, on other instances within CLIENT_CACHE_TTL_MS.
+   */
   async delete(clientId: string): Promise<boolean> {
-    return (await this.#collection.deleteMany({ _id: clientId })) > 0;
+    const deleted = await this.#collection.deleteMany({ _id: clientId });
+    this.cache?.invalidate(clientId);
+    return deleted > 0;
   }
 }
 

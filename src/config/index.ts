@@ -45,6 +45,9 @@ const envSchema = z.object({
   STORE_SWEEP_INTERVAL_SECONDS: intInRange(5, 86400).default(60),
   MONGODB_CONNECT_ATTEMPTS: intInRange(1, 100).default(8),
   SHUTDOWN_TIMEOUT_MS: intInRange(100, 120000).default(10000),
+  MIGRATION_LEASE_SECONDS: intInRange(10, 86400).default(300),
+  CLIENT_CACHE_TTL_MS: intInRange(0, 60000).default(5000),
+  CLIENT_CACHE_MAX_ENTRIES: intInRange(0, 1000000).default(10000),
   ADMIN_PORT: intInRange(0, 65535).default(3001),
   ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
   ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)').max(512).optional(),
@@ -197,6 +200,10 @@ export interface Config {
   passwordResetLinkTtlSeconds: number;
   storeSweepIntervalSeconds: number;
   shutdownTimeoutMs: number;
+  /** How long an instance waits on another's unfinished migration before taking it over. */
+  migrationLeaseSeconds: number;
+  /** Client metadata cache: other instances see a changed client within ttlMs (0 disables the cache). */
+  clientCache: { ttlMs: number; maxEntries: number };
   /** The admin API; it starts only when a token is configured. */
   admin: { port: number; host: string; token: string | undefined };
   /** Honour X-Forwarded-For/-Proto (only behind a proxy that sets them). */
@@ -437,6 +444,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     passwordResetLinkTtlSeconds: env.PASSWORD_RESET_LINK_TTL_SECONDS,
     storeSweepIntervalSeconds: env.STORE_SWEEP_INTERVAL_SECONDS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    migrationLeaseSeconds: env.MIGRATION_LEASE_SECONDS,
+    clientCache: { ttlMs: env.CLIENT_CACHE_TTL_MS, maxEntries: env.CLIENT_CACHE_MAX_ENTRIES },
     admin: { port: env.ADMIN_PORT, host: env.ADMIN_HOST, token: env.ADMIN_TOKEN },
     trustProxy: env.TRUST_PROXY,
     configFile,

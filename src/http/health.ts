@@ -1,15 +1,16 @@
-import Router from '@koa/router';
+import type { Context } from 'koa';
 
 import type { Store } from '../store/index.js';
 
-/** Liveness (the process answers) and readiness (the store answers and keys are loaded). */
-export function healthRoutes(store: Store, keysLoaded: () => boolean): Router {
-  const router = new Router();
-  router.get('/healthz', (ctx) => {
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = { status: 'ok' };
-  });
-  router.get('/readyz', async (ctx) => {
+/** Liveness: the process answers. Never depends on the database, so an outage does not get us restarted. */
+export function livenessHandler(ctx: Context): void {
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = { status: 'ok' };
+}
+
+/** Readiness: the store answers and signing keys are loaded. */
+export function readinessHandler(store: Store, keysLoaded: () => boolean) {
+  return async function answerReadiness(ctx: Context): Promise<void> {
     ctx.set('Cache-Control', 'no-store');
     const checks = { store: 'ok', keys: keysLoaded() ? 'ok' : 'missing' };
     try {
@@ -20,6 +21,5 @@ export function healthRoutes(store: Store, keysLoaded: () => boolean): Router {
     const ready = checks.store === 'ok' && checks.keys === 'ok';
     ctx.status = ready ? 200 : 503;
     ctx.body = { status: ready ? 'ready' : 'not_ready', checks };
-  });
-  return router;
+  };
 }

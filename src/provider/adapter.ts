@@ -57,6 +57,8 @@ export interface OidcDocument extends StoredDocument {
   accountId?: string;
   clientId?: string;
   sealedId?: string;
+  /** The user code, encrypted: `find` by device code must return it, and it is a credential too. */
+  sealedUserCode?: string;
   /** Epoch seconds when consumed; set at most once, atomically. */
   consumed?: number;
   createdAt: Date;
@@ -66,13 +68,17 @@ export function collectionName(model: string): string {
   return `oidc_${model}`;
 }
 
-export const OIDC_INDEXES: IndexSpec[] = [
-  { fields: { grantId: 1 } },
-  { fields: { uid: 1 } },
-  { fields: { userCode: 1 } },
-  { fields: { accountId: 1 } },
-  { fields: { clientId: 1 } },
-];
+/**
+ * The indexes a model's collection needs: only fields it is looked up by (every index is paid on every
+ * token write). accountId and clientId on all: revocation by user or by client reaches every model.
+ */
+export function oidcIndexes(model: string): IndexSpec[] {
+  const indexes: IndexSpec[] = [{ fields: { accountId: 1 } }, { fields: { clientId: 1 } }];
+  if ((GRANT_BOUND_MODELS as readonly string[]).includes(model)) indexes.push({ fields: { grantId: 1 } });
+  if (model === 'Session' || model === 'Interaction') indexes.push({ fields: { uid: 1 } });
+  if (model === 'DeviceCode') indexes.push({ fields: { userCode: 1 } });
+  return indexes;
+}
 
 function epochSeconds(): number {
   return Math.floor(Date.now() / 1000);
@@ -84,7 +90,7 @@ export class StoreAdapter implements Adapter {
   readonly #sealed: boolean;
 
   constructor(
-    private readonly model: string,
+    protected readonly model: string,
     private readonly store: Store,
     private readonly secrets: ServerSecrets,
   ) {
@@ -120,6 +126,9 @@ export class StoreAdapter implements Adapter {
       if (jti !== undefined) payload.jti = jti;
     }
     if (document.consumed !== undefined) payload.consumed = document.consumed;
+    if (document.sealedUserCode) {
+      payload.userCode = this.secrets.decrypt('token-hash', document.sealedUserCode, `${this.model}/userCode`).toString();
+    }
     return payload;
   }
 
@@ -134,7 +143,10 @@ export class StoreAdapter implements Adapter {
     if (expiresIn) document.expiresAt = new Date(Date.now() + expiresIn * 1000);
     if (payload.grantId) document.grantId = payload.grantId;
     if (payload.uid) document.uid = payload.uid;
-    if (typeof userCode === 'string') document.userCode = this.#userCodeKey(userCode);
+    if (typeof userCode === 'string') {
+      document.userCode = this.#userCodeKey(userCode);
+      document.sealedUserCode = this.secrets.encrypt('token-hash', userCode, `${this.model}/userCode`);
+    }
     const accountId = payload.accountId ?? payload.session?.accountId;
     if (accountId) document.accountId = accountId;
     if (payload.clientId) document.clientId = payload.clientId;
@@ -145,7 +157,7 @@ export class StoreAdapter implements Adapter {
 
   async find(id: string): Promise<AdapterPayload | undefined> {
     const document = await this.#collection.findOne(this.#idFilter(id));
-    return document ? this.#restoreUserCode(this.#toPayload(document, id), undefined) : undefined;
+    return document ? this.#toPayload(document, id) : undefined;
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
@@ -155,12 +167,7 @@ export class StoreAdapter implements Adapter {
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
     const document = await this.#collection.findOne({ userCode: this.#userCodeKey(userCode) });
-    return document ? this.#restoreUserCode(this.#toPayload(document, undefined), userCode) : undefined;
-  }
-
-  #restoreUserCode(payload: AdapterPayload, userCode: string | undefined): AdapterPayload {
-    if (userCode !== undefined) (payload as AdapterPayload & { userCode?: string }).userCode = userCode;
-    return payload;
+    return document ? this.#toPayload(document, undefined) : undefined;
   }
 
   /**
@@ -192,14 +199,29 @@ export async function revokeGrantEverywhere(store: Store, grantId: string): Prom
 
 /** Creates the indexes every oidc-provider collection needs; idempotent. */
 export async function ensureOidcIndexes(store: Store): Promise<void> {
-  for (const model of OIDC_MODELS) await store.ensureIndexes(collectionName(model), OIDC_INDEXES);
+  for (const model of OIDC_MODELS) await store.ensureIndexes(collectionName(model), oidcIndexes(model));
 }
 
 /** The class oidc-provider's `adapter` option wants, bound to one store. */
-export function adapterClass(store: Store, secrets: ServerSecrets): new (model: string) => Adapter {
+export function adapterClass(
+  store: Store,
+  secrets: ServerSecrets,
+  /** Told when oidc-provider itself changes or removes a record (e.g. a Client), so caches can evict it. */
+  onWrite?: (model: string, id: string) => void,
+): new (model: string) => Adapter {
   return class BoundStoreAdapter extends StoreAdapter {
     constructor(model: string) {
       super(model, store, secrets);
+    }
+
+    override async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+      await super.upsert(id, payload, expiresIn);
+      onWrite?.(this.model, id);
+    }
+
+    override async destroy(id: string): Promise<void> {
+      await super.destroy(id);
+      onWrite?.(this.model, id);
     }
   };
 }

@@ -7,6 +7,7 @@ import type { Config } from '../config/index.js';
 import type { ServerSecrets } from '../secrets/index.js';
 import type { Store } from '../store/index.js';
 import { adapterClass } from './adapter.js';
+import type { ClientCache } from './client-cache.js';
 import type { Metrics } from '../http/metrics.js';
 import { FixedWindowRateLimiter } from '../http/rate-limit.js';
 import { ACR_MFA, ACR_PASSWORD, type MfaService } from '../mfa/index.js';
@@ -58,6 +59,7 @@ export {
   MFA_REQUIRED_METADATA,
   PASSWORD_GRANT_METADATA,
 } from './grants/user-grant-policy.js';
+export { ClientCache, type ClientCacheOptions } from './client-cache.js';
 export type { Provider };
 
 export interface ProviderDependencies {
@@ -67,6 +69,7 @@ export interface ProviderDependencies {
   signingKeys: SigningKeySet;
   /** Revocation and introspection of JWT access tokens, which oidc-provider does not handle. */
   jwtAccessTokens: JwtTokenEndpointDependencies;
+  clientCache: ClientCache;
   accounts: AccountService;
   mfa: MfaService;
   audit: AuditLog;
@@ -84,12 +87,14 @@ const SIGNING_ALGS = ['EdDSA', 'ES256', 'RS256', 'PS256'] as const;
 
 /** Builds the oidc-provider instance: features, token formats, client rules and storage. */
 export function createProvider(dependencies: ProviderDependencies): ProviderWithRoutes {
-  const { config, store, secrets, signingKeys, accounts, jwtAccessTokens } = dependencies;
+  const { config, store, secrets, signingKeys, accounts, jwtAccessTokens, clientCache } = dependencies;
   const resourceServers = ResourceServerRegistry.fromConfig(config);
   const signingKid = (alg: keyof SigningKeySet['signingKid']) => signingKeys.signingKid[alg];
 
   const configuration: Configuration = {
-    adapter: adapterClass(store, secrets),
+    adapter: adapterClass(store, secrets, (model, id) => {
+      if (model === 'Client') clientCache.invalidate(id);
+    }),
     clients: [],
     async findAccount(ctx, id) {
       const account = await accounts.findById(id);
@@ -255,6 +260,7 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
   registerMfaOtpGrant(provider, userGrantDependencies);
   answerJwtAccessTokensAtTokenEndpoints(provider, jwtAccessTokens);
   limitJwksCaching(provider, config.signingKeys.jwksCacheMaxAgeSeconds);
+  clientCache.install(provider);
   return { provider, routes: mfaChallengeRoutes(provider, userGrantDependencies) };
 }
 

@@ -8,6 +8,7 @@ export * from './types.js';
 export { onStoreUnavailable } from './availability.js';
 export { MemoryStore } from './memory.js';
 export { MongoStore } from './mongodb.js';
+export { appliedMigrations, runMigrations, SCHEMA_MIGRATIONS_COLLECTION, type Migration, type MigrationOptions } from './migrations.js';
 export { withOperationTiming } from './timed.js';
 
 /** The store the configuration asks for: MongoDB when MONGODB_URI is set, memory otherwise. */

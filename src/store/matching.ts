@@ -1,9 +1,13 @@
+import { types } from 'node:util';
+
+import { copyDocument } from './document-copy.js';
 import type { Condition, Filter, Scalar, Update } from './types.js';
 
 type Doc = Record<string, unknown>;
 
-function comparable(value: unknown): number | string | boolean | null | undefined {
-  if (value instanceof Date) return value.getTime();
+/** Dates compare by instant (types.isDate: a Date from another realm is still a Date). */
+export function comparable(value: unknown): number | string | boolean | null | undefined {
+  if (types.isDate(value)) return value.getTime();
   return value as number | string | boolean | null | undefined;
 }
 
@@ -14,7 +18,7 @@ function equals(actual: unknown, expected: Scalar): boolean {
 }
 
 function isOperator(condition: Condition): condition is Exclude<Condition, Scalar> {
-  return typeof condition === 'object' && condition !== null && !(condition instanceof Date);
+  return typeof condition === 'object' && condition !== null && !types.isDate(condition);
 }
 
 function matchesCondition(actual: unknown, condition: Condition): boolean {
@@ -50,8 +54,8 @@ export function equalityFields(filter: Filter): Doc {
 
 /** Applies an update in place, as MongoDB would. */
 export function applyUpdate(document: Doc, update: Update, inserting: boolean): void {
-  if (inserting && update.$setOnInsert) Object.assign(document, structuredClone(update.$setOnInsert));
-  if (update.$set) Object.assign(document, structuredClone(update.$set));
+  if (inserting && update.$setOnInsert) Object.assign(document, copyDocument(update.$setOnInsert));
+  if (update.$set) Object.assign(document, copyDocument(update.$set));
   for (const field of update.$unset ?? []) delete document[field];
   for (const [field, amount] of Object.entries(update.$inc ?? {})) {
     const current = document[field];
@@ -60,7 +64,6 @@ export function applyUpdate(document: Doc, update: Update, inserting: boolean): 
 }
 
 export function isExpired(document: { expiresAt?: Date }, now: number): boolean {
-  // Not `instanceof Date`: a Date from another realm (structuredClone inside jest's VM) is still a Date.
-  const expiresAt = document.expiresAt as unknown;
-  return Object.prototype.toString.call(expiresAt) === '[object Date]' && (expiresAt as Date).getTime() <= now;
+  // types.isDate, not instanceof: a Date from another realm (e.g. inside jest's VM) is still a Date.
+  return types.isDate(document.expiresAt) && document.expiresAt.getTime() <= now;
 }

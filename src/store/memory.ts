@@ -1,4 +1,5 @@
-import { applyUpdate, equalityFields, isExpired, matchesFilter } from './matching.js';
+import { copyDocument } from './document-copy.js';
+import { applyUpdate, comparable, equalityFields, isExpired, matchesFilter } from './matching.js';
 import {
   DuplicateKeyError,
   type Collection,
@@ -17,11 +18,12 @@ function sortDocuments<T extends Doc>(documents: T[], sort: Record<string, 1 | -
   const keys = Object.entries(sort);
   return documents.sort((a, b) => {
     for (const [field, direction] of keys) {
-      const left = a[field] instanceof Date ? (a[field] as Date).getTime() : (a[field] as number | string);
-      const right = b[field] instanceof Date ? (b[field] as Date).getTime() : (b[field] as number | string);
+      const left = comparable(a[field]);
+      const right = comparable(b[field]);
       if (left === right) continue;
-      if (left === undefined) return -direction;
-      if (right === undefined) return direction;
+      // Missing (or null) sorts first ascending, as in MongoDB.
+      if (left === undefined || left === null) return -direction;
+      if (right === undefined || right === null) return direction;
       return left < right ? -direction : direction;
     }
     return 0;
@@ -52,7 +54,8 @@ class MemoryCollection<T extends StoredDocument> implements Collection<T> {
       const fields = Object.keys(index.fields);
       if (index.sparse && candidate[fields[0] as string] === undefined) continue;
       for (const other of this.documents.values()) {
-        if (other._id === candidate._id || isExpired(other, Date.now())) continue;
+        // Like a MongoDB unique index, an expired but not yet swept document still holds its key.
+        if (other._id === candidate._id) continue;
         if (fields.every((field) => other[field] === candidate[field])) {
           throw new DuplicateKeyError(`duplicate key for index ${fields.join(',')}`);
         }
@@ -62,7 +65,7 @@ class MemoryCollection<T extends StoredDocument> implements Collection<T> {
 
   async findOne(filter: Filter): Promise<T | null> {
     const [document] = this.#select(filter);
-    return document ? (structuredClone(document) as unknown as T) : null;
+    return document ? (copyDocument(document) as unknown as T) : null;
   }
 
   async find(filter: Filter, options: FindOptions = {}): Promise<T[]> {
@@ -70,7 +73,7 @@ class MemoryCollection<T extends StoredDocument> implements Collection<T> {
     if (options.sort) selected = sortDocuments(selected, options.sort);
     const start = options.skip ?? 0;
     const end = options.limit === undefined ? undefined : start + options.limit;
-    return selected.slice(start, end).map((document) => structuredClone(document) as unknown as T);
+    return selected.slice(start, end).map((document) => copyDocument(document) as unknown as T);
   }
 
   async count(filter: Filter): Promise<number> {
@@ -80,13 +83,13 @@ class MemoryCollection<T extends StoredDocument> implements Collection<T> {
   async insert(document: T): Promise<void> {
     const existing = this.documents.get(document._id);
     if (existing && !isExpired(existing, Date.now())) throw new DuplicateKeyError('duplicate _id');
-    const copy = structuredClone(document) as unknown as Doc;
+    const copy = copyDocument(document) as unknown as Doc;
     this.#assertUnique(copy);
     this.documents.set(document._id, copy);
   }
 
   async replace(document: T): Promise<void> {
-    const copy = structuredClone(document) as unknown as Doc;
+    const copy = copyDocument(document) as unknown as Doc;
     this.#assertUnique(copy);
     this.documents.set(document._id, copy);
   }
@@ -94,11 +97,11 @@ class MemoryCollection<T extends StoredDocument> implements Collection<T> {
   async updateOne(filter: Filter, update: Update, options: { upsert?: boolean } = {}): Promise<T | null> {
     const [document] = this.#select(filter);
     if (document) {
-      const updated = structuredClone(document);
+      const updated = copyDocument(document);
       applyUpdate(updated, update, false);
       this.#assertUnique(updated);
       this.documents.set(updated._id, updated);
-      return structuredClone(updated) as unknown as T;
+      return copyDocument(updated) as unknown as T;
     }
     if (!options.upsert) return null;
     const created = equalityFields(filter) as Doc;
@@ -108,7 +111,7 @@ class MemoryCollection<T extends StoredDocument> implements Collection<T> {
     if (existing && !isExpired(existing, Date.now())) throw new DuplicateKeyError('duplicate _id');
     this.#assertUnique(created);
     this.documents.set(created._id, created);
-    return structuredClone(created) as unknown as T;
+    return copyDocument(created) as unknown as T;
   }
 
   async deleteMany(filter: Filter): Promise<number> {
@@ -122,10 +125,15 @@ class MemoryCollection<T extends StoredDocument> implements Collection<T> {
     return deleted;
   }
 
-  sweepExpired(now: number): void {
+  sweepExpired(now: number): number {
+    let deleted = 0;
     for (const [id, document] of this.documents) {
-      if (isExpired(document, now)) this.documents.delete(id);
+      if (isExpired(document, now)) {
+        this.documents.delete(id);
+        deleted += 1;
+      }
     }
+    return deleted;
   }
 }
 
@@ -136,10 +144,7 @@ export class MemoryStore implements Store {
   readonly #sweeper: NodeJS.Timeout;
 
   constructor(sweepIntervalSeconds = 60) {
-    this.#sweeper = setInterval(() => {
-      const now = Date.now();
-      for (const collection of this.#collections.values()) collection.sweepExpired(now);
-    }, sweepIntervalSeconds * 1000);
+    this.#sweeper = setInterval(() => void this.sweepExpired(), sweepIntervalSeconds * 1000);
     this.#sweeper.unref();
   }
 
@@ -159,6 +164,13 @@ export class MemoryStore implements Store {
 
   expiryMode(): ExpiryMode {
     return 'memory';
+  }
+
+  async sweepExpired(): Promise<number> {
+    const now = Date.now();
+    let deleted = 0;
+    for (const collection of this.#collections.values()) deleted += collection.sweepExpired(now);
+    return deleted;
   }
 
   async ping(): Promise<void> {}

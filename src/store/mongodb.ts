@@ -2,6 +2,8 @@ import { MongoClient, MongoServerError, type Db, type Document, type Filter as M
 
 import type { Logger } from '../log/index.js';
 import { reportStoreUnavailable } from './availability.js';
+import { InsertBatcher } from './insert-batcher.js';
+import { KeyedMutex } from './keyed-mutex.js';
 import {
   DuplicateKeyError,
   StoreUnavailableError,
@@ -29,9 +31,21 @@ const UNAVAILABLE_ERRORS = new Set([
   'MongoServerClosedError',
 ]);
 
+/**
+ * A unique-index clash. FerretDB v1 reports one raised by an update or replace as InternalError (code 1)
+ * carrying SQLite's message instead of MongoDB's 11000.
+ */
+function isDuplicateKeyCode(code: unknown, message: string): boolean {
+  return code === 11000 || (code === 1 && message.includes('UNIQUE constraint failed'));
+}
+
+function isDuplicateKey(error: MongoServerError): boolean {
+  return isDuplicateKeyCode(error.code, error.message);
+}
+
 /** Driver errors become the Store's own: duplicates and "database unavailable" are the ones callers act on. */
 function translateError(error: unknown): never {
-  if (error instanceof MongoServerError && error.code === 11000) throw new DuplicateKeyError(error.message);
+  if (error instanceof MongoServerError && isDuplicateKey(error)) throw new DuplicateKeyError('duplicate key');
   if (error instanceof Error && UNAVAILABLE_ERRORS.has(error.name)) {
     reportStoreUnavailable();
     throw new StoreUnavailableError(`database unavailable: ${error.name}`);
@@ -70,6 +84,13 @@ class MongoCollection<T extends StoredDocument> implements Collection<T> {
   constructor(
     private readonly db: Db,
     private readonly name: string,
+    /** Present when the server's single-document updates are not atomic (FerretDB v1). */
+    private readonly updateMutex: KeyedMutex | undefined,
+    /**
+     * FerretDB v1 answers an upsert by querying first (measured 3x slower than an insert), and almost every
+     * replace creates a new token: there, replace tries a (batched) insert first.
+     */
+    private readonly insertBatcher: InsertBatcher | undefined,
   ) {}
 
   get #collection() {
@@ -104,6 +125,7 @@ class MongoCollection<T extends StoredDocument> implements Collection<T> {
 
   replace(document: T): Promise<void> {
     return guarded(async () => {
+      if (this.insertBatcher && (await this.insertBatcher.insert(document)) === 'inserted') return;
       await this.#collection.replaceOne({ _id: document._id }, document as unknown as StringIdDocument, {
         upsert: true,
       });
@@ -111,6 +133,11 @@ class MongoCollection<T extends StoredDocument> implements Collection<T> {
   }
 
   updateOne(filter: Filter, update: Update, options: { upsert?: boolean } = {}): Promise<T | null> {
+    if (!this.updateMutex) return this.#updateOne(filter, update, options);
+    return this.updateMutex.run(`${this.name}:${JSON.stringify(filter._id ?? null)}`, () => this.#updateOne(filter, update, options));
+  }
+
+  #updateOne(filter: Filter, update: Update, options: { upsert?: boolean }): Promise<T | null> {
     return guarded(async () => {
       const mongoUpdate = toMongoUpdate(update);
       if (options.upsert && typeof filter._id === 'string') {
@@ -144,12 +171,18 @@ export class MongoStore implements Store {
   #expiryMode: ExpiryMode = 'ttl-index';
   readonly #sweptCollections = new Set<string>();
   #sweeper: NodeJS.Timeout | undefined;
+  readonly #updateMutex: KeyedMutex | undefined;
+  readonly #insertBatchers = new Map<string, InsertBatcher>();
 
   private constructor(
     private readonly client: MongoClient,
     private readonly db: Db,
     private readonly options: MongoStoreOptions,
-  ) {}
+    /** False on FerretDB v1, whose conditional updates and $inc can interleave (measured: lost updates). */
+    readonly atomicUpdates: boolean,
+  ) {
+    this.#updateMutex = atomicUpdates ? undefined : new KeyedMutex();
+  }
 
   /** Connects with exponential backoff; rejects with StoreUnavailableError after the last attempt. */
   static async connect(options: MongoStoreOptions): Promise<MongoStore> {
@@ -164,7 +197,16 @@ export class MongoStore implements Store {
         await client.connect();
         const db = client.db(options.dbName);
         await db.command({ ping: 1 });
-        return new MongoStore(client, db, options);
+        const buildInfo = await db.admin().command({ buildInfo: 1 });
+        const atomicUpdates = buildInfo.ferretdbVersion === undefined;
+        if (!atomicUpdates) {
+          options.logger.warn(
+            { server: `FerretDB ${String(buildInfo.ferretdbVersion)}` },
+            'this database server does not apply single-document updates atomically: updates are serialized ' +
+              'within this process, but several instances sharing it can race (use MongoDB in production)',
+          );
+        }
+        return new MongoStore(client, db, options, atomicUpdates);
       } catch (error) {
         await client.close().catch(() => undefined);
         const reason = error instanceof Error ? error.message : String(error);
@@ -178,8 +220,23 @@ export class MongoStore implements Store {
     }
   }
 
+  get databaseName(): string {
+    return this.db.databaseName;
+  }
+
   collection<T extends StoredDocument>(name: string): Collection<T> {
-    return new MongoCollection<T>(this.db, name);
+    return new MongoCollection<T>(this.db, name, this.#updateMutex, this.#insertBatcher(name));
+  }
+
+  /** One batcher per collection, on FerretDB only: MongoDB's upsert needs no help. */
+  #insertBatcher(name: string): InsertBatcher | undefined {
+    if (this.atomicUpdates) return undefined;
+    let batcher = this.#insertBatchers.get(name);
+    if (!batcher) {
+      batcher = new InsertBatcher(() => this.db.collection(name), isDuplicateKeyCode);
+      this.#insertBatchers.set(name, batcher);
+    }
+    return batcher;
   }
 
   async ensureIndexes(name: string, indexes: IndexSpec[]): Promise<void> {

@@ -24,6 +24,7 @@ export function withOperationTiming(store: Store, histogram: Histogram<'operatio
     },
     ensureIndexes: (collection, indexes) => store.ensureIndexes(collection, indexes),
     expiryMode: () => store.expiryMode(),
+    sweepExpired: () => store.sweepExpired(),
     ping: () => store.ping(),
     close: () => store.close(),
   };

@@ -42,6 +42,7 @@ export interface FindOptions {
 
 export interface IndexSpec {
   fields: Record<string, 1 | -1>;
+  /** As in MongoDB, an expired document keeps its unique key until it is swept. */
   unique?: boolean;
   /** Only documents having the (first) field are indexed; needed for unique optional fields. */
   sparse?: boolean;
@@ -68,7 +69,8 @@ export interface Collection<T extends StoredDocument> {
   replace(document: T): Promise<void>;
   /**
    * Atomically updates the first unexpired document matching the filter and returns it as it is after
-   * the update, or null when nothing matched. With `upsert`, a missing document is created from the
+   * the update, or null when nothing matched. (On FerretDB v1, which does not make this atomic, the
+   * MongoDB store serializes updates per document within the process; see README "Atomicity".) With `upsert`, a missing document is created from the
    * filter's equality conditions plus the update.
    */
   updateOne(filter: Filter, update: Update, options?: { upsert?: boolean }): Promise<T | null>;
@@ -85,6 +87,8 @@ export interface Store {
   ensureIndexes(collection: string, indexes: IndexSpec[]): Promise<void>;
   /** How expired documents are removed; reported at start. */
   expiryMode(): ExpiryMode;
+  /** Deletes expired documents now and returns how many (the periodic sweeper calls this). */
+  sweepExpired(): Promise<number>;
   /** Resolves when the database answers; rejects with StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

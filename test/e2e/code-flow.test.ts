@@ -23,6 +23,9 @@ interface Person {
 /** A TOTP code for a step after `stepsAhead` steps from now (each step is accepted once per account). */
 const totpCode = (secret: string, stepsAhead = 0) => generate({ secret, epoch: Math.floor(Date.now() / 1000) + stepsAhead * 30 });
 
+// Several page steps per test, each bounded by Playwright's own timeout (15 s): room for a loaded machine.
+jest.setTimeout(60_000);
+
 describe('authorization code + PKCE through our pages, in Chromium', () => {
   let server: TestServer;
   let browser: Browser;

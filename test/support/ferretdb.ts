@@ -1,11 +1,21 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The repository root, found by walking up: this file also runs compiled, from dist/test/support (bench). */
+function findRepositoryRoot(): string {
+  let directory = dirname(fileURLToPath(import.meta.url));
+  for (let depth = 0; depth < 5; depth += 1) {
+    if (existsSync(join(directory, 'scripts', 'ensure-ferretdb.sh'))) return directory;
+    directory = join(directory, '..');
+  }
+  throw new Error('repository root (scripts/ensure-ferretdb.sh) not found');
+}
+
+const repositoryRoot = findRepositoryRoot();
 
 /** Path of the FerretDB binary, building it (minutes, once) when the cache lacks it. */
 export function ferretDbBinary(): string {

@@ -43,7 +43,7 @@ export interface WatchedPage {
 export async function openWatchedPage(browser: Browser, options: { javaScriptEnabled?: boolean } = {}): Promise<WatchedPage> {
   const context = await browser.newContext({ javaScriptEnabled: options.javaScriptEnabled ?? true });
   // Shorter than the test timeout, so a stuck step fails with Playwright's message naming what it waited for.
-  context.setDefaultTimeout(10_000);
+  context.setDefaultTimeout(15_000);
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('console', (message) => {

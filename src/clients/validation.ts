@@ -1,0 +1,73 @@
+import { z } from 'zod';
+
+/** A client registration that fails validation; the message names the field. */
+export class ClientValidationError extends Error {
+  override name = 'ClientValidationError';
+  constructor(
+    message: string,
+    /** The offending field under its OAuth metadata name (`grant_types`, `redirect_uris`, ...). */
+    readonly field: string,
+  ) {
+    super(message);
+  }
+}
+
+const snakeCase = (name: string) => name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+
+const GRANT_TYPES = ['client_credentials', 'authorization_code', 'refresh_token', 'password', 'urn:authtoken:params:oauth:grant-type:mfa-otp'] as const;
+const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
+// RFC 6749 appendix A.4: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/;
+
+/** https everywhere; http only on loopback (native apps and local development, RFC 8252 7.3). */
+const redirectUri = z.url().refine((value) => {
+  const url = new URL(value);
+  if (url.hash) return false;
+  if (url.protocol === 'https:') return true;
+  return url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+}, 'must be https (http only on loopback) and carry no fragment');
+
+const jwk = z.looseObject({ kty: z.enum(['RSA', 'EC', 'OKP']) }).refine((key) => !('d' in key), 'must be a public key');
+
+export const newClientSchema = z
+  .object({
+    clientId: z.string().regex(/^[A-Za-z0-9._~-]{1,128}$/).optional(),
+    name: z.string().trim().min(1).max(200),
+    grantTypes: z.array(z.enum(GRANT_TYPES)).min(1).max(GRANT_TYPES.length),
+    scopes: z.array(z.string().regex(SCOPE_TOKEN)).max(100),
+    redirectUris: z.array(redirectUri).max(20).optional(),
+    authMethod: z.enum(AUTH_METHODS).optional(),
+    secret: z.string().min(8).max(256).optional(),
+    jwks: z.object({ keys: z.array(jwk).min(1).max(10) }).optional(),
+    passwordGrant: z.boolean().optional(),
+    mfaRequired: z.boolean().optional(),
+    resourceServerAudiences: z.array(z.url()).max(20).optional(),
+    roles: z.array(z.string().regex(/^[A-Za-z0-9:._-]{1,64}$/)).max(50).optional(),
+    // Shape only: oidc-provider's web_origins validator (registered by the CORS module) checks each origin.
+    webOrigins: z.array(z.string().min(1).max(2048)).max(20).optional(),
+  })
+  .strict()
+  .refine((client) => !client.grantTypes.includes('authorization_code') || (client.redirectUris?.length ?? 0) > 0, {
+    message: 'authorization_code needs at least one redirect URI',
+    path: ['redirectUris'],
+  })
+  .refine((client) => client.authMethod !== 'private_key_jwt' || client.jwks !== undefined, {
+    message: 'private_key_jwt needs jwks',
+    path: ['jwks'],
+  });
+
+export type ValidNewClient = z.infer<typeof newClientSchema>;
+
+/** Validates a registration at the boundary: everything stored in the clients collection went through this. */
+export function validateNewClient(input: unknown): ValidNewClient {
+  const parsed = newClientSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const first = issue?.path[0];
+    throw new ClientValidationError(
+      `${issue?.path.join('.') || 'client'}: ${issue?.message ?? 'invalid'}`,
+      typeof first === 'string' ? snakeCase(first) : '_',
+    );
+  }
+  return parsed.data;
+}

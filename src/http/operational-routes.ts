@@ -1,0 +1,19 @@
+import type { Context, Middleware, Next } from 'koa';
+
+export type ExactRouteHandler = (ctx: Context) => void | Promise<void>;
+
+/**
+ * GET/HEAD routes on exact paths (health checks, the stylesheet) answered by one map lookup. Every other
+ * request, token requests included, passes through at the cost of that lookup instead of a router's
+ * pattern matching.
+ */
+export function exactRoutes(routes: Record<string, ExactRouteHandler>): Middleware {
+  const table = new Map(Object.entries(routes));
+  return async function routeExactPaths(ctx: Context, next: Next): Promise<void> {
+    const handler = table.get(ctx.path);
+    if (!handler || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
+    // As a router would: request metrics label requests by their matched route (here, the exact path).
+    (ctx as Context & { _matchedRoute?: string })._matchedRoute = ctx.path;
+    await handler(ctx);
+  };
+}

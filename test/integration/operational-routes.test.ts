@@ -1,0 +1,45 @@
+import { DEMO, postForm, startTestServer, type TestServer } from '../support/server.js';
+
+describe('operational routes and security headers', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ store: 'memory' });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  test('health, readiness and the stylesheet answer GET', async () => {
+    const health = await fetch(`${server.baseUrl}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${server.baseUrl}/readyz`);
+    expect(await ready.json()).toEqual({ status: 'ready', checks: { store: 'ok', keys: 'ok' } });
+    const css = await fetch(`${server.baseUrl}/static/site.css`);
+    expect(css.status).toBe(200);
+    expect(css.headers.get('content-type')).toMatch(/^text\/css/);
+    expect(css.headers.get('cache-control')).toBe('public, max-age=3600');
+  });
+
+  test('other methods on those paths are not answered by them', async () => {
+    const response = await fetch(`${server.baseUrl}/healthz`, { method: 'POST' });
+    expect(response.status).toBe(404);
+  });
+
+  test("helmet's headers, with our CSP, are on every response, token responses included", async () => {
+    const responses = [await fetch(`${server.baseUrl}/healthz`), (await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials' }, DEMO))];
+    for (const response of responses) {
+      const headers = response.headers;
+      expect(headers.get('content-security-policy')).toBe(
+        "default-src 'self';script-src 'self';style-src 'self';img-src 'self' data:;font-src 'self';connect-src 'self';object-src 'none';base-uri 'none';frame-ancestors 'none'",
+      );
+      expect(headers.get('x-content-type-options')).toBe('nosniff');
+      expect(headers.get('referrer-policy')).toBe('no-referrer');
+      expect(headers.get('x-frame-options')).toBe('DENY');
+      expect(headers.get('cross-origin-opener-policy')).toBe('same-origin');
+      // http issuer: no HSTS (it would be ignored, and would break local development on https later).
+      expect(headers.get('strict-transport-security')).toBeNull();
+      expect(headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
+});

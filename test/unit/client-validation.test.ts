@@ -1,0 +1,30 @@
+import { ClientValidationError, validateNewClient } from '../../src/clients/index.js';
+
+const valid = { name: 'Partner', grantTypes: ['client_credentials'], scopes: ['api:read'] };
+
+describe('client registration validation', () => {
+  test('a valid registration passes and is returned typed', () => {
+    expect(validateNewClient(valid)).toEqual(valid);
+    expect(
+      validateNewClient({ ...valid, grantTypes: ['authorization_code'], redirectUris: ['https://app.example/cb', 'http://127.0.0.1:8080/cb'] }),
+    ).toMatchObject({ redirectUris: ['https://app.example/cb', 'http://127.0.0.1:8080/cb'] });
+  });
+
+  test.each([
+    ['an empty name', { ...valid, name: '  ' }, /^name:/],
+    ['an unknown grant type', { ...valid, grantTypes: ['implicit'] }, /^grantTypes\.0:/],
+    ['no grant type', { ...valid, grantTypes: [] }, /^grantTypes:/],
+    ['a scope with a space or quote', { ...valid, scopes: ['api "read'] }, /^scopes\.0:/],
+    ['a client id with a slash', { ...valid, clientId: 'a/b' }, /^clientId:/],
+    ['an http redirect URI off loopback', { ...valid, grantTypes: ['authorization_code'], redirectUris: ['http://app.example/cb'] }, /^redirectUris\.0:/],
+    ['a redirect URI with a fragment', { ...valid, grantTypes: ['authorization_code'], redirectUris: ['https://app.example/cb#x'] }, /^redirectUris\.0:/],
+    ['authorization_code without redirect URIs', { ...valid, grantTypes: ['authorization_code'] }, /^redirectUris:/],
+    ['private_key_jwt without keys', { ...valid, authMethod: 'private_key_jwt' }, /^jwks:/],
+    ['a private key in jwks', { ...valid, authMethod: 'private_key_jwt', jwks: { keys: [{ kty: 'OKP', crv: 'Ed25519', x: 'x', d: 'secret' }] } }, /^jwks\.keys\.0:/],
+    ['an unknown field', { ...valid, admin: true }, /^client:|admin/],
+    ['a short secret', { ...valid, secret: 'short' }, /^secret:/],
+  ])('refuses %s, naming the field', (_label, input, message) => {
+    expect(() => validateNewClient(input)).toThrow(ClientValidationError);
+    expect(() => validateNewClient(input)).toThrow(message);
+  });
+});
