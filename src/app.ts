@@ -8,6 +8,7 @@ import { ClientRegistry } from './clients/index.js';
 import type { Config } from './config/index.js';
 import { CsrfProtection } from './http/csrf.js';
 import { errorBoundary } from './http/errors.js';
+import { ensureCompatClient, generateTokenApiRoutes } from './generate-token-api/index.js';
 import { healthRoutes } from './http/health.js';
 import { observeRequestDuration } from './http/http-metrics.js';
 import { Metrics } from './http/metrics.js';
@@ -62,6 +63,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   const { provider, routes: providerRoutes } = createProvider({ config, store, secrets, signingKeys, accounts, mfa, audit, metrics });
   const clients = new ClientRegistry(store, secrets, async (metadata) => provider.Client.validate(metadata));
   countTokenIssuance(provider, metrics.tokensIssued);
+  const compatClient = await ensureCompatClient(clients, secrets, config.apiScopes);
   // Behind a proxy (TRUST_PROXY), X-Forwarded-For/-Proto give the client IP and https; otherwise ignored.
   provider.proxy = config.trustProxy;
 
@@ -95,7 +97,18 @@ export async function createApplication(config: Config, rawStore: Store, logger:
       clientRequiresMfa: async (clientId) => (await provider.Client.find(clientId))?.metadata()[MFA_REQUIRED_METADATA] === true,
     }).routes(),
   );
-  app.use(mount(provider));
+  const providerMiddleware = mount(provider);
+  app.use(
+    generateTokenApiRoutes({
+      provider: () => providerMiddleware,
+      client: compatClient,
+      accounts,
+      audit,
+      logger,
+      allowGet: config.generateTokenApi.allowGet,
+    }).routes(),
+  );
+  app.use(providerMiddleware);
 
   const unsubscribe = onStoreUnavailable(noteStoreUnavailable);
   const stop = () => {
