@@ -122,7 +122,13 @@ async function runPasswordGrantScenario(): Promise<PasswordGrantResult> {
   const server = await startServerProcess(
     'src/main.js',
     nextPort++,
-    ourEnv({ DEMO_USER_TOTP: 'false', RATE_LIMIT_PASSWORD_GRANT: '0', DEMO_USER_EMAIL: 'bench@example.com', DEMO_USER_PASSWORD: 'bench-password-123' }),
+    ourEnv({
+      DEMO_USER_TOTP: 'false',
+      RATE_LIMIT_PASSWORD_GRANT: '0',
+      DEMO_USER_EMAIL: 'bench@example.com',
+      DEMO_USER_PASSWORD: 'bench-password-123',
+      ...(process.env.ARGON2_MAX_CONCURRENT ? { ARGON2_MAX_CONCURRENT: process.env.ARGON2_MAX_CONCURRENT } : {}),
+    }),
   );
   try {
     const grant = {

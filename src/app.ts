@@ -12,6 +12,7 @@ import { ensureCompatClient, generateTokenApiRoutes } from './generate-token-api
 import { healthRoutes } from './http/health.js';
 import { observeRequestDuration } from './http/http-metrics.js';
 import { Metrics } from './http/metrics.js';
+import { ensureRateLimitIndexes } from './http/rate-limit.js';
 import { noteStoreUnavailable } from './http/request-context.js';
 import { requestLog } from './http/request-log.js';
 import { requireHttpsForCookies } from './http/require-https.js';
@@ -52,9 +53,10 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   await audit.ensureIndexes();
   const accounts = new AccountService(store, secrets, { argon2: config.argon2, throttle: config.signInThrottle });
   await accounts.ensureIndexes();
-  const mfa = new MfaService(store, secrets, config, MfaService.deliveryChannelFromConfig(config));
+  const mfa = new MfaService(store, secrets, config, MfaService.deliveryChannelFromConfig(config), accounts);
   await mfa.ensureIndexes();
   await store.ensureIndexes(PENDING_LOGINS_COLLECTION, []);
+  await ensureRateLimitIndexes(store);
   mfa.onDeliveryFailure((error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not deliver a one-time code'));
   accounts.onCeilingReached(async (account) => {
     await audit.record({ action: 'account.signin_ceiling_reached', actor: { type: 'system' }, accountId: account.customerId, outcome: 'failure' });

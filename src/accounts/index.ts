@@ -4,7 +4,7 @@ import type { ServerSecrets } from '../secrets/index.js';
 import { DuplicateKeyError, type Store, type StoredDocument } from '../store/index.js';
 import { PasswordHasher, type Argon2Parameters } from './password-hash.js';
 import { checkPasswordPolicy, PasswordPolicyError } from './password-policy.js';
-import { SignInThrottle, type ThrottleSettings, type ThrottleState } from './throttle.js';
+import { SignInThrottle, THROTTLE_COLLECTION, type ThrottleSettings, type ThrottleState } from './throttle.js';
 
 export { checkPasswordPolicy, describePasswordProblem, PasswordPolicyError, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './password-policy.js';
 export type { PasswordProblem } from './password-policy.js';
@@ -119,6 +119,8 @@ export class AccountService {
 
   async ensureIndexes(): Promise<void> {
     await this.store.ensureIndexes(ACCOUNTS_COLLECTION, [{ fields: { emailKey: 1 }, unique: true }]);
+    // No extra index: registering the collection gives its expiring counters a TTL index or the sweeper.
+    await this.store.ensureIndexes(THROTTLE_COLLECTION, []);
   }
 
   onCeilingReached(listener: CeilingListener): void {

@@ -6,6 +6,11 @@ interface WindowDocument extends StoredDocument {
   hits: number;
 }
 
+/** Registers the counters' collection for expiry (TTL index, or the sweeper where TTL indexes are refused). */
+export async function ensureRateLimitIndexes(store: Store): Promise<void> {
+  await store.ensureIndexes(RATE_LIMITS_COLLECTION, []);
+}
+
 export type RateLimitDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
 /**

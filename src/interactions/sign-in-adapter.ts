@@ -22,20 +22,12 @@ export function signInServices(accounts: AccountService, mfa: MfaService, metric
     async verifySecondFactor(accountId, method: MfaMethod, code, ip) {
       const account = await accounts.findById(accountId);
       if (!account || account.status !== 'active') return false;
-      const throttle = await accounts.checkThrottle(account, ip);
-      if (throttle.throttled) {
-        metrics.lockouts.inc({ kind: throttle.reason });
-        return false;
-      }
-      const result = await mfa.verifySecondFactor(accountId, method === 'recovery_code' ? { recoveryCode: code } : { otp: code });
+      const input = method === 'recovery_code' ? { recoveryCode: code } : { otp: code, method };
+      const result = await mfa.verifySecondFactorGuarded(account, input, ip);
       metrics.mfaChallenges.inc({ method, outcome: result.ok ? 'success' : 'failure' });
-      if (!result.ok) {
-        const { ceilingReached } = await accounts.recordFailure(accountId, ip, account);
-        if (ceilingReached) metrics.lockouts.inc({ kind: 'ceiling' });
-        return false;
-      }
-      await accounts.recordSignInSuccess(account, ip);
-      return true;
+      if (!result.ok && result.reason === 'throttled') metrics.lockouts.inc({ kind: 'backoff' });
+      if (!result.ok && result.ceilingReached) metrics.lockouts.inc({ kind: 'ceiling' });
+      return result.ok;
     },
 
     async sendEmailCode(accountId) {

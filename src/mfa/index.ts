@@ -1,11 +1,12 @@
+import type { Account, AccountService } from '../accounts/index.js';
 import type { Config } from '../config/index.js';
 import type { ServerSecrets } from '../secrets/index.js';
 import type { Store } from '../store/index.js';
 import type { DeliveryChannel } from './delivery/channel.js';
 import { EmailChannel } from './delivery/email.js';
 import { WebhookChannel } from './delivery/webhook.js';
-import { EmailCodes } from './email-codes.js';
-import { MfaTokens } from './mfa-tokens.js';
+import { EMAIL_CODES_COLLECTION, EmailCodes } from './email-codes.js';
+import { MFA_TOKENS_COLLECTION, MfaTokens } from './mfa-tokens.js';
 import { RecoveryCodes } from './recovery-codes.js';
 import { MFA_FACTORS_COLLECTION, TotpFactor, type MfaFactorsDocument, type TotpClock, type TotpEnrollment } from './totp.js';
 
@@ -29,9 +30,18 @@ export interface MfaSubject {
 export interface SecondFactorInput {
   otp?: string;
   recoveryCode?: string;
+  /** Try the otp only as this kind of code (pages where the user picked a method); default: both. */
+  method?: 'totp' | 'email';
 }
 
 export type SecondFactorResult = { ok: true; method: MfaMethod } | { ok: false };
+
+export type GuardedSecondFactorResult =
+  | { ok: true; method: MfaMethod }
+  | { ok: false; reason: 'throttled' | 'wrong_code'; ceilingReached: boolean };
+
+/** The part of the account service the second factor shares: the sign-in throttle. */
+export type SignInThrottlePort = Pick<AccountService, 'checkThrottle' | 'recordFailure' | 'recordSignInSuccess'>;
 
 export type EmailCodeOutcome = { sent: true } | { sent: false; reason: 'cooldown'; retryAfterSeconds: number } | { sent: false; reason: 'unavailable' };
 
@@ -59,6 +69,7 @@ export class MfaService {
     secrets: ServerSecrets,
     config: Config,
     private readonly channel: DeliveryChannel,
+    private readonly throttle: SignInThrottlePort,
   ) {
     this.totp = new TotpFactor(store, secrets, config.mfa.totpIssuer);
     this.emailCodes = new EmailCodes(store, secrets, {
@@ -79,6 +90,9 @@ export class MfaService {
 
   async ensureIndexes(): Promise<void> {
     await this.recoveryCodes.ensureIndexes();
+    // Registered for expiry (TTL index, or the sweeper where TTL indexes are refused).
+    await this.store.ensureIndexes(MFA_TOKENS_COLLECTION, []);
+    await this.store.ensureIndexes(EMAIL_CODES_COLLECTION, []);
   }
 
   /** Where delivery failures are reported (the app logs them, without the message body). */
@@ -119,9 +133,28 @@ export class MfaService {
         : { ok: false };
     }
     const otp = input.otp?.trim() ?? '';
-    if (methods.includes('totp') && (await this.totp.verify(accountId, otp, clock))) return { ok: true, method: 'totp' };
-    if (methods.includes('email') && (await this.emailCodes.verify(accountId, otp))) return { ok: true, method: 'email' };
+    const tryTotp = methods.includes('totp') && input.method !== 'email';
+    const tryEmail = methods.includes('email') && input.method !== 'totp';
+    if (tryTotp && (await this.totp.verify(accountId, otp, clock))) return { ok: true, method: 'totp' };
+    if (tryEmail && (await this.emailCodes.verify(accountId, otp))) return { ok: true, method: 'email' };
     return { ok: false };
+  }
+
+  /**
+   * verifySecondFactor behind the sign-in throttle, as the password grant and the login pages use it:
+   * refused while the (account, IP) pair or the account is throttled, a wrong code counted as a failure,
+   * a success clearing the pair's backoff. Callers answer `throttled` exactly like `wrong_code`.
+   */
+  async verifySecondFactorGuarded(account: Account, input: SecondFactorInput, ip: string, clock: TotpClock = {}): Promise<GuardedSecondFactorResult> {
+    const state = await this.throttle.checkThrottle(account, ip);
+    if (state.throttled) return { ok: false, reason: 'throttled', ceilingReached: false };
+    const result = await this.verifySecondFactor(account.customerId, input, clock);
+    if (!result.ok) {
+      const { ceilingReached } = await this.throttle.recordFailure(account.customerId, ip, account);
+      return { ok: false, reason: 'wrong_code', ceilingReached };
+    }
+    await this.throttle.recordSignInSuccess(account, ip);
+    return result;
   }
 
   /** Emails a fresh code, unless one went out within the cooldown. */

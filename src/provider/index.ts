@@ -209,6 +209,7 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
     resourceServers,
     rateLimiter: new FixedWindowRateLimiter(store, 'password-grant', config.rateLimits.passwordGrant, config.rateLimits.windowSeconds),
     rateLimiterForChallenge: new FixedWindowRateLimiter(store, 'mfa-challenge', config.rateLimits.mfaChallenge, config.rateLimits.windowSeconds),
+    requireMfaForAll: config.mfa.requiredForAll,
   };
   registerPasswordGrant(provider, userGrantDependencies);
   registerMfaOtpGrant(provider, userGrantDependencies);

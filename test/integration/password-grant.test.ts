@@ -60,9 +60,16 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
 
   test('one request: password + TOTP gives tokens whose introspection carries amr, acr, roles and customer_id', async () => {
     const user = await newUser(server);
-    const response = await passwordStep(user, { otp: await totpCode(user) });
+    const response = await passwordStep(user, { otp: await totpCode(user), scope: 'openid api:read' });
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({ token_type: 'Bearer', scope: 'api:read' });
+    const [, idTokenPayload] = String(response.body.id_token).split('.');
+    expect(JSON.parse(Buffer.from(String(idTokenPayload), 'base64url').toString())).toMatchObject({
+      sub: user.customerId,
+      amr: ['pwd', 'otp', 'mfa'],
+      acr: 'urn:authtoken:acr:mfa',
+      aud: DEMO.id,
+    });
     const introspection = await postForm(`${server.baseUrl}/token/introspection`, { token: String(response.body.access_token) }, DEMO);
     expect(introspection.body).toMatchObject({
       active: true,
@@ -257,6 +264,7 @@ describe('throttling (memory store, short backoff)', () => {
         SIGNIN_BACKOFF_MAX_MS: '800',
         SIGNIN_ACCOUNT_CEILING: '6',
         RATE_LIMIT_PASSWORD_GRANT: '40',
+        RATE_LIMIT_MFA_CHALLENGE: '3',
       },
     });
   });
@@ -303,6 +311,18 @@ describe('throttling (memory store, short backoff)', () => {
     }
     expect(limited?.status).toBe(429);
     expect(Number(limited?.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  test('/mfa/challenge has its own per-IP limit: 429 with Retry-After', async () => {
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let request = 0; request < 5; request += 1) {
+      const response = await postForm(`${server.baseUrl}/mfa/challenge`, { mfa_token: 'not-a-token', channel: 'email' }, DEMO);
+      statuses.push(response.status);
+      if (response.status === 429) retryAfter = response.headers.get('retry-after');
+    }
+    expect(statuses).toEqual([400, 400, 400, 429, 429]);
+    expect(Number(retryAfter)).toBeGreaterThan(0);
   });
 });
 
@@ -356,5 +376,57 @@ describe('signed-webhook delivery channel', () => {
     const code = /code is (\d{6})/.exec(payload.text)?.[1];
     const response = await postForm(`${server.baseUrl}/token`, { grant_type: MFA_OTP_GRANT_TYPE, mfa_token: mfa, otp: String(code) }, DEMO);
     expect(response.status).toBe(200);
+  });
+});
+
+describe('JWT access tokens from the password grant', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ store: 'memory', env: { ACCESS_TOKEN_FORMAT: 'jwt' } });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  test('carry amr, acr, roles and customer_id', async () => {
+    const user = await newUser(server);
+    const response = await postForm(
+      `${server.baseUrl}/token`,
+      { grant_type: 'password', username: user.email, password: PASSWORD, otp: await totpCode(user), scope: 'api:read' },
+      DEMO,
+    );
+    expect(response.status).toBe(200);
+    const [, payload] = String(response.body.access_token).split('.');
+    expect(JSON.parse(Buffer.from(String(payload), 'base64url').toString())).toMatchObject({
+      sub: user.customerId,
+      customer_id: user.customerId,
+      roles: ['tester'],
+      amr: ['pwd', 'otp', 'mfa'],
+      acr: 'urn:authtoken:acr:mfa',
+      scope: 'api:read',
+    });
+  });
+});
+
+describe('the demo user from the development seed', () => {
+  const totpSecret = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ store: 'memory', env: { DEMO_TOTP_SECRET: totpSecret, DEMO_CUSTOMER_ID: 'C-demo-0001' } });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  test('demo@example.com / demo-password with a code from DEMO_TOTP_SECRET gets a token for demo-client', async () => {
+    const response = await postForm(
+      `${server.baseUrl}/token`,
+      { grant_type: 'password', username: 'demo@example.com', password: 'demo-password', otp: await generate({ secret: totpSecret }) },
+      DEMO,
+    );
+    expect(response.status).toBe(200);
+    const introspection = await postForm(`${server.baseUrl}/token/introspection`, { token: String(response.body.access_token) }, DEMO);
+    expect(introspection.body).toMatchObject({ active: true, customer_id: 'C-demo-0001' });
+    expect(server.logs.text).not.toContain(totpSecret);
   });
 });

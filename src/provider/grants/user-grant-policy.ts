@@ -27,6 +27,8 @@ export interface UserGrantDependencies {
   rateLimiter: FixedWindowRateLimiter;
   /** Per client IP, for POST /mfa/challenge. */
   rateLimiterForChallenge: FixedWindowRateLimiter;
+  /** REQUIRE_MFA: every account needs a second factor before it gets tokens. */
+  requireMfaForAll: boolean;
 }
 
 /**

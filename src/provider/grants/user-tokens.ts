@@ -65,7 +65,9 @@ export async function issueUserTokens(
     grantId,
     scope: [...scopes].join(' '),
     scopes,
-    claims: {},
+    // Asked for on the user's behalf: non-rejectable claims, so the ID token (now and on refresh) says how
+    // and when the user signed in.
+    claims: { id_token: { acr: null, amr: null, auth_time: null } },
     acr: request.authentication.acr,
     amr: request.authentication.amr,
     authTime: Math.floor(Date.now() / 1000),

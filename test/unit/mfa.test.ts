@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { jest } from '@jest/globals';
+import { generate, generateSecret } from 'otplib';
+
+import { AccountService } from '../../src/accounts/index.js';
+import { loadConfig } from '../../src/config/index.js';
+import { EmailChannel, MfaService, type DeliveryChannel, type DeliveryMessage } from '../../src/mfa/index.js';
+import { ServerSecrets } from '../../src/secrets/index.js';
+import { MemoryStore } from '../../src/store/memory.js';
+
+/** Keeps what would have been sent, to read the code back. */
+class CollectingChannel implements DeliveryChannel {
+  readonly name = 'collecting';
+  readonly sent: DeliveryMessage[] = [];
+  async deliver(message: DeliveryMessage): Promise<void> {
+    this.sent.push(message);
+  }
+  lastCode(): string {
+    return /code is (\d{6})/.exec(this.sent.at(-1)?.text ?? '')?.[1] ?? '';
+  }
+}
+
+const secrets = new ServerSecrets({ id: 't', key: randomBytes(32) });
+const subject = { customerId: 'C-unit-test', email: 'unit@example.com' };
+
+function accountsOn(store: MemoryStore): AccountService {
+  const throttle = { freeFailures: 1, backoffBaseMs: 60_000, backoffMaxMs: 60_000, accountCeiling: 1000, accountWindowSeconds: 60 };
+  return new AccountService(store, secrets, { argon2: { memoryKib: 19456, timeCost: 2, parallelism: 1 }, throttle });
+}
+
+describe('MfaService', () => {
+  let store: MemoryStore;
+  let channel: CollectingChannel;
+  let mfa: MfaService;
+  beforeEach(async () => {
+    store = new MemoryStore();
+    channel = new CollectingChannel();
+    mfa = new MfaService(store, secrets, loadConfig({ EMAIL_CODE_RESEND_COOLDOWN_SECONDS: '0' }), channel, accountsOn(store));
+    await mfa.totp.install(subject.customerId, generateSecret());
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  test('an emailed code allows 5 attempts: after 5 wrong ones the right one fails too', async () => {
+    expect(await mfa.sendEmailCode(subject)).toEqual({ sent: true });
+    const code = channel.lastCode();
+    const wrong = code === '000000' ? '111111' : '000000';
+    for (let attempt = 0; attempt < 5; attempt += 1) expect(await mfa.emailCodes.verify(subject.customerId, wrong)).toBe(false);
+    expect(await mfa.emailCodes.verify(subject.customerId, code)).toBe(false);
+  });
+
+  test('an emailed code works once, and the stored value is not the code', async () => {
+    await mfa.sendEmailCode(subject);
+    const code = channel.lastCode();
+    const stored = JSON.stringify(await store.collection('mfa_email_codes').find({}));
+    expect(stored).not.toContain(code);
+    expect(await mfa.verifySecondFactor(subject.customerId, { otp: code })).toEqual({ ok: true, method: 'email' });
+    expect(await mfa.verifySecondFactor(subject.customerId, { otp: code })).toEqual({ ok: false });
+  });
+
+  test('the resend cooldown refuses a second code within the window', async () => {
+    const strict = new MfaService(store, secrets, loadConfig({ EMAIL_CODE_RESEND_COOLDOWN_SECONDS: '30' }), channel, accountsOn(store));
+    expect(await strict.sendEmailCode(subject)).toEqual({ sent: true });
+    const second = await strict.sendEmailCode(subject);
+    expect(second).toMatchObject({ sent: false, reason: 'cooldown' });
+    expect(channel.sent).toHaveLength(1);
+  });
+
+  test('of two concurrent uses of one TOTP code, exactly one succeeds', async () => {
+    const enrollment = await mfa.enrollTotp(subject);
+    expect(enrollment.uri).toMatch(/^otpauth:\/\/totp\//);
+    expect(await mfa.confirmTotp(subject.customerId, await generate({ secret: enrollment.secret, epoch: Math.floor(Date.now() / 1000) - 30 }))).toBe(true);
+    const code = await generate({ secret: enrollment.secret });
+    const results = await Promise.all([mfa.totp.verify(subject.customerId, code), mfa.totp.verify(subject.customerId, code)]);
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  test('the TOTP secret is stored encrypted', async () => {
+    const enrollment = await mfa.enrollTotp(subject);
+    expect(JSON.stringify(await store.collection('mfa_factors').find({}))).not.toContain(enrollment.secret);
+  });
+
+  test('recovery codes: 10, each single-use, accepted with any case and dashes', async () => {
+    const codes = await mfa.generateRecoveryCodes(subject.customerId);
+    expect(codes).toHaveLength(10);
+    expect(new Set(codes).size).toBe(10);
+    const [first] = codes;
+    expect(await mfa.verifySecondFactor(subject.customerId, { recoveryCode: String(first).toUpperCase().replace('-', '') })).toEqual({ ok: true, method: 'recovery_code' });
+    expect(await mfa.verifySecondFactor(subject.customerId, { recoveryCode: String(first) })).toEqual({ ok: false });
+    expect(await mfa.recoveryCodes.remaining(subject.customerId)).toBe(9);
+  });
+
+  test('the guarded check refuses a right code while the (account, IP) pair is backing off, and counts wrong ones', async () => {
+    const account = { customerId: subject.customerId, email: subject.email, roles: [], status: 'active' as const, createdAt: new Date(), updatedAt: new Date() };
+    const enrollment = await mfa.enrollTotp(subject);
+    await mfa.confirmTotp(subject.customerId, await generate({ secret: enrollment.secret, epoch: Math.floor(Date.now() / 1000) - 30 }));
+    // One free failure, then the second starts a one-minute backoff for this address only.
+    for (let failure = 0; failure < 2; failure += 1) {
+      expect(await mfa.verifySecondFactorGuarded(account, { otp: '000000', method: 'totp' }, '192.0.2.1')).toMatchObject({ ok: false, reason: 'wrong_code' });
+    }
+    const code = await generate({ secret: enrollment.secret });
+    expect(await mfa.verifySecondFactorGuarded(account, { otp: code }, '192.0.2.1')).toMatchObject({ ok: false, reason: 'throttled' });
+    expect(await mfa.verifySecondFactorGuarded(account, { otp: code }, '192.0.2.2')).toEqual({ ok: true, method: 'totp' });
+  });
+});
+
+describe('EmailChannel without SMTP (development)', () => {
+  test('writes the message as an .eml file under MAIL_DEV_DIRECTORY', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'authtoken-mail-'));
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      const channel = new EmailChannel({ smtpUrl: undefined, from: 'AuthToken <no-reply@localhost>', devDirectory: directory });
+      await channel.deliver({ accountId: 'C-x', email: 'dev@example.com', subject: 'Your sign-in code', text: 'Your sign-in code is 123456\n', purpose: 'mfa-code' });
+      channel.close();
+      const [file] = await readdir(directory);
+      expect(file).toMatch(/\.eml$/);
+      const raw = await readFile(join(directory, String(file)), 'utf8');
+      expect(raw).toContain('To: dev@example.com');
+      expect(raw).toContain('Your sign-in code is 123456');
+    } finally {
+      write.mockRestore();
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+});
