@@ -8,6 +8,7 @@ import { ClientRegistry } from './clients/index.js';
 import type { Config } from './config/index.js';
 import { CsrfProtection } from './http/csrf.js';
 import { errorBoundary } from './http/errors.js';
+import { createDashboard } from './dashboard/index.js';
 import { ensureCompatClient, generateTokenApiRoutes } from './generate-token-api/index.js';
 import { healthRoutes } from './http/health.js';
 import { observeRequestDuration } from './http/http-metrics.js';
@@ -22,7 +23,7 @@ import { interactionRoutes, PENDING_LOGINS_COLLECTION, PendingLogins } from './i
 import { signInServices } from './interactions/sign-in-adapter.js';
 import type { Logger } from './log/index.js';
 import { MfaService } from './mfa/index.js';
-import { countTokenIssuance, createProvider, ensureOidcIndexes, loadSigningKeys, MFA_REQUIRED_METADATA, type Provider } from './provider/index.js';
+import { countTokenIssuance, createProvider, revokeOpaqueTokensOfClient, ensureOidcIndexes, loadSigningKeys, MFA_REQUIRED_METADATA, type Provider } from './provider/index.js';
 import { ServerSecrets } from './secrets/index.js';
 import { onStoreUnavailable, withOperationTiming, type Store } from './store/index.js';
 import { Views } from './views/index.js';
@@ -110,6 +111,19 @@ export async function createApplication(config: Config, rawStore: Store, logger:
       allowGet: config.generateTokenApi.allowGet,
     }).routes(),
   );
+  const dashboard = await createDashboard({
+    config,
+    store,
+    secrets,
+    clients,
+    accounts,
+    mfa,
+    audit,
+    provider: () => providerMiddleware,
+    grantableScopes: () => config.apiScopes,
+    revokeClientTokens: (clientId) => revokeOpaqueTokensOfClient(store, clientId),
+  });
+  app.use(dashboard.routes.routes());
   app.use(providerMiddleware);
 
   const unsubscribe = onStoreUnavailable(noteStoreUnavailable);

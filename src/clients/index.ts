@@ -7,6 +7,7 @@ import type { Store } from '../store/index.js';
 import { hashClientSecret } from './secret-hash.js';
 
 export { hashClientSecret, isHashedClientSecret, verifyClientSecret } from './secret-hash.js';
+export { ensureInternalClient, internalClientSecret, type InternalClientCredentials } from './internal-clients.js';
 
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
 

@@ -77,6 +77,7 @@ const envSchema = z.object({
   RATE_LIMIT_PASSWORD_GRANT: intInRange(0, 1_000_000).default(300),
   RATE_LIMIT_MFA_CHALLENGE: intInRange(0, 1_000_000).default(30),
   COMPAT_TOKEN_GET: bool.optional(),
+  DASHBOARD_SESSION_TTL_SECONDS: intInRange(60, 7 * 86400).default(8 * 3600),
   DEMO_USER_EMAIL: z.email().default('demo@example.com'),
   DEMO_USER_PASSWORD: z.string().min(1).max(128).default('demo-password'),
   DEMO_CUSTOMER_ID: z.string().regex(/^C-[A-Za-z0-9_-]{4,64}$/, 'must look like C-xxxx').optional(),
@@ -158,6 +159,8 @@ export interface Config {
   rateLimits: { windowSeconds: number; passwordGrant: number; mfaChallenge: number };
   /** The Generate Token API: GET with the key in the query string only when explicitly allowed (deprecated). */
   generateTokenApi: { allowGet: boolean };
+  /** The customer dashboard's own sessions. */
+  dashboard: { sessionTtlSeconds: number };
   storeSweepIntervalSeconds: number;
   shutdownTimeoutMs: number;
   /** The admin API; it starts only when a token is configured. */
@@ -328,6 +331,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       mfaChallenge: env.RATE_LIMIT_MFA_CHALLENGE,
     },
     generateTokenApi: { allowGet: env.COMPAT_TOKEN_GET === true },
+    dashboard: { sessionTtlSeconds: env.DASHBOARD_SESSION_TTL_SECONDS },
     storeSweepIntervalSeconds: env.STORE_SWEEP_INTERVAL_SECONDS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     admin: { port: env.ADMIN_PORT, host: env.ADMIN_HOST, token: env.ADMIN_TOKEN },

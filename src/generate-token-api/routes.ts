@@ -6,8 +6,8 @@ import type { AccountService } from '../accounts/index.js';
 import type { AuditLog } from '../audit/index.js';
 import { MAX_BODY_BYTES } from '../http/errors.js';
 import type { Logger } from '../log/index.js';
-import { MFA_OTP_GRANT_TYPE } from '../provider/index.js';
-import type { InternalClientCredentials } from './internal-client.js';
+import { MFA_OTP_GRANT_TYPE, runTokenRequest, type TokenEndpointResult } from '../provider/index.js';
+import type { InternalClientCredentials } from '../clients/index.js';
 import { parseGenerateTokenRequest, type GenerateTokenRequest } from './parameters.js';
 
 export const GENERATE_TOKEN_PATH = '/auth/v1/authentication/token';
@@ -124,52 +124,6 @@ function tokenRequestForm(request: GenerateTokenRequest, client: InternalClientC
     scope: request.scope,
     ...(request.otp !== undefined ? { otp: request.otp } : {}),
   };
-}
-
-interface TokenEndpointResult {
-  status: number;
-  body: Record<string, unknown>;
-}
-
-/**
- * Hands the request to oidc-provider's token endpoint in-process: the same Koa context, re-addressed to
- * POST /token with a form body (the provider reads an already-parsed body when the stream is spent).
- * Path, method and headers are put back afterwards, so logs and metrics still name the API's own path.
- */
-async function runTokenRequest(ctx: Context, form: Record<string, string>, provider: Middleware): Promise<TokenEndpointResult> {
-  if (ctx.req.readable) for await (const _chunk of ctx.req) void _chunk; // a GET's (empty) stream
-  const encoded = new URLSearchParams(form).toString();
-  const saved = {
-    path: ctx.path,
-    method: ctx.method,
-    contentType: ctx.req.headers['content-type'],
-    contentLength: ctx.req.headers['content-length'],
-    authorization: ctx.req.headers.authorization,
-    body: ctx.request.body,
-  };
-  ctx.path = '/token';
-  ctx.method = 'POST';
-  ctx.req.headers['content-type'] = 'application/x-www-form-urlencoded';
-  ctx.req.headers['content-length'] = String(Buffer.byteLength(encoded));
-  delete ctx.req.headers.authorization; // only the internal client's credentials, never the caller's
-  ctx.request.body = form;
-  try {
-    await provider(ctx, async () => {});
-    const body = typeof ctx.body === 'object' && ctx.body !== null ? (ctx.body as Record<string, unknown>) : {};
-    return { status: ctx.status, body };
-  } finally {
-    ctx.path = saved.path;
-    ctx.method = saved.method;
-    restoreHeader(ctx, 'content-type', saved.contentType);
-    restoreHeader(ctx, 'content-length', saved.contentLength);
-    restoreHeader(ctx, 'authorization', saved.authorization);
-    ctx.request.body = saved.body;
-  }
-}
-
-function restoreHeader(ctx: Context, name: string, value: string | undefined): void {
-  if (value === undefined) delete ctx.req.headers[name];
-  else ctx.req.headers[name] = value;
 }
 
 /** Maps the token endpoint's RFC 6749 answer onto the product's envelope. */

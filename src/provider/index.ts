@@ -33,6 +33,7 @@ export { ensureOidcIndexes, revokeGrantEverywhere, collectionName, OIDC_MODELS }
 export { loadSigningKeys, SIGNING_KEYS_COLLECTION } from './signing-keys.js';
 export { ResourceServerRegistry } from './resource-servers.js';
 export { countTokenIssuance } from './token-metrics.js';
+export { runTokenRequest, type TokenEndpointResult } from './in-process-token-request.js';
 export { lookUpOpaqueToken, revokeOpaqueTokensOfClient, type TokenDescription, type TokenLookup } from './token-admin.js';
 export {
   AUTH0_MFA_OTP_GRANT_TYPE,

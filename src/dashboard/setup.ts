@@ -1,0 +1,62 @@
+import type { Middleware } from 'koa';
+import type Router from '@koa/router';
+
+import type { Account, AccountService } from '../accounts/index.js';
+import type { AuditLog } from '../audit/index.js';
+import { ensureInternalClient, type ClientRegistry } from '../clients/index.js';
+import type { Config } from '../config/index.js';
+import { CsrfProtection } from '../http/csrf.js';
+import type { MfaService } from '../mfa/index.js';
+import type { ServerSecrets } from '../secrets/index.js';
+import type { Store } from '../store/index.js';
+import { Views } from '../views/index.js';
+import { CustomerCredentials } from './credentials.js';
+import { dashboardRoutes } from './routes.js';
+import { DashboardSessions } from './sessions.js';
+import { DASHBOARD_CALLBACK_PATH, DashboardSignIn } from './sign-in.js';
+
+export const DASHBOARD_CLIENT_ID = 'authtoken-dashboard';
+
+export interface DashboardSetup {
+  config: Config;
+  store: Store;
+  secrets: ServerSecrets;
+  clients: ClientRegistry;
+  accounts: AccountService;
+  mfa: MfaService;
+  audit: AuditLog;
+  provider: () => Middleware;
+  grantableScopes(account: Account): string[];
+  revokeClientTokens(clientId: string): Promise<unknown>;
+}
+
+/** The dashboard's internal OIDC client, its stores, and its routes (mounted before the provider). */
+export async function createDashboard(setup: DashboardSetup): Promise<{ routes: Router; sessions: DashboardSessions }> {
+  const { config } = setup;
+  const secureCookies = config.issuer.startsWith('https:');
+  const client = await ensureInternalClient(setup.clients, setup.secrets, {
+    clientId: DASHBOARD_CLIENT_ID,
+    name: 'AuthToken dashboard',
+    grantTypes: ['authorization_code'],
+    scopes: ['openid'],
+    redirectUris: [`${config.issuer}${DASHBOARD_CALLBACK_PATH}`],
+  });
+  const credentials = new CustomerCredentials(setup.store, setup.clients);
+  await credentials.ensureIndexes();
+  const sessions = new DashboardSessions(setup.store, setup.secrets, { ttlSeconds: config.dashboard.sessionTtlSeconds, secureCookies });
+  const routes = dashboardRoutes({
+    issuer: config.issuer,
+    views: new Views(),
+    csrf: new CsrfProtection(setup.secrets, secureCookies),
+    sessions,
+    signIn: new DashboardSignIn(config.issuer, client, setup.provider, secureCookies),
+    credentials,
+    accounts: setup.accounts,
+    mfa: setup.mfa,
+    audit: setup.audit,
+    grantableScopes: setup.grantableScopes,
+    revokeClientTokens: setup.revokeClientTokens,
+    provider: setup.provider,
+  });
+  return { routes, sessions };
+}
