@@ -63,6 +63,49 @@ function clientCredentialsScenario(name: string, targetRatio: number, env: () =>
   };
 }
 
+/** Client credentials issuing JWTs: ours EdDSA with stored keys, the baseline RS256 with its development keys. */
+function jwtClientCredentialsScenario(name: string, targetRatio: number): Scenario {
+  const base = clientCredentialsScenario(name, targetRatio, async () => ({ ACCESS_TOKEN_FORMAT: 'jwt', ACCESS_TOKEN_SIGNING_ALG: 'EdDSA' }));
+  return { ...base, startBaseline: (port) => startServerProcess('bench/baseline-server.js', port, { BASELINE_ACCESS_TOKEN_FORMAT: 'jwt' }) };
+}
+
+async function issueToken(server: RunningServer): Promise<string> {
+  const response = await fetch(`${server.url}/token`, {
+    method: 'POST',
+    headers: { 'content-type': form, authorization: basic('bench-client', 'bench-secret') },
+    body: 'grant_type=client_credentials&scope=api%3Aread',
+  });
+  const body = (await response.json()) as { access_token?: string };
+  if (!body.access_token) throw new Error(`no token from ${server.url}: ${JSON.stringify(body)}`);
+  return body.access_token;
+}
+
+/**
+ * Introspection of one live token by its own client. The baseline always introspects an opaque token
+ * (oidc-provider refuses JWTs there); ours introspects the format named, so `jwt` measures our JWT path.
+ */
+function introspectionScenario(name: string, targetRatio: number, ourFormat: 'opaque' | 'jwt'): Scenario {
+  const tokens = new WeakMap<RunningServer, string>();
+  const withToken = async (server: RunningServer) => {
+    tokens.set(server, await issueToken(server));
+    return server;
+  };
+  const request = (server: RunningServer) => ({
+    url: `${server.url}/token/introspection`,
+    method: 'POST' as const,
+    headers: { 'content-type': form, authorization: basic('bench-client', 'bench-secret') },
+    body: `token=${encodeURIComponent(tokens.get(server) ?? '')}`,
+  });
+  return {
+    name,
+    targetRatio,
+    startOurs: async (port) => withToken(await startServerProcess('src/main.js', port, ourEnv({ ACCESS_TOKEN_FORMAT: ourFormat }))),
+    startBaseline: async (port) => withToken(await startServerProcess('bench/baseline-server.js', port, {})),
+    oursRequest: request,
+    baselineRequest: request,
+  };
+}
+
 async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
   const ours = await scenario.startOurs(nextPort++);
   const baseline = await scenario.startBaseline(nextPort++);
@@ -174,7 +217,12 @@ async function main(): Promise<void> {
     ferret ??= await FerretDbProcess.start();
     return ferret.uri;
   };
-  const scenarios: Scenario[] = [clientCredentialsScenario('client_credentials/memory', 0.9, async () => ({}))];
+  const scenarios: Scenario[] = [
+    clientCredentialsScenario('client_credentials/memory', 0.9, async () => ({})),
+    jwtClientCredentialsScenario('client_credentials_jwt/memory', 1.5),
+    introspectionScenario('introspection/memory', 0.9, 'opaque'),
+    introspectionScenario('introspection_jwt/memory', 0.9, 'jwt'),
+  ];
   let mongoAvailable = true;
   try {
     await mongoUri();
@@ -192,10 +240,13 @@ async function main(): Promise<void> {
     );
   }
 
+  // BENCH_ONLY=substring runs the matching scenarios only (results still go to latest.json).
+  const only = process.env.BENCH_ONLY;
+  const selected = only ? scenarios.filter((scenario) => scenario.name.includes(only)) : scenarios;
   const results: ScenarioResult[] = [];
   let passwordGrant: PasswordGrantResult | undefined;
   try {
-    for (const scenario of scenarios) {
+    for (const scenario of selected) {
       process.stdout.write(`running ${scenario.name} (${ROUNDS} rounds x ${SECONDS}s, ${CONNECTIONS} connections)...\n`);
       results.push(await runScenario(scenario));
     }

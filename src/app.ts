@@ -1,9 +1,7 @@
-import Koa from 'koa';
-import mount from 'koa-mount';
-
-import { AuditLog } from './audit/index.js';
+import Koa, { type Middleware } from 'koa';
 
 import { AccountService } from './accounts/index.js';
+import { AuditLog } from './audit/index.js';
 import { ClientRegistry } from './clients/index.js';
 import type { Config } from './config/index.js';
 import { CsrfProtection } from './http/csrf.js';
@@ -13,24 +11,46 @@ import { ensureCompatClient, generateTokenApiRoutes } from './generate-token-api
 import { healthRoutes } from './http/health.js';
 import { observeRequestDuration } from './http/http-metrics.js';
 import { Metrics } from './http/metrics.js';
-import { ensureRateLimitIndexes } from './http/rate-limit.js';
+import { ensureRateLimitIndexes, FixedWindowRateLimiter } from './http/rate-limit.js';
 import { noteStoreUnavailable } from './http/request-context.js';
 import { requestLog } from './http/request-log.js';
 import { requireHttpsForCookies } from './http/require-https.js';
 import { securityHeaders } from './http/security-headers.js';
 import { staticRoutes } from './http/static-files.js';
 import { interactionRoutes, PENDING_LOGINS_COLLECTION, PendingLogins } from './interactions/index.js';
+import { PASSWORD_RESETS_COLLECTION, passwordResetRoutes } from './interactions/password-reset.js';
 import { signInServices } from './interactions/sign-in-adapter.js';
 import type { Logger } from './log/index.js';
 import { MfaService } from './mfa/index.js';
-import { countTokenIssuance, createProvider, revokeOpaqueTokensOfClient, ensureOidcIndexes, loadSigningKeys, MFA_REQUIRED_METADATA, type Provider } from './provider/index.js';
+import {
+  countTokenIssuance,
+  createProvider,
+  endSessionsOfAccount,
+  ensureOidcIndexes,
+  LiveProvider,
+  loadSigningKeys,
+  longestSignedTokenLifetime,
+  MFA_REQUIRED_METADATA,
+  requiredRole,
+  SigningKeyRotation,
+  type Provider,
+} from './provider/index.js';
 import { ServerSecrets } from './secrets/index.js';
 import { onStoreUnavailable, withOperationTiming, type Store } from './store/index.js';
+import { AccessTokenVerifier, BulkRevocation, JwtRevocationList } from './tokens/index.js';
 import { Views } from './views/index.js';
 
 export interface Application {
   app: Koa;
-  provider: Provider;
+  /**
+   * The provider serving now: it is replaced when signing keys change, so read it per use and configure
+   * it only inside createProvider or the build function below (a provider built later needs the same setup).
+   */
+  readonly provider: Provider;
+  /** Bulk revocation of a client's or a user's tokens (opaque and JWT). */
+  revocation: BulkRevocation;
+  /** Signing key rotation and listing (admin API). */
+  signingKeys: SigningKeyRotation;
   clients: ClientRegistry;
   secrets: ServerSecrets;
   audit: AuditLog;
@@ -39,6 +59,8 @@ export interface Application {
   mfa: MfaService;
   /** The store as the application uses it (with operation timing). */
   store: Store;
+  /** Ends an account's sessions and revokes all its tokens (password reset or change, MFA reset). */
+  endEverythingOf(accountId: string): Promise<void>;
   /** Stops background work the application started (not the store, which the caller owns). */
   stop(): void;
 }
@@ -49,30 +71,69 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   const store = withOperationTiming(rawStore, metrics.storeOperationDuration);
   const secrets = new ServerSecrets(config.masterKey, config.previousMasterKeys);
   await ensureOidcIndexes(store);
-  const signingKeys = await loadSigningKeys(store, secrets);
   const audit = new AuditLog(store);
   await audit.ensureIndexes();
   const accounts = new AccountService(store, secrets, { argon2: config.argon2, throttle: config.signInThrottle });
   await accounts.ensureIndexes();
-  const mfa = new MfaService(store, secrets, config, MfaService.deliveryChannelFromConfig(config), accounts);
+  const deliveryChannel = MfaService.deliveryChannelFromConfig(config);
+  const mfa = new MfaService(store, secrets, config, deliveryChannel, accounts);
   await mfa.ensureIndexes();
   await store.ensureIndexes(PENDING_LOGINS_COLLECTION, []);
+  await store.ensureIndexes(PASSWORD_RESETS_COLLECTION, [{ fields: { accountId: 1 } }]);
   await ensureRateLimitIndexes(store);
   mfa.onDeliveryFailure((error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not deliver a one-time code'));
   accounts.onCeilingReached(async (account) => {
     await audit.record({ action: 'account.signin_ceiling_reached', actor: { type: 'system' }, accountId: account.customerId, outcome: 'failure' });
     await mfa.notifyCeilingReached(account).catch((error: unknown) => logger.warn({ err: error }, 'could not email the sign-in ceiling notice'));
   });
-  const { provider, routes: providerRoutes } = createProvider({ config, store, secrets, signingKeys, accounts, mfa, audit, metrics });
-  const clients = new ClientRegistry(store, secrets, async (metadata) => provider.Client.validate(metadata));
-  countTokenIssuance(provider, metrics.tokensIssued);
-  const compatClient = await ensureCompatClient(clients, secrets, config.apiScopes);
-  // Behind a proxy (TRUST_PROXY), X-Forwarded-For/-Proto give the client IP and https; otherwise ignored.
-  provider.proxy = config.trustProxy;
+  const jwtRevocations = new JwtRevocationList(store, longestSignedTokenLifetime(config));
+  const revocation = new BulkRevocation(store, jwtRevocations);
 
-  provider.on('server_error', (ctx, error) => {
-    logger.error({ err: error, path: ctx.path }, 'oidc-provider server_error');
-  });
+  const live = await LiveProvider.start(
+    {
+      store,
+      secrets,
+      logger,
+      pollIntervalSeconds: config.signingKeys.pollIntervalSeconds,
+      build: (signingKeys) => {
+        const built = createProvider({
+          config,
+          store,
+          secrets,
+          signingKeys,
+          accounts,
+          mfa,
+          audit,
+          metrics,
+          jwtAccessTokens: {
+            verifier: new AccessTokenVerifier(config.issuer, signingKeys.privateJwks),
+            revocations: jwtRevocations,
+            revokeGrant: (grantId) => revocation.revokeGrant(grantId),
+          },
+        });
+        countTokenIssuance(built.provider, metrics.tokensIssued);
+        // Behind a proxy (TRUST_PROXY), X-Forwarded-For/-Proto give the client IP and https; otherwise ignored.
+        built.provider.proxy = config.trustProxy;
+        built.provider.on('server_error', (ctx, error) => {
+          logger.error({ err: error, path: ctx.path }, 'oidc-provider server_error');
+        });
+        // @koa/router types its middleware's context with the params it adds itself; any Koa context will do.
+        return { provider: built.provider, routes: built.routes.routes() as unknown as Middleware };
+      },
+    },
+    await loadSigningKeys(store, secrets, config.resourceServers.map((server) => server.signingAlg)),
+  );
+  const clients = new ClientRegistry(store, secrets, async (metadata) => live.provider.Client.validate(metadata));
+  const apiScopes = [...new Set(config.resourceServers.flatMap((server) => server.scopes))];
+  const compatClient = await ensureCompatClient(clients, secrets, apiScopes);
+
+  const endEverythingOf = async (accountId: string): Promise<void> => {
+    await endSessionsOfAccount(store, accountId);
+    await revocation.revokeAccountTokens(accountId);
+  };
+
+  const views = new Views();
+  const csrf = new CsrfProtection(secrets, config.issuer.startsWith('https:'));
 
   const app = new Koa();
   app.silent = true;
@@ -85,22 +146,39 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   app.use(errorBoundary(logger));
   app.use(securityHeaders(config.issuer.startsWith('https:')));
   app.use(requireHttpsForCookies(config.issuer, logger));
-  app.use(healthRoutes(store, () => signingKeys.length > 0).routes());
+  app.use(healthRoutes(store, () => live.keys.privateJwks.length > 0).routes());
   app.use(staticRoutes().routes());
-  app.use(providerRoutes.routes());
   app.use(
     interactionRoutes({
-      provider,
-      views: new Views(),
-      csrf: new CsrfProtection(secrets, config.issuer.startsWith('https:')),
+      currentProvider: () => live.provider,
+      views,
+      csrf,
       pending: new PendingLogins(store, secrets),
       signIn: signInServices(accounts, mfa, metrics, config),
       audit,
       logger,
-      clientRequiresMfa: async (clientId) => (await provider.Client.find(clientId))?.metadata()[MFA_REQUIRED_METADATA] === true,
+      clientRequiresMfa: async (clientId) => (await live.provider.Client.find(clientId))?.metadata()[MFA_REQUIRED_METADATA] === true,
+      forgotPasswordUrl: config.mfa.emailEnabled ? '/account/forgot' : undefined,
     }).routes(),
   );
-  const providerMiddleware = mount(provider);
+  if (config.mfa.emailEnabled) {
+    app.use(
+      passwordResetRoutes({
+        store,
+        secrets,
+        accounts,
+        channel: deliveryChannel,
+        views,
+        csrf,
+        audit,
+        rateLimiter: new FixedWindowRateLimiter(store, 'password-reset', config.rateLimits.passwordReset, config.rateLimits.windowSeconds),
+        issuer: config.issuer,
+        linkTtlSeconds: config.passwordResetLinkTtlSeconds,
+        endEverythingOf,
+      }).routes(),
+    );
+  }
+  const providerMiddleware = live.middleware();
   app.use(
     generateTokenApiRoutes({
       provider: () => providerMiddleware,
@@ -120,16 +198,39 @@ export async function createApplication(config: Config, rawStore: Store, logger:
     mfa,
     audit,
     provider: () => providerMiddleware,
-    grantableScopes: () => config.apiScopes,
-    revokeClientTokens: (clientId) => revokeOpaqueTokensOfClient(store, clientId),
+    // Scopes whose role requirement (SCOPE_ROLE_REQUIREMENTS) the account meets; a credential inherits those roles.
+    grantableScopes: (account) =>
+      apiScopes.filter((scope) => {
+        const role = requiredRole(scope, config.scopeRoleRequirements);
+        return role === undefined || account.roles.includes(role);
+      }),
+    credentialRoles: (account, scopes) =>
+      account.roles.filter((role) => scopes.some((scope) => requiredRole(scope, config.scopeRoleRequirements) === role)),
+    revokeClientTokens: (clientId) => revocation.revokeClientTokens(clientId),
   });
   app.use(dashboard.routes.routes());
   app.use(providerMiddleware);
 
   const unsubscribe = onStoreUnavailable(noteStoreUnavailable);
-  const stop = () => {
-    unsubscribe();
-    mfa.close();
+  return {
+    app,
+    get provider() {
+      return live.provider;
+    },
+    revocation,
+    signingKeys: new SigningKeyRotation(store, secrets, live, config),
+    clients,
+    secrets,
+    audit,
+    metrics,
+    accounts,
+    mfa,
+    store,
+    endEverythingOf,
+    stop: () => {
+      live.stop();
+      unsubscribe();
+      mfa.close();
+    },
   };
-  return { app, provider, clients, secrets, audit, metrics, accounts, mfa, store, stop };
 }

@@ -22,6 +22,10 @@ export interface NewClient {
   secret?: string;
   /** Public keys for private_key_jwt. */
   jwks?: { keys: Record<string, unknown>[] };
+  /** Audiences this client serves as a resource server: it may introspect tokens issued for them. */
+  resourceServerAudiences?: string[];
+  /** Roles the client holds itself, carried by its client-credentials tokens. */
+  roles?: string[];
   /** Allows the password grant (first-party confidential clients only; RFC 9700 discourages it). */
   passwordGrant?: boolean;
   /** Tokens for this client need a second factor even for accounts without one enrolled. */
@@ -91,6 +95,8 @@ export class ClientRegistry {
     };
     if (clientSecret) metadata.client_secret = hashClientSecret(this.secrets, clientSecret);
     if (input.jwks) metadata.jwks = input.jwks as AdapterPayload['jwks'];
+    if (input.resourceServerAudiences) metadata.resource_server_audiences = input.resourceServerAudiences;
+    if (input.roles) metadata.roles = input.roles;
     if (input.passwordGrant !== undefined) metadata[PASSWORD_GRANT_METADATA] = input.passwordGrant;
     if (input.mfaRequired !== undefined) metadata[MFA_REQUIRED_METADATA] = input.mfaRequired;
     await this.validate(metadata as ClientMetadata);

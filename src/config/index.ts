@@ -49,6 +49,13 @@ const envSchema = z.object({
   ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
   ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)').max(512).optional(),
   TRUST_PROXY: bool.default(false),
+  RESOURCE_SERVERS: z.string().optional(),
+  ACCESS_TOKEN_SIGNING_ALG: z.enum(['EdDSA', 'ES256', 'RS256']).default('EdDSA'),
+  REFRESH_TOKEN_IDLE_TTL: intInRange(300, 365 * 86400).default(7 * 86400),
+  SIGNING_KEY_PUBLISH_DELAY_SECONDS: intInRange(1, 30 * 86400).default(900),
+  SIGNING_KEY_POLL_INTERVAL_SECONDS: intInRange(1, 3600).default(30),
+  JWKS_CACHE_MAX_AGE_SECONDS: intInRange(0, 86400).default(300),
+  SCOPE_ROLE_REQUIREMENTS: z.string().optional(),
   // Accounts and MFA (password grant, login pages, dashboard).
   ARGON2_MEMORY_KIB: intInRange(19456, 4 * 1024 * 1024).default(19456),
   ARGON2_TIME_COST: intInRange(2, 20).default(2),
@@ -76,6 +83,8 @@ const envSchema = z.object({
   RATE_LIMIT_WINDOW_SECONDS: intInRange(1, 3600).default(60),
   RATE_LIMIT_PASSWORD_GRANT: intInRange(0, 1_000_000).default(300),
   RATE_LIMIT_MFA_CHALLENGE: intInRange(0, 1_000_000).default(30),
+  RATE_LIMIT_PASSWORD_RESET: intInRange(0, 1_000_000).default(10),
+  PASSWORD_RESET_LINK_TTL_SECONDS: intInRange(60, 86400).default(1800),
   COMPAT_TOKEN_GET: bool.optional(),
   DASHBOARD_SESSION_TTL_SECONDS: intInRange(60, 7 * 86400).default(8 * 3600),
   DEMO_USER_EMAIL: z.email().default('demo@example.com'),
@@ -87,6 +96,20 @@ const envSchema = z.object({
 
 /** Every option name, as accepted in the environment and in an AUTHTOKEN_CONFIG file. */
 export const CONFIG_KEYS: ReadonlySet<string> = new Set(Object.keys(envSchema.shape));
+const tokenFormat = z.enum(['opaque', 'jwt']);
+const signingAlg = z.enum(['EdDSA', 'ES256', 'RS256']);
+
+/** One API accepting AuthTokens, as RESOURCE_SERVERS lists it (JSON array). */
+const resourceServerSchema = z.strictObject({
+  identifier: z.url(),
+  scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/)).min(1),
+  format: tokenFormat.default('opaque'),
+  accessTokenTtl: intInRange(60, 86400).optional(),
+  signingAlg: signingAlg.optional(),
+});
+
+/** SCOPE_ROLE_REQUIREMENTS: `{"admin:*":"admin"}`, a scope (or `prefix*`) mapped to the role it needs. */
+const scopeRoleSchema = z.record(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/), z.string().min(1));
 
 type Env = z.infer<typeof envSchema>;
 
@@ -156,7 +179,9 @@ export interface Config {
     accountWindowSeconds: number;
   };
   /** Per-IP fixed-window limits (requests per window; 0 turns a limit off). */
-  rateLimits: { windowSeconds: number; passwordGrant: number; mfaChallenge: number };
+  rateLimits: { windowSeconds: number; passwordGrant: number; mfaChallenge: number; passwordReset: number };
+  /** How long an emailed "forgot password" link works. */
+  passwordResetLinkTtlSeconds: number;
   /** The Generate Token API: GET with the key in the query string only when explicitly allowed (deprecated). */
   generateTokenApi: { allowGet: boolean };
   /** The customer dashboard's own sessions. */
@@ -169,6 +194,41 @@ export interface Config {
   trustProxy: boolean;
   /** The AUTHTOKEN_CONFIG file that was read, if any. */
   configFile: string | undefined;
+  /** Every API accepting AuthTokens; the default resource first. */
+  resourceServers: ResourceServerConfig[];
+  /** JWS algorithm of JWT access tokens unless a resource server names another. */
+  accessTokenSigningAlg: SigningAlg;
+  /** Refresh tokens: `ttl.refreshToken` is the absolute lifetime of the chain, this the idle one. */
+  refreshTokenIdleTtl: number;
+  signingKeys: { publishDelaySeconds: number; pollIntervalSeconds: number; jwksCacheMaxAgeSeconds: number };
+  /** Scope (or `prefix*` pattern) -> the role a subject needs to be granted it. */
+  scopeRoleRequirements: Record<string, string>;
+}
+
+export type SigningAlg = z.infer<typeof signingAlg>;
+
+export interface ResourceServerConfig {
+  identifier: string;
+  scopes: string[];
+  format: z.infer<typeof tokenFormat>;
+  accessTokenTtl: number;
+  signingAlg: SigningAlg;
+}
+
+function parseJson<T>(variable: string, value: string | undefined, schema: z.ZodType<T>): T | undefined {
+  if (value === undefined) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(value);
+  } catch {
+    throw new ConfigError(`${variable}: not valid JSON`);
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`${variable}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? 'invalid value'}`.trim());
+  }
+  return parsed.data;
 }
 
 function parseMasterKey(variable: string, id: string, value: string): MasterKey {
@@ -263,6 +323,36 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   }
 
   const apiScopes = env.API_SCOPES.split(' ');
+  const defaultResource = env.DEFAULT_RESOURCE ?? `${issuer}/api`;
+  const listedServers = parseJson('RESOURCE_SERVERS', env.RESOURCE_SERVERS, z.array(resourceServerSchema)) ?? [];
+  const resourceServers: ResourceServerConfig[] = [
+    {
+      identifier: defaultResource,
+      scopes: apiScopes,
+      format: env.ACCESS_TOKEN_FORMAT,
+      accessTokenTtl: env.ACCESS_TOKEN_TTL,
+      signingAlg: env.ACCESS_TOKEN_SIGNING_ALG,
+    },
+    ...listedServers
+      .filter((server) => server.identifier !== defaultResource)
+      .map((server) => ({
+        identifier: server.identifier,
+        scopes: server.scopes,
+        format: server.format,
+        accessTokenTtl: server.accessTokenTtl ?? env.ACCESS_TOKEN_TTL,
+        signingAlg: server.signingAlg ?? env.ACCESS_TOKEN_SIGNING_ALG,
+      })),
+  ];
+  if (listedServers.some((server) => server.identifier === defaultResource)) {
+    throw new ConfigError('RESOURCE_SERVERS: the default resource is configured by DEFAULT_RESOURCE, API_SCOPES and ACCESS_TOKEN_FORMAT');
+  }
+  // A key must be in every cached JWKS before it signs; a poll may notice the new key up to one interval late.
+  if (env.SIGNING_KEY_PUBLISH_DELAY_SECONDS <= env.JWKS_CACHE_MAX_AGE_SECONDS + env.SIGNING_KEY_POLL_INTERVAL_SECONDS) {
+    throw new ConfigError('SIGNING_KEY_PUBLISH_DELAY_SECONDS: must exceed JWKS_CACHE_MAX_AGE_SECONDS + SIGNING_KEY_POLL_INTERVAL_SECONDS');
+  }
+  if (env.REFRESH_TOKEN_IDLE_TTL > env.REFRESH_TOKEN_TTL) {
+    throw new ConfigError('REFRESH_TOKEN_IDLE_TTL: must not exceed REFRESH_TOKEN_TTL (the absolute lifetime)');
+  }
   // Known demo credentials go only where they can do no harm: never production, and a persistent
   // database only when asked for explicitly.
   const demoEnabled = !isProduction && (env.MONGODB_URI ? env.DEMO_SEED === true : env.DEMO_SEED !== false);
@@ -289,7 +379,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       idToken: env.ID_TOKEN_TTL,
       refreshToken: env.REFRESH_TOKEN_TTL,
     },
-    defaultResource: env.DEFAULT_RESOURCE ?? `${issuer}/api`,
+    defaultResource,
     apiScopes,
     demo: {
       enabled: demoEnabled,
@@ -329,7 +419,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       windowSeconds: env.RATE_LIMIT_WINDOW_SECONDS,
       passwordGrant: env.RATE_LIMIT_PASSWORD_GRANT,
       mfaChallenge: env.RATE_LIMIT_MFA_CHALLENGE,
+      passwordReset: env.RATE_LIMIT_PASSWORD_RESET,
     },
+    passwordResetLinkTtlSeconds: env.PASSWORD_RESET_LINK_TTL_SECONDS,
     generateTokenApi: { allowGet: env.COMPAT_TOKEN_GET === true },
     dashboard: { sessionTtlSeconds: env.DASHBOARD_SESSION_TTL_SECONDS },
     storeSweepIntervalSeconds: env.STORE_SWEEP_INTERVAL_SECONDS,
@@ -337,6 +429,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     admin: { port: env.ADMIN_PORT, host: env.ADMIN_HOST, token: env.ADMIN_TOKEN },
     trustProxy: env.TRUST_PROXY,
     configFile,
+    resourceServers,
+    accessTokenSigningAlg: env.ACCESS_TOKEN_SIGNING_ALG,
+    refreshTokenIdleTtl: env.REFRESH_TOKEN_IDLE_TTL,
+    signingKeys: {
+      publishDelaySeconds: env.SIGNING_KEY_PUBLISH_DELAY_SECONDS,
+      pollIntervalSeconds: env.SIGNING_KEY_POLL_INTERVAL_SECONDS,
+      jwksCacheMaxAgeSeconds: env.JWKS_CACHE_MAX_AGE_SECONDS,
+    },
+    scopeRoleRequirements: parseJson('SCOPE_ROLE_REQUIREMENTS', env.SCOPE_ROLE_REQUIREMENTS, scopeRoleSchema) ?? {},
   };
 }
 

@@ -52,8 +52,8 @@ export class CustomerCredentials {
   }
 
   /** Creates the client and records its owner; the secret is returned once. */
-  async create(accountId: string, name: string, scopes: string[]): Promise<{ clientId: string; clientSecret: string }> {
-    const created = await this.clients.create({ name, grantTypes: ['client_credentials'], scopes, authMethod: 'client_secret_basic' });
+  async create(accountId: string, name: string, scopes: string[], roles: string[]): Promise<{ clientId: string; clientSecret: string }> {
+    const created = await this.clients.create({ name, grantTypes: ['client_credentials'], scopes, roles, authMethod: 'client_secret_basic' });
     await this.#owners.insert({ _id: created.clientId, accountId, createdAt: new Date() });
     return { clientId: created.clientId, clientSecret: String(created.clientSecret) };
   }

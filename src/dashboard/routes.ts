@@ -25,6 +25,8 @@ export interface DashboardDependencies {
   audit: AuditLog;
   /** The API scopes an account may put on its credentials. */
   grantableScopes(account: Account): string[];
+  /** The roles a new credential holds: those of the account its scopes require (client tokens carry client roles). */
+  credentialRoles(account: Account, scopes: string[]): string[];
   /** Revokes every token a client obtained (opaque and JWT), before it is deleted. */
   revokeClientTokens(clientId: string): Promise<unknown>;
   /** The provider's middleware, for minting a token in-process ("Try with code"). */
@@ -200,7 +202,7 @@ export function dashboardRoutes(deps: DashboardDependencies): Router {
       await renderCredentials(ctx, state, { name, scopes, error }, 400);
       return;
     }
-    const created = await credentials.create(state.account.customerId, name, scopes);
+    const created = await credentials.create(state.account.customerId, name, scopes, deps.credentialRoles(state.account, scopes));
     await record(ctx, state.account.customerId, 'dashboard.credential.created', { name, scopes }, created.clientId);
     const scope = scopes.join(' ');
     // "Try with code": a real token for the new credential, minted through the token endpoint in-process.

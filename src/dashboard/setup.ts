@@ -27,6 +27,8 @@ export interface DashboardSetup {
   audit: AuditLog;
   provider: () => Middleware;
   grantableScopes(account: Account): string[];
+  /** The roles a new credential holds: those of the account its scopes require (client tokens carry client roles). */
+  credentialRoles(account: Account, scopes: string[]): string[];
   revokeClientTokens(clientId: string): Promise<unknown>;
 }
 
@@ -55,6 +57,7 @@ export async function createDashboard(setup: DashboardSetup): Promise<{ routes: 
     mfa: setup.mfa,
     audit: setup.audit,
     grantableScopes: setup.grantableScopes,
+    credentialRoles: setup.credentialRoles,
     revokeClientTokens: setup.revokeClientTokens,
     provider: setup.provider,
   });

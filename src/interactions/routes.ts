@@ -16,7 +16,8 @@ import { describeScope } from './scope-descriptions.js';
 import type { SignInServices } from './sign-in-services.js';
 
 export interface InteractionDependencies {
-  provider: Provider;
+  /** The provider serving now (it is rebuilt when signing keys rotate). */
+  currentProvider(): Provider;
   views: Views;
   csrf: CsrfProtection;
   pending: PendingLogins;
@@ -64,7 +65,7 @@ class ExpiredInteraction extends Error {}
  * an account that has not finished its MFA.
  */
 export function interactionRoutes(deps: InteractionDependencies): Router {
-  const { provider, views, csrf, pending, signIn, audit } = deps;
+  const { views, csrf, pending, signIn, audit } = deps;
   const router = new Router({ prefix: '/interaction' });
 
   router.use(async (ctx, next) => {
@@ -100,7 +101,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
   });
 
   async function details(ctx: Context): Promise<InteractionDetails> {
-    const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+    const interaction = await deps.currentProvider().interactionDetails(ctx.req, ctx.res);
     if (interaction.uid !== ctx.params.uid) throw new ExpiredInteraction('interaction mismatch');
     return interaction;
   }
@@ -110,7 +111,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
   }
 
   async function clientName(interaction: InteractionDetails): Promise<string> {
-    const client = await provider.Client.find(clientIdOf(interaction));
+    const client = await deps.currentProvider().Client.find(clientIdOf(interaction));
     return client?.clientName ?? clientIdOf(interaction);
   }
 
@@ -128,7 +129,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
   }
 
   async function finish(ctx: Context, result: InteractionResults): Promise<void> {
-    const redirectTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+    const redirectTo = await deps.currentProvider().interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
     ctx.status = 303;
     ctx.redirect(redirectTo);
   }
@@ -433,8 +434,8 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
       return;
     }
     const grant = grantId
-      ? await provider.Grant.find(grantId)
-      : new provider.Grant({ accountId: session.accountId, clientId: String(params.client_id) });
+      ? await deps.currentProvider().Grant.find(grantId)
+      : new (deps.currentProvider().Grant)({ accountId: session.accountId, clientId: String(params.client_id) });
     if (!grant) throw new ExpiredInteraction('grant missing');
     const promptDetails = prompt.details as {
       missingOIDCScope?: string[];

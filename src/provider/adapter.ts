@@ -203,3 +203,8 @@ export function adapterClass(store: Store, secrets: ServerSecrets): new (model: 
     }
   };
 }
+
+/** Ends every sign-in session of an account (password reset or change, account disabled). */
+export async function endSessionsOfAccount(store: Store, accountId: string): Promise<number> {
+  return store.collection(collectionName('Session')).deleteMany({ accountId });
+}

@@ -1,5 +1,3 @@
-import type { JsonWebKey } from 'node:crypto';
-
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 
 import type { AccountService } from '../accounts/index.js';
@@ -25,13 +23,32 @@ import { authenticationOfRequest } from './grants/user-tokens.js';
 import { mfaChallengeRoutes } from './mfa-challenge.js';
 import { ResourceServerRegistry } from './resource-servers.js';
 import { renderProviderError } from './error-page.js';
+import { mayIntrospect, RESOURCE_SERVER_AUDIENCES, CLIENT_ROLES } from './introspection-policy.js';
+import { answerJwtAccessTokensAtTokenEndpoints, type JwtTokenEndpointDependencies } from './jwt-token-endpoints.js';
+import { refreshTokenTtl } from './refresh-tokens.js';
+import type { SigningKeySet } from './signing-keys.js';
+import { accessTokenClaims } from './token-claims.js';
+import { requestsOnlyOpenIdScopes } from './userinfo-tokens.js';
 import { logoutPages } from './logout-pages.js';
 import { interactionPolicyWithStepUp } from './step-up-policy.js';
 import { Views } from '../views/index.js';
 
-export { ensureOidcIndexes, revokeGrantEverywhere, collectionName, OIDC_MODELS } from './adapter.js';
-export { loadSigningKeys, SIGNING_KEYS_COLLECTION } from './signing-keys.js';
+export { ensureOidcIndexes, endSessionsOfAccount, revokeGrantEverywhere, collectionName, OIDC_MODELS } from './adapter.js';
+export {
+  listSigningKeys,
+  loadSigningKeys,
+  rotateSigningKey,
+  SIGNING_ALGORITHMS,
+  SIGNING_KEYS_COLLECTION,
+  type SigningAlgorithm,
+  type SigningKeyInfo,
+  type SigningKeySet,
+} from './signing-keys.js';
+export { LiveProvider } from './live-provider.js';
+export { longestSignedTokenLifetime, SigningKeyRotation } from './signing-key-rotation.js';
 export { ResourceServerRegistry } from './resource-servers.js';
+export { assertScopesPermittedByRoles, requiredRole } from './token-claims.js';
+export { RESOURCE_SERVER_AUDIENCES, CLIENT_ROLES } from './introspection-policy.js';
 export { countTokenIssuance } from './token-metrics.js';
 export { runTokenRequest, type TokenEndpointResult } from './in-process-token-request.js';
 export { lookUpOpaqueToken, revokeOpaqueTokensOfClient, type TokenDescription, type TokenLookup } from './token-admin.js';
@@ -47,7 +64,9 @@ export interface ProviderDependencies {
   config: Config;
   store: Store;
   secrets: ServerSecrets;
-  signingKeys: JsonWebKey[];
+  signingKeys: SigningKeySet;
+  /** Revocation and introspection of JWT access tokens, which oidc-provider does not handle. */
+  jwtAccessTokens: JwtTokenEndpointDependencies;
   accounts: AccountService;
   mfa: MfaService;
   audit: AuditLog;
@@ -65,19 +84,13 @@ const SIGNING_ALGS = ['EdDSA', 'ES256', 'RS256', 'PS256'] as const;
 
 /** Builds the oidc-provider instance: features, token formats, client rules and storage. */
 export function createProvider(dependencies: ProviderDependencies): ProviderWithRoutes {
-  const { config, store, secrets, signingKeys, accounts } = dependencies;
+  const { config, store, secrets, signingKeys, accounts, jwtAccessTokens } = dependencies;
   const resourceServers = ResourceServerRegistry.fromConfig(config);
+  const signingKid = (alg: keyof SigningKeySet['signingKid']) => signingKeys.signingKid[alg];
 
   const configuration: Configuration = {
     adapter: adapterClass(store, secrets),
     clients: [],
-    extraClientMetadata: {
-      // Per-client switches for the password grant (off by default) and for requiring a second factor.
-      properties: [PASSWORD_GRANT_METADATA, MFA_REQUIRED_METADATA],
-      validator(ctx, key, value) {
-        if (value !== undefined && typeof value !== 'boolean') throw new errors.InvalidClientMetadata(`${key} must be a boolean`);
-      },
-    },
     async findAccount(ctx, id) {
       const account = await accounts.findById(id);
       if (!account || account.status !== 'active') return undefined;
@@ -95,23 +108,41 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
       email: ['email'],
       profile: ['customer_id', 'roles'],
     },
-    // amr and acr (how the user signed in), roles and customer_id on user tokens: in JWT access tokens and
-    // in introspection answers (oidc-provider spreads `extra` into both).
-    async extraTokenClaims(ctx, token) {
-      if (!('accountId' in token) || !token.accountId) return undefined;
-      const account = await accounts.findById(token.accountId);
-      const authentication = authenticationOfRequest(ctx);
-      return {
-        customer_id: token.accountId,
-        roles: account?.roles ?? [],
-        ...(authentication ? { amr: authentication.amr, acr: authentication.acr } : {}),
-      };
-    },
     // API scopes are declared here too, so client registrations may name them and discovery lists them.
-    scopes: ['openid', 'offline_access', ...config.apiScopes],
+    scopes: [...new Set(['openid', 'offline_access', ...config.apiScopes, ...resourceServers.allScopes()])],
     // RFC 9700: the implicit and hybrid flows are not offered.
     responseTypes: ['code', 'none'],
-    jwks: { keys: signingKeys as NonNullable<Configuration['jwks']>['keys'] },
+    jwks: { keys: signingKeys.privateJwks as NonNullable<Configuration['jwks']>['keys'] },
+    extraClientMetadata: {
+      // Per-client switches for the password grant (off by default) and for requiring a second factor;
+      // the audiences a client serves as a resource server (introspection policy) and its own roles.
+      properties: [PASSWORD_GRANT_METADATA, MFA_REQUIRED_METADATA, RESOURCE_SERVER_AUDIENCES, CLIENT_ROLES],
+      validator(ctx, key, value) {
+        if (value === undefined) return;
+        if (key === PASSWORD_GRANT_METADATA || key === MFA_REQUIRED_METADATA) {
+          if (typeof value !== 'boolean') throw new errors.InvalidClientMetadata(`${key} must be a boolean`);
+        } else if (!Array.isArray(value) || value.some((entry) => typeof entry !== 'string')) {
+          throw new errors.InvalidClientMetadata(`${key} must be an array of strings`);
+        }
+      },
+    },
+    // amr and acr (how the user signed in), roles and customer_id on user tokens, the client's roles on its
+    // own tokens: in JWT access tokens and in introspection answers (oidc-provider spreads `extra` into both).
+    extraTokenClaims: accessTokenClaims({
+      scopeRoleRequirements: config.scopeRoleRequirements,
+      findAccount: () => configuration.findAccount,
+      authentication: authenticationOfRequest,
+    }),
+    formats: {
+      customizers: {
+        // What bulk revocation needs to reach a JWT: its grant (client_id and sub are there already).
+        jwt: (ctx, token, jwt) => {
+          if ('grantId' in token && token.grantId) jwt.payload.grant_id = token.grantId;
+        },
+      },
+    },
+    // Every use of a refresh token returns a new one; presenting a used one again revokes the grant.
+    rotateRefreshToken: true,
     cookies: {
       keys: config.cookieKeys,
       long: { httpOnly: true, sameSite: 'lax', secure: config.issuer.startsWith('https:') },
@@ -137,9 +168,11 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
-        // A client sees its own tokens only; anything else answers {"active":false}.
-        allowedPolicy: async (ctx, client, token) => token.clientId === client.clientId,
+        // Our policy (introspection-policy.ts): own tokens, and tokens for audiences the client serves.
+        allowedPolicy: async (ctx, client, token) => mayIntrospect(client, { clientId: token.clientId, audience: 'aud' in token ? token.aud : undefined }),
       },
+      // RFC 9701 signed introspection responses, for clients registering introspection_signed_response_alg.
+      jwtIntrospection: { enabled: true },
       revocation: {
         enabled: true,
         allowedPolicy: async (ctx, client, token) => {
@@ -152,12 +185,14 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
       },
       resourceIndicators: {
         enabled: true,
-        defaultResource: () => resourceServers.defaultIdentifier,
+        // The token contract (README): OpenID scopes alone mean a token for userinfo, which must carry no
+        // audience; anything else targets an API, the default one unless `resource` names another.
+        defaultResource: (ctx) => (requestsOnlyOpenIdScopes(ctx) ? undefined : resourceServers.defaultIdentifier),
         useGrantedResource: () => true,
         getResourceServerInfo: (ctx, resourceIndicator) => {
           const server = resourceServers.get(resourceIndicator);
           if (!server) throw new errors.InvalidTarget('the requested resource is not known to this server');
-          return resourceServers.toProviderInfo(server);
+          return resourceServers.toProviderInfo(server, signingKid);
         },
       },
     },
@@ -166,11 +201,12 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
       AccessToken: config.ttl.accessToken,
       ClientCredentials: config.ttl.clientCredentials,
       IdToken: config.ttl.idToken,
-      RefreshToken: config.ttl.refreshToken,
+      RefreshToken: refreshTokenTtl({ absoluteSeconds: config.ttl.refreshToken, idleSeconds: config.refreshTokenIdleTtl }),
       AuthorizationCode: 60,
       Interaction: 3600,
       Session: 14 * 86400,
-      Grant: 14 * 86400,
+      // A grant outlives every refresh token of its chain.
+      Grant: Math.max(14 * 86400, config.ttl.refreshToken),
     },
     renderError: renderProviderError,
     interactions: {
@@ -214,7 +250,22 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
   };
   registerPasswordGrant(provider, userGrantDependencies);
   registerMfaOtpGrant(provider, userGrantDependencies);
+  answerJwtAccessTokensAtTokenEndpoints(provider, jwtAccessTokens);
+  limitJwksCaching(provider, config.signingKeys.jwksCacheMaxAgeSeconds);
   return { provider, routes: mfaChallengeRoutes(provider, userGrantDependencies) };
+}
+
+/**
+ * JWKS may be cached, but no longer than a new key waits before it signs (SIGNING_KEY_PUBLISH_DELAY_SECONDS
+ * is validated to exceed this): a resource server refreshing on schedule always knows the signing key.
+ */
+function limitJwksCaching(provider: Provider, maxAgeSeconds: number): void {
+  provider.use(async (ctx, next) => {
+    await next();
+    if ((ctx as unknown as KoaContextWithOIDC).oidc?.route === 'jwks' && ctx.status === 200) {
+      ctx.set('cache-control', `public, max-age=${maxAgeSeconds}`);
+    }
+  });
 }
 
 export type OidcContext = KoaContextWithOIDC;

@@ -1,14 +1,9 @@
 import type { ResourceServer } from 'oidc-provider';
 
-import type { Config } from '../config/index.js';
+import type { Config, ResourceServerConfig, SigningAlg } from '../config/index.js';
 
-/** An API that accepts AuthTokens: its audience, scopes and token format. */
-export interface ResourceServerDefinition {
-  identifier: string;
-  scopes: string[];
-  format: 'opaque' | 'jwt';
-  accessTokenTtl: number;
-}
+/** An API that accepts AuthTokens: its audience, scopes, token format and (for JWTs) signing algorithm. */
+export type ResourceServerDefinition = ResourceServerConfig;
 
 /** The resource servers this deployment knows, keyed by resource indicator (RFC 8707). */
 export class ResourceServerRegistry {
@@ -22,28 +17,36 @@ export class ResourceServerRegistry {
   }
 
   static fromConfig(config: Config): ResourceServerRegistry {
-    return new ResourceServerRegistry(config.defaultResource, [
-      {
-        identifier: config.defaultResource,
-        scopes: config.apiScopes,
-        format: config.accessTokenFormat,
-        accessTokenTtl: config.ttl.accessToken,
-      },
-    ]);
+    return new ResourceServerRegistry(config.defaultResource, config.resourceServers);
   }
 
   get(identifier: string): ResourceServerDefinition | undefined {
     return this.#servers.get(identifier);
   }
 
-  /** What oidc-provider's resourceIndicators.getResourceServerInfo returns for a known server. */
-  toProviderInfo(server: ResourceServerDefinition): ResourceServer {
+  all(): ResourceServerDefinition[] {
+    return [...this.#servers.values()];
+  }
+
+  /** Every scope some resource server offers (the provider must declare them all). */
+  allScopes(): string[] {
+    return [...new Set(this.all().flatMap((server) => server.scopes))];
+  }
+
+  /**
+   * What oidc-provider's resourceIndicators.getResourceServerInfo returns for a known server. JWTs name the
+   * key that signs (`signingKid`): oidc-provider would otherwise take the first key of the algorithm in its
+   * keystore, which during a rotation may be a key that is published but not yet allowed to sign.
+   */
+  toProviderInfo(server: ResourceServerDefinition, signingKid: (alg: SigningAlg) => string | undefined): ResourceServer {
     return {
       scope: server.scopes.join(' '),
       audience: server.identifier,
       accessTokenTTL: server.accessTokenTtl,
       accessTokenFormat: server.format,
-      ...(server.format === 'jwt' ? { jwt: { sign: { alg: 'EdDSA' as const } } } : {}),
+      ...(server.format === 'jwt'
+        ? { jwt: { sign: { alg: server.signingAlg, kid: signingKid(server.signingAlg) } } }
+        : {}),
     };
   }
 }

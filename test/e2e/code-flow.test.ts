@@ -300,6 +300,52 @@ describe('authorization code + PKCE through our pages, in Chromium', () => {
     await watched.context.close();
   });
 
+  test('forgot password: an emailed single-use link sets a new password, ends sessions and revokes tokens', async () => {
+    const person = await newPerson({ totp: false });
+    const watched = await openPage();
+    const { page } = watched;
+    const checks = await startAuthorization(confidentialClient, page, { scope: 'openid api:read' });
+    await signIn(page, person);
+    await page.getByRole('button', { name: 'Allow' }).click();
+    const tokens = await finishAtCallback(confidentialClient, page, checks);
+    expect((await oidc.tokenIntrospection(confidentialClient, tokens.access_token)).active).toBe(true);
+
+    await startAuthorization(publicClient, page, { prompt: 'login' });
+    await page.getByRole('link', { name: 'Forgot your password?' }).click();
+    const before = mailbox.messages.length;
+    await page.getByLabel('Email').fill(person.email);
+    await page.getByRole('button', { name: 'Send me a link' }).click();
+    await page.getByRole('status').waitFor();
+    await watched.screenshot('forgot-password');
+    // Quoted-printable soft line breaks may split the link; undo them before reading it.
+    const raw = (await mailbox.nextMessageTo(person.email, before)).raw.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex: string) =>
+      String.fromCharCode(parseInt(hex, 16)),
+    );
+    const link = /https?:\/\/\S+\/account\/reset\?token=[A-Za-z0-9_-]+/.exec(raw)?.[0];
+    expect(link).toBeDefined();
+    await page.goto(String(link));
+    await page.getByLabel('New password').fill('password');
+    await page.getByRole('button', { name: 'Save the new password' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('Choose another password');
+    const newPassword = 'a completely new passphrase 2026';
+    await page.getByLabel('New password').fill(newPassword);
+    await page.getByRole('button', { name: 'Save the new password' }).click();
+    await page.getByRole('heading', { name: 'Your password is changed' }).waitFor();
+    await watched.screenshot('password-changed');
+
+    expect((await oidc.tokenIntrospection(confidentialClient, tokens.access_token)).active).toBe(false);
+    const reused = await page.goto(String(link));
+    expect(reused?.status()).toBe(400);
+    await startAuthorization(publicClient, page);
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await signIn(page, person);
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('not correct');
+    await signIn(page, person, newPassword);
+    await page.getByRole('heading', { name: /^Allow / }).waitFor();
+    expect(watched.problems).toEqual([]);
+    await watched.context.close();
+  });
+
   test('a form without its CSRF token is refused with a page, not processed', async () => {
     const watched = await openPage();
     const { page } = watched;

@@ -1,0 +1,198 @@
+import { randomBytes } from 'node:crypto';
+
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+
+import { describePasswordProblem, PasswordPolicyError, type AccountService } from '../accounts/index.js';
+import type { AuditLog } from '../audit/index.js';
+import type { CsrfProtection } from '../http/csrf.js';
+import type { FixedWindowRateLimiter } from '../http/rate-limit.js';
+import type { DeliveryChannel } from '../mfa/index.js';
+import type { ServerSecrets } from '../secrets/index.js';
+import type { Store, StoredDocument } from '../store/index.js';
+import type { Views } from '../views/index.js';
+
+export const PASSWORD_RESETS_COLLECTION = 'password_resets';
+
+interface PasswordResetDocument extends StoredDocument {
+  accountId: string;
+  createdAt: Date;
+  /** Set atomically by the one submission that uses the link. */
+  claimedAt?: Date;
+}
+
+export interface PasswordResetDependencies {
+  store: Store;
+  secrets: ServerSecrets;
+  accounts: AccountService;
+  channel: DeliveryChannel;
+  views: Views;
+  csrf: CsrfProtection;
+  audit: AuditLog;
+  rateLimiter: FixedWindowRateLimiter;
+  issuer: string;
+  /** How long an emailed link works. */
+  linkTtlSeconds: number;
+  /** Ends the account's sign-in sessions and revokes its tokens, opaque and JWT. */
+  endEverythingOf(accountId: string): Promise<void>;
+}
+
+const CSRF_PURPOSE = 'password-reset';
+
+function field(ctx: Context, name: string): string {
+  const value = (ctx.request.body as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' ? value : '';
+}
+
+/**
+ * "Forgot password": an emailed single-use link, valid for a short time, stored only as a keyed hash. The
+ * answer never says whether an address has an account. A reset ends every session of the account and
+ * revokes its tokens, because whoever knew the old password may hold them.
+ */
+export function passwordResetRoutes(deps: PasswordResetDependencies): Router {
+  const { store, secrets, accounts, views, csrf, audit } = deps;
+  const resets = store.collection<PasswordResetDocument>(PASSWORD_RESETS_COLLECTION);
+  const keyOf = (token: string) => secrets.keyedHash('token-hash', `password-reset:${token}`);
+  const router = new Router({ prefix: '/account' });
+  router.use(async (ctx, next) => {
+    ctx.set('Cache-Control', 'no-store');
+    await next();
+  });
+  router.use(bodyParser({ enableTypes: ['form'], formLimit: '16kb' }));
+
+  const renderForgot = (ctx: Context, extra: { sent?: boolean; error?: string } = {}) => {
+    ctx.type = 'html';
+    ctx.body = views.render('./forgot-password', {
+      csrf: csrf.token(ctx, CSRF_PURPOSE),
+      sent: extra.sent ?? false,
+      error: extra.error,
+      minutes: Math.round(deps.linkTtlSeconds / 60),
+    });
+  };
+
+  const renderReset = (ctx: Context, token: string, error?: string) => {
+    ctx.type = 'html';
+    ctx.body = views.render('./reset-password', { csrf: csrf.token(ctx, CSRF_PURPOSE), token, error });
+  };
+
+  const renderInvalidLink = (ctx: Context) => {
+    ctx.status = 400;
+    ctx.type = 'html';
+    ctx.body = views.render('./error', {
+      title: 'This link does not work any more',
+      message: 'Password reset links work once and for a limited time. Ask for a new one.',
+      code: 'invalid_reset_link',
+      backUrl: '/account/forgot',
+    });
+  };
+
+  router.get('/forgot', (ctx) => renderForgot(ctx));
+
+  router.post('/forgot', async (ctx) => {
+    if (!csrf.verify(ctx, CSRF_PURPOSE, field(ctx, 'csrf'))) {
+      renderForgot(ctx, { error: 'The form was out of date. Please submit it again.' });
+      ctx.status = 403;
+      return;
+    }
+    const email = field(ctx, 'email').trim();
+    if (!email || email.length > 320) {
+      renderForgot(ctx, { error: 'Enter the email address of your account.' });
+      return;
+    }
+    const limit = await deps.rateLimiter.consume(ctx.ip);
+    if (!limit.allowed) {
+      ctx.status = 429;
+      ctx.set('Retry-After', String(limit.retryAfterSeconds));
+      renderForgot(ctx, { error: `Too many requests from your network. Try again in ${limit.retryAfterSeconds} seconds.` });
+      return;
+    }
+    const account = await accounts.findByEmail(email);
+    if (account && account.status === 'active') {
+      const token = randomBytes(32).toString('base64url');
+      // One live link per account: a new request replaces the previous link.
+      await resets.deleteMany({ accountId: account.customerId });
+      await resets.insert({
+        _id: keyOf(token),
+        accountId: account.customerId,
+        createdAt: new Date(),
+        expiresAt: new Date(Date.now() + deps.linkTtlSeconds * 1000),
+      });
+      const minutes = Math.round(deps.linkTtlSeconds / 60);
+      await deps.channel
+        .deliver({
+          accountId: account.customerId,
+          email: account.email,
+          purpose: 'security-notice',
+          subject: 'Reset your password',
+          text:
+            `Someone (hopefully you) asked to reset the password of your account.\n\n` +
+            `Open this link within ${minutes} minutes to choose a new password (it works once):\n` +
+            `${deps.issuer}/account/reset?token=${token}\n\n` +
+            `If it was not you, ignore this message: your password stays as it is.\n`,
+        })
+        .catch(() => undefined);
+      await audit.record({
+        action: 'password.reset_requested',
+        actor: { type: 'user', id: account.customerId },
+        accountId: account.customerId,
+        outcome: 'success',
+        ip: ctx.ip,
+        userAgent: ctx.get('user-agent'),
+      });
+    }
+    // The same answer whether or not the address has an account.
+    renderForgot(ctx, { sent: true });
+  });
+
+  router.get('/reset', async (ctx) => {
+    const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
+    if (!token || !(await resets.findOne({ _id: keyOf(token), claimedAt: { $exists: false } }))) {
+      renderInvalidLink(ctx);
+      return;
+    }
+    renderReset(ctx, token);
+  });
+
+  router.post('/reset', async (ctx) => {
+    const token = field(ctx, 'token');
+    if (!csrf.verify(ctx, CSRF_PURPOSE, field(ctx, 'csrf'))) {
+      ctx.status = 403;
+      renderReset(ctx, token, 'The form was out of date. Please submit it again.');
+      return;
+    }
+    // Single use: one conditional update claims the link, so of two concurrent submissions one wins.
+    const pending = token
+      ? await resets.updateOne({ _id: keyOf(token), claimedAt: { $exists: false } }, { $set: { claimedAt: new Date() } })
+      : null;
+    if (!pending) {
+      renderInvalidLink(ctx);
+      return;
+    }
+    const password = field(ctx, 'password');
+    try {
+      await accounts.changePassword(pending.accountId, password);
+    } catch (error) {
+      if (!(error instanceof PasswordPolicyError)) throw error;
+      // Not used after all: give the link back so the person can pick a better password.
+      await resets.updateOne({ _id: keyOf(token) }, { $unset: ['claimedAt'] });
+      renderReset(ctx, token, `Choose another password: ${describePasswordProblem(error.problem)}.`);
+      return;
+    }
+    await resets.deleteMany({ _id: keyOf(token) });
+    await deps.endEverythingOf(pending.accountId);
+    await audit.record({
+      action: 'password.reset',
+      actor: { type: 'user', id: pending.accountId },
+      accountId: pending.accountId,
+      outcome: 'success',
+      ip: ctx.ip,
+      userAgent: ctx.get('user-agent'),
+      details: { sessions_ended: true, tokens_revoked: true },
+    });
+    ctx.type = 'html';
+    ctx.body = views.render('./password-changed', {});
+  });
+
+  return router;
+}

@@ -1,0 +1,66 @@
+import { collectionName, revokeGrantEverywhere } from '../provider/index.js';
+import type { Store } from '../store/index.js';
+import type { JwtRevocationList } from './revocations.js';
+
+/** Stored oidc-provider records that carry a clientId and grant or are tokens. */
+const CLIENT_BOUND_MODELS = [
+  'AccessToken',
+  'ClientCredentials',
+  'RefreshToken',
+  'AuthorizationCode',
+  'DeviceCode',
+  'BackchannelAuthenticationRequest',
+  'Grant',
+] as const;
+
+/** Stored records issued to a user (the adapter keeps their accountId beside them). */
+const ACCOUNT_BOUND_MODELS = [
+  'AccessToken',
+  'RefreshToken',
+  'AuthorizationCode',
+  'DeviceCode',
+  'BackchannelAuthenticationRequest',
+  'Grant',
+] as const;
+
+/** How many stored records a bulk revocation removed (JWTs are not stored, so they are not counted). */
+export interface BulkRevocationResult {
+  removed: number;
+}
+
+/**
+ * Revocation of many tokens at once, reaching both kinds: opaque tokens (and codes, grants) are deleted
+ * from the store, JWTs already issued are caught by a "revoked before" entry checked at introspection.
+ * The JWT entry is written first: a JWT issued meanwhile must not slip between the two steps.
+ */
+export class BulkRevocation {
+  constructor(
+    private readonly store: Store,
+    private readonly jwts: JwtRevocationList,
+  ) {}
+
+  /** Every token of a client, whoever it was issued to: for secret rotation and client deletion. */
+  async revokeClientTokens(clientId: string): Promise<BulkRevocationResult> {
+    await this.jwts.revokeClientJwts(clientId);
+    return this.#deleteFrom(CLIENT_BOUND_MODELS, { clientId });
+  }
+
+  /** Every token of a user, at every client: for password change, MFA reset, account lock. */
+  async revokeAccountTokens(accountId: string): Promise<BulkRevocationResult> {
+    await this.jwts.revokeAccountJwts(accountId);
+    return this.#deleteFrom(ACCOUNT_BOUND_MODELS, { accountId });
+  }
+
+  /**
+   * Every token of one grant. JWTs carry their grant id and introspection requires the grant to exist,
+   * so deleting the grant reaches them too.
+   */
+  async revokeGrant(grantId: string): Promise<void> {
+    await revokeGrantEverywhere(this.store, grantId);
+  }
+
+  async #deleteFrom(models: readonly string[], filter: { clientId: string } | { accountId: string }): Promise<BulkRevocationResult> {
+    const counts = await Promise.all(models.map((model) => this.store.collection(collectionName(model)).deleteMany(filter)));
+    return { removed: counts.reduce((sum, count) => sum + count, 0) };
+  }
+}

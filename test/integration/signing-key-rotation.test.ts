@@ -1,0 +1,116 @@
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
+
+import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+
+// Short enough for a test, and still in the required order: JWKS cache (0) + poll (1) < publish delay (2).
+const ENV = {
+  ACCESS_TOKEN_FORMAT: 'jwt',
+  JWKS_CACHE_MAX_AGE_SECONDS: '0',
+  SIGNING_KEY_POLL_INTERVAL_SECONDS: '1',
+  SIGNING_KEY_PUBLISH_DELAY_SECONDS: '2',
+};
+
+/** Bounded wait for a condition the server reaches on its own (key activation, another instance's poll). */
+async function eventually<T>(attempt: () => Promise<T | undefined>, what: string, limitMs = 20000): Promise<T> {
+  const deadline = Date.now() + limitMs;
+  while (Date.now() < deadline) {
+    const result = await attempt();
+    if (result !== undefined) return result;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+async function fetchJwks(server: TestServer): Promise<JSONWebKeySet> {
+  return (await (await fetch(`${server.baseUrl}/jwks`)).json()) as JSONWebKeySet;
+}
+
+async function issueJwt(server: TestServer): Promise<string> {
+  const response = await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, DEMO);
+  expect(response.status).toBe(200);
+  return String(response.body.access_token);
+}
+
+const kidOf = (jwt: string) => String(decodeProtectedHeader(jwt).kid);
+const kids = (jwks: JSONWebKeySet) => jwks.keys.map((key) => String(key.kid));
+
+describe.each(STORE_KINDS)('signing key rotation without a restart on the %s store', (storeKind) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ store: storeKind, env: ENV });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  test('a new key is published first, signs after the delay; old tokens keep verifying; no token names an unpublished key', async () => {
+    const before = await fetchJwks(server);
+    const oldToken = await issueJwt(server);
+    const oldKid = kidOf(oldToken);
+    expect(kids(before)).toContain(oldKid);
+
+    const rotated = await server.application.signingKeys.rotateSigningKeys('EdDSA');
+    expect(rotated).toMatchObject({ alg: 'EdDSA', state: 'published' });
+    expect(rotated.kid).not.toBe(oldKid);
+    const published = await fetchJwks(server);
+    expect(kids(published)).toEqual(expect.arrayContaining([oldKid, rotated.kid]));
+    for (const key of published.keys) expect(key).not.toHaveProperty('d');
+
+    // Issue until the new key signs. Every token must name a key that was in JWKS before it was issued,
+    // and no token completed before the activation instant may carry the new key.
+    const newToken = await eventually(async () => {
+      const jwksBefore = await fetchJwks(server);
+      const jwt = await issueJwt(server);
+      const issuedBy = Date.now();
+      expect(kids(jwksBefore)).toContain(kidOf(jwt));
+      if (issuedBy < rotated.activatesAt.getTime()) expect(kidOf(jwt)).toBe(oldKid);
+      return kidOf(jwt) === rotated.kid ? jwt : undefined;
+    }, 'the new key to sign');
+
+    const current = createLocalJWKSet(await fetchJwks(server));
+    await expect(jwtVerify(oldToken, current, { issuer: server.config.issuer, typ: 'at+jwt' })).resolves.toBeDefined();
+    await expect(jwtVerify(newToken, current, { issuer: server.config.issuer, typ: 'at+jwt' })).resolves.toBeDefined();
+    const introspection = await postForm(`${server.baseUrl}/token/introspection`, { token: oldToken }, DEMO);
+    expect(introspection.body).toMatchObject({ active: true, jti: decodeJwt(oldToken).jti });
+
+    const listed = await server.application.signingKeys.listSigningKeys();
+    const oldKey = listed.find((key) => key.kid === oldKid);
+    const newKey = listed.find((key) => key.kid === rotated.kid);
+    expect(newKey?.state).toBe('signing');
+    expect(oldKey?.state).toBe('retired');
+    // The old key stays published until every token it signed has expired.
+    expect(oldKey?.unpublishedAt?.getTime()).toBeGreaterThanOrEqual(rotated.activatesAt.getTime() + server.config.ttl.accessToken * 1000);
+    expect(listed.some((key) => key.alg === 'RS256' && key.state === 'signing')).toBe(true);
+  });
+
+  test('JWKS responses say how long they may be cached', async () => {
+    const response = await fetch(`${server.baseUrl}/jwks`);
+    expect(response.headers.get('cache-control')).toBe('public, max-age=0');
+  });
+});
+
+describe('rotation reaches every instance sharing the MongoDB store', () => {
+  test('a second instance publishes and then signs with the key the first one created', async () => {
+    const first = await startTestServer({ store: 'mongodb', env: ENV });
+    // Instances behind one load balancer share the issuer and the database.
+    const second = await startTestServer({
+      store: 'mongodb',
+      env: { ...ENV, ISSUER: first.config.issuer },
+      databaseName: first.config.mongodb?.dbName,
+    });
+    try {
+      const rotated = await first.application.signingKeys.rotateSigningKeys('EdDSA');
+      await eventually(async () => (kids(await fetchJwks(second)).includes(rotated.kid) ? true : undefined), 'the second instance to publish the key');
+      const signedBySecond = await eventually(async () => {
+        const jwt = await issueJwt(second);
+        return kidOf(jwt) === rotated.kid ? jwt : undefined;
+      }, 'the second instance to sign with the new key');
+      // A token from one instance introspects at the other.
+      const introspection = await postForm(`${first.baseUrl}/token/introspection`, { token: signedBySecond }, DEMO);
+      expect(introspection.body.active).toBe(true);
+    } finally {
+      await second.close();
+      await first.close();
+    }
+  });
+});
