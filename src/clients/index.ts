@@ -4,10 +4,12 @@ import { collectionName, StoreAdapter, type OidcDocument } from '../provider/ada
 import { MFA_REQUIRED_METADATA, PASSWORD_GRANT_METADATA } from '../provider/grants/user-grant-policy.js';
 import { randomSecret, type ServerSecrets } from '../secrets/index.js';
 import type { Store } from '../store/index.js';
+import { PreviousClientSecrets } from './previous-secrets.js';
 import { hashClientSecret } from './secret-hash.js';
 
 export { hashClientSecret, isHashedClientSecret, verifyClientSecret } from './secret-hash.js';
 export { ensureInternalClient, internalClientSecret, type InternalClientCredentials } from './internal-clients.js';
+export { PreviousClientSecrets, PREVIOUS_SECRETS_COLLECTION } from './previous-secrets.js';
 
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
 
@@ -157,8 +159,25 @@ export class ClientRegistry {
     return { clientSecret };
   }
 
+  /**
+   * Replaces the secret and keeps the old one working for `graceSeconds` (see PreviousClientSecrets). The new
+   * secret is returned once. Undefined when the client does not exist.
+   */
+  async rotateSecretWithGrace(clientId: string, graceSeconds: number): Promise<{ clientSecret: string; previousValidUntil: Date } | 'no-secret' | undefined> {
+    const document = await this.#collection.findOne({ _id: clientId });
+    if (!document) return undefined;
+    const metadata = JSON.parse(document.data) as AdapterPayload;
+    if (typeof metadata.client_secret !== 'string') return 'no-secret';
+    const previousValidUntil = await new PreviousClientSecrets(this.store, this.secrets).keep(clientId, metadata.client_secret, graceSeconds);
+    const clientSecret = randomSecret(32);
+    metadata.client_secret = hashClientSecret(this.secrets, clientSecret);
+    await this.#collection.replace({ ...document, data: JSON.stringify(metadata) });
+    return { clientSecret, previousValidUntil };
+  }
+
   /** Deletes the client record; true when it existed. Its tokens are the caller's to revoke. */
   async delete(clientId: string): Promise<boolean> {
+    await new PreviousClientSecrets(this.store, this.secrets).revoke(clientId);
     return (await this.#collection.deleteMany({ _id: clientId })) > 0;
   }
 }

@@ -87,6 +87,7 @@ const envSchema = z.object({
   PASSWORD_RESET_LINK_TTL_SECONDS: intInRange(60, 86400).default(1800),
   COMPAT_TOKEN_GET: bool.optional(),
   DASHBOARD_SESSION_TTL_SECONDS: intInRange(60, 7 * 86400).default(8 * 3600),
+  CLIENT_SECRET_GRACE_SECONDS: intInRange(0, 30 * 86400).default(86400),
   DEMO_USER_EMAIL: z.email().default('demo@example.com'),
   DEMO_USER_PASSWORD: z.string().min(1).max(128).default('demo-password'),
   DEMO_CUSTOMER_ID: z.string().regex(/^C-[A-Za-z0-9_-]{4,64}$/, 'must look like C-xxxx').optional(),
@@ -185,7 +186,7 @@ export interface Config {
   /** The Generate Token API: GET with the key in the query string only when explicitly allowed (deprecated). */
   generateTokenApi: { allowGet: boolean };
   /** The customer dashboard's own sessions. */
-  dashboard: { sessionTtlSeconds: number };
+  dashboard: { sessionTtlSeconds: number; secretRotationGraceSeconds: number };
   storeSweepIntervalSeconds: number;
   shutdownTimeoutMs: number;
   /** The admin API; it starts only when a token is configured. */
@@ -423,7 +424,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     passwordResetLinkTtlSeconds: env.PASSWORD_RESET_LINK_TTL_SECONDS,
     generateTokenApi: { allowGet: env.COMPAT_TOKEN_GET === true },
-    dashboard: { sessionTtlSeconds: env.DASHBOARD_SESSION_TTL_SECONDS },
+    dashboard: { sessionTtlSeconds: env.DASHBOARD_SESSION_TTL_SECONDS, secretRotationGraceSeconds: env.CLIENT_SECRET_GRACE_SECONDS },
     storeSweepIntervalSeconds: env.STORE_SWEEP_INTERVAL_SECONDS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     admin: { port: env.ADMIN_PORT, host: env.ADMIN_HOST, token: env.ADMIN_TOKEN },

@@ -1,4 +1,4 @@
-import type { ClientRegistry } from '../clients/index.js';
+import type { ClientRegistry, PreviousClientSecrets } from '../clients/index.js';
 import type { Store, StoredDocument } from '../store/index.js';
 
 export const DASHBOARD_CREDENTIALS_COLLECTION = 'dashboard_credentials';
@@ -9,6 +9,8 @@ export interface Credential {
   name: string;
   scopes: string[];
   createdAt: Date;
+  /** After a rotation: until when the replaced secret still works. */
+  previousSecretValidUntil: Date | undefined;
 }
 
 interface OwnershipDocument extends StoredDocument {
@@ -27,6 +29,7 @@ export class CustomerCredentials {
   constructor(
     private readonly store: Store,
     private readonly clients: ClientRegistry,
+    private readonly previousSecrets: PreviousClientSecrets,
   ) {}
 
   get #owners() {
@@ -39,8 +42,15 @@ export class CustomerCredentials {
 
   async list(accountId: string): Promise<Credential[]> {
     const owned = await this.#owners.find({ accountId }, { sort: { createdAt: 1 }, limit: MAX_CREDENTIALS_PER_ACCOUNT });
-    const views = await Promise.all(owned.map((document) => this.clients.get(document._id)));
-    return views.flatMap((view) => (view ? [{ clientId: view.clientId, name: view.name, scopes: view.scopes, createdAt: view.createdAt }] : []));
+    const listed = await Promise.all(
+      owned.map(async (document) => {
+        const view = await this.clients.get(document._id);
+        if (!view) return [];
+        const previousSecretValidUntil = await this.previousSecrets.validUntil(view.clientId);
+        return [{ clientId: view.clientId, name: view.name, scopes: view.scopes, createdAt: view.createdAt, previousSecretValidUntil }];
+      }),
+    );
+    return listed.flat();
   }
 
   async owns(accountId: string, clientId: string): Promise<boolean> {
@@ -56,6 +66,17 @@ export class CustomerCredentials {
     const created = await this.clients.create({ name, grantTypes: ['client_credentials'], scopes, roles, authMethod: 'client_secret_basic' });
     await this.#owners.insert({ _id: created.clientId, accountId, createdAt: new Date() });
     return { clientId: created.clientId, clientSecret: String(created.clientSecret) };
+  }
+
+  /** A new secret (returned once); the old one keeps working for the grace period. */
+  async rotate(clientId: string, graceSeconds: number): Promise<{ clientSecret: string; previousValidUntil: Date } | undefined> {
+    const rotated = await this.clients.rotateSecretWithGrace(clientId, graceSeconds);
+    return typeof rotated === 'object' ? rotated : undefined;
+  }
+
+  /** Ends the replaced secret at once; true when there was one. */
+  async revokePreviousSecret(clientId: string): Promise<boolean> {
+    return this.previousSecrets.revoke(clientId);
   }
 
   /** Deletes the client (its tokens are the caller's to revoke first) and the ownership record. */

@@ -31,6 +31,8 @@ export interface DashboardDependencies {
   revokeClientTokens(clientId: string): Promise<unknown>;
   /** The provider's middleware, for minting a token in-process ("Try with code"). */
   provider: () => Middleware;
+  /** How long a replaced secret keeps working after a rotation. */
+  secretRotationGraceSeconds: number;
 }
 
 const FORM_LIMIT = '16kb';
@@ -222,6 +224,45 @@ export function dashboardRoutes(deps: DashboardDependencies): Router {
       mintError: typeof minted.body.error_description === 'string' ? minted.body.error_description : undefined,
       snippets: tokenSnippets(tokenEndpoint, created.clientId, created.clientSecret, scope),
     });
+  });
+
+  /** The signed-in owner of the credential named in the path, or an answered request. */
+  async function ownedCredential(ctx: Context): Promise<{ state: SignedInState; clientId: string } | undefined> {
+    const state = await signedIn(ctx);
+    if (!state || !csrfValid(ctx)) return undefined;
+    const clientId = ctx.params.clientId ?? '';
+    if (!(await credentials.owns(state.account.customerId, clientId))) {
+      errorPage(ctx, 404, 'No such credential', 'It may have been deleted already.', 'not_found');
+      return undefined;
+    }
+    return { state, clientId };
+  }
+
+  router.post('/credentials/:clientId/rotate', async (ctx) => {
+    const owned = await ownedCredential(ctx);
+    if (!owned) return;
+    const rotated = await credentials.rotate(owned.clientId, deps.secretRotationGraceSeconds);
+    if (!rotated) {
+      errorPage(ctx, 404, 'No such credential', 'It may have been deleted already.', 'not_found');
+      return;
+    }
+    await record(ctx, owned.state.account.customerId, 'dashboard.credential.secret_rotated', { previousValidUntil: rotated.previousValidUntil.toISOString() }, owned.clientId);
+    page(ctx, './dashboard-secret-rotated', {
+      clientId: owned.clientId,
+      clientSecret: rotated.clientSecret,
+      previousValidUntil: rotated.previousValidUntil,
+    });
+  });
+
+  router.post('/credentials/:clientId/revoke-previous-secret', async (ctx) => {
+    const owned = await ownedCredential(ctx);
+    if (!owned) return;
+    await credentials.revokePreviousSecret(owned.clientId);
+    // The tokens the old secret obtained cannot be told apart from the new secret's: all of the client's go.
+    await deps.revokeClientTokens(owned.clientId);
+    await record(ctx, owned.state.account.customerId, 'dashboard.credential.previous_secret_revoked', {}, owned.clientId);
+    ctx.status = 303;
+    ctx.redirect('/dashboard/credentials');
   });
 
   router.post('/credentials/:clientId/delete', async (ctx) => {

@@ -3,7 +3,7 @@ import type Router from '@koa/router';
 
 import type { Account, AccountService } from '../accounts/index.js';
 import type { AuditLog } from '../audit/index.js';
-import { ensureInternalClient, type ClientRegistry } from '../clients/index.js';
+import { ensureInternalClient, PreviousClientSecrets, type ClientRegistry } from '../clients/index.js';
 import type { Config } from '../config/index.js';
 import { CsrfProtection } from '../http/csrf.js';
 import type { MfaService } from '../mfa/index.js';
@@ -43,7 +43,7 @@ export async function createDashboard(setup: DashboardSetup): Promise<{ routes: 
     scopes: ['openid'],
     redirectUris: [`${config.issuer}${DASHBOARD_CALLBACK_PATH}`],
   });
-  const credentials = new CustomerCredentials(setup.store, setup.clients);
+  const credentials = new CustomerCredentials(setup.store, setup.clients, new PreviousClientSecrets(setup.store, setup.secrets));
   await credentials.ensureIndexes();
   const sessions = new DashboardSessions(setup.store, setup.secrets, { ttlSeconds: config.dashboard.sessionTtlSeconds, secureCookies });
   const routes = dashboardRoutes({
@@ -60,6 +60,7 @@ export async function createDashboard(setup: DashboardSetup): Promise<{ routes: 
     credentialRoles: setup.credentialRoles,
     revokeClientTokens: setup.revokeClientTokens,
     provider: setup.provider,
+    secretRotationGraceSeconds: config.dashboard.secretRotationGraceSeconds,
   });
   return { routes, sessions };
 }

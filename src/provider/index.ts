@@ -2,7 +2,7 @@ import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'o
 
 import type { AccountService } from '../accounts/index.js';
 import type { AuditLog } from '../audit/index.js';
-import { verifyClientSecret } from '../clients/index.js';
+import { PreviousClientSecrets, verifyClientSecret } from '../clients/index.js';
 import type { Config } from '../config/index.js';
 import type { ServerSecrets } from '../secrets/index.js';
 import type { Store } from '../store/index.js';
@@ -219,11 +219,14 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
   const provider = new Provider(config.issuer, configuration);
 
   // Client secrets are stored as salted, keyed hashes: compare against the hash, never a clear value.
+  const previousSecrets = new PreviousClientSecrets(store, secrets);
   provider.Client.prototype.compareClientSecret = async function compareHashedSecret(
     this: InstanceType<typeof provider.Client>,
     presented: string,
   ): Promise<boolean> {
-    return typeof this.clientSecret === 'string' && verifyClientSecret(secrets, this.clientSecret, presented);
+    if (typeof this.clientSecret === 'string' && verifyClientSecret(secrets, this.clientSecret, presented)) return true;
+    // After a rotation with a grace period, the replaced secret keeps working until it ends.
+    return previousSecrets.matches(this.clientId, presented);
   };
 
   // oidc-provider refuses a grant missing from the client's grant_types with invalid_request; for the

@@ -128,6 +128,41 @@ describe('customer dashboard in Chromium', () => {
     await watched.context.close();
   });
 
+  test('rotate a secret: both work during the grace period; "revoke old secret now" ends the old one and its tokens', async () => {
+    const person = await newPerson({ totp: false });
+    const watched = await openWatchedPage(browser);
+    await signInToDashboard(watched, person);
+    const { page } = watched;
+    await page.getByRole('link', { name: 'API credentials' }).click();
+    await createCredential(page, 'Reports', ['api:read']);
+    const clientId = String(await page.locator('#client-id').textContent());
+    const oldSecret = String(await page.locator('#client-secret').textContent());
+    const oldToken = String(await page.locator('#minted-token').textContent());
+    await page.getByRole('link', { name: 'Back to your credentials' }).click();
+
+    await page.getByRole('button', { name: 'Rotate the secret of Reports' }).click();
+    await page.getByRole('heading', { name: 'New secret' }).waitFor();
+    await watched.screenshot('dashboard-secret-rotated');
+    const newSecret = String(await page.locator('#client-secret').textContent());
+    expect(newSecret).not.toBe(oldSecret);
+    const validUntil = Date.parse(String(await page.locator('#previous-valid-until').getAttribute('datetime')));
+    expect(validUntil - Date.now()).toBeGreaterThan(23 * 3600 * 1000); // the 24 h default grace period
+
+    const tokenWith = (secret: string) => postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, { id: clientId, secret });
+    expect((await tokenWith(oldSecret)).status).toBe(200);
+    expect((await tokenWith(newSecret)).status).toBe(200);
+
+    await page.getByRole('link', { name: 'your credentials' }).click();
+    await page.getByRole('button', { name: 'Revoke the old secret of Reports now' }).click();
+    await page.getByRole('button', { name: 'Rotate the secret of Reports' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Revoke the old secret of Reports now' }).count()).toBe(0);
+    expect((await tokenWith(oldSecret)).status).toBe(401);
+    expect((await tokenWith(newSecret)).status).toBe(200);
+    expect(await server.application.provider.ClientCredentials.find(oldToken)).toBeUndefined();
+    expect(watched.problems).toEqual([]);
+    await watched.context.close();
+  });
+
   test('a form posted without its CSRF token is refused, and nothing is created', async () => {
     const person = await newPerson({ totp: false });
     const watched = await openWatchedPage(browser);
