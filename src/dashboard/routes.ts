@@ -36,6 +36,8 @@ export interface DashboardDependencies {
 }
 
 const FORM_LIMIT = '16kb';
+/** How many of the account's latest audit events the activity page shows. */
+const ACTIVITY_EVENTS = 50;
 const CSRF_PURPOSE = 'dashboard';
 /** The second factor, as the login pages record it (RFC 8176). */
 const SECOND_FACTOR_AMR = new Set(['otp', 'mfa']);
@@ -164,6 +166,22 @@ export function dashboardRoutes(deps: DashboardDependencies): Router {
       mfaMethods: await deps.mfa.methodsFor(account.customerId),
       credentialCount: await credentials.count(account.customerId),
       issuer: deps.issuer,
+    });
+  });
+
+  router.get('/activity', async (ctx) => {
+    const state = await signedIn(ctx);
+    if (!state) return;
+    const events = await audit.list({ accountId: state.account.customerId, limit: ACTIVITY_EVENTS });
+    page(ctx, './dashboard-activity', {
+      events: events.map((event) => ({
+        at: event.at,
+        action: event.action,
+        outcome: event.outcome,
+        clientId: event.clientId,
+        ip: event.ip,
+        userAgent: event.userAgent,
+      })),
     });
   });
 

@@ -124,6 +124,14 @@ describe('customer dashboard in Chromium', () => {
     const actions = (await server.application.audit.list({ accountId: person.customerId })).map((event) => event.action);
     expect(actions).toEqual(expect.arrayContaining(['dashboard.credential.created', 'dashboard.credential.deleted']));
     expect(JSON.stringify(await server.application.audit.list({ accountId: person.customerId }))).not.toContain(clientSecret);
+
+    // The activity page lists those events for the customer.
+    await page.getByRole('link', { name: 'Activity' }).click();
+    await page.getByRole('heading', { name: 'Activity' }).waitFor();
+    const activity = String(await page.locator('#activity').textContent());
+    for (const action of ['dashboard.signin', 'dashboard.credential.created', 'dashboard.credential.deleted']) expect(activity).toContain(action);
+    expect(activity).not.toContain(clientSecret);
+    await watched.screenshot('dashboard-activity');
     expect(watched.problems).toEqual([]);
     await watched.context.close();
   });
