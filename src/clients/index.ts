@@ -32,6 +32,8 @@ export interface NewClient {
   passwordGrant?: boolean;
   /** Tokens for this client need a second factor even for accounts without one enrolled. */
   mfaRequired?: boolean;
+  /** Browser origins of a single-page app allowed to call the token endpoints (CORS). */
+  webOrigins?: string[];
 }
 
 /** Checks client metadata the way the provider will when it loads the client (throws when invalid). */
@@ -101,6 +103,7 @@ export class ClientRegistry {
     if (input.roles) metadata.roles = input.roles;
     if (input.passwordGrant !== undefined) metadata[PASSWORD_GRANT_METADATA] = input.passwordGrant;
     if (input.mfaRequired !== undefined) metadata[MFA_REQUIRED_METADATA] = input.mfaRequired;
+    if (input.webOrigins) metadata.web_origins = input.webOrigins;
     await this.validate(metadata as ClientMetadata);
     await this.#collection.insert({
       _id: clientId,

@@ -31,6 +31,7 @@ import { accessTokenClaims } from './token-claims.js';
 import { requestsOnlyOpenIdScopes } from './userinfo-tokens.js';
 import { logoutPages } from './logout-pages.js';
 import { interactionPolicyWithStepUp } from './step-up-policy.js';
+import { clientBasedCors, isWebOrigin, WEB_ORIGINS } from './cors-policy.js';
 import { Views } from '../views/index.js';
 
 export { ensureOidcIndexes, endSessionsOfAccount, revokeGrantEverywhere, collectionName, OIDC_MODELS } from './adapter.js';
@@ -116,13 +117,15 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
     extraClientMetadata: {
       // Per-client switches for the password grant (off by default) and for requiring a second factor;
       // the audiences a client serves as a resource server (introspection policy) and its own roles.
-      properties: [PASSWORD_GRANT_METADATA, MFA_REQUIRED_METADATA, RESOURCE_SERVER_AUDIENCES, CLIENT_ROLES],
+      properties: [PASSWORD_GRANT_METADATA, MFA_REQUIRED_METADATA, RESOURCE_SERVER_AUDIENCES, CLIENT_ROLES, WEB_ORIGINS],
       validator(ctx, key, value) {
         if (value === undefined) return;
         if (key === PASSWORD_GRANT_METADATA || key === MFA_REQUIRED_METADATA) {
           if (typeof value !== 'boolean') throw new errors.InvalidClientMetadata(`${key} must be a boolean`);
         } else if (!Array.isArray(value) || value.some((entry) => typeof entry !== 'string')) {
           throw new errors.InvalidClientMetadata(`${key} must be an array of strings`);
+        } else if (key === WEB_ORIGINS && value.some((entry) => !isWebOrigin(String(entry)))) {
+          throw new errors.InvalidClientMetadata(`${key} must list origins such as https://app.example.com`);
         }
       },
     },
@@ -209,6 +212,7 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
       Grant: Math.max(14 * 86400, config.ttl.refreshToken),
     },
     renderError: renderProviderError,
+    clientBasedCORS: clientBasedCors,
     interactions: {
       url: (ctx, interaction) => `/interaction/${interaction.uid}`,
       policy: interactionPolicyWithStepUp((ctx) => ctx.oidc.client?.metadata()[MFA_REQUIRED_METADATA] === true),

@@ -131,12 +131,39 @@ describe('authorization code + PKCE through our pages, in Chromium', () => {
     const tokens = await finishAtCallback(confidentialClient, page, first);
     expect(tokens.scope).toContain('api:read');
     const introspection = await oidc.tokenIntrospection(confidentialClient, tokens.access_token);
-    expect(introspection).toMatchObject({ active: true, sub: person.customerId, client_id: 'demo-client' });
+    expect(introspection).toMatchObject({
+      active: true,
+      sub: person.customerId,
+      client_id: 'demo-client',
+      acr: 'urn:authtoken:acr:mfa',
+      amr: ['pwd', 'otp', 'mfa'],
+    });
 
     // Same browser session, same scopes: no login, no consent page, straight back with a code.
     const second = await startAuthorization(confidentialClient, page, { scope: 'openid api:read' });
     const again = await finishAtCallback(confidentialClient, page, second);
     expect(again.claims()?.sub).toBe(person.customerId);
+    expect(watched.problems).toEqual([]);
+    await watched.context.close();
+  });
+
+  test('the whole sign-in works with the keyboard alone and with JavaScript turned off', async () => {
+    const person = await newPerson({ totp: true });
+    const watched = await openWatchedPage(browser, { javaScriptEnabled: false });
+    const { page } = watched;
+    const checks = await startAuthorization(publicClient, page);
+    // Focus starts in the username field (autofocus); Tab moves on, Enter submits.
+    await page.keyboard.type(person.email);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Verify it is you' }).waitFor();
+    await page.keyboard.type(await totpCode(String(person.totpSecret)));
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: /^Allow / }).waitFor();
+    await page.keyboard.press('Enter');
+    const tokens = await finishAtCallback(publicClient, page, checks);
+    expect(tokens.claims()?.sub).toBe(person.customerId);
     expect(watched.problems).toEqual([]);
     await watched.context.close();
   });

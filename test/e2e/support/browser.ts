@@ -40,8 +40,8 @@ export interface WatchedPage {
   screenshot(name: string): Promise<void>;
 }
 
-export async function openWatchedPage(browser: Browser): Promise<WatchedPage> {
-  const context = await browser.newContext();
+export async function openWatchedPage(browser: Browser, options: { javaScriptEnabled?: boolean } = {}): Promise<WatchedPage> {
+  const context = await browser.newContext({ javaScriptEnabled: options.javaScriptEnabled ?? true });
   // Shorter than the test timeout, so a stuck step fails with Playwright's message naming what it waited for.
   context.setDefaultTimeout(10_000);
   const page = await context.newPage();

@@ -1,0 +1,57 @@
+import { startTestServer, type TestServer } from '../support/server.js';
+
+describe('CORS only for the web origins registered on a client', () => {
+  let server: TestServer;
+  let spaClientId: string;
+  beforeAll(async () => {
+    server = await startTestServer({ store: 'memory' });
+    const spa = await server.application.clients.create({
+      name: 'SPA',
+      grantTypes: ['authorization_code', 'refresh_token'],
+      scopes: ['openid', 'api:read'],
+      redirectUris: ['https://spa.example.com/callback'],
+      authMethod: 'none',
+      webOrigins: ['https://console.example.com'],
+    });
+    spaClientId = spa.clientId;
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  async function tokenRequestFrom(origin: string): Promise<Response> {
+    return fetch(`${server.baseUrl}/token`, {
+      method: 'POST',
+      headers: { origin, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'not-a-token', client_id: spaClientId }).toString(),
+    });
+  }
+
+  test('a registered web origin is allowed', async () => {
+    const response = await tokenRequestFrom('https://console.example.com');
+    expect(response.headers.get('access-control-allow-origin')).toBe('https://console.example.com');
+  });
+
+  test("a public client's redirect URI origin is allowed", async () => {
+    const response = await tokenRequestFrom('https://spa.example.com');
+    expect(response.headers.get('access-control-allow-origin')).toBe('https://spa.example.com');
+  });
+
+  test('any other origin gets no CORS permission', async () => {
+    const response = await tokenRequestFrom('https://evil.example.net');
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  test('a web origin that is not a bare origin is refused at registration', async () => {
+    await expect(
+      server.application.clients.create({
+        name: 'Bad',
+        grantTypes: ['authorization_code'],
+        scopes: ['openid'],
+        redirectUris: ['https://x.example.com/cb'],
+        authMethod: 'none',
+        webOrigins: ['https://x.example.com/path'],
+      }),
+    ).rejects.toMatchObject({ error: 'invalid_client_metadata', error_description: expect.stringContaining('web_origins') });
+  });
+});
