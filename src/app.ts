@@ -6,7 +6,7 @@ import { ClientRegistry } from './clients/index.js';
 import type { Config } from './config/index.js';
 import { CsrfProtection } from './http/csrf.js';
 import { errorBoundary } from './http/errors.js';
-import { createDashboard } from './dashboard/index.js';
+import { createDashboard, DashboardSessions } from './dashboard/index.js';
 import { ensureCompatClient, generateTokenApiRoutes } from './generate-token-api/index.js';
 import { healthRoutes } from './http/health.js';
 import { observeRequestDuration } from './http/http-metrics.js';
@@ -127,8 +127,13 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   const apiScopes = [...new Set(config.resourceServers.flatMap((server) => server.scopes))];
   const compatClient = await ensureCompatClient(clients, secrets, apiScopes);
 
+  const dashboardSessions = new DashboardSessions(store, secrets, {
+    ttlSeconds: config.dashboard.sessionTtlSeconds,
+    secureCookies: config.issuer.startsWith('https:'),
+  });
   const endEverythingOf = async (accountId: string): Promise<void> => {
     await endSessionsOfAccount(store, accountId);
+    await dashboardSessions.endAllOf(accountId);
     await revocation.revokeAccountTokens(accountId);
   };
 
@@ -191,6 +196,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   );
   const dashboard = await createDashboard({
     config,
+    sessions: dashboardSessions,
     store,
     secrets,
     clients,

@@ -12,13 +12,15 @@ import type { Store } from '../store/index.js';
 import { Views } from '../views/index.js';
 import { CustomerCredentials } from './credentials.js';
 import { dashboardRoutes } from './routes.js';
-import { DashboardSessions } from './sessions.js';
+import type { DashboardSessions } from './sessions.js';
 import { DASHBOARD_CALLBACK_PATH, DashboardSignIn } from './sign-in.js';
 
 export const DASHBOARD_CLIENT_ID = 'authtoken-dashboard';
 
 export interface DashboardSetup {
   config: Config;
+  /** Created by the caller, which also ends them when an account's password is reset or changed. */
+  sessions: DashboardSessions;
   store: Store;
   secrets: ServerSecrets;
   clients: ClientRegistry;
@@ -33,7 +35,7 @@ export interface DashboardSetup {
 }
 
 /** The dashboard's internal OIDC client, its stores, and its routes (mounted before the provider). */
-export async function createDashboard(setup: DashboardSetup): Promise<{ routes: Router; sessions: DashboardSessions }> {
+export async function createDashboard(setup: DashboardSetup): Promise<{ routes: Router }> {
   const { config } = setup;
   const secureCookies = config.issuer.startsWith('https:');
   const client = await ensureInternalClient(setup.clients, setup.secrets, {
@@ -45,7 +47,7 @@ export async function createDashboard(setup: DashboardSetup): Promise<{ routes: 
   });
   const credentials = new CustomerCredentials(setup.store, setup.clients, new PreviousClientSecrets(setup.store, setup.secrets));
   await credentials.ensureIndexes();
-  const sessions = new DashboardSessions(setup.store, setup.secrets, { ttlSeconds: config.dashboard.sessionTtlSeconds, secureCookies });
+  const { sessions } = setup;
   const routes = dashboardRoutes({
     issuer: config.issuer,
     views: new Views(),
@@ -62,5 +64,5 @@ export async function createDashboard(setup: DashboardSetup): Promise<{ routes: 
     provider: setup.provider,
     secretRotationGraceSeconds: config.dashboard.secretRotationGraceSeconds,
   });
-  return { routes, sessions };
+  return { routes };
 }

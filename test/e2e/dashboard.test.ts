@@ -73,6 +73,12 @@ describe('customer dashboard in Chromium', () => {
     await watched.screenshot('dashboard-overview');
     const events = await server.application.audit.list({ accountId: person.customerId, action: 'dashboard.signin' });
     expect(events[0]?.details).toMatchObject({ amr: ['pwd', 'otp', 'mfa'] });
+
+    // A password reset or change ends everything of the account: the dashboard session too.
+    await server.application.endEverythingOf(person.customerId);
+    const after = await page.request.get(`${server.baseUrl}/dashboard`, { maxRedirects: 0 });
+    expect(after.status()).toBe(303);
+    expect(after.headers().location).toBe('/dashboard/signin');
     expect(watched.problems).toEqual([]);
     await watched.context.close();
   });
