@@ -213,6 +213,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
     credentialRoles: (account, scopes) =>
       account.roles.filter((role) => scopes.some((scope) => requiredRole(scope, config.scopeRoleRequirements) === role)),
     revokeClientTokens: (clientId) => revocation.revokeClientTokens(clientId),
+    revokeGrant: (grantId) => revocation.revokeGrant(grantId),
   });
   app.use(dashboard.routes.routes());
   app.use(providerMiddleware);

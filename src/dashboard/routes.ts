@@ -8,6 +8,7 @@ import type { CsrfProtection } from '../http/csrf.js';
 import type { MfaService } from '../mfa/index.js';
 import { runTokenRequest } from '../provider/index.js';
 import type { Views } from '../views/index.js';
+import type { ConnectedApps } from './connected-apps.js';
 import { MAX_CREDENTIALS_PER_ACCOUNT, type CustomerCredentials } from './credentials.js';
 import type { DashboardSession, DashboardSessions } from './sessions.js';
 import { DASHBOARD_CALLBACK_PATH, type DashboardSignIn } from './sign-in.js';
@@ -33,6 +34,9 @@ export interface DashboardDependencies {
   provider: () => Middleware;
   /** How long a replaced secret keeps working after a rotation. */
   secretRotationGraceSeconds: number;
+  connectedApps: ConnectedApps;
+  /** Revokes one grant and every token issued under it. */
+  revokeGrant(grantId: string): Promise<unknown>;
 }
 
 const FORM_LIMIT = '16kb';
@@ -183,6 +187,26 @@ export function dashboardRoutes(deps: DashboardDependencies): Router {
         userAgent: event.userAgent,
       })),
     });
+  });
+
+  router.get('/apps', async (ctx) => {
+    const state = await signedIn(ctx);
+    if (!state) return;
+    page(ctx, './dashboard-apps', { apps: await deps.connectedApps.list(state.account.customerId) });
+  });
+
+  router.post('/apps/:grantId/revoke', async (ctx) => {
+    const state = await signedIn(ctx);
+    if (!state || !csrfValid(ctx)) return;
+    const grantId = ctx.params.grantId ?? '';
+    if (!(await deps.connectedApps.belongsTo(state.account.customerId, grantId))) {
+      errorPage(ctx, 404, 'No such app', 'Its access may have ended already.', 'not_found');
+      return;
+    }
+    await deps.revokeGrant(grantId);
+    await record(ctx, state.account.customerId, 'dashboard.app.revoked', {});
+    ctx.status = 303;
+    ctx.redirect('/dashboard/apps');
   });
 
   async function renderCredentials(ctx: Context, state: SignedInState, form: { name?: string; scopes?: string[]; error?: string } = {}, status = 200) {

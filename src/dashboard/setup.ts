@@ -10,6 +10,7 @@ import type { MfaService } from '../mfa/index.js';
 import type { ServerSecrets } from '../secrets/index.js';
 import type { Store } from '../store/index.js';
 import { Views } from '../views/index.js';
+import { ConnectedApps } from './connected-apps.js';
 import { CustomerCredentials } from './credentials.js';
 import { dashboardRoutes } from './routes.js';
 import type { DashboardSessions } from './sessions.js';
@@ -32,6 +33,7 @@ export interface DashboardSetup {
   /** The roles a new credential holds: those of the account its scopes require (client tokens carry client roles). */
   credentialRoles(account: Account, scopes: string[]): string[];
   revokeClientTokens(clientId: string): Promise<unknown>;
+  revokeGrant(grantId: string): Promise<unknown>;
 }
 
 /** The dashboard's internal OIDC client, its stores, and its routes (mounted before the provider). */
@@ -63,6 +65,8 @@ export async function createDashboard(setup: DashboardSetup): Promise<{ routes: 
     revokeClientTokens: setup.revokeClientTokens,
     provider: setup.provider,
     secretRotationGraceSeconds: config.dashboard.secretRotationGraceSeconds,
+    connectedApps: new ConnectedApps(setup.store, setup.clients, new Set([DASHBOARD_CLIENT_ID])),
+    revokeGrant: setup.revokeGrant,
   });
   return { routes };
 }

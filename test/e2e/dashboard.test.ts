@@ -177,6 +177,32 @@ describe('customer dashboard in Chromium', () => {
     await watched.context.close();
   });
 
+  test('connected apps: a Generate Token API sign-in is listed and revoking it ends its token', async () => {
+    const person = await newPerson({ totp: false });
+    const response = await fetch(`${server.baseUrl}/auth/v1/authentication/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ customerId: person.customerId, key: Buffer.from(PASSWORD).toString('base64'), email: person.email, country: 'DE', scope: 'api:read' }),
+    });
+    const { token } = (await response.json()) as { token: string };
+    expect(await server.application.provider.AccessToken.find(token)).toBeDefined();
+
+    const watched = await openWatchedPage(browser);
+    await signInToDashboard(watched, person);
+    const { page } = watched;
+    await page.getByRole('link', { name: 'Connected apps' }).click();
+    await page.getByRole('heading', { name: 'Connected apps' }).waitFor();
+    const listed = String(await page.locator('#apps').textContent());
+    expect(listed).toContain('authtoken-compat');
+    expect(listed).not.toContain('authtoken-dashboard');
+    await watched.screenshot('dashboard-connected-apps');
+    await page.getByRole('button', { name: /^Revoke access of / }).click();
+    await page.locator('#no-apps').waitFor();
+    expect(await server.application.provider.AccessToken.find(token)).toBeUndefined();
+    expect(watched.problems).toEqual([]);
+    await watched.context.close();
+  });
+
   test('a form posted without its CSRF token is refused, and nothing is created', async () => {
     const person = await newPerson({ totp: false });
     const watched = await openWatchedPage(browser);
