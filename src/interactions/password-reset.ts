@@ -11,7 +11,7 @@ import type { FixedWindowRateLimiter } from '../http/rate-limit.js';
 import type { DeliveryChannel } from '../mfa/index.js';
 import type { ServerSecrets } from '../secrets/index.js';
 import type { Store, StoredDocument } from '../store/index.js';
-import type { Views } from '../views/index.js';
+import { respondWithErrorPage, type Views } from '../views/index.js';
 
 export const PASSWORD_RESETS_COLLECTION = 'password_resets';
 
@@ -76,16 +76,13 @@ export function passwordResetRoutes(deps: PasswordResetDependencies): Router {
     ctx.body = views.render('./reset-password', { csrf: csrf.token(ctx, CSRF_PURPOSE), token, error });
   };
 
-  const renderInvalidLink = (ctx: Context) => {
-    ctx.status = 400;
-    ctx.type = 'html';
-    ctx.body = views.render('./error', {
+  const renderInvalidLink = (ctx: Context) =>
+    respondWithErrorPage(ctx, views, 400, {
       title: 'This link does not work any more',
       message: 'Password reset links work once and for a limited time. Ask for a new one.',
       code: 'invalid_reset_link',
       backUrl: '/account/forgot',
     });
-  };
 
   router.get('/forgot', (ctx) => renderForgot(ctx));
 

@@ -8,7 +8,7 @@ import type { AuditLog } from '../audit/index.js';
 import type { CsrfProtection } from '../http/csrf.js';
 import type { Logger } from '../log/index.js';
 import type { Provider } from '../provider/index.js';
-import type { Views } from '../views/index.js';
+import { respondWithErrorPage, type Views } from '../views/index.js';
 import { ACR_MFA, ACR_PASSWORD, AMR_PASSWORD_AND_SECOND_FACTOR, AMR_PASSWORD_ONLY, type MfaMethod } from '../mfa/index.js';
 import { MFA_STEP_UP_REASON, requestsMfa } from '../provider/step-up-policy.js';
 import type { PendingLogins } from './pending-login.js';
@@ -76,13 +76,10 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
       const expired = error instanceof ExpiredInteraction || (error instanceof Error && error.name === 'SessionNotFound');
       if (!expired) throw error;
       deps.logger.info({ reason: (error as Error).message }, 'interaction not found or expired');
-      ctx.status = 400;
-      ctx.type = 'html';
-      ctx.body = views.render('./error', {
+      respondWithErrorPage(ctx, views, 400, {
         title: 'This sign-in has expired',
         message: 'Go back to the application and start signing in again.',
         code: 'interaction_expired',
-        backUrl: undefined,
       });
     }
   });
@@ -117,9 +114,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
 
   function requireCsrf(ctx: Context, uid: string): boolean {
     if (csrf.verify(ctx, uid, formField(ctx, 'csrf'))) return true;
-    ctx.status = 403;
-    ctx.type = 'html';
-    ctx.body = views.render('./error', {
+    respondWithErrorPage(ctx, views, 403, {
       title: 'Please try again',
       message: 'The form was out of date or did not come from this site. Go back, reload the page and submit it again.',
       code: 'invalid_csrf_token',

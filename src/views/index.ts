@@ -1,4 +1,5 @@
 import { Eta } from 'eta';
+import type { Context } from 'koa';
 
 import { viewsDirectory } from '../http/views-directory.js';
 
@@ -17,4 +18,19 @@ export class Views {
   render(template: string, data: Record<string, unknown>): string {
     return this.#eta.render(template, data);
   }
+}
+
+export interface ErrorPage {
+  title: string;
+  message: string;
+  /** A stable machine-readable code shown small, for support requests. */
+  code: string;
+  backUrl?: string;
+}
+
+/** Answers a request with the error page and a status. */
+export function respondWithErrorPage(ctx: Context, views: Views, status: number, page: ErrorPage): void {
+  ctx.status = status;
+  ctx.type = 'html';
+  ctx.body = views.render('./error', { backUrl: undefined, ...page });
 }

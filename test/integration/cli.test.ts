@@ -19,6 +19,8 @@ function run(command: string, args: string[], env: Record<string, string | undef
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
+    // A command that exits without reading its input (e.g. `node --version`) closes the pipe first: EPIPE there is expected.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(stdin ?? '');
   });
 }
