@@ -26,6 +26,7 @@ import {
   countTokenIssuance,
   createProvider,
   endSessionsOfAccount,
+  type JwtAccessTokenChecks,
   ensureOidcIndexes,
   LiveProvider,
   loadSigningKeys,
@@ -59,6 +60,8 @@ export interface Application {
   mfa: MfaService;
   /** The store as the application uses it (with operation timing). */
   store: Store;
+  /** Checks JWT access tokens against the current keys and the revocation list (admin introspection). */
+  jwtAccessTokens: JwtAccessTokenChecks;
   /** Ends an account's sessions and revokes all its tokens (password reset or change, MFA reset). */
   endEverythingOf(accountId: string): Promise<void>;
   /** Stops background work the application started (not the store, which the caller owns). */
@@ -225,6 +228,11 @@ export async function createApplication(config: Config, rawStore: Store, logger:
       return live.provider;
     },
     revocation,
+    jwtAccessTokens: {
+      // Built per call from the keys current now: admin introspection is rare, and keys rotate.
+      verify: (token) => new AccessTokenVerifier(config.issuer, live.keys.privateJwks).verify(token),
+      revocations: jwtRevocations,
+    },
     signingKeys: new SigningKeyRotation(store, secrets, live, config),
     clients,
     secrets,

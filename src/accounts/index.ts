@@ -253,6 +253,12 @@ export class AccountService {
     await this.#accounts.updateOne({ _id: customerId }, { $set: { roles, updatedAt: new Date() } });
   }
 
+  /** Accounts in creation order, oldest first (for operators). */
+  async list(options: { limit: number; skip?: number }): Promise<Account[]> {
+    const documents = await this.#accounts.find({}, { sort: { createdAt: 1 }, limit: options.limit, skip: options.skip ?? 0 });
+    return documents.map(toAccount);
+  }
+
   /** Makes the next sign-in enroll a second factor (or stops requiring it). */
   async requireMfaEnrollment(customerId: string, required: boolean): Promise<void> {
     await this.#accounts.updateOne(

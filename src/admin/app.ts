@@ -12,14 +12,16 @@ import { adminErrorBoundary } from './errors.js';
 import { adminOpenApiDocument } from './openapi.js';
 import { auditRoutes } from './routes/audit.js';
 import { clientRoutes } from './routes/clients.js';
+import { keyRoutes } from './routes/keys.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { userRoutes } from './routes/users.js';
 
 /**
  * The admin REST API: its own Koa app for its own port (like Hydra's admin port), bearer-token protected
  * except for /metrics and /openapi.json, which carry no secrets.
  */
 export function createAdminApp(config: Config, application: Application, adminToken: string, logger: Logger): Koa {
-  const { audit, clients, provider, store, metrics } = application;
+  const { audit, clients, store, metrics, accounts, mfa, revocation, signingKeys } = application;
   const adminLogger = logger.child({ component: 'admin' });
   const app = new Koa();
   app.silent = true;
@@ -41,7 +43,14 @@ export function createAdminApp(config: Config, application: Application, adminTo
 
   app.use(requireAdminToken(adminToken, adminLogger));
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: MAX_BODY_BYTES, encoding: 'utf-8' }));
-  for (const router of [clientRoutes({ clients, audit, store }), tokenRoutes({ provider, store, audit }), auditRoutes({ audit })]) {
+  const routers = [
+    clientRoutes({ clients, audit, revocation }),
+    userRoutes({ accounts, mfa, audit, store, revocation }),
+    keyRoutes({ signingKeys, audit }),
+    tokenRoutes({ currentProvider: () => application.provider, jwts: application.jwtAccessTokens, store, audit }),
+    auditRoutes({ audit }),
+  ];
+  for (const router of routers) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }

@@ -54,17 +54,22 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 /** `--scope "a b" --scope c` -> [a, b, c] */
 const collectWords = (value: string, previous: string[] = []) => [...previous, ...value.split(/[\s,]+/).filter(Boolean)];
 
-async function readTokenArgument(token: string | undefined): Promise<string> {
-  if (token && token !== '-') return token;
-  // From stdin, so a token need not appear in the process list or shell history.
+/** A secret from stdin (first line), so it appears in neither the process list nor shell history. */
+async function readStdinValue(what: string): Promise<string> {
+  if (process.stdin.isTTY) throw new AdminClientError(`give the ${what} on stdin, e.g. printf '%s' "$VALUE" | authtoken ...`);
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  const value = Buffer.concat(chunks).toString().trim();
-  if (!value) throw new AdminClientError('no token given (pass it as an argument or on stdin)');
+  const value = Buffer.concat(chunks).toString().split(/\r?\n/)[0] ?? '';
+  if (!value) throw new AdminClientError(`no ${what} given on stdin`);
   return value;
 }
 
-const CLIENT_FIELDS = ['client_id', 'name', 'grant_types', 'scopes', 'redirect_uris', 'token_endpoint_auth_method', 'created_at'];
+async function readTokenArgument(token: string | undefined): Promise<string> {
+  if (token && token !== '-') return token;
+  return (await readStdinValue('token')).trim();
+}
+
+const CLIENT_FIELDS = ['client_id', 'name', 'grant_types', 'scopes', 'redirect_uris', 'token_endpoint_auth_method', 'password_grant', 'mfa_required', 'created_at'];
 
 function withJson(command: Command): Command {
   return command.option('--json', 'print JSON (for scripts)');
@@ -84,8 +89,10 @@ export function buildProgram(): Command {
     .requiredOption('--scope <scopes>', 'allowed scopes, space-separated (repeatable)', collectWords)
     .option('--redirect-uri <uri>', 'redirect URI (repeatable)', collect)
     .option('--client-id <id>', 'choose the client_id instead of a generated one')
+    .option('--password-grant', 'allow the password grant (first-party confidential clients only)')
+    .option('--mfa-required', 'tokens need a second factor even for users without one enrolled')
     .addOption(new Option('--auth-method <method>', 'token endpoint authentication').choices(['client_secret_basic', 'client_secret_post', 'none']))
-    .action(async (options: { name: string; grant: string[]; scope: string[]; redirectUri?: string[]; clientId?: string; authMethod?: string; json?: boolean }) => {
+    .action(async (options: { name: string; grant: string[]; scope: string[]; redirectUri?: string[]; clientId?: string; authMethod?: string; passwordGrant?: boolean; mfaRequired?: boolean; json?: boolean }) => {
       const created = await api().request<Json>('POST', '/clients', {
         name: options.name,
         grant_types: options.grant,
@@ -93,6 +100,8 @@ export function buildProgram(): Command {
         ...(options.redirectUri ? { redirect_uris: options.redirectUri } : {}),
         ...(options.clientId ? { client_id: options.clientId } : {}),
         ...(options.authMethod ? { token_endpoint_auth_method: options.authMethod } : {}),
+        ...(options.passwordGrant ? { password_grant: true } : {}),
+        ...(options.mfaRequired ? { mfa_required: true } : {}),
       });
       print(created, options, () => `${fields(created, [...CLIENT_FIELDS, 'client_secret'])}\n\nThe client secret is shown only now: store it safely.`);
     });
@@ -116,12 +125,18 @@ export function buildProgram(): Command {
     .option('--grant <grant_type>', 'grant types, replacing the current list (repeatable)', collect)
     .option('--scope <scopes>', 'scopes, replacing the current list (repeatable)', collectWords)
     .option('--redirect-uri <uri>', 'redirect URIs, replacing the current list (repeatable)', collect)
-    .action(async (clientId: string, options: { name?: string; grant?: string[]; scope?: string[]; redirectUri?: string[]; json?: boolean }) => {
+    .option('--password-grant', 'allow the password grant')
+    .option('--no-password-grant', 'refuse the password grant')
+    .option('--mfa-required', 'require a second factor for every token')
+    .option('--no-mfa-required', 'require a second factor only from enrolled users')
+    .action(async (clientId: string, options: { name?: string; grant?: string[]; scope?: string[]; redirectUri?: string[]; passwordGrant?: boolean; mfaRequired?: boolean; json?: boolean }) => {
       const updated = await api().request<Json>('PATCH', `/clients/${encodeURIComponent(clientId)}`, {
         ...(options.name !== undefined ? { name: options.name } : {}),
         ...(options.grant ? { grant_types: options.grant } : {}),
         ...(options.scope ? { scopes: options.scope } : {}),
         ...(options.redirectUri ? { redirect_uris: options.redirectUri } : {}),
+        ...(options.passwordGrant !== undefined ? { password_grant: options.passwordGrant } : {}),
+        ...(options.mfaRequired !== undefined ? { mfa_required: options.mfaRequired } : {}),
       });
       print(updated, options, () => fields(updated, CLIENT_FIELDS));
     });
@@ -142,6 +157,82 @@ export function buildProgram(): Command {
     .action(async (clientId: string, options: OutputOptions) => {
       const revoked = await api().request<Json>('POST', `/clients/${encodeURIComponent(clientId)}/revoke-tokens`);
       print(revoked, options, () => fields(revoked));
+    });
+
+  const user = program.command('user').description('users (people signing in)');
+  const USER_FIELDS = ['customer_id', 'email', 'roles', 'status', 'mfa_methods', 'mfa_enrollment_required', 'country_code', 'created_at', 'updated_at'];
+  const userPath = (customerId: string, action = '') => `/users/${encodeURIComponent(customerId)}${action}`;
+
+  withJson(user.command('create').description('create a user; the password is read from stdin'))
+    .requiredOption('--email <email>', 'email address (also the sign-in name)')
+    .option('--role <role>', 'role (repeatable)', collect)
+    .option('--country-code <code>', 'ITU calling code without +, e.g. 49')
+    .action(async (options: { email: string; role?: string[]; countryCode?: string; json?: boolean }) => {
+      const password = await readStdinValue('password');
+      const created = await api().request<Json>('POST', '/users', {
+        email: options.email,
+        password,
+        roles: options.role ?? [],
+        ...(options.countryCode ? { country_code: options.countryCode } : {}),
+      });
+      print(created, options, () => fields(created, USER_FIELDS));
+    });
+
+  withJson(user.command('list').description('list users'))
+    .option('--limit <n>', 'at most this many', '100')
+    .option('--offset <n>', 'skip this many', '0')
+    .action(async (options: { limit: string; offset: string; json?: boolean }) => {
+      const users = await api().request<Json[]>('GET', `/users?limit=${encodeURIComponent(options.limit)}&offset=${encodeURIComponent(options.offset)}`);
+      print(users, options, () => table(users, ['customer_id', 'email', 'status', 'roles', 'mfa_methods']));
+    });
+
+  withJson(user.command('get').description('show one user (second factors by name only)').argument('<customer_id>'))
+    .action(async (customerId: string, options: OutputOptions) => {
+      const found = await api().request<Json>('GET', userPath(customerId));
+      print(found, options, () => fields(found, USER_FIELDS));
+    });
+
+  withJson(user.command('set-roles').description("replace the user's roles (none given: no roles)").argument('<customer_id>').argument('[roles...]'))
+    .action(async (customerId: string, roles: string[], options: OutputOptions) => {
+      const updated = await api().request<Json>('PUT', userPath(customerId, '/roles'), { roles });
+      print(updated, options, () => fields(updated, USER_FIELDS));
+    });
+
+  withJson(user.command('require-mfa').description('make the next sign-in enroll a second factor').argument('<customer_id>'))
+    .option('--off', 'stop requiring it')
+    .action(async (customerId: string, options: { off?: boolean; json?: boolean }) => {
+      const updated = await api().request<Json>('POST', userPath(customerId, '/require-mfa'), { required: !options.off });
+      print(updated, options, () => fields(updated, [...USER_FIELDS, 'mfa_enrollment_required']));
+    });
+
+  const userActions: [string, string, string][] = [
+    ['disable', '/disable', 'refuse sign-in and revoke stored tokens and sessions'],
+    ['enable', '/enable', 'allow sign-in again'],
+    ['reset-mfa', '/reset-mfa', 'remove every second factor (the user enrolls again); sessions and tokens end'],
+    ['revoke-tokens', '/revoke-tokens', "revoke the user's stored tokens and sign-in sessions"],
+  ];
+  for (const [name, action, description] of userActions) {
+    withJson(user.command(name).description(description).argument('<customer_id>'))
+      .action(async (customerId: string, options: OutputOptions) => {
+        const result = await api().request<Json>('POST', userPath(customerId, action));
+        print(result, options, () => fields(result));
+      });
+  }
+
+  const keys = program.command('keys').description('token signing keys');
+  const KEY_COLUMNS = ['kid', 'alg', 'state', 'activates_at', 'retires_at'];
+
+  withJson(keys.command('list').description('list signing keys (public halves and schedule)'))
+    .action(async (options: OutputOptions) => {
+      const listed = await api().request<Json[]>('GET', '/keys');
+      print(listed, options, () => table(listed, KEY_COLUMNS));
+    });
+
+  withJson(keys.command('rotate').description('rotate the signing key of an algorithm, without a restart'))
+    .addOption(new Option('--alg <alg>', 'algorithm').choices(['EdDSA', 'ES256', 'RS256']).default('EdDSA'))
+    .action(async (options: { alg: string; json?: boolean }) => {
+      const created = await api().request<Json>('POST', '/keys/rotate', { alg: options.alg });
+      print(created, options, () => fields(created, ['kid', 'alg', 'state', 'created_at', 'activates_at']));
     });
 
   const token = program.command('token').description('tokens of any client');

@@ -6,14 +6,21 @@ import {
   clientResponse,
   clientWithSecretResponse,
   createClientRequest,
+  createUserRequest,
   errorResponse,
   pageQuery,
   revokedTokenResponse,
   revokedTokensResponse,
+  requireMfaRequest,
+  revokedUserTokensResponse,
+  rotateKeyRequest,
   rotatedSecretResponse,
+  setRolesRequest,
+  signingKeyResponse,
   tokenDescriptionResponse,
   tokenRequest,
   updateClientRequest,
+  userResponse,
 } from './schemas.js';
 
 type JsonSchema = Record<string, unknown>;
@@ -38,6 +45,11 @@ const json = (name: string) => ({ content: { 'application/json': { schema: ref(n
 const jsonArray = (name: string) => ({ content: { 'application/json': { schema: { type: 'array', items: ref(name) } } } });
 const error = (description: string) => ({ description, ...json('Error') });
 const clientIdParameter = { name: 'clientId', in: 'path', required: true, schema: { type: 'string' } };
+const customerIdParameter = { name: 'customerId', in: 'path', required: true, schema: { type: 'string', pattern: '^C-[A-Za-z0-9_-]{4,64}$' } };
+const userAction = (summary: string) => ({
+  parameters: [customerIdParameter],
+  post: { summary, responses: { '200': { description: 'the user after the change', ...json('User') }, '404': error('no such user'), ...common } },
+});
 const common = { '401': error('missing or wrong admin token') };
 
 /** The OpenAPI 3.1 description of the admin API, served at /openapi.json. */
@@ -51,6 +63,13 @@ export function adminOpenApiDocument(): JsonSchema {
         CreateClientRequest: component(createClientRequest, 'input'),
         UpdateClientRequest: component(updateClientRequest, 'input'),
         TokenRequest: component(tokenRequest, 'input'),
+        CreateUserRequest: component(createUserRequest, 'input'),
+        SetRolesRequest: component(setRolesRequest, 'input'),
+        User: component(userResponse, 'output'),
+        RevokedUserTokens: component(revokedUserTokensResponse, 'output'),
+        RequireMfaRequest: component(requireMfaRequest, 'input'),
+        RotateKeyRequest: component(rotateKeyRequest, 'input'),
+        SigningKey: component(signingKeyResponse, 'output'),
         Client: component(clientResponse, 'output'),
         ClientWithSecret: component(clientWithSecretResponse, 'output'),
         RotatedSecret: component(rotatedSecretResponse, 'output'),
@@ -79,7 +98,7 @@ export function adminOpenApiDocument(): JsonSchema {
           requestBody: { required: true, ...json('UpdateClientRequest') },
           responses: { '200': { description: 'updated', ...json('Client') }, '400': error('invalid body, with field errors'), '404': error('no such client'), ...common },
         },
-        delete: { summary: 'Delete a client and its stored tokens', responses: { '204': { description: 'deleted' }, '404': error('no such client'), ...common } },
+        delete: { summary: 'Delete a client and revoke all its tokens', responses: { '204': { description: 'deleted' }, '404': error('no such client'), ...common } },
       },
       '/clients/{clientId}/secret': {
         parameters: [clientIdParameter],
@@ -87,20 +106,65 @@ export function adminOpenApiDocument(): JsonSchema {
       },
       '/clients/{clientId}/revoke-tokens': {
         parameters: [clientIdParameter],
-        post: { summary: "Revoke all of the client's stored (opaque) tokens, codes and grants", responses: { '200': { description: 'revoked', ...json('RevokedTokens') }, '404': error('no such client'), ...common } },
+        post: { summary: "Revoke all of the client's tokens (stored ones deleted, JWTs through a revoked-before time), codes and grants", responses: { '200': { description: 'revoked', ...json('RevokedTokens') }, '404': error('no such client'), ...common } },
+      },
+      '/users': {
+        get: { summary: 'List users', parameters: queryParameters(pageQuery), responses: { '200': { description: 'users, oldest first', ...jsonArray('User') }, '400': error('invalid query'), ...common } },
+        post: {
+          summary: 'Create a user (password policy applied)',
+          requestBody: { required: true, ...json('CreateUserRequest') },
+          responses: { '201': { description: 'created', ...json('User') }, '400': error('invalid body, with field errors'), '409': error('email taken'), ...common },
+        },
+      },
+      '/users/{customerId}': {
+        parameters: [customerIdParameter],
+        get: { summary: 'Get a user (second factors by name only)', responses: { '200': { description: 'the user', ...json('User') }, '404': error('no such user'), ...common } },
+      },
+      '/users/{customerId}/roles': {
+        parameters: [customerIdParameter],
+        put: {
+          summary: "Replace the user's roles",
+          requestBody: { required: true, ...json('SetRolesRequest') },
+          responses: { '200': { description: 'updated', ...json('User') }, '400': error('invalid body, with field errors'), '404': error('no such user'), ...common },
+        },
+      },
+      '/users/{customerId}/disable': userAction('Disable sign-in and revoke stored tokens and sessions'),
+      '/users/{customerId}/enable': userAction('Enable sign-in again'),
+      '/users/{customerId}/reset-mfa': userAction('Remove every second factor (the user enrolls again); sessions and tokens end'),
+      '/users/{customerId}/require-mfa': {
+        parameters: [customerIdParameter],
+        post: {
+          summary: 'Require (or stop requiring) MFA enrollment at the next sign-in',
+          requestBody: { required: false, ...json('RequireMfaRequest') },
+          responses: { '200': { description: 'the user after the change', ...json('User') }, '400': error('invalid body'), '404': error('no such user'), ...common },
+        },
+      },
+      '/keys': {
+        get: { summary: 'List signing keys (public halves and schedule)', responses: { '200': { description: 'keys', ...jsonArray('SigningKey') }, ...common } },
+      },
+      '/keys/rotate': {
+        post: {
+          summary: 'Rotate the signing key of an algorithm, without a restart',
+          requestBody: { required: false, ...json('RotateKeyRequest') },
+          responses: { '201': { description: 'the new key (published now, signing after the publish delay)', ...json('SigningKey') }, '400': error('unknown algorithm'), ...common },
+        },
+      },
+      '/users/{customerId}/revoke-tokens': {
+        parameters: [customerIdParameter],
+        post: { summary: "Revoke the user's stored tokens, grants and sign-in sessions", responses: { '200': { description: 'revoked', ...json('RevokedUserTokens') }, '404': error('no such user'), ...common } },
       },
       '/tokens/introspect': {
         post: {
-          summary: 'Introspect any opaque token (RFC 7662 fields)',
+          summary: 'Introspect any token we issued, opaque or JWT (RFC 7662 fields)',
           requestBody: { required: true, ...json('TokenRequest') },
           responses: { '200': { description: 'description; {active:false} when unknown', ...json('TokenDescription') }, '400': error('invalid body, or a JWT'), ...common },
         },
       },
       '/tokens/revoke': {
         post: {
-          summary: 'Revoke any opaque token (a refresh token revokes its grant)',
+          summary: 'Revoke any token we issued (a refresh token or JWT takes its grant with it)',
           requestBody: { required: true, ...json('TokenRequest') },
-          responses: { '200': { description: 'revoked', ...json('RevokedToken') }, '400': error('invalid body, or a JWT'), '404': error('no such active token'), ...common },
+          responses: { '200': { description: 'revoked', ...json('RevokedToken') }, '400': error('invalid body'), '404': error('no such active token'), ...common },
         },
       },
       '/audit-events': {

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../provider/index.js';
+
 /**
  * The admin API's request and response shapes. Requests are validated with these; the OpenAPI document is
  * generated from the same objects, so the two cannot drift apart.
@@ -22,10 +24,19 @@ export const createClientRequest = z
     scopes,
     redirect_uris: redirectUris.default([]),
     token_endpoint_auth_method: z.enum(['client_secret_basic', 'client_secret_post', 'none']).default('client_secret_basic'),
+    password_grant: z.boolean().default(false).describe('allow the password grant (first-party confidential clients only)'),
+    mfa_required: z.boolean().default(false).describe('tokens need a second factor even for users without one enrolled'),
   });
 
 export const updateClientRequest = z
-  .strictObject({ name: clientName.optional(), grant_types: grantTypes.optional(), scopes: scopes.optional(), redirect_uris: redirectUris.optional() })
+  .strictObject({
+    name: clientName.optional(),
+    grant_types: grantTypes.optional(),
+    scopes: scopes.optional(),
+    redirect_uris: redirectUris.optional(),
+    password_grant: z.boolean().optional(),
+    mfa_required: z.boolean().optional(),
+  })
   .refine((body) => Object.values(body).some((value) => value !== undefined), { message: 'give at least one field to change' });
 
 export const tokenRequest = z.strictObject({ token: z.string().min(1).max(8192) });
@@ -51,6 +62,8 @@ export const clientResponse = z
     scopes: z.array(z.string()),
     redirect_uris: z.array(z.string()),
     token_endpoint_auth_method: z.string(),
+    password_grant: z.boolean(),
+    mfa_required: z.boolean(),
     created_at: z.string(),
   });
 
@@ -60,7 +73,7 @@ export const clientWithSecretResponse = clientResponse
 export const rotatedSecretResponse = z.object({ client_id: z.string(), client_secret: z.string() });
 
 export const revokedTokensResponse = z
-  .object({ client_id: z.string(), revoked_records: z.number().int(), jwt_access_tokens: z.string() });
+  .object({ client_id: z.string(), revoked_records: z.number().int().describe('stored tokens, codes and grants deleted'), jwt_access_tokens: z.literal('revoked') });
 
 export const tokenDescriptionResponse = z
   .object({
@@ -92,3 +105,50 @@ export const auditEventResponse = z
 
 export const errorResponse = z
   .object({ error: z.string(), error_description: z.string(), fields: z.record(z.string(), z.array(z.string())).optional() });
+
+const role = z.string().regex(/^[A-Za-z0-9:._-]{1,64}$/, 'letters, digits and : . _ - only (1-64)');
+const roles = z.array(role).max(20);
+
+export const createUserRequest = z.strictObject({
+  email: z.email().max(254),
+  password: z.string().min(1).max(1024),
+  roles: roles.default([]),
+  country_code: z.string().regex(/^[1-9][0-9]{0,2}$/, 'an ITU calling code without +, e.g. 49').optional(),
+});
+
+export const setRolesRequest = z.strictObject({ roles });
+
+export const requireMfaRequest = z.strictObject({ required: z.boolean().default(true) });
+
+export const userResponse = z.object({
+  customer_id: z.string(),
+  email: z.string(),
+  roles: z.array(z.string()),
+  status: z.enum(['active', 'disabled']),
+  country_code: z.string().optional(),
+  mfa_methods: z.array(z.string()).describe('second factors in use; never a secret'),
+  mfa_enrollment_required: z.boolean().describe('the next sign-in must enroll a second factor'),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+
+export const revokedUserTokensResponse = z.object({
+  customer_id: z.string(),
+  revoked_records: z.number().int().describe('sign-in sessions and stored tokens, codes and grants deleted'),
+  jwt_access_tokens: z.literal('revoked'),
+});
+
+export const rotateKeyRequest = z.strictObject({
+  alg: z.enum(SIGNING_ALGORITHMS as readonly [SigningAlgorithm, ...SigningAlgorithm[]]).default('EdDSA'),
+});
+
+export const signingKeyResponse = z.object({
+  kid: z.string(),
+  alg: z.string(),
+  state: z.enum(['published', 'signing', 'retired']),
+  created_at: z.string(),
+  activates_at: z.string().describe('when it starts signing (published in JWKS before that)'),
+  retires_at: z.string().optional(),
+  unpublished_at: z.string().optional().describe('when it leaves JWKS'),
+  public_jwk: z.record(z.string(), z.unknown()).describe('public half only'),
+});

@@ -45,6 +45,8 @@ export interface ClientChanges {
   grantTypes?: string[];
   scopes?: string[];
   redirectUris?: string[];
+  passwordGrant?: boolean;
+  mfaRequired?: boolean;
 }
 
 /** A client as operators see it: everything but the secret hash. */
@@ -55,6 +57,8 @@ export interface ClientView {
   scopes: string[];
   redirectUris: string[];
   authMethod: ClientAuthMethod;
+  passwordGrant: boolean;
+  mfaRequired: boolean;
   createdAt: Date;
 }
 
@@ -144,6 +148,8 @@ export class ClientRegistry {
       metadata.grant_types = changes.grantTypes;
       metadata.response_types = changes.grantTypes.includes('authorization_code') ? ['code'] : [];
     }
+    if (changes.passwordGrant !== undefined) metadata[PASSWORD_GRANT_METADATA] = changes.passwordGrant;
+    if (changes.mfaRequired !== undefined) metadata[MFA_REQUIRED_METADATA] = changes.mfaRequired;
     await this.validate(metadata as ClientMetadata);
     const updated: OidcDocument = { ...document, data: JSON.stringify(metadata) };
     await this.#collection.replace(updated);
@@ -194,6 +200,8 @@ function toView(document: OidcDocument): ClientView {
     scopes: typeof metadata.scope === 'string' && metadata.scope ? metadata.scope.split(' ') : [],
     redirectUris: [...(metadata.redirect_uris ?? [])],
     authMethod: (metadata.token_endpoint_auth_method ?? 'client_secret_basic') as ClientAuthMethod,
+    passwordGrant: metadata[PASSWORD_GRANT_METADATA] === true,
+    mfaRequired: metadata[MFA_REQUIRED_METADATA] === true,
     createdAt: new Date(document.createdAt),
   };
 }

@@ -1,28 +1,13 @@
 import type Provider from 'oidc-provider';
 
 import type { Store } from '../store/index.js';
-import { collectionName, revokeGrantEverywhere } from './adapter.js';
+import type { JwtRevocationList, VerifiedAccessToken } from '../tokens/index.js';
+import { revokeGrantEverywhere } from './adapter.js';
 
-/** Models holding a client's credentials and grants, each document tagged with its clientId by the adapter. */
-const CLIENT_BOUND_MODELS = [
-  'AccessToken',
-  'ClientCredentials',
-  'RefreshToken',
-  'AuthorizationCode',
-  'DeviceCode',
-  'BackchannelAuthenticationRequest',
-  'PushedAuthorizationRequest',
-  'Grant',
-] as const;
-
-/**
- * Deletes every stored token, code and grant of a client and returns how many records went. This reaches
- * opaque tokens only: JWT access tokens are not stored, so they stay valid until they expire unless the
- * token-lifecycle module remembers a "revoked before" time for the client.
- */
-export async function revokeOpaqueTokensOfClient(store: Store, clientId: string): Promise<number> {
-  const counts = await Promise.all(CLIENT_BOUND_MODELS.map((model) => store.collection(collectionName(model)).deleteMany({ clientId })));
-  return counts.reduce((sum, count) => sum + count, 0);
+/** What checking one of our JWT access tokens needs: the current keys' verifier and the revocation list. */
+export interface JwtAccessTokenChecks {
+  verify(token: string): Promise<VerifiedAccessToken | undefined>;
+  revocations: JwtRevocationList;
 }
 
 /** What an operator learns about a token: RFC 7662 fields, never the value itself. */
@@ -37,20 +22,41 @@ export interface TokenDescription {
   exp?: number;
 }
 
-export type TokenLookup = { found: false; reason: 'unknown' | 'structured' } | { found: true; description: TokenDescription; revoke(): Promise<void> };
+export type TokenLookup = { found: false } | { found: true; description: TokenDescription; revoke(): Promise<void> };
 
-/** JWT access tokens (three dot-separated parts) are not stored, so they cannot be found here. */
+/**
+ * Finds any token this server issued, whichever client holds it: opaque ones in the store, JWT access
+ * tokens by signature, revocation list and grant, as the introspection endpoint judges them.
+ */
+export async function lookUpToken(provider: Provider, store: Store, value: string, jwts: JwtAccessTokenChecks): Promise<TokenLookup> {
+  return looksStructured(value) ? lookUpJwtAccessToken(provider, store, value, jwts) : lookUpOpaqueToken(provider, store, value);
+}
+
+async function lookUpJwtAccessToken(provider: Provider, store: Store, value: string, jwts: JwtAccessTokenChecks): Promise<TokenLookup> {
+  const claims = await jwts.verify(value);
+  if (!claims) return { found: false };
+  const grantStands = claims.grant_id === undefined || (await provider.Grant.find(claims.grant_id)) !== undefined;
+  const active = grantStands && !(await jwts.revocations.isRevoked(claims));
+  // A client-credentials JWT names the client as its subject; only a user's token has a real `sub`.
+  const accountId = claims.sub !== claims.client_id ? claims.sub : undefined;
+  return {
+    found: true,
+    description: describe(active, 'access_token', { clientId: claims.client_id, scope: claims.scope, iat: claims.iat, exp: claims.exp }, accountId, claims.aud),
+    // Remembered until it expires; like the revocation endpoint, the token's grant goes with it.
+    revoke: async () => {
+      await jwts.revocations.revokeJwt(claims.jti, claims.exp);
+      if (claims.grant_id !== undefined) await revokeGrantEverywhere(store, claims.grant_id);
+    },
+  };
+}
+
+/** JWT access tokens (three dot-separated parts) are not stored: they are checked, not found. */
 function looksStructured(value: string): boolean {
   return value.split('.').length === 3;
 }
 
-/**
- * Finds an opaque token this server issued (access, client-credentials or refresh token), whichever
- * client it belongs to, with the checks the introspection endpoint applies (expiry, consumption, grant).
- */
-export async function lookUpOpaqueToken(provider: Provider, store: Store, value: string): Promise<TokenLookup> {
-  if (looksStructured(value)) return { found: false, reason: 'structured' };
-  const access = (await provider.AccessToken.find(value, { ignoreExpiration: true })) ?? (await provider.ClientCredentials.find(value, { ignoreExpiration: true }));
+/** An opaque access, client-credentials or refresh token, with the endpoint's checks (expiry, consumption, grant). */
+async function lookUpOpaqueToken(provider: Provider, store: Store, value: string): Promise<TokenLookup> {  const access = (await provider.AccessToken.find(value, { ignoreExpiration: true })) ?? (await provider.ClientCredentials.find(value, { ignoreExpiration: true }));
   if (access) {
     const grantId = 'grantId' in access ? access.grantId : undefined;
     const active = !access.isExpired && (grantId === undefined || (await provider.Grant.find(grantId)) !== undefined);
@@ -75,7 +81,7 @@ export async function lookUpOpaqueToken(provider: Provider, store: Store, value:
       },
     };
   }
-  return { found: false, reason: 'unknown' };
+  return { found: false };
 }
 
 function describe(

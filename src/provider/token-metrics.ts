@@ -10,13 +10,22 @@ function grantLabel(grantType: unknown, errorCode: string | undefined): string {
   return grantType;
 }
 
+/** A handler that wrote its own answer (403 mfa_required, 429 slow_down) still ends in `grant.success`. */
+function answeredOutcome(status: number, body: unknown): string {
+  if (status === 200) return 'success';
+  const error = (body as { error?: unknown } | undefined)?.error;
+  return typeof error === 'string' && /^[a-z_]{1,40}$/.test(error) ? error : `http_${status}`;
+}
+
 /**
- * Counts token endpoint results by grant type and outcome (`success` or the OAuth error code) from the
- * provider's own events, so every grant, custom ones included, is counted without touching its handler.
+ * Counts token endpoint results by grant type and outcome (`success`, or the error code answered) from
+ * the provider's own events, so every grant, custom ones included, is counted in one place and the same
+ * way, without code in each handler.
  */
 export function countTokenIssuance(provider: Provider, counter: Counter<'grant' | 'outcome'>): void {
   provider.on('grant.success', (ctx) => {
-    counter.inc({ grant: grantLabel(ctx.oidc.params?.grant_type, undefined), outcome: 'success' });
+    // The handler ran, so the grant type passed the provider's supported-grant check.
+    counter.inc({ grant: grantLabel(ctx.oidc.params?.grant_type, undefined), outcome: answeredOutcome(ctx.status, ctx.body) });
   });
   provider.on('grant.error', (ctx, error) => {
     const code = typeof (error as { error?: unknown }).error === 'string' ? (error as { error: string }).error : 'server_error';

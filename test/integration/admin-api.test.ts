@@ -164,11 +164,11 @@ describe.each(STORE_KINDS)('admin API on the %s store', (storeKind) => {
       expect((await admin('POST', '/tokens/revoke', { body: { token } })).status).toBe(404);
     });
 
-    test('unknown tokens introspect inactive; a JWT is 400 unsupported_token_type; a missing token is 400', async () => {
+    test('unknown tokens and forged JWTs introspect inactive and cannot be revoked; a missing token is 400', async () => {
       expect((await admin('POST', '/tokens/introspect', { body: { token: 'no-such-token' } })).body).toEqual({ active: false });
-      const jwt = await admin('POST', '/tokens/introspect', { body: { token: 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln' } });
-      expect(jwt.status).toBe(400);
-      expect(jwt.body).toMatchObject({ error: 'unsupported_token_type' });
+      const forged = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln';
+      expect((await admin('POST', '/tokens/introspect', { body: { token: forged } })).body).toEqual({ active: false });
+      expect((await admin('POST', '/tokens/revoke', { body: { token: forged } })).status).toBe(404);
       const missing = await admin('POST', '/tokens/revoke', { body: {} });
       expect(missing.status).toBe(400);
       expect((missing.body as { fields: Json }).fields).toHaveProperty('token');
@@ -207,6 +207,34 @@ describe.each(STORE_KINDS)('admin API on the %s store', (storeKind) => {
       expect.arrayContaining(['/clients', '/clients/{clientId}', '/clients/{clientId}/secret', '/clients/{clientId}/revoke-tokens', '/tokens/introspect', '/tokens/revoke', '/audit-events']),
     );
     expect(document.components.schemas.CreateClientRequest).toMatchObject({ type: 'object', required: expect.arrayContaining(['name', 'grant_types']) });
+  });
+});
+
+describe('admin API with JWT access tokens', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ store: 'memory', env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN, ACCESS_TOKEN_FORMAT: 'jwt' } });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  test("introspects and revokes any client's JWT access token; the public endpoint agrees", async () => {
+    const token = (await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, DEMO)).body.access_token as string;
+    expect(token.split('.')).toHaveLength(3);
+    const admin = (path: string) => adminRequest(server.adminUrl ?? '', 'POST', path, { body: { token } });
+    expect((await admin('/tokens/introspect')).body).toMatchObject({ active: true, token_type: 'access_token', client_id: DEMO.id, scope: 'api:read' });
+    expect((await admin('/tokens/revoke')).status).toBe(200);
+    expect((await postForm(`${server.baseUrl}/token/introspection`, { token }, DEMO)).body).toMatchObject({ active: false });
+    expect((await admin('/tokens/introspect')).body).toEqual({ active: false });
+    expect((await admin('/tokens/revoke')).status).toBe(404);
+  });
+
+  test("revoke-tokens on a client reaches its JWTs", async () => {
+    const token = (await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, DEMO)).body.access_token as string;
+    const revoked = await adminRequest(server.adminUrl ?? '', 'POST', `/clients/${DEMO.id}/revoke-tokens`);
+    expect(revoked.body).toMatchObject({ jwt_access_tokens: 'revoked' });
+    expect((await postForm(`${server.baseUrl}/token/introspection`, { token }, DEMO)).body).toMatchObject({ active: false });
   });
 });
 

@@ -99,6 +99,37 @@ describe('the authtoken CLI against a running server', () => {
     expect(JSON.parse((await cli(['token', 'introspect', token, '--json'])).stdout)).toEqual({ active: false });
   });
 
+  test('users: create (password on stdin), get, list, set-roles, disable, enable, reset-mfa, revoke-tokens', async () => {
+    const email = `cli-${Date.now()}@example.com`;
+    const created = await cli(['user', 'create', '--email', email, '--role', 'support', '--json'], {}, 'correct horse battery staple\n');
+    expect(created.stderr).toBe('');
+    const customerId = (JSON.parse(created.stdout) as { customer_id: string }).customer_id;
+    expect(customerId).toMatch(/^C-/);
+    expect((await cli(['user', 'get', customerId])).stdout).toMatch(new RegExp(`^email\\s+${email}$`, 'm'));
+    expect((await cli(['user', 'list'])).stdout).toContain(customerId);
+    expect(JSON.parse((await cli(['user', 'set-roles', customerId, 'admin', 'billing', '--json'])).stdout)).toMatchObject({ roles: ['admin', 'billing'] });
+    expect(JSON.parse((await cli(['user', 'disable', customerId, '--json'])).stdout)).toMatchObject({ status: 'disabled' });
+    expect((await cli(['user', 'enable', customerId])).stdout).toMatch(/^status\s+active$/m);
+    expect(JSON.parse((await cli(['user', 'reset-mfa', customerId, '--json'])).stdout)).toMatchObject({ mfa_methods: [] });
+    expect(JSON.parse((await cli(['user', 'require-mfa', customerId, '--json'])).stdout)).toMatchObject({ mfa_enrollment_required: true });
+    expect(JSON.parse((await cli(['user', 'require-mfa', customerId, '--off', '--json'])).stdout)).toMatchObject({ mfa_enrollment_required: false });
+    expect(JSON.parse((await cli(['user', 'revoke-tokens', customerId, '--json'])).stdout)).toMatchObject({ customer_id: customerId });
+    const weak = await cli(['user', 'create', '--email', `weak-${email}`], {}, 'password\n');
+    expect(weak.code).toBe(1);
+    expect(weak.stderr).toMatch(/^authtoken: invalid_request: .*\(password: .*\)\n$/);
+  });
+
+  test('keys list and rotate', async () => {
+    const rotated = JSON.parse((await cli(['keys', 'rotate', '--alg', 'ES256', '--json'])).stdout) as { kid: string; alg: string };
+    expect(rotated.alg).toBe('ES256');
+    const listed = await cli(['keys', 'list']);
+    expect(listed.stdout.split('\n')[0]).toMatch(/^KID\s+ALG\s+STATE/);
+    expect(listed.stdout).toContain(rotated.kid);
+    const refused = await cli(['keys', 'rotate', '--alg', 'HS256']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+  });
+
   test('audit list shows the admin actions, filtered', async () => {
     const result = await cli(['audit', 'list', '--action', 'admin.client.deleted', '--json']);
     expect(result.code).toBe(0);
@@ -135,6 +166,7 @@ describe('the authtoken CLI against a running server', () => {
     const commands = [
       ['client'], ['client', 'create'], ['client', 'list'], ['client', 'get'], ['client', 'update'], ['client', 'delete'],
       ['client', 'rotate-secret'], ['client', 'revoke-tokens'], ['token'], ['token', 'introspect'], ['token', 'revoke'], ['audit'], ['audit', 'list'],
+      ['user'], ['user', 'create'], ['user', 'list'], ['user', 'get'], ['user', 'set-roles'], ['user', 'disable'], ['user', 'enable'], ['user', 'reset-mfa'], ['user', 'require-mfa'], ['user', 'revoke-tokens'], ['keys'], ['keys', 'list'], ['keys', 'rotate'],
     ];
     for (const command of commands) {
       const result = await cli([...command, '--help']);

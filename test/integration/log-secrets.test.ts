@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
+import { MFA_OTP_GRANT_TYPE } from '../../src/provider/index.js';
 import { adminRequest, TEST_ADMIN_TOKEN } from '../support/admin.js';
 import { buildProject } from '../support/build.js';
 import { DEMO, postForm, startTestServer, TEST_MASTER_KEY, type TestServer } from '../support/server.js';
@@ -54,6 +55,18 @@ describe('logs never contain a secret', () => {
     const wrongAdminToken = keep('wrong-admin-token-abcdefghijklmnopqrstuvwxyz');
     expect((await adminRequest(adminUrl, 'GET', '/clients', { token: wrongAdminToken })).status).toBe(401);
 
+    // Users: created through the admin API, signing in with the password grant; the seeded demo user (TOTP
+    // enrolled) gets an mfa_token, spent on a wrong code.
+    const userPassword = keep('log-scan password 8f2c91d4');
+    const userEmail = 'scanned-user@example.com';
+    expect((await adminRequest(adminUrl, 'POST', '/users', { body: { email: userEmail, password: userPassword } })).status).toBe(201);
+    const userTokens = (await postForm(tokenUrl, { grant_type: 'password', username: userEmail, password: userPassword, scope: 'api:read offline_access' }, DEMO)).body;
+    keep(userTokens.access_token);
+    expect((await postForm(tokenUrl, { grant_type: 'password', username: userEmail, password: keep('wrong user password 123') }, DEMO)).status).toBe(400);
+    const demoPassword = keep(server.config.demo.userPassword);
+    const mfaToken = keep((await postForm(tokenUrl, { grant_type: 'password', username: server.config.demo.userEmail, password: demoPassword }, DEMO)).body.mfa_token);
+    expect((await postForm(tokenUrl, { grant_type: MFA_OTP_GRANT_TYPE, mfa_token: mfaToken, otp: '000000' }, DEMO)).status).toBe(400);
+
     // The CLI, as an operator runs it.
     const cliEnv = { PATH: process.env.PATH, HOME: process.env.HOME, AUTHTOKEN_ADMIN_URL: adminUrl, AUTHTOKEN_ADMIN_TOKEN: TEST_ADMIN_TOKEN };
     const cli = (args: string[]) => promisify(execFile)('node_modules/.bin/node', ['bin/authtoken.js', ...args], { env: cliEnv, timeout: 60_000 });
@@ -62,9 +75,14 @@ describe('logs never contain a secret', () => {
     keep((JSON.parse((await cli(['client', 'rotate-secret', cliCreated.client_id as string, '--json'])).stdout) as Record<string, string>).client_secret);
     await cli(['token', 'introspect', basic, '--json']);
     await cli(['token', 'revoke', basic]);
+    const cliUserPassword = keep('cli user password 4d1e77a0');
+    await new Promise<void>((resolve, reject) => {
+      const child = execFile('node_modules/.bin/node', ['bin/authtoken.js', 'user', 'create', '--email', 'cli-scanned@example.com'], { env: cliEnv, timeout: 60_000 }, (error) => (error ? reject(error) : resolve()));
+      child.stdin?.end(`${cliUserPassword}\n`);
+    });
 
     // The scan looked at the flows' own lines (one request line each at least).
-    for (const path of ['"/token"', '"/token/introspection"', '"/token/revocation"', '"/clients"', '"/tokens/introspect"', '"/tokens/revoke"']) {
+    for (const path of ['"/users"', '"/token"', '"/token/introspection"', '"/token/revocation"', '"/clients"', '"/tokens/introspect"', '"/tokens/revoke"']) {
       expect({ path, logged: server.logs.text.includes(`"path":${path}`) }).toEqual({ path, logged: true });
     }
     const leaks = [...secrets].flatMap((secret) =>

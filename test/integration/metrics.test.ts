@@ -24,6 +24,9 @@ describe('Prometheus metrics on the admin port', () => {
     expect((await token({ grant_type: 'client_credentials' }, { id: DEMO.id, secret: 'wrong' })).status).toBe(401);
     expect((await token({ grant_type: 'urn:example:made-up-1' })).status).toBe(400);
     expect((await fetch(`${server.baseUrl}/interaction/some-random-uid-123`)).status).toBeGreaterThanOrEqual(400);
+    // The seeded demo user has TOTP enrolled: the password step answers 403 mfa_required.
+    const passwordStep = await token({ grant_type: 'password', username: server.config.demo.userEmail, password: server.config.demo.userPassword, scope: 'api:read' });
+    expect(passwordStep.body.error).toBe('mfa_required');
     expect((await fetch(`${server.baseUrl}/healthz`)).status).toBe(200);
 
     const text = await scrape();
@@ -32,6 +35,8 @@ describe('Prometheus metrics on the admin port', () => {
     // An unsupported grant_type is caller-chosen text: it must not become a label value.
     expect(text).toContain('authtoken_tokens_issued_total{grant="other",outcome="unsupported_grant_type"} 1');
     expect(text).not.toContain('made-up-1');
+    expect(text).toContain('authtoken_tokens_issued_total{grant="password",outcome="mfa_required"} 1');
+    expect(text).not.toContain('grant="password",outcome="success"');
 
     expect(text).toMatch(/^authtoken_http_request_duration_seconds_count\{route="\/token",method="POST",status="2xx"\} 2$/m);
     expect(text).toMatch(/^authtoken_http_request_duration_seconds_count\{route="\/healthz",method="GET",status="2xx"\} 1$/m);

@@ -2,14 +2,11 @@ import Router from '@koa/router';
 
 import type { AuditLog } from '../../audit/index.js';
 import type { ClientRegistry, ClientView } from '../../clients/index.js';
-import { revokeOpaqueTokensOfClient } from '../../provider/index.js';
-import type { Store } from '../../store/index.js';
+import type { BulkRevocation } from '../../tokens/index.js';
 import { recordAdminAction } from '../audit-trail.js';
 import { AdminApiError, notFound } from '../errors.js';
 import { clientIdPattern, createClientRequest, pageQuery, updateClientRequest } from '../schemas.js';
 import { parseBody, parseQuery } from '../validation.js';
-
-export const JWT_REACH_NOTE = 'not reached: JWT access tokens are not stored and stay valid until they expire';
 
 export function clientJson(client: ClientView) {
   return {
@@ -19,6 +16,8 @@ export function clientJson(client: ClientView) {
     scopes: client.scopes,
     redirect_uris: client.redirectUris,
     token_endpoint_auth_method: client.authMethod,
+    password_grant: client.passwordGrant,
+    mfa_required: client.mfaRequired,
     created_at: client.createdAt.toISOString(),
   };
 }
@@ -30,8 +29,8 @@ function clientIdParam(value: string | undefined): string {
 }
 
 /** Clients: create (secret shown once), list, get, update, delete, rotate secret, revoke all tokens. */
-export function clientRoutes(deps: { clients: ClientRegistry; audit: AuditLog; store: Store }): Router {
-  const { clients, audit, store } = deps;
+export function clientRoutes(deps: { clients: ClientRegistry; audit: AuditLog; revocation: BulkRevocation }): Router {
+  const { clients, audit, revocation } = deps;
   const router = new Router();
 
   router.post('/clients', async (ctx) => {
@@ -43,6 +42,8 @@ export function clientRoutes(deps: { clients: ClientRegistry; audit: AuditLog; s
       scopes: body.scopes,
       redirectUris: body.redirect_uris,
       authMethod: body.token_endpoint_auth_method,
+      passwordGrant: body.password_grant,
+      mfaRequired: body.mfa_required,
     });
     const view = await clients.get(created.clientId);
     if (!view) throw notFound('client');
@@ -71,6 +72,8 @@ export function clientRoutes(deps: { clients: ClientRegistry; audit: AuditLog; s
       ...(body.grant_types !== undefined ? { grantTypes: body.grant_types } : {}),
       ...(body.scopes !== undefined ? { scopes: body.scopes } : {}),
       ...(body.redirect_uris !== undefined ? { redirectUris: body.redirect_uris } : {}),
+      ...(body.password_grant !== undefined ? { passwordGrant: body.password_grant } : {}),
+      ...(body.mfa_required !== undefined ? { mfaRequired: body.mfa_required } : {}),
     });
     if (!updated) throw notFound('client');
     await recordAdminAction(ctx, audit, { action: 'admin.client.updated', clientId, details: { fields: Object.keys(body).filter((key) => body[key as keyof typeof body] !== undefined) } });
@@ -80,9 +83,9 @@ export function clientRoutes(deps: { clients: ClientRegistry; audit: AuditLog; s
   router.delete('/clients/:clientId', async (ctx) => {
     const clientId = clientIdParam(ctx.params.clientId);
     if (!(await clients.delete(clientId))) throw notFound('client');
-    // A deleted client's stored tokens go with it, so none outlives the client at introspection.
-    const revoked = await revokeOpaqueTokensOfClient(store, clientId);
-    await recordAdminAction(ctx, audit, { action: 'admin.client.deleted', clientId, details: { revoked_records: revoked } });
+    // A deleted client's tokens go with it (JWTs through a "revoked before" time), so none outlives it.
+    const { removed } = await revocation.revokeClientTokens(clientId);
+    await recordAdminAction(ctx, audit, { action: 'admin.client.deleted', clientId, details: { revoked_records: removed } });
     ctx.status = 204;
   });
 
@@ -99,9 +102,10 @@ export function clientRoutes(deps: { clients: ClientRegistry; audit: AuditLog; s
   router.post('/clients/:clientId/revoke-tokens', async (ctx) => {
     const clientId = clientIdParam(ctx.params.clientId);
     if (!(await clients.get(clientId))) throw notFound('client');
-    const revoked = await revokeOpaqueTokensOfClient(store, clientId);
-    await recordAdminAction(ctx, audit, { action: 'admin.client.tokens_revoked', clientId, details: { revoked_records: revoked } });
-    ctx.body = { client_id: clientId, revoked_records: revoked, jwt_access_tokens: JWT_REACH_NOTE };
+    // Stored tokens are deleted (and counted); JWTs issued before now are refused at introspection.
+    const { removed } = await revocation.revokeClientTokens(clientId);
+    await recordAdminAction(ctx, audit, { action: 'admin.client.tokens_revoked', clientId, details: { revoked_records: removed } });
+    ctx.body = { client_id: clientId, revoked_records: removed, jwt_access_tokens: 'revoked' };
   });
 
   return router;

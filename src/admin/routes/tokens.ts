@@ -1,28 +1,24 @@
 import Router from '@koa/router';
 
 import type { AuditLog } from '../../audit/index.js';
-import { lookUpOpaqueToken, type Provider } from '../../provider/index.js';
+import { lookUpToken, type JwtAccessTokenChecks, type Provider } from '../../provider/index.js';
 import type { Store } from '../../store/index.js';
 import { recordAdminAction } from '../audit-trail.js';
-import { AdminApiError, notFound } from '../errors.js';
+import { notFound } from '../errors.js';
 import { tokenRequest } from '../schemas.js';
 import { parseBody } from '../validation.js';
 
-const STRUCTURED = new AdminApiError(
-  400,
-  'unsupported_token_type',
-  'JWT access tokens are not stored; the admin API introspects and revokes opaque tokens only',
-);
-
-/** Any opaque token, whichever client holds it: introspect (RFC 7662 fields) or revoke. */
-export function tokenRoutes(deps: { provider: Provider; store: Store; audit: AuditLog }): Router {
-  const { provider, store, audit } = deps;
+/**
+ * Any token we issued (opaque or JWT), whichever client holds it: introspect (RFC 7662 fields) or revoke.
+ * The provider is read per request: it is replaced when signing keys rotate.
+ */
+export function tokenRoutes(deps: { currentProvider: () => Provider; jwts: JwtAccessTokenChecks; store: Store; audit: AuditLog }): Router {
+  const { currentProvider, jwts, store, audit } = deps;
   const router = new Router();
 
   router.post('/tokens/introspect', async (ctx) => {
     const { token } = parseBody(ctx, tokenRequest);
-    const lookup = await lookUpOpaqueToken(provider, store, token);
-    if (!lookup.found && lookup.reason === 'structured') throw STRUCTURED;
+    const lookup = await lookUpToken(currentProvider(), store, token, jwts);
     const description = lookup.found ? lookup.description : { active: false };
     await recordAdminAction(ctx, audit, {
       action: 'admin.token.introspected',
@@ -36,8 +32,8 @@ export function tokenRoutes(deps: { provider: Provider; store: Store; audit: Aud
 
   router.post('/tokens/revoke', async (ctx) => {
     const { token } = parseBody(ctx, tokenRequest);
-    const lookup = await lookUpOpaqueToken(provider, store, token);
-    if (!lookup.found) throw lookup.reason === 'structured' ? STRUCTURED : notFound('token');
+    const lookup = await lookUpToken(currentProvider(), store, token, jwts);
+    if (!lookup.found || !lookup.description.active) throw notFound('active token');
     await lookup.revoke();
     const { client_id: clientId, sub, token_type: tokenType } = lookup.description;
     await recordAdminAction(ctx, audit, {

@@ -41,7 +41,6 @@ export function registerPasswordGrant(provider: Provider, dependencies: UserGran
       scope: step.scope,
       ...(step.resource ? { resource: step.resource } : {}),
     });
-    metrics.tokensIssued.inc({ grant: 'password', outcome: 'mfa_required' });
     await recordSignIn(ctx, dependencies, {
       action: 'signin.mfa_required',
       outcome: 'success',

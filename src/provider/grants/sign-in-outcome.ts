@@ -32,7 +32,6 @@ export async function completeSignIn(
 ): Promise<void> {
   const { account, secondFactor } = signIn;
   if (secondFactor) dependencies.metrics.mfaChallenges.inc({ method: secondFactor, outcome: 'success' });
-  dependencies.metrics.tokensIssued.inc({ grant: signIn.grant, outcome: 'success' });
   await recordSignIn(ctx, dependencies, {
     action: 'signin.success',
     outcome: 'success',
@@ -64,7 +63,6 @@ export interface RefusedSignIn {
 export async function refuseSignIn(ctx: KoaContextWithOIDC, dependencies: UserGrantDependencies, refusal: RefusedSignIn): Promise<Error> {
   const { metrics } = dependencies;
   if (refusal.factor !== 'password') metrics.mfaChallenges.inc({ method: refusal.factor, outcome: 'failure' });
-  metrics.tokensIssued.inc({ grant: refusal.grant, outcome: 'failure' });
   await recordSignIn(ctx, dependencies, {
     action: refusal.throttled ? 'signin.throttled' : 'signin.failure',
     outcome: 'failure',

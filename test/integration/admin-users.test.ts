@@ -1,0 +1,128 @@
+import { randomBytes } from 'node:crypto';
+
+import { generateSecret } from 'otplib';
+
+import { adminRequest, TEST_ADMIN_TOKEN } from '../support/admin.js';
+import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+
+type Json = Record<string, unknown>;
+const PASSWORD = 'correct horse battery staple';
+
+describe.each(STORE_KINDS)('admin API users on the %s store', (storeKind) => {
+  let server: TestServer;
+  let adminUrl: string;
+  beforeAll(async () => {
+    server = await startTestServer({ store: storeKind, env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN, SIGNIN_FREE_FAILURES: '50' } });
+    adminUrl = server.adminUrl ?? '';
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  const admin = (method: string, path: string, options?: Parameters<typeof adminRequest>[3]) => adminRequest(adminUrl, method, path, options);
+  const newUser = async (roles: string[] = []) => {
+    const email = `user-${randomBytes(4).toString('hex')}@example.com`;
+    const created = await admin('POST', '/users', { body: { email, password: PASSWORD, roles } });
+    expect(created.status).toBe(201);
+    return { email, customerId: (created.body as Json).customer_id as string };
+  };
+  const passwordGrant = (email: string) =>
+    postForm(`${server.baseUrl}/token`, { grant_type: 'password', username: email, password: PASSWORD, scope: 'api:read' }, DEMO);
+
+  test('create, get and list; no password or secret in any answer', async () => {
+    const { email, customerId } = await newUser(['support']);
+    const fetched = await admin('GET', `/users/${customerId}`);
+    expect(fetched.body).toMatchObject({ customer_id: customerId, email, roles: ['support'], status: 'active', mfa_methods: [] });
+    const listed = (await admin('GET', '/users?limit=500')).body as Json[];
+    expect(listed.map((user) => user.customer_id)).toContain(customerId);
+    expect(JSON.stringify([fetched.body, listed])).not.toMatch(/password|argon2|secret/i);
+    expect((await passwordGrant(email)).status).toBe(200);
+  });
+
+  test('400 with field errors (weak password, bad email, bad role), 409 on a taken email, 404 on unknown users', async () => {
+    const weak = await admin('POST', '/users', { body: { email: 'weak@example.com', password: 'password' } });
+    expect(weak.status).toBe(400);
+    expect(Object.keys((weak.body as { fields: Json }).fields)).toEqual(['password']);
+    const invalid = await admin('POST', '/users', { body: { email: 'not-an-email', password: PASSWORD, roles: ['has space'] } });
+    expect(Object.keys((invalid.body as { fields: Json }).fields).sort()).toEqual(['email', 'roles.0']);
+    const { email } = await newUser();
+    expect((await admin('POST', '/users', { body: { email: email.toUpperCase(), password: PASSWORD } })).status).toBe(409);
+    for (const [method, path] of [['GET', '/users/C-nobody00'], ['POST', '/users/C-nobody00/disable'], ['POST', '/users/not-an-id/reset-mfa']] as const) {
+      expect((await admin(method, path)).status).toBe(404);
+    }
+  });
+
+  test('set roles', async () => {
+    const { customerId } = await newUser(['a']);
+    const response = await admin('PUT', `/users/${customerId}/roles`, { body: { roles: ['admin', 'billing:read'] } });
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ roles: ['admin', 'billing:read'] });
+  });
+
+  test("disable refuses sign-in and ends the user's tokens; enable lets them back in", async () => {
+    const { email, customerId } = await newUser();
+    const token = (await passwordGrant(email)).body.access_token as string;
+    expect((await admin('POST', '/tokens/introspect', { body: { token } })).body).toMatchObject({ active: true, sub: customerId });
+
+    expect((await admin('POST', `/users/${customerId}/disable`)).body).toMatchObject({ status: 'disabled' });
+    expect((await admin('POST', '/tokens/introspect', { body: { token } })).body).toEqual({ active: false });
+    const refused = await passwordGrant(email);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toBe('invalid_grant');
+
+    expect((await admin('POST', `/users/${customerId}/enable`)).body).toMatchObject({ status: 'active' });
+    expect((await passwordGrant(email)).status).toBe(200);
+    const events = (await admin('GET', `/audit-events?account_id=${customerId}`)).body as Json[];
+    expect(events.map((event) => event.action)).toEqual(expect.arrayContaining(['admin.user.created', 'admin.user.disabled', 'admin.user.enabled']));
+  });
+
+  test('revoke-tokens ends every stored token of the user', async () => {
+    const { email, customerId } = await newUser();
+    const tokens = [(await passwordGrant(email)).body.access_token as string, (await passwordGrant(email)).body.access_token as string];
+    const revoked = await admin('POST', `/users/${customerId}/revoke-tokens`);
+    expect(revoked.body).toMatchObject({ customer_id: customerId });
+    expect((revoked.body as { revoked_records: number }).revoked_records).toBeGreaterThanOrEqual(2);
+    for (const token of tokens) expect((await admin('POST', '/tokens/introspect', { body: { token } })).body).toEqual({ active: false });
+  });
+
+  test('reset-mfa removes every second factor; the TOTP secret is never shown', async () => {
+    const { email, customerId } = await newUser();
+    const secret = generateSecret();
+    await server.application.mfa.totp.install(customerId, secret);
+    await server.application.mfa.generateRecoveryCodes(customerId);
+    const before = await admin('GET', `/users/${customerId}`);
+    expect((before.body as { mfa_methods: string[] }).mfa_methods).toContain('totp');
+    expect(JSON.stringify(before.body)).not.toContain(secret);
+    expect((await passwordGrant(email)).status).toBe(403);
+
+    const reset = await admin('POST', `/users/${customerId}/reset-mfa`);
+    expect(reset.status).toBe(200);
+    expect(reset.body).toMatchObject({ mfa_methods: [] });
+    expect((await passwordGrant(email)).status).toBe(200);
+  });
+
+  test('require-mfa: the next sign-in must enroll a second factor; --off lifts it', async () => {
+    const { email, customerId } = await newUser();
+    const required = await admin('POST', `/users/${customerId}/require-mfa`, { body: {} });
+    expect(required.body).toMatchObject({ mfa_enrollment_required: true });
+    expect((await passwordGrant(email)).body).toMatchObject({ error: 'invalid_grant' });
+    expect((await admin('POST', `/users/${customerId}/require-mfa`, { body: { required: false } })).body).toMatchObject({ mfa_enrollment_required: false });
+    expect((await passwordGrant(email)).status).toBe(200);
+  });
+
+  test('clients: the password grant and MFA requirement are set per client', async () => {
+    const created = await admin('POST', '/clients', { body: { name: 'First party', grant_types: ['password'], scopes: ['api:read'], password_grant: true } });
+    expect(created.status).toBe(201);
+    const { client_id: id, client_secret: secret } = created.body as { client_id: string; client_secret: string };
+    const { email } = await newUser();
+    const grant = () => postForm(`${server.baseUrl}/token`, { grant_type: 'password', username: email, password: PASSWORD, scope: 'api:read' }, { id, secret });
+    expect((await grant()).status).toBe(200);
+    expect((await admin('PATCH', `/clients/${id}`, { body: { mfa_required: true } })).body).toMatchObject({ mfa_required: true, password_grant: true });
+    // The client now demands a second factor this user has not enrolled.
+    expect((await grant()).body).toMatchObject({ error: 'invalid_grant' });
+    const reasons = ((await admin('GET', '/audit-events?action=signin.failure&limit=500')).body as { details?: { reason?: string } }[]).map((event) => event.details?.reason);
+    expect(reasons).toContain('mfa_not_enrolled');
+    expect((await admin('PATCH', `/clients/${id}`, { body: { password_grant: false, mfa_required: false } })).status).toBe(200);
+    expect((await grant()).body.error).toBe('unauthorized_client');
+  });
+});
