@@ -6,6 +6,8 @@ import { CLIENT_MIGRATIONS, ClientRegistry } from './clients/index.js';
 import type { Config } from './config/index.js';
 import { CsrfProtection } from './http/csrf.js';
 import { errorBoundary } from './http/errors.js';
+import { createDashboard, DashboardSessions } from './dashboard/index.js';
+import { ensureCompatClient, generateTokenApiRoutes } from './generate-token-api/index.js';
 import { livenessHandler, readinessHandler } from './http/health.js';
 import { observeRequestDuration } from './http/http-metrics.js';
 import { Metrics } from './http/metrics.js';
@@ -33,6 +35,7 @@ import {
   loadSigningKeys,
   longestSignedTokenLifetime,
   MFA_REQUIRED_METADATA,
+  requiredRole,
   SigningKeyRotation,
   type Provider,
 } from './provider/index.js';
@@ -134,9 +137,16 @@ export async function createApplication(config: Config, rawStore: Store, logger:
     await loadSigningKeys(store, secrets, config.resourceServers.map((server) => server.signingAlg)),
   );
   const clients = new ClientRegistry(store, secrets, async (metadata) => live.provider.Client.validate(metadata), clientCache);
+  const apiScopes = [...new Set(config.resourceServers.flatMap((server) => server.scopes))];
+  const compatClient = await ensureCompatClient(clients, secrets, apiScopes);
 
+  const dashboardSessions = new DashboardSessions(store, secrets, {
+    ttlSeconds: config.dashboard.sessionTtlSeconds,
+    secureCookies: config.issuer.startsWith('https:'),
+  });
   const endEverythingOf = async (accountId: string): Promise<void> => {
     await endSessionsOfAccount(store, accountId);
+    await dashboardSessions.endAllOf(accountId);
     await revocation.revokeAccountTokens(accountId);
   };
 
@@ -194,7 +204,40 @@ export async function createApplication(config: Config, rawStore: Store, logger:
       }).routes(),
     );
   }
-  app.use(live.middleware());
+  const providerMiddleware = live.middleware();
+  app.use(
+    generateTokenApiRoutes({
+      provider: () => providerMiddleware,
+      client: compatClient,
+      accounts,
+      audit,
+      logger,
+      allowGet: config.generateTokenApi.allowGet,
+    }).routes(),
+  );
+  const dashboard = await createDashboard({
+    config,
+    sessions: dashboardSessions,
+    store,
+    secrets,
+    clients,
+    accounts,
+    mfa,
+    audit,
+    provider: () => providerMiddleware,
+    // Scopes whose role requirement (SCOPE_ROLE_REQUIREMENTS) the account meets; a credential inherits those roles.
+    grantableScopes: (account) =>
+      apiScopes.filter((scope) => {
+        const role = requiredRole(scope, config.scopeRoleRequirements);
+        return role === undefined || account.roles.includes(role);
+      }),
+    credentialRoles: (account, scopes) =>
+      account.roles.filter((role) => scopes.some((scope) => requiredRole(scope, config.scopeRoleRequirements) === role)),
+    revokeClientTokens: (clientId) => revocation.revokeClientTokens(clientId),
+    revokeGrant: (grantId) => revocation.revokeGrant(grantId),
+  });
+  app.use(dashboard.routes.routes());
+  app.use(providerMiddleware);
 
   const unsubscribe = onStoreUnavailable(noteStoreUnavailable);
   return {

@@ -5,6 +5,7 @@ import { MFA_REQUIRED_METADATA, PASSWORD_GRANT_METADATA } from '../provider/gran
 import type { ClientCache } from '../provider/index.js';
 import { randomSecret, type ServerSecrets } from '../secrets/index.js';
 import type { Migration, Store } from '../store/index.js';
+import { PreviousClientSecrets } from './previous-secrets.js';
 import { hashClientSecret } from './secret-hash.js';
 import { validateNewClient } from './validation.js';
 
@@ -31,6 +32,8 @@ export const CLIENT_MIGRATIONS: Migration[] = [
     },
   },
 ];
+export { ensureInternalClient, internalClientSecret, type InternalClientCredentials } from './internal-clients.js';
+export { PreviousClientSecrets, PREVIOUS_SECRETS_COLLECTION } from './previous-secrets.js';
 
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
 
@@ -198,10 +201,28 @@ export class ClientRegistry {
   }
 
   /**
+   * Replaces the secret and keeps the old one working for `graceSeconds` (see PreviousClientSecrets). The new
+   * secret is returned once. Undefined when the client does not exist.
+   */
+  async rotateSecretWithGrace(clientId: string, graceSeconds: number): Promise<{ clientSecret: string; previousValidUntil: Date } | 'no-secret' | undefined> {
+    const document = await this.#collection.findOne({ _id: clientId });
+    if (!document) return undefined;
+    const metadata = JSON.parse(document.data) as AdapterPayload;
+    if (typeof metadata.client_secret !== 'string') return 'no-secret';
+    const previousValidUntil = await new PreviousClientSecrets(this.store, this.secrets).keep(clientId, metadata.client_secret, graceSeconds);
+    const clientSecret = randomSecret(32);
+    metadata.client_secret = hashClientSecret(this.secrets, clientSecret);
+    await this.#collection.replace({ ...document, data: JSON.stringify(metadata) });
+    this.cache?.invalidate(clientId);
+    return { clientSecret, previousValidUntil };
+  }
+
+  /**
    * Deletes the client record; true when it existed. Its tokens are the caller's to revoke. It stops
    * working on this instance at once, on other instances within CLIENT_CACHE_TTL_MS.
    */
   async delete(clientId: string): Promise<boolean> {
+    await new PreviousClientSecrets(this.store, this.secrets).revoke(clientId);
     const deleted = await this.#collection.deleteMany({ _id: clientId });
     this.cache?.invalidate(clientId);
     return deleted > 0;

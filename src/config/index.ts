@@ -89,6 +89,9 @@ const envSchema = z.object({
   RATE_LIMIT_MFA_CHALLENGE: intInRange(0, 1_000_000).default(30),
   RATE_LIMIT_PASSWORD_RESET: intInRange(0, 1_000_000).default(10),
   PASSWORD_RESET_LINK_TTL_SECONDS: intInRange(60, 86400).default(1800),
+  COMPAT_TOKEN_GET: bool.optional(),
+  DASHBOARD_SESSION_TTL_SECONDS: intInRange(60, 7 * 86400).default(8 * 3600),
+  CLIENT_SECRET_GRACE_SECONDS: intInRange(0, 30 * 86400).default(86400),
   DEMO_USER_EMAIL: z.email().default('demo@example.com'),
   DEMO_USER_PASSWORD: z.string().min(1).max(128).default('demo-password'),
   DEMO_CUSTOMER_ID: z.string().regex(/^C-[A-Za-z0-9_-]{4,64}$/, 'must look like C-xxxx').optional(),
@@ -198,6 +201,10 @@ export interface Config {
   rateLimits: { windowSeconds: number; passwordGrant: number; mfaChallenge: number; passwordReset: number };
   /** How long an emailed "forgot password" link works. */
   passwordResetLinkTtlSeconds: number;
+  /** The Generate Token API: GET with the key in the query string only when explicitly allowed (deprecated). */
+  generateTokenApi: { allowGet: boolean };
+  /** The customer dashboard's own sessions. */
+  dashboard: { sessionTtlSeconds: number; secretRotationGraceSeconds: number };
   storeSweepIntervalSeconds: number;
   shutdownTimeoutMs: number;
   /** How long an instance waits on another's unfinished migration before taking it over. */
@@ -442,6 +449,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       passwordReset: env.RATE_LIMIT_PASSWORD_RESET,
     },
     passwordResetLinkTtlSeconds: env.PASSWORD_RESET_LINK_TTL_SECONDS,
+    generateTokenApi: { allowGet: env.COMPAT_TOKEN_GET === true },
+    dashboard: { sessionTtlSeconds: env.DASHBOARD_SESSION_TTL_SECONDS, secretRotationGraceSeconds: env.CLIENT_SECRET_GRACE_SECONDS },
     storeSweepIntervalSeconds: env.STORE_SWEEP_INTERVAL_SECONDS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     migrationLeaseSeconds: env.MIGRATION_LEASE_SECONDS,

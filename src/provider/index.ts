@@ -2,7 +2,7 @@ import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'o
 
 import type { AccountService } from '../accounts/index.js';
 import type { AuditLog } from '../audit/index.js';
-import { verifyClientSecret } from '../clients/index.js';
+import { PreviousClientSecrets, verifyClientSecret } from '../clients/index.js';
 import type { Config } from '../config/index.js';
 import type { ServerSecrets } from '../secrets/index.js';
 import type { Store } from '../store/index.js';
@@ -35,7 +35,7 @@ import { interactionPolicyWithStepUp } from './step-up-policy.js';
 import { clientBasedCors, isWebOrigin, WEB_ORIGINS } from './cors-policy.js';
 import { Views } from '../views/index.js';
 
-export { ensureOidcIndexes, endSessionsOfAccount, revokeGrantEverywhere, collectionName, OIDC_MODELS } from './adapter.js';
+export { ensureOidcIndexes, endSessionsOfAccount, revokeGrantEverywhere, collectionName, OIDC_MODELS, type OidcDocument } from './adapter.js';
 export {
   listSigningKeys,
   loadSigningKeys,
@@ -52,6 +52,7 @@ export { ResourceServerRegistry } from './resource-servers.js';
 export { assertScopesPermittedByRoles, requiredRole } from './token-claims.js';
 export { RESOURCE_SERVER_AUDIENCES, CLIENT_ROLES } from './introspection-policy.js';
 export { countTokenIssuance } from './token-metrics.js';
+export { runTokenRequest, type TokenEndpointResult } from './in-process-token-request.js';
 export { lookUpToken, type JwtAccessTokenChecks, type TokenDescription, type TokenLookup } from './token-admin.js';
 export {
   AUTH0_MFA_OTP_GRANT_TYPE,
@@ -227,11 +228,14 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
   const provider = new Provider(config.issuer, configuration);
 
   // Client secrets are stored as salted, keyed hashes: compare against the hash, never a clear value.
+  const previousSecrets = new PreviousClientSecrets(store, secrets);
   provider.Client.prototype.compareClientSecret = async function compareHashedSecret(
     this: InstanceType<typeof provider.Client>,
     presented: string,
   ): Promise<boolean> {
-    return typeof this.clientSecret === 'string' && verifyClientSecret(secrets, this.clientSecret, presented);
+    if (typeof this.clientSecret === 'string' && verifyClientSecret(secrets, this.clientSecret, presented)) return true;
+    // After a rotation with a grace period, the replaced secret keeps working until it ends.
+    return previousSecrets.matches(this.clientId, presented);
   };
 
   // oidc-provider refuses a grant missing from the client's grant_types with invalid_request; for the

@@ -10,14 +10,15 @@ export interface SeedResult {
 
 /**
  * Development data, planted only when configuration allows it (never in production, on a persistent
- * store only with DEMO_SEED=true): the demo client when the store holds no client at all, the demo user
+ * store only with DEMO_SEED=true): the demo clients when the store does not hold demo-client, the demo user
  * when no account has its email.
  */
 export async function seedDemoData(config: Config, application: Application): Promise<SeedResult> {
   if (!config.demo.enabled) return { banner: [] };
   const banner: string[] = [];
   const { clientId, clientSecret, redirectUri } = config.demo;
-  if ((await application.clients.count()) === 0) {
+  // By id, not "no client at all": the internal authtoken-compat client exists from the first start.
+  if (!(await application.clients.find(clientId))) {
     await application.clients.create({
       clientId,
       name: 'Demo client',

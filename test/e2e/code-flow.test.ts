@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 
+import { jest } from '@jest/globals';
 import * as oidc from 'openid-client';
 import { generate, generateSecret } from 'otplib';
 import type { Browser, Page } from 'playwright-core';

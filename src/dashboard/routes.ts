@@ -1,0 +1,326 @@
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import type { Context, Middleware } from 'koa';
+
+import type { Account, AccountService } from '../accounts/index.js';
+import type { AuditLog } from '../audit/index.js';
+import type { CsrfProtection } from '../http/csrf.js';
+import type { MfaService } from '../mfa/index.js';
+import { runTokenRequest } from '../provider/index.js';
+import type { Views } from '../views/index.js';
+import type { ConnectedApps } from './connected-apps.js';
+import { MAX_CREDENTIALS_PER_ACCOUNT, type CustomerCredentials } from './credentials.js';
+import type { DashboardSession, DashboardSessions } from './sessions.js';
+import { DASHBOARD_CALLBACK_PATH, type DashboardSignIn } from './sign-in.js';
+import { tokenSnippets } from './snippets.js';
+
+export interface DashboardDependencies {
+  issuer: string;
+  views: Views;
+  csrf: CsrfProtection;
+  sessions: DashboardSessions;
+  signIn: DashboardSignIn;
+  credentials: CustomerCredentials;
+  accounts: AccountService;
+  mfa: MfaService;
+  audit: AuditLog;
+  /** The API scopes an account may put on its credentials. */
+  grantableScopes(account: Account): string[];
+  /** The roles a new credential holds: those of the account its scopes require (client tokens carry client roles). */
+  credentialRoles(account: Account, scopes: string[]): string[];
+  /** Revokes every token a client obtained (opaque and JWT), before it is deleted. */
+  revokeClientTokens(clientId: string): Promise<unknown>;
+  /** The provider's middleware, for minting a token in-process ("Try with code"). */
+  provider: () => Middleware;
+  /** How long a replaced secret keeps working after a rotation. */
+  secretRotationGraceSeconds: number;
+  connectedApps: ConnectedApps;
+  /** Revokes one grant and every token issued under it. */
+  revokeGrant(grantId: string): Promise<unknown>;
+}
+
+const FORM_LIMIT = '16kb';
+/** How many of the account's latest audit events the activity page shows. */
+const ACTIVITY_EVENTS = 50;
+const CSRF_PURPOSE = 'dashboard';
+/** The second factor, as the login pages record it (RFC 8176). */
+const SECOND_FACTOR_AMR = new Set(['otp', 'mfa']);
+
+interface SignedInState {
+  session: DashboardSession;
+  account: Account;
+}
+
+function formField(ctx: Context, name: string): string {
+  const body = ctx.request.body as Record<string, unknown> | undefined;
+  const value = body?.[name];
+  return typeof value === 'string' ? value : '';
+}
+
+function formList(ctx: Context, name: string): string[] {
+  const body = ctx.request.body as Record<string, unknown> | undefined;
+  const value = body?.[name];
+  if (typeof value === 'string') return [value];
+  return Array.isArray(value) ? value.filter((entry): entry is string => typeof entry === 'string') : [];
+}
+
+/**
+ * The customer dashboard: overview with "Getting started", API credentials (create with the secret shown
+ * once, "Try with code", delete). Server-rendered, every form CSRF-protected, usable without JavaScript.
+ */
+export function dashboardRoutes(deps: DashboardDependencies): Router {
+  const { views, csrf, sessions, signIn, credentials, audit } = deps;
+  const router = new Router({ prefix: '/dashboard' });
+  const tokenEndpoint = `${deps.issuer}/token`;
+
+  router.use(async (ctx, next) => {
+    ctx.set('Cache-Control', 'no-store');
+    await next();
+  });
+  router.use(bodyParser({ enableTypes: ['form'], formLimit: FORM_LIMIT }));
+
+  function page(ctx: Context, template: string, data: Record<string, unknown>, status = 200): void {
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.body = views.render(template, { ...data, csrf: csrf.token(ctx, CSRF_PURPOSE) });
+  }
+
+  function errorPage(ctx: Context, status: number, title: string, message: string, code: string): void {
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.body = views.render('./error', { title, message, code, backUrl: '/dashboard' });
+  }
+
+  /** The signed-in customer, or a redirect to sign in (a session without its second factor does not count). */
+  async function signedIn(ctx: Context): Promise<SignedInState | undefined> {
+    const session = await sessions.current(ctx);
+    const account = session ? await deps.accounts.findById(session.accountId) : undefined;
+    if (!session || !account || account.status !== 'active') {
+      ctx.status = 303;
+      ctx.redirect('/dashboard/signin');
+      return undefined;
+    }
+    return { session, account };
+  }
+
+  function csrfValid(ctx: Context): boolean {
+    if (csrf.verify(ctx, CSRF_PURPOSE, formField(ctx, 'csrf'))) return true;
+    errorPage(ctx, 403, 'Please try again', 'The form was out of date or did not come from this site. Reload the page and submit it again.', 'invalid_csrf_token');
+    return false;
+  }
+
+  async function record(ctx: Context, accountId: string, action: string, details: Record<string, string | string[]>, clientId?: string): Promise<void> {
+    await audit.record({
+      action,
+      actor: { type: 'user', id: accountId },
+      accountId,
+      ...(clientId ? { clientId } : {}),
+      outcome: 'success',
+      ip: ctx.ip,
+      userAgent: ctx.get('user-agent').slice(0, 256),
+      details: { channel: 'dashboard', ...details },
+    });
+  }
+
+  router.get('/signin', async (ctx) => {
+    signIn.begin(ctx, { requireSecondFactor: false });
+  });
+
+  router.get(DASHBOARD_CALLBACK_PATH.replace('/dashboard', ''), async (ctx) => {
+    if (typeof ctx.query.error === 'string') {
+      errorPage(ctx, 400, 'Sign-in was not completed', 'You can start again from the dashboard.', 'signin_cancelled');
+      return;
+    }
+    const result = await signIn.complete(ctx);
+    if (!result) {
+      errorPage(ctx, 400, 'This sign-in has expired', 'Start again from the dashboard.', 'signin_expired');
+      return;
+    }
+    const hasSecondFactor = (await deps.mfa.methodsFor(result.accountId)).length > 0;
+    const provedSecondFactor = result.amr.some((value) => SECOND_FACTOR_AMR.has(value));
+    if (hasSecondFactor && !provedSecondFactor) {
+      if (result.steppedUp) {
+        errorPage(ctx, 403, 'A second factor is required', 'Your account has a second factor: sign in with it to use the dashboard.', 'mfa_required');
+        return;
+      }
+      signIn.begin(ctx, { requireSecondFactor: true });
+      return;
+    }
+    await sessions.start(ctx, result.accountId, result.amr);
+    await record(ctx, result.accountId, 'dashboard.signin', { amr: result.amr });
+    ctx.status = 303;
+    ctx.redirect('/dashboard');
+  });
+
+  router.post('/signout', async (ctx) => {
+    if (!csrfValid(ctx)) return;
+    const session = await sessions.current(ctx);
+    await sessions.end(ctx, session);
+    if (session) await record(ctx, session.accountId, 'dashboard.signout', {});
+    page(ctx, './dashboard-signed-out', {});
+  });
+
+  router.get('/', async (ctx) => {
+    const state = await signedIn(ctx);
+    if (!state) return;
+    const { account } = state;
+    page(ctx, './dashboard', {
+      email: account.email,
+      customerId: account.customerId,
+      mfaMethods: await deps.mfa.methodsFor(account.customerId),
+      credentialCount: await credentials.count(account.customerId),
+      issuer: deps.issuer,
+    });
+  });
+
+  router.get('/activity', async (ctx) => {
+    const state = await signedIn(ctx);
+    if (!state) return;
+    const events = await audit.list({ accountId: state.account.customerId, limit: ACTIVITY_EVENTS });
+    page(ctx, './dashboard-activity', {
+      events: events.map((event) => ({
+        at: event.at,
+        action: event.action,
+        outcome: event.outcome,
+        clientId: event.clientId,
+        ip: event.ip,
+        userAgent: event.userAgent,
+      })),
+    });
+  });
+
+  router.get('/apps', async (ctx) => {
+    const state = await signedIn(ctx);
+    if (!state) return;
+    page(ctx, './dashboard-apps', { apps: await deps.connectedApps.list(state.account.customerId) });
+  });
+
+  router.post('/apps/:grantId/revoke', async (ctx) => {
+    const state = await signedIn(ctx);
+    if (!state || !csrfValid(ctx)) return;
+    const grantId = ctx.params.grantId ?? '';
+    if (!(await deps.connectedApps.belongsTo(state.account.customerId, grantId))) {
+      errorPage(ctx, 404, 'No such app', 'Its access may have ended already.', 'not_found');
+      return;
+    }
+    await deps.revokeGrant(grantId);
+    await record(ctx, state.account.customerId, 'dashboard.app.revoked', {});
+    ctx.status = 303;
+    ctx.redirect('/dashboard/apps');
+  });
+
+  async function renderCredentials(ctx: Context, state: SignedInState, form: { name?: string; scopes?: string[]; error?: string } = {}, status = 200) {
+    page(
+      ctx,
+      './dashboard-credentials',
+      {
+        credentials: await credentials.list(state.account.customerId),
+        grantableScopes: deps.grantableScopes(state.account),
+        name: form.name ?? '',
+        chosenScopes: form.scopes ?? [],
+        error: form.error,
+      },
+      status,
+    );
+  }
+
+  router.get('/credentials', async (ctx) => {
+    const state = await signedIn(ctx);
+    if (state) await renderCredentials(ctx, state);
+  });
+
+  router.post('/credentials', async (ctx) => {
+    const state = await signedIn(ctx);
+    if (!state || !csrfValid(ctx)) return;
+    const name = formField(ctx, 'name').trim();
+    const scopes = [...new Set(formList(ctx, 'scope'))];
+    const grantable = deps.grantableScopes(state.account);
+    let error: string | undefined;
+    if (name.length === 0 || name.length > 80) error = 'Give the credential a name of 1 to 80 characters.';
+    else if (scopes.length === 0) error = 'Choose at least one scope.';
+    else if (scopes.some((scope) => !grantable.includes(scope))) error = 'One of the scopes is not one your account may grant.';
+    else if ((await credentials.count(state.account.customerId)) >= MAX_CREDENTIALS_PER_ACCOUNT) {
+      error = `An account may have at most ${MAX_CREDENTIALS_PER_ACCOUNT} credentials; delete one first.`;
+    }
+    if (error) {
+      await renderCredentials(ctx, state, { name, scopes, error }, 400);
+      return;
+    }
+    const created = await credentials.create(state.account.customerId, name, scopes, deps.credentialRoles(state.account, scopes));
+    await record(ctx, state.account.customerId, 'dashboard.credential.created', { name, scopes }, created.clientId);
+    const scope = scopes.join(' ');
+    // "Try with code": a real token for the new credential, minted through the token endpoint in-process.
+    const minted = await runTokenRequest(
+      ctx,
+      { grant_type: 'client_credentials', scope },
+      deps.provider(),
+      created,
+    );
+    page(ctx, './dashboard-credential-created', {
+      name,
+      clientId: created.clientId,
+      clientSecret: created.clientSecret,
+      scope,
+      token: typeof minted.body.access_token === 'string' ? minted.body.access_token : undefined,
+      expiresIn: minted.body.expires_in,
+      mintError: typeof minted.body.error_description === 'string' ? minted.body.error_description : undefined,
+      snippets: tokenSnippets(tokenEndpoint, created.clientId, created.clientSecret, scope),
+    });
+  });
+
+  /** The signed-in owner of the credential named in the path, or an answered request. */
+  async function ownedCredential(ctx: Context): Promise<{ state: SignedInState; clientId: string } | undefined> {
+    const state = await signedIn(ctx);
+    if (!state || !csrfValid(ctx)) return undefined;
+    const clientId = ctx.params.clientId ?? '';
+    if (!(await credentials.owns(state.account.customerId, clientId))) {
+      errorPage(ctx, 404, 'No such credential', 'It may have been deleted already.', 'not_found');
+      return undefined;
+    }
+    return { state, clientId };
+  }
+
+  router.post('/credentials/:clientId/rotate', async (ctx) => {
+    const owned = await ownedCredential(ctx);
+    if (!owned) return;
+    const rotated = await credentials.rotate(owned.clientId, deps.secretRotationGraceSeconds);
+    if (!rotated) {
+      errorPage(ctx, 404, 'No such credential', 'It may have been deleted already.', 'not_found');
+      return;
+    }
+    await record(ctx, owned.state.account.customerId, 'dashboard.credential.secret_rotated', { previousValidUntil: rotated.previousValidUntil.toISOString() }, owned.clientId);
+    page(ctx, './dashboard-secret-rotated', {
+      clientId: owned.clientId,
+      clientSecret: rotated.clientSecret,
+      previousValidUntil: rotated.previousValidUntil,
+    });
+  });
+
+  router.post('/credentials/:clientId/revoke-previous-secret', async (ctx) => {
+    const owned = await ownedCredential(ctx);
+    if (!owned) return;
+    await credentials.revokePreviousSecret(owned.clientId);
+    // The tokens the old secret obtained cannot be told apart from the new secret's: all of the client's go.
+    await deps.revokeClientTokens(owned.clientId);
+    await record(ctx, owned.state.account.customerId, 'dashboard.credential.previous_secret_revoked', {}, owned.clientId);
+    ctx.status = 303;
+    ctx.redirect('/dashboard/credentials');
+  });
+
+  router.post('/credentials/:clientId/delete', async (ctx) => {
+    const state = await signedIn(ctx);
+    if (!state || !csrfValid(ctx)) return;
+    const clientId = ctx.params.clientId ?? '';
+    if (!(await credentials.owns(state.account.customerId, clientId))) {
+      errorPage(ctx, 404, 'No such credential', 'It may have been deleted already.', 'not_found');
+      return;
+    }
+    await deps.revokeClientTokens(clientId);
+    await credentials.delete(state.account.customerId, clientId);
+    await record(ctx, state.account.customerId, 'dashboard.credential.deleted', {}, clientId);
+    ctx.status = 303;
+    ctx.redirect('/dashboard/credentials');
+  });
+
+  return router;
+}

@@ -1,0 +1,81 @@
+import type { Context } from 'koa';
+
+import { randomSecret, type ServerSecrets } from '../secrets/index.js';
+import type { Store, StoredDocument } from '../store/index.js';
+
+export const DASHBOARD_SESSIONS_COLLECTION = 'dashboard_sessions';
+const COOKIE = 'authtoken.dashboard';
+
+/** A signed-in dashboard visit: whose, how they signed in (amr), from where. */
+export interface DashboardSession {
+  id: string;
+  accountId: string;
+  amr: string[];
+  createdAt: Date;
+  ip: string;
+  userAgent: string;
+}
+
+interface SessionDocument extends StoredDocument {
+  accountId: string;
+  amr: string[];
+  createdAt: Date;
+  ip: string;
+  userAgent: string;
+}
+
+/**
+ * The dashboard's own sessions, in the Store (so every instance sees them and they can be ended from
+ * elsewhere, e.g. when the password changes). The cookie holds a random token; only its keyed hash is stored.
+ */
+export class DashboardSessions {
+  constructor(
+    private readonly store: Store,
+    private readonly secrets: ServerSecrets,
+    private readonly settings: { ttlSeconds: number; secureCookies: boolean },
+  ) {}
+
+  get #collection() {
+    return this.store.collection<SessionDocument>(DASHBOARD_SESSIONS_COLLECTION);
+  }
+
+  async start(ctx: Context, accountId: string, amr: string[]): Promise<void> {
+    const token = randomSecret(32);
+    const now = new Date();
+    await this.#collection.insert({
+      _id: this.secrets.keyedHash('token-hash', token),
+      accountId,
+      amr,
+      createdAt: now,
+      ip: ctx.ip,
+      userAgent: ctx.get('user-agent').slice(0, 256),
+      expiresAt: new Date(now.getTime() + this.settings.ttlSeconds * 1000),
+    });
+    ctx.cookies.set(COOKIE, token, {
+      signed: true,
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: this.settings.secureCookies,
+      path: '/dashboard',
+      maxAge: this.settings.ttlSeconds * 1000,
+    });
+  }
+
+  async current(ctx: Context): Promise<DashboardSession | undefined> {
+    const token = ctx.cookies.get(COOKIE, { signed: true });
+    if (!token || token.length > 128) return undefined;
+    const document = await this.#collection.findOne({ _id: { $in: this.secrets.keyedHashCandidates('token-hash', token) } });
+    if (!document) return undefined;
+    return { id: document._id, accountId: document.accountId, amr: document.amr, createdAt: document.createdAt, ip: document.ip, userAgent: document.userAgent };
+  }
+
+  async end(ctx: Context, session: DashboardSession | undefined): Promise<void> {
+    if (session) await this.#collection.deleteMany({ _id: session.id });
+    ctx.cookies.set(COOKIE, null, { signed: true, path: '/dashboard' });
+  }
+
+  /** Ends every dashboard session of an account (password change, account lock). */
+  async endAllOf(accountId: string): Promise<number> {
+    return this.#collection.deleteMany({ accountId });
+  }
+}

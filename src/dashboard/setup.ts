@@ -1,0 +1,72 @@
+import type { Middleware } from 'koa';
+import type Router from '@koa/router';
+
+import type { Account, AccountService } from '../accounts/index.js';
+import type { AuditLog } from '../audit/index.js';
+import { ensureInternalClient, PreviousClientSecrets, type ClientRegistry } from '../clients/index.js';
+import type { Config } from '../config/index.js';
+import { CsrfProtection } from '../http/csrf.js';
+import type { MfaService } from '../mfa/index.js';
+import type { ServerSecrets } from '../secrets/index.js';
+import type { Store } from '../store/index.js';
+import { Views } from '../views/index.js';
+import { ConnectedApps } from './connected-apps.js';
+import { CustomerCredentials } from './credentials.js';
+import { dashboardRoutes } from './routes.js';
+import type { DashboardSessions } from './sessions.js';
+import { DASHBOARD_CALLBACK_PATH, DashboardSignIn } from './sign-in.js';
+
+export const DASHBOARD_CLIENT_ID = 'authtoken-dashboard';
+
+export interface DashboardSetup {
+  config: Config;
+  /** Created by the caller, which also ends them when an account's password is reset or changed. */
+  sessions: DashboardSessions;
+  store: Store;
+  secrets: ServerSecrets;
+  clients: ClientRegistry;
+  accounts: AccountService;
+  mfa: MfaService;
+  audit: AuditLog;
+  provider: () => Middleware;
+  grantableScopes(account: Account): string[];
+  /** The roles a new credential holds: those of the account its scopes require (client tokens carry client roles). */
+  credentialRoles(account: Account, scopes: string[]): string[];
+  revokeClientTokens(clientId: string): Promise<unknown>;
+  revokeGrant(grantId: string): Promise<unknown>;
+}
+
+/** The dashboard's internal OIDC client, its stores, and its routes (mounted before the provider). */
+export async function createDashboard(setup: DashboardSetup): Promise<{ routes: Router }> {
+  const { config } = setup;
+  const secureCookies = config.issuer.startsWith('https:');
+  const client = await ensureInternalClient(setup.clients, setup.secrets, {
+    clientId: DASHBOARD_CLIENT_ID,
+    name: 'AuthToken dashboard',
+    grantTypes: ['authorization_code'],
+    scopes: ['openid'],
+    redirectUris: [`${config.issuer}${DASHBOARD_CALLBACK_PATH}`],
+  });
+  const credentials = new CustomerCredentials(setup.store, setup.clients, new PreviousClientSecrets(setup.store, setup.secrets));
+  await credentials.ensureIndexes();
+  const { sessions } = setup;
+  const routes = dashboardRoutes({
+    issuer: config.issuer,
+    views: new Views(),
+    csrf: new CsrfProtection(setup.secrets, secureCookies),
+    sessions,
+    signIn: new DashboardSignIn(config.issuer, client, setup.provider, secureCookies),
+    credentials,
+    accounts: setup.accounts,
+    mfa: setup.mfa,
+    audit: setup.audit,
+    grantableScopes: setup.grantableScopes,
+    credentialRoles: setup.credentialRoles,
+    revokeClientTokens: setup.revokeClientTokens,
+    provider: setup.provider,
+    secretRotationGraceSeconds: config.dashboard.secretRotationGraceSeconds,
+    connectedApps: new ConnectedApps(setup.store, setup.clients, new Set([DASHBOARD_CLIENT_ID])),
+    revokeGrant: setup.revokeGrant,
+  });
+  return { routes };
+}

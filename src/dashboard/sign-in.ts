@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+
+import type { Context, Middleware } from 'koa';
+import { decodeJwt } from 'jose';
+
+import type { InternalClientCredentials } from '../clients/index.js';
+import { ACR_MFA } from '../mfa/index.js';
+import { runTokenRequest } from '../provider/index.js';
+import { randomSecret } from '../secrets/index.js';
+
+const SIGN_IN_COOKIE = 'authtoken.dashboard.signin';
+const SIGN_IN_TTL_MS = 10 * 60 * 1000;
+
+export const DASHBOARD_CALLBACK_PATH = '/dashboard/callback';
+
+/** What the dashboard learns from a finished sign-in: who, and how (RFC 8176 amr). */
+export interface SignedIn {
+  accountId: string;
+  amr: string[];
+  /** True when this sign-in was already a step-up asking for the second factor. */
+  steppedUp: boolean;
+}
+
+/**
+ * The dashboard signs people in as an ordinary OIDC relying party of this server (authorization code +
+ * PKCE through our own login and MFA pages), so it gets exactly what any app gets, and the provider session
+ * never learns anything the pages did not establish. Only the code exchange is in-process: the dashboard
+ * hands its token request to the provider's token endpoint without a network hop (the issuer URL may not be
+ * reachable from inside a deployment), and so may read the ID token it gets back without re-verifying it.
+ */
+export class DashboardSignIn {
+  constructor(
+    private readonly issuer: string,
+    private readonly client: InternalClientCredentials,
+    private readonly provider: () => Middleware,
+    private readonly secureCookies: boolean,
+  ) {}
+
+  get redirectUri(): string {
+    return `${this.issuer}${DASHBOARD_CALLBACK_PATH}`;
+  }
+
+  /** Redirects the browser to /auth; the state and PKCE verifier wait in a signed, HttpOnly cookie. */
+  begin(ctx: Context, options: { requireSecondFactor: boolean }): void {
+    const state = randomSecret(16);
+    const verifier = randomSecret(32);
+    ctx.cookies.set(SIGN_IN_COOKIE, `${state}.${verifier}.${options.requireSecondFactor ? 1 : 0}`, {
+      signed: true,
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: this.secureCookies,
+      path: '/dashboard',
+      maxAge: SIGN_IN_TTL_MS,
+    });
+    const parameters = new URLSearchParams({
+      client_id: this.client.clientId,
+      response_type: 'code',
+      scope: 'openid',
+      redirect_uri: this.redirectUri,
+      state,
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+      ...(options.requireSecondFactor ? { acr_values: ACR_MFA } : {}),
+    });
+    ctx.status = 303;
+    ctx.redirect(`/auth?${parameters.toString()}`);
+  }
+
+  /**
+   * Checks the callback against this browser's pending sign-in and exchanges the code. Undefined when the
+   * callback is not ours to trust (no pending sign-in, another state, an error from /auth, a failed exchange).
+   */
+  async complete(ctx: Context): Promise<SignedIn | undefined> {
+    const pending = ctx.cookies.get(SIGN_IN_COOKIE, { signed: true });
+    ctx.cookies.set(SIGN_IN_COOKIE, null, { signed: true, path: '/dashboard' });
+    const [state, verifier, steppedUp] = pending?.split('.') ?? [];
+    const code = typeof ctx.query.code === 'string' ? ctx.query.code : undefined;
+    if (!state || !verifier || !code || ctx.query.state !== state) return undefined;
+    const result = await runTokenRequest(
+      ctx,
+      {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: this.redirectUri,
+        code_verifier: verifier,
+        client_id: this.client.clientId,
+        client_secret: this.client.clientSecret,
+      },
+      this.provider(),
+    );
+    const idToken = result.body.id_token;
+    if (result.status !== 200 || typeof idToken !== 'string') return undefined;
+    const claims = decodeJwt(idToken);
+    if (typeof claims.sub !== 'string') return undefined;
+    const amr = Array.isArray(claims.amr) ? claims.amr.filter((value): value is string => typeof value === 'string') : [];
+    return { accountId: claims.sub, amr, steppedUp: steppedUp === '1' };
+  }
+}

@@ -1,0 +1,217 @@
+import { randomBytes } from 'node:crypto';
+
+import { generate, generateSecret } from 'otplib';
+
+import { MFA_OTP_GRANT_TYPE } from '../../src/provider/index.js';
+import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+
+const PASSWORD = 'correct horse battery staple';
+const KEY = Buffer.from(PASSWORD).toString('base64');
+const PATH = '/auth/v1/authentication/token';
+
+interface TestUser {
+  email: string;
+  customerId: string;
+  totpSecret: string | undefined;
+}
+
+async function newUser(server: TestServer, options: { totp: boolean; countryCode?: string }): Promise<TestUser> {
+  const email = `user-${randomBytes(4).toString('hex')}@example.com`;
+  const account = await server.application.accounts.create({
+    email,
+    password: PASSWORD,
+    roles: ['tester'],
+    ...(options.countryCode ? { countryCode: options.countryCode } : {}),
+  });
+  const totpSecret = options.totp ? generateSecret() : undefined;
+  if (totpSecret) await server.application.mfa.totp.install(account.customerId, totpSecret);
+  return { email, customerId: account.customerId, totpSecret };
+}
+
+const totpCode = (user: TestUser) => generate({ secret: user.totpSecret ?? '', epoch: Math.floor(Date.now() / 1000) });
+
+interface ApiAnswer {
+  status: number;
+  body: Record<string, unknown>;
+  headers: Headers;
+}
+
+async function callApi(server: TestServer, parameters: Record<string, string>, as: 'form' | 'json' = 'form'): Promise<ApiAnswer> {
+  const response = await fetch(`${server.baseUrl}${PATH}`, {
+    method: 'POST',
+    headers: { 'content-type': as === 'form' ? 'application/x-www-form-urlencoded' : 'application/json' },
+    body: as === 'form' ? new URLSearchParams(parameters).toString() : JSON.stringify(parameters),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown>, headers: response.headers };
+}
+
+const credentials = (user: TestUser, extra: Record<string, string> = {}) => ({
+  customerId: user.customerId,
+  key: KEY,
+  email: user.email,
+  country: 'DE',
+  scope: 'api:read',
+  ...extra,
+});
+
+describe.each(STORE_KINDS)('Generate Token API on the %s store', (storeKind) => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer({ store: storeKind, env: { SIGNIN_FREE_FAILURES: '50', ARGON2_MEMORY_KIB: '19456' } });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  test('form POST: an account without MFA gets an ordinary AuthToken of the internal client, scoped as asked', async () => {
+    const user = await newUser(server, { totp: false });
+    const answer = await callApi(server, credentials(user));
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ status: 200, scope: 'api:read' });
+    expect(typeof answer.body.token).toBe('string');
+    expect(answer.headers.get('cache-control')).toBe('no-store');
+    const stored = await server.application.provider.AccessToken.find(String(answer.body.token));
+    expect(stored).toMatchObject({ clientId: 'authtoken-compat', accountId: user.customerId, scope: 'api:read' });
+  });
+
+  test('JSON POST works the same, and the email is compared without regard to case', async () => {
+    const user = await newUser(server, { totp: false });
+    const answer = await callApi(server, credentials(user, { email: user.email.toUpperCase() }), 'json');
+    expect(answer.status).toBe(200);
+    expect(answer.body.status).toBe(200);
+  });
+
+  test.each([
+    ['customerId missing', { customerId: '' }, /customerId/],
+    ['key missing', { key: '' }, /key/],
+    ['key not base64', { key: 'not base64!' }, /key/],
+    ['key base64 of bytes that are not UTF-8', { key: Buffer.from([0xff, 0xfe, 0xfd]).toString('base64') }, /key/],
+    ['email not an email', { email: 'nobody' }, /email/],
+    ['country not a two-letter code', { country: 'Germany' }, /country/],
+    ['scope missing', { scope: '' }, /scope/],
+    ['otp not digits', { otp: 'abcdef' }, /otp/],
+  ])('400 when %s', async (_label, override, message) => {
+    const user = await newUser(server, { totp: false });
+    const answer = await callApi(server, { ...credentials(user), ...override });
+    expect(answer.status).toBe(400);
+    expect(answer.body.status).toBe(400);
+    expect(String(answer.body.message)).toMatch(message);
+    expect(answer.body.token).toBeUndefined();
+  });
+
+  test('400 for a scope the API does not offer', async () => {
+    const user = await newUser(server, { totp: false });
+    const answer = await callApi(server, credentials(user, { scope: 'admin:everything' }));
+    expect(answer.status).toBe(400);
+    expect(answer.body.status).toBe(400);
+  });
+
+  test('401, one answer: wrong password, unknown customer, email or country not the customer’s', async () => {
+    const user = await newUser(server, { totp: false, countryCode: 'FR' });
+    const answers = await Promise.all([
+      callApi(server, credentials(user, { key: Buffer.from('wrong password').toString('base64'), country: 'FR' })),
+      callApi(server, credentials(user, { customerId: 'C-doesnotexist', country: 'FR' })),
+      callApi(server, credentials(user, { email: 'someone-else@example.com', country: 'FR' })),
+      callApi(server, credentials(user, { country: 'DE' })),
+    ]);
+    for (const answer of answers) {
+      expect(answer.status).toBe(401);
+      expect(answer.body).toEqual({ status: 401, message: 'invalid credentials' });
+    }
+    expect((await callApi(server, credentials(user, { country: 'fr' }))).status).toBe(200);
+  });
+
+  test('MFA in two steps: 403 mfa_required with an mfa_token, then the mfa-otp step with a TOTP code', async () => {
+    const user = await newUser(server, { totp: true });
+    const first = await callApi(server, credentials(user));
+    expect(first.status).toBe(403);
+    expect(first.body).toMatchObject({ status: 403, message: 'mfa_required', mfa_methods: expect.arrayContaining(['totp']) });
+    const mfaToken = String(first.body.mfa_token);
+
+    // The mfa_token is bound to the internal client: no other client can spend it at /token.
+    const elsewhere = await postForm(`${server.baseUrl}/token`, { grant_type: MFA_OTP_GRANT_TYPE, mfa_token: mfaToken, otp: await totpCode(user) }, DEMO);
+    expect(elsewhere.body).toMatchObject({ error: "invalid_grant" });
+    expect(elsewhere.status).toBe(400);
+
+    const wrong = await callApi(server, { mfa_token: mfaToken, otp: '000000' });
+    expect(wrong.status).toBe(401);
+    const second = await callApi(server, { mfa_token: mfaToken, otp: await totpCode(user) });
+    expect(second.status).toBe(200);
+    const stored = await server.application.provider.AccessToken.find(String(second.body.token));
+    expect(stored).toMatchObject({ clientId: 'authtoken-compat', accountId: user.customerId });
+    // Spent: the same mfa_token does not give a second token.
+    expect((await callApi(server, { mfaToken, otp: await totpCode(user) })).status).toBe(401);
+  });
+
+  test('MFA in one request: otp beside the key', async () => {
+    const user = await newUser(server, { totp: true });
+    const answer = await callApi(server, credentials(user, { otp: await totpCode(user) }));
+    expect(answer.status).toBe(200);
+    expect(typeof answer.body.token).toBe('string');
+  });
+
+  test('400 for a second step without a code', async () => {
+    const answer = await callApi(server, { mfaToken: 'anything' });
+    expect(answer.status).toBe(400);
+    expect(String(answer.body.message)).toMatch(/otp|recoveryCode/);
+  });
+
+  test('GET is refused (405) unless COMPAT_TOKEN_GET is on', async () => {
+    const user = await newUser(server, { totp: false });
+    const response = await fetch(`${server.baseUrl}${PATH}?${new URLSearchParams(credentials(user)).toString()}`);
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('POST');
+    expect(((await response.json()) as { status: number }).status).toBe(405);
+  });
+});
+
+describe('Generate Token API: throttling, rate limit and the deprecated GET', () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer({
+      store: 'memory',
+      env: { SIGNIN_FREE_FAILURES: '1', RATE_LIMIT_PASSWORD_GRANT: '12', COMPAT_TOKEN_GET: 'true', ARGON2_MEMORY_KIB: '19456' },
+    });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  test('GET with query parameters works when enabled, is logged as deprecated, and the key is in no log line', async () => {
+    const user = await newUser(server, { totp: false });
+    const response = await fetch(`${server.baseUrl}${PATH}?${new URLSearchParams(credentials(user)).toString()}`);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { token: string };
+    expect(server.logs.text).toMatch(/deprecated: Generate Token API called with GET/);
+    expect(server.logs.text).not.toContain(KEY);
+    expect(server.logs.text).not.toContain(encodeURIComponent(KEY));
+    expect(server.logs.text).not.toContain(PASSWORD);
+    expect(server.logs.text).not.toContain(body.token);
+  });
+
+  test('a throttled account is answered exactly like bad credentials, even with the right key', async () => {
+    const user = await newUser(server, { totp: false });
+    const wrong = credentials(user, { key: Buffer.from('wrong password').toString('base64') });
+    expect((await callApi(server, wrong)).status).toBe(401);
+    expect((await callApi(server, wrong)).status).toBe(401); // past the free failure: this address is now backed off
+    const right = await callApi(server, credentials(user));
+    expect(right.status).toBe(401);
+    expect(right.body).toEqual({ status: 401, message: 'invalid credentials' });
+  });
+
+  test('429 with Retry-After once this address spent the budget it shares with the password grant', async () => {
+    // Spend part of the budget at /token with the password grant: the two count against the same limit.
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      await postForm(`${server.baseUrl}/token`, { grant_type: 'password', username: 'nobody@example.com', password: 'x' }, DEMO);
+    }
+    let answer: ApiAnswer | undefined;
+    for (let attempt = 0; attempt < 15 && answer?.status !== 429; attempt += 1) {
+      answer = await callApi(server, { customerId: 'C-nobody', key: KEY, email: 'nobody@example.com', country: 'DE', scope: 'api:read' });
+    }
+    expect(answer?.status).toBe(429);
+    expect(answer?.body).toEqual({ status: 429, message: 'too many requests; retry later' });
+    expect(Number(answer?.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
