@@ -237,13 +237,13 @@ export function buildProgram(): Command {
 
   const token = program.command('token').description('tokens of any client');
 
-  withJson(token.command('introspect').description('show what a token grants (reads stdin when the token is - or omitted)').argument('[token]'))
+  withJson(token.command('introspect').description('show what a token grants (reads stdin when the token is - or omitted; put -- before a token that starts with -)').argument('[token]'))
     .action(async (value: string | undefined, options: OutputOptions) => {
       const description = await api().request<Json>('POST', '/tokens/introspect', { token: await readTokenArgument(value) });
       print(description, options, () => fields(description));
     });
 
-  withJson(token.command('revoke').description('revoke a token (reads stdin when the token is - or omitted)').argument('[token]'))
+  withJson(token.command('revoke').description('revoke a token (reads stdin when the token is - or omitted; put -- before a token that starts with -)').argument('[token]'))
     .action(async (value: string | undefined, options: OutputOptions) => {
       const revoked = await api().request<Json>('POST', '/tokens/revoke', { token: await readTokenArgument(value) });
       print(revoked, options, () => `revoked (${String(revoked.token_type)})`);

@@ -96,7 +96,8 @@ describe('the authtoken CLI against a running server', () => {
     const introspected = await cli(['token', 'introspect', '--json'], {}, token);
     expect(JSON.parse(introspected.stdout)).toMatchObject({ active: true, client_id: 'demo-client', scope: 'api:read' });
     expect((await cli(['token', 'revoke', '-'], {}, token)).stdout.trim()).toBe('revoked (access_token)');
-    expect(JSON.parse((await cli(['token', 'introspect', token, '--json'])).stdout)).toEqual({ active: false });
+    // As an argument after `--`, since a token may begin with `-` (base64url).
+    expect(JSON.parse((await cli(['token', 'introspect', '--json', '--', token])).stdout)).toEqual({ active: false });
   });
 
   test('users: create (password on stdin), get, list, set-roles, disable, enable, reset-mfa, revoke-tokens', async () => {

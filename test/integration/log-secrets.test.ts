@@ -73,8 +73,9 @@ describe('logs never contain a secret', () => {
     const cliCreated = JSON.parse((await cli(['client', 'create', '--name', 'CLI', '--grant', 'client_credentials', '--scope', 'api:read', '--json'])).stdout) as Record<string, string>;
     keep(cliCreated.client_secret);
     keep((JSON.parse((await cli(['client', 'rotate-secret', cliCreated.client_id as string, '--json'])).stdout) as Record<string, string>).client_secret);
-    await cli(['token', 'introspect', basic, '--json']);
-    await cli(['token', 'revoke', basic]);
+    // `--` ends the options: a token may begin with `-` (base64url).
+    await cli(['token', 'introspect', '--json', '--', basic]);
+    await cli(['token', 'revoke', '--', basic]);
     const cliUserPassword = keep('cli user password 4d1e77a0');
     await new Promise<void>((resolve, reject) => {
       const child = execFile('node_modules/.bin/node', ['bin/authtoken.js', 'user', 'create', '--email', 'cli-scanned@example.com'], { env: cliEnv, timeout: 60_000 }, (error) => (error ? reject(error) : resolve()));
