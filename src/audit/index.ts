@@ -4,6 +4,15 @@ import type { Store, StoredDocument } from '../store/index.js';
 
 export const AUDIT_COLLECTION = 'audit_events';
 
+/** Longest user agent kept in an audit event (or a session record): enough to recognise a device. */
+export const USER_AGENT_MAX_LENGTH = 200;
+
+/** Where a request came from, for an audit event: the client IP (honours TRUST_PROXY) and user agent. */
+export function requestOrigin(ctx: { ip: string; get(header: string): string }): { ip: string; userAgent?: string } {
+  const userAgent = ctx.get('user-agent').slice(0, USER_AGENT_MAX_LENGTH);
+  return userAgent ? { ip: ctx.ip, userAgent } : { ip: ctx.ip };
+}
+
 /** Who did it: a user (accountId), a client, an operator (admin API), or the system itself. */
 export interface AuditActor {
   type: 'user' | 'client' | 'admin' | 'system';

@@ -3,7 +3,7 @@ import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 
 import type { Account, AccountService } from '../accounts/index.js';
-import type { AuditLog } from '../audit/index.js';
+import { requestOrigin, type AuditLog } from '../audit/index.js';
 import type { CsrfProtection } from '../http/csrf.js';
 import type { MfaService } from '../mfa/index.js';
 import { runTokenRequest } from '../provider/index.js';
@@ -116,8 +116,7 @@ export function dashboardRoutes(deps: DashboardDependencies): Router {
       accountId,
       ...(clientId ? { clientId } : {}),
       outcome: 'success',
-      ip: ctx.ip,
-      userAgent: ctx.get('user-agent').slice(0, 256),
+      ...requestOrigin(ctx),
       details: { channel: 'dashboard', ...details },
     });
   }

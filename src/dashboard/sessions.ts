@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 
+import { requestOrigin } from '../audit/index.js';
 import { randomSecret, type ServerSecrets } from '../secrets/index.js';
 import type { Store, StoredDocument } from '../store/index.js';
 
@@ -48,7 +49,7 @@ export class DashboardSessions {
       amr,
       createdAt: now,
       ip: ctx.ip,
-      userAgent: ctx.get('user-agent').slice(0, 256),
+      userAgent: requestOrigin(ctx).userAgent ?? '',
       expiresAt: new Date(now.getTime() + this.settings.ttlSeconds * 1000),
     });
     ctx.cookies.set(COOKIE, token, {

@@ -3,7 +3,7 @@ import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 
 import type { AccountService } from '../accounts/index.js';
-import type { AuditLog } from '../audit/index.js';
+import { requestOrigin, type AuditLog } from '../audit/index.js';
 import { MAX_BODY_BYTES } from '../http/errors.js';
 import type { Logger } from '../log/index.js';
 import { MFA_OTP_GRANT_TYPE, runTokenRequest, type TokenEndpointResult } from '../provider/index.js';
@@ -98,8 +98,7 @@ async function identityMatches(
     actor: { type: 'user', id: account.customerId },
     accountId: account.customerId,
     clientId: 'authtoken-compat',
-    ip: ctx.ip,
-    userAgent: ctx.get('user-agent').slice(0, 256),
+    ...requestOrigin(ctx),
     details: { factor: 'identity', reason: emailMatches ? 'country_mismatch' : 'email_mismatch', grant: 'generate-token-api' },
   });
   return false;

@@ -5,7 +5,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 
 import { describePasswordProblem, PasswordPolicyError, type AccountService } from '../accounts/index.js';
-import type { AuditLog } from '../audit/index.js';
+import { requestOrigin, type AuditLog } from '../audit/index.js';
 import type { CsrfProtection } from '../http/csrf.js';
 import type { FixedWindowRateLimiter } from '../http/rate-limit.js';
 import type { DeliveryChannel } from '../mfa/index.js';
@@ -134,8 +134,7 @@ export function passwordResetRoutes(deps: PasswordResetDependencies): Router {
         actor: { type: 'user', id: account.customerId },
         accountId: account.customerId,
         outcome: 'success',
-        ip: ctx.ip,
-        userAgent: ctx.get('user-agent'),
+        ...requestOrigin(ctx),
       });
     }
     // The same answer whether or not the address has an account.
@@ -183,8 +182,7 @@ export function passwordResetRoutes(deps: PasswordResetDependencies): Router {
       actor: { type: 'user', id: pending.accountId },
       accountId: pending.accountId,
       outcome: 'success',
-      ip: ctx.ip,
-      userAgent: ctx.get('user-agent'),
+      ...requestOrigin(ctx),
       details: { sessions_ended: true, tokens_revoked: true },
     });
     ctx.type = 'html';

@@ -4,7 +4,7 @@ import type { Context } from 'koa';
 import type { InteractionResults } from 'oidc-provider';
 import QRCode from 'qrcode';
 
-import type { AuditLog } from '../audit/index.js';
+import { requestOrigin, type AuditLog } from '../audit/index.js';
 import type { CsrfProtection } from '../http/csrf.js';
 import type { Logger } from '../log/index.js';
 import type { Provider } from '../provider/index.js';
@@ -137,8 +137,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
       accountId,
       clientId: clientIdOf(interaction),
       outcome: 'success',
-      ip: ctx.ip,
-      userAgent: ctx.get('user-agent'),
+      ...requestOrigin(ctx),
       details: { channel: 'login_page', factor: method ?? 'password' },
     });
     await finish(ctx, {
@@ -247,8 +246,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
         actor: { type: 'user' },
         clientId: clientIdOf(interaction),
         outcome: 'failure',
-        ip: ctx.ip,
-        userAgent: ctx.get('user-agent'),
+        ...requestOrigin(ctx),
         details: { channel: 'login_page', factor: 'password' },
       });
       renderLogin(ctx, interaction, name, { username, error: 'The email or password is not correct.' });
@@ -332,8 +330,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
         accountId: waiting.accountId,
         clientId: clientIdOf(interaction),
         outcome: 'failure',
-        ip: ctx.ip,
-        userAgent: ctx.get('user-agent'),
+        ...requestOrigin(ctx),
         details: { channel: 'login_page', factor: method },
       });
       // The pending sign-in survives a wrong code: the person simply tries again.
@@ -379,8 +376,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
       actor: { type: 'user', id: waiting.accountId },
       accountId: waiting.accountId,
       outcome: 'success',
-      ip: ctx.ip,
-      userAgent: ctx.get('user-agent'),
+      ...requestOrigin(ctx),
       details: { method: 'totp', channel: 'login_page' },
     });
     await pending.moveTo(interaction.uid, 'recovery-codes', await signIn.generateRecoveryCodes(waiting.accountId));
@@ -449,8 +445,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
       accountId: session.accountId,
       clientId: String(params.client_id),
       outcome: 'success',
-      ip: ctx.ip,
-      userAgent: ctx.get('user-agent'),
+      ...requestOrigin(ctx),
     });
     await finish(ctx, { consent: { grantId: savedGrantId } });
   });

@@ -3,6 +3,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 
+import { requestOrigin } from '../audit/index.js';
 import { MAX_BODY_BYTES, respondWithError } from '../http/errors.js';
 import { isUserGrantAllowed } from './grants/user-grant-policy.js';
 import type { UserGrantDependencies } from './grants/user-grant-policy.js';
@@ -104,8 +105,7 @@ export function mfaChallengeRoutes(provider: Provider, dependencies: UserGrantDe
         accountId: account.customerId,
         clientId: client.clientId,
         outcome: 'success',
-        ip: ctx.ip,
-        userAgent: ctx.get('user-agent').slice(0, 256),
+        ...requestOrigin(ctx),
         details: { channel: 'email' },
       });
       ctx.status = 200;

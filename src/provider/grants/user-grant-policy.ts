@@ -1,7 +1,7 @@
 import { errors, type Client, type KoaContextWithOIDC } from 'oidc-provider';
 
 import type { AccountService } from '../../accounts/index.js';
-import type { AuditEventInput, AuditLog } from '../../audit/index.js';
+import { requestOrigin, type AuditEventInput, type AuditLog } from '../../audit/index.js';
 import type { FixedWindowRateLimiter } from '../../http/rate-limit.js';
 import type { Metrics } from '../../http/metrics.js';
 import type { MfaService } from '../../mfa/index.js';
@@ -79,8 +79,7 @@ export async function recordSignIn(
     ...event,
     actor: event.accountId ? { type: 'user', id: event.accountId } : { type: 'client', id: ctx.oidc.client?.clientId ?? 'unknown' },
     clientId: ctx.oidc.client?.clientId ?? 'unknown',
-    ip: ctx.ip,
-    userAgent: ctx.get('user-agent').slice(0, 256),
+    ...requestOrigin(ctx),
   });
 }
 
