@@ -92,6 +92,7 @@ const envSchema = z.object({
   COMPAT_TOKEN_GET: bool.optional(),
   DASHBOARD_SESSION_TTL_SECONDS: intInRange(60, 7 * 86400).default(8 * 3600),
   CLIENT_SECRET_GRACE_SECONDS: intInRange(0, 30 * 86400).default(86400),
+  SESSION_LAST_SEEN_INTERVAL_SECONDS: intInRange(1, 3600).default(60),
   DEMO_USER_EMAIL: z.email().default('demo@example.com'),
   DEMO_USER_PASSWORD: z.string().min(1).max(128).default('demo-password'),
   DEMO_CUSTOMER_ID: z.string().regex(/^C-[A-Za-z0-9_-]{4,64}$/, 'must look like C-xxxx').optional(),
@@ -205,6 +206,8 @@ export interface Config {
   generateTokenApi: { allowGet: boolean };
   /** The customer dashboard's own sessions. */
   dashboard: { sessionTtlSeconds: number; secretRotationGraceSeconds: number };
+  /** A sign-in session's "last seen" is written at most once per this many seconds (one write per interval, not per request). */
+  sessionLastSeenIntervalSeconds: number;
   storeSweepIntervalSeconds: number;
   shutdownTimeoutMs: number;
   /** How long an instance waits on another's unfinished migration before taking it over. */
@@ -451,6 +454,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     passwordResetLinkTtlSeconds: env.PASSWORD_RESET_LINK_TTL_SECONDS,
     generateTokenApi: { allowGet: env.COMPAT_TOKEN_GET === true },
     dashboard: { sessionTtlSeconds: env.DASHBOARD_SESSION_TTL_SECONDS, secretRotationGraceSeconds: env.CLIENT_SECRET_GRACE_SECONDS },
+    sessionLastSeenIntervalSeconds: env.SESSION_LAST_SEEN_INTERVAL_SECONDS,
     storeSweepIntervalSeconds: env.STORE_SWEEP_INTERVAL_SECONDS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     migrationLeaseSeconds: env.MIGRATION_LEASE_SECONDS,

@@ -8,3 +8,4 @@ export { DashboardSessions, DASHBOARD_SESSIONS_COLLECTION } from './sessions.js'
 export { DASHBOARD_CALLBACK_PATH, DashboardSignIn } from './sign-in.js';
 export { tokenSnippets } from './snippets.js';
 export { createDashboard, DASHBOARD_CLIENT_ID, type DashboardSetup } from './setup.js';
+export { SessionDevices, SESSION_DEVICES_COLLECTION } from './session-devices.js';

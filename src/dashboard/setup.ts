@@ -10,10 +10,16 @@ import type { MfaService } from '../mfa/index.js';
 import type { ServerSecrets } from '../secrets/index.js';
 import type { Store } from '../store/index.js';
 import { Views } from '../views/index.js';
+import { ActiveTokens } from './active-tokens.js';
 import { ConnectedApps } from './connected-apps.js';
 import { CustomerCredentials } from './credentials.js';
 import { dashboardRoutes } from './routes.js';
+import { RecordReferences } from './references.js';
+import { sessionListRoutes } from './session-list-routes.js';
+import type { SessionDevices } from './session-devices.js';
 import type { DashboardSessions } from './sessions.js';
+import { SignedInSessions } from './signed-in-sessions.js';
+import { tokenListRoutes } from './token-list-routes.js';
 import { DASHBOARD_CALLBACK_PATH, DashboardSignIn } from './sign-in.js';
 
 export const DASHBOARD_CLIENT_ID = 'authtoken-dashboard';
@@ -34,6 +40,8 @@ export interface DashboardSetup {
   credentialRoles(account: Account, scopes: string[]): string[];
   revokeClientTokens(clientId: string): Promise<unknown>;
   revokeGrant(grantId: string): Promise<unknown>;
+  /** Device records of the provider's sign-in sessions (written by the provider's session tracking). */
+  sessionDevices: SessionDevices;
 }
 
 /** The dashboard's internal OIDC client, its stores, and its routes (mounted before the provider). */
@@ -50,6 +58,9 @@ export async function createDashboard(setup: DashboardSetup): Promise<{ routes: 
   const credentials = new CustomerCredentials(setup.store, setup.clients, new PreviousClientSecrets(setup.store, setup.secrets));
   await credentials.ensureIndexes();
   const { sessions } = setup;
+  const hiddenClientIds = new Set([DASHBOARD_CLIENT_ID]);
+  const references = new RecordReferences(setup.secrets);
+  const activeTokens = new ActiveTokens(setup.store, setup.clients, references, { hiddenClientIds, revokeGrant: setup.revokeGrant });
   const routes = dashboardRoutes({
     issuer: config.issuer,
     views: new Views(),
@@ -65,8 +76,12 @@ export async function createDashboard(setup: DashboardSetup): Promise<{ routes: 
     revokeClientTokens: setup.revokeClientTokens,
     provider: setup.provider,
     secretRotationGraceSeconds: config.dashboard.secretRotationGraceSeconds,
-    connectedApps: new ConnectedApps(setup.store, setup.clients, new Set([DASHBOARD_CLIENT_ID])),
+    connectedApps: new ConnectedApps(setup.store, setup.clients, hiddenClientIds),
     revokeGrant: setup.revokeGrant,
+    sections: [
+      tokenListRoutes({ activeTokens, credentials, revokeClientTokens: setup.revokeClientTokens }),
+      sessionListRoutes(new SignedInSessions(setup.store, setup.secrets, references, setup.sessionDevices, sessions)),
+    ],
   });
   return { routes };
 }
