@@ -14,6 +14,35 @@ interface Client {
   secret: string;
 }
 
+async function newPersonOn(server: TestServer): Promise<{ email: string; customerId: string }> {
+  const customerId = await createTestAccount(server.application);
+  const account = await server.application.accounts.findById(customerId);
+  return { email: String(account?.email), customerId };
+}
+
+async function signedInBrowserOn(server: TestServer, email: string, userAgent?: string): Promise<HttpBrowser> {
+  const browser = new HttpBrowser(server.baseUrl, userAgent);
+  await browser.signInToDashboard(email, PASSWORD);
+  return browser;
+}
+
+async function isActiveOn(server: TestServer, token: string, client: Client): Promise<boolean> {
+  const response = await postForm(`${server.baseUrl}/token/introspection`, { token }, client);
+  expect(response.status).toBe(200);
+  return response.body.active === true;
+}
+
+/** Creates an API credential on the dashboard; its secret is read from the page that shows it once. */
+async function createCredential(browser: HttpBrowser, name: string): Promise<Client> {
+  const page = await browser.get('/dashboard/credentials');
+  const created = await browser.submit(formWith(page.html, 'Create credential'), { name, scope: 'api:read' });
+  expect(created.status).toBe(200);
+  return {
+    id: String(/id="client-id">([^<]+)</.exec(created.html)?.[1]),
+    secret: String(/id="client-secret">([^<]+)</.exec(created.html)?.[1]),
+  };
+}
+
 /**
  * The dashboard's "Active tokens" and "Signed-in sessions" pages over HTTP, on both stores: what they list,
  * that revoking really revokes (introspection, prompt=none), and that nothing of another account is reachable.
@@ -36,17 +65,9 @@ describe.each(STORE_KINDS)('dashboard tokens and sessions on the %s store', (sto
     await server?.close();
   });
 
-  async function newPerson(): Promise<{ email: string; customerId: string }> {
-    const customerId = await createTestAccount(server.application);
-    const account = await server.application.accounts.findById(customerId);
-    return { email: String(account?.email), customerId };
-  }
-
-  async function signedInBrowser(email: string, userAgent?: string): Promise<HttpBrowser> {
-    const browser = new HttpBrowser(server.baseUrl, userAgent);
-    await browser.signInToDashboard(email, PASSWORD);
-    return browser;
-  }
+  const newPerson = () => newPersonOn(server);
+  const signedInBrowser = (email: string, userAgent?: string) => signedInBrowserOn(server, email, userAgent);
+  const active = (token: string, client: Client) => isActiveOn(server, token, client);
 
   /** An access + refresh token pair of the app for the account, through the real token endpoint. */
   async function appTokens(accountId: string): Promise<{ access: string; refresh: string }> {
@@ -56,23 +77,6 @@ describe.each(STORE_KINDS)('dashboard tokens and sessions on the %s store', (sto
     const response = await postForm(`${server.baseUrl}/token`, { grant_type: 'authorization_code', code, redirect_uri: DEMO_REDIRECT_URI, code_verifier: verifier }, app);
     expect(response.status).toBe(200);
     return { access: String(response.body.access_token), refresh: String(response.body.refresh_token) };
-  }
-
-  async function active(token: string, client: Client): Promise<boolean> {
-    const response = await postForm(`${server.baseUrl}/token/introspection`, { token }, client);
-    expect(response.status).toBe(200);
-    return response.body.active === true;
-  }
-
-  /** Creates an API credential on the dashboard; its secret is read from the page that shows it once. */
-  async function createCredential(browser: HttpBrowser, name: string): Promise<Client> {
-    const page = await browser.get('/dashboard/credentials');
-    const created = await browser.submit(formWith(page.html, 'Create credential'), { name, scope: 'api:read' });
-    expect(created.status).toBe(200);
-    return {
-      id: String(/id="client-id">([^<]+)</.exec(created.html)?.[1]),
-      secret: String(/id="client-secret">([^<]+)</.exec(created.html)?.[1]),
-    };
   }
 
   function revokeForm(html: string, label: string): PageForm {
@@ -135,7 +139,7 @@ describe.each(STORE_KINDS)('dashboard tokens and sessions on the %s store', (sto
     for (const value of [first.access, first.refresh, credentialToken, ...revokeForms.map((form) => String(form.fields.token))]) expect(recorded).not.toContain(value);
   });
 
-  test('"revoke all tokens" of a credential ends its tokens (JWTs are reached by the same revocation)', async () => {
+  test('"revoke all tokens" of a credential ends its stored tokens; the credential keeps working', async () => {
     const person = await newPerson();
     const browser = await signedInBrowser(person.email);
     const credential = await createCredential(browser, 'Nightly export');
@@ -291,5 +295,30 @@ describe.each(STORE_KINDS)('dashboard tokens and sessions on the %s store', (sto
     await silentSignIn(browser);
     const moved = (await devices.findOne({ _id: String(record?._id) }))?.lastSeenAt.getTime() ?? 0;
     expect(moved).toBeGreaterThan(longAgo.getTime());
+  });
+});
+
+describe.each(STORE_KINDS)('dashboard tokens with JWT access tokens on the %s store', (storeKind) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ store: storeKind, env: { ACCESS_TOKEN_FORMAT: 'jwt' } });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  test('a credential’s JWTs are not listed (never stored) and "revoke all tokens" ends them at introspection', async () => {
+    const person = await newPersonOn(server);
+    const browser = await signedInBrowserOn(server, person.email);
+    const credential = await createCredential(browser, 'JWT job');
+    const jwt = String((await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, credential)).body.access_token);
+    expect(jwt.split('.')).toHaveLength(3);
+    expect(await isActiveOn(server, jwt, credential)).toBe(true);
+
+    const page = await browser.get('/dashboard/tokens');
+    expect(page.html).toContain('id="no-tokens"');
+    expect(page.html).toContain('id="jwt-coverage"');
+    await browser.submit(formWith(page.html, 'aria-label="Revoke all tokens of JWT job"'));
+    expect(await isActiveOn(server, jwt, credential)).toBe(false);
   });
 });
