@@ -20,14 +20,18 @@ export function sessionListRoutes(sessions: SignedInSessions): DashboardSection 
     router.post('/sessions/end', async (ctx) => {
       const state = await kit.signedIn(ctx);
       if (!state || !kit.csrfValid(ctx)) return;
-      const ended = await sessions.end(state.account.customerId, kit.formField(ctx, 'kind'), kit.formField(ctx, 'session'));
+      const ended = await sessions.end(state.account.customerId, kit.formField(ctx, 'kind'), kit.formField(ctx, 'session'), state.session.id);
       if (!ended.ended) {
         kit.errorPage(ctx, 404, 'No such session', 'It may have ended already.', 'not_found');
         return;
       }
       await kit.record(ctx, state.account.customerId, 'dashboard.session.ended', { kind: ended.kind });
+      if (ended.ownDashboardSession) {
+        // Like the Sign out button: this browser is out of the dashboard (its cookie now names no session).
+        kit.page(ctx, './dashboard-signed-out', {});
+        return;
+      }
       ctx.status = 303;
-      // Ending this browser's own dashboard session signs it out: the redirect then leads to sign-in.
       ctx.redirect('/dashboard/sessions');
     });
 

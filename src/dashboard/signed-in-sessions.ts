@@ -35,6 +35,8 @@ export interface SignedInSession {
   current: boolean;
 }
 
+export type SessionEnding = { ended: false } | { ended: true; kind: SessionKind; ownDashboardSession: boolean };
+
 /** How many sessions "sign out all other sessions" ended. */
 export interface OtherSessionsEnded {
   signInSessions: number;
@@ -93,18 +95,22 @@ export class SignedInSessions {
     return listed.sort((a, b) => Number(b.current) - Number(a.current) || (b.lastSeenAt?.getTime() ?? 0) - (a.lastSeenAt?.getTime() ?? 0));
   }
 
-  /** Ends the session a reference names, only if it is the account's; false otherwise. */
-  async end(accountId: string, kind: string, reference: string): Promise<{ ended: false } | { ended: true; kind: SessionKind }> {
+  /**
+   * Ends the session a reference names, only if it is the account's. `ownDashboardSession` when it was the
+   * dashboard session of the browser asking (which is then signed out of the dashboard).
+   */
+  async end(accountId: string, kind: string, reference: string, currentDashboardSessionId: string): Promise<SessionEnding> {
     if (!isSessionKind(kind)) return { ended: false };
     const storedId = this.references.open(kind, accountId, reference);
     if (storedId === undefined) return { ended: false };
     if (kind === 'dashboard') {
-      return (await this.dashboardSessions.endOneOf(accountId, storedId)) ? { ended: true, kind } : { ended: false };
+      if (!(await this.dashboardSessions.endOneOf(accountId, storedId))) return { ended: false };
+      return { ended: true, kind, ownDashboardSession: storedId === currentDashboardSessionId };
     }
     const ended = await endSignInSession(this.store, accountId, storedId);
     if (!ended) return { ended: false };
     await this.devices.forget(ended.uid);
-    return { ended: true, kind };
+    return { ended: true, kind, ownDashboardSession: false };
   }
 
   /** Ends every session of the account except this browser's (its sign-in session and its dashboard session). */

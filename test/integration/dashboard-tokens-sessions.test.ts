@@ -277,6 +277,18 @@ describe.each(STORE_KINDS)('dashboard tokens and sessions on the %s store', (sto
     expect((await strangerBrowser.get('/dashboard', { followRedirects: false })).status).toBe(200);
   });
 
+  test('signing out this browser’s own dashboard session from the list signs it out of the dashboard', async () => {
+    const person = await newPerson();
+    const laptop = await signedInBrowser(person.email);
+    const page = await laptop.get('/dashboard/sessions');
+    const signedOut = await laptop.submit(formWith(page.html, 'aria-label="Sign out dashboard session on Chrome 140 on Linux (desktop) (this browser)"'));
+    expect(signedOut.status).toBe(200);
+    expect(signedOut.html).toContain('You are signed out of the dashboard');
+    const after = await laptop.get('/dashboard', { followRedirects: false });
+    expect(after.status).toBe(303);
+    expect(after.headers.get('location')).toBe('/dashboard/signin');
+  });
+
   test('"last seen" of a sign-in session is written at most once per interval', async () => {
     const person = await newPerson();
     const browser = await signedInBrowser(person.email);
