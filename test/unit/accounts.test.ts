@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-import argon2 from 'argon2';
+import { verify as argon2Verify } from '@node-rs/argon2';
 
 import { AccountService, checkPasswordPolicy, EmailTakenError, PasswordPolicyError } from '../../src/accounts/index.js';
 import { ServerSecrets } from '../../src/secrets/index.js';
@@ -47,13 +47,24 @@ describe('AccountService', () => {
     await weaker.create({ email: 'c@example.com', password: 'a long enough passphrase' });
     const stored = async () => String((await store.collection('accounts').findOne({ emailKey: 'c@example.com' }) as { passwordHash: string } | null)?.passwordHash);
     const before = await stored();
-    expect(before).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+    expect(before).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
 
     const stronger = new AccountService(store, secrets, { argon2: { memoryKib: 19456, timeCost: 3, parallelism: 1 }, throttle });
     expect((await stronger.verifyPassword('c@example.com', 'a long enough passphrase', '127.0.0.1')).ok).toBe(true);
     const after = await stored();
-    expect(after).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=3\$/);
-    expect(await argon2.verify(after, 'a long enough passphrase')).toBe(true);
+    expect(after).toMatch(/^\$argon2id\$v=19\$m=19456,t=3,p=1\$/);
+    expect(await argon2Verify(after, 'a long enough passphrase')).toBe(true);
+  });
+
+  test('a hash written by the reference C implementation (the `argon2` package, used before) still verifies and is kept', async () => {
+    // Made with argon2@0.45 (m=19456, t=2, p=1): the same parameters in another field order.
+    const referenceHash = '$argon2id$v=19$m=19456,p=1,t=2$TtqxZvHypIkMLtdljpAq0w$/dwXhMVfalpd63XknpL6j0kqOHRLInztGw6kIMph6IU';
+    const accounts = new AccountService(store, secrets, { argon2: { memoryKib: 19456, timeCost: 2, parallelism: 1 }, throttle });
+    await accounts.create({ email: 'legacy@example.com', password: 'another long passphrase' });
+    await store.collection('accounts').updateOne({ emailKey: 'legacy@example.com' }, { $set: { passwordHash: referenceHash } });
+    expect((await accounts.verifyPassword('legacy@example.com', 'a long enough passphrase', '127.0.0.1')).ok).toBe(true);
+    expect((await store.collection('accounts').findOne({ emailKey: 'legacy@example.com' }) as { passwordHash: string } | null)?.passwordHash).toBe(referenceHash);
+    expect((await accounts.verifyPassword('legacy@example.com', 'a wrong passphrase!!', '127.0.0.1')).ok).toBe(false);
   });
 
   test('unknown user, wrong password and disabled account all fail', async () => {
