@@ -3,7 +3,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 
-import { describePasswordProblem, PasswordPolicyError } from '../accounts/index.js';
+import { checkPasswordPolicy, describePasswordProblem, PasswordPolicyError } from '../accounts/index.js';
 import type { FixedWindowRateLimiter } from '../http/rate-limit.js';
 import { formField, type DashboardPages } from './pages.js';
 import type { SelfServiceSignUp } from './sign-up.js';
@@ -67,6 +67,12 @@ export function signUpRoutes(deps: SignUpRoutesDependencies): Router {
     }
     if (!password) {
       renderForm(ctx, { email, errors: { password: 'Choose a password.' } }, 400);
+      return;
+    }
+    // Checked before the rate limit too, so a person correcting a too-short password does not spend the budget.
+    const problem = checkPasswordPolicy(password);
+    if (problem) {
+      renderForm(ctx, { email, errors: { password: `Choose another password: ${describePasswordProblem(problem)}.` } }, 400);
       return;
     }
     const limit = await deps.rateLimiter.consume(ctx.ip);

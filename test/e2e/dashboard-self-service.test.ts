@@ -29,10 +29,10 @@ describe('dashboard self-service in Chromium', () => {
     await mailbox?.stop();
   });
 
-  test('sign up from the login page, open the emailed link, confirm, then sign in', async () => {
+  test('sign up from the login page, open the emailed link, confirm, then sign in (JavaScript off)', async () => {
     const email = `browser-${randomBytes(4).toString('hex')}@example.com`;
     const password = 'my browser sign-up passphrase';
-    const watched = await openWatchedPage(browser);
+    const watched = await openWatchedPage(browser, { javaScriptEnabled: false });
     const { page } = watched;
     await page.goto(`${server.baseUrl}/dashboard`);
     await page.getByRole('link', { name: 'Create account' }).click();
@@ -70,9 +70,9 @@ describe('dashboard self-service in Chromium', () => {
     await watched.context.close();
   });
 
-  test('enroll TOTP from the security page: QR code, key, confirm, recovery codes once with a download', async () => {
+  test('enroll TOTP from the security page: QR code, key, confirm, recovery codes once with a download (JavaScript off)', async () => {
     const customer = await createCustomer(server, { totp: false });
-    const watched = await openWatchedPage(browser);
+    const watched = await openWatchedPage(browser, { javaScriptEnabled: false });
     const { page } = watched;
     await signInToDashboard(server.baseUrl, watched, customer);
     await page.getByRole('link', { name: 'Security' }).click();

@@ -181,6 +181,8 @@ describe('dashboard sign-up limits and switch', () => {
     const server = await startTestServer({ store: 'memory', env: { RATE_LIMIT_SIGNUP: '2', RATE_LIMIT_WINDOW_SECONDS: '3600' } });
     try {
       const client = new PageClient(server.baseUrl);
+      // Input refused by the password policy does not spend the budget.
+      expect((await signUp(client, freshEmail(), 'short')).status).toBe(400);
       expect((await signUp(client, freshEmail(), PASSWORD)).status).toBe(200);
       expect((await signUp(client, freshEmail(), PASSWORD)).status).toBe(200);
       const limited = await signUp(client, freshEmail(), PASSWORD);
