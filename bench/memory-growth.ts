@@ -7,6 +7,8 @@ import type { RunningServer } from './processes.js';
 export interface MemoryGrowthResult {
   name: string;
   tokens: number;
+  /** Tokens issued before the measurement, until the resident size settled (see measureMemoryGrowth). */
+  warmup_tokens: number;
   rss_before_mb: number;
   rss_after_mb: number;
   growth_mb: number;
@@ -28,24 +30,39 @@ export function residentMegabytes(pid: number): number {
 const round = (value: number) => Math.round(value * 10) / 10;
 
 /**
- * Issue 3 item 8: the server's resident memory growth while it issues `tokens` tokens against warm state
- * (a warm-up load first, so start-up allocation, JIT and pools are not counted). Bounded by the request count.
+ * Issue 3 item 8: the server's resident memory growth while it issues `tokens` tokens against warm state.
+ * V8 sizes its heap to the load it sees: on this machine the resident size climbs for the first 20,000 to
+ * 30,000 tokens and then stays flat. A fixed, short warm-up would count that sizing as growth, so the
+ * warm-up goes on, in chunks, until one chunk moves the resident size by less than `settledMb` (bounded
+ * by `maxWarmupChunks`). The measurement is then what the issue asks: what issuing more tokens costs.
  */
 export async function measureMemoryGrowth(
   name: string,
   server: RunningServer,
   request: Omit<LoadRequest, 'durationSeconds' | 'connections' | 'amount'>,
-  options: { tokens: number; warmupTokens: number; connections: number; targetGrowthMb: number },
+  options: { tokens: number; warmupChunkTokens: number; maxWarmupChunks: number; settledMb: number; connections: number; targetGrowthMb: number },
 ): Promise<MemoryGrowthResult> {
-  const warmup = await runLoad({ ...request, amount: options.warmupTokens, durationSeconds: 0, connections: options.connections });
-  if (warmup.non2xx > 0) throw new Error(`${name}: ${warmup.non2xx} non-2xx answers during the warm-up`);
+  const issue = async (amount: number, phase: string) => {
+    const load = await runLoad({ ...request, amount, durationSeconds: 0, connections: options.connections });
+    if (load.non2xx > 0) throw new Error(`${name}: ${load.non2xx} non-2xx answers ${phase}`);
+  };
+  let warmupTokens = 0;
+  let previous = residentMegabytes(server.pid);
+  for (let chunk = 0; chunk < options.maxWarmupChunks; chunk += 1) {
+    await issue(options.warmupChunkTokens, 'during the warm-up');
+    warmupTokens += options.warmupChunkTokens;
+    const current = residentMegabytes(server.pid);
+    const settled = Math.abs(current - previous) < options.settledMb;
+    previous = current;
+    if (settled) break;
+  }
   const before = residentMegabytes(server.pid);
-  const load = await runLoad({ ...request, amount: options.tokens, durationSeconds: 0, connections: options.connections });
-  if (load.non2xx > 0) throw new Error(`${name}: ${load.non2xx} non-2xx answers while issuing tokens`);
+  await issue(options.tokens, 'while issuing tokens');
   const after = residentMegabytes(server.pid);
   return {
     name,
     tokens: options.tokens,
+    warmup_tokens: warmupTokens,
     rss_before_mb: round(before),
     rss_after_mb: round(after),
     growth_mb: round(after - before),

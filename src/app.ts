@@ -1,4 +1,4 @@
-import Koa, { type Middleware } from 'koa';
+import Koa from 'koa';
 
 import { AccountService } from './accounts/index.js';
 import { AuditLog } from './audit/index.js';
@@ -7,7 +7,7 @@ import type { Config } from './config/index.js';
 import { CsrfProtection } from './http/csrf.js';
 import { errorBoundary } from './http/errors.js';
 import { createDashboard, createSelfService, DASHBOARD_CLIENT_ID, DashboardSessions, SIGN_UP_PATH } from './dashboard/index.js';
-import { ensureCompatClient, generateTokenApiRoutes } from './generate-token-api/index.js';
+import { ensureCompatClient, GENERATE_TOKEN_PATH, generateTokenApiRoutes } from './generate-token-api/index.js';
 import { livenessHandler, readinessHandler } from './http/health.js';
 import { observeRequestDuration } from './http/http-metrics.js';
 import { Metrics } from './http/metrics.js';
@@ -15,6 +15,7 @@ import { ensureRateLimitIndexes, FixedWindowRateLimiter } from './http/rate-limi
 import { noteStoreUnavailable } from './http/request-context.js';
 import { requestLog } from './http/request-log.js';
 import { requireHttpsForCookies } from './http/require-https.js';
+import { routesUnder } from './http/routes-under.js';
 import { securityHeaders } from './http/security-headers.js';
 import { exactRoutes } from './http/operational-routes.js';
 import { faviconHandler, stylesheetHandler } from './http/static-files.js';
@@ -131,7 +132,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
           logger.error({ err: error, path: ctx.path }, 'oidc-provider server_error');
         });
         // @koa/router types its middleware's context with the params it adds itself; any Koa context will do.
-        return { provider: built.provider, routes: built.routes.routes() as unknown as Middleware };
+        return { provider: built.provider, routes: built.routes };
       },
     },
     await loadSigningKeys(store, secrets, config.resourceServers.map((server) => server.signingAlg)),
@@ -175,7 +176,8 @@ export async function createApplication(config: Config, rawStore: Store, logger:
     }),
   );
   app.use(
-    interactionRoutes({
+    routesUnder(
+      interactionRoutes({
       currentProvider: () => live.provider,
       views,
       csrf,
@@ -186,11 +188,13 @@ export async function createApplication(config: Config, rawStore: Store, logger:
       clientRequiresMfa: async (clientId) => (await live.provider.Client.find(clientId))?.metadata()[MFA_REQUIRED_METADATA] === true,
       forgotPasswordUrl: config.mfa.emailEnabled ? '/account/forgot' : undefined,
       signUpUrlFor: (clientId) => (config.dashboard.signUp && clientId === DASHBOARD_CLIENT_ID ? SIGN_UP_PATH : undefined),
-    }).routes(),
+    }),
+    ),
   );
   if (config.mfa.emailEnabled) {
     app.use(
-      passwordResetRoutes({
+      routesUnder(
+        passwordResetRoutes({
         store,
         secrets,
         accounts,
@@ -202,19 +206,23 @@ export async function createApplication(config: Config, rawStore: Store, logger:
         issuer: config.issuer,
         linkTtlSeconds: config.passwordResetLinkTtlSeconds,
         endEverythingOf,
-      }).routes(),
+      }),
+      ),
     );
   }
   const providerMiddleware = live.middleware();
   app.use(
-    generateTokenApiRoutes({
+    routesUnder(
+      generateTokenApiRoutes({
       provider: () => providerMiddleware,
       client: compatClient,
       accounts,
       audit,
       logger,
       allowGet: config.generateTokenApi.allowGet,
-    }).routes(),
+    }),
+      GENERATE_TOKEN_PATH,
+    ),
   );
   const dashboard = await createDashboard({
     config,
@@ -237,7 +245,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
     revokeClientTokens: (clientId) => revocation.revokeClientTokens(clientId),
     revokeGrant: (grantId) => revocation.revokeGrant(grantId),
   });
-  app.use(dashboard.routes.routes());
+  app.use(routesUnder(dashboard.routes));
   const selfService = await createSelfService({
     config,
     store,
@@ -250,7 +258,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
     endEverythingOf,
     onDeliveryFailure: (error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not deliver a dashboard email'),
   });
-  for (const router of selfService.routers) app.use(router.routes());
+  for (const router of selfService.routers) app.use(routesUnder(router));
   app.use(providerMiddleware);
 
   const unsubscribe = onStoreUnavailable(noteStoreUnavailable);

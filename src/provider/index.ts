@@ -1,3 +1,4 @@
+import type { Middleware } from 'koa';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 
 import type { AccountService } from '../accounts/index.js';
@@ -10,6 +11,7 @@ import { adapterClass } from './adapter.js';
 import type { ClientCache } from './client-cache.js';
 import type { Metrics } from '../http/metrics.js';
 import { FixedWindowRateLimiter } from '../http/rate-limit.js';
+import { routesUnder } from '../http/routes-under.js';
 import { ACR_MFA, ACR_PASSWORD, type MfaService } from '../mfa/index.js';
 import { registerClientCredentialsGrant } from './grants/client-credentials.js';
 import { registerMfaOtpGrant } from './grants/mfa-otp.js';
@@ -21,7 +23,7 @@ import {
   type UserGrantDependencies,
 } from './grants/user-grant-policy.js';
 import { authenticationOfRequest } from './grants/user-tokens.js';
-import { mfaChallengeRoutes } from './mfa-challenge.js';
+import { MFA_CHALLENGE_PATH, mfaChallengeRoutes } from './mfa-challenge.js';
 import { ResourceServerRegistry } from './resource-servers.js';
 import { renderProviderError } from './error-page.js';
 import { mayIntrospect, RESOURCE_SERVER_AUDIENCES, CLIENT_ROLES } from './introspection-policy.js';
@@ -80,7 +82,7 @@ export interface ProviderDependencies {
 export interface ProviderWithRoutes {
   provider: Provider;
   /** Routes beside oidc-provider's own (POST /mfa/challenge); mounted by the app before the provider. */
-  routes: ReturnType<typeof mfaChallengeRoutes>;
+  routes: Middleware;
 }
 
 /** Asymmetric algorithms only: HS* and `dir` would need client secrets in clear, and we keep only hashes. */
@@ -265,7 +267,7 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
   answerJwtAccessTokensAtTokenEndpoints(provider, jwtAccessTokens);
   limitJwksCaching(provider, config.signingKeys.jwksCacheMaxAgeSeconds);
   clientCache.install(provider);
-  return { provider, routes: mfaChallengeRoutes(provider, userGrantDependencies) };
+  return { provider, routes: routesUnder(mfaChallengeRoutes(provider, userGrantDependencies), MFA_CHALLENGE_PATH) };
 }
 
 /**

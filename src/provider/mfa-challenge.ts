@@ -40,11 +40,13 @@ function presentedClient(ctx: Context, body: Record<string, unknown>): Presented
  * to, with its secret (client_secret_basic or client_secret_post; the clients allowed the password grant
  * are confidential ones).
  */
+export const MFA_CHALLENGE_PATH = '/mfa/challenge';
+
 export function mfaChallengeRoutes(provider: Provider, dependencies: UserGrantDependencies): Router {
   const { accounts, mfa, metrics, audit } = dependencies;
   const router = new Router();
   router.post(
-    '/mfa/challenge',
+    MFA_CHALLENGE_PATH,
     bodyParser({ enableTypes: ['form', 'json'], formLimit: `${MAX_BODY_BYTES}b`, jsonLimit: `${MAX_BODY_BYTES}b` }),
     async (ctx) => {
       ctx.set('Cache-Control', 'no-store');

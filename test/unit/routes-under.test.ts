@@ -1,0 +1,58 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import Router from '@koa/router';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import Koa from 'koa';
+
+import { routesUnder } from '../../src/http/routes-under.js';
+
+describe('routesUnder', () => {
+  let server: Server;
+  let base: string;
+
+  beforeAll(async () => {
+    const dashboard = new Router({ prefix: '/dashboard' });
+    dashboard.get('/', (ctx) => {
+      ctx.body = 'dashboard';
+    });
+    dashboard.get('/credentials', (ctx) => {
+      ctx.body = 'credentials';
+    });
+    const single = new Router();
+    single.post('/mfa/challenge', (ctx) => {
+      ctx.body = 'challenge';
+    });
+    const app = new Koa();
+    app.use(routesUnder(dashboard));
+    app.use(routesUnder(single, '/mfa/challenge'));
+    app.use((ctx) => {
+      ctx.body = `fell through: ${ctx.path}`;
+    });
+    server = createServer(app.callback()).listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const text = async (path: string, method = 'GET') => (await fetch(`${base}${path}`, { method })).text();
+
+  test('requests under the prefix reach the router', async () => {
+    expect(await text('/dashboard')).toBe('dashboard');
+    expect(await text('/dashboard/credentials')).toBe('credentials');
+    expect(await text('/mfa/challenge', 'POST')).toBe('challenge');
+  });
+
+  test('other paths, including look-alike prefixes, pass on untouched', async () => {
+    expect(await text('/token', 'POST')).toBe('fell through: /token');
+    expect(await text('/dashboards')).toBe('fell through: /dashboards');
+    expect(await text('/mfa/challenged', 'POST')).toBe('fell through: /mfa/challenged');
+    // Under the prefix but unmatched by the router: the router itself passes it on.
+    expect(await text('/dashboard/nothing-here')).toBe('fell through: /dashboard/nothing-here');
+  });
+
+  test('a router without a prefix needs one named', () => {
+    expect(() => routesUnder(new Router())).toThrow(/needs a path prefix/);
+  });
+});
