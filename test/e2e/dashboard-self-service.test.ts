@@ -75,7 +75,7 @@ describe('dashboard self-service in Chromium', () => {
     const watched = await openWatchedPage(browser, { javaScriptEnabled: false });
     const { page } = watched;
     await signInToDashboard(server.baseUrl, watched, customer);
-    await page.getByRole('link', { name: 'Security' }).click();
+    await page.getByRole('link', { name: 'Security', exact: true }).click();
     await page.getByRole('heading', { name: 'Security', exact: true }).waitFor();
     await watched.screenshot('dashboard-security');
 

@@ -176,9 +176,19 @@ describe.each(STORE_KINDS)('dashboard sign-up (%s store)', (storeKind) => {
 });
 
 describe('dashboard sign-up limits and switch', () => {
+  // Sign-ups send mail: a real SMTP server takes it (instead of the development transport's terminal output).
+  let mailbox: TestMailbox;
+  beforeAll(async () => {
+    mailbox = new TestMailbox();
+    await mailbox.start();
+  });
+  afterAll(async () => {
+    await mailbox?.stop();
+  });
+
   test('per-IP rate limit: 429 with Retry-After once the window\u2019s budget is spent', async () => {
     // A one-hour window, so the three requests cannot straddle a window boundary in practice.
-    const server = await startTestServer({ store: 'memory', env: { RATE_LIMIT_SIGNUP: '2', RATE_LIMIT_WINDOW_SECONDS: '3600' } });
+    const server = await startTestServer({ store: 'memory', env: { SMTP_URL: mailbox.url, RATE_LIMIT_SIGNUP: '2', RATE_LIMIT_WINDOW_SECONDS: '3600' } });
     try {
       const client = new PageClient(server.baseUrl);
       // Input refused by the password policy does not spend the budget.
@@ -195,7 +205,7 @@ describe('dashboard sign-up limits and switch', () => {
   });
 
   test('DASHBOARD_SIGNUP=false: the pages are 404 pages and the login page has no link', async () => {
-    const server = await startTestServer({ store: 'memory', env: { DASHBOARD_SIGNUP: 'false' } });
+    const server = await startTestServer({ store: 'memory', env: { SMTP_URL: mailbox.url, DASHBOARD_SIGNUP: 'false' } });
     try {
       const client = new PageClient(server.baseUrl);
       const page = await client.request('/dashboard/signup');
