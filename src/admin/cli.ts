@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 
 import { AdminApiClient, AdminClientError } from './api-client.js';
 
@@ -8,6 +8,12 @@ import { AdminApiClient, AdminClientError } from './api-client.js';
  */
 
 type Json = Record<string, unknown>;
+
+/** A whole, non-negative number of seconds; anything else is refused before a request is made. */
+function integerOption(value: string): number {
+  if (!/^\d{1,9}$/.test(value)) throw new InvalidArgumentError('expected a whole number of seconds');
+  return Number(value);
+}
 
 interface OutputOptions {
   json?: boolean;
@@ -148,9 +154,11 @@ export function buildProgram(): Command {
     });
 
   withJson(client.command('rotate-secret').description('replace the client secret; the new one is printed once').argument('<client_id>'))
-    .action(async (clientId: string, options: OutputOptions) => {
-      const rotated = await api().request<Json>('POST', `/clients/${encodeURIComponent(clientId)}/secret`);
-      print(rotated, options, () => `${fields(rotated)}\n\nThe new client secret is shown only now; the old one no longer works.`);
+    .option('--grace-seconds <seconds>', 'keep the old secret working this long, so partners can deploy the new one (default 0: it stops at once)', integerOption, 0)
+    .action(async (clientId: string, options: OutputOptions & { graceSeconds: number }) => {
+      const rotated = await api().request<Json>('POST', `/clients/${encodeURIComponent(clientId)}/secret`, { grace_seconds: options.graceSeconds });
+      const oldSecret = options.graceSeconds > 0 ? `the old one keeps working until ${String(rotated.previous_secret_valid_until)}` : 'the old one no longer works';
+      print(rotated, options, () => `${fields(rotated)}\n\nThe new client secret is shown only now; ${oldSecret}.`);
     });
 
   withJson(client.command('revoke-tokens').description("revoke all of the client's stored tokens").argument('<client_id>'))

@@ -15,6 +15,7 @@ import {
   revokedUserTokensResponse,
   rotateKeyRequest,
   rotatedSecretResponse,
+  rotateSecretRequest,
   setRolesRequest,
   signingKeyResponse,
   tokenDescriptionResponse,
@@ -72,6 +73,7 @@ export function adminOpenApiDocument(): JsonSchema {
         SigningKey: component(signingKeyResponse, 'output'),
         Client: component(clientResponse, 'output'),
         ClientWithSecret: component(clientWithSecretResponse, 'output'),
+        RotateSecretRequest: component(rotateSecretRequest, 'input'),
         RotatedSecret: component(rotatedSecretResponse, 'output'),
         RevokedTokens: component(revokedTokensResponse, 'output'),
         TokenDescription: component(tokenDescriptionResponse, 'output'),
@@ -96,13 +98,17 @@ export function adminOpenApiDocument(): JsonSchema {
         patch: {
           summary: 'Change name, grant types, scopes or redirect URIs',
           requestBody: { required: true, ...json('UpdateClientRequest') },
-          responses: { '200': { description: 'updated', ...json('Client') }, '400': error('invalid body, with field errors'), '404': error('no such client'), ...common },
+          responses: { '200': { description: 'updated', ...json('Client') }, '400': error('invalid body, with field errors'), '404': error('no such client'), '409': error('an internal client, defined by the server'), ...common },
         },
-        delete: { summary: 'Delete a client and revoke all its tokens', responses: { '204': { description: 'deleted' }, '404': error('no such client'), ...common } },
+        delete: { summary: 'Delete a client and revoke all its tokens', responses: { '204': { description: 'deleted' }, '404': error('no such client'), '409': error('an internal client, defined by the server'), ...common } },
       },
       '/clients/{clientId}/secret': {
         parameters: [clientIdParameter],
-        post: { summary: 'Rotate the client secret (returned once)', responses: { '200': { description: 'new secret', ...json('RotatedSecret') }, '404': error('no such client'), '409': error('client has no secret'), ...common } },
+        post: {
+          summary: 'Rotate the client secret (returned once); optionally keep the old one working for a grace period',
+          requestBody: { required: false, ...json('RotateSecretRequest') },
+          responses: { '200': { description: 'new secret', ...json('RotatedSecret') }, '400': error('invalid body, with field errors'), '404': error('no such client'), '409': error('client has no secret, or is an internal client'), ...common },
+        },
       },
       '/clients/{clientId}/revoke-tokens': {
         parameters: [clientIdParameter],

@@ -70,7 +70,24 @@ export const clientResponse = z
 export const clientWithSecretResponse = clientResponse
   .extend({ client_secret: z.string().optional().describe('shown once; only a hash is stored') });
 
-export const rotatedSecretResponse = z.object({ client_id: z.string(), client_secret: z.string() });
+/** The longest an operator may keep a replaced secret working (the dashboard's default is a day). */
+export const MAX_SECRET_GRACE_SECONDS = 30 * 86400;
+
+export const rotateSecretRequest = z.strictObject({
+  grace_seconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_SECRET_GRACE_SECONDS)
+    .default(0)
+    .describe('how long the replaced secret keeps working, so partners can deploy the new one; 0 (default) ends it at once, as after a leak'),
+});
+
+export const rotatedSecretResponse = z.object({
+  client_id: z.string(),
+  client_secret: z.string(),
+  previous_secret_valid_until: z.string().optional().describe('when the replaced secret stops working (only with grace_seconds > 0)'),
+});
 
 export const revokedTokensResponse = z
   .object({ client_id: z.string(), revoked_records: z.number().int().describe('stored tokens, codes and grants deleted'), jwt_access_tokens: z.literal('revoked') });

@@ -95,6 +95,8 @@ export interface CreatedClient {
 /** OAuth clients as oidc-provider reads them (the Client model), with secrets stored only as hashes. */
 export class ClientRegistry {
   readonly #adapter: StoreAdapter;
+  /** Clients the server itself defines and recreates at start (see ensureInternalClient). */
+  readonly #internal = new Set<string>();
 
   constructor(
     private readonly store: Store,
@@ -186,6 +188,19 @@ export class ClientRegistry {
     return toView(updated);
   }
 
+  /**
+   * Marks a client as one the server defines itself (the Generate Token API's, the dashboard's): operators
+   * may look at it and revoke its tokens, but changing it would only break that feature until the next start,
+   * when it is recreated as defined.
+   */
+  markInternal(clientId: string): void {
+    this.#internal.add(clientId);
+  }
+
+  isInternal(clientId: string): boolean {
+    return this.#internal.has(clientId);
+  }
+
   /** Replaces the secret; the new one is returned once. Undefined when the client does not exist. */
   async rotateSecret(clientId: string): Promise<{ clientSecret: string } | 'no-secret' | undefined> {
     const document = await this.#collection.findOne({ _id: clientId });
@@ -195,6 +210,9 @@ export class ClientRegistry {
     const clientSecret = randomSecret(32);
     metadata.client_secret = hashClientSecret(this.secrets, clientSecret);
     await this.#collection.replace({ ...document, data: JSON.stringify(metadata) });
+    // A rotation without grace is the answer to a leak: a secret still in the grace period of an earlier
+    // rotation ends too, not only the current one.
+    await new PreviousClientSecrets(this.store, this.secrets).revoke(clientId);
     // The old secret stops working here at once, on other instances within CLIENT_CACHE_TTL_MS.
     this.cache?.invalidate(clientId);
     return { clientSecret };

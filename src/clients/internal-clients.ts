@@ -27,6 +27,7 @@ export async function ensureInternalClient(
   definition: Omit<NewClient, 'secret' | 'authMethod'> & { clientId: string },
 ): Promise<InternalClientCredentials> {
   const { clientId } = definition;
+  clients.markInternal(clientId);
   const clientSecret = internalClientSecret(secrets, clientId);
   const existing = await clients.find(clientId);
   const storedHash = existing?.client_secret;

@@ -123,6 +123,49 @@ describe.each(STORE_KINDS)('admin API on the %s store', (storeKind) => {
       expect((await clientCredentials(id, newSecret)).status).toBe(200);
     });
 
+    test('rotate-secret with grace_seconds: both secrets work until the grace ends; bad values are 400', async () => {
+      const created = (await admin('POST', '/clients', { body: { name: 'Graceful', grant_types: ['client_credentials'], scopes: ['api:read'] } })).body as Json;
+      const id = created.client_id as string;
+      for (const grace_seconds of [-1, 1.5, 'soon', 31 * 86400]) {
+        const refused = await admin('POST', `/clients/${id}/secret`, { body: { grace_seconds } });
+        expect(refused.status).toBe(400);
+      }
+      expect((await clientCredentials(id, created.client_secret as string)).status).toBe(200);
+      const before = Date.now();
+      const rotated = await admin('POST', `/clients/${id}/secret`, { body: { grace_seconds: 3600 } });
+      expect(rotated.status).toBe(200);
+      const body = rotated.body as Json;
+      const validUntil = Date.parse(body.previous_secret_valid_until as string);
+      expect(validUntil).toBeGreaterThanOrEqual(before + 3600_000 - 1000);
+      expect(validUntil).toBeLessThanOrEqual(Date.now() + 3600_000 + 1000);
+      expect((await clientCredentials(id, created.client_secret as string)).status).toBe(200);
+      expect((await clientCredentials(id, body.client_secret as string)).status).toBe(200);
+      // A rotation without grace ends every earlier secret at once, the one in its grace period included.
+      const again = (await admin('POST', `/clients/${id}/secret`)).body as Json;
+      expect(again).not.toHaveProperty('previous_secret_valid_until');
+      expect((await clientCredentials(id, created.client_secret as string)).status).toBe(401);
+      expect((await clientCredentials(id, body.client_secret as string)).status).toBe(401);
+      expect((await clientCredentials(id, again.client_secret as string)).status).toBe(200);
+    });
+
+    test('internal clients (Generate Token API, dashboard) cannot be changed, deleted or rotated, but their tokens can be revoked', async () => {
+      for (const id of ['authtoken-compat', 'authtoken-dashboard']) {
+        expect((await admin('GET', `/clients/${id}`)).status).toBe(200);
+        for (const [method, path, body] of [
+          ['PATCH', `/clients/${id}`, { name: 'renamed' }],
+          ['DELETE', `/clients/${id}`, undefined],
+          ['POST', `/clients/${id}/secret`, undefined],
+        ] as const) {
+          const refused = await admin(method, path, body ? { body } : undefined);
+          expect(refused.status).toBe(409);
+          expect(refused.body).toMatchObject({ error: 'conflict' });
+          expect(String((refused.body as Json).error_description)).toMatch(/internal client/);
+        }
+        expect((await admin('POST', `/clients/${id}/revoke-tokens`)).status).toBe(200);
+        expect((await admin('GET', `/clients/${id}`)).body).toMatchObject({ client_id: id });
+      }
+    });
+
     test("revoke-tokens ends every stored token of that client and no other client's", async () => {
       const created = (await admin('POST', '/clients', { body: { name: 'Revoked', grant_types: ['client_credentials'], scopes: ['api:read'] } })).body as Json;
       const [id, secret] = [created.client_id as string, created.client_secret as string];

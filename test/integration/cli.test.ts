@@ -82,8 +82,16 @@ describe('the authtoken CLI against a running server', () => {
     const secret = (JSON.parse(rotated.stdout) as { client_secret: string }).client_secret;
     expect((await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials' }, { id, secret })).status).toBe(200);
 
+    const graceful = await cli(['client', 'rotate-secret', id, '--grace-seconds', '600']);
+    expect(graceful.stdout).toMatch(/the old one keeps working until \d{4}-\d\d-\d\dT/);
+    expect((await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials' }, { id, secret })).status).toBe(200);
+    const refused = await cli(['client', 'rotate-secret', id, '--grace-seconds', 'soon']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/whole number of seconds/);
+
     const revoked = await cli(['client', 'revoke-tokens', id, '--json']);
-    expect(JSON.parse(revoked.stdout)).toMatchObject({ client_id: id, revoked_records: 1 });
+    // The two tokens issued above, one per secret.
+    expect(JSON.parse(revoked.stdout)).toMatchObject({ client_id: id, revoked_records: 2 });
 
     expect((await cli(['client', 'delete', id])).stdout.trim()).toBe(`deleted ${id}`);
     const gone = await cli(['client', 'get', id]);

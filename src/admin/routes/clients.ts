@@ -5,7 +5,7 @@ import type { ClientRegistry, ClientView } from '../../clients/index.js';
 import type { BulkRevocation } from '../../tokens/index.js';
 import { recordAdminAction } from '../audit-trail.js';
 import { AdminApiError, notFound } from '../errors.js';
-import { clientIdPattern, createClientRequest, pageQuery, updateClientRequest } from '../schemas.js';
+import { clientIdPattern, createClientRequest, pageQuery, rotateSecretRequest, updateClientRequest } from '../schemas.js';
 import { parseBody, parseQuery } from '../validation.js';
 
 export function clientJson(client: ClientView) {
@@ -32,6 +32,15 @@ function clientIdParam(value: string | undefined): string {
 export function clientRoutes(deps: { clients: ClientRegistry; audit: AuditLog; revocation: BulkRevocation }): Router {
   const { clients, audit, revocation } = deps;
   const router = new Router();
+
+  /** A client the operator may change: it exists here as an id, and the server does not define it itself. */
+  const changeableClientId = (value: string | undefined): string => {
+    const clientId = clientIdParam(value);
+    if (clients.isInternal(clientId)) {
+      throw new AdminApiError(409, 'conflict', `${clientId} is an internal client defined by the server; it is recreated as defined at every start, so it cannot be changed here (its tokens can be revoked)`);
+    }
+    return clientId;
+  };
 
   router.post('/clients', async (ctx) => {
     const body = parseBody(ctx, createClientRequest);
@@ -65,7 +74,7 @@ export function clientRoutes(deps: { clients: ClientRegistry; audit: AuditLog; r
   });
 
   router.patch('/clients/:clientId', async (ctx) => {
-    const clientId = clientIdParam(ctx.params.clientId);
+    const clientId = changeableClientId(ctx.params.clientId);
     const body = parseBody(ctx, updateClientRequest);
     const updated = await clients.update(clientId, {
       ...(body.name !== undefined ? { name: body.name } : {}),
@@ -81,7 +90,7 @@ export function clientRoutes(deps: { clients: ClientRegistry; audit: AuditLog; r
   });
 
   router.delete('/clients/:clientId', async (ctx) => {
-    const clientId = clientIdParam(ctx.params.clientId);
+    const clientId = changeableClientId(ctx.params.clientId);
     if (!(await clients.delete(clientId))) throw notFound('client');
     // A deleted client's tokens go with it (JWTs through a "revoked before" time), so none outlives it.
     const { removed } = await revocation.revokeClientTokens(clientId);
@@ -90,13 +99,17 @@ export function clientRoutes(deps: { clients: ClientRegistry; audit: AuditLog; r
   });
 
   router.post('/clients/:clientId/secret', async (ctx) => {
-    const clientId = clientIdParam(ctx.params.clientId);
-    const rotated = await clients.rotateSecret(clientId);
+    const clientId = changeableClientId(ctx.params.clientId);
+    const { grace_seconds: graceSeconds } = parseBody(ctx, rotateSecretRequest);
+    // Without grace the old secret stops at once (a leak); with it, partners get time to deploy the new one.
+    const rotated: { clientSecret: string; previousValidUntil?: Date } | 'no-secret' | undefined =
+      graceSeconds > 0 ? await clients.rotateSecretWithGrace(clientId, graceSeconds) : await clients.rotateSecret(clientId);
     if (!rotated) throw notFound('client');
     if (rotated === 'no-secret') throw new AdminApiError(409, 'conflict', 'this client authenticates without a client secret');
-    await recordAdminAction(ctx, audit, { action: 'admin.client.secret_rotated', clientId });
+    const previousValidUntil = rotated.previousValidUntil?.toISOString();
+    await recordAdminAction(ctx, audit, { action: 'admin.client.secret_rotated', clientId, details: { grace_seconds: graceSeconds } });
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = { client_id: clientId, client_secret: rotated.clientSecret };
+    ctx.body = { client_id: clientId, client_secret: rotated.clientSecret, ...(previousValidUntil ? { previous_secret_valid_until: previousValidUntil } : {}) };
   });
 
   router.post('/clients/:clientId/revoke-tokens', async (ctx) => {
