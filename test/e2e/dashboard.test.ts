@@ -1,20 +1,9 @@
-import { randomBytes } from 'node:crypto';
-
-import { generate, generateSecret } from 'otplib';
 import type { Browser, Page } from 'playwright-core';
 
+import { createCustomer, CUSTOMER_PASSWORD as PASSWORD, type Customer } from '../support/dashboard.js';
 import { DEMO, postForm, startTestServer, type TestServer } from '../support/server.js';
 import { launchChromium, openWatchedPage, type WatchedPage } from './support/browser.js';
-
-const PASSWORD = 'correct horse battery staple';
-
-interface Person {
-  email: string;
-  customerId: string;
-  totpSecret?: string;
-}
-
-const totpCode = (secret: string) => generate({ secret, epoch: Math.floor(Date.now() / 1000) });
+import { signInToDashboard as signInWithBrowser } from './support/dashboard.js';
 
 describe('customer dashboard in Chromium', () => {
   let server: TestServer;
@@ -29,33 +18,8 @@ describe('customer dashboard in Chromium', () => {
     await server?.close();
   });
 
-  async function newPerson(options: { totp: boolean }): Promise<Person> {
-    const email = `customer-${randomBytes(4).toString('hex')}@example.com`;
-    const account = await server.application.accounts.create({ email, password: PASSWORD });
-    if (!options.totp) return { email, customerId: account.customerId };
-    const totpSecret = generateSecret();
-    await server.application.mfa.totp.install(account.customerId, totpSecret);
-    return { email, customerId: account.customerId, totpSecret };
-  }
-
-  /** /dashboard -> our login page -> (second factor) -> consent -> back on the overview. */
-  async function signInToDashboard(watched: WatchedPage, person: Person): Promise<void> {
-    const { page } = watched;
-    await page.goto(`${server.baseUrl}/dashboard`);
-    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-    await watched.screenshot('dashboard-login');
-    await page.getByLabel('Email or customer ID').fill(person.email);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    if (person.totpSecret) {
-      await page.getByRole('heading', { name: 'Verify it is you' }).waitFor();
-      await page.getByLabel('Code').fill(await totpCode(person.totpSecret));
-      await page.getByRole('button', { name: 'Verify' }).click();
-    }
-    await page.getByRole('heading', { name: /^Allow / }).waitFor();
-    await page.getByRole('button', { name: 'Allow' }).click();
-    await page.getByRole('heading', { name: 'Your AuthToken dashboard' }).waitFor();
-  }
+  const newPerson = (options: { totp: boolean }) => createCustomer(server, options);
+  const signInToDashboard = (watched: WatchedPage, person: Customer) => signInWithBrowser(server.baseUrl, watched, person);
 
   async function createCredential(page: Page, name: string, scopes: string[]): Promise<void> {
     await page.getByLabel('Name').fill(name);
