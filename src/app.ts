@@ -6,7 +6,7 @@ import { CLIENT_MIGRATIONS, ClientRegistry } from './clients/index.js';
 import type { Config } from './config/index.js';
 import { CsrfProtection } from './http/csrf.js';
 import { errorBoundary } from './http/errors.js';
-import { createDashboard, DashboardSessions, SessionDevices } from './dashboard/index.js';
+import { createDashboard, createSelfService, DASHBOARD_CLIENT_ID, DashboardSessions, SessionDevices, SIGN_UP_PATH } from './dashboard/index.js';
 import { ensureCompatClient, GENERATE_TOKEN_PATH, generateTokenApiRoutes } from './generate-token-api/index.js';
 import { livenessHandler, readinessHandler } from './http/health.js';
 import { observeRequestDuration } from './http/http-metrics.js';
@@ -192,6 +192,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
       logger,
       clientRequiresMfa: async (clientId) => (await live.provider.Client.find(clientId))?.metadata()[MFA_REQUIRED_METADATA] === true,
       forgotPasswordUrl: config.mfa.emailEnabled ? '/account/forgot' : undefined,
+      signUpUrlFor: (clientId) => (config.dashboard.signUp && clientId === DASHBOARD_CLIENT_ID ? SIGN_UP_PATH : undefined),
     }),
     ),
   );
@@ -251,6 +252,19 @@ export async function createApplication(config: Config, rawStore: Store, logger:
     sessionDevices,
   });
   app.use(routesUnder(dashboard.routes));
+  const selfService = await createSelfService({
+    config,
+    store,
+    secrets,
+    accounts,
+    mfa,
+    audit,
+    sessions: dashboardSessions,
+    channel: deliveryChannel,
+    endEverythingOf,
+    onDeliveryFailure: (error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not deliver a dashboard email'),
+  });
+  for (const router of selfService.routers) app.use(routesUnder(router));
   app.use(providerMiddleware);
 
   const unsubscribe = onStoreUnavailable(noteStoreUnavailable);

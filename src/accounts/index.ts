@@ -13,7 +13,8 @@ export type { ThrottleSettings, ThrottleState } from './throttle.js';
 
 export const ACCOUNTS_COLLECTION = 'accounts';
 
-export type AccountStatus = 'active' | 'disabled';
+/** `unverified`: signed up on the dashboard, email not yet confirmed; only `active` accounts can sign in. */
+export type AccountStatus = 'active' | 'disabled' | 'unverified';
 
 /** A user as the rest of the server sees it: never the password hash. */
 export interface Account {
@@ -52,6 +53,8 @@ export interface NewAccount {
   customerId?: string;
   /** Only for the development seed's well-known demo password. */
   skipPasswordPolicy?: boolean;
+  /** Default `active`; self-service sign-up creates `unverified` accounts. */
+  status?: AccountStatus;
 }
 
 export class EmailTakenError extends Error {
@@ -140,7 +143,7 @@ export class AccountService {
       emailKey: normalizeEmail(input.email),
       passwordHash: await this.#hasher.hash(input.password),
       roles: input.roles ?? [],
-      status: 'active',
+      status: input.status ?? 'active',
       createdAt: now,
       updatedAt: now,
       passwordChangedAt: now,
@@ -247,6 +250,17 @@ export class AccountService {
 
   async setStatus(customerId: string, status: AccountStatus): Promise<void> {
     await this.#accounts.updateOne({ _id: customerId }, { $set: { status, updatedAt: new Date() } });
+  }
+
+  /** Activates an account whose email was just verified; false when it was not `unverified` (e.g. disabled since). */
+  async activateVerified(customerId: string): Promise<boolean> {
+    const updated = await this.#accounts.updateOne({ _id: customerId, status: 'unverified' }, { $set: { status: 'active', updatedAt: new Date() } });
+    return updated !== null;
+  }
+
+  /** Costs what hashing a new password costs, so an answer that creates nothing takes as long as one that does. */
+  async spendPasswordHashingTime(password: string): Promise<void> {
+    await this.#hasher.hash(password);
   }
 
   async setRoles(customerId: string, roles: string[]): Promise<void> {

@@ -141,7 +141,7 @@ export const userResponse = z.object({
   customer_id: z.string(),
   email: z.string(),
   roles: z.array(z.string()),
-  status: z.enum(['active', 'disabled']),
+  status: z.enum(['active', 'disabled', 'unverified']),
   country_code: z.string().optional(),
   mfa_methods: z.array(z.string()).describe('second factors in use; never a secret'),
   mfa_enrollment_required: z.boolean().describe('the next sign-in must enroll a second factor'),

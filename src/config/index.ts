@@ -92,6 +92,9 @@ const envSchema = z.object({
   COMPAT_TOKEN_GET: bool.optional(),
   DASHBOARD_SESSION_TTL_SECONDS: intInRange(60, 7 * 86400).default(8 * 3600),
   CLIENT_SECRET_GRACE_SECONDS: intInRange(0, 30 * 86400).default(86400),
+  DASHBOARD_SIGNUP: bool.optional(),
+  SIGNUP_LINK_TTL_SECONDS: intInRange(300, 7 * 86400).default(86400),
+  RATE_LIMIT_SIGNUP: intInRange(0, 1_000_000).default(5),
   SESSION_LAST_SEEN_INTERVAL_SECONDS: intInRange(1, 3600).default(60),
   DEMO_USER_EMAIL: z.email().default('demo@example.com'),
   DEMO_USER_PASSWORD: z.string().min(1).max(128).default('demo-password'),
@@ -199,13 +202,20 @@ export interface Config {
     accountWindowSeconds: number;
   };
   /** Per-IP fixed-window limits (requests per window; 0 turns a limit off). */
-  rateLimits: { windowSeconds: number; passwordGrant: number; mfaChallenge: number; passwordReset: number };
+  rateLimits: { windowSeconds: number; passwordGrant: number; mfaChallenge: number; passwordReset: number; signUp: number };
   /** How long an emailed "forgot password" link works. */
   passwordResetLinkTtlSeconds: number;
   /** The Generate Token API: GET with the key in the query string only when explicitly allowed (deprecated). */
   generateTokenApi: { allowGet: boolean };
   /** The customer dashboard's own sessions. */
-  dashboard: { sessionTtlSeconds: number; secretRotationGraceSeconds: number };
+  dashboard: {
+    sessionTtlSeconds: number;
+    secretRotationGraceSeconds: number;
+    /** Self-service sign-up with email verification (DASHBOARD_SIGNUP; default on outside production only). */
+    signUp: boolean;
+    /** How long an emailed verification link works. */
+    signUpLinkTtlSeconds: number;
+  };
   /** A sign-in session's "last seen" is written at most once per this many seconds (one write per interval, not per request). */
   sessionLastSeenIntervalSeconds: number;
   storeSweepIntervalSeconds: number;
@@ -352,6 +362,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('SMTP_URL: required when NODE_ENV=production and email MFA is on (or set MFA_EMAIL_ENABLED=false)');
   }
 
+  // Off in production unless asked for: a self-registered account may put every scope that needs no role
+  // (SCOPE_ROLE_REQUIREMENTS) on its credentials, which an operator should decide to allow.
+  const signUpEnabled = env.DASHBOARD_SIGNUP ?? !isProduction;
+  if (isProduction && signUpEnabled && env.MFA_DELIVERY === 'email' && !env.SMTP_URL) {
+    throw new ConfigError('SMTP_URL: required when NODE_ENV=production and DASHBOARD_SIGNUP is on (verification links are emailed)');
+  }
+
   const apiScopes = env.API_SCOPES.split(' ');
   const defaultResource = env.DEFAULT_RESOURCE ?? `${issuer}/api`;
   const listedServers = parseJson('RESOURCE_SERVERS', env.RESOURCE_SERVERS, z.array(resourceServerSchema)) ?? [];
@@ -450,10 +467,16 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       passwordGrant: env.RATE_LIMIT_PASSWORD_GRANT,
       mfaChallenge: env.RATE_LIMIT_MFA_CHALLENGE,
       passwordReset: env.RATE_LIMIT_PASSWORD_RESET,
+      signUp: env.RATE_LIMIT_SIGNUP,
     },
     passwordResetLinkTtlSeconds: env.PASSWORD_RESET_LINK_TTL_SECONDS,
     generateTokenApi: { allowGet: env.COMPAT_TOKEN_GET === true },
-    dashboard: { sessionTtlSeconds: env.DASHBOARD_SESSION_TTL_SECONDS, secretRotationGraceSeconds: env.CLIENT_SECRET_GRACE_SECONDS },
+    dashboard: {
+      sessionTtlSeconds: env.DASHBOARD_SESSION_TTL_SECONDS,
+      secretRotationGraceSeconds: env.CLIENT_SECRET_GRACE_SECONDS,
+      signUp: signUpEnabled,
+      signUpLinkTtlSeconds: env.SIGNUP_LINK_TTL_SECONDS,
+    },
     sessionLastSeenIntervalSeconds: env.SESSION_LAST_SEEN_INTERVAL_SECONDS,
     storeSweepIntervalSeconds: env.STORE_SWEEP_INTERVAL_SECONDS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,

@@ -2,14 +2,22 @@ import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { InteractionResults } from 'oidc-provider';
-import QRCode from 'qrcode';
 
 import { requestOrigin, type AuditLog } from '../audit/index.js';
 import type { CsrfProtection } from '../http/csrf.js';
 import type { Logger } from '../log/index.js';
 import type { Provider } from '../provider/index.js';
 import { respondWithErrorPage, type Views } from '../views/index.js';
-import { ACR_MFA, ACR_PASSWORD, AMR_PASSWORD_AND_SECOND_FACTOR, AMR_PASSWORD_ONLY, type MfaMethod } from '../mfa/index.js';
+import {
+  ACR_MFA,
+  ACR_PASSWORD,
+  AMR_PASSWORD_AND_SECOND_FACTOR,
+  AMR_PASSWORD_ONLY,
+  recoveryCodesFile,
+  RECOVERY_CODES_FILE_NAME,
+  totpEnrollmentDisplay,
+  type MfaMethod,
+} from '../mfa/index.js';
 import { MFA_STEP_UP_REASON, requestsMfa } from '../provider/step-up-policy.js';
 import type { PendingLogins } from './pending-login.js';
 import { describeScope } from './scope-descriptions.js';
@@ -28,6 +36,8 @@ export interface InteractionDependencies {
   clientRequiresMfa(clientId: string): Promise<boolean>;
   /** The forgot-password page, when email is configured. */
   forgotPasswordUrl?: string;
+  /** The sign-up page to link from this client's login page, if any (the dashboard's, when sign-up is on). */
+  signUpUrlFor?(clientId: string): string | undefined;
 }
 
 type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -50,11 +60,6 @@ function maskEmail(email: string | undefined): string | undefined {
   if (!email) return undefined;
   const [local = '', domain = ''] = email.split('@');
   return `${local.slice(0, 1)}${'*'.repeat(Math.max(1, Math.min(local.length - 1, 6)))}@${domain}`;
-}
-
-/** Groups a base32 key in fours so a person can type it. */
-function groupKey(secret: string): string {
-  return secret.replace(/(.{4})/g, '$1 ').trim();
 }
 
 class ExpiredInteraction extends Error {}
@@ -185,6 +190,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
       action: url.login,
       abortUrl: url.abort,
       forgotUrl: deps.forgotPasswordUrl,
+      signUpUrl: deps.signUpUrlFor?.(clientIdOf(interaction)),
       csrf: csrf.token(ctx, interaction.uid),
       error: extra.error,
       username: extra.username,
@@ -345,8 +351,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     const url = urls(interaction.uid);
     ctx.type = 'html';
     ctx.body = views.render('./enroll', {
-      qrSvg: await QRCode.toString(otpauthUri, { type: 'svg', errorCorrectionLevel: 'M', margin: 1 }),
-      manualKey: groupKey(secret),
+      ...(await totpEnrollmentDisplay(secret, otpauthUri)),
       action: url.enroll,
       abortUrl: url.abort,
       csrf: csrf.token(ctx, interaction.uid),
@@ -403,8 +408,8 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     const waiting = await pendingAt(ctx, interaction, 'recovery-codes');
     if (!waiting) return;
     ctx.type = 'text/plain';
-    ctx.attachment('authtoken-recovery-codes.txt');
-    ctx.body = `AuthToken recovery codes. Each works once.\n\n${(waiting.recoveryCodes ?? []).join('\n')}\n`;
+    ctx.attachment(RECOVERY_CODES_FILE_NAME);
+    ctx.body = recoveryCodesFile(waiting.recoveryCodes ?? []);
   });
 
   router.post('/:uid/recovery-codes', async (ctx) => {

@@ -12,6 +12,7 @@ import { MFA_FACTORS_COLLECTION, TotpFactor, type MfaFactorsDocument, type TotpC
 
 export type { DeliveryChannel, DeliveryMessage } from './delivery/channel.js';
 export { EmailChannel } from './delivery/email.js';
+export { recoveryCodesFile, RECOVERY_CODES_FILE_NAME, totpEnrollmentDisplay, type TotpEnrollmentDisplay } from './enrollment-display.js';
 export { signWebhookBody, WebhookChannel, WEBHOOK_SIGNATURE_HEADER } from './delivery/webhook.js';
 export { MfaTokens, MFA_TOKENS_COLLECTION, type MfaTokenContext } from './mfa-tokens.js';
 export { RECOVERY_CODE_COUNT } from './recovery-codes.js';
@@ -184,12 +185,22 @@ export class MfaService {
     return this.totp.enroll(subject.customerId, subject.email);
   }
 
+  /** The TOTP enrollment waiting for its confirming code, if any (to show the same QR code again). */
+  async pendingTotpEnrollment(subject: MfaSubject): Promise<TotpEnrollment | undefined> {
+    return this.totp.pending(subject.customerId, subject.email);
+  }
+
   async confirmTotp(accountId: string, code: string, clock: TotpClock = {}): Promise<boolean> {
     return this.totp.confirm(accountId, code, clock);
   }
 
   async removeTotp(accountId: string): Promise<void> {
     await this.totp.remove(accountId);
+  }
+
+  /** Whether email codes are a factor of their own for this account (not only the fallback of TOTP users). */
+  async hasEmailFactor(accountId: string): Promise<boolean> {
+    return (await this.#factors(accountId))?.emailFactor === true;
   }
 
   /** Turns email codes on as a factor of their own (for accounts without an authenticator app). */

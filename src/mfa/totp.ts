@@ -81,6 +81,15 @@ export class TotpFactor {
     return { secret, uri: this.uri(label, secret) };
   }
 
+  /** The enrollment started and not yet confirmed (nor expired), to show its QR code again; undefined otherwise. */
+  async pending(accountId: string, label: string): Promise<TotpEnrollment | undefined> {
+    const factors = await this.#factors.findOne({ _id: accountId });
+    const sealed = factors?.totpPendingSealedSecret;
+    if (!sealed || !factors.totpPendingUntil || factors.totpPendingUntil.getTime() < Date.now()) return undefined;
+    const secret = this.#open(accountId, sealed);
+    return { secret, uri: this.uri(label, secret) };
+  }
+
   /** Confirms a pending enrollment with a code from the app; the code's step is then spent. */
   async confirm(accountId: string, code: string, clock: TotpClock = {}): Promise<boolean> {
     const factors = await this.#factors.findOne({ _id: accountId });

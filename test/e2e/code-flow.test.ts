@@ -156,15 +156,19 @@ describe('authorization code + PKCE through our pages, in Chromium', () => {
     const watched = await openWatchedPage(browser, { javaScriptEnabled: false });
     const { page } = watched;
     const checks = await startAuthorization(publicClient, page);
-    // Focus starts in the username field (autofocus); Tab moves on, Enter submits.
+    // Focus starts in the username field (autofocus); Tab moves on, Enter submits. Typing waits for that
+    // focus: on a loaded machine Chromium may apply autofocus after the page reports it is loaded.
+    await page.locator('#username:focus').waitFor();
     await page.keyboard.type(person.email);
     await page.keyboard.press('Tab');
     await page.keyboard.type(PASSWORD);
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Verify it is you' }).waitFor();
+    await page.locator('#code:focus').waitFor();
     await page.keyboard.type(await totpCode(String(person.totpSecret)));
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: /^Allow / }).waitFor();
+    await page.locator('button[value=allow]:focus').waitFor();
     await page.keyboard.press('Enter');
     const tokens = await finishAtCallback(publicClient, page, checks);
     expect(tokens.claims()?.sub).toBe(person.customerId);

@@ -3,9 +3,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Browser } from 'playwright-core';
 
 import { DASHBOARD_CALLBACK_PATH, DASHBOARD_CLIENT_ID } from '../../src/dashboard/index.js';
+import { createCustomer, CUSTOMER_PASSWORD } from '../support/dashboard.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { launchChromium, openWatchedPage, type WatchedPage } from './support/browser.js';
-import { newPerson, PASSWORD, signInToDashboard } from './support/dashboard.js';
+import { signInToDashboard } from './support/dashboard.js';
 
 describe('dashboard active tokens and signed-in sessions in Chromium', () => {
   let server: TestServer;
@@ -45,17 +46,17 @@ describe('dashboard active tokens and signed-in sessions in Chromium', () => {
   }
 
   test('a Generate Token API token is listed and revoked; it is gone from the list and from the store', async () => {
-    const person = await newPerson(server, { totp: false });
+    const person = await createCustomer(server, { totp: false });
     const response = await fetch(`${server.baseUrl}/auth/v1/authentication/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ customerId: person.customerId, key: Buffer.from(PASSWORD).toString('base64'), email: person.email, country: 'DE', scope: 'api:read' }),
+      body: JSON.stringify({ customerId: person.customerId, key: Buffer.from(CUSTOMER_PASSWORD).toString('base64'), email: person.email, country: 'DE', scope: 'api:read' }),
     });
     const { token } = (await response.json()) as { token: string };
     expect(await server.application.provider.AccessToken.find(token)).toBeDefined();
 
     const watched = await openWatchedPage(browser);
-    await signInToDashboard(server, watched, person);
+    await signInToDashboard(server.baseUrl, watched, person);
     const { page } = watched;
     await page.getByRole('link', { name: 'Active tokens' }).click();
     await page.getByRole('heading', { name: 'Active tokens' }).waitFor();
@@ -75,11 +76,11 @@ describe('dashboard active tokens and signed-in sessions in Chromium', () => {
   });
 
   test('sessions of two browsers are listed; signing the other out ends its sign-in and dashboard sessions', async () => {
-    const person = await newPerson(server, { totp: false });
+    const person = await createCustomer(server, { totp: false });
     const laptop = await openWatchedPage(browser);
     const phone = await openWatchedPage(browser);
-    await signInToDashboard(server, laptop, person);
-    await signInToDashboard(server, phone, person);
+    await signInToDashboard(server.baseUrl, laptop, person);
+    await signInToDashboard(server.baseUrl, phone, person);
 
     const { page } = laptop;
     await page.getByRole('link', { name: 'Sessions' }).click();

@@ -1,8 +1,9 @@
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 
+import { createCustomer, CUSTOMER_PASSWORD as PASSWORD, type Customer } from '../support/dashboard.js';
 import { DEMO, postForm, startTestServer, type TestServer } from '../support/server.js';
 import { launchChromium, openWatchedPage, type WatchedPage } from './support/browser.js';
-import { createCredential, newPerson as newDashboardPerson, PASSWORD, signInToDashboard as signInAs, type Person } from './support/dashboard.js';
+import { signInToDashboard as signInWithBrowser } from './support/dashboard.js';
 
 describe('customer dashboard in Chromium', () => {
   let server: TestServer;
@@ -17,8 +18,14 @@ describe('customer dashboard in Chromium', () => {
     await server?.close();
   });
 
-  const newPerson = (options: { totp: boolean }) => newDashboardPerson(server, options);
-  const signInToDashboard = (watched: WatchedPage, person: Person) => signInAs(server, watched, person);
+  const newPerson = (options: { totp: boolean }) => createCustomer(server, options);
+  const signInToDashboard = (watched: WatchedPage, person: Customer) => signInWithBrowser(server.baseUrl, watched, person);
+
+  async function createCredential(page: Page, name: string, scopes: string[]): Promise<void> {
+    await page.getByLabel('Name').fill(name);
+    for (const scope of scopes) await page.getByRole('checkbox', { name: scope }).check();
+    await page.getByRole('button', { name: 'Create credential' }).click();
+  }
 
   test('sign in with password + TOTP, overview with the customer ID and Getting started', async () => {
     const person = await newPerson({ totp: true });

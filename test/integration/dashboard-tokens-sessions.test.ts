@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 
 import { DASHBOARD_CALLBACK_PATH, DASHBOARD_CLIENT_ID, SESSION_DEVICES_COLLECTION } from '../../src/dashboard/index.js';
-import { createTestAccount, DEMO_REDIRECT_URI, issueAuthorizationCode } from '../support/authorization-code.js';
-import { formsOf, formWith, HttpBrowser, type PageForm } from '../support/http-browser.js';
+import { DEMO_REDIRECT_URI, issueAuthorizationCode } from '../support/authorization-code.js';
+import { createCustomer, signInToDashboardOverHttp, type Customer } from '../support/dashboard.js';
+import { formsOf, formWith, PageClient, type PageForm, type PageResponse } from '../support/page-client.js';
 import { postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
 
-const PASSWORD = 'correct horse battery staple';
+const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36';
 const IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
 const FIREFOX = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0';
 
@@ -14,16 +15,20 @@ interface Client {
   secret: string;
 }
 
-async function newPersonOn(server: TestServer): Promise<{ email: string; customerId: string }> {
-  const customerId = await createTestAccount(server.application);
-  const account = await server.application.accounts.findById(customerId);
-  return { email: String(account?.email), customerId };
+async function newPersonOn(server: TestServer): Promise<Customer> {
+  return createCustomer(server, { totp: false });
 }
 
-async function signedInBrowserOn(server: TestServer, email: string, userAgent?: string): Promise<HttpBrowser> {
-  const browser = new HttpBrowser(server.baseUrl, userAgent);
-  await browser.signInToDashboard(email, PASSWORD);
+/** A browser (cookie jar + user agent) signed in to the dashboard through the real pages. */
+async function signedInBrowserOn(server: TestServer, customer: Customer, userAgent = CHROME): Promise<PageClient> {
+  const browser = new PageClient(server.baseUrl, userAgent);
+  await signInToDashboardOverHttp(browser, customer);
   return browser;
+}
+
+/** Submits one of a page's forms with its hidden fields (and the given ones), following the redirects. */
+async function submitForm(browser: PageClient, form: PageForm, extra: Record<string, string> = {}): Promise<PageResponse> {
+  return browser.follow(form.action, { form: { ...form.fields, ...extra } });
 }
 
 async function isActiveOn(server: TestServer, token: string, client: Client): Promise<boolean> {
@@ -33,9 +38,9 @@ async function isActiveOn(server: TestServer, token: string, client: Client): Pr
 }
 
 /** Creates an API credential on the dashboard; its secret is read from the page that shows it once. */
-async function createCredential(browser: HttpBrowser, name: string): Promise<Client> {
-  const page = await browser.get('/dashboard/credentials');
-  const created = await browser.submit(formWith(page.html, 'Create credential'), { name, scope: 'api:read' });
+async function createCredential(browser: PageClient, name: string): Promise<Client> {
+  const page = await browser.follow('/dashboard/credentials');
+  const created = await submitForm(browser, formWith(page.html, 'Create credential'), { name, scope: 'api:read' });
   expect(created.status).toBe(200);
   return {
     id: String(/id="client-id">([^<]+)</.exec(created.html)?.[1]),
@@ -66,7 +71,7 @@ describe.each(STORE_KINDS)('dashboard tokens and sessions on the %s store', (sto
   });
 
   const newPerson = () => newPersonOn(server);
-  const signedInBrowser = (email: string, userAgent?: string) => signedInBrowserOn(server, email, userAgent);
+  const signedInBrowser = (customer: Customer, userAgent?: string) => signedInBrowserOn(server, customer, userAgent);
   const active = (token: string, client: Client) => isActiveOn(server, token, client);
 
   /** An access + refresh token pair of the app for the account, through the real token endpoint. */
@@ -87,12 +92,12 @@ describe.each(STORE_KINDS)('dashboard tokens and sessions on the %s store', (sto
     const person = await newPerson();
     const first = await appTokens(person.customerId);
     const second = await appTokens(person.customerId);
-    const browser = await signedInBrowser(person.email);
+    const browser = await signedInBrowser(person);
     const credential = await createCredential(browser, 'Billing sync');
     const minted = await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, credential);
     const credentialToken = String(minted.body.access_token);
 
-    const page = await browser.get('/dashboard/tokens');
+    const page = await browser.follow('/dashboard/tokens');
     expect(page.status).toBe(200);
     expect(page.headers.get('cache-control')).toBe('no-store');
     expect(page.html).toContain('Photo app');
@@ -110,25 +115,25 @@ describe.each(STORE_KINDS)('dashboard tokens and sessions on the %s store', (sto
     expect(appAccessForms).toHaveLength(2);
     expect(await active(first.access, app)).toBe(true);
     // The two rows cannot be told apart (same app, same second): revoking one ends exactly one of the two.
-    let afterRevoke = await browser.submit(appAccessForms[0] as PageForm);
+    let afterRevoke = await submitForm(browser, appAccessForms[0] as PageForm);
     expect(afterRevoke.status).toBe(200);
     expect(afterRevoke.url).toBe(`${server.baseUrl}/dashboard/tokens`);
     expect([await active(first.access, app), await active(second.access, app)].filter(Boolean)).toHaveLength(1);
     expect(await active(first.refresh, app)).toBe(true);
-    afterRevoke = await browser.submit(revokeForm(afterRevoke.html, 'Revoke access token of Photo app'));
+    afterRevoke = await submitForm(browser, revokeForm(afterRevoke.html, 'Revoke access token of Photo app'));
     expect(await active(first.access, app)).toBe(false);
     expect(await active(second.access, app)).toBe(false);
     expect(formsOf(afterRevoke.html).filter((form) => form.action === '/dashboard/tokens/revoke')).toHaveLength(4);
 
     // A refresh token: it ends, and its grant with it (RFC 7009 2.1), so it cannot be used either.
-    afterRevoke = await browser.submit(revokeForm(afterRevoke.html, 'Revoke refresh token of Photo app'));
+    afterRevoke = await submitForm(browser, revokeForm(afterRevoke.html, 'Revoke refresh token of Photo app'));
     expect([await active(first.refresh, app), await active(second.refresh, app)].filter(Boolean)).toHaveLength(1);
 
     // A credential's token.
     expect(await active(credentialToken, credential)).toBe(true);
     const credentialForms = formsOf(afterRevoke.html).filter((form) => form.html.includes('aria-label="Revoke access token of Billing sync'));
     expect(credentialForms).toHaveLength(2);
-    for (const form of credentialForms) await browser.submit(form);
+    for (const form of credentialForms) await submitForm(browser, form);
     expect(await active(credentialToken, credential)).toBe(false);
 
     const events = await server.application.audit.list({ accountId: person.customerId });
@@ -141,12 +146,12 @@ describe.each(STORE_KINDS)('dashboard tokens and sessions on the %s store', (sto
 
   test('"revoke all tokens" of a credential ends its stored tokens; the credential keeps working', async () => {
     const person = await newPerson();
-    const browser = await signedInBrowser(person.email);
+    const browser = await signedInBrowser(person);
     const credential = await createCredential(browser, 'Nightly export');
     const token = String((await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, credential)).body.access_token);
     expect(await active(token, credential)).toBe(true);
-    const page = await browser.get('/dashboard/tokens');
-    const done = await browser.submit(formWith(page.html, 'aria-label="Revoke all tokens of Nightly export"'));
+    const page = await browser.follow('/dashboard/tokens');
+    const done = await submitForm(browser, formWith(page.html, 'aria-label="Revoke all tokens of Nightly export"'));
     expect(done.status).toBe(200);
     expect(await active(token, credential)).toBe(false);
     expect(done.html).toContain('id="no-tokens"');
@@ -158,41 +163,41 @@ describe.each(STORE_KINDS)('dashboard tokens and sessions on the %s store', (sto
   test('another account’s token or credential answers 404 and stays untouched; forged references too', async () => {
     const owner = await newPerson();
     const ownerTokens = await appTokens(owner.customerId);
-    const ownerBrowser = await signedInBrowser(owner.email);
+    const ownerBrowser = await signedInBrowser(owner);
     const ownerCredential = await createCredential(ownerBrowser, 'Owner job');
-    const ownerPage = await ownerBrowser.get('/dashboard/tokens');
+    const ownerPage = await ownerBrowser.follow('/dashboard/tokens');
     const ownerForms = formsOf(ownerPage.html).filter((form) => form.action === '/dashboard/tokens/revoke');
     expect(ownerForms.length).toBeGreaterThanOrEqual(3);
 
     const intruder = await newPerson();
-    const intruderBrowser = await signedInBrowser(intruder.email);
-    const intruderPage = await intruderBrowser.get('/dashboard/tokens');
+    const intruderBrowser = await signedInBrowser(intruder);
+    const intruderPage = await intruderBrowser.follow('/dashboard/tokens');
     const csrf = String(formWith(intruderPage.html, 'name="csrf"').fields.csrf);
     for (const form of ownerForms) {
-      const refused = await intruderBrowser.post('/dashboard/tokens/revoke', { ...form.fields, csrf });
+      const refused = await intruderBrowser.follow('/dashboard/tokens/revoke', { form: { ...form.fields, csrf } });
       expect(refused.status).toBe(404);
       expect(refused.html).toContain('No such token');
     }
-    const notYours = await intruderBrowser.post(`/dashboard/tokens/credentials/${encodeURIComponent(ownerCredential.id)}/revoke-all`, { csrf });
+    const notYours = await intruderBrowser.follow(`/dashboard/tokens/credentials/${encodeURIComponent(ownerCredential.id)}/revoke-all`, { form: { csrf } });
     expect(notYours.status).toBe(404);
     for (const forged of [{ kind: 'AccessToken', token: 'x' }, { kind: 'Session', token: String(ownerForms[0]?.fields.token) }, { kind: 'AccessToken', token: '' }, { kind: '', token: '' }]) {
-      const refused = await intruderBrowser.post('/dashboard/tokens/revoke', { ...forged, csrf });
+      const refused = await intruderBrowser.follow('/dashboard/tokens/revoke', { form: { ...forged, csrf } });
       expect(refused.status).toBe(404);
     }
     // Right account, wrong kind: the reference is sealed for its kind.
     const wrongKind = ownerForms.find((form) => form.fields.kind === 'RefreshToken');
     const ownerCsrf = String(formWith(ownerPage.html, 'name="csrf"').fields.csrf);
-    expect((await ownerBrowser.post('/dashboard/tokens/revoke', { kind: 'AccessToken', token: String(wrongKind?.fields.token), csrf: ownerCsrf })).status).toBe(404);
+    expect((await ownerBrowser.follow('/dashboard/tokens/revoke', { form: { kind: 'AccessToken', token: String(wrongKind?.fields.token), csrf: ownerCsrf } })).status).toBe(404);
     // Without a valid CSRF token nothing happens either.
-    expect((await ownerBrowser.post('/dashboard/tokens/revoke', { ...ownerForms[0]?.fields, csrf: 'forged' })).status).toBe(403);
+    expect((await ownerBrowser.follow('/dashboard/tokens/revoke', { form: { ...ownerForms[0]?.fields, csrf: 'forged' } })).status).toBe(403);
 
     expect(await active(ownerTokens.access, app)).toBe(true);
     expect(await active(ownerTokens.refresh, app)).toBe(true);
-    expect(formsOf((await ownerBrowser.get('/dashboard/tokens')).html).filter((form) => form.action === '/dashboard/tokens/revoke')).toHaveLength(ownerForms.length);
+    expect(formsOf((await ownerBrowser.follow('/dashboard/tokens')).html).filter((form) => form.action === '/dashboard/tokens/revoke')).toHaveLength(ownerForms.length);
   });
 
   /** What the authorization endpoint answers this browser for a silent sign-in (prompt=none). */
-  async function silentSignIn(browser: HttpBrowser): Promise<URL> {
+  async function silentSignIn(browser: PageClient): Promise<URL> {
     const verifier = randomBytes(32).toString('base64url');
     const parameters = new URLSearchParams({
       client_id: DASHBOARD_CLIENT_ID,
@@ -204,18 +209,18 @@ describe.each(STORE_KINDS)('dashboard tokens and sessions on the %s store', (sto
       code_challenge: createHash('sha256').update(verifier).digest('base64url'),
       code_challenge_method: 'S256',
     });
-    const response = await browser.get(`/auth?${parameters.toString()}`, { followRedirects: false });
+    const response = await browser.request(`/auth?${parameters.toString()}`);
     expect(response.status).toBe(303);
     return new URL(String(response.headers.get('location')), server.baseUrl);
   }
 
   test('lists both kinds of session with device, IP and times; signing one out ends it (prompt=none -> login_required)', async () => {
     const person = await newPerson();
-    const laptop = await signedInBrowser(person.email);
-    const phone = await signedInBrowser(person.email, IPHONE);
+    const laptop = await signedInBrowser(person);
+    const phone = await signedInBrowser(person, IPHONE);
     expect((await silentSignIn(phone)).searchParams.get('code')).toEqual(expect.any(String));
 
-    const page = await laptop.get('/dashboard/sessions');
+    const page = await laptop.follow('/dashboard/sessions');
     expect(page.status).toBe(200);
     expect(page.headers.get('cache-control')).toBe('no-store');
     const signOutForms = formsOf(page.html).filter((form) => form.action === '/dashboard/sessions/end');
@@ -226,72 +231,72 @@ describe.each(STORE_KINDS)('dashboard tokens and sessions on the %s store', (sto
     expect(page.html.match(/\(this browser\)<\/strong>/g)).toHaveLength(2);
 
     // The phone's sign-in session: its silent sign-in now needs a login; its dashboard session is still there.
-    await laptop.submit(formWith(page.html, 'aria-label="Sign out sign-in session on Safari 17 on iOS (iPhone)"'));
+    await submitForm(laptop, formWith(page.html, 'aria-label="Sign out sign-in session on Safari 17 on iOS (iPhone)"'));
     expect((await silentSignIn(phone)).searchParams.get('error')).toBe('login_required');
-    expect((await phone.get('/dashboard', { followRedirects: false })).status).toBe(200);
+    expect((await phone.request('/dashboard')).status).toBe(200);
 
     // The phone's dashboard session: that browser is signed out of the dashboard.
-    const after = await laptop.get('/dashboard/sessions');
+    const after = await laptop.follow('/dashboard/sessions');
     expect(formsOf(after.html).filter((form) => form.action === '/dashboard/sessions/end')).toHaveLength(3);
-    await laptop.submit(formWith(after.html, 'aria-label="Sign out dashboard session on Safari 17 on iOS (iPhone)"'));
-    const signedOut = await phone.get('/dashboard', { followRedirects: false });
+    await submitForm(laptop, formWith(after.html, 'aria-label="Sign out dashboard session on Safari 17 on iOS (iPhone)"'));
+    const signedOut = await phone.request('/dashboard');
     expect(signedOut.status).toBe(303);
     expect(signedOut.headers.get('location')).toBe('/dashboard/signin');
 
     // The laptop is untouched.
     expect((await silentSignIn(laptop)).searchParams.get('code')).toEqual(expect.any(String));
-    expect((await laptop.get('/dashboard', { followRedirects: false })).status).toBe(200);
+    expect((await laptop.request('/dashboard')).status).toBe(200);
     const actions = (await server.application.audit.list({ accountId: person.customerId, action: 'dashboard.session.ended' })).map((event) => event.details?.kind);
     expect(actions.sort()).toEqual(['dashboard', 'sign-in']);
   });
 
   test('"sign out all other sessions" keeps only this browser’s; another account’s session answers 404', async () => {
     const person = await newPerson();
-    const laptop = await signedInBrowser(person.email);
-    const phone = await signedInBrowser(person.email, IPHONE);
-    const desktop = await signedInBrowser(person.email, FIREFOX);
+    const laptop = await signedInBrowser(person);
+    const phone = await signedInBrowser(person, IPHONE);
+    const desktop = await signedInBrowser(person, FIREFOX);
     const stranger = await newPerson();
-    const strangerBrowser = await signedInBrowser(stranger.email);
+    const strangerBrowser = await signedInBrowser(stranger);
 
     // The stranger cannot end the person's sessions with references from the person's page.
-    const personPage = await laptop.get('/dashboard/sessions');
-    const strangerCsrf = String(formWith((await strangerBrowser.get('/dashboard/sessions')).html, 'name="csrf"').fields.csrf);
+    const personPage = await laptop.follow('/dashboard/sessions');
+    const strangerCsrf = String(formWith((await strangerBrowser.follow('/dashboard/sessions')).html, 'name="csrf"').fields.csrf);
     for (const form of formsOf(personPage.html).filter((candidate) => candidate.action === '/dashboard/sessions/end')) {
-      const refused = await strangerBrowser.post('/dashboard/sessions/end', { ...form.fields, csrf: strangerCsrf });
+      const refused = await strangerBrowser.follow('/dashboard/sessions/end', { form: { ...form.fields, csrf: strangerCsrf } });
       expect(refused.status).toBe(404);
       expect(refused.html).toContain('No such session');
     }
     expect((await silentSignIn(phone)).searchParams.get('code')).toEqual(expect.any(String));
 
-    const done = await laptop.submit(formWith(personPage.html, 'Sign out all other sessions'));
+    const done = await submitForm(laptop, formWith(personPage.html, 'Sign out all other sessions'));
     expect(done.status).toBe(200);
     expect(formsOf(done.html).filter((form) => form.action === '/dashboard/sessions/end')).toHaveLength(2);
     for (const other of [phone, desktop]) {
       expect((await silentSignIn(other)).searchParams.get('error')).toBe('login_required');
-      expect((await other.get('/dashboard', { followRedirects: false })).status).toBe(303);
+      expect((await other.request('/dashboard')).status).toBe(303);
     }
     expect((await silentSignIn(laptop)).searchParams.get('code')).toEqual(expect.any(String));
-    expect((await laptop.get('/dashboard', { followRedirects: false })).status).toBe(200);
+    expect((await laptop.request('/dashboard')).status).toBe(200);
     // The stranger's sessions are not "other sessions" of this account.
     expect((await silentSignIn(strangerBrowser)).searchParams.get('code')).toEqual(expect.any(String));
-    expect((await strangerBrowser.get('/dashboard', { followRedirects: false })).status).toBe(200);
+    expect((await strangerBrowser.request('/dashboard')).status).toBe(200);
   });
 
   test('signing out this browser’s own dashboard session from the list signs it out of the dashboard', async () => {
     const person = await newPerson();
-    const laptop = await signedInBrowser(person.email);
-    const page = await laptop.get('/dashboard/sessions');
-    const signedOut = await laptop.submit(formWith(page.html, 'aria-label="Sign out dashboard session on Chrome 140 on Linux (desktop) (this browser)"'));
+    const laptop = await signedInBrowser(person);
+    const page = await laptop.follow('/dashboard/sessions');
+    const signedOut = await submitForm(laptop, formWith(page.html, 'aria-label="Sign out dashboard session on Chrome 140 on Linux (desktop) (this browser)"'));
     expect(signedOut.status).toBe(200);
     expect(signedOut.html).toContain('You are signed out of the dashboard');
-    const after = await laptop.get('/dashboard', { followRedirects: false });
+    const after = await laptop.request('/dashboard');
     expect(after.status).toBe(303);
     expect(after.headers.get('location')).toBe('/dashboard/signin');
   });
 
   test('"last seen" of a sign-in session is written at most once per interval', async () => {
     const person = await newPerson();
-    const browser = await signedInBrowser(person.email);
+    const browser = await signedInBrowser(person);
     const devices = server.store.collection<{ _id: string; accountId: string; lastSeenAt: Date }>(SESSION_DEVICES_COLLECTION);
     const [record] = await devices.find({ accountId: person.customerId });
     expect(record).toBeDefined();
@@ -321,16 +326,16 @@ describe.each(STORE_KINDS)('dashboard tokens with JWT access tokens on the %s st
 
   test('a credential’s JWTs are not listed (never stored) and "revoke all tokens" ends them at introspection', async () => {
     const person = await newPersonOn(server);
-    const browser = await signedInBrowserOn(server, person.email);
+    const browser = await signedInBrowserOn(server, person);
     const credential = await createCredential(browser, 'JWT job');
     const jwt = String((await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, credential)).body.access_token);
     expect(jwt.split('.')).toHaveLength(3);
     expect(await isActiveOn(server, jwt, credential)).toBe(true);
 
-    const page = await browser.get('/dashboard/tokens');
+    const page = await browser.follow('/dashboard/tokens');
     expect(page.html).toContain('id="no-tokens"');
     expect(page.html).toContain('id="jwt-coverage"');
-    await browser.submit(formWith(page.html, 'aria-label="Revoke all tokens of JWT job"'));
+    await submitForm(browser, formWith(page.html, 'aria-label="Revoke all tokens of JWT job"'));
     expect(await isActiveOn(server, jwt, credential)).toBe(false);
   });
 });

@@ -68,4 +68,15 @@ describe('configuration', () => {
     expect(() => loadConfig({ ARGON2_MEMORY_KIB: '4096' })).toThrow(/^ARGON2_MEMORY_KIB: /);
     expect(() => loadConfig({ ARGON2_TIME_COST: '1' })).toThrow(/^ARGON2_TIME_COST: /);
   });
+
+  test('dashboard sign-up: on outside production, off in production unless asked for, and then only with mail', () => {
+    expect(loadConfig({}).dashboard).toMatchObject({ signUp: true, signUpLinkTtlSeconds: 86400 });
+    expect(loadConfig({ DASHBOARD_SIGNUP: 'false' }).dashboard.signUp).toBe(false);
+    expect(loadConfig(productionBase).dashboard.signUp).toBe(false);
+    expect(loadConfig({ ...productionBase, DASHBOARD_SIGNUP: 'true' }).dashboard.signUp).toBe(true);
+    const { SMTP_URL: _smtp, ...withoutMail } = productionBase;
+    expect(() => loadConfig({ ...withoutMail, MFA_EMAIL_ENABLED: 'false', DASHBOARD_SIGNUP: 'true' })).toThrow(/^SMTP_URL: .*DASHBOARD_SIGNUP/);
+    expect(loadConfig({}).rateLimits.signUp).toBe(5);
+    expect(() => loadConfig({ SIGNUP_LINK_TTL_SECONDS: '10' })).toThrow(/^SIGNUP_LINK_TTL_SECONDS: /);
+  });
 });

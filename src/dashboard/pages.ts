@@ -1,0 +1,88 @@
+import type { Context } from 'koa';
+
+import type { Account, AccountService } from '../accounts/index.js';
+import { requestOrigin, type AuditLog } from '../audit/index.js';
+import type { CsrfProtection } from '../http/csrf.js';
+import { respondWithErrorPage, type Views } from '../views/index.js';
+import type { DashboardSession, DashboardSessions } from './sessions.js';
+
+/** The CSRF purpose of the signed-in dashboard's forms (the navigation's sign-out form included). */
+export const DASHBOARD_CSRF_PURPOSE = 'dashboard';
+
+export interface SignedInCustomer {
+  session: DashboardSession;
+  account: Account;
+}
+
+export interface DashboardPagesDependencies {
+  views: Views;
+  csrf: CsrfProtection;
+  sessions: DashboardSessions;
+  accounts: AccountService;
+  audit: AuditLog;
+}
+
+/** A string field of a parsed form, or '' (absent, repeated or not a string). */
+export function formField(ctx: Context, name: string): string {
+  const value = (ctx.request.body as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' ? value : '';
+}
+
+/**
+ * What every dashboard page module needs: rendering with the form token, error pages, the signed-in
+ * customer, CSRF checks and audit events, with the same rules as the overview and credentials pages.
+ */
+export class DashboardPages {
+  constructor(private readonly deps: DashboardPagesDependencies) {}
+
+  render(ctx: Context, template: string, data: Record<string, unknown>, options: { status?: number; csrfPurpose?: string } = {}): void {
+    ctx.status = options.status ?? 200;
+    ctx.type = 'html';
+    ctx.body = this.deps.views.render(template, { ...data, csrf: this.deps.csrf.token(ctx, options.csrfPurpose ?? DASHBOARD_CSRF_PURPOSE) });
+  }
+
+  error(ctx: Context, status: number, page: { title: string; message: string; code: string; backUrl?: string }): void {
+    respondWithErrorPage(ctx, this.deps.views, status, { backUrl: '/dashboard', ...page });
+  }
+
+  /** The signed-in customer, or a redirect to sign in (an account no longer active does not count). */
+  async signedIn(ctx: Context): Promise<SignedInCustomer | undefined> {
+    const session = await this.deps.sessions.current(ctx);
+    const account = session ? await this.deps.accounts.findById(session.accountId) : undefined;
+    if (!session || !account || account.status !== 'active') {
+      ctx.status = 303;
+      ctx.redirect('/dashboard/signin');
+      return undefined;
+    }
+    return { session, account };
+  }
+
+  /** True when the form carries this browser's token; otherwise answers 403 with a page. */
+  csrfValid(ctx: Context, purpose = DASHBOARD_CSRF_PURPOSE): boolean {
+    if (this.deps.csrf.verify(ctx, purpose, formField(ctx, 'csrf'))) return true;
+    this.error(ctx, 403, {
+      title: 'Please try again',
+      message: 'The form was out of date or did not come from this site. Reload the page and submit it again.',
+      code: 'invalid_csrf_token',
+    });
+    return false;
+  }
+
+  /** An audit event of the dashboard channel; details must never hold a secret. */
+  async record(
+    ctx: Context,
+    accountId: string,
+    action: string,
+    details: Record<string, string | boolean | string[]> = {},
+    outcome: 'success' | 'failure' = 'success',
+  ): Promise<void> {
+    await this.deps.audit.record({
+      action,
+      actor: { type: 'user', id: accountId },
+      accountId,
+      outcome,
+      ...requestOrigin(ctx),
+      details: { channel: 'dashboard', ...details },
+    });
+  }
+}

@@ -1,0 +1,39 @@
+import type { Account, AccountService } from '../accounts/index.js';
+import type { MfaMethod, MfaService, SecondFactorInput } from '../mfa/index.js';
+
+/** What a person typed to prove it is them before a sensitive change. */
+export interface IdentityProof {
+  password: string;
+  /** An authenticator code or a recovery code. */
+  code: string;
+}
+
+export type ReauthenticationResult = { ok: true; factor: 'password' | MfaMethod } | { ok: false; error: string };
+
+/**
+ * Re-authentication before sensitive changes (like GitHub's sudo mode or Keycloak's re-authentication for
+ * credential changes): a stolen dashboard cookie alone must not remove a factor or replace recovery codes.
+ * The person gives the current password, or a code of a second factor they have. Both checks run behind the
+ * sign-in throttle, so this form is no better for guessing than the login page; a throttled attempt is
+ * answered like a wrong one.
+ */
+export class Reauthentication {
+  constructor(
+    private readonly accounts: AccountService,
+    private readonly mfa: MfaService,
+  ) {}
+
+  async confirm(account: Account, proof: IdentityProof, ip: string): Promise<ReauthenticationResult> {
+    if (proof.password) {
+      const checked = await this.accounts.verifyPassword(account.customerId, proof.password, ip);
+      return checked.ok ? { ok: true, factor: 'password' } : { ok: false, error: 'The password is not correct.' };
+    }
+    const code = proof.code.replace(/\s+/g, '');
+    if (!code) return { ok: false, error: 'Confirm it is you: enter your password, or a code from your authenticator app.' };
+    const methods = await this.mfa.methodsFor(account.customerId);
+    const input: SecondFactorInput = /^\d{6}$/.test(code) ? { otp: code, method: 'totp' } : { recoveryCode: code };
+    if (methods.length === 0) return { ok: false, error: 'Your account has no second factor: enter your password.' };
+    const result = await this.mfa.verifySecondFactorGuarded(account, input, ip);
+    return result.ok ? { ok: true, factor: result.method } : { ok: false, error: 'That code is not valid. Check it and try again.' };
+  }
+}

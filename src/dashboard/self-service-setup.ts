@@ -1,0 +1,85 @@
+import type Router from '@koa/router';
+
+import type { Account, AccountService } from '../accounts/index.js';
+import type { AuditLog } from '../audit/index.js';
+import type { Config } from '../config/index.js';
+import { CsrfProtection } from '../http/csrf.js';
+import { FixedWindowRateLimiter } from '../http/rate-limit.js';
+import type { DeliveryChannel, MfaService } from '../mfa/index.js';
+import type { ServerSecrets } from '../secrets/index.js';
+import type { Store } from '../store/index.js';
+import { Views } from '../views/index.js';
+import { FreshRecoveryCodes } from './fresh-recovery-codes.js';
+import { DashboardPages } from './pages.js';
+import { Reauthentication } from './reauthentication.js';
+import { securityRoutes } from './security-routes.js';
+import type { DashboardSessions } from './sessions.js';
+import { signUpRoutes } from './sign-up-routes.js';
+import { SelfServiceSignUp } from './sign-up.js';
+
+export interface SelfServiceSetup {
+  config: Config;
+  store: Store;
+  secrets: ServerSecrets;
+  accounts: AccountService;
+  mfa: MfaService;
+  audit: AuditLog;
+  sessions: DashboardSessions;
+  /** Where sign-up links and security notices go (the channel of one-time codes). */
+  channel: DeliveryChannel;
+  endEverythingOf(accountId: string): Promise<void>;
+  /** A notice or link that could not be delivered (the error only, never the message). */
+  onDeliveryFailure(error: unknown): void;
+}
+
+/** The customer's own account pages: the security page and sign-up with email verification. */
+export async function createSelfService(setup: SelfServiceSetup): Promise<{ routers: Router[] }> {
+  const { config, store, secrets, accounts, mfa, channel } = setup;
+  const pages = new DashboardPages({
+    views: new Views(),
+    csrf: new CsrfProtection(secrets, config.issuer.startsWith('https:')),
+    sessions: setup.sessions,
+    accounts,
+    audit: setup.audit,
+  });
+  const freshRecoveryCodes = new FreshRecoveryCodes(store, secrets);
+  await freshRecoveryCodes.ensureIndexes();
+  const signUp = new SelfServiceSignUp(
+    store,
+    secrets,
+    accounts,
+    channel,
+    { issuer: config.issuer, linkTtlSeconds: config.dashboard.signUpLinkTtlSeconds },
+    setup.onDeliveryFailure,
+  );
+  await signUp.ensureIndexes();
+
+  const notify = async (account: Account, subject: string, text: string): Promise<void> => {
+    await channel
+      .deliver({ accountId: account.customerId, email: account.email, purpose: 'security-notice', subject, text })
+      .catch((error: unknown) => setup.onDeliveryFailure(error));
+  };
+
+  return {
+    routers: [
+      securityRoutes({
+        pages,
+        accounts,
+        mfa,
+        sessions: setup.sessions,
+        reauthentication: new Reauthentication(accounts, mfa),
+        freshRecoveryCodes,
+        mfaRequiredFor: async (accountId) => config.mfa.requiredForAll || (await accounts.requiresMfaEnrollment(accountId)),
+        endEverythingOf: setup.endEverythingOf,
+        notify,
+      }),
+      signUpRoutes({
+        pages,
+        signUp,
+        enabled: config.dashboard.signUp,
+        rateLimiter: new FixedWindowRateLimiter(store, 'dashboard-signup', config.rateLimits.signUp, config.rateLimits.windowSeconds),
+        linkTtlSeconds: config.dashboard.signUpLinkTtlSeconds,
+      }),
+    ],
+  };
+}

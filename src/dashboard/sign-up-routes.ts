@@ -1,0 +1,120 @@
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+
+import { checkPasswordPolicy, describePasswordProblem, PasswordPolicyError } from '../accounts/index.js';
+import type { FixedWindowRateLimiter } from '../http/rate-limit.js';
+import { formField, type DashboardPages } from './pages.js';
+import type { SelfServiceSignUp } from './sign-up.js';
+
+export interface SignUpRoutesDependencies {
+  pages: DashboardPages;
+  signUp: SelfServiceSignUp;
+  /** DASHBOARD_SIGNUP: off, every sign-up page answers 404. */
+  enabled: boolean;
+  rateLimiter: FixedWindowRateLimiter;
+  linkTtlSeconds: number;
+}
+
+const CSRF_PURPOSE = 'dashboard-signup';
+const FORM_LIMIT = '16kb';
+/** RFC 5321's limit on a forward path, which is what an address must fit in to receive our link. */
+const EMAIL_MAX_LENGTH = 254;
+const emailAddress = z.email().max(EMAIL_MAX_LENGTH);
+
+interface SignUpForm {
+  email?: string;
+  errors: { email?: string; password?: string; form?: string };
+}
+
+/** /dashboard/signup and /dashboard/verify-email (see SelfServiceSignUp for the rules). */
+export function signUpRoutes(deps: SignUpRoutesDependencies): Router {
+  const { pages, signUp } = deps;
+  const router = new Router({ prefix: '/dashboard' });
+  router.use(async (ctx, next) => {
+    ctx.set('Cache-Control', 'no-store');
+    if (!deps.enabled) {
+      pages.error(ctx, 404, { title: 'Page not found', message: 'Accounts are created by the operator of this service.', code: 'not_found' });
+      return;
+    }
+    await next();
+  });
+  router.use(bodyParser({ enableTypes: ['form'], formLimit: FORM_LIMIT }));
+
+  const render = (ctx: Context, template: string, data: Record<string, unknown>, status = 200) =>
+    pages.render(ctx, template, data, { status, csrfPurpose: CSRF_PURPOSE });
+
+  const renderForm = (ctx: Context, form: SignUpForm, status = 200) => render(ctx, './sign-up', { email: form.email, errors: form.errors }, status);
+
+  const deadLink = (ctx: Context) =>
+    pages.error(ctx, 400, {
+      title: 'This link does not work any more',
+      message: 'Confirmation links work once and for a limited time. Sign up again to get a new one.',
+      code: 'invalid_verification_link',
+      backUrl: '/dashboard/signup',
+    });
+
+  router.get('/signup', (ctx) => renderForm(ctx, { errors: {} }));
+
+  router.post('/signup', async (ctx) => {
+    if (!pages.csrfValid(ctx, CSRF_PURPOSE)) return;
+    const email = formField(ctx, 'email').trim();
+    const password = formField(ctx, 'password');
+    if (!emailAddress.safeParse(email).success) {
+      renderForm(ctx, { email, errors: { email: 'Enter a valid email address.' } }, 400);
+      return;
+    }
+    if (!password) {
+      renderForm(ctx, { email, errors: { password: 'Choose a password.' } }, 400);
+      return;
+    }
+    // Checked before the rate limit too, so a person correcting a too-short password does not spend the budget.
+    const problem = checkPasswordPolicy(password);
+    if (problem) {
+      renderForm(ctx, { email, errors: { password: `Choose another password: ${describePasswordProblem(problem)}.` } }, 400);
+      return;
+    }
+    const limit = await deps.rateLimiter.consume(ctx.ip);
+    if (!limit.allowed) {
+      ctx.set('Retry-After', String(limit.retryAfterSeconds));
+      renderForm(ctx, { email, errors: { form: `Too many sign-ups from your network. Try again in ${limit.retryAfterSeconds} seconds.` } }, 429);
+      return;
+    }
+    let outcome;
+    try {
+      outcome = await signUp.signUp(email, password);
+    } catch (error) {
+      if (!(error instanceof PasswordPolicyError)) throw error;
+      renderForm(ctx, { email, errors: { password: `Choose another password: ${describePasswordProblem(error.problem)}.` } }, 400);
+      return;
+    }
+    await pages.record(ctx, outcome.account.customerId, outcome.kind === 'already_registered' ? 'account.signup_existing_email' : 'account.signed_up', {});
+    // The same answer whether or not the address already had an account.
+    render(ctx, './sign-up-sent', { email, hours: Math.max(1, Math.round(deps.linkTtlSeconds / 3600)) });
+  });
+
+  // The link shows a confirmation button instead of activating on GET: mail scanners open links too,
+  // and a GET must not spend it.
+  router.get('/verify-email', async (ctx) => {
+    const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
+    if (!(await signUp.isPending(token))) {
+      deadLink(ctx);
+      return;
+    }
+    render(ctx, './verify-email', { token });
+  });
+
+  router.post('/verify-email', async (ctx) => {
+    if (!pages.csrfValid(ctx, CSRF_PURPOSE)) return;
+    const accountId = await signUp.verify(formField(ctx, 'token'));
+    if (!accountId) {
+      deadLink(ctx);
+      return;
+    }
+    await pages.record(ctx, accountId, 'account.email_verified', {});
+    render(ctx, './email-verified', {});
+  });
+
+  return router;
+}

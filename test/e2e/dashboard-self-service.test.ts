@@ -1,0 +1,144 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+
+import type { Browser } from 'playwright-core';
+
+import { createCustomer, totpCode } from '../support/dashboard.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { TestMailbox } from '../support/smtp.js';
+import { launchChromium, openWatchedPage } from './support/browser.js';
+import { signInToDashboard } from './support/dashboard.js';
+
+const NEW_PASSWORD = 'a fresh passphrase from the browser';
+
+/** Issue 7 in Chromium: sign-up with the emailed link, TOTP enrollment and password change on the security page. */
+describe('dashboard self-service in Chromium', () => {
+  let server: TestServer;
+  let browser: Browser;
+  let mailbox: TestMailbox;
+
+  beforeAll(async () => {
+    mailbox = new TestMailbox();
+    await mailbox.start();
+    server = await startTestServer({ store: 'mongodb', env: { SMTP_URL: mailbox.url } });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await mailbox?.stop();
+  });
+
+  test('sign up from the login page, open the emailed link, confirm, then sign in (JavaScript off)', async () => {
+    const email = `browser-${randomBytes(4).toString('hex')}@example.com`;
+    const password = 'my browser sign-up passphrase';
+    const watched = await openWatchedPage(browser, { javaScriptEnabled: false });
+    const { page } = watched;
+    await page.goto(`${server.baseUrl}/dashboard`);
+    await page.getByRole('link', { name: 'Create account' }).click();
+    await page.getByRole('heading', { name: 'Create your account' }).waitFor();
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill('short');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    expect(await page.getByRole('alert').textContent()).toContain('at least 12 characters');
+    expect(await page.getByLabel('Email').inputValue()).toBe(email);
+    await watched.screenshot('dashboard-sign-up-error');
+
+    const before = mailbox.messages.length;
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.getByRole('heading', { name: 'Check your email' }).waitFor();
+    await watched.screenshot('dashboard-sign-up-sent');
+
+    const message = await mailbox.nextMessageTo(email, before);
+    const link = /(http:\/\/\S+\/dashboard\/verify-email\?token=[A-Za-z0-9_-]+)/.exec(message.raw.replace(/=\r?\n/g, '').replace(/=3D/g, '='))?.[1];
+    expect(link).toBeDefined();
+    await page.goto(String(link));
+    await page.getByRole('button', { name: 'Confirm and activate my account' }).click();
+    await page.getByRole('heading', { name: 'Your account is active' }).waitFor();
+    await watched.screenshot('dashboard-email-verified');
+    await page.getByRole('link', { name: 'Sign in to your dashboard' }).click();
+
+    await page.getByLabel('Email or customer ID').fill(email);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.getByRole('heading', { name: 'Your AuthToken dashboard' }).waitFor();
+    const account = await server.application.accounts.findByEmail(email);
+    expect(await page.locator('#customer-id').textContent()).toBe(account?.customerId);
+    expect(watched.problems).toEqual([]);
+    await watched.context.close();
+  });
+
+  test('enroll TOTP from the security page: QR code, key, confirm, recovery codes once with a download (JavaScript off)', async () => {
+    const customer = await createCustomer(server, { totp: false });
+    const watched = await openWatchedPage(browser, { javaScriptEnabled: false });
+    const { page } = watched;
+    await signInToDashboard(server.baseUrl, watched, customer);
+    await page.getByRole('link', { name: 'Security', exact: true }).click();
+    await page.getByRole('heading', { name: 'Security', exact: true }).waitFor();
+    await watched.screenshot('dashboard-security');
+
+    const enroll = page.locator('#enroll-totp');
+    await enroll.getByLabel('Your password').fill(customer.password);
+    await enroll.getByRole('button', { name: 'Set up authenticator app' }).click();
+    await page.getByRole('heading', { name: 'Set up your authenticator app' }).waitFor();
+    expect(await page.locator('figure.qr svg').count()).toBe(1);
+    await watched.screenshot('dashboard-totp-enroll');
+    const secret = String(await page.locator('#manual-key').textContent()).replace(/\s+/g, '');
+    await page.getByLabel('Code from the app').fill(await totpCode(secret));
+    await page.getByRole('button', { name: 'Confirm' }).click();
+
+    await page.getByRole('heading', { name: 'Save your recovery codes' }).waitFor();
+    const codes = await page.locator('#recovery-codes li').allTextContents();
+    expect(codes).toHaveLength(10);
+    await watched.screenshot('dashboard-recovery-codes');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download as a text file' }).click()]);
+    const file = await readFile(await download.path(), 'utf8');
+    for (const code of codes) expect(file).toContain(code.trim());
+
+    await page.getByRole('button', { name: 'I have saved them' }).click();
+    await page.getByRole('heading', { name: 'Security', exact: true }).waitFor();
+    expect(await page.locator('#totp-status').textContent()).toMatch(/^On\./);
+    expect(await server.application.mfa.methodsFor(customer.customerId)).toEqual(expect.arrayContaining(['totp', 'recovery_code']));
+    expect(watched.problems).toEqual([]);
+    await watched.context.close();
+  });
+
+  test('change the password: the other browser is signed out, this one stays, the owner is emailed', async () => {
+    const customer = await createCustomer(server, { totp: false });
+    const here = await openWatchedPage(browser);
+    const elsewhere = await openWatchedPage(browser);
+    await signInToDashboard(server.baseUrl, here, customer);
+    await signInToDashboard(server.baseUrl, elsewhere, customer);
+
+    const { page } = here;
+    await page.goto(`${server.baseUrl}/dashboard/security`);
+    await page.getByLabel('Current password').fill('not my password');
+    await page.getByLabel('New password').fill(NEW_PASSWORD);
+    await page.getByRole('button', { name: 'Change password' }).click();
+    expect(await page.locator('#password-error').textContent()).toBe('The current password is not correct.');
+    await here.screenshot('dashboard-password-wrong');
+
+    const before = mailbox.messages.length;
+    await page.getByLabel('Current password').fill(customer.password);
+    await page.getByLabel('New password').fill(NEW_PASSWORD);
+    await page.getByRole('button', { name: 'Change password' }).click();
+    expect(await page.getByRole('status').textContent()).toContain('Your password is changed');
+    await here.screenshot('dashboard-password-changed');
+
+    // The other browser's dashboard and provider sessions are gone: it lands on the login page.
+    await elsewhere.page.goto(`${server.baseUrl}/dashboard`);
+    await elsewhere.page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await elsewhere.screenshot('dashboard-other-session-ended');
+    // This one is still signed in.
+    await page.goto(`${server.baseUrl}/dashboard`);
+    await page.getByRole('heading', { name: 'Your AuthToken dashboard' }).waitFor();
+
+    expect((await mailbox.nextMessageTo(customer.email, before)).raw).toContain('Your password was changed');
+    expect(here.problems).toEqual([]);
+    expect(elsewhere.problems).toEqual([]);
+    await here.context.close();
+    await elsewhere.context.close();
+  });
+});

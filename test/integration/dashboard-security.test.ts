@@ -1,0 +1,230 @@
+import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { createCustomer, signInToDashboardOverHttp, totpCode, type Customer } from '../support/dashboard.js';
+import { PageClient, textOf } from '../support/page-client.js';
+import { TestMailbox } from '../support/smtp.js';
+
+const SECURITY = '/dashboard/security';
+const NEW_PASSWORD = 'a brand new passphrase for tests';
+
+/**
+ * Issue 7, the dashboard's security page over HTTP on both stores: TOTP enrollment (QR + key, confirm,
+ * recovery codes once), re-authentication before factor changes, the policy that keeps a required factor,
+ * recovery-code regeneration, and the password change that ends every other session and token.
+ */
+describe.each(STORE_KINDS)('dashboard security page (%s store)', (storeKind) => {
+  let server: TestServer;
+  let mailbox: TestMailbox;
+
+  beforeAll(async () => {
+    mailbox = new TestMailbox();
+    await mailbox.start();
+    // A long backoff, so "throttled" is a state the test can observe without racing a clock.
+    server = await startTestServer({ store: storeKind, env: { SMTP_URL: mailbox.url, SIGNIN_BACKOFF_BASE_MS: '600000' } });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await mailbox?.stop();
+  });
+
+  async function signedIn(customer: Customer, totpStepsAhead = 0): Promise<PageClient> {
+    const client = new PageClient(server.baseUrl);
+    await signInToDashboardOverHttp(client, customer, { totpStepsAhead });
+    return client;
+  }
+
+  const auditActions = async (customer: Customer) =>
+    (await server.application.audit.list({ accountId: customer.customerId })).map((event) => `${event.action}:${event.outcome}`);
+
+  test('needs a dashboard sign-in and is never cached', async () => {
+    const anonymous = new PageClient(server.baseUrl);
+    const page = await anonymous.request(SECURITY);
+    expect(page.status).toBe(303);
+    expect(page.location).toBe('/dashboard/signin');
+    const customer = await createCustomer(server, { totp: false });
+    const client = await signedIn(customer);
+    const security = await client.request(SECURITY);
+    expect(security.status).toBe(200);
+    expect(security.headers.get('cache-control')).toBe('no-store');
+    expect(textOf(security.html, 'totp-status')).toMatch(/^Off\./);
+    // Without its CSRF token a change is refused.
+    const forged = await client.request(`${SECURITY}/password`, { form: { current_password: customer.password, new_password: NEW_PASSWORD } });
+    expect(forged.status).toBe(403);
+  });
+
+  test('enroll TOTP: re-authentication, QR code and key, a wrong then a right code, recovery codes shown once', async () => {
+    const customer = await createCustomer(server, { totp: false });
+    const client = await signedIn(customer);
+    let page = await client.request(SECURITY);
+
+    const noProof = await client.submit(page, `${SECURITY}/totp`, {});
+    expect(noProof.status).toBe(400);
+    expect(textOf(noProof.html, 'enroll-error')).toMatch(/enter your password/i);
+    const wrongPassword = await client.submit(page, `${SECURITY}/totp`, { password: 'not my password at all' });
+    expect(wrongPassword.status).toBe(400);
+    expect(textOf(wrongPassword.html, 'enroll-error')).toBe('The password is not correct.');
+
+    page = await client.submit(page, `${SECURITY}/totp`, { password: customer.password });
+    expect(page.url).toBe(`${server.baseUrl}${SECURITY}/totp`);
+    expect(page.html).toContain('<svg');
+    const secret = String(textOf(page.html, 'manual-key')).replace(/\s+/g, '');
+    expect(secret).toMatch(/^[A-Z2-7]{16,}$/);
+    // Reloading shows the same pending key (the enrollment survives a reload).
+    expect(textOf((await client.request(`${SECURITY}/totp`)).html, 'manual-key')?.replace(/\s+/g, '')).toBe(secret);
+
+    const wrongCode = await client.submit(page, `${SECURITY}/totp/confirm`, { code: '000000' });
+    expect(wrongCode.status).toBe(400);
+    expect(textOf(wrongCode.html, 'code-error')).toMatch(/does not match/);
+    expect(await server.application.mfa.methodsFor(customer.customerId)).toEqual([]);
+
+    page = await client.submit(wrongCode, `${SECURITY}/totp/confirm`, { code: await totpCode(secret) });
+    expect(page.url).toMatch(/\/dashboard\/security\/recovery-codes\?enrolled=1$/);
+    const codes = [...page.html.matchAll(/<li><code>([a-z0-9-]+)<\/code><\/li>/g)].map((match) => String(match[1]));
+    expect(codes).toHaveLength(10);
+    const download = await client.request(`${SECURITY}/recovery-codes.txt`);
+    expect(download.headers.get('content-disposition')).toContain('authtoken-recovery-codes.txt');
+    for (const code of codes) expect(download.html).toContain(code);
+    expect(await server.application.mfa.methodsFor(customer.customerId)).toEqual(expect.arrayContaining(['totp', 'recovery_code']));
+
+    // "I have saved them": the codes are never shown again.
+    page = await client.submit(page, `${SECURITY}/recovery-codes/saved`);
+    expect(page.url).toBe(`${server.baseUrl}${SECURITY}`);
+    expect(textOf(page.html, 'totp-status')).toMatch(/^On\./);
+    expect((await client.request(`${SECURITY}/recovery-codes`)).status).toBe(303);
+    expect((await client.request(`${SECURITY}/recovery-codes.txt`)).status).toBe(404);
+
+    // The factor works where tokens are issued: the password grant now wants it.
+    const grant = await postForm(`${server.baseUrl}/token`, { grant_type: 'password', username: customer.email, password: customer.password, scope: 'api:read' }, DEMO);
+    expect(grant.status).toBe(403);
+    expect(grant.body.error).toBe('mfa_required');
+
+    expect(await auditActions(customer)).toEqual(expect.arrayContaining(['mfa.enrollment_started:success', 'mfa.enrolled:success']));
+    const audit = JSON.stringify(await server.application.audit.list({ accountId: customer.customerId }));
+    expect(audit).not.toContain(secret);
+    for (const code of codes) expect(audit).not.toContain(code);
+    expect(server.logs.text).not.toContain(secret);
+  });
+
+  test('regenerate recovery codes with a recovery code as proof: the old ones stop working', async () => {
+    const customer = await createCustomer(server, { totp: true });
+    const oldCodes = await server.application.mfa.generateRecoveryCodes(customer.customerId);
+    const client = await signedIn(customer);
+    const page = await client.request(SECURITY);
+    expect(textOf(page.html, 'recovery-status')).toContain('10 unused recovery codes');
+
+    const wrong = await client.submit(page, `${SECURITY}/recovery-codes`, { code: 'aaaaa-aaaaa' });
+    expect(wrong.status).toBe(400);
+    expect(textOf(wrong.html, 'recovery-error')).toMatch(/not valid/);
+
+    const shown = await client.submit(page, `${SECURITY}/recovery-codes`, { code: String(oldCodes[0]) });
+    expect(shown.url).toMatch(/\/dashboard\/security\/recovery-codes$/);
+    const newCodes = [...shown.html.matchAll(/<li><code>([a-z0-9-]+)<\/code><\/li>/g)].map((match) => String(match[1]));
+    expect(newCodes).toHaveLength(10);
+    expect(await server.application.mfa.recoveryCodes.consume(customer.customerId, String(oldCodes[1]))).toBe(false);
+    expect(await server.application.mfa.recoveryCodes.consume(customer.customerId, String(newCodes[0]))).toBe(true);
+    expect(await auditActions(customer)).toEqual(
+      expect.arrayContaining(['mfa.recovery_codes_regenerated:failure', 'mfa.recovery_codes_regenerated:success']),
+    );
+  });
+
+  test('remove TOTP: refused while policy requires a second factor; then allowed with a current code, and the owner is told', async () => {
+    const customer = await createCustomer(server, { totp: true });
+    await server.application.mfa.generateRecoveryCodes(customer.customerId);
+    await server.application.accounts.requireMfaEnrollment(customer.customerId, true);
+    const client = await signedIn(customer);
+    let page = await client.request(SECURITY);
+    expect(textOf(page.html, 'totp-status')).toContain('must keep a second factor');
+
+    const refused = await client.submit(page, `${SECURITY}/totp/remove`, { password: customer.password });
+    expect(refused.status).toBe(400);
+    expect(textOf(refused.html, 'remove-error')).toMatch(/must keep a second factor.*Replace authenticator app/);
+    expect(await server.application.mfa.totp.isEnrolled(customer.customerId)).toBe(true);
+
+    await server.application.accounts.requireMfaEnrollment(customer.customerId, false);
+    page = await client.request(SECURITY);
+    const wrongCode = await client.submit(page, `${SECURITY}/totp/remove`, { code: '123456' });
+    expect(wrongCode.status).toBe(400);
+    expect(await server.application.mfa.totp.isEnrolled(customer.customerId)).toBe(true);
+
+    // A current authenticator code is proof enough (the next step's: this step's code signed in already).
+    const before = mailbox.messages.length;
+    page = await client.submit(page, `${SECURITY}/totp/remove`, { code: await totpCode(String(customer.totpSecret), 1) });
+    expect(page.url).toBe(`${server.baseUrl}${SECURITY}?done=totp-removed`);
+    expect(textOf(page.html, 'security-notice')).toMatch(/removed/);
+    expect(await server.application.mfa.methodsFor(customer.customerId)).toEqual([]);
+    // No factor left: no recovery codes left either.
+    expect(await server.application.mfa.recoveryCodes.remaining(customer.customerId)).toBe(0);
+    const notice = await mailbox.nextMessageTo(customer.email, before);
+    expect(notice.raw).toContain('authenticator app (second factor) was removed');
+    expect(await auditActions(customer)).toEqual(expect.arrayContaining(['mfa.removed:failure', 'mfa.removed:success']));
+  });
+
+  test('change password: policy messages, throttled wrong guesses, then every other session and token ends and this one stays', async () => {
+    const customer = await createCustomer(server, { totp: false });
+    const here = await signedIn(customer);
+    const elsewhere = await signedIn(customer);
+    const grant = await postForm(
+      `${server.baseUrl}/token`,
+      { grant_type: 'password', username: customer.email, password: customer.password, scope: 'api:read' },
+      DEMO,
+    );
+    expect(grant.status).toBe(200);
+    const accessToken = String(grant.body.access_token);
+
+    let page = await here.request(SECURITY);
+    const short = await here.submit(page, `${SECURITY}/password`, { current_password: customer.password, new_password: 'too short' });
+    expect(short.status).toBe(400);
+    expect(textOf(short.html, 'password-error')).toBe('Choose another password: the password must be at least 12 characters long.');
+    const common = await here.submit(page, `${SECURITY}/password`, { current_password: customer.password, new_password: 'password1234' });
+    expect(textOf(common.html, 'password-error')).toBe(
+      'Choose another password: this password appears in lists of common or breached passwords; choose another.',
+    );
+    const wrong = await here.submit(page, `${SECURITY}/password`, { current_password: 'not the current one', new_password: NEW_PASSWORD });
+    expect(wrong.status).toBe(400);
+    expect(textOf(wrong.html, 'password-error')).toBe('The current password is not correct.');
+
+    page = await here.submit(page, `${SECURITY}/password`, { current_password: customer.password, new_password: NEW_PASSWORD });
+    expect(page.url).toBe(`${server.baseUrl}${SECURITY}?done=password`);
+    expect(textOf(page.html, 'security-notice')).toMatch(/password is changed/);
+
+    // This browser is still signed in (on a fresh session); the other dashboard session is gone.
+    expect((await here.request('/dashboard')).status).toBe(200);
+    const other = await elsewhere.request('/dashboard');
+    expect(other.status).toBe(303);
+    expect(other.location).toBe('/dashboard/signin');
+    // The account's tokens are revoked; the old password no longer works, the new one does.
+    const introspection = await postForm(`${server.baseUrl}/token/introspection`, { token: accessToken }, DEMO);
+    expect(introspection.body).toEqual({ active: false });
+    const passwordGrant = (password: string) =>
+      postForm(`${server.baseUrl}/token`, { grant_type: 'password', username: customer.email, password, scope: 'api:read' }, DEMO);
+    expect((await passwordGrant(customer.password)).status).toBe(400);
+    expect((await passwordGrant(NEW_PASSWORD)).status).toBe(200);
+    // The provider session of the other browser ended too: signing in again there needs the password.
+    const again = await elsewhere.follow('/dashboard');
+    expect(again.html).toContain('name="password"');
+
+    const notice = await mailbox.nextMessageTo(customer.email);
+    expect(notice.raw).toContain('Your password was changed');
+    expect(notice.raw).not.toContain(NEW_PASSWORD);
+    expect(await auditActions(customer)).toEqual(expect.arrayContaining(['password.changed:failure', 'password.changed:success']));
+    const audit = JSON.stringify(await server.application.audit.list({ accountId: customer.customerId }));
+    for (const secret of [customer.password, NEW_PASSWORD, 'not the current one']) {
+      expect(audit).not.toContain(secret);
+      expect(server.logs.text).not.toContain(secret);
+    }
+  });
+
+  test('wrong current passwords are throttled like sign-ins: after the free failures even the right one is refused', async () => {
+    const customer = await createCustomer(server, { totp: false });
+    const client = await signedIn(customer);
+    const page = await client.request(SECURITY);
+    const freeFailures = server.config.signInThrottle.freeFailures;
+    for (let attempt = 0; attempt <= freeFailures; attempt += 1) {
+      const wrong = await client.submit(page, `${SECURITY}/password`, { current_password: `wrong guess ${attempt}`, new_password: NEW_PASSWORD });
+      expect(textOf(wrong.html, 'password-error')).toBe('The current password is not correct.');
+    }
+    const throttled = await client.submit(page, `${SECURITY}/password`, { current_password: customer.password, new_password: NEW_PASSWORD });
+    expect(throttled.status).toBe(400);
+    expect(textOf(throttled.html, 'password-error')).toBe('The current password is not correct.');
+    expect((await server.application.accounts.verifyPassword(customer.email, NEW_PASSWORD, '203.0.113.9')).ok).toBe(false);
+  });
+});

@@ -1,0 +1,223 @@
+import { randomBytes } from 'node:crypto';
+
+import { EMAIL_VERIFICATIONS_COLLECTION } from '../../src/dashboard/index.js';
+import { createCustomer, signInToDashboardOverHttp } from '../support/dashboard.js';
+import { PageClient, textOf, type PageResponse } from '../support/page-client.js';
+import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { TestMailbox } from '../support/smtp.js';
+
+const PASSWORD = 'my own long sign-up passphrase';
+const freshEmail = () => `signup-${randomBytes(4).toString('hex')}@example.com`;
+
+/** The verification link in the latest message to this address. */
+async function verificationLink(mailbox: TestMailbox, email: string, after: number): Promise<string> {
+  const message = await mailbox.nextMessageTo(email, after);
+  // Quoted-printable may wrap long lines with '=' + newline; undo that before looking for the link.
+  const text = message.raw.replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+  const link = /(http:\/\/\S+\/dashboard\/verify-email\?token=[A-Za-z0-9_-]+)/.exec(text)?.[1];
+  if (!link) throw new Error(`no verification link in:\n${message.raw}`);
+  return link;
+}
+
+async function signUp(client: PageClient, email: string, password: string): Promise<PageResponse> {
+  const form = await client.request('/dashboard/signup');
+  return client.submit(form, '/dashboard/signup', { email, password });
+}
+
+/**
+ * Issue 7, sign-up with email verification over HTTP on both stores, with a real SMTP server: an unverified
+ * account gets no token anywhere (login pages, password grant, Generate Token API) until its emailed
+ * single-use link is confirmed; an existing address is answered identically and its owner is emailed.
+ */
+describe.each(STORE_KINDS)('dashboard sign-up (%s store)', (storeKind) => {
+  let server: TestServer;
+  let mailbox: TestMailbox;
+
+  beforeAll(async () => {
+    mailbox = new TestMailbox();
+    await mailbox.start();
+    // Every sign-up here comes from 127.0.0.1: the per-IP limit has its own test below.
+    server = await startTestServer({ store: storeKind, env: { SMTP_URL: mailbox.url, RATE_LIMIT_SIGNUP: '0' } });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await mailbox?.stop();
+  });
+
+  const passwordGrant = (username: string, password: string) =>
+    postForm(`${server.baseUrl}/token`, { grant_type: 'password', username, password, scope: 'api:read' }, DEMO);
+  const generateToken = (customerId: string, email: string, password: string) =>
+    fetch(`${server.baseUrl}/auth/v1/authentication/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ customerId, email, country: 'DE', scope: 'api:read', key: Buffer.from(password).toString('base64') }),
+    });
+
+  test('the dashboard login page links to the sign-up page; other apps\u2019 login pages do not', async () => {
+    const client = new PageClient(server.baseUrl);
+    const login = await client.follow('/dashboard');
+    expect(login.html).toContain('href="/dashboard/signup"');
+    const demoApp = await client.follow(
+      `/auth?${new URLSearchParams({ client_id: DEMO.id, response_type: 'code', scope: 'openid', redirect_uri: server.config.demo.redirectUri, code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' })}`,
+    );
+    expect(demoApp.html).toContain('name="password"');
+    expect(demoApp.html).not.toContain('/dashboard/signup');
+  });
+
+  test('sign up -> unverified (no token anywhere) -> confirm the emailed link -> active; the link works once', async () => {
+    const email = freshEmail();
+    const client = new PageClient(server.baseUrl);
+    const before = mailbox.messages.length;
+    const sent = await signUp(client, email, PASSWORD);
+    expect(sent.status).toBe(200);
+    expect(sent.headers.get('cache-control')).toBe('no-store');
+    expect(textOf(sent.html, 'sign-up-sent')).toContain(email);
+    const link = await verificationLink(mailbox, email, before);
+    const account = await server.application.accounts.findByEmail(email);
+    expect(account?.status).toBe('unverified');
+    const customerId = String(account?.customerId);
+
+    // Not yet verified: the right password gets nothing, through every door.
+    const grant = await passwordGrant(email, PASSWORD);
+    expect(grant.status).toBe(400);
+    expect(grant.body.error).toBe('invalid_grant');
+    const generated = await generateToken(customerId, email, PASSWORD);
+    expect(generated.status).toBe(401);
+    expect(await generated.json()).toMatchObject({ status: 401 });
+    const loginPage = await client.follow('/dashboard');
+    const refused = await client.submit(loginPage, /\/login$/, { username: email, password: PASSWORD });
+    expect(textOf(refused.html, 'login-error')).toBe('The email or password is not correct.');
+
+    // The link shows a confirmation (a GET never spends it), the POST activates.
+    const confirm = await client.request(link);
+    expect(confirm.status).toBe(200);
+    expect(await server.application.accounts.findByEmail(email)).toMatchObject({ status: 'unverified' });
+    const verified = await client.submit(confirm, '/dashboard/verify-email', { token: String(new URL(link).searchParams.get('token')) });
+    expect(verified.status).toBe(200);
+    expect(verified.html).toContain('Your account is active');
+    expect(await server.application.accounts.findByEmail(email)).toMatchObject({ status: 'active' });
+
+    const again = await client.request(link);
+    expect(again.status).toBe(400);
+    expect(again.html).toContain('invalid_verification_link');
+
+    expect((await passwordGrant(email, PASSWORD)).status).toBe(200);
+    expect((await generateToken(customerId, email, PASSWORD)).status).toBe(200);
+    const overview = await signInToDashboardOverHttp(new PageClient(server.baseUrl), { email, password: PASSWORD });
+    expect(textOf(overview.html, 'customer-id')).toBe(customerId);
+
+    const actions = (await server.application.audit.list({ accountId: customerId })).map((event) => event.action);
+    expect(actions).toEqual(expect.arrayContaining(['account.signed_up', 'account.email_verified']));
+    // Only a keyed hash of the link's token is stored; neither token nor password reaches the logs.
+    const token = String(new URL(link).searchParams.get('token'));
+    expect(server.logs.text).not.toContain(token);
+    expect(server.logs.text).not.toContain(PASSWORD);
+  });
+
+  test('an address that has an account: the same answer, nothing changes, its owner is emailed', async () => {
+    const owner = await createCustomer(server, { totp: false });
+    const client = new PageClient(server.baseUrl);
+    const newcomer = freshEmail();
+    const forNew = await signUp(client, newcomer, PASSWORD);
+    const before = mailbox.messages.length;
+    const forExisting = await signUp(client, owner.email, PASSWORD);
+    expect(forExisting.status).toBe(forNew.status);
+    expect(forExisting.html.replace(owner.email, 'EMAIL')).toBe(forNew.html.replace(newcomer, 'EMAIL'));
+
+    const notice = await mailbox.nextMessageTo(owner.email, before);
+    expect(notice.raw).toContain('already has one');
+    expect(notice.raw).not.toContain('verify-email');
+    expect((await passwordGrant(owner.email, owner.password)).status).toBe(200);
+    expect((await passwordGrant(owner.email, PASSWORD)).status).toBe(400);
+    const events = await server.application.audit.list({ accountId: owner.customerId, action: 'account.signup_existing_email' });
+    expect(events).toHaveLength(1);
+  });
+
+  test('signing up again before verifying: the latest password and link win, earlier links die; an expired link is dead', async () => {
+    const email = freshEmail();
+    const client = new PageClient(server.baseUrl);
+    let before = mailbox.messages.length;
+    await signUp(client, email, 'first attempt passphrase');
+    const firstLink = await verificationLink(mailbox, email, before);
+    before = mailbox.messages.length;
+    await signUp(client, email, PASSWORD);
+    const secondLink = await verificationLink(mailbox, email, before);
+    expect((await client.request(firstLink)).status).toBe(400);
+
+    // Expire the live link in the store: it is dead before any sweep removes it.
+    const verifications = server.store.collection(EMAIL_VERIFICATIONS_COLLECTION);
+    const account = await server.application.accounts.findByEmail(email);
+    const [pending] = await verifications.find({ accountId: String(account?.customerId) });
+    await verifications.updateOne({ _id: String(pending?._id) }, { $set: { expiresAt: new Date(Date.now() - 1000) } });
+    expect((await client.request(secondLink)).status).toBe(400);
+
+    before = mailbox.messages.length;
+    await signUp(client, email, PASSWORD);
+    const thirdLink = await verificationLink(mailbox, email, before);
+    const confirm = await client.request(thirdLink);
+    await client.submit(confirm, '/dashboard/verify-email', { token: String(new URL(thirdLink).searchParams.get('token')) });
+    expect((await passwordGrant(email, PASSWORD)).status).toBe(200);
+    expect((await passwordGrant(email, 'first attempt passphrase')).status).toBe(400);
+  });
+
+  test('bad input is answered beside the field, with the password policy\u2019s words', async () => {
+    const client = new PageClient(server.baseUrl);
+    const badEmail = await signUp(client, 'not-an-address', PASSWORD);
+    expect(badEmail.status).toBe(400);
+    expect(textOf(badEmail.html, 'email-error')).toBe('Enter a valid email address.');
+    const short = await signUp(client, freshEmail(), 'short');
+    expect(short.status).toBe(400);
+    expect(textOf(short.html, 'password-error')).toBe('Choose another password: the password must be at least 12 characters long.');
+    const common = await signUp(client, freshEmail(), 'password1234');
+    expect(textOf(common.html, 'password-error')).toBe('Choose another password: this password appears in lists of common or breached passwords; choose another.');
+    const forged = await client.request('/dashboard/signup', { form: { email: freshEmail(), password: PASSWORD } });
+    expect(forged.status).toBe(403);
+  });
+});
+
+describe('dashboard sign-up limits and switch', () => {
+  // Sign-ups send mail: a real SMTP server takes it (instead of the development transport's terminal output).
+  let mailbox: TestMailbox;
+  beforeAll(async () => {
+    mailbox = new TestMailbox();
+    await mailbox.start();
+  });
+  afterAll(async () => {
+    await mailbox?.stop();
+  });
+
+  test('per-IP rate limit: 429 with Retry-After once the window\u2019s budget is spent', async () => {
+    // A one-hour window, so the three requests cannot straddle a window boundary in practice.
+    const server = await startTestServer({ store: 'memory', env: { SMTP_URL: mailbox.url, RATE_LIMIT_SIGNUP: '2', RATE_LIMIT_WINDOW_SECONDS: '3600' } });
+    try {
+      const client = new PageClient(server.baseUrl);
+      // Input refused by the password policy does not spend the budget.
+      expect((await signUp(client, freshEmail(), 'short')).status).toBe(400);
+      expect((await signUp(client, freshEmail(), PASSWORD)).status).toBe(200);
+      expect((await signUp(client, freshEmail(), PASSWORD)).status).toBe(200);
+      const limited = await signUp(client, freshEmail(), PASSWORD);
+      expect(limited.status).toBe(429);
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(limited.html).toContain('Too many sign-ups');
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('DASHBOARD_SIGNUP=false: the pages are 404 pages and the login page has no link', async () => {
+    const server = await startTestServer({ store: 'memory', env: { SMTP_URL: mailbox.url, DASHBOARD_SIGNUP: 'false' } });
+    try {
+      const client = new PageClient(server.baseUrl);
+      const page = await client.request('/dashboard/signup');
+      expect(page.status).toBe(404);
+      expect(page.headers.get('content-type')).toMatch(/text\/html/);
+      expect((await client.request('/dashboard/signup', { form: { email: freshEmail(), password: PASSWORD } })).status).toBe(404);
+      expect((await client.request('/dashboard/verify-email?token=abc')).status).toBe(404);
+      const login = await client.follow('/dashboard');
+      expect(login.html).toContain('name="password"');
+      expect(login.html).not.toContain('/dashboard/signup');
+    } finally {
+      await server.close();
+    }
+  });
+});

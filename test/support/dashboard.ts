@@ -1,0 +1,63 @@
+import { randomBytes } from 'node:crypto';
+
+import { generate, generateSecret } from 'otplib';
+
+import { TOTP_PERIOD_SECONDS } from '../../src/mfa/index.js';
+import type { PageClient, PageResponse } from './page-client.js';
+import type { TestServer } from './server.js';
+
+export const CUSTOMER_PASSWORD = 'correct horse battery staple';
+
+/** A customer of the dashboard tests; `totpSecret` when an authenticator app is installed. */
+export interface Customer {
+  email: string;
+  customerId: string;
+  password: string;
+  totpSecret?: string;
+}
+
+export async function createCustomer(server: TestServer, options: { totp: boolean }): Promise<Customer> {
+  const email = `customer-${randomBytes(4).toString('hex')}@example.com`;
+  const account = await server.application.accounts.create({ email, password: CUSTOMER_PASSWORD });
+  const customer: Customer = { email, customerId: account.customerId, password: CUSTOMER_PASSWORD };
+  if (options.totp) {
+    customer.totpSecret = generateSecret();
+    await server.application.mfa.totp.install(account.customerId, customer.totpSecret);
+  }
+  return customer;
+}
+
+/**
+ * An authenticator code. Each time step is accepted once per account (replay protection) and one step
+ * ahead is tolerated, so a test that needs a second code within 30 s asks for the next step's.
+ */
+export function totpCode(secret: string, stepsAhead = 0): Promise<string> {
+  return generate({ secret, epoch: Math.floor(Date.now() / 1000) + stepsAhead * TOTP_PERIOD_SECONDS });
+}
+
+const DASHBOARD_HEADING = 'Your AuthToken dashboard';
+
+/**
+ * /dashboard -> our login page -> (second factor) -> (consent) -> the overview, over plain HTTP. Returns
+ * the overview; throws on any page it does not expect, with that page's text.
+ */
+export async function signInToDashboardOverHttp(
+  client: PageClient,
+  customer: Pick<Customer, 'email' | 'password' | 'totpSecret'>,
+  options: { totpStepsAhead?: number } = {},
+): Promise<PageResponse> {
+  let page = await client.follow('/dashboard');
+  for (let step = 0; step < 6; step += 1) {
+    if (page.status === 200 && page.html.includes(DASHBOARD_HEADING)) return page;
+    if (/action="\/interaction\/[^"/]+\/login"/.test(page.html)) {
+      page = await client.submit(page, /\/login$/, { username: customer.email, password: customer.password });
+    } else if (/action="\/interaction\/[^"/]+\/mfa"/.test(page.html) && customer.totpSecret) {
+      page = await client.submit(page, /\/mfa$/, { method: 'totp', code: await totpCode(customer.totpSecret, options.totpStepsAhead) });
+    } else if (/action="\/interaction\/[^"/]+\/consent"/.test(page.html)) {
+      page = await client.submit(page, /\/consent$/, { decision: 'allow' });
+    } else {
+      break;
+    }
+  }
+  throw new Error(`the dashboard sign-in stopped at ${page.url} (${page.status}):\n${page.html.slice(0, 1500)}`);
+}
