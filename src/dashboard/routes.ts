@@ -10,8 +10,7 @@ import { runTokenRequest } from '../provider/index.js';
 import type { Views } from '../views/index.js';
 import type { ConnectedApps } from './connected-apps.js';
 import { MAX_CREDENTIALS_PER_ACCOUNT, type CustomerCredentials } from './credentials.js';
-import type { DashboardPageKit, DashboardSection, SignedInState } from './page-kit.js';
-import type { DashboardSessions } from './sessions.js';
+import type { DashboardSession, DashboardSessions } from './sessions.js';
 import { DASHBOARD_CALLBACK_PATH, type DashboardSignIn } from './sign-in.js';
 import { tokenSnippets } from './snippets.js';
 
@@ -38,8 +37,8 @@ export interface DashboardDependencies {
   connectedApps: ConnectedApps;
   /** Revokes one grant and every token issued under it. */
   revokeGrant(grantId: string): Promise<unknown>;
-  /** Pages kept in their own modules (page-kit.ts), mounted with the same helpers. */
-  sections: DashboardSection[];
+  /** Pages in their own modules (on DashboardPages), mounted under /dashboard with this router's middleware. */
+  sections: Router[];
 }
 
 const FORM_LIMIT = '16kb';
@@ -48,6 +47,11 @@ const ACTIVITY_EVENTS = 50;
 const CSRF_PURPOSE = 'dashboard';
 /** The second factor, as the login pages record it (RFC 8176). */
 const SECOND_FACTOR_AMR = new Set(['otp', 'mfa']);
+
+interface SignedInState {
+  session: DashboardSession;
+  account: Account;
+}
 
 function formField(ctx: Context, name: string): string {
   const body = ctx.request.body as Record<string, unknown> | undefined;
@@ -319,8 +323,7 @@ export function dashboardRoutes(deps: DashboardDependencies): Router {
     ctx.redirect('/dashboard/credentials');
   });
 
-  const kit: DashboardPageKit = { page, errorPage, signedIn, csrfValid, formField, record };
-  for (const section of deps.sections) router.use(section(kit).routes());
+  for (const section of deps.sections) router.use(section.routes());
 
   return router;
 }

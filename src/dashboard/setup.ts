@@ -13,6 +13,7 @@ import { Views } from '../views/index.js';
 import { ActiveTokens } from './active-tokens.js';
 import { ConnectedApps } from './connected-apps.js';
 import { CustomerCredentials } from './credentials.js';
+import { DashboardPages } from './pages.js';
 import { dashboardRoutes } from './routes.js';
 import { RecordReferences } from './references.js';
 import { sessionListRoutes } from './session-list-routes.js';
@@ -61,10 +62,13 @@ export async function createDashboard(setup: DashboardSetup): Promise<{ routes: 
   const hiddenClientIds = new Set([DASHBOARD_CLIENT_ID]);
   const references = new RecordReferences(setup.secrets);
   const activeTokens = new ActiveTokens(setup.store, setup.clients, references, { hiddenClientIds, revokeGrant: setup.revokeGrant });
+  const views = new Views();
+  const csrf = new CsrfProtection(setup.secrets, secureCookies);
+  const pages = new DashboardPages({ views, csrf, sessions, accounts: setup.accounts, audit: setup.audit });
   const routes = dashboardRoutes({
     issuer: config.issuer,
-    views: new Views(),
-    csrf: new CsrfProtection(setup.secrets, secureCookies),
+    views,
+    csrf,
     sessions,
     signIn: new DashboardSignIn(config.issuer, client, setup.provider, secureCookies),
     credentials,
@@ -79,8 +83,8 @@ export async function createDashboard(setup: DashboardSetup): Promise<{ routes: 
     connectedApps: new ConnectedApps(setup.store, setup.clients, hiddenClientIds),
     revokeGrant: setup.revokeGrant,
     sections: [
-      tokenListRoutes({ activeTokens, credentials, revokeClientTokens: setup.revokeClientTokens }),
-      sessionListRoutes(new SignedInSessions(setup.store, setup.secrets, references, setup.sessionDevices, sessions)),
+      tokenListRoutes({ pages, activeTokens, credentials, revokeClientTokens: setup.revokeClientTokens }),
+      sessionListRoutes(pages, new SignedInSessions(setup.store, setup.secrets, references, setup.sessionDevices, sessions)),
     ],
   });
   return { routes };
