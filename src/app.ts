@@ -6,7 +6,7 @@ import { CLIENT_MIGRATIONS, ClientRegistry } from './clients/index.js';
 import type { Config } from './config/index.js';
 import { CsrfProtection } from './http/csrf.js';
 import { errorBoundary } from './http/errors.js';
-import { createDashboard, createSelfService, DASHBOARD_CLIENT_ID, DashboardSessions, SIGN_UP_PATH } from './dashboard/index.js';
+import { createDashboard, createSelfService, DASHBOARD_CLIENT_ID, DashboardSessions, SessionDevices, SIGN_UP_PATH } from './dashboard/index.js';
 import { ensureCompatClient, GENERATE_TOKEN_PATH, generateTokenApiRoutes } from './generate-token-api/index.js';
 import { livenessHandler, readinessHandler } from './http/health.js';
 import { observeRequestDuration } from './http/http-metrics.js';
@@ -38,6 +38,7 @@ import {
   MFA_REQUIRED_METADATA,
   requiredRole,
   SigningKeyRotation,
+  trackSessionActivity,
   type Provider,
 } from './provider/index.js';
 import { ServerSecrets } from './secrets/index.js';
@@ -101,6 +102,8 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   const revocation = new BulkRevocation(store, jwtRevocations);
 
   const clientCache = new ClientCache(config.clientCache);
+  const sessionDevices = new SessionDevices(store, config.sessionLastSeenIntervalSeconds);
+  await sessionDevices.ensureIndexes();
 
   const live = await LiveProvider.start(
     {
@@ -126,6 +129,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
           },
         });
         countTokenIssuance(built.provider, metrics.tokensIssued);
+        trackSessionActivity(built.provider, sessionDevices, (error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not record a sign-in session device'));
         // Behind a proxy (TRUST_PROXY), X-Forwarded-For/-Proto give the client IP and https; otherwise ignored.
         built.provider.proxy = config.trustProxy;
         built.provider.on('server_error', (ctx, error) => {
@@ -144,6 +148,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   const dashboardSessions = new DashboardSessions(store, secrets, {
     ttlSeconds: config.dashboard.sessionTtlSeconds,
     secureCookies: config.issuer.startsWith('https:'),
+    lastSeenIntervalSeconds: config.sessionLastSeenIntervalSeconds,
   });
   const endEverythingOf = async (accountId: string): Promise<void> => {
     await endSessionsOfAccount(store, accountId);
@@ -244,6 +249,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
       account.roles.filter((role) => scopes.some((scope) => requiredRole(scope, config.scopeRoleRequirements) === role)),
     revokeClientTokens: (clientId) => revocation.revokeClientTokens(clientId),
     revokeGrant: (grantId) => revocation.revokeGrant(grantId),
+    sessionDevices,
   });
   app.use(routesUnder(dashboard.routes));
   const selfService = await createSelfService({

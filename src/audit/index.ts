@@ -7,8 +7,14 @@ export const AUDIT_COLLECTION = 'audit_events';
 /** Longest user agent kept in an audit event (or a session record): enough to recognise a device. */
 export const USER_AGENT_MAX_LENGTH = 200;
 
+/** Where a request came from: the client IP and, when it sent one, its user agent (truncated). */
+export interface RequestOrigin {
+  ip: string;
+  userAgent?: string;
+}
+
 /** Where a request came from, for an audit event: the client IP (honours TRUST_PROXY) and user agent. */
-export function requestOrigin(ctx: { ip: string; get(header: string): string }): { ip: string; userAgent?: string } {
+export function requestOrigin(ctx: { ip: string; get(header: string): string }): RequestOrigin {
   const userAgent = ctx.get('user-agent').slice(0, USER_AGENT_MAX_LENGTH);
   return userAgent ? { ip: ctx.ip, userAgent } : { ip: ctx.ip };
 }

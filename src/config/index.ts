@@ -95,6 +95,7 @@ const envSchema = z.object({
   DASHBOARD_SIGNUP: bool.optional(),
   SIGNUP_LINK_TTL_SECONDS: intInRange(300, 7 * 86400).default(86400),
   RATE_LIMIT_SIGNUP: intInRange(0, 1_000_000).default(5),
+  SESSION_LAST_SEEN_INTERVAL_SECONDS: intInRange(1, 3600).default(60),
   DEMO_USER_EMAIL: z.email().default('demo@example.com'),
   DEMO_USER_PASSWORD: z.string().min(1).max(128).default('demo-password'),
   DEMO_CUSTOMER_ID: z.string().regex(/^C-[A-Za-z0-9_-]{4,64}$/, 'must look like C-xxxx').optional(),
@@ -215,6 +216,8 @@ export interface Config {
     /** How long an emailed verification link works. */
     signUpLinkTtlSeconds: number;
   };
+  /** A sign-in session's "last seen" is written at most once per this many seconds (one write per interval, not per request). */
+  sessionLastSeenIntervalSeconds: number;
   storeSweepIntervalSeconds: number;
   shutdownTimeoutMs: number;
   /** How long an instance waits on another's unfinished migration before taking it over. */
@@ -474,6 +477,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       signUp: signUpEnabled,
       signUpLinkTtlSeconds: env.SIGNUP_LINK_TTL_SECONDS,
     },
+    sessionLastSeenIntervalSeconds: env.SESSION_LAST_SEEN_INTERVAL_SECONDS,
     storeSweepIntervalSeconds: env.STORE_SWEEP_INTERVAL_SECONDS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     migrationLeaseSeconds: env.MIGRATION_LEASE_SECONDS,

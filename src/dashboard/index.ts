@@ -10,3 +10,4 @@ export { tokenSnippets } from './snippets.js';
 export { createDashboard, DASHBOARD_CLIENT_ID, type DashboardSetup } from './setup.js';
 export { createSelfService, type SelfServiceSetup } from './self-service-setup.js';
 export { EMAIL_VERIFICATIONS_COLLECTION, SIGN_UP_PATH } from './sign-up.js';
+export { SessionDevices, SESSION_DEVICES_COLLECTION } from './session-devices.js';

@@ -75,11 +75,14 @@ export class DashboardPages {
     action: string,
     details: Record<string, string | boolean | string[]> = {},
     outcome: 'success' | 'failure' = 'success',
+    /** The client the event concerns (a credential, the app a token was issued to). */
+    clientId?: string,
   ): Promise<void> {
     await this.deps.audit.record({
       action,
       actor: { type: 'user', id: accountId },
       accountId,
+      ...(clientId ? { clientId } : {}),
       outcome,
       ...requestOrigin(ctx),
       details: { channel: 'dashboard', ...details },

@@ -37,6 +37,8 @@ export interface DashboardDependencies {
   connectedApps: ConnectedApps;
   /** Revokes one grant and every token issued under it. */
   revokeGrant(grantId: string): Promise<unknown>;
+  /** Pages in their own modules (on DashboardPages), mounted under /dashboard with this router's middleware. */
+  sections: Router[];
 }
 
 const FORM_LIMIT = '16kb';
@@ -320,6 +322,8 @@ export function dashboardRoutes(deps: DashboardDependencies): Router {
     ctx.status = 303;
     ctx.redirect('/dashboard/credentials');
   });
+
+  for (const section of deps.sections) router.use(section.routes());
 
   return router;
 }

@@ -15,6 +15,8 @@ export interface DashboardSession {
   createdAt: Date;
   ip: string;
   userAgent: string;
+  /** When this browser last opened a dashboard page (moved on at most once per interval). */
+  lastSeenAt: Date;
 }
 
 interface SessionDocument extends StoredDocument {
@@ -23,6 +25,8 @@ interface SessionDocument extends StoredDocument {
   createdAt: Date;
   ip: string;
   userAgent: string;
+  /** Absent on sessions started before it was recorded. */
+  lastSeenAt?: Date;
 }
 
 /**
@@ -33,7 +37,7 @@ export class DashboardSessions {
   constructor(
     private readonly store: Store,
     private readonly secrets: ServerSecrets,
-    private readonly settings: { ttlSeconds: number; secureCookies: boolean },
+    private readonly settings: { ttlSeconds: number; secureCookies: boolean; lastSeenIntervalSeconds: number },
   ) {}
 
   get #collection() {
@@ -48,6 +52,7 @@ export class DashboardSessions {
       accountId,
       amr,
       createdAt: now,
+      lastSeenAt: now,
       ip: ctx.ip,
       userAgent: requestOrigin(ctx).userAgent ?? '',
       expiresAt: new Date(now.getTime() + this.settings.ttlSeconds * 1000),
@@ -67,7 +72,17 @@ export class DashboardSessions {
     if (!token || token.length > 128) return undefined;
     const document = await this.#collection.findOne({ _id: { $in: this.secrets.keyedHashCandidates('token-hash', token) } });
     if (!document) return undefined;
-    return { id: document._id, accountId: document.accountId, amr: document.amr, createdAt: document.createdAt, ip: document.ip, userAgent: document.userAgent };
+    await this.#noteSeen(document);
+    return toSession(document);
+  }
+
+  /** One conditional write per interval at most: most page views only read. */
+  async #noteSeen(document: SessionDocument): Promise<void> {
+    const now = new Date();
+    const lastSeenAt = document.lastSeenAt ?? document.createdAt;
+    if (now.getTime() - lastSeenAt.getTime() < this.settings.lastSeenIntervalSeconds * 1000) return;
+    await this.#collection.updateOne({ _id: document._id }, { $set: { lastSeenAt: now } });
+    document.lastSeenAt = now;
   }
 
   async end(ctx: Context, session: DashboardSession | undefined): Promise<void> {
@@ -75,8 +90,36 @@ export class DashboardSessions {
     ctx.cookies.set(COOKIE, null, { signed: true, path: '/dashboard' });
   }
 
+  /** The account's dashboard sessions, newest first. */
+  async listOf(accountId: string, limit: number): Promise<DashboardSession[]> {
+    const documents = await this.#collection.find({ accountId }, { sort: { createdAt: -1 }, limit });
+    return documents.map(toSession);
+  }
+
+  /** Ends one dashboard session of an account (signed out from another browser); false when not the account's. */
+  async endOneOf(accountId: string, id: string): Promise<boolean> {
+    return (await this.#collection.deleteMany({ _id: id, accountId })) > 0;
+  }
+
+  /** Ends every dashboard session of an account but the one asking ("sign out all other sessions"). */
+  async endOthersOf(accountId: string, keepId: string): Promise<number> {
+    return this.#collection.deleteMany({ accountId, _id: { $ne: keepId } });
+  }
+
   /** Ends every dashboard session of an account (password change, account lock). */
   async endAllOf(accountId: string): Promise<number> {
     return this.#collection.deleteMany({ accountId });
   }
+}
+
+function toSession(document: SessionDocument): DashboardSession {
+  return {
+    id: document._id,
+    accountId: document.accountId,
+    amr: document.amr,
+    createdAt: document.createdAt,
+    ip: document.ip,
+    userAgent: document.userAgent,
+    lastSeenAt: document.lastSeenAt ?? document.createdAt,
+  };
 }

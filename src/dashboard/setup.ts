@@ -10,10 +10,17 @@ import type { MfaService } from '../mfa/index.js';
 import type { ServerSecrets } from '../secrets/index.js';
 import type { Store } from '../store/index.js';
 import { Views } from '../views/index.js';
+import { ActiveTokens } from './active-tokens.js';
 import { ConnectedApps } from './connected-apps.js';
 import { CustomerCredentials } from './credentials.js';
+import { DashboardPages } from './pages.js';
 import { dashboardRoutes } from './routes.js';
+import { RecordReferences } from './references.js';
+import { sessionListRoutes } from './session-list-routes.js';
+import type { SessionDevices } from './session-devices.js';
 import type { DashboardSessions } from './sessions.js';
+import { SignedInSessions } from './signed-in-sessions.js';
+import { tokenListRoutes } from './token-list-routes.js';
 import { DASHBOARD_CALLBACK_PATH, DashboardSignIn } from './sign-in.js';
 
 export const DASHBOARD_CLIENT_ID = 'authtoken-dashboard';
@@ -34,6 +41,8 @@ export interface DashboardSetup {
   credentialRoles(account: Account, scopes: string[]): string[];
   revokeClientTokens(clientId: string): Promise<unknown>;
   revokeGrant(grantId: string): Promise<unknown>;
+  /** Device records of the provider's sign-in sessions (written by the provider's session tracking). */
+  sessionDevices: SessionDevices;
 }
 
 /** The dashboard's internal OIDC client, its stores, and its routes (mounted before the provider). */
@@ -50,10 +59,16 @@ export async function createDashboard(setup: DashboardSetup): Promise<{ routes: 
   const credentials = new CustomerCredentials(setup.store, setup.clients, new PreviousClientSecrets(setup.store, setup.secrets));
   await credentials.ensureIndexes();
   const { sessions } = setup;
+  const hiddenClientIds = new Set([DASHBOARD_CLIENT_ID]);
+  const references = new RecordReferences(setup.secrets);
+  const activeTokens = new ActiveTokens(setup.store, setup.clients, references, { hiddenClientIds, revokeGrant: setup.revokeGrant });
+  const views = new Views();
+  const csrf = new CsrfProtection(setup.secrets, secureCookies);
+  const pages = new DashboardPages({ views, csrf, sessions, accounts: setup.accounts, audit: setup.audit });
   const routes = dashboardRoutes({
     issuer: config.issuer,
-    views: new Views(),
-    csrf: new CsrfProtection(setup.secrets, secureCookies),
+    views,
+    csrf,
     sessions,
     signIn: new DashboardSignIn(config.issuer, client, setup.provider, secureCookies),
     credentials,
@@ -65,8 +80,12 @@ export async function createDashboard(setup: DashboardSetup): Promise<{ routes: 
     revokeClientTokens: setup.revokeClientTokens,
     provider: setup.provider,
     secretRotationGraceSeconds: config.dashboard.secretRotationGraceSeconds,
-    connectedApps: new ConnectedApps(setup.store, setup.clients, new Set([DASHBOARD_CLIENT_ID])),
+    connectedApps: new ConnectedApps(setup.store, setup.clients, hiddenClientIds),
     revokeGrant: setup.revokeGrant,
+    sections: [
+      tokenListRoutes({ pages, activeTokens, credentials, revokeClientTokens: setup.revokeClientTokens }),
+      sessionListRoutes(pages, new SignedInSessions(setup.store, setup.secrets, references, setup.sessionDevices, sessions)),
+    ],
   });
   return { routes };
 }

@@ -80,6 +80,11 @@ export function oidcIndexes(model: string): IndexSpec[] {
   return indexes;
 }
 
+/** The stored ids a hashed-id model's record (a token, a session) may have for an id: one per readable master key. */
+export function hashedIdCandidates(secrets: ServerSecrets, id: string): string[] {
+  return secrets.keyedHashCandidates('token-hash', id);
+}
+
 function epochSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
@@ -110,7 +115,7 @@ export class StoreAdapter implements Adapter {
   /** A filter finding the id under any master key still readable (after a master-key rotation). */
   #idFilter(id: string): Filter {
     if (!this.#hashed) return { _id: id };
-    const candidates = this.secrets.keyedHashCandidates('token-hash', id);
+    const candidates = hashedIdCandidates(this.secrets, id);
     return candidates.length === 1 ? { _id: candidates[0] as string } : { _id: { $in: candidates } };
   }
 

@@ -3,7 +3,7 @@ import { createCipheriv, createDecipheriv, createHmac, createSecretKey, hkdfSync
 import type { MasterKey } from '../config/index.js';
 
 /** What a derived key is for; each purpose gets its own key, so one leaking reveals nothing of another. */
-export type KeyPurpose = 'token-hash' | 'totp-encryption' | 'signing-key-encryption' | 'client-secret-hash' | 'code-hash' | 'mfa-token-hash' | 'internal-client-secret';
+export type KeyPurpose = 'token-hash' | 'totp-encryption' | 'signing-key-encryption' | 'client-secret-hash' | 'code-hash' | 'mfa-token-hash' | 'internal-client-secret' | 'dashboard-reference';
 
 const SALT = Buffer.from('authtoken-server/v1');
 

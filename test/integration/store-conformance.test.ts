@@ -112,6 +112,20 @@ describe.each(STORE_KINDS)('Store conformance on the %s store', (storeKind) => {
     expect(results.filter((result) => result !== null)).toHaveLength(1);
   });
 
+  test('"all but one of theirs": deleteMany by field and _id $ne; find by _id $in and field; updateOne only when a Date is older', async () => {
+    const items = await seed();
+    await items.insert({ _id: 'e', name: 'alpha', n: 5 });
+    expect(ids(await items.find({ name: 'alpha', _id: { $in: ['a', 'b', 'e'] } }))).toEqual(['a', 'e']);
+    expect(await items.deleteMany({ name: 'alpha', _id: { $ne: 'e' } })).toBe(1);
+    expect(ids(await items.find({}))).toEqual(['b', 'c', 'd', 'e']);
+    // A "last seen" moved on at most once per interval: the filter holds the threshold.
+    const threshold = new Date('2026-01-15T00:00:00Z');
+    expect(await items.updateOne({ _id: 'b', at: { $lt: threshold } }, { $set: { name: 'seen' } })).toBeNull();
+    await items.updateOne({ _id: 'b' }, { $set: { at: new Date('2026-01-10T00:00:00Z') } });
+    expect(await items.updateOne({ _id: 'b', at: { $lt: threshold } }, { $set: { at: threshold } })).toMatchObject({ _id: 'b', at: threshold });
+    expect(await items.updateOne({ _id: 'b', at: { $lt: threshold } }, { $set: { name: 'again' } })).toBeNull();
+  });
+
   test('updateOne upsert: creates from the filter equalities plus $setOnInsert; $setOnInsert ignored on update', async () => {
     const items = fresh();
     const created = await items.updateOne(

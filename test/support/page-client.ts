@@ -17,7 +17,11 @@ const MAX_REDIRECTS = 20;
 export class PageClient {
   readonly #cookies = new Map<string, string>();
 
-  constructor(readonly baseUrl: string) {}
+  constructor(
+    readonly baseUrl: string,
+    /** Sent as User-Agent when given (pages that describe the device, e.g. the dashboard's sessions). */
+    private readonly userAgent?: string,
+  ) {}
 
   /** Drops one cookie, as a browser would when it expires (e.g. to forget a dashboard session). */
   forgetCookie(name: string): void {
@@ -33,6 +37,7 @@ export class PageClient {
   async request(pathOrUrl: string, options: { method?: 'GET' | 'POST'; form?: Record<string, string> } = {}): Promise<PageResponse> {
     const url = new URL(pathOrUrl, this.baseUrl).toString();
     const headers: Record<string, string> = { cookie: [...this.#cookies].map(([name, value]) => `${name}=${value}`).join('; ') };
+    if (this.userAgent) headers['user-agent'] = this.userAgent;
     if (options.form) headers['content-type'] = 'application/x-www-form-urlencoded';
     const response = await fetch(url, {
       method: options.method ?? (options.form ? 'POST' : 'GET'),
@@ -97,4 +102,32 @@ export function csrfToken(html: string, action: string): string {
 export function textOf(html: string, id: string): string | undefined {
   const match = new RegExp(`id="${id}"[^>]*>([\\s\\S]*?)</`).exec(html);
   return match?.[1] === undefined ? undefined : decodeEntities(match[1].replace(/<[^>]+>/g, '')).trim();
+}
+
+/** A form of a page: its action, its markup, and its hidden fields (CSRF token, record references). */
+export interface PageForm {
+  action: string;
+  html: string;
+  fields: Record<string, string>;
+}
+
+/** Every form of a page, for pages with several forms to the same action (one per listed record). */
+export function formsOf(html: string): PageForm[] {
+  return [...html.matchAll(/<form\b[^>]*action="([^"]*)"[^>]*>([\s\S]*?)<\/form>/g)].map((match) => ({
+    action: decodeEntities(match[1] ?? ''),
+    html: match[0],
+    fields: Object.fromEntries(
+      [...(match[2] ?? '').matchAll(/<input\b[^>]*type="hidden"[^>]*>/g)].map((input) => [
+        decodeEntities(/name="([^"]*)"/.exec(input[0])?.[1] ?? ''),
+        decodeEntities(/value="([^"]*)"/.exec(input[0])?.[1] ?? ''),
+      ]),
+    ),
+  }));
+}
+
+/** The first form of a page whose markup contains the text (e.g. a button's label). */
+export function formWith(html: string, text: string): PageForm {
+  const form = formsOf(html).find((candidate) => candidate.html.includes(text));
+  if (!form) throw new Error(`no form with ${text} on the page:\n${html.slice(0, 2000)}`);
+  return form;
 }
