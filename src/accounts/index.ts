@@ -285,3 +285,11 @@ export class AccountService {
     return (await this.#accounts.findOne({ _id: customerId }))?.mfaEnrollmentRequired === true;
   }
 }
+
+/**
+ * Whether an account must have a second factor: the server-wide policy (REQUIRE_MFA), or an operator's
+ * require-mfa on that account. One rule for the login pages (enrollment) and the dashboard (removal).
+ */
+export function secondFactorRequirement(requiredForAll: boolean, accounts: AccountService): (customerId: string) => Promise<boolean> {
+  return async (customerId) => requiredForAll || (await accounts.requiresMfaEnrollment(customerId));
+}

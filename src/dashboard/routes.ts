@@ -2,26 +2,24 @@ import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 
-import type { Account, AccountService } from '../accounts/index.js';
-import { requestOrigin, type AuditLog } from '../audit/index.js';
-import type { CsrfProtection } from '../http/csrf.js';
+import type { Account } from '../accounts/index.js';
+import type { AuditLog } from '../audit/index.js';
 import type { MfaService } from '../mfa/index.js';
 import { runTokenRequest } from '../provider/index.js';
-import type { Views } from '../views/index.js';
 import type { ConnectedApps } from './connected-apps.js';
 import { MAX_CREDENTIALS_PER_ACCOUNT, type CustomerCredentials } from './credentials.js';
-import type { DashboardSession, DashboardSessions } from './sessions.js';
+import { formField, type DashboardPages, type SignedInCustomer } from './pages.js';
+import type { DashboardSessions } from './sessions.js';
 import { DASHBOARD_CALLBACK_PATH, type DashboardSignIn } from './sign-in.js';
 import { tokenSnippets } from './snippets.js';
 
 export interface DashboardDependencies {
   issuer: string;
-  views: Views;
-  csrf: CsrfProtection;
+  /** Rendering, sign-in state, CSRF and audit, shared with the page modules in `sections`. */
+  pages: DashboardPages;
   sessions: DashboardSessions;
   signIn: DashboardSignIn;
   credentials: CustomerCredentials;
-  accounts: AccountService;
   mfa: MfaService;
   audit: AuditLog;
   /** The API scopes an account may put on its credentials. */
@@ -44,20 +42,8 @@ export interface DashboardDependencies {
 const FORM_LIMIT = '16kb';
 /** How many of the account's latest audit events the activity page shows. */
 const ACTIVITY_EVENTS = 50;
-const CSRF_PURPOSE = 'dashboard';
 /** The second factor, as the login pages record it (RFC 8176). */
 const SECOND_FACTOR_AMR = new Set(['otp', 'mfa']);
-
-interface SignedInState {
-  session: DashboardSession;
-  account: Account;
-}
-
-function formField(ctx: Context, name: string): string {
-  const body = ctx.request.body as Record<string, unknown> | undefined;
-  const value = body?.[name];
-  return typeof value === 'string' ? value : '';
-}
 
 function formList(ctx: Context, name: string): string[] {
   const body = ctx.request.body as Record<string, unknown> | undefined;
@@ -71,7 +57,7 @@ function formList(ctx: Context, name: string): string[] {
  * once, "Try with code", delete). Server-rendered, every form CSRF-protected, usable without JavaScript.
  */
 export function dashboardRoutes(deps: DashboardDependencies): Router {
-  const { views, csrf, sessions, signIn, credentials, audit } = deps;
+  const { pages, sessions, signIn, credentials, audit } = deps;
   const router = new Router({ prefix: '/dashboard' });
   const tokenEndpoint = `${deps.issuer}/token`;
 
@@ -81,91 +67,49 @@ export function dashboardRoutes(deps: DashboardDependencies): Router {
   });
   router.use(bodyParser({ enableTypes: ['form'], formLimit: FORM_LIMIT }));
 
-  function page(ctx: Context, template: string, data: Record<string, unknown>, status = 200): void {
-    ctx.status = status;
-    ctx.type = 'html';
-    ctx.body = views.render(template, { ...data, csrf: csrf.token(ctx, CSRF_PURPOSE) });
-  }
-
-  function errorPage(ctx: Context, status: number, title: string, message: string, code: string): void {
-    ctx.status = status;
-    ctx.type = 'html';
-    ctx.body = views.render('./error', { title, message, code, backUrl: '/dashboard' });
-  }
-
-  /** The signed-in customer, or a redirect to sign in (a session without its second factor does not count). */
-  async function signedIn(ctx: Context): Promise<SignedInState | undefined> {
-    const session = await sessions.current(ctx);
-    const account = session ? await deps.accounts.findById(session.accountId) : undefined;
-    if (!session || !account || account.status !== 'active') {
-      ctx.status = 303;
-      ctx.redirect('/dashboard/signin');
-      return undefined;
-    }
-    return { session, account };
-  }
-
-  function csrfValid(ctx: Context): boolean {
-    if (csrf.verify(ctx, CSRF_PURPOSE, formField(ctx, 'csrf'))) return true;
-    errorPage(ctx, 403, 'Please try again', 'The form was out of date or did not come from this site. Reload the page and submit it again.', 'invalid_csrf_token');
-    return false;
-  }
-
-  async function record(ctx: Context, accountId: string, action: string, details: Record<string, string | string[]>, clientId?: string): Promise<void> {
-    await audit.record({
-      action,
-      actor: { type: 'user', id: accountId },
-      accountId,
-      ...(clientId ? { clientId } : {}),
-      outcome: 'success',
-      ...requestOrigin(ctx),
-      details: { channel: 'dashboard', ...details },
-    });
-  }
-
   router.get('/signin', async (ctx) => {
     signIn.begin(ctx, { requireSecondFactor: false });
   });
 
   router.get(DASHBOARD_CALLBACK_PATH.replace('/dashboard', ''), async (ctx) => {
     if (typeof ctx.query.error === 'string') {
-      errorPage(ctx, 400, 'Sign-in was not completed', 'You can start again from the dashboard.', 'signin_cancelled');
+      pages.error(ctx, 400, { title: 'Sign-in was not completed', message: 'You can start again from the dashboard.', code: 'signin_cancelled' });
       return;
     }
     const result = await signIn.complete(ctx);
     if (!result) {
-      errorPage(ctx, 400, 'This sign-in has expired', 'Start again from the dashboard.', 'signin_expired');
+      pages.error(ctx, 400, { title: 'This sign-in has expired', message: 'Start again from the dashboard.', code: 'signin_expired' });
       return;
     }
     const hasSecondFactor = (await deps.mfa.methodsFor(result.accountId)).length > 0;
     const provedSecondFactor = result.amr.some((value) => SECOND_FACTOR_AMR.has(value));
     if (hasSecondFactor && !provedSecondFactor) {
       if (result.steppedUp) {
-        errorPage(ctx, 403, 'A second factor is required', 'Your account has a second factor: sign in with it to use the dashboard.', 'mfa_required');
+        pages.error(ctx, 403, { title: 'A second factor is required', message: 'Your account has a second factor: sign in with it to use the dashboard.', code: 'mfa_required' });
         return;
       }
       signIn.begin(ctx, { requireSecondFactor: true });
       return;
     }
     await sessions.start(ctx, result.accountId, result.amr);
-    await record(ctx, result.accountId, 'dashboard.signin', { amr: result.amr });
+    await pages.record(ctx, result.accountId, 'dashboard.signin', { amr: result.amr });
     ctx.status = 303;
     ctx.redirect('/dashboard');
   });
 
   router.post('/signout', async (ctx) => {
-    if (!csrfValid(ctx)) return;
+    if (!pages.csrfValid(ctx)) return;
     const session = await sessions.current(ctx);
     await sessions.end(ctx, session);
-    if (session) await record(ctx, session.accountId, 'dashboard.signout', {});
-    page(ctx, './dashboard-signed-out', {});
+    if (session) await pages.record(ctx, session.accountId, 'dashboard.signout', {});
+    pages.render(ctx, './dashboard-signed-out', {});
   });
 
   router.get('/', async (ctx) => {
-    const state = await signedIn(ctx);
+    const state = await pages.signedIn(ctx);
     if (!state) return;
     const { account } = state;
-    page(ctx, './dashboard', {
+    pages.render(ctx, './dashboard', {
       email: account.email,
       customerId: account.customerId,
       mfaMethods: await deps.mfa.methodsFor(account.customerId),
@@ -175,10 +119,10 @@ export function dashboardRoutes(deps: DashboardDependencies): Router {
   });
 
   router.get('/activity', async (ctx) => {
-    const state = await signedIn(ctx);
+    const state = await pages.signedIn(ctx);
     if (!state) return;
     const events = await audit.list({ accountId: state.account.customerId, limit: ACTIVITY_EVENTS });
-    page(ctx, './dashboard-activity', {
+    pages.render(ctx, './dashboard-activity', {
       events: events.map((event) => ({
         at: event.at,
         action: event.action,
@@ -191,27 +135,27 @@ export function dashboardRoutes(deps: DashboardDependencies): Router {
   });
 
   router.get('/apps', async (ctx) => {
-    const state = await signedIn(ctx);
+    const state = await pages.signedIn(ctx);
     if (!state) return;
-    page(ctx, './dashboard-apps', { apps: await deps.connectedApps.list(state.account.customerId) });
+    pages.render(ctx, './dashboard-apps', { apps: await deps.connectedApps.list(state.account.customerId) });
   });
 
   router.post('/apps/:grantId/revoke', async (ctx) => {
-    const state = await signedIn(ctx);
-    if (!state || !csrfValid(ctx)) return;
+    const state = await pages.signedIn(ctx);
+    if (!state || !pages.csrfValid(ctx)) return;
     const grantId = ctx.params.grantId ?? '';
     if (!(await deps.connectedApps.belongsTo(state.account.customerId, grantId))) {
-      errorPage(ctx, 404, 'No such app', 'Its access may have ended already.', 'not_found');
+      pages.error(ctx, 404, { title: 'No such app', message: 'Its access may have ended already.', code: 'not_found' });
       return;
     }
     await deps.revokeGrant(grantId);
-    await record(ctx, state.account.customerId, 'dashboard.app.revoked', {});
+    await pages.record(ctx, state.account.customerId, 'dashboard.app.revoked', {});
     ctx.status = 303;
     ctx.redirect('/dashboard/apps');
   });
 
-  async function renderCredentials(ctx: Context, state: SignedInState, form: { name?: string; scopes?: string[]; error?: string } = {}, status = 200) {
-    page(
+  async function renderCredentials(ctx: Context, state: SignedInCustomer, form: { name?: string; scopes?: string[]; error?: string } = {}, status = 200) {
+    pages.render(
       ctx,
       './dashboard-credentials',
       {
@@ -221,18 +165,18 @@ export function dashboardRoutes(deps: DashboardDependencies): Router {
         chosenScopes: form.scopes ?? [],
         error: form.error,
       },
-      status,
+      { status },
     );
   }
 
   router.get('/credentials', async (ctx) => {
-    const state = await signedIn(ctx);
+    const state = await pages.signedIn(ctx);
     if (state) await renderCredentials(ctx, state);
   });
 
   router.post('/credentials', async (ctx) => {
-    const state = await signedIn(ctx);
-    if (!state || !csrfValid(ctx)) return;
+    const state = await pages.signedIn(ctx);
+    if (!state || !pages.csrfValid(ctx)) return;
     const name = formField(ctx, 'name').trim();
     const scopes = [...new Set(formList(ctx, 'scope'))];
     const grantable = deps.grantableScopes(state.account);
@@ -248,7 +192,7 @@ export function dashboardRoutes(deps: DashboardDependencies): Router {
       return;
     }
     const created = await credentials.create(state.account.customerId, name, scopes, deps.credentialRoles(state.account, scopes));
-    await record(ctx, state.account.customerId, 'dashboard.credential.created', { name, scopes }, created.clientId);
+    await pages.record(ctx, state.account.customerId, 'dashboard.credential.created', { name, scopes }, 'success', created.clientId);
     const scope = scopes.join(' ');
     // "Try with code": a real token for the new credential, minted through the token endpoint in-process.
     const minted = await runTokenRequest(
@@ -257,7 +201,7 @@ export function dashboardRoutes(deps: DashboardDependencies): Router {
       deps.provider(),
       created,
     );
-    page(ctx, './dashboard-credential-created', {
+    pages.render(ctx, './dashboard-credential-created', {
       name,
       clientId: created.clientId,
       clientSecret: created.clientSecret,
@@ -270,12 +214,12 @@ export function dashboardRoutes(deps: DashboardDependencies): Router {
   });
 
   /** The signed-in owner of the credential named in the path, or an answered request. */
-  async function ownedCredential(ctx: Context): Promise<{ state: SignedInState; clientId: string } | undefined> {
-    const state = await signedIn(ctx);
-    if (!state || !csrfValid(ctx)) return undefined;
+  async function ownedCredential(ctx: Context): Promise<{ state: SignedInCustomer; clientId: string } | undefined> {
+    const state = await pages.signedIn(ctx);
+    if (!state || !pages.csrfValid(ctx)) return undefined;
     const clientId = ctx.params.clientId ?? '';
     if (!(await credentials.owns(state.account.customerId, clientId))) {
-      errorPage(ctx, 404, 'No such credential', 'It may have been deleted already.', 'not_found');
+      pages.error(ctx, 404, { title: 'No such credential', message: 'It may have been deleted already.', code: 'not_found' });
       return undefined;
     }
     return { state, clientId };
@@ -286,11 +230,11 @@ export function dashboardRoutes(deps: DashboardDependencies): Router {
     if (!owned) return;
     const rotated = await credentials.rotate(owned.clientId, deps.secretRotationGraceSeconds);
     if (!rotated) {
-      errorPage(ctx, 404, 'No such credential', 'It may have been deleted already.', 'not_found');
+      pages.error(ctx, 404, { title: 'No such credential', message: 'It may have been deleted already.', code: 'not_found' });
       return;
     }
-    await record(ctx, owned.state.account.customerId, 'dashboard.credential.secret_rotated', { previousValidUntil: rotated.previousValidUntil.toISOString() }, owned.clientId);
-    page(ctx, './dashboard-secret-rotated', {
+    await pages.record(ctx, owned.state.account.customerId, 'dashboard.credential.secret_rotated', { previousValidUntil: rotated.previousValidUntil.toISOString() }, 'success', owned.clientId);
+    pages.render(ctx, './dashboard-secret-rotated', {
       clientId: owned.clientId,
       clientSecret: rotated.clientSecret,
       previousValidUntil: rotated.previousValidUntil,
@@ -303,22 +247,22 @@ export function dashboardRoutes(deps: DashboardDependencies): Router {
     await credentials.revokePreviousSecret(owned.clientId);
     // The tokens the old secret obtained cannot be told apart from the new secret's: all of the client's go.
     await deps.revokeClientTokens(owned.clientId);
-    await record(ctx, owned.state.account.customerId, 'dashboard.credential.previous_secret_revoked', {}, owned.clientId);
+    await pages.record(ctx, owned.state.account.customerId, 'dashboard.credential.previous_secret_revoked', {}, 'success', owned.clientId);
     ctx.status = 303;
     ctx.redirect('/dashboard/credentials');
   });
 
   router.post('/credentials/:clientId/delete', async (ctx) => {
-    const state = await signedIn(ctx);
-    if (!state || !csrfValid(ctx)) return;
+    const state = await pages.signedIn(ctx);
+    if (!state || !pages.csrfValid(ctx)) return;
     const clientId = ctx.params.clientId ?? '';
     if (!(await credentials.owns(state.account.customerId, clientId))) {
-      errorPage(ctx, 404, 'No such credential', 'It may have been deleted already.', 'not_found');
+      pages.error(ctx, 404, { title: 'No such credential', message: 'It may have been deleted already.', code: 'not_found' });
       return;
     }
     await deps.revokeClientTokens(clientId);
     await credentials.delete(state.account.customerId, clientId);
-    await record(ctx, state.account.customerId, 'dashboard.credential.deleted', {}, clientId);
+    await pages.record(ctx, state.account.customerId, 'dashboard.credential.deleted', {}, 'success', clientId);
     ctx.status = 303;
     ctx.redirect('/dashboard/credentials');
   });

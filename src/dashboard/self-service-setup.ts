@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 
-import type { Account, AccountService } from '../accounts/index.js';
+import { secondFactorRequirement, type Account, type AccountService } from '../accounts/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { Config } from '../config/index.js';
 import { CsrfProtection } from '../http/csrf.js';
@@ -69,7 +69,7 @@ export async function createSelfService(setup: SelfServiceSetup): Promise<{ rout
         sessions: setup.sessions,
         reauthentication: new Reauthentication(accounts, mfa),
         freshRecoveryCodes,
-        mfaRequiredFor: async (accountId) => config.mfa.requiredForAll || (await accounts.requiresMfaEnrollment(accountId)),
+        mfaRequiredFor: secondFactorRequirement(config.mfa.requiredForAll, accounts),
         endEverythingOf: setup.endEverythingOf,
         notify,
       }),

@@ -67,12 +67,10 @@ export async function createDashboard(setup: DashboardSetup): Promise<{ routes: 
   const pages = new DashboardPages({ views, csrf, sessions, accounts: setup.accounts, audit: setup.audit });
   const routes = dashboardRoutes({
     issuer: config.issuer,
-    views,
-    csrf,
+    pages,
     sessions,
     signIn: new DashboardSignIn(config.issuer, client, setup.provider, secureCookies),
     credentials,
-    accounts: setup.accounts,
     mfa: setup.mfa,
     audit: setup.audit,
     grantableScopes: setup.grantableScopes,

@@ -1,4 +1,4 @@
-import type { AccountService } from '../accounts/index.js';
+import { secondFactorRequirement, type AccountService } from '../accounts/index.js';
 import type { Config } from '../config/index.js';
 import type { Metrics } from '../http/metrics.js';
 import type { MfaMethod, MfaService } from '../mfa/index.js';
@@ -47,7 +47,7 @@ export function signInServices(accounts: AccountService, mfa: MfaService, metric
 
     confirmTotpEnrollment: (accountId, code) => mfa.confirmTotp(accountId, code),
     generateRecoveryCodes: (accountId) => mfa.generateRecoveryCodes(accountId),
-    mfaRequiredFor: async (accountId) => config.mfa.requiredForAll || (await accounts.requiresMfaEnrollment(accountId)),
+    mfaRequiredFor: secondFactorRequirement(config.mfa.requiredForAll, accounts),
     emailOf: async (accountId) => (await accounts.findById(accountId))?.email,
   };
 }
