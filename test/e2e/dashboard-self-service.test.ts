@@ -141,4 +141,48 @@ describe('dashboard self-service in Chromium', () => {
     await here.context.close();
     await elsewhere.context.close();
   });
+
+  test('new recovery codes after re-authentication, then remove TOTP with one of them; the activity page shows it all', async () => {
+    const customer = await createCustomer(server, { totp: true });
+    const watched = await openWatchedPage(browser);
+    const { page } = watched;
+    await signInToDashboard(server.baseUrl, watched, customer);
+    await page.getByRole('link', { name: 'Security', exact: true }).click();
+    expect(await page.locator('#totp-status').textContent()).toMatch(/^On\./);
+
+    const regenerate = page.locator('#regenerate-recovery-codes');
+    await regenerate.getByLabel('Your password').fill('not my password');
+    await regenerate.getByRole('button', { name: 'Get new recovery codes' }).click();
+    await page.locator('#recovery-error').waitFor();
+    await watched.screenshot('dashboard-recovery-reauth-failed');
+    await page.locator('#regenerate-recovery-codes').getByLabel('Your password').fill(customer.password);
+    await page.locator('#regenerate-recovery-codes').getByRole('button', { name: 'Get new recovery codes' }).click();
+    await page.getByRole('heading', { name: 'Save your recovery codes' }).waitFor();
+    const codes = (await page.locator('#recovery-codes li').allTextContents()).map((code) => code.trim());
+    expect(codes).toHaveLength(10);
+    await page.getByRole('button', { name: 'I have saved them' }).click();
+    expect(await page.locator('#recovery-status').textContent()).toContain('You have 10 unused recovery codes');
+
+    // A recovery code is a second factor too: it proves it is the owner, and is spent doing so.
+    const before = mailbox.messages.length;
+    const remove = page.locator('#remove-totp');
+    await remove.getByLabel('or a code from your authenticator app, or a recovery code').fill(String(codes[0]));
+    await remove.getByRole('button', { name: 'Remove authenticator app' }).click();
+    expect(await page.locator('#security-notice').textContent()).toBe('The authenticator app is removed from your account.');
+    expect(await page.locator('#totp-status').textContent()).toMatch(/^Off\./);
+    await watched.screenshot('dashboard-totp-removed');
+    expect(await server.application.mfa.methodsFor(customer.customerId)).toEqual([]);
+    expect((await mailbox.nextMessageTo(customer.email, before)).raw).toContain('The authenticator app (second factor) was removed');
+
+    await page.getByRole('link', { name: 'Activity' }).click();
+    const rows = page.locator('#activity tbody tr');
+    await rows.first().waitFor();
+    const activity = (await rows.allTextContents()).map((row) => row.replace(/\s+/g, ' '));
+    expect(activity.find((row) => row.includes('mfa.removed'))).toContain('success');
+    expect(activity.find((row) => row.includes('mfa.recovery_codes_regenerated') && row.includes('success'))).toBeDefined();
+    expect(activity.find((row) => row.includes('mfa.recovery_codes_regenerated') && row.includes('failure'))).toBeDefined();
+    await watched.screenshot('dashboard-activity-security');
+    expect(watched.problems).toEqual([]);
+    await watched.context.close();
+  });
 });
