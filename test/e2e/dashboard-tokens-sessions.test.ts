@@ -1,9 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
-
 import type { Browser } from 'playwright-core';
 
-import { DASHBOARD_CALLBACK_PATH, DASHBOARD_CLIENT_ID } from '../../src/dashboard/index.js';
-import { createCustomer, CUSTOMER_PASSWORD } from '../support/dashboard.js';
+import { DASHBOARD_CALLBACK_PATH } from '../../src/dashboard/index.js';
+import { createCustomer, CUSTOMER_PASSWORD, silentSignInPath } from '../support/dashboard.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { launchChromium, openWatchedPage, type WatchedPage } from './support/browser.js';
 import { signInToDashboard } from './support/dashboard.js';
@@ -23,22 +21,12 @@ describe('dashboard active tokens and signed-in sessions in Chromium', () => {
 
   /** A silent sign-in (prompt=none) of the dashboard client in this browser; the URL it ends on. */
   async function silentSignIn(watched: WatchedPage): Promise<URL> {
-    const parameters = new URLSearchParams({
-      client_id: DASHBOARD_CLIENT_ID,
-      response_type: 'code',
-      scope: 'openid',
-      redirect_uri: `${server.baseUrl}${DASHBOARD_CALLBACK_PATH}`,
-      prompt: 'none',
-      state: 'silent',
-      code_challenge: createHash('sha256').update(randomBytes(32)).digest('base64url'),
-      code_challenge_method: 'S256',
-    });
     const redirects: string[] = [];
     const listener = (request: { url(): string; isNavigationRequest(): boolean }) => {
       if (request.isNavigationRequest()) redirects.push(request.url());
     };
     watched.page.on('request', listener);
-    await watched.page.goto(`${server.baseUrl}/auth?${parameters.toString()}`);
+    await watched.page.goto(`${server.baseUrl}${silentSignInPath(server.baseUrl)}`);
     watched.page.off('request', listener);
     const callback = redirects.find((url) => url.startsWith(`${server.baseUrl}${DASHBOARD_CALLBACK_PATH}`));
     if (!callback) throw new Error(`the silent sign-in did not come back to the callback: ${redirects.join(' -> ')}`);

@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 
-import { DASHBOARD_CALLBACK_PATH, DASHBOARD_CLIENT_ID, SESSION_DEVICES_COLLECTION } from '../../src/dashboard/index.js';
+import { DASHBOARD_CLIENT_ID, SESSION_DEVICES_COLLECTION } from '../../src/dashboard/index.js';
 import { DEMO_REDIRECT_URI, issueAuthorizationCode } from '../support/authorization-code.js';
-import { createCustomer, signInToDashboardOverHttp, type Customer } from '../support/dashboard.js';
+import { createCustomer, signInToDashboardOverHttp, silentSignInPath, type Customer } from '../support/dashboard.js';
 import { formsOf, formWith, PageClient, type PageForm, type PageResponse } from '../support/page-client.js';
 import { postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
 
@@ -198,18 +198,7 @@ describe.each(STORE_KINDS)('dashboard tokens and sessions on the %s store', (sto
 
   /** What the authorization endpoint answers this browser for a silent sign-in (prompt=none). */
   async function silentSignIn(browser: PageClient): Promise<URL> {
-    const verifier = randomBytes(32).toString('base64url');
-    const parameters = new URLSearchParams({
-      client_id: DASHBOARD_CLIENT_ID,
-      response_type: 'code',
-      scope: 'openid',
-      redirect_uri: `${server.baseUrl}${DASHBOARD_CALLBACK_PATH}`,
-      prompt: 'none',
-      state: 'silent',
-      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-      code_challenge_method: 'S256',
-    });
-    const response = await browser.request(`/auth?${parameters.toString()}`);
+    const response = await browser.request(silentSignInPath(server.baseUrl));
     expect(response.status).toBe(303);
     return new URL(String(response.headers.get('location')), server.baseUrl);
   }

@@ -1,7 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 import { generate, generateSecret } from 'otplib';
 
+import { DASHBOARD_CALLBACK_PATH, DASHBOARD_CLIENT_ID } from '../../src/dashboard/index.js';
 import { TOTP_PERIOD_SECONDS } from '../../src/mfa/index.js';
 import type { PageClient, PageResponse } from './page-client.js';
 import type { TestServer } from './server.js';
@@ -60,4 +61,22 @@ export async function signInToDashboardOverHttp(
     }
   }
   throw new Error(`the dashboard sign-in stopped at ${page.url} (${page.status}):\n${page.html.slice(0, 1500)}`);
+}
+
+/**
+ * The authorization request of a silent sign-in (prompt=none) of the dashboard client: it answers with a
+ * code when the browser's sign-in session is alive, with login_required once it has been ended.
+ */
+export function silentSignInPath(baseUrl: string): string {
+  const parameters = new URLSearchParams({
+    client_id: DASHBOARD_CLIENT_ID,
+    response_type: 'code',
+    scope: 'openid',
+    redirect_uri: `${baseUrl}${DASHBOARD_CALLBACK_PATH}`,
+    prompt: 'none',
+    state: 'silent',
+    code_challenge: createHash('sha256').update(randomBytes(32)).digest('base64url'),
+    code_challenge_method: 'S256',
+  });
+  return `/auth?${parameters.toString()}`;
 }
