@@ -1,7 +1,7 @@
 import type { Middleware } from 'koa';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 
-import type { AccountService } from '../accounts/index.js';
+import { secondFactorRequirement, type AccountService } from '../accounts/index.js';
 import type { AuditLog } from '../audit/index.js';
 import { PreviousClientSecrets, verifyClientSecret } from '../clients/index.js';
 import type { Config } from '../config/index.js';
@@ -260,7 +260,7 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
     resourceServers,
     rateLimiter: new FixedWindowRateLimiter(store, 'password-grant', config.rateLimits.passwordGrant, config.rateLimits.windowSeconds),
     rateLimiterForChallenge: new FixedWindowRateLimiter(store, 'mfa-challenge', config.rateLimits.mfaChallenge, config.rateLimits.windowSeconds),
-    requireMfaForAll: config.mfa.requiredForAll,
+    secondFactorRequired: secondFactorRequirement(config.mfa.requiredForAll, accounts),
   };
   registerPasswordGrant(provider, userGrantDependencies);
   registerMfaOtpGrant(provider, userGrantDependencies);

@@ -87,9 +87,7 @@ export function registerPasswordGrant(provider: Provider, dependencies: UserGran
 
       if (methods.length === 0) {
         const mustHaveSecondFactor =
-          ctx.oidc.client?.metadata()[MFA_REQUIRED_METADATA] === true ||
-          dependencies.requireMfaForAll ||
-          (await accounts.requiresMfaEnrollment(step.account.customerId));
+          ctx.oidc.client?.metadata()[MFA_REQUIRED_METADATA] === true || (await dependencies.secondFactorRequired(step.account.customerId));
         if (mustHaveSecondFactor) {
           // The client, the deployment or an operator demands a second factor the account does not have:
           // it must enroll through the login pages first (like Keycloak's "Configure OTP").

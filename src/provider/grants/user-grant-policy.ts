@@ -27,8 +27,8 @@ export interface UserGrantDependencies {
   rateLimiter: FixedWindowRateLimiter;
   /** Per client IP, for POST /mfa/challenge. */
   rateLimiterForChallenge: FixedWindowRateLimiter;
-  /** REQUIRE_MFA: every account needs a second factor before it gets tokens. */
-  requireMfaForAll: boolean;
+  /** Whether an account must have a second factor (REQUIRE_MFA, or an operator's require-mfa on it). */
+  secondFactorRequired(customerId: string): Promise<boolean>;
 }
 
 /**
