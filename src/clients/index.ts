@@ -97,6 +97,7 @@ export class ClientRegistry {
   readonly #adapter: StoreAdapter;
   /** Clients the server itself defines and recreates at start (see ensureInternalClient). */
   readonly #internal = new Set<string>();
+  readonly #previousSecrets: PreviousClientSecrets;
 
   constructor(
     private readonly store: Store,
@@ -107,6 +108,7 @@ export class ClientRegistry {
     private readonly cache?: ClientCache,
   ) {
     this.#adapter = new StoreAdapter('Client', store, secrets);
+    this.#previousSecrets = new PreviousClientSecrets(store, secrets);
   }
 
   get #collection() {
@@ -201,21 +203,16 @@ export class ClientRegistry {
     return this.#internal.has(clientId);
   }
 
-  /** Replaces the secret; the new one is returned once. Undefined when the client does not exist. */
+  /**
+   * Replaces the secret; the new one is returned once. Undefined when the client does not exist. A rotation
+   * without grace is the answer to a leak: a secret still in the grace period of an earlier rotation ends
+   * too, not only the current one (here at once, on other instances within CLIENT_CACHE_TTL_MS).
+   */
   async rotateSecret(clientId: string): Promise<{ clientSecret: string } | 'no-secret' | undefined> {
-    const document = await this.#collection.findOne({ _id: clientId });
-    if (!document) return undefined;
-    const metadata = JSON.parse(document.data) as AdapterPayload;
-    if (typeof metadata.client_secret !== 'string') return 'no-secret';
-    const clientSecret = randomSecret(32);
-    metadata.client_secret = hashClientSecret(this.secrets, clientSecret);
-    await this.#collection.replace({ ...document, data: JSON.stringify(metadata) });
-    // A rotation without grace is the answer to a leak: a secret still in the grace period of an earlier
-    // rotation ends too, not only the current one.
-    await new PreviousClientSecrets(this.store, this.secrets).revoke(clientId);
-    // The old secret stops working here at once, on other instances within CLIENT_CACHE_TTL_MS.
-    this.cache?.invalidate(clientId);
-    return { clientSecret };
+    return this.#replaceSecret(clientId, async () => {
+      await this.#previousSecrets.revoke(clientId);
+      return {};
+    });
   }
 
   /**
@@ -223,16 +220,26 @@ export class ClientRegistry {
    * secret is returned once. Undefined when the client does not exist.
    */
   async rotateSecretWithGrace(clientId: string, graceSeconds: number): Promise<{ clientSecret: string; previousValidUntil: Date } | 'no-secret' | undefined> {
+    return this.#replaceSecret(clientId, async (previousHash) => ({
+      previousValidUntil: await this.#previousSecrets.keep(clientId, previousHash, graceSeconds),
+    }));
+  }
+
+  /** Stores a new secret's hash, after `settlePrevious` has decided the fate of the current one. */
+  async #replaceSecret<T extends object>(
+    clientId: string,
+    settlePrevious: (previousHash: string) => Promise<T>,
+  ): Promise<({ clientSecret: string } & T) | 'no-secret' | undefined> {
     const document = await this.#collection.findOne({ _id: clientId });
     if (!document) return undefined;
     const metadata = JSON.parse(document.data) as AdapterPayload;
     if (typeof metadata.client_secret !== 'string') return 'no-secret';
-    const previousValidUntil = await new PreviousClientSecrets(this.store, this.secrets).keep(clientId, metadata.client_secret, graceSeconds);
+    const settled = await settlePrevious(metadata.client_secret);
     const clientSecret = randomSecret(32);
     metadata.client_secret = hashClientSecret(this.secrets, clientSecret);
     await this.#collection.replace({ ...document, data: JSON.stringify(metadata) });
     this.cache?.invalidate(clientId);
-    return { clientSecret, previousValidUntil };
+    return { clientSecret, ...settled };
   }
 
   /**
@@ -240,7 +247,7 @@ export class ClientRegistry {
    * working on this instance at once, on other instances within CLIENT_CACHE_TTL_MS.
    */
   async delete(clientId: string): Promise<boolean> {
-    await new PreviousClientSecrets(this.store, this.secrets).revoke(clientId);
+    await this.#previousSecrets.revoke(clientId);
     const deleted = await this.#collection.deleteMany({ _id: clientId });
     this.cache?.invalidate(clientId);
     return deleted > 0;
