@@ -10,6 +10,7 @@ export { checkPasswordPolicy, describePasswordProblem, PasswordPolicyError, PASS
 export type { PasswordProblem } from './password-policy.js';
 export { SignInThrottle, THROTTLE_COLLECTION } from './throttle.js';
 export type { ThrottleSettings, ThrottleState } from './throttle.js';
+export { EmailedLinks } from './emailed-links.js';
 
 export const ACCOUNTS_COLLECTION = 'accounts';
 

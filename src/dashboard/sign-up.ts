@@ -1,20 +1,11 @@
-import { randomBytes } from 'node:crypto';
-
-import { checkPasswordPolicy, EmailTakenError, PasswordPolicyError, type Account, type AccountService } from '../accounts/index.js';
+import { checkPasswordPolicy, EmailedLinks, EmailTakenError, PasswordPolicyError, type Account, type AccountService } from '../accounts/index.js';
 import type { DeliveryChannel } from '../mfa/index.js';
 import type { ServerSecrets } from '../secrets/index.js';
-import type { Store, StoredDocument } from '../store/index.js';
+import type { Store } from '../store/index.js';
 
 export const EMAIL_VERIFICATIONS_COLLECTION = 'email_verifications';
 export const SIGN_UP_PATH = '/dashboard/signup';
 export const VERIFY_EMAIL_PATH = '/dashboard/verify-email';
-
-interface VerificationDocument extends StoredDocument {
-  accountId: string;
-  createdAt: Date;
-  /** Set by the one confirmation that uses the link. */
-  claimedAt?: Date;
-}
 
 /** What happened, for the audit log only: the person is always told the same thing. */
 export type SignUpOutcome = { kind: 'created'; account: Account } | { kind: 'pending_again'; account: Account } | { kind: 'already_registered'; account: Account };
@@ -33,25 +24,21 @@ export interface SignUpSettings {
  * addresses have accounts.
  */
 export class SelfServiceSignUp {
+  readonly #links: EmailedLinks;
+
   constructor(
-    private readonly store: Store,
-    private readonly secrets: ServerSecrets,
+    store: Store,
+    secrets: ServerSecrets,
     private readonly accounts: AccountService,
     private readonly channel: DeliveryChannel,
     private readonly settings: SignUpSettings,
     private readonly onDeliveryFailure: (error: unknown) => void,
-  ) {}
-
-  get #links() {
-    return this.store.collection<VerificationDocument>(EMAIL_VERIFICATIONS_COLLECTION);
-  }
-
-  #key(token: string): string {
-    return this.secrets.keyedHash('token-hash', `email-verification:${token}`);
+  ) {
+    this.#links = new EmailedLinks(store, secrets, { collection: EMAIL_VERIFICATIONS_COLLECTION, purpose: 'email-verification', ttlSeconds: settings.linkTtlSeconds });
   }
 
   async ensureIndexes(): Promise<void> {
-    await this.store.ensureIndexes(EMAIL_VERIFICATIONS_COLLECTION, [{ fields: { accountId: 1 } }]);
+    await this.#links.ensureIndexes();
   }
 
   /** Registers the address (throws PasswordPolicyError first, whatever the address) and sends the right email. */
@@ -96,14 +83,7 @@ export class SelfServiceSignUp {
   }
 
   async #sendVerificationLink(account: Account): Promise<void> {
-    const token = randomBytes(32).toString('base64url');
-    await this.#links.deleteMany({ accountId: account.customerId });
-    await this.#links.insert({
-      _id: this.#key(token),
-      accountId: account.customerId,
-      createdAt: new Date(),
-      expiresAt: new Date(Date.now() + this.settings.linkTtlSeconds * 1000),
-    });
+    const token = await this.#links.issue(account.customerId);
     const hours = Math.max(1, Math.round(this.settings.linkTtlSeconds / 3600));
     await this.#deliver(
       account,
@@ -125,17 +105,15 @@ export class SelfServiceSignUp {
 
   /** Whether a link is live (to show its confirmation page); it is not spent. */
   async isPending(token: string): Promise<boolean> {
-    if (!token || token.length > 128) return false;
-    return (await this.#links.findOne({ _id: this.#key(token), claimedAt: { $exists: false } })) !== null;
+    return this.#links.isLive(token);
   }
 
   /** Spends the link and activates its account; the account id, or undefined for a dead link. */
   async verify(token: string): Promise<string | undefined> {
-    if (!token || token.length > 128) return undefined;
-    // Single use: one conditional update claims the link, so of two concurrent confirmations one wins.
-    const claimed = await this.#links.updateOne({ _id: this.#key(token), claimedAt: { $exists: false } }, { $set: { claimedAt: new Date() } });
-    if (!claimed) return undefined;
-    await this.#links.deleteMany({ accountId: claimed.accountId });
-    return (await this.accounts.activateVerified(claimed.accountId)) ? claimed.accountId : undefined;
+    // Single use: of two concurrent confirmations, one claims the link.
+    const accountId = await this.#links.claim(token);
+    if (!accountId) return undefined;
+    await this.#links.endAllOf(accountId);
+    return (await this.accounts.activateVerified(accountId)) ? accountId : undefined;
   }
 }

@@ -1,26 +1,17 @@
-import { randomBytes } from 'node:crypto';
-
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 
-import { describePasswordProblem, PasswordPolicyError, type AccountService } from '../accounts/index.js';
+import { describePasswordProblem, EmailedLinks, PasswordPolicyError, type AccountService } from '../accounts/index.js';
 import { requestOrigin, type AuditLog } from '../audit/index.js';
 import type { CsrfProtection } from '../http/csrf.js';
 import type { FixedWindowRateLimiter } from '../http/rate-limit.js';
 import type { DeliveryChannel } from '../mfa/index.js';
 import type { ServerSecrets } from '../secrets/index.js';
-import type { Store, StoredDocument } from '../store/index.js';
+import type { Store } from '../store/index.js';
 import { respondWithErrorPage, type Views } from '../views/index.js';
 
 export const PASSWORD_RESETS_COLLECTION = 'password_resets';
-
-interface PasswordResetDocument extends StoredDocument {
-  accountId: string;
-  createdAt: Date;
-  /** Set atomically by the one submission that uses the link. */
-  claimedAt?: Date;
-}
 
 export interface PasswordResetDependencies {
   store: Store;
@@ -52,8 +43,7 @@ function field(ctx: Context, name: string): string {
  */
 export function passwordResetRoutes(deps: PasswordResetDependencies): Router {
   const { store, secrets, accounts, views, csrf, audit } = deps;
-  const resets = store.collection<PasswordResetDocument>(PASSWORD_RESETS_COLLECTION);
-  const keyOf = (token: string) => secrets.keyedHash('token-hash', `password-reset:${token}`);
+  const resets = new EmailedLinks(store, secrets, { collection: PASSWORD_RESETS_COLLECTION, purpose: 'password-reset', ttlSeconds: deps.linkTtlSeconds });
   const router = new Router({ prefix: '/account' });
   router.use(async (ctx, next) => {
     ctx.set('Cache-Control', 'no-store');
@@ -106,15 +96,8 @@ export function passwordResetRoutes(deps: PasswordResetDependencies): Router {
     }
     const account = await accounts.findByEmail(email);
     if (account && account.status === 'active') {
-      const token = randomBytes(32).toString('base64url');
       // One live link per account: a new request replaces the previous link.
-      await resets.deleteMany({ accountId: account.customerId });
-      await resets.insert({
-        _id: keyOf(token),
-        accountId: account.customerId,
-        createdAt: new Date(),
-        expiresAt: new Date(Date.now() + deps.linkTtlSeconds * 1000),
-      });
+      const token = await resets.issue(account.customerId);
       const minutes = Math.round(deps.linkTtlSeconds / 60);
       await deps.channel
         .deliver({
@@ -143,7 +126,7 @@ export function passwordResetRoutes(deps: PasswordResetDependencies): Router {
 
   router.get('/reset', async (ctx) => {
     const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
-    if (!token || !(await resets.findOne({ _id: keyOf(token), claimedAt: { $exists: false } }))) {
+    if (!(await resets.isLive(token))) {
       renderInvalidLink(ctx);
       return;
     }
@@ -157,30 +140,28 @@ export function passwordResetRoutes(deps: PasswordResetDependencies): Router {
       renderReset(ctx, token, 'The form was out of date. Please submit it again.');
       return;
     }
-    // Single use: one conditional update claims the link, so of two concurrent submissions one wins.
-    const pending = token
-      ? await resets.updateOne({ _id: keyOf(token), claimedAt: { $exists: false } }, { $set: { claimedAt: new Date() } })
-      : null;
-    if (!pending) {
+    // Single use: of two concurrent submissions, one claims the link.
+    const accountId = await resets.claim(token);
+    if (!accountId) {
       renderInvalidLink(ctx);
       return;
     }
     const password = field(ctx, 'password');
     try {
-      await accounts.changePassword(pending.accountId, password);
+      await accounts.changePassword(accountId, password);
     } catch (error) {
       if (!(error instanceof PasswordPolicyError)) throw error;
       // Not used after all: give the link back so the person can pick a better password.
-      await resets.updateOne({ _id: keyOf(token) }, { $unset: ['claimedAt'] });
+      await resets.release(token);
       renderReset(ctx, token, `Choose another password: ${describePasswordProblem(error.problem)}.`);
       return;
     }
-    await resets.deleteMany({ _id: keyOf(token) });
-    await deps.endEverythingOf(pending.accountId);
+    await resets.end(token);
+    await deps.endEverythingOf(accountId);
     await audit.record({
       action: 'password.reset',
-      actor: { type: 'user', id: pending.accountId },
-      accountId: pending.accountId,
+      actor: { type: 'user', id: accountId },
+      accountId,
       outcome: 'success',
       ...requestOrigin(ctx),
       details: { sessions_ended: true, tokens_revoked: true },

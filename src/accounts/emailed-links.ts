@@ -1,0 +1,85 @@
+import { randomBytes } from 'node:crypto';
+
+import type { ServerSecrets } from '../secrets/index.js';
+import type { Store, StoredDocument } from '../store/index.js';
+
+interface EmailedLinkDocument extends StoredDocument {
+  accountId: string;
+  createdAt: Date;
+  /** Set atomically by the one request that uses the link. */
+  claimedAt?: Date;
+}
+
+/** A token no link of ours carries (ours are 43 characters): answered as a dead link without a lookup. */
+const MAX_TOKEN_LENGTH = 128;
+
+/**
+ * Single-use links sent by email (password reset, email verification): one live link per account, stored
+ * only as a keyed hash of its token, ending at `expiresAt`. Using one is a single conditional update, so of
+ * two concurrent uses exactly one wins.
+ */
+export class EmailedLinks {
+  constructor(
+    private readonly store: Store,
+    private readonly secrets: ServerSecrets,
+    private readonly settings: {
+      collection: string;
+      /** Also part of the hashed key, so a token of one kind of link can never open another. */
+      purpose: string;
+      ttlSeconds: number;
+    },
+  ) {}
+
+  get #links() {
+    return this.store.collection<EmailedLinkDocument>(this.settings.collection);
+  }
+
+  #key(token: string): string {
+    return this.secrets.keyedHash('token-hash', `${this.settings.purpose}:${token}`);
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await this.store.ensureIndexes(this.settings.collection, [{ fields: { accountId: 1 } }]);
+  }
+
+  /** A new link's token for the account; the account's earlier links stop working. */
+  async issue(accountId: string): Promise<string> {
+    const token = randomBytes(32).toString('base64url');
+    await this.#links.deleteMany({ accountId });
+    await this.#links.insert({
+      _id: this.#key(token),
+      accountId,
+      createdAt: new Date(),
+      expiresAt: new Date(Date.now() + this.settings.ttlSeconds * 1000),
+    });
+    return token;
+  }
+
+  /** Whether the link is live and unused (to show its page); it is not spent. */
+  async isLive(token: string): Promise<boolean> {
+    if (!token || token.length > MAX_TOKEN_LENGTH) return false;
+    return (await this.#links.findOne({ _id: this.#key(token), claimedAt: { $exists: false } })) !== null;
+  }
+
+  /** Claims a live link for this request; its account id, or undefined when it is dead or already claimed. */
+  async claim(token: string): Promise<string | undefined> {
+    if (!token || token.length > MAX_TOKEN_LENGTH) return undefined;
+    const claimed = await this.#links.updateOne({ _id: this.#key(token), claimedAt: { $exists: false } }, { $set: { claimedAt: new Date() } });
+    return claimed?.accountId;
+  }
+
+  /** Gives a claimed link back (the request that claimed it could not finish, e.g. a refused password). */
+  async release(token: string): Promise<void> {
+    await this.#links.updateOne({ _id: this.#key(token) }, { $unset: ['claimedAt'] });
+  }
+
+  /** Ends every link of the account. */
+  async endAllOf(accountId: string): Promise<void> {
+    await this.#links.deleteMany({ accountId });
+  }
+
+  /** Ends one link. */
+  async end(token: string): Promise<void> {
+    await this.#links.deleteMany({ _id: this.#key(token) });
+  }
+}
