@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
 import { constantTimeEqual, type ServerSecrets } from '../secrets/index.js';
 
@@ -16,7 +16,7 @@ export function hashClientSecret(secrets: ServerSecrets, secret: string): string
 }
 
 function mac(secrets: ServerSecrets, keyId: string, salt: string, secret: string): string {
-  return createHmac('sha256', secrets.keyObject('client-secret-hash', keyId)).update(`${salt}$${secret}`).digest('base64url');
+  return secrets.mac('client-secret-hash', `${salt}$${secret}`, keyId).toString('base64url');
 }
 
 export function isHashedClientSecret(value: string): boolean {

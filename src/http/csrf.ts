@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
 import type { Context } from 'koa';
 
@@ -28,9 +28,7 @@ export class CsrfProtection {
   }
 
   #mac(browserSecret: string, purpose: string): string {
-    return createHmac('sha256', this.secrets.keyObject('code-hash'))
-      .update(`csrf\u0000${browserSecret}\u0000${purpose}`)
-      .digest('base64url');
+    return this.secrets.mac('code-hash', `csrf\u0000${browserSecret}\u0000${purpose}`).toString('base64url');
   }
 
   /** The token to embed in a form for this purpose; sets the browser cookie when missing. */
