@@ -10,6 +10,7 @@ import { hashClientSecret } from './secret-hash.js';
 import { validateNewClient } from './validation.js';
 
 export { hashClientSecret, isHashedClientSecret, verifyClientSecret } from './secret-hash.js';
+export { VerifiedClientSecrets } from './verified-secrets.js';
 export { ClientValidationError, validateNewClient } from './validation.js';
 
 /** The shape version of documents in the clients collection; bump it with a migration. */

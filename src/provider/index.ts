@@ -3,7 +3,7 @@ import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'o
 
 import { secondFactorRequirement, type AccountService } from '../accounts/index.js';
 import type { AuditLog } from '../audit/index.js';
-import { PreviousClientSecrets, verifyClientSecret } from '../clients/index.js';
+import { PreviousClientSecrets, VerifiedClientSecrets } from '../clients/index.js';
 import type { Config } from '../config/index.js';
 import type { ServerSecrets } from '../secrets/index.js';
 import type { Store } from '../store/index.js';
@@ -231,11 +231,12 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
 
   // Client secrets are stored as salted, keyed hashes: compare against the hash, never a clear value.
   const previousSecrets = new PreviousClientSecrets(store, secrets);
+  const verifiedSecrets = new VerifiedClientSecrets(secrets, config.clientCache);
   provider.Client.prototype.compareClientSecret = async function compareHashedSecret(
     this: InstanceType<typeof provider.Client>,
     presented: string,
   ): Promise<boolean> {
-    if (typeof this.clientSecret === 'string' && verifyClientSecret(secrets, this.clientSecret, presented)) return true;
+    if (typeof this.clientSecret === 'string' && verifiedSecrets.matches(this.clientSecret, presented)) return true;
     // After a rotation with a grace period, the replaced secret keeps working until it ends.
     return previousSecrets.matches(this.clientId, presented);
   };
