@@ -5,8 +5,8 @@ import type { Context, Middleware, Next } from 'koa';
 
 type HelmetOptions = NonNullable<Parameters<typeof helmet>[0]>;
 
-/** The CSP allows only our own scripts and styles (no inline script), and framing by nobody. */
-function helmetOptions(issuerIsHttps: boolean): HelmetOptions {
+/** For pages: the CSP allows only our own scripts and styles (no inline script), and framing by nobody. */
+function pageHelmetOptions(issuerIsHttps: boolean): HelmetOptions {
   return {
     contentSecurityPolicy: {
       useDefaults: false,
@@ -28,6 +28,42 @@ function helmetOptions(issuerIsHttps: boolean): HelmetOptions {
     referrerPolicy: { policy: 'no-referrer' },
     xFrameOptions: { action: 'deny' },
   };
+}
+
+/**
+ * For JSON endpoints, the set OWASP's REST Security Cheat Sheet recommends: no sniffing, no framing, a CSP
+ * that lets nothing load should a response ever be rendered as a document, and HSTS. The other page
+ * headers (cross-origin opener and resource policies, referrer policy, agent cluster, legacy IE and
+ * Flash switches) only govern documents; on the token endpoint they more than doubled each response
+ * (972 bytes against 412) and were a measured part of its cost.
+ */
+function apiHelmetOptions(issuerIsHttps: boolean): HelmetOptions {
+  return {
+    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    strictTransportSecurity: issuerIsHttps ? { maxAge: 31536000, includeSubDomains: true } : false,
+    xFrameOptions: { action: 'deny' },
+    xContentTypeOptions: true,
+    crossOriginEmbedderPolicy: false,
+    crossOriginOpenerPolicy: false,
+    crossOriginResourcePolicy: false,
+    originAgentCluster: false,
+    referrerPolicy: false,
+    xDnsPrefetchControl: false,
+    xDownloadOptions: false,
+    xPermittedCrossDomainPolicies: false,
+    xXssProtection: false,
+  };
+}
+
+/**
+ * Paths answering only JSON (or plain text) to programs: the OAuth endpoints, discovery, JWKS, userinfo,
+ * health and the Generate Token API. Anything not listed gets the page headers, so a new page is never
+ * left without them.
+ */
+const API_PATHS = ['/token', '/jwks', '/.well-known', '/me', '/healthz', '/readyz', '/auth/v1'];
+
+export function isApiPath(path: string): boolean {
+  return API_PATHS.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
 }
 
 /**
@@ -58,11 +94,13 @@ function helmetHeaders(options: HelmetOptions): [string, string][] {
   return [...headers];
 }
 
-/** Security headers (helmet's, with our CSP) on every response. */
+/** Security headers on every response: helmet's, with our CSP, for pages; the short API set for JSON endpoints. */
 export function securityHeaders(issuerIsHttps: boolean): Middleware {
-  const headers = helmetHeaders(helmetOptions(issuerIsHttps));
-  return async function setSecurityHeaders(ctx: Context, next: Next): Promise<void> {
-    for (const [name, value] of headers) ctx.response.set(name, value);
-    await next();
+  const pageHeaders = helmetHeaders(pageHelmetOptions(issuerIsHttps));
+  const apiHeaders = helmetHeaders(apiHelmetOptions(issuerIsHttps));
+  // Not async: nothing to do after the response, so no frame of its own around the rest of the request.
+  return function setSecurityHeaders(ctx: Context, next: Next): Promise<void> {
+    for (const [name, value] of isApiPath(ctx.path) ? apiHeaders : pageHeaders) ctx.response.set(name, value);
+    return next();
   };
 }

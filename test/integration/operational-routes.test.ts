@@ -26,8 +26,12 @@ describe('operational routes and security headers', () => {
     expect(response.status).toBe(404);
   });
 
-  test("helmet's headers, with our CSP, are on every response, token responses included", async () => {
-    const responses = [await fetch(`${server.baseUrl}/healthz`), (await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials' }, DEMO))];
+  test("pages get helmet's headers with our CSP: sign-in pages, provider pages and unknown paths", async () => {
+    const responses = [
+      await fetch(`${server.baseUrl}/interaction/no-such-interaction`),
+      await fetch(`${server.baseUrl}/auth?client_id=nobody`),
+      await fetch(`${server.baseUrl}/no-such-path`),
+    ];
     for (const response of responses) {
       const headers = response.headers;
       expect(headers.get('content-security-policy')).toBe(
@@ -38,6 +42,26 @@ describe('operational routes and security headers', () => {
       expect(headers.get('x-frame-options')).toBe('DENY');
       expect(headers.get('cross-origin-opener-policy')).toBe('same-origin');
       // http issuer: no HSTS (it would be ignored, and would break local development on https later).
+      expect(headers.get('strict-transport-security')).toBeNull();
+      expect(headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
+
+  test('JSON endpoints get the REST set: no sniffing, no framing, a CSP that loads nothing', async () => {
+    const responses = [
+      await fetch(`${server.baseUrl}/healthz`),
+      await fetch(`${server.baseUrl}/.well-known/openid-configuration`),
+      await fetch(`${server.baseUrl}/jwks`),
+      await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials' }, DEMO),
+      await postForm(`${server.baseUrl}/token/introspection`, { token: 'unknown' }, DEMO),
+    ];
+    for (const response of responses) {
+      const headers = response.headers;
+      expect(response.status).toBe(200);
+      expect(headers.get('content-security-policy')).toBe("default-src 'none';frame-ancestors 'none'");
+      expect(headers.get('x-content-type-options')).toBe('nosniff');
+      expect(headers.get('x-frame-options')).toBe('DENY');
+      expect(headers.get('cross-origin-opener-policy')).toBeNull();
       expect(headers.get('strict-transport-security')).toBeNull();
       expect(headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     }
