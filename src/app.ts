@@ -12,7 +12,7 @@ import { livenessHandler, readinessHandler } from './http/health.js';
 import { observeRequestDuration } from './http/http-metrics.js';
 import { Metrics } from './http/metrics.js';
 import { ensureRateLimitIndexes, FixedWindowRateLimiter } from './http/rate-limit.js';
-import { noteStoreUnavailable } from './http/request-context.js';
+import { StoreOutages } from './http/store-outages.js';
 import { requestLog } from './http/request-log.js';
 import { requireHttpsForCookies } from './http/require-https.js';
 import { routesUnder } from './http/routes-under.js';
@@ -167,7 +167,8 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   app.proxy = config.trustProxy;
   app.use(requestLog(logger));
   app.use(observeRequestDuration(metrics.httpDuration));
-  app.use(errorBoundary(logger));
+  const storeOutages = new StoreOutages();
+  app.use(errorBoundary(logger, storeOutages));
   app.use(securityHeaders(config.issuer.startsWith('https:')));
   app.use(requireHttpsForCookies(config.issuer, logger));
   const favicon = faviconHandler();
@@ -267,7 +268,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   for (const router of selfService.routers) app.use(routesUnder(router));
   app.use(providerMiddleware);
 
-  const unsubscribe = onStoreUnavailable(noteStoreUnavailable);
+  const unsubscribe = onStoreUnavailable(() => storeOutages.note());
   return {
     app,
     get provider() {

@@ -5,6 +5,7 @@ import type { Context, Middleware } from 'koa';
 import type { AccountService } from '../accounts/index.js';
 import { requestOrigin, type AuditLog } from '../audit/index.js';
 import { MAX_BODY_BYTES } from '../http/errors.js';
+import { requestLogger } from '../http/request-log.js';
 import type { Logger } from '../log/index.js';
 import { MFA_OTP_GRANT_TYPE, runTokenRequest, type TokenEndpointResult } from '../provider/index.js';
 import type { InternalClientCredentials } from '../clients/index.js';
@@ -53,7 +54,7 @@ export function generateTokenApiRoutes(dependencies: GenerateTokenApiDependencie
       return;
     }
     // Only the path: the query string holds the key. The request log never writes query strings either.
-    (ctx.state.log as Logger | undefined ?? dependencies.logger).warn(
+    requestLogger(ctx, dependencies.logger).warn(
       { path: GENERATE_TOKEN_PATH },
       'deprecated: Generate Token API called with GET; the password travels in the URL (COMPAT_TOKEN_GET=true)',
     );

@@ -1,9 +1,10 @@
+import { performance } from 'node:perf_hooks';
 import type { Context, Next } from 'koa';
 
 import type { Logger } from '../log/index.js';
 import { StoreUnavailableError } from '../store/index.js';
 import { renderErrorPage } from './error-page.js';
-import { runWithRequestRecord, type RequestRecord } from './request-context.js';
+import type { StoreOutages } from './store-outages.js';
 
 /** Request bodies larger than this are refused before they are read. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -38,7 +39,7 @@ function isHttpError(error: unknown): error is Error & { status: number; expose?
  * The outermost middleware: no caller ever sees a stack trace or an internal message. A lost database
  * becomes 503 temporarily_unavailable (oidc-provider would answer 500 server_error), oversize bodies 413.
  */
-export function errorBoundary(logger: Logger) {
+export function errorBoundary(logger: Logger, outages: StoreOutages) {
   return async function handleErrors(ctx: Context, next: Next): Promise<void> {
     const declaredLength = Number(ctx.get('content-length') || 0);
     if (declaredLength > MAX_BODY_BYTES) {
@@ -46,16 +47,16 @@ export function errorBoundary(logger: Logger) {
       ctx.set('Connection', 'close');
       return;
     }
-    const record: RequestRecord = { storeUnavailable: false };
+    const startedAt = performance.now();
     try {
-      await runWithRequestRecord(record, next);
+      await next();
       // A deliberate 503 (e.g. /readyz reporting the store down) keeps its own body.
-      if (record.storeUnavailable && ctx.status >= 500 && ctx.status !== 503) {
+      if (ctx.status >= 500 && ctx.status !== 503 && outages.since(startedAt)) {
         ctx.set('Retry-After', '5');
         respondWithError(ctx, 503, 'temporarily_unavailable', 'the service is temporarily unavailable, retry later');
       }
     } catch (error) {
-      if (error instanceof StoreUnavailableError || record.storeUnavailable) {
+      if (error instanceof StoreUnavailableError || outages.since(startedAt)) {
         ctx.set('Retry-After', '5');
         respondWithError(ctx, 503, 'temporarily_unavailable', 'the service is temporarily unavailable, retry later');
         return;

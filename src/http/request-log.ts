@@ -7,32 +7,34 @@ import type { Logger } from '../log/index.js';
 /**
  * One structured line per request with a request id (also returned as X-Request-Id). Only method, path,
  * status and timing: never the query string, body or headers, which can carry credentials.
- * `ctx.state.log` is a child logger bound to the request id, built only when a handler first uses it
- * (most requests never log anything themselves, and a pino child per request is measurable under load).
  */
 export function requestLog(logger: Logger) {
-  return async function logRequest(ctx: Context, next: Next): Promise<void> {
+  return function logRequest(ctx: Context, next: Next): Promise<void> {
     const requestId = randomUUID();
-    const started = process.hrtime.bigint();
     ctx.state.requestId = requestId;
-    let child: Logger | undefined;
-    Object.defineProperty(ctx.state, 'log', {
-      configurable: true,
-      enumerable: false,
-      get: () => (child ??= logger.child({ requestId })),
-    });
     ctx.set('X-Request-Id', requestId);
-    try {
-      await next();
-    } finally {
-      if (logger.isLevelEnabled('info')) {
-        const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-        logger.info(
-          // ctx.ip is the socket address, or X-Forwarded-For's client when TRUST_PROXY is on.
-          { requestId, method: ctx.method, path: ctx.path, status: ctx.status, ip: ctx.ip, durationMs: Math.round(durationMs * 10) / 10 },
-          'request',
-        );
-      }
-    }
+    // Below info nothing is written afterwards, so no frame of ours waits around the rest of the request.
+    if (!logger.isLevelEnabled('info')) return next();
+    return logWhenAnswered(ctx, next, logger, requestId);
   };
+}
+
+async function logWhenAnswered(ctx: Context, next: Next, logger: Logger, requestId: string): Promise<void> {
+  const started = process.hrtime.bigint();
+  try {
+    await next();
+  } finally {
+    const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+    logger.info(
+      // ctx.ip is the socket address, or X-Forwarded-For's client when TRUST_PROXY is on.
+      { requestId, method: ctx.method, path: ctx.path, status: ctx.status, ip: ctx.ip, durationMs: Math.round(durationMs * 10) / 10 },
+      'request',
+    );
+  }
+}
+
+/** A logger bound to the request's id, for the few handlers that log something of their own. */
+export function requestLogger(ctx: Context, logger: Logger): Logger {
+  const requestId = ctx.state.requestId as unknown;
+  return typeof requestId === 'string' ? logger.child({ requestId }) : logger;
 }

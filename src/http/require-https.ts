@@ -14,15 +14,16 @@ const COOKIE_PATHS = ['/auth', '/interaction', '/session', '/dashboard', '/accou
 export function requireHttpsForCookies(issuer: string, logger: Logger) {
   const issuerIsHttps = issuer.startsWith('https:');
   let warned = false;
-  return async function checkTransport(ctx: Context, next: Next): Promise<void> {
+  // Not async: a plain pass-through adds no frame (and no extra promise) to every request.
+  return function checkTransport(ctx: Context, next: Next): Promise<void> {
     if (issuerIsHttps && !ctx.secure && COOKIE_PATHS.some((prefix) => ctx.path === prefix || ctx.path.startsWith(`${prefix}/`))) {
       if (!warned) {
         warned = true;
         logger.warn('a sign-in request arrived over plain http while ISSUER is https; behind a TLS-terminating proxy, set TRUST_PROXY=true');
       }
       respondWithError(ctx, 400, 'invalid_request', 'this page must be reached over https');
-      return;
+      return Promise.resolve();
     }
-    await next();
+    return next();
   };
 }
