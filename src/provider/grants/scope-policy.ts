@@ -25,14 +25,15 @@ export function assertScopesAllowed(
     .filter(Boolean);
   if (requested.length === 0) return;
   const client = ctx.oidc.client;
-  const allowed = new Set(String(client?.scope ?? '').split(' ').filter(Boolean));
+  // Arrays, not Sets: a request names a scope or three, and this runs on every token request.
+  const allowed = String(client?.scope ?? '').split(' ');
   const server = resourceServers.get(requestedResource(ctx, resourceServers));
-  const offered = new Set(server?.scopes ?? []);
+  const offered = server?.scopes ?? [];
   for (const scope of requested) {
-    if (!allowed.has(scope)) throw new errors.InvalidScope('requested scope is not allowed for this client', scope);
+    if (!allowed.includes(scope)) throw new errors.InvalidScope('requested scope is not allowed for this client', scope);
     // openid / offline_access belong to the user grants (password), not to a resource server.
     if (options.allowOidcScopes && OIDC_SCOPES.has(scope)) continue;
-    if (server && !offered.has(scope)) {
+    if (server && !offered.includes(scope)) {
       throw new errors.InvalidScope('requested scope is not offered by the requested resource', scope);
     }
   }
