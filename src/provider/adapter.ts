@@ -2,7 +2,7 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 
 import type { ServerSecrets } from '../secrets/index.js';
-import type { Filter, IndexSpec, Store, StoredDocument } from '../store/index.js';
+import type { Collection, Filter, IndexSpec, Store, StoredDocument } from '../store/index.js';
 
 /** Every model oidc-provider persists through an adapter. */
 export const OIDC_MODELS = [
@@ -93,6 +93,8 @@ function epochSeconds(): number {
 export class StoreAdapter implements Adapter {
   readonly #hashed: boolean;
   readonly #sealed: boolean;
+  // Resolved once: the store's collection handles are stable, and a name built per call cost a lookup.
+  readonly #collection: Collection<OidcDocument>;
 
   constructor(
     protected readonly model: string,
@@ -101,10 +103,7 @@ export class StoreAdapter implements Adapter {
   ) {
     this.#hashed = HASHED_ID_MODELS.has(model);
     this.#sealed = SEALED_ID_MODELS.has(model);
-  }
-
-  get #collection() {
-    return this.store.collection<OidcDocument>(collectionName(this.model));
+    this.#collection = store.collection<OidcDocument>(collectionName(model));
   }
 
   /** The stored key for an id: its keyed hash under the current master key. */

@@ -17,6 +17,12 @@ export class ServerSecrets {
   readonly #derived = new Map<string, Buffer>();
   // By key id, then purpose: two map lookups and no key string built per call.
   readonly #macs = new Map<string, Map<KeyPurpose, HmacSha256>>();
+  /**
+   * The last keyed hash per purpose. Introspection and revocation without a type hint look the presented
+   * token up in three models at once (access token, client credentials, refresh token), each hashing
+   * the same value; the repeats are answered from here.
+   */
+  readonly #lastKeyedHash = new Map<KeyPurpose, { value: string; keyId: string; hashed: string }>();
   readonly currentKeyId: string;
 
   constructor(current: MasterKey, previous: MasterKey[] = []) {
@@ -56,7 +62,11 @@ export class ServerSecrets {
 
   /** HMAC-SHA-256 of a value, as `keyId.base64url`; deterministic so it can be looked up. */
   keyedHash(purpose: KeyPurpose, value: string, keyId: string = this.currentKeyId): string {
-    return `${keyId}.${this.mac(purpose, value, keyId).toString('base64url')}`;
+    const last = this.#lastKeyedHash.get(purpose);
+    if (last && last.value === value && last.keyId === keyId) return last.hashed;
+    const hashed = `${keyId}.${this.mac(purpose, value, keyId).toString('base64url')}`;
+    this.#lastKeyedHash.set(purpose, { value, keyId, hashed });
+    return hashed;
   }
 
   /** Every keyed hash the value may be stored under (one per readable key id). */
