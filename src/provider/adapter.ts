@@ -138,7 +138,9 @@ export class StoreAdapter implements Adapter {
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     const { userCode, consumed, ...rest } = payload;
-    if (this.#hashed) delete rest.jti;
+    // Left out of the stored JSON (undefined is not serialized) rather than deleted, which would turn the
+    // object into a slow dictionary just before JSON.stringify walks it.
+    if (this.#hashed) rest.jti = undefined;
     const document: OidcDocument = {
       _id: this.#storageKey(id),
       data: JSON.stringify(rest),

@@ -27,6 +27,7 @@ import { MFA_CHALLENGE_PATH, mfaChallengeRoutes } from './mfa-challenge.js';
 import { ResourceServerRegistry } from './resource-servers.js';
 import { renderProviderError } from './error-page.js';
 import { mayIntrospect, RESOURCE_SERVER_AUDIENCES, CLIENT_ROLES } from './introspection-policy.js';
+import { afterProviderAnswers } from './after-answer.js';
 import { answerJwtAccessTokensAtTokenEndpoints, type JwtTokenEndpointDependencies } from './jwt-token-endpoints.js';
 import { refreshTokenTtl } from './refresh-tokens.js';
 import type { SigningKeySet } from './signing-keys.js';
@@ -276,11 +277,8 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
  * is validated to exceed this): a resource server refreshing on schedule always knows the signing key.
  */
 function limitJwksCaching(provider: Provider, maxAgeSeconds: number): void {
-  provider.use(async (ctx, next) => {
-    await next();
-    if ((ctx as unknown as KoaContextWithOIDC).oidc?.route === 'jwks' && ctx.status === 200) {
-      ctx.set('cache-control', `public, max-age=${maxAgeSeconds}`);
-    }
+  afterProviderAnswers(provider, ['jwks'], (ctx) => {
+    if (ctx.status === 200) ctx.set('cache-control', `public, max-age=${maxAgeSeconds}`);
   });
 }
 

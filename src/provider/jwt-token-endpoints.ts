@@ -3,6 +3,7 @@ import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 
 import type { AccessTokenVerifier, JwtRevocationList, VerifiedAccessToken } from '../tokens/index.js';
 import { mayIntrospect } from './introspection-policy.js';
+import { afterProviderAnswers } from './after-answer.js';
 
 export interface JwtTokenEndpointDependencies {
   verifier: AccessTokenVerifier;
@@ -35,16 +36,14 @@ export function answerJwtAccessTokensAtTokenEndpoints(provider: Provider, depend
   provider.on('introspection.error', noteRefusal);
   provider.on('revocation.error', noteRefusal);
 
-  provider.use(async (ctx, next) => {
-    await next();
+  afterProviderAnswers(provider, ['introspection', 'revocation'], async (ctx) => {
     if (!refusedAsStructured.has(ctx)) return;
-    const oidc = (ctx as unknown as KoaContextWithOIDC).oidc;
-    const route = oidc?.route;
-    if ((route !== 'introspection' && route !== 'revocation') || !oidc.client) return;
+    const { oidc } = ctx;
+    if (!oidc.client) return;
     const token = oidc.params?.token;
     if (typeof token !== 'string') return;
-    if (route === 'introspection') await introspectJwt(oidc, ctx as unknown as KoaContextWithOIDC, token, dependencies);
-    else await revokeJwt(oidc, ctx as unknown as KoaContextWithOIDC, token, dependencies);
+    if (oidc.route === 'introspection') await introspectJwt(oidc, ctx, token, dependencies);
+    else await revokeJwt(oidc, ctx, token, dependencies);
   });
 }
 

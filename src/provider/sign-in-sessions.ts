@@ -1,17 +1,17 @@
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
-import type { KoaContextWithOIDC } from 'oidc-provider';
 
 import { requestOrigin, type RequestOrigin } from '../audit/index.js';
 import type { ServerSecrets } from '../secrets/index.js';
 import type { Filter, Store } from '../store/index.js';
 import { collectionName, hashedIdCandidates, type OidcDocument } from './adapter.js';
+import { afterProviderAnswers } from './after-answer.js';
 
 /** oidc-provider's default name for its session cookie (we do not configure `cookies.names`). */
 const SIGN_IN_SESSION_COOKIE = '_session';
 
 /** Routes on which a browser presents its sign-in session to the provider. */
-const SESSION_ROUTES = new Set(['authorization', 'resume']);
+const SESSION_ROUTES = ['authorization', 'resume'];
 
 /** A sign-in (login) session of the provider, as stored: no id usable as a cookie. */
 export interface SignInSession {
@@ -37,13 +37,11 @@ interface SessionPayload {
 /**
  * Reports sign-ins and returning browsers to the recorder, after the provider has answered (and saved the
  * session): only then is the session's uid known for a browser that had none. Only the authorization and
- * resume routes are looked at, so the token endpoint's hot path pays one Set lookup.
+ * resume routes are looked at.
  */
 export function trackSessionActivity(provider: Provider, recorder: SessionActivityRecorder, onError: (error: unknown) => void): void {
-  provider.use(async (ctx, next) => {
-    await next();
-    const { oidc } = ctx as unknown as KoaContextWithOIDC;
-    if (!oidc || !SESSION_ROUTES.has(oidc.route)) return;
+  afterProviderAnswers(provider, SESSION_ROUTES, async (ctx) => {
+    const { oidc } = ctx;
     const session = oidc.session;
     if (!session?.accountId || !session.uid) return;
     const origin = requestOrigin(ctx);
