@@ -25,3 +25,23 @@ declare module 'oidc-provider/lib/helpers/grant_common.js' {
     options: { gty: string; entityLabel: string },
   ): Promise<void>;
 }
+
+// The middleware stacks of the introspection and revocation routes, and the middleware in them that refuses
+// JWTs. Our JWT handling takes that middleware's place (src/provider/jwt-token-endpoints.ts).
+declare module 'oidc-provider/lib/actions/introspection.js' {
+  import type { Middleware } from 'koa';
+  const stack: Middleware[];
+  export default stack;
+}
+
+declare module 'oidc-provider/lib/actions/revocation.js' {
+  import type { Middleware } from 'koa';
+  const stack: Middleware[];
+  export default stack;
+}
+
+declare module 'oidc-provider/lib/shared/reject_structured_tokens.js' {
+  import type { Middleware } from 'koa';
+  const rejectStructuredTokens: Middleware;
+  export default rejectStructuredTokens;
+}

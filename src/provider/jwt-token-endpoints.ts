@@ -1,9 +1,13 @@
+import { decodeProtectedHeader } from 'jose';
+import type { Context, Next } from 'koa';
 import type Provider from 'oidc-provider';
-import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import introspectionStack from 'oidc-provider/lib/actions/introspection.js';
+import revocationStack from 'oidc-provider/lib/actions/revocation.js';
+import rejectStructuredTokens from 'oidc-provider/lib/shared/reject_structured_tokens.js';
 
 import type { AccessTokenVerifier, JwtRevocationList, VerifiedAccessToken } from '../tokens/index.js';
 import { mayIntrospect } from './introspection-policy.js';
-import { afterProviderAnswers } from './after-answer.js';
 
 export interface JwtTokenEndpointDependencies {
   verifier: AccessTokenVerifier;
@@ -18,33 +22,49 @@ const INTERNAL_CLAIMS = new Set(['grant_id']);
 
 /**
  * RFC 7009 / RFC 7662 for JWT access tokens, which oidc-provider refuses at both endpoints with
- * `unsupported_token_type` (lib/shared/reject_structured_tokens.js) after it has authenticated the client.
+ * `unsupported_token_type` (lib/shared/reject_structured_tokens.js).
  *
- * Why after, not before: a middleware in front of the provider would have to re-implement client
- * authentication (basic, post, private_key_jwt with its assertion replay checks). Running around the
- * provider's own route, we act only once the provider has authenticated the client (`ctx.oidc.client` is
- * set) and refused the token as structured; every other answer, client-authentication failures included,
- * passes through untouched. The RFC answer then replaces the refusal.
+ * Our middleware takes the place of that refusal in the two routes' own middleware stacks: it runs after
+ * the provider has parsed the request and authenticated the client (basic, post, private_key_jwt with its
+ * assertion replay checks), so nothing of that is re-implemented, and every earlier answer, client
+ * authentication failures included, is the provider's. A JWT gets the RFC answer here; anything else goes on
+ * to the provider's opaque-token handling. Tokens without a dot (every opaque token) go on at once, without
+ * the header decoding that the refusal attempted on each of them and that throws twice for a non-JWT.
+ *
+ * oidc-provider copies these stacks into its router when a Provider is constructed, so the swap happens
+ * when this module loads, before any provider exists; it fails loudly should a new oidc-provider version
+ * no longer have the refusal where we expect it.
  */
-export function answerJwtAccessTokensAtTokenEndpoints(provider: Provider, dependencies: JwtTokenEndpointDependencies): void {
-  // The provider's error handler reports the refusal through these events, whatever body it rendered (JSON,
-  // or an HTML page for a caller accepting only text/html).
-  const refusedAsStructured = new WeakSet<object>();
-  const noteRefusal = (ctx: KoaContextWithOIDC, error: Error) => {
-    if (error instanceof errors.UnsupportedTokenType) refusedAsStructured.add(ctx);
-  };
-  provider.on('introspection.error', noteRefusal);
-  provider.on('revocation.error', noteRefusal);
+const answerersByProvider = new WeakMap<Provider, JwtTokenEndpointDependencies>();
 
-  afterProviderAnswers(provider, ['introspection', 'revocation'], async (ctx) => {
-    if (!refusedAsStructured.has(ctx)) return;
-    const { oidc } = ctx;
-    if (!oidc.client) return;
-    const token = oidc.params?.token;
-    if (typeof token !== 'string') return;
-    if (oidc.route === 'introspection') await introspectJwt(oidc, ctx, token, dependencies);
-    else await revokeJwt(oidc, ctx, token, dependencies);
-  });
+async function answerStructuredTokens(ctx: Context, next: Next): Promise<void> {
+  const oidcCtx = ctx as unknown as KoaContextWithOIDC;
+  const { oidc } = oidcCtx;
+  const token = oidc.params?.token;
+  if (typeof token !== 'string' || !token.includes('.')) return next();
+  const dependencies = answerersByProvider.get(oidc.provider);
+  // A provider built without our JWT handling keeps oidc-provider's own refusal.
+  if (!dependencies) return rejectStructuredTokens(ctx, next);
+  let structured = false;
+  try {
+    structured = Boolean(decodeProtectedHeader(token));
+  } catch {
+    // not a JWS/JWE: an opaque token for the provider to look up (it will find nothing)
+  }
+  if (!structured) return next();
+  if (oidc.route === 'introspection') await introspectJwt(oidc, oidcCtx, token, dependencies);
+  else await revokeJwt(oidc, oidcCtx, token, dependencies);
+}
+
+for (const [name, stack] of [['introspection', introspectionStack], ['revocation', revocationStack]] as const) {
+  const index = stack.indexOf(rejectStructuredTokens);
+  if (index === -1) throw new Error(`oidc-provider's ${name} route no longer refuses structured tokens where expected; JWT ${name} cannot be installed`);
+  stack[index] = answerStructuredTokens;
+}
+
+/** Answers introspection and revocation of this provider's JWT access tokens (see above). */
+export function answerJwtAccessTokensAtTokenEndpoints(provider: Provider, dependencies: JwtTokenEndpointDependencies): void {
+  answerersByProvider.set(provider, dependencies);
 }
 
 /** The token's claims when it is valid and not revoked, its grant (if any) still standing. */
