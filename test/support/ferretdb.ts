@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { killOnExit } from './exit-cleanup.js';
+
 /** The repository root, found by walking up: this file also runs compiled, from dist/test/support (bench). */
 function findRepositoryRoot(): string {
   let directory = dirname(fileURLToPath(import.meta.url));
@@ -100,6 +102,7 @@ export class FerretDbProcess {
       ],
       { stdio: 'ignore' },
     );
+    killOnExit(this.#child);
     await waitForPort(this.port, 15000);
   }
 
