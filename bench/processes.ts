@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { killOnExit } from '../test/support/exit-cleanup.js';
+import { killOnExit } from '../test/support/ferretdb.js';
 
 export const distRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 

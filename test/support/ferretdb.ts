@@ -5,7 +5,26 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { killOnExit } from './exit-cleanup.js';
+const children = new Set<ChildProcess>();
+let hooked = false;
+
+/**
+ * Kills a child process (a server, FerretDB) should this process exit before stopping it: after an
+ * uncaught error or a signal, a leftover child keeps its port, and any stderr it shares with us, which
+ * leaves a caller reading that output waiting for ever. 'exit' listeners must be synchronous; kill is.
+ * It lives here, not in a module of its own, because jest's global setup loads this file directly with
+ * Node's type stripping, where a relative import would need a .ts extension that tsc refuses.
+ */
+export function killOnExit(child: ChildProcess): void {
+  if (!hooked) {
+    hooked = true;
+    process.once('exit', () => {
+      for (const running of children) running.kill('SIGKILL');
+    });
+  }
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+}
 
 /** The repository root, found by walking up: this file also runs compiled, from dist/test/support (bench). */
 function findRepositoryRoot(): string {
