@@ -1,7 +1,6 @@
 import { createCustomer, signInToDashboardOverHttp, totpCode } from '../support/dashboard.js';
-import { FerretDbProcess } from '../support/ferretdb.js';
 import { PageClient, type PageResponse } from '../support/page-client.js';
-import { startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { serverOnOwnDatabase, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
 
 const DASHBOARD_SESSION_COOKIE = 'authtoken.dashboard';
 
@@ -53,23 +52,14 @@ describe.each(STORE_KINDS)('dashboard sign-in step-up (%s store)', (storeKind) =
 });
 
 describe('the dashboard while the store is down', () => {
-  let ferret: FerretDbProcess;
-  let server: TestServer;
-  beforeAll(async () => {
-    ferret = await FerretDbProcess.start();
-    server = await startTestServer({ store: 'mongodb', mongoUri: ferret.uri });
-  }, 60_000);
-  afterAll(async () => {
-    await server?.close();
-    await ferret?.stop();
-  });
+  const own = serverOnOwnDatabase();
 
   test('answers a 503 page (no stack trace) and recovers by itself, with the session intact', async () => {
-    const customer = await createCustomer(server, { totp: false });
-    const client = new PageClient(server.baseUrl);
+    const customer = await createCustomer(own.server, { totp: false });
+    const client = new PageClient(own.server.baseUrl);
     await signInToDashboardOverHttp(client, customer);
 
-    await ferret.halt();
+    await own.ferret.halt();
     try {
       for (const path of ['/dashboard', '/dashboard/security', '/dashboard/credentials']) {
         const page = await client.request(path);
@@ -81,7 +71,7 @@ describe('the dashboard while the store is down', () => {
         expect(page.html).not.toMatch(/Mongo|Error:|\bat [\w.]+ \(/);
       }
     } finally {
-      await ferret.resume();
+      await own.ferret.resume();
     }
 
     // Bounded wait for the driver to reconnect on its own.

@@ -1,5 +1,4 @@
-import { FerretDbProcess } from '../support/ferretdb.js';
-import { DEMO, postForm, startTestServer, type TestServer } from '../support/server.js';
+import { DEMO, postForm, serverOnOwnDatabase } from '../support/server.js';
 
 /**
  * Issue 3 item 6: while serving, a lost database answers OAuth requests with 503 temporarily_unavailable
@@ -7,25 +6,16 @@ import { DEMO, postForm, startTestServer, type TestServer } from '../support/ser
  * when the database returns. A private FerretDB is halted and resumed in the middle of the test.
  */
 describe('the database goes away while serving', () => {
-  let ferret: FerretDbProcess;
-  let server: TestServer;
-  beforeAll(async () => {
-    ferret = await FerretDbProcess.start();
-    server = await startTestServer({ store: 'mongodb', mongoUri: ferret.uri });
-  }, 60_000);
-  afterAll(async () => {
-    await server?.close();
-    await ferret?.stop();
-  });
+  const own = serverOnOwnDatabase();
 
-  const token = () => postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, DEMO);
+  const token = () => postForm(`${own.server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, DEMO);
 
   test('503 temporarily_unavailable while it is down, then recovery without a restart', async () => {
     const before = await token();
     expect(before.status).toBe(200);
     const accessToken = String(before.body.access_token);
 
-    await ferret.halt();
+    await own.ferret.halt();
 
     const issued = await token();
     expect(issued.status).toBe(503);
@@ -33,21 +23,21 @@ describe('the database goes away while serving', () => {
     expect(issued.headers.get('retry-after')).toBe('5');
     expect(issued.headers.get('content-type')).toMatch(/application\/json/);
 
-    const introspection = await postForm(`${server.baseUrl}/token/introspection`, { token: accessToken }, DEMO);
+    const introspection = await postForm(`${own.server.baseUrl}/token/introspection`, { token: accessToken }, DEMO);
     expect(introspection.status).toBe(503);
     expect(introspection.body.error).toBe('temporarily_unavailable');
 
-    const revocation = await postForm(`${server.baseUrl}/token/revocation`, { token: accessToken }, DEMO);
+    const revocation = await postForm(`${own.server.baseUrl}/token/revocation`, { token: accessToken }, DEMO);
     expect(revocation.status).toBe(503);
     expect(revocation.body.error).toBe('temporarily_unavailable');
 
-    const ready = await fetch(`${server.baseUrl}/readyz`);
+    const ready = await fetch(`${own.server.baseUrl}/readyz`);
     expect(ready.status).toBe(503);
     expect(await ready.json()).toMatchObject({ status: 'not_ready', checks: { store: 'unavailable' } });
     // Liveness is the process, not the database: the orchestrator must not restart us for this.
-    expect((await fetch(`${server.baseUrl}/healthz`)).status).toBe(200);
+    expect((await fetch(`${own.server.baseUrl}/healthz`)).status).toBe(200);
 
-    await ferret.resume();
+    await own.ferret.resume();
 
     // Bounded wait for the driver to reconnect on its own (no server restart).
     let recovered = await token();
@@ -56,12 +46,12 @@ describe('the database goes away while serving', () => {
       recovered = await token();
     }
     expect(recovered.status).toBe(200);
-    const afterIntrospection = await postForm(`${server.baseUrl}/token/introspection`, { token: accessToken }, DEMO);
+    const afterIntrospection = await postForm(`${own.server.baseUrl}/token/introspection`, { token: accessToken }, DEMO);
     expect(afterIntrospection.body).toMatchObject({ active: true });
-    expect((await fetch(`${server.baseUrl}/readyz`)).status).toBe(200);
+    expect((await fetch(`${own.server.baseUrl}/readyz`)).status).toBe(200);
 
     // Every failure was answered; the logs say why and hold no secret.
-    expect(server.logs.text).not.toContain(accessToken);
-    expect(server.logs.text).not.toContain(DEMO.secret);
+    expect(own.server.logs.text).not.toContain(accessToken);
+    expect(own.server.logs.text).not.toContain(DEMO.secret);
   }, 120_000);
 });

@@ -1,21 +1,10 @@
-import { FerretDbProcess } from '../support/ferretdb.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { serverOnOwnDatabase } from '../support/server.js';
 
 describe('/healthz and /readyz on the public port', () => {
-  let ferret: FerretDbProcess;
-  let server: TestServer;
-  beforeAll(async () => {
-    // A database of our own, so this test can stop it without disturbing other test files.
-    ferret = await FerretDbProcess.start();
-    server = await startTestServer({ store: 'mongodb', mongoUri: ferret.uri });
-  }, 60_000);
-  afterAll(async () => {
-    await server.close();
-    await ferret.stop();
-  });
+  const own = serverOnOwnDatabase();
 
   const get = async (path: string) => {
-    const response = await fetch(`${server.baseUrl}${path}`);
+    const response = await fetch(`${own.server.baseUrl}${path}`);
     return { status: response.status, body: (await response.json()) as unknown, cacheControl: response.headers.get('cache-control') };
   };
 
@@ -25,10 +14,10 @@ describe('/healthz and /readyz on the public port', () => {
   });
 
   test('with the database down, /readyz is 503 and /healthz stays 200; both recover when it returns', async () => {
-    await ferret.halt();
+    await own.ferret.halt();
     expect(await get('/readyz')).toEqual({ status: 503, body: { status: 'not_ready', checks: { store: 'unavailable', keys: 'ok' } }, cacheControl: 'no-store' });
     expect((await get('/healthz')).status).toBe(200);
-    await ferret.resume();
+    await own.ferret.resume();
     let ready = await get('/readyz');
     // The driver reconnects on its own; a bounded number of probes, as a load balancer would make.
     for (let attempt = 0; attempt < 20 && ready.status !== 200; attempt += 1) ready = await get('/readyz');

@@ -8,6 +8,7 @@ import { loadConfig, type Config } from '../../src/config/index.js';
 import { createLogger } from '../../src/log/index.js';
 import { seedDemoData } from '../../src/seed/index.js';
 import { createStore, type Store } from '../../src/store/index.js';
+import { FerretDbProcess } from './ferretdb.js';
 
 export type StoreKind = 'memory' | 'mongodb';
 export const STORE_KINDS: StoreKind[] = ['memory', 'mongodb'];
@@ -133,3 +134,38 @@ export async function postForm(
 }
 
 export const DEMO = { id: 'demo-client', secret: 'demo-secret' };
+
+export interface ServerOnOwnDatabase {
+  /** The FerretDB only this server uses: tests may halt and resume it without disturbing other files. */
+  readonly ferret: FerretDbProcess;
+  readonly server: TestServer;
+}
+
+/**
+ * A test server on a FerretDB of its own, started before the enclosing describe's tests and stopped after
+ * them (call it at describe level). For tests that take the database away while the server runs.
+ */
+export function serverOnOwnDatabase(): ServerOnOwnDatabase {
+  let ferret: FerretDbProcess | undefined;
+  let server: TestServer | undefined;
+  beforeAll(async () => {
+    ferret = await FerretDbProcess.start();
+    server = await startTestServer({ store: 'mongodb', mongoUri: ferret.uri });
+  }, 60_000);
+  afterAll(async () => {
+    await server?.close();
+    await ferret?.stop();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('serverOnOwnDatabase: used before its beforeAll ran');
+    return value;
+  };
+  return {
+    get ferret() {
+      return started(ferret);
+    },
+    get server() {
+      return started(server);
+    },
+  };
+}
