@@ -8,6 +8,17 @@ export type KeyPurpose = 'token-hash' | 'totp-encryption' | 'signing-key-encrypt
 
 const SALT = Buffer.from('authtoken-server/v1');
 
+/** A purpose's MAC under one key id, with its last keyed hash. */
+interface KeyedMac {
+  readonly mac: HmacSha256;
+  /**
+   * Introspection and revocation without a type hint look the presented token up in three models at once
+   * (access token, client credentials, refresh token), each hashing the same value under each readable key
+   * id; the repeats are answered from here.
+   */
+  last?: { value: string; hashed: string };
+}
+
 /**
  * Every server-side secret is derived from AUTHTOKEN_MASTER_KEY with HKDF-SHA-256 under a key id,
  * so a master key can be rotated: new data uses the current id, old data names the id it was made with.
@@ -16,13 +27,7 @@ export class ServerSecrets {
   readonly #keys = new Map<string, Buffer>();
   readonly #derived = new Map<string, Buffer>();
   // By key id, then purpose: two map lookups and no key string built per call.
-  readonly #macs = new Map<string, Map<KeyPurpose, HmacSha256>>();
-  /**
-   * The last keyed hash per purpose. Introspection and revocation without a type hint look the presented
-   * token up in three models at once (access token, client credentials, refresh token), each hashing
-   * the same value; the repeats are answered from here.
-   */
-  readonly #lastKeyedHash = new Map<KeyPurpose, { value: string; keyId: string; hashed: string }>();
+  readonly #macs = new Map<string, Map<KeyPurpose, KeyedMac>>();
   readonly currentKeyId: string;
 
   constructor(current: MasterKey, previous: MasterKey[] = []) {
@@ -45,14 +50,18 @@ export class ServerSecrets {
 
   /** HMAC-SHA-256 of a message under the derived key for a purpose (hot path: every token operation). */
   mac(purpose: KeyPurpose, message: string, keyId: string = this.currentKeyId): Buffer {
-    let mac = this.#macs.get(keyId)?.get(purpose);
-    if (!mac) {
-      mac = new HmacSha256(this.key(purpose, keyId));
-      const macs = this.#macs.get(keyId) ?? new Map<KeyPurpose, HmacSha256>();
-      macs.set(purpose, mac);
+    return this.#keyedMac(purpose, keyId).mac.digest(message);
+  }
+
+  #keyedMac(purpose: KeyPurpose, keyId: string): KeyedMac {
+    let keyed = this.#macs.get(keyId)?.get(purpose);
+    if (!keyed) {
+      keyed = { mac: new HmacSha256(this.key(purpose, keyId)) };
+      const macs = this.#macs.get(keyId) ?? new Map<KeyPurpose, KeyedMac>();
+      macs.set(purpose, keyed);
       this.#macs.set(keyId, macs);
     }
-    return mac.digest(message);
+    return keyed;
   }
 
   /** Key ids able to read existing data: the current one first. */
@@ -62,10 +71,10 @@ export class ServerSecrets {
 
   /** HMAC-SHA-256 of a value, as `keyId.base64url`; deterministic so it can be looked up. */
   keyedHash(purpose: KeyPurpose, value: string, keyId: string = this.currentKeyId): string {
-    const last = this.#lastKeyedHash.get(purpose);
-    if (last && last.value === value && last.keyId === keyId) return last.hashed;
-    const hashed = `${keyId}.${this.mac(purpose, value, keyId).toString('base64url')}`;
-    this.#lastKeyedHash.set(purpose, { value, keyId, hashed });
+    const keyed = this.#keyedMac(purpose, keyId);
+    if (keyed.last?.value === value) return keyed.last.hashed;
+    const hashed = `${keyId}.${keyed.mac.digest(value).toString('base64url')}`;
+    keyed.last = { value, hashed };
     return hashed;
   }
 
