@@ -35,6 +35,12 @@ function isHttpError(error: unknown): error is Error & { status: number; expose?
   return error instanceof Error && typeof (error as { status?: unknown }).status === 'number';
 }
 
+/** The answer while the database is out of reach: retry shortly. */
+function respondUnavailable(ctx: Context): void {
+  ctx.set('Retry-After', '5');
+  respondWithError(ctx, 503, 'temporarily_unavailable', 'the service is temporarily unavailable, retry later');
+}
+
 /**
  * The outermost middleware: no caller ever sees a stack trace or an internal message. A lost database
  * becomes 503 temporarily_unavailable (oidc-provider would answer 500 server_error), oversize bodies 413.
@@ -51,14 +57,10 @@ export function errorBoundary(logger: Logger, outages: StoreOutages) {
     try {
       await next();
       // A deliberate 503 (e.g. /readyz reporting the store down) keeps its own body.
-      if (ctx.status >= 500 && ctx.status !== 503 && outages.since(startedAt)) {
-        ctx.set('Retry-After', '5');
-        respondWithError(ctx, 503, 'temporarily_unavailable', 'the service is temporarily unavailable, retry later');
-      }
+      if (ctx.status >= 500 && ctx.status !== 503 && outages.since(startedAt)) respondUnavailable(ctx);
     } catch (error) {
       if (error instanceof StoreUnavailableError || outages.since(startedAt)) {
-        ctx.set('Retry-After', '5');
-        respondWithError(ctx, 503, 'temporarily_unavailable', 'the service is temporarily unavailable, retry later');
+        respondUnavailable(ctx);
         return;
       }
       if (isHttpError(error) && error.status < 500) {
