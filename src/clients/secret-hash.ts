@@ -16,7 +16,7 @@ export function hashClientSecret(secrets: ServerSecrets, secret: string): string
 }
 
 function mac(secrets: ServerSecrets, keyId: string, salt: string, secret: string): string {
-  return secrets.mac('client-secret-hash', `${salt}$${secret}`, keyId).toString('base64url');
+  return secrets.mac('client-secret-hash', `${salt}$${secret}`, keyId);
 }
 
 export function isHashedClientSecret(value: string): boolean {

@@ -28,7 +28,7 @@ export class CsrfProtection {
   }
 
   #mac(browserSecret: string, purpose: string): string {
-    return this.secrets.mac('code-hash', `csrf\u0000${browserSecret}\u0000${purpose}`).toString('base64url');
+    return this.secrets.mac('code-hash', `csrf\u0000${browserSecret}\u0000${purpose}`);
   }
 
   /** The token to embed in a form for this purpose; sets the browser cookie when missing. */

@@ -48,8 +48,8 @@ export class ServerSecrets {
     return derived;
   }
 
-  /** HMAC-SHA-256 of a message under the derived key for a purpose (hot path: every token operation). */
-  mac(purpose: KeyPurpose, message: string, keyId: string = this.currentKeyId): Buffer {
+  /** HMAC-SHA-256 of a message under the derived key for a purpose, as base64url (hot path: every token operation). */
+  mac(purpose: KeyPurpose, message: string, keyId: string = this.currentKeyId): string {
     return this.#keyedMac(purpose, keyId).mac.digest(message);
   }
 
@@ -73,7 +73,7 @@ export class ServerSecrets {
   keyedHash(purpose: KeyPurpose, value: string, keyId: string = this.currentKeyId): string {
     const keyed = this.#keyedMac(purpose, keyId);
     if (keyed.last?.value === value) return keyed.last.hashed;
-    const hashed = `${keyId}.${keyed.mac.digest(value).toString('base64url')}`;
+    const hashed = `${keyId}.${keyed.mac.digest(value)}`;
     keyed.last = { value, hashed };
     return hashed;
   }
