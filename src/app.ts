@@ -15,7 +15,7 @@ import { ensureRateLimitIndexes, FixedWindowRateLimiter } from './http/rate-limi
 import { StoreOutages } from './http/store-outages.js';
 import { requestLog } from './http/request-log.js';
 import { requireHttpsForCookies } from './http/require-https.js';
-import { routesUnder } from './http/routes-under.js';
+import { routersUnder, type RouterMount } from './http/routes-under.js';
 import { securityHeaders } from './http/security-headers.js';
 import { exactRoutes } from './http/operational-routes.js';
 import { faviconHandler, stylesheetHandler } from './http/static-files.js';
@@ -183,9 +183,10 @@ export async function createApplication(config: Config, rawStore: Store, logger:
       '/favicon.ico': favicon,
     }),
   );
-  app.use(
-    routesUnder(
-      interactionRoutes({
+  // Every router in front of the provider: one middleware, so a token request passes them in one loop.
+  const routers: RouterMount[] = [];
+  routers.push({
+    router: interactionRoutes({
       currentProvider: () => live.provider,
       views,
       csrf,
@@ -197,12 +198,10 @@ export async function createApplication(config: Config, rawStore: Store, logger:
       forgotPasswordUrl: config.mfa.emailEnabled ? '/account/forgot' : undefined,
       signUpUrlFor: (clientId) => (config.dashboard.signUp && clientId === DASHBOARD_CLIENT_ID ? SIGN_UP_PATH : undefined),
     }),
-    ),
-  );
+  });
   if (config.mfa.emailEnabled) {
-    app.use(
-      routesUnder(
-        passwordResetRoutes({
+    routers.push({
+      router: passwordResetRoutes({
         store,
         secrets,
         accounts,
@@ -215,13 +214,11 @@ export async function createApplication(config: Config, rawStore: Store, logger:
         linkTtlSeconds: config.passwordResetLinkTtlSeconds,
         endEverythingOf,
       }),
-      ),
-    );
+    });
   }
   const providerMiddleware = live.middleware();
-  app.use(
-    routesUnder(
-      generateTokenApiRoutes({
+  routers.push({
+    router: generateTokenApiRoutes({
       provider: () => providerMiddleware,
       client: compatClient,
       accounts,
@@ -229,9 +226,8 @@ export async function createApplication(config: Config, rawStore: Store, logger:
       logger,
       allowGet: config.generateTokenApi.allowGet,
     }),
-      GENERATE_TOKEN_PATH,
-    ),
-  );
+    prefix: GENERATE_TOKEN_PATH,
+  });
   const dashboard = await createDashboard({
     config,
     sessions: dashboardSessions,
@@ -254,7 +250,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
     revokeGrant: (grantId) => revocation.revokeGrant(grantId),
     sessionDevices,
   });
-  app.use(routesUnder(dashboard.routes));
+  routers.push({ router: dashboard.routes });
   const selfService = await createSelfService({
     config,
     store,
@@ -267,7 +263,8 @@ export async function createApplication(config: Config, rawStore: Store, logger:
     endEverythingOf,
     onDeliveryFailure: (error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not deliver a dashboard email'),
   });
-  for (const router of selfService.routers) app.use(routesUnder(router));
+  for (const router of selfService.routers) routers.push({ router });
+  app.use(routersUnder(routers));
   app.use(providerMiddleware);
 
   const unsubscribe = onStoreUnavailable(() => storeOutages.note());

@@ -1,5 +1,6 @@
 import type Router from '@koa/router';
 import type { Middleware } from 'koa';
+import compose from 'koa-compose';
 
 /**
  * A router's middleware, entered only for paths under `prefix` (the router's own prefix by default).
@@ -14,5 +15,31 @@ export function routesUnder(router: Router, prefix: string | undefined = router.
   const nested = `${prefix}/`;
   return function enterRouterUnderPrefix(ctx, next) {
     return ctx.path === prefix || ctx.path.startsWith(nested) ? routes(ctx, next) : next();
+  };
+}
+
+/** A router and the path prefix it serves (the router's own prefix by default). */
+export interface RouterMount {
+  router: Router;
+  prefix?: string;
+}
+
+/**
+ * Several routers as one middleware, in order, each entered only under its prefix as with routesUnder. A
+ * request under none of the prefixes (every token request) passes with one loop over them, rather than
+ * through a middleware per router; one under a prefix runs the whole sequence, so a router that does not
+ * answer still falls through to the next one.
+ */
+export function routersUnder(mounts: readonly RouterMount[]): Middleware {
+  const entries = mounts.map(({ router, prefix }) => routesUnder(router, prefix));
+  const prefixes = mounts.map(({ router, prefix = router.opts.prefix }) => prefix as string);
+  const nested = prefixes.map((prefix) => `${prefix}/`);
+  const sequence = compose(entries);
+  return function enterRoutersUnderPrefixes(ctx, next) {
+    const path = ctx.path;
+    for (let index = 0; index < prefixes.length; index += 1) {
+      if (path === prefixes[index] || path.startsWith(nested[index] as string)) return sequence(ctx, next);
+    }
+    return next();
   };
 }

@@ -5,7 +5,7 @@ import Router from '@koa/router';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import Koa from 'koa';
 
-import { routesUnder } from '../../src/http/routes-under.js';
+import { routersUnder, routesUnder } from '../../src/http/routes-under.js';
 
 describe('routesUnder', () => {
   let server: Server;
@@ -54,5 +54,56 @@ describe('routesUnder', () => {
 
   test('a router without a prefix needs one named', () => {
     expect(() => routesUnder(new Router())).toThrow(/needs a path prefix/);
+  });
+});
+
+describe('routersUnder', () => {
+  let server: Server;
+  let base: string;
+
+  beforeAll(async () => {
+    // Two routers under one prefix, as the dashboard and its security pages are, and one under another.
+    const dashboard = new Router({ prefix: '/dashboard' });
+    dashboard.get('/', (ctx) => {
+      ctx.body = 'dashboard';
+    });
+    const security = new Router({ prefix: '/dashboard/security' });
+    security.get('/', (ctx) => {
+      ctx.body = 'security';
+    });
+    const api = new Router();
+    api.post('/auth/v1/token', (ctx) => {
+      ctx.body = 'api token';
+    });
+    const app = new Koa();
+    app.use(routersUnder([{ router: dashboard }, { router: security }, { router: api, prefix: '/auth/v1' }]));
+    app.use((ctx) => {
+      ctx.body = `fell through: ${ctx.path}`;
+    });
+    server = createServer(app.callback()).listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const text = async (path: string, method = 'GET') => (await fetch(`${base}${path}`, { method })).text();
+
+  test('each router answers under its prefix, in order, falling through to the next', async () => {
+    expect(await text('/dashboard')).toBe('dashboard');
+    // Under /dashboard too: the dashboard router does not answer it and passes it to the security router.
+    expect(await text('/dashboard/security')).toBe('security');
+    expect(await text('/auth/v1/token', 'POST')).toBe('api token');
+  });
+
+  test('paths under no prefix, and unanswered paths under one, reach what follows', async () => {
+    expect(await text('/token', 'POST')).toBe('fell through: /token');
+    expect(await text('/dashboards')).toBe('fell through: /dashboards');
+    expect(await text('/dashboard/nothing-here')).toBe('fell through: /dashboard/nothing-here');
+    expect(await text('/auth/v1/other', 'POST')).toBe('fell through: /auth/v1/other');
+  });
+
+  test('every router needs a prefix', () => {
+    expect(() => routersUnder([{ router: new Router() }])).toThrow(/needs a path prefix/);
   });
 });
