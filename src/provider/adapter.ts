@@ -137,15 +137,12 @@ export class StoreAdapter implements Adapter {
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
-    const { userCode, consumed, ...rest } = payload;
-    // Left out of the stored JSON (undefined is not serialized) rather than deleted, which would turn the
-    // object into a slow dictionary just before JSON.stringify walks it.
-    if (this.#hashed) rest.jti = undefined;
     const document: OidcDocument = {
       _id: this.#storageKey(id),
-      data: JSON.stringify(rest),
+      data: this.#storedJson(payload),
       createdAt: new Date(),
     };
+    const { userCode, consumed } = payload;
     if (expiresIn) document.expiresAt = new Date(Date.now() + expiresIn * 1000);
     if (payload.grantId) document.grantId = payload.grantId;
     if (payload.uid) document.uid = payload.uid;
@@ -159,6 +156,27 @@ export class StoreAdapter implements Adapter {
     if (typeof consumed === 'number') document.consumed = consumed;
     if (this.#sealed) document.sealedId = this.secrets.encrypt('token-hash', id, this.model);
     await this.#collection.replace(document);
+  }
+
+  /**
+   * The payload as stored: without the id of a hashed-id model (it is the credential), the user code (kept
+   * encrypted) or `consumed` (its own field, set atomically). Those are set to undefined, which JSON leaves
+   * out, for the length of the stringify and then put back: the payload is oidc-provider's, and copying it
+   * with a spread was the largest allocation of a token write. Never deleted, which would turn the object
+   * into a slow dictionary just before JSON.stringify walks it.
+   */
+  #storedJson(payload: AdapterPayload): string {
+    const { jti, userCode, consumed } = payload;
+    if (this.#hashed && jti !== undefined) payload.jti = undefined;
+    if (userCode !== undefined) payload.userCode = undefined;
+    if (consumed !== undefined) payload.consumed = undefined;
+    try {
+      return JSON.stringify(payload);
+    } finally {
+      if (this.#hashed && jti !== undefined) payload.jti = jti;
+      if (userCode !== undefined) payload.userCode = userCode;
+      if (consumed !== undefined) payload.consumed = consumed;
+    }
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {

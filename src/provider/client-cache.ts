@@ -37,12 +37,14 @@ export class ClientCache {
     const entries = new LRUCache<string, Client>({ max: this.options.maxEntries, ttl: this.options.ttlMs, updateAgeOnGet: false });
     this.#caches = [entries, ...this.#caches].slice(0, 2);
     const find = provider.Client.find.bind(provider.Client);
-    provider.Client.find = async (clientId: string) => {
+    // A hit answers with a settled promise and no async frame: it is every token request's client lookup.
+    provider.Client.find = (clientId: string) => {
       const cached = entries.get(clientId);
-      if (cached) return cached;
-      const client = await find(clientId);
-      if (client) entries.set(clientId, client);
-      return client;
+      if (cached) return Promise.resolve(cached);
+      return find(clientId).then((client) => {
+        if (client) entries.set(clientId, client);
+        return client;
+      });
     };
   }
 }
