@@ -226,26 +226,29 @@ export async function ensureOidcIndexes(store: Store): Promise<void> {
   for (const model of OIDC_MODELS) await store.ensureIndexes(collectionName(model), oidcIndexes(model));
 }
 
+/** Told when oidc-provider itself changes or removes a record of a model (e.g. a Client), so caches can evict it. */
+export type WriteListeners = Partial<Record<OidcModel, (id: string) => void>>;
+
 /** The class oidc-provider's `adapter` option wants, bound to one store. */
-export function adapterClass(
-  store: Store,
-  secrets: ServerSecrets,
-  /** Told when oidc-provider itself changes or removes a record (e.g. a Client), so caches can evict it. */
-  onWrite?: (model: string, id: string) => void,
-): new (model: string) => Adapter {
+export function adapterClass(store: Store, secrets: ServerSecrets, onWrite: WriteListeners = {}): new (model: string) => Adapter {
   return class BoundStoreAdapter extends StoreAdapter {
+    readonly #onWrite: ((id: string) => void) | undefined;
+
     constructor(model: string) {
       super(model, store, secrets);
+      this.#onWrite = onWrite[model as OidcModel];
     }
 
-    override async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
-      await super.upsert(id, payload, expiresIn);
-      onWrite?.(this.model, id);
+    // Not async: a model nobody listens to (every token model) writes with no frame of ours around it.
+    override upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+      const written = super.upsert(id, payload, expiresIn);
+      const notify = this.#onWrite;
+      return notify ? written.then(() => notify(id)) : written;
     }
 
     override async destroy(id: string): Promise<void> {
       await super.destroy(id);
-      onWrite?.(this.model, id);
+      this.#onWrite?.(id);
     }
   };
 }

@@ -96,9 +96,7 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
   const signingKid = (alg: keyof SigningKeySet['signingKid']) => signingKeys.signingKid[alg];
 
   const configuration: Configuration = {
-    adapter: adapterClass(store, secrets, (model, id) => {
-      if (model === 'Client') clientCache.invalidate(id);
-    }),
+    adapter: adapterClass(store, secrets, { Client: (id) => clientCache.invalidate(id) }),
     clients: [],
     async findAccount(ctx, id) {
       const account = await accounts.findById(id);
