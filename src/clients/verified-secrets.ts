@@ -25,7 +25,8 @@ export class VerifiedClientSecrets {
     private readonly secrets: ServerSecrets,
     options: VerifiedSecretsOptions,
   ) {
-    if (options.ttlMs > 0 && options.maxEntries > 0) this.#verified = new LRUCache({ max: options.maxEntries, ttl: options.ttlMs });
+    // ttlResolution 0, as in the client cache: no timer armed per lookup to expire a cached clock reading.
+    if (options.ttlMs > 0 && options.maxEntries > 0) this.#verified = new LRUCache({ max: options.maxEntries, ttl: options.ttlMs, ttlResolution: 0 });
   }
 
   /** True when `presented` is the secret whose hash is `storedHash`. */

@@ -34,7 +34,9 @@ export class ClientCache {
   /** Puts the cache in front of the provider's client lookup. */
   install(provider: Provider): void {
     if (this.options.ttlMs <= 0 || this.options.maxEntries <= 0) return;
-    const entries = new LRUCache<string, Client>({ max: this.options.maxEntries, ttl: this.options.ttlMs, updateAgeOnGet: false });
+    // ttlResolution 0: read the clock on each lookup. With the default (1 ms), lru-cache caches the time and
+    // arms a timer to forget it, about one timer per token request at our rates.
+    const entries = new LRUCache<string, Client>({ max: this.options.maxEntries, ttl: this.options.ttlMs, ttlResolution: 0, updateAgeOnGet: false });
     this.#caches = [entries, ...this.#caches].slice(0, 2);
     const find = provider.Client.find.bind(provider.Client);
     // A hit answers with a settled promise and no async frame: it is every token request's client lookup.
