@@ -3,13 +3,28 @@ import type { AddressInfo } from 'node:net';
 
 import Router from '@koa/router';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import Koa from 'koa';
+import Koa, { type Middleware } from 'koa';
 
 import { routersUnder, routesUnder } from '../../src/http/routes-under.js';
 
+/** A server answering with `middleware`, then with a fall-through body naming the path. */
+async function serve(middleware: Middleware[]): Promise<{ text: (path: string, method?: string) => Promise<string>; close: () => Promise<void> }> {
+  const app = new Koa();
+  for (const entry of middleware) app.use(entry);
+  app.use((ctx) => {
+    ctx.body = `fell through: ${ctx.path}`;
+  });
+  const server: Server = createServer(app.callback()).listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    text: async (path, method = 'GET') => (await fetch(`${base}${path}`, { method })).text(),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
 describe('routesUnder', () => {
-  let server: Server;
-  let base: string;
+  let served: Awaited<ReturnType<typeof serve>>;
 
   beforeAll(async () => {
     const dashboard = new Router({ prefix: '/dashboard' });
@@ -23,20 +38,12 @@ describe('routesUnder', () => {
     single.post('/mfa/challenge', (ctx) => {
       ctx.body = 'challenge';
     });
-    const app = new Koa();
-    app.use(routesUnder(dashboard));
-    app.use(routesUnder(single, '/mfa/challenge'));
-    app.use((ctx) => {
-      ctx.body = `fell through: ${ctx.path}`;
-    });
-    server = createServer(app.callback()).listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    served = await serve([routesUnder(dashboard), routesUnder(single, '/mfa/challenge')]);
   });
 
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  afterAll(() => served.close());
 
-  const text = async (path: string, method = 'GET') => (await fetch(`${base}${path}`, { method })).text();
+  const text = (path: string, method?: string) => served.text(path, method);
 
   test('requests under the prefix reach the router', async () => {
     expect(await text('/dashboard')).toBe('dashboard');
@@ -58,8 +65,7 @@ describe('routesUnder', () => {
 });
 
 describe('routersUnder', () => {
-  let server: Server;
-  let base: string;
+  let served: Awaited<ReturnType<typeof serve>>;
 
   beforeAll(async () => {
     // Two routers under one prefix, as the dashboard and its security pages are, and one under another.
@@ -75,19 +81,12 @@ describe('routersUnder', () => {
     api.post('/auth/v1/token', (ctx) => {
       ctx.body = 'api token';
     });
-    const app = new Koa();
-    app.use(routersUnder([{ router: dashboard }, { router: security }, { router: api, prefix: '/auth/v1' }]));
-    app.use((ctx) => {
-      ctx.body = `fell through: ${ctx.path}`;
-    });
-    server = createServer(app.callback()).listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    served = await serve([routersUnder([{ router: dashboard }, { router: security }, { router: api, prefix: '/auth/v1' }])]);
   });
 
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  afterAll(() => served.close());
 
-  const text = async (path: string, method = 'GET') => (await fetch(`${base}${path}`, { method })).text();
+  const text = (path: string, method?: string) => served.text(path, method);
 
   test('each router answers under its prefix, in order, falling through to the next', async () => {
     expect(await text('/dashboard')).toBe('dashboard');
