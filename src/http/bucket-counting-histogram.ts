@@ -80,6 +80,8 @@ export class BucketCountingHistogram<T extends string> {
       sum: 0,
       count: 0,
       observe(value: number) {
+        // prom-client throws on these; a metric must never fail the request it measures, so they are dropped.
+        if (!Number.isFinite(value)) return;
         let index = 0;
         while (index < bounds.length && value > (bounds[index] as number)) index += 1;
         state.counts[index] = (state.counts[index] as number) + 1;

@@ -54,6 +54,16 @@ describe('BucketCountingHistogram', () => {
     expect(await ours.metrics()).toContain('h_seconds_count{route="/token",method="POST",status="2xx"} 1');
   });
 
+  test('a value that is not a finite number is dropped, not counted and not thrown', async () => {
+    const { ours, counting } = both();
+    const series = counting.series('/token', 'POST', '2xx');
+    expect(() => series.observe(Number.NaN)).not.toThrow();
+    series.observe(Number.POSITIVE_INFINITY);
+    series.observe(0.2);
+    expect(await ours.metrics()).toContain('h_seconds_count{route="/token",method="POST",status="2xx"} 1');
+    expect(await ours.metrics()).toContain('h_seconds_sum{route="/token",method="POST",status="2xx"} 0.2');
+  });
+
   test('the same label values give the same series', () => {
     const { counting } = both();
     expect(counting.series('/a', 'GET', '2xx')).toBe(counting.series('/a', 'GET', '2xx'));
