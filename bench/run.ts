@@ -25,6 +25,8 @@ export interface ScenarioResult {
   p50_ms: number;
   p99_ms: number;
   target_ratio: number;
+  /** ours/baseline of each round (the two runs of a round are back to back): the spread behind the median. */
+  round_ratios: number[];
 }
 
 interface Scenario {
@@ -144,6 +146,7 @@ async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
       p50_ms: median(oursRuns.map((run) => run.p50Ms)),
       p99_ms: median(oursRuns.map((run) => run.p99Ms)),
       target_ratio: scenario.targetRatio,
+      round_ratios: oursRuns.map((run, round) => Math.round((run.rps / (baselineRuns[round]?.rps ?? Number.NaN)) * 100) / 100),
     };
   } finally {
     await ours.stop();
@@ -284,11 +287,12 @@ async function main(): Promise<void> {
     await ferret?.stop();
   }
 
-  process.stdout.write('\nscenario                         ours req/s  baseline req/s  ratio  target  p50 ms  p99 ms\n');
+  process.stdout.write('\nscenario                         ours req/s  baseline req/s  ratio  target  p50 ms  p99 ms  rounds (min-max)\n');
   for (const result of results) {
     const verdict = result.ratio >= result.target_ratio ? 'ok' : 'BELOW TARGET';
+    const spread = `${Math.min(...result.round_ratios).toFixed(2)}-${Math.max(...result.round_ratios).toFixed(2)}`;
     process.stdout.write(
-      `${result.name.padEnd(32)} ${String(result.ours_rps).padStart(10)} ${String(result.baseline_rps).padStart(15)} ${result.ratio.toFixed(2).padStart(6)} ${('>=' + result.target_ratio).padStart(7)} ${String(result.p50_ms).padStart(7)} ${String(result.p99_ms).padStart(7)}  ${verdict}\n`,
+      `${result.name.padEnd(32)} ${String(result.ours_rps).padStart(10)} ${String(result.baseline_rps).padStart(15)} ${result.ratio.toFixed(2).padStart(6)} ${('>=' + result.target_ratio).padStart(7)} ${String(result.p50_ms).padStart(7)} ${String(result.p99_ms).padStart(7)}  ${spread.padStart(16)}  ${verdict}\n`,
     );
   }
   for (const result of memoryResults) {
