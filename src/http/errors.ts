@@ -4,6 +4,7 @@ import type { Context, Next } from 'koa';
 import type { Logger } from '../log/index.js';
 import { StoreUnavailableError } from '../store/index.js';
 import { renderErrorPage } from './error-page.js';
+import { underPathPrefixes } from './path-prefixes.js';
 import type { StoreOutages } from './store-outages.js';
 
 /** Request bodies larger than this are refused before they are read. */
@@ -11,10 +12,11 @@ export const MAX_BODY_BYTES = 64 * 1024;
 
 /** Paths serving people (HTML); everything else speaks RFC 6749 JSON. */
 const PAGE_PREFIXES = ['/interaction', '/dashboard', '/auth', '/session', '/account'];
+const isUnderPagePrefix = underPathPrefixes(PAGE_PREFIXES);
 
 function wantsPage(ctx: Context): boolean {
   if (ctx.path.startsWith('/auth/v1/')) return false;
-  return PAGE_PREFIXES.some((prefix) => ctx.path === prefix || ctx.path.startsWith(`${prefix}/`));
+  return isUnderPagePrefix(ctx.path);
 }
 
 /** Writes an error in the form the caller understands: a page for people, RFC 6749 JSON otherwise. */

@@ -2,9 +2,11 @@ import type { Context, Next } from 'koa';
 
 import type { Logger } from '../log/index.js';
 import { respondWithError } from './errors.js';
+import { underPathPrefixes } from './path-prefixes.js';
 
 /** Paths whose answers set Secure cookies (sign-in pages and the flows that lead to them). */
 const COOKIE_PATHS = ['/auth', '/interaction', '/session', '/dashboard', '/account'];
+const isCookiePath = underPathPrefixes(COOKIE_PATHS);
 
 /**
  * With an https issuer, cookies are Secure and cannot be sent over plain http: oidc-provider would fail
@@ -16,7 +18,7 @@ export function requireHttpsForCookies(issuer: string, logger: Logger) {
   let warned = false;
   // Not async: a plain pass-through adds no frame (and no extra promise) to every request.
   return function checkTransport(ctx: Context, next: Next): Promise<void> {
-    if (issuerIsHttps && !ctx.secure && COOKIE_PATHS.some((prefix) => ctx.path === prefix || ctx.path.startsWith(`${prefix}/`))) {
+    if (issuerIsHttps && !ctx.secure && isCookiePath(ctx.path)) {
       if (!warned) {
         warned = true;
         logger.warn('a sign-in request arrived over plain http while ISSUER is https; behind a TLS-terminating proxy, set TRUST_PROXY=true');

@@ -2,6 +2,8 @@ import type Router from '@koa/router';
 import type { Middleware } from 'koa';
 import compose from 'koa-compose';
 
+import { underPathPrefixes } from './path-prefixes.js';
+
 /**
  * A router's middleware, entered only for paths under `prefix` (the router's own prefix by default).
  * Every request passes the routers mounted before oidc-provider on its way to the token endpoint; this
@@ -12,9 +14,9 @@ export function routesUnder(router: Router, prefix: string | undefined = router.
   if (!prefix || !prefix.startsWith('/') || prefix.endsWith('/')) throw new Error(`routesUnder needs a path prefix such as /dashboard, got ${String(prefix)}`);
   // @koa/router types its middleware's context with the params it adds itself; any Koa context will do.
   const routes = router.routes() as unknown as Middleware;
-  const nested = `${prefix}/`;
+  const isUnder = underPathPrefixes([prefix]);
   return function enterRouterUnderPrefix(ctx, next) {
-    return ctx.path === prefix || ctx.path.startsWith(nested) ? routes(ctx, next) : next();
+    return isUnder(ctx.path) ? routes(ctx, next) : next();
   };
 }
 
@@ -31,15 +33,9 @@ export interface RouterMount {
  * answer still falls through to the next one.
  */
 export function routersUnder(mounts: readonly RouterMount[]): Middleware {
-  const entries = mounts.map(({ router, prefix }) => routesUnder(router, prefix));
-  const prefixes = mounts.map(({ router, prefix = router.opts.prefix }) => prefix as string);
-  const nested = prefixes.map((prefix) => `${prefix}/`);
-  const sequence = compose(entries);
+  const sequence = compose(mounts.map(({ router, prefix }) => routesUnder(router, prefix)));
+  const isUnderAny = underPathPrefixes(mounts.map(({ router, prefix = router.opts.prefix }) => prefix as string));
   return function enterRoutersUnderPrefixes(ctx, next) {
-    const path = ctx.path;
-    for (let index = 0; index < prefixes.length; index += 1) {
-      if (path === prefixes[index] || path.startsWith(nested[index] as string)) return sequence(ctx, next);
-    }
-    return next();
+    return isUnderAny(ctx.path) ? sequence(ctx, next) : next();
   };
 }

@@ -3,6 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import helmet from 'helmet';
 import type { Context, Middleware, Next } from 'koa';
 
+import { underPathPrefixes } from './path-prefixes.js';
+
 type HelmetOptions = NonNullable<Parameters<typeof helmet>[0]>;
 
 /** For pages: the CSP allows only our own scripts and styles (no inline script), and framing by nobody. */
@@ -61,15 +63,8 @@ function apiHelmetOptions(issuerIsHttps: boolean): HelmetOptions {
  * left without them.
  */
 const API_PATHS = ['/token', '/jwks', '/.well-known', '/me', '/healthz', '/readyz', '/auth/v1'];
-// With their slash, built once: this runs on every request, and a template per prefix allocated a string each.
-const API_PATH_PREFIXES = API_PATHS.map((path) => `${path}/`);
 
-export function isApiPath(path: string): boolean {
-  for (let index = 0; index < API_PATHS.length; index += 1) {
-    if (path === API_PATHS[index] || path.startsWith(API_PATH_PREFIXES[index] as string)) return true;
-  }
-  return false;
-}
+export const isApiPath = underPathPrefixes(API_PATHS);
 
 /**
  * The headers helmet sets, computed once. Our helmet options hold no per-request values (no nonces, no
