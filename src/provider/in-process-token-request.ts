@@ -1,3 +1,5 @@
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+
 import type { Context, Middleware } from 'koa';
 
 export interface TokenEndpointResult {
@@ -6,9 +8,11 @@ export interface TokenEndpointResult {
 }
 
 /**
- * Hands the request to oidc-provider's token endpoint in-process: the same Koa context, re-addressed to
- * POST /token with a form body (the provider reads an already-parsed body when the stream is spent).
- * Path, method and headers are put back afterwards, so logs and metrics still name the API's own path.
+ * Hands a token request to oidc-provider's token endpoint in-process: the same Koa context, whose request is
+ * swapped for the length of the call with a POST /token carrying `form` as an unread body, so the provider
+ * reads and checks it as it reads any request (its fallback for an already-parsed body is "not recommended"
+ * and prints a warning). The caller's own request is untouched and put back afterwards, so logs and metrics
+ * still name the API's own path and method.
  */
 export async function runTokenRequest(
   ctx: Context,
@@ -17,48 +21,57 @@ export async function runTokenRequest(
   /** HTTP Basic client authentication (client_secret_basic), for clients registered with it. */
   basic?: { clientId: string; clientSecret: string },
 ): Promise<TokenEndpointResult> {
-  if (ctx.req.readable) for await (const _chunk of ctx.req) void _chunk; // a GET's (empty) stream
-  const encoded = new URLSearchParams(form).toString();
-  const saved = {
-    path: ctx.path,
-    method: ctx.method,
-    contentType: ctx.req.headers['content-type'],
-    contentLength: ctx.req.headers['content-length'],
-    authorization: ctx.req.headers.authorization,
-    origin: ctx.req.headers.origin,
-    body: ctx.request.body,
+  const original = ctx.req;
+  if (original.readable) for await (const _chunk of original) void _chunk; // a GET's (empty) stream
+  const body = Buffer.from(new URLSearchParams(form).toString());
+  const headers: IncomingHttpHeaders = {
+    ...original.headers,
+    'content-type': 'application/x-www-form-urlencoded',
+    'content-length': String(body.length),
   };
-  ctx.path = '/token';
-  ctx.method = 'POST';
-  ctx.req.headers['content-type'] = 'application/x-www-form-urlencoded';
-  ctx.req.headers['content-length'] = String(Buffer.byteLength(encoded));
   // Only the credentials given here, never the caller's own Authorization header.
   if (basic) {
     const encode = (value: string) => encodeURIComponent(value);
-    ctx.req.headers.authorization = `Basic ${Buffer.from(`${encode(basic.clientId)}:${encode(basic.clientSecret)}`).toString('base64')}`;
+    headers.authorization = `Basic ${Buffer.from(`${encode(basic.clientId)}:${encode(basic.clientSecret)}`).toString('base64')}`;
   } else {
-    delete ctx.req.headers.authorization;
+    delete headers.authorization;
   }
   // A browser's Origin (a dashboard form post) is not a cross-origin call to /token: CORS does not apply.
-  delete ctx.req.headers.origin;
-  ctx.request.body = form;
+  delete headers.origin;
+  delete headers['transfer-encoding'];
+  const tokenRequest = formPost(original, '/token', headers, body);
+  ctx.req = ctx.request.req = ctx.response.req = tokenRequest;
   try {
     await provider(ctx, async () => {});
-    const body = typeof ctx.body === 'object' && ctx.body !== null ? (ctx.body as Record<string, unknown>) : {};
-    return { status: ctx.status, body };
+    const answer = typeof ctx.body === 'object' && ctx.body !== null ? (ctx.body as Record<string, unknown>) : {};
+    return { status: ctx.status, body: answer };
   } finally {
-    ctx.path = saved.path;
-    ctx.method = saved.method;
-    restoreHeader(ctx, 'content-type', saved.contentType);
-    restoreHeader(ctx, 'content-length', saved.contentLength);
-    restoreHeader(ctx, 'authorization', saved.authorization);
-    restoreHeader(ctx, 'origin', saved.origin);
-    ctx.request.body = saved.body;
+    ctx.req = ctx.request.req = ctx.response.req = original;
   }
 }
 
-function restoreHeader(ctx: Context, name: string, value: string | undefined): void {
-  if (value === undefined) delete ctx.req.headers[name];
-  else ctx.req.headers[name] = value;
+/**
+ * A POST to `url` on the caller's connection: everything not named here (socket, TLS state, remote address)
+ * is read through to the caller's request, which is never written to. Its body is `body`, unread, served by
+ * the one stream method oidc-provider's body reader uses.
+ */
+function formPost(original: IncomingMessage, url: string, headers: IncomingHttpHeaders, body: Buffer): IncomingMessage {
+  async function* chunks(): AsyncGenerator<Buffer> {
+    yield body;
+  }
+  let read = false;
+  const request: IncomingMessage = Object.create(original, {
+    method: { value: 'POST', writable: true },
+    url: { value: url, writable: true },
+    headers: { value: headers, writable: true },
+    readableEncoding: { value: null },
+    readable: { get: () => !read },
+    iterator: {
+      value: () => {
+        read = true;
+        return chunks();
+      },
+    },
+  });
+  return request;
 }
-

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
+import { jest } from '@jest/globals';
+
 import { generate, generateSecret } from 'otplib';
 
 import { MFA_OTP_GRANT_TYPE } from '../../src/provider/index.js';
@@ -52,6 +54,19 @@ const credentials = (user: TestUser, extra: Record<string, string> = {}) => ({
   country: 'DE',
   scope: 'api:read',
   ...extra,
+});
+
+/** oidc-provider's console warnings while this file runs (passed through to the console as well). */
+const providerWarnings: string[] = [];
+const consoleWarn = console.warn.bind(console);
+beforeAll(() => {
+  jest.spyOn(console, 'warn').mockImplementation((...args: unknown[]) => {
+    providerWarnings.push(args.map(String).join(' '));
+    consoleWarn(...args);
+  });
+});
+afterAll(() => {
+  jest.restoreAllMocks();
 });
 
 describe.each(STORE_KINDS)('Generate Token API on the %s store', (storeKind) => {
@@ -163,6 +178,12 @@ describe.each(STORE_KINDS)('Generate Token API on the %s store', (storeKind) => 
     expect(response.status).toBe(405);
     expect(response.headers.get('allow')).toBe('POST');
     expect(((await response.json()) as { status: number }).status).toBe(405);
+  });
+
+  // Runs after this block's API calls: the provider warns once per process, at the first in-process
+  // token request that hands it a parsed body instead of an unread one.
+  test('the token request reaches oidc-provider as an unread form body: no parsed-body fallback warning', () => {
+    expect(providerWarnings.filter((warning) => warning.includes('already parsed request body'))).toEqual([]);
   });
 });
 
