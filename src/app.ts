@@ -31,6 +31,7 @@ import {
   endSessionsOfAccount,
   type JwtAccessTokenChecks,
   ensureOidcIndexes,
+  OIDC_MIGRATIONS,
   importConfiguredSigningKeys,
   LiveProvider,
   loadSigningKeys,
@@ -84,7 +85,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   // First: a bad SIGNING_KEYS entry stops the start before anything else is running.
   await importConfiguredSigningKeys(store, secrets, config);
   // Feature modules add their migrations to this list.
-  await runMigrations(store, [...CLIENT_MIGRATIONS], logger, { leaseMs: config.migrationLeaseSeconds * 1000 });
+  await runMigrations(store, [...CLIENT_MIGRATIONS, ...OIDC_MIGRATIONS], logger, { leaseMs: config.migrationLeaseSeconds * 1000 });
   const audit = new AuditLog(store);
   await audit.ensureIndexes();
   const accounts = new AccountService(store, secrets, { argon2: config.argon2, throttle: config.signInThrottle });

@@ -2,7 +2,7 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 
 import type { ServerSecrets } from '../secrets/index.js';
-import type { Collection, Filter, IndexSpec, Store, StoredDocument } from '../store/index.js';
+import type { Collection, Filter, IndexSpec, Migration, Store, StoredDocument } from '../store/index.js';
 
 /** Every model oidc-provider persists through an adapter. */
 export const OIDC_MODELS = [
@@ -69,11 +69,19 @@ export function collectionName(model: string): string {
 }
 
 /**
+ * Records of an account or of a client, newest first: the dashboard lists tokens and sessions that way, and
+ * bulk revocation looks them up by the first field alone. One compound index serves both, so a list reads
+ * only the newest entries instead of sorting all of a busy credential's tokens, at no extra index per write.
+ */
+const BY_ACCOUNT: IndexSpec = { fields: { accountId: 1, createdAt: -1 } };
+const BY_CLIENT: IndexSpec = { fields: { clientId: 1, createdAt: -1 } };
+
+/**
  * The indexes a model's collection needs: only fields it is looked up by (every index is paid on every
  * token write). accountId and clientId on all: revocation by user or by client reaches every model.
  */
 export function oidcIndexes(model: string): IndexSpec[] {
-  const indexes: IndexSpec[] = [{ fields: { accountId: 1 } }, { fields: { clientId: 1 } }];
+  const indexes: IndexSpec[] = [BY_ACCOUNT, BY_CLIENT];
   if ((GRANT_BOUND_MODELS as readonly string[]).includes(model)) indexes.push({ fields: { grantId: 1 } });
   if (model === 'Session' || model === 'Interaction') indexes.push({ fields: { uid: 1 } });
   if (model === 'DeviceCode') indexes.push({ fields: { userCode: 1 } });
@@ -225,6 +233,19 @@ export async function revokeGrantEverywhere(store: Store, grantId: string): Prom
 export async function ensureOidcIndexes(store: Store): Promise<void> {
   for (const model of OIDC_MODELS) await store.ensureIndexes(collectionName(model), oidcIndexes(model));
 }
+
+/** Stored-data changes of the oidc-provider collections, run at start after ensureOidcIndexes. */
+export const OIDC_MIGRATIONS: Migration[] = [
+  {
+    id: '0002-oidc-newest-first-indexes',
+    description: 'drop the single-field accountId and clientId indexes of the oidc collections, replaced by accountId/clientId + createdAt',
+    async up(store) {
+      for (const model of OIDC_MODELS) {
+        await store.dropIndexes(collectionName(model), [{ fields: { accountId: 1 } }, { fields: { clientId: 1 } }]);
+      }
+    },
+  },
+];
 
 /** Told when oidc-provider itself changes or removes a record of a model (e.g. a Client), so caches can evict it. */
 export type WriteListeners = Partial<Record<OidcModel, (id: string) => void>>;

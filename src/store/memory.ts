@@ -162,6 +162,12 @@ export class MemoryStore implements Store {
     collection.uniqueIndexes = indexes.filter((index) => index.unique);
   }
 
+  async dropIndexes(name: string, indexes: IndexSpec[]): Promise<void> {
+    const collection = this.collection(name) as unknown as MemoryCollection<StoredDocument>;
+    // Only unique indexes change what this store does; the others exist only on a database.
+    collection.uniqueIndexes = collection.uniqueIndexes.filter((kept) => !indexes.some((dropped) => sameFields(kept, dropped)));
+  }
+
   expiryMode(): ExpiryMode {
     return 'memory';
   }
@@ -178,4 +184,9 @@ export class MemoryStore implements Store {
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
   }
+}
+
+/** Two index specs on the same fields in the same order and directions (what names an index in MongoDB). */
+function sameFields(a: IndexSpec, b: IndexSpec): boolean {
+  return JSON.stringify(Object.entries(a.fields)) === JSON.stringify(Object.entries(b.fields));
 }

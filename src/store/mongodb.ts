@@ -31,6 +31,9 @@ const UNAVAILABLE_ERRORS = new Set([
   'MongoServerClosedError',
 ]);
 
+/** MongoDB's NamespaceNotFound: the collection does not exist (yet). */
+const NAMESPACE_NOT_FOUND = 26;
+
 /**
  * A unique-index clash. FerretDB v1 reports one raised by an update or replace as InternalError (code 1)
  * carrying SQLite's message instead of MongoDB's 11000.
@@ -250,6 +253,28 @@ export class MongoStore implements Store {
       }
     });
     await this.#ensureExpiry(name);
+  }
+
+  async dropIndexes(name: string, indexes: IndexSpec[]): Promise<void> {
+    const collection = this.db.collection(name);
+    await guarded(async () => {
+      let existing: Document[];
+      try {
+        existing = await collection.listIndexes().toArray();
+      } catch (error) {
+        // No such collection: no index to drop.
+        if (error instanceof MongoServerError && error.code === NAMESPACE_NOT_FOUND) return;
+        throw error;
+      }
+      // Matched by key, not by name: an index created by hand or by another tool may be named otherwise.
+      const wanted = new Set(indexes.map((index) => JSON.stringify(Object.entries(index.fields))));
+      for (const index of existing) {
+        const key = index.key as Record<string, unknown> | undefined;
+        if (key && typeof index.name === 'string' && wanted.has(JSON.stringify(Object.entries(key)))) {
+          await collection.dropIndex(index.name);
+        }
+      }
+    });
   }
 
   async #ensureExpiry(name: string): Promise<void> {

@@ -23,6 +23,7 @@ export function withOperationTiming(store: Store, histogram: Histogram<'operatio
       return collection as unknown as Collection<T>;
     },
     ensureIndexes: (collection, indexes) => store.ensureIndexes(collection, indexes),
+    dropIndexes: (collection, indexes) => store.dropIndexes(collection, indexes),
     expiryMode: () => store.expiryMode(),
     sweepExpired: () => store.sweepExpired(),
     ping: () => store.ping(),

@@ -85,6 +85,8 @@ export interface Store {
   collection<T extends StoredDocument>(name: string): Collection<T>;
   /** Creates indexes idempotently, plus expiry handling on `expiresAt`. */
   ensureIndexes(collection: string, indexes: IndexSpec[]): Promise<void>;
+  /** Drops the indexes on exactly these fields, where they exist (for migrations replacing an index). */
+  dropIndexes(collection: string, indexes: IndexSpec[]): Promise<void>;
   /** How expired documents are removed; reported at start. */
   expiryMode(): ExpiryMode;
   /** Deletes expired documents now and returns how many (the periodic sweeper calls this). */

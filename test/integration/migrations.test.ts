@@ -1,6 +1,8 @@
+import { MongoClient } from 'mongodb';
+
 import { CLIENT_MIGRATIONS } from '../../src/clients/index.js';
 import { createLogger } from '../../src/log/index.js';
-import { collectionName } from '../../src/provider/index.js';
+import { collectionName, ensureOidcIndexes, OIDC_MIGRATIONS } from '../../src/provider/index.js';
 import { appliedMigrations, MongoStore, runMigrations, SCHEMA_MIGRATIONS_COLLECTION, type Migration, type Store } from '../../src/store/index.js';
 import { STORE_KINDS, testMongoUri } from '../support/server.js';
 import { openStore } from '../support/stores.js';
@@ -92,5 +94,27 @@ describe.each(STORE_KINDS)('schema migrations on the %s store', (storeKind) => {
     // Idempotent even when re-run directly (what a take-over does).
     await CLIENT_MIGRATIONS[0]?.up(store);
     expect(await clients.count({ schemaVersion: 1 })).toBe(1);
+  });
+
+  test('oidc index migration: an older release\'s single-field indexes give way to newest-first ones', async () => {
+    const tokens = collectionName('ClientCredentials');
+    // What the release before this one created at start.
+    await store.ensureIndexes(tokens, [{ fields: { accountId: 1 } }, { fields: { clientId: 1 } }]);
+    await ensureOidcIndexes(store);
+    await runMigrations(store, OIDC_MIGRATIONS, logger, options);
+    await OIDC_MIGRATIONS[0]?.up(store); // idempotent: what a take-over does
+    if (store instanceof MongoStore) {
+      const client = await MongoClient.connect(testMongoUri());
+      const keys = (await client.db(store.databaseName).collection(tokens).listIndexes().toArray()).map((index) => JSON.stringify(index.key));
+      await client.close();
+      expect(keys).toEqual(expect.arrayContaining(['{"accountId":1,"createdAt":-1}', '{"clientId":1,"createdAt":-1}']));
+      expect(keys).not.toContain('{"clientId":1}');
+      expect(keys).not.toContain('{"accountId":1}');
+    }
+    // Both stores: the newest of a client's tokens come back, first, through the new index.
+    const records = store.collection<{ _id: string; data: string; clientId: string; createdAt: Date }>(tokens);
+    for (let n = 0; n < 5; n += 1) await records.insert({ _id: `t${n}`, data: '{}', clientId: 'c', createdAt: new Date(Date.UTC(2026, 0, 1 + n)) });
+    const newest = await records.find({ clientId: { $in: ['c'] } }, { sort: { createdAt: -1 }, limit: 2 });
+    expect(newest.map((record) => record._id)).toEqual(['t4', 't3']);
   });
 });

@@ -175,6 +175,21 @@ describe.each(STORE_KINDS)('Store conformance on the %s store', (storeKind) => {
     await users.replace({ _id: 'u1', email: 'a@example.test', name: 'same' });
   });
 
+  test('dropIndexes removes the index on exactly those fields; absent indexes and collections are no error', async () => {
+    const name = `conformance_drop_${(collectionCounter += 1)}`;
+    await store.ensureIndexes(name, [{ fields: { email: 1 }, unique: true, sparse: true }]);
+    const users = store.collection<Item>(name);
+    await users.insert({ _id: 'u1', email: 'a@example.test' });
+    // Other fields, or the same field in another direction, name another index: the unique one stays.
+    await store.dropIndexes(name, [{ fields: { email: -1 } }, { fields: { email: 1, name: 1 } }, { fields: { name: 1 } }]);
+    await expect(users.insert({ _id: 'u2', email: 'a@example.test' })).rejects.toBeInstanceOf(DuplicateKeyError);
+    await store.dropIndexes(name, [{ fields: { email: 1 } }]);
+    await users.insert({ _id: 'u2', email: 'a@example.test' });
+    expect(await users.count({ email: 'a@example.test' })).toBe(2);
+    await store.dropIndexes(name, [{ fields: { email: 1 } }]);
+    await store.dropIndexes(`conformance_never_created_${(collectionCounter += 1)}`, [{ fields: { email: 1 } }]);
+  });
+
   test('concurrent replaces (one insert batch on FerretDB) each get their own outcome', async () => {
     const name = `conformance_batch_${(collectionCounter += 1)}`;
     await store.ensureIndexes(name, [{ fields: { email: 1 }, unique: true, sparse: true }]);
