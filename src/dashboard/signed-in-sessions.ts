@@ -35,12 +35,17 @@ export interface SignedInSession {
   current: boolean;
 }
 
-export type SessionEnding = { ended: false } | { ended: true; kind: SessionKind; ownDashboardSession: boolean };
+/** `grantsRevoked`: how many app grants ended with a sign-in session (a dashboard session gives apps none). */
+export type SessionEnding =
+  | { ended: false }
+  | { ended: true; kind: 'dashboard'; ownDashboardSession: boolean }
+  | { ended: true; kind: 'sign-in'; ownDashboardSession: false; grantsRevoked: number };
 
-/** How many sessions "sign out all other sessions" ended. */
+/** How many sessions "sign out all other sessions" ended, and how many app grants ended with them. */
 export interface OtherSessionsEnded {
   signInSessions: number;
   dashboardSessions: number;
+  grantsRevoked: number;
 }
 
 function isSessionKind(value: string): value is SessionKind {
@@ -49,8 +54,11 @@ function isSessionKind(value: string): value is SessionKind {
 
 /**
  * Lists and ends an account's sessions of both kinds. Ending a sign-in session deletes it: the browser's
- * next authorization request finds none (prompt=none answers login_required). Ending a dashboard session
- * signs that browser out of the dashboard. Tokens already issued are not touched (the tokens page does that).
+ * next authorization request finds none (prompt=none answers login_required). It also revokes the grants
+ * the session gave apps, with their tokens, as oidc-provider's own logout does: someone signing out a session
+ * they do not recognise expects whoever holds it to lose access. Apps granted offline access keep it, as after
+ * a logout (the connected apps page revokes those). Ending a dashboard session signs that browser out of the
+ * dashboard; it gave apps nothing, so no token is touched.
  */
 export class SignedInSessions {
   constructor(
@@ -110,16 +118,19 @@ export class SignedInSessions {
     const ended = await endSignInSession(this.store, accountId, storedId);
     if (!ended) return { ended: false };
     await this.devices.forget(ended.uid);
-    return { ended: true, kind, ownDashboardSession: false };
+    return { ended: true, kind, ownDashboardSession: false, grantsRevoked: ended.grantsRevoked };
   }
 
-  /** Ends every session of the account except this browser's (its sign-in session and its dashboard session). */
+  /**
+   * Ends every session of the account except this browser's (its sign-in session and its dashboard session),
+   * revoking the grants the ended sign-in sessions gave apps, as `end` does.
+   */
   async endOthers(ctx: Context, accountId: string, currentDashboardSessionId: string): Promise<OtherSessionsEnded> {
     const ofThisBrowser = await signInSessionOfRequest(ctx, this.store, this.secrets);
     const keep = ofThisBrowser?.accountId === accountId ? ofThisBrowser : undefined;
-    const signInSessions = await endOtherSignInSessions(this.store, accountId, keep?.storedId);
+    const signIn = await endOtherSignInSessions(this.store, accountId, keep?.storedId);
     await this.devices.forgetOthersOf(accountId, keep?.uid);
     const dashboardSessions = await this.dashboardSessions.endOthersOf(accountId, currentDashboardSessionId);
-    return { signInSessions, dashboardSessions };
+    return { signInSessions: signIn.ended, dashboardSessions, grantsRevoked: signIn.grantsRevoked };
   }
 }

@@ -4,7 +4,7 @@ import type Provider from 'oidc-provider';
 import { requestOrigin, type RequestOrigin } from '../audit/index.js';
 import type { ServerSecrets } from '../secrets/index.js';
 import type { Filter, Store } from '../store/index.js';
-import { collectionName, hashedIdCandidates, type OidcDocument } from './adapter.js';
+import { collectionName, hashedIdCandidates, revokeGrantEverywhere, type OidcDocument } from './adapter.js';
 import { afterProviderAnswers } from './after-answer.js';
 
 /** oidc-provider's default name for its session cookie (we do not configure `cookies.names`). */
@@ -30,8 +30,25 @@ export interface SessionActivityRecorder {
   seen(session: { uid: string; accountId: string }, origin: RequestOrigin): Promise<void>;
 }
 
+/** What we read of a stored session's payload (oidc-provider's Session model, lib/models/session.js). */
 interface SessionPayload {
-  loginTs?: number;
+  loginTs?: unknown;
+  /** Per client: `{ grantId, persistsLogout, sid }`, as oidc-provider's `authorizationFor` keeps them. */
+  authorizations?: unknown;
+}
+
+/**
+ * A sign-in session ended from the dashboard, with how many app grants it named for revocation (each was
+ * revoked; one already gone, e.g. revoked on the connected apps page, is counted too).
+ */
+export interface EndedSignInSession extends SignInSession {
+  grantsRevoked: number;
+}
+
+/** How many sign-in sessions "all others" ended, and how many app grants ended with them. */
+export interface OtherSignInSessionsEnded {
+  ended: number;
+  grantsRevoked: number;
 }
 
 /**
@@ -60,14 +77,57 @@ export function trackSessionActivity(provider: Provider, recorder: SessionActivi
   });
 }
 
+/**
+ * The stored payload (JSON the adapter wrote), or undefined when it is not a JSON object: a damaged or
+ * unexpected record must not turn the sessions page into a 500, it just shows less.
+ */
+export function parseSessionPayload(data: string): SessionPayload | undefined {
+  try {
+    const payload: unknown = JSON.parse(data);
+    return typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? (payload as SessionPayload) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The grants that end with a session, as in oidc-provider's RP-initiated logout (lib/actions/end_session.js):
+ * every app authorization's grant except those marked `persistsLogout`, which oidc-provider sets when it
+ * issued the app offline_access (lib/helpers/process_response_types.js): offline access is meant to outlive
+ * the sign-in. Entries of another shape (an old record without authorizations, say) are skipped.
+ */
+export function grantsEndingWithSession(payload: SessionPayload | undefined): string[] {
+  const authorizations = payload?.authorizations;
+  if (typeof authorizations !== 'object' || authorizations === null) return [];
+  const grantIds = new Set<string>();
+  for (const authorization of Object.values(authorizations) as unknown[]) {
+    if (typeof authorization !== 'object' || authorization === null) continue;
+    const { grantId, persistsLogout } = authorization as { grantId?: unknown; persistsLogout?: unknown };
+    // Truthiness, as oidc-provider tests it.
+    if (typeof grantId === 'string' && grantId !== '' && !persistsLogout) grantIds.add(grantId);
+  }
+  return [...grantIds];
+}
+
+/**
+ * Revokes the grants the sessions gave apps (grantsEndingWithSession): each grant and every token issued
+ * under it; JWT access tokens are refused at introspection once their grant is gone. One grant at a time:
+ * "all others" may name many, and each revocation already deletes from every grant-bound collection at once.
+ */
+async function revokeGrantsOf(store: Store, documents: readonly OidcDocument[]): Promise<number> {
+  const grantIds = new Set(documents.flatMap((document) => grantsEndingWithSession(parseSessionPayload(document.data))));
+  for (const grantId of grantIds) await revokeGrantEverywhere(store, grantId);
+  return grantIds.size;
+}
+
 function toSignInSession(document: OidcDocument): SignInSession | undefined {
   if (!document.accountId || !document.uid) return undefined;
-  const payload = JSON.parse(document.data) as SessionPayload;
+  const loginTs = parseSessionPayload(document.data)?.loginTs;
   return {
     storedId: document._id,
     uid: document.uid,
     accountId: document.accountId,
-    signedInAt: payload.loginTs !== undefined ? new Date(payload.loginTs * 1000) : undefined,
+    signedInAt: typeof loginTs === 'number' ? new Date(loginTs * 1000) : undefined,
     expiresAt: document.expiresAt,
   };
 }
@@ -89,17 +149,28 @@ export async function signInSessionOfRequest(ctx: Context, store: Store, secrets
 
 /**
  * Ends one sign-in session of an account: the browser holding it is signed out (its next authorization
- * request, prompt=none included, finds no session and answers login_required). Undefined when not the account's.
+ * request, prompt=none included, finds no session and answers login_required), and the apps it signed in
+ * lose the access they got through it, as after an OpenID logout (revokeGrantsOf). Undefined when not the
+ * account's. Grants are revoked before the session goes, as oidc-provider does: should the store fail in
+ * between, the session is still listed and signing it out again finishes the job.
  */
-export async function endSignInSession(store: Store, accountId: string, storedId: string): Promise<SignInSession | undefined> {
+export async function endSignInSession(store: Store, accountId: string, storedId: string): Promise<EndedSignInSession | undefined> {
   const sessions = store.collection<OidcDocument>(collectionName('Session'));
   const document = await sessions.findOne({ _id: storedId, accountId });
-  if (!document || (await sessions.deleteMany({ _id: storedId, accountId })) === 0) return undefined;
-  return toSignInSession(document);
+  if (!document) return undefined;
+  const grantsRevoked = await revokeGrantsOf(store, [document]);
+  if ((await sessions.deleteMany({ _id: storedId, accountId })) === 0) return undefined;
+  const session = toSignInSession(document);
+  return session && { ...session, grantsRevoked };
 }
 
-/** Ends every sign-in session of an account but one (the browser asking); returns how many ended. */
-export async function endOtherSignInSessions(store: Store, accountId: string, keepStoredId: string | undefined): Promise<number> {
+/**
+ * Ends every sign-in session of an account but one (the browser asking), revoking the grants they gave apps
+ * as endSignInSession does. The sessions are read first with the same filter: they are the account's, so few.
+ */
+export async function endOtherSignInSessions(store: Store, accountId: string, keepStoredId: string | undefined): Promise<OtherSignInSessionsEnded> {
+  const sessions = store.collection<OidcDocument>(collectionName('Session'));
   const filter: Filter = keepStoredId === undefined ? { accountId } : { accountId, _id: { $ne: keepStoredId } };
-  return store.collection(collectionName('Session')).deleteMany(filter);
+  const grantsRevoked = await revokeGrantsOf(store, await sessions.find(filter));
+  return { ended: await sessions.deleteMany(filter), grantsRevoked };
 }

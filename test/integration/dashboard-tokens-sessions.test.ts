@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 
 import { DASHBOARD_CLIENT_ID, SESSION_DEVICES_COLLECTION } from '../../src/dashboard/index.js';
+import { collectionName, type OidcDocument } from '../../src/provider/index.js';
 import { DEMO_REDIRECT_URI, issueAuthorizationCode } from '../support/authorization-code.js';
 import { createCustomer, signInToDashboardOverHttp, silentSignInPath, type Customer } from '../support/dashboard.js';
 import { formsOf, formWith, PageClient, type PageForm, type PageResponse } from '../support/page-client.js';
@@ -326,5 +327,158 @@ describe.each(STORE_KINDS)('dashboard tokens with JWT access tokens on the %s st
     expect(page.html).toContain('id="jwt-coverage"');
     await submitForm(browser, formWith(page.html, 'aria-label="Revoke all tokens of JWT job"'));
     expect(await isActiveOn(server, jwt, credential)).toBe(false);
+  });
+});
+
+/**
+ * Signing a sign-in session out from the dashboard revokes the grants it gave apps, as oidc-provider's own
+ * logout does (end_session.js): every app authorization of the session, except those that persist logout
+ * (offline_access). Access tokens are JWTs here: an opaque access token of a grant without offline_access
+ * is bound to its session by oidc-provider already (expiresWithSession), so only a JWT shows the grant's end.
+ */
+describe.each(STORE_KINDS)('signing a sign-in session out revokes its apps’ grants on the %s store', (storeKind) => {
+  let server: TestServer;
+  let photoApp: Client;
+  let backupApp: Client;
+
+  beforeAll(async () => {
+    server = await startTestServer({ store: storeKind, env: { ACCESS_TOKEN_FORMAT: 'jwt' } });
+    const app = async (name: string): Promise<Client> => {
+      const created = await server.application.clients.create({
+        name,
+        grantTypes: ['authorization_code', 'refresh_token'],
+        scopes: ['openid', 'offline_access', 'api:read'],
+        redirectUris: [DEMO_REDIRECT_URI],
+      });
+      return { id: created.clientId, secret: String(created.clientSecret) };
+    };
+    photoApp = await app('Photo app');
+    backupApp = await app('Backup app');
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  const active = (token: string, client: Client) => isActiveOn(server, token, client);
+
+  /**
+   * The authorization code flow of an app in this browser, through its sign-in session and the consent page,
+   * then the code exchanged at the token endpoint. offline_access is kept by oidc-provider only with
+   * prompt=consent; it is what gives a refresh token, and what makes the authorization persist logout.
+   */
+  async function appTokensThrough(browser: PageClient, client: Client, options: { offline: boolean }): Promise<{ access: string; refresh: string | undefined }> {
+    const verifier = randomBytes(32).toString('base64url');
+    const parameters = new URLSearchParams({
+      client_id: client.id,
+      response_type: 'code',
+      scope: options.offline ? 'openid api:read offline_access' : 'openid api:read',
+      redirect_uri: DEMO_REDIRECT_URI,
+      state: 'app',
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+      ...(options.offline ? { prompt: 'consent' } : {}),
+    });
+    let response = await browser.request(`/auth?${parameters.toString()}`);
+    for (let hop = 0; hop < 10; hop += 1) {
+      if (response.location?.startsWith(DEMO_REDIRECT_URI)) break;
+      if (response.location) {
+        response = await browser.request(new URL(response.location, response.url).toString());
+      } else if (response.status === 200 && /action="\/interaction\/[^"/]+\/consent"/.test(response.html)) {
+        const consent = formWith(response.html, 'value="allow"');
+        response = await browser.request(consent.action, { form: { ...consent.fields, decision: 'allow' } });
+      } else {
+        throw new Error(`the app's authorization stopped at ${response.url} (${response.status}):\n${response.html.slice(0, 1500)}`);
+      }
+    }
+    const code = new URL(String(response.location)).searchParams.get('code');
+    expect(code).toEqual(expect.any(String));
+    const tokens = await postForm(`${server.baseUrl}/token`, { grant_type: 'authorization_code', code: String(code), redirect_uri: DEMO_REDIRECT_URI, code_verifier: verifier }, client);
+    expect(tokens.status).toBe(200);
+    const access = String(tokens.body.access_token);
+    expect(access.split('.')).toHaveLength(3);
+    return { access, refresh: typeof tokens.body.refresh_token === 'string' ? tokens.body.refresh_token : undefined };
+  }
+
+  async function refreshes(refreshToken: string, client: Client): Promise<{ status: number; error: unknown }> {
+    const response = await postForm(`${server.baseUrl}/token`, { grant_type: 'refresh_token', refresh_token: refreshToken }, client);
+    return { status: response.status, error: response.body.error };
+  }
+
+  test('"Sign out" on a sign-in session ends the access an app got through it', async () => {
+    const person = await newPersonOn(server);
+    const laptop = await signedInBrowserOn(server, person);
+    const phone = await signedInBrowserOn(server, person, IPHONE);
+    const onPhone = await appTokensThrough(phone, photoApp, { offline: false });
+    // Without offline_access oidc-provider issues no refresh token (issueRefreshToken's default).
+    expect(onPhone.refresh).toBeUndefined();
+    expect(await active(onPhone.access, photoApp)).toBe(true);
+
+    const page = await laptop.follow('/dashboard/sessions');
+    await submitForm(laptop, formWith(page.html, 'aria-label="Sign out sign-in session on Safari 17 on iOS (iPhone)"'));
+
+    expect(await active(onPhone.access, photoApp)).toBe(false);
+    expect((await laptop.follow('/dashboard/apps')).html).not.toContain('Photo app');
+    // The phone's grants were the Photo app's and the dashboard's own sign-in.
+    const [event] = await server.application.audit.list({ accountId: person.customerId, action: 'dashboard.session.ended' });
+    expect(event?.details).toMatchObject({ kind: 'sign-in', grantsRevoked: '2' });
+    expect(page.html).toContain('also revokes the access apps got through it');
+  });
+
+  test('"Sign out all other sessions" ends what apps got through the other browsers’ sessions, not this one’s', async () => {
+    const person = await newPersonOn(server);
+    const laptop = await signedInBrowserOn(server, person);
+    const phone = await signedInBrowserOn(server, person, IPHONE);
+    const onLaptop = await appTokensThrough(laptop, photoApp, { offline: false });
+    const onPhone = await appTokensThrough(phone, photoApp, { offline: false });
+    const stranger = await newPersonOn(server);
+    const strangerBrowser = await signedInBrowserOn(server, stranger, FIREFOX);
+    const onStranger = await appTokensThrough(strangerBrowser, photoApp, { offline: false });
+
+    const page = await laptop.follow('/dashboard/sessions');
+    await submitForm(laptop, formWith(page.html, 'Sign out all other sessions'));
+
+    expect(await active(onPhone.access, photoApp)).toBe(false);
+    expect(await active(onLaptop.access, photoApp)).toBe(true);
+    expect(await active(onStranger.access, photoApp)).toBe(true);
+    const [event] = await server.application.audit.list({ accountId: person.customerId, action: 'dashboard.session.others_ended' });
+    expect(event?.details).toMatchObject({ signInSessions: '1', dashboardSessions: '1', grantsRevoked: '2' });
+  });
+
+  test('an app granted offline access keeps it (as after an OpenID logout); the session’s other apps lose theirs', async () => {
+    const person = await newPersonOn(server);
+    const laptop = await signedInBrowserOn(server, person);
+    const phone = await signedInBrowserOn(server, person, IPHONE);
+    const offline = await appTokensThrough(phone, backupApp, { offline: true });
+    const online = await appTokensThrough(phone, photoApp, { offline: false });
+    expect(offline.refresh).toEqual(expect.any(String));
+
+    const page = await laptop.follow('/dashboard/sessions');
+    await submitForm(laptop, formWith(page.html, 'aria-label="Sign out sign-in session on Safari 17 on iOS (iPhone)"'));
+
+    expect(await active(online.access, photoApp)).toBe(false);
+    expect(await active(offline.access, backupApp)).toBe(true);
+    expect(await refreshes(String(offline.refresh), backupApp)).toEqual({ status: 200, error: undefined });
+    expect((await laptop.follow('/dashboard/apps')).html).toContain('Backup app');
+    expect(page.html).toContain('href="/dashboard/apps"');
+  });
+
+  test('a stored session whose payload is not what we wrote is listed and signed out, never a 500', async () => {
+    const person = await newPersonOn(server);
+    const laptop = await signedInBrowserOn(server, person);
+    await server.store.collection<OidcDocument>(collectionName('Session')).insert({
+      _id: `damaged-${randomBytes(8).toString('hex')}`,
+      data: '{not json',
+      accountId: person.customerId,
+      uid: `uid-${randomBytes(8).toString('hex')}`,
+      createdAt: new Date(),
+    });
+    const page = await laptop.follow('/dashboard/sessions');
+    expect(page.status).toBe(200);
+    const ended = await submitForm(laptop, formWith(page.html, 'aria-label="Sign out sign-in session on Unknown device"'));
+    expect(ended.status).toBe(200);
+    expect(ended.url).toBe(`${server.baseUrl}/dashboard/sessions`);
+    expect(ended.html).not.toContain('Unknown device');
+    const [event] = await server.application.audit.list({ accountId: person.customerId, action: 'dashboard.session.ended' });
+    expect(event?.details).toMatchObject({ kind: 'sign-in', grantsRevoked: '0' });
   });
 });
