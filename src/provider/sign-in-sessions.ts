@@ -166,11 +166,14 @@ export async function endSignInSession(store: Store, accountId: string, storedId
 
 /**
  * Ends every sign-in session of an account but one (the browser asking), revoking the grants they gave apps
- * as endSignInSession does. The sessions are read first with the same filter: they are the account's, so few.
+ * as endSignInSession does. The sessions are read first: they are the account's, so few. Only those read are
+ * deleted, so a session signed in meanwhile is never deleted with its grants left standing.
  */
 export async function endOtherSignInSessions(store: Store, accountId: string, keepStoredId: string | undefined): Promise<OtherSignInSessionsEnded> {
   const sessions = store.collection<OidcDocument>(collectionName('Session'));
   const filter: Filter = keepStoredId === undefined ? { accountId } : { accountId, _id: { $ne: keepStoredId } };
-  const grantsRevoked = await revokeGrantsOf(store, await sessions.find(filter));
-  return { ended: await sessions.deleteMany(filter), grantsRevoked };
+  const ending = await sessions.find(filter);
+  if (ending.length === 0) return { ended: 0, grantsRevoked: 0 };
+  const grantsRevoked = await revokeGrantsOf(store, ending);
+  return { ended: await sessions.deleteMany({ accountId, _id: { $in: ending.map((session) => session._id) } }), grantsRevoked };
 }
