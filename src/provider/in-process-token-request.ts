@@ -60,10 +60,18 @@ function formPost(original: IncomingMessage, url: string, headers: IncomingHttpH
     yield body;
   }
   let read = false;
+  // Every view of the headers is this request's own: none may show the caller's Authorization or Origin.
+  const fields = Object.entries(headers).flatMap(([name, value]) =>
+    value === undefined ? [] : (Array.isArray(value) ? value : [value]).map((one) => [name, one] as const),
+  );
   const request: IncomingMessage = Object.create(original, {
     method: { value: 'POST', writable: true },
     url: { value: url, writable: true },
     headers: { value: headers, writable: true },
+    rawHeaders: { value: fields.flat() },
+    headersDistinct: {
+      value: Object.fromEntries(Object.keys(headers).map((name) => [name, fields.filter(([field]) => field === name).map(([, value]) => value)])),
+    },
     readableEncoding: { value: null },
     readable: { get: () => !read },
     iterator: {
