@@ -39,6 +39,21 @@ const HASHED_ID_MODELS = new Set<string>([
   'BackchannelAuthenticationRequest',
 ]);
 
+/** Models whose records a client owns: revoking every token of a client (secret rotation, deletion) reaches each. */
+export const CLIENT_BOUND_MODELS = [
+  'AccessToken',
+  'ClientCredentials',
+  'RefreshToken',
+  'AuthorizationCode',
+  'DeviceCode',
+  'BackchannelAuthenticationRequest',
+  'PushedAuthorizationRequest',
+  'Grant',
+] as const;
+
+/** Models whose records are issued to a user: revoking every token of a user reaches each. */
+export const ACCOUNT_BOUND_MODELS = ['AccessToken', 'RefreshToken', 'AuthorizationCode', 'DeviceCode', 'BackchannelAuthenticationRequest', 'Grant'] as const;
+
 /** Models carrying a grantId, which revokeByGrantId must reach. */
 export const GRANT_BOUND_MODELS = ['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest'] as const;
 
@@ -76,12 +91,19 @@ export function collectionName(model: string): string {
 const BY_ACCOUNT: IndexSpec = { fields: { accountId: 1, createdAt: -1 } };
 const BY_CLIENT: IndexSpec = { fields: { clientId: 1, createdAt: -1 } };
 
+/** A user's records are looked up by account: bulk revocation, and the dashboard's token and session lists. */
+const LOOKED_UP_BY_ACCOUNT = new Set<string>([...ACCOUNT_BOUND_MODELS, 'Session']);
+/** A client's records are looked up by client: bulk revocation, and the dashboard's credential token list. */
+const LOOKED_UP_BY_CLIENT = new Set<string>(CLIENT_BOUND_MODELS);
+
 /**
- * The indexes a model's collection needs: only fields it is looked up by (every index is paid on every
- * token write). accountId and clientId on all: revocation by user or by client reaches every model.
+ * The indexes a model's collection needs: only fields it is looked up by, since every index is paid on every
+ * write (a client-credentials token, which has no account, is written without an account index).
  */
 export function oidcIndexes(model: string): IndexSpec[] {
-  const indexes: IndexSpec[] = [BY_ACCOUNT, BY_CLIENT];
+  const indexes: IndexSpec[] = [];
+  if (LOOKED_UP_BY_ACCOUNT.has(model)) indexes.push(BY_ACCOUNT);
+  if (LOOKED_UP_BY_CLIENT.has(model)) indexes.push(BY_CLIENT);
   if ((GRANT_BOUND_MODELS as readonly string[]).includes(model)) indexes.push({ fields: { grantId: 1 } });
   if (model === 'Session' || model === 'Interaction') indexes.push({ fields: { uid: 1 } });
   if (model === 'DeviceCode') indexes.push({ fields: { userCode: 1 } });
@@ -242,6 +264,16 @@ export const OIDC_MIGRATIONS: Migration[] = [
     async up(store) {
       for (const model of OIDC_MODELS) {
         await store.dropIndexes(collectionName(model), [{ fields: { accountId: 1 } }, { fields: { clientId: 1 } }]);
+      }
+    },
+  },
+  {
+    id: '0003-oidc-indexes-only-where-looked-up',
+    description: 'drop the accountId and clientId indexes of the oidc collections never looked up by them (e.g. accountId on client-credentials tokens)',
+    async up(store) {
+      for (const model of OIDC_MODELS) {
+        const unused = [BY_ACCOUNT, BY_CLIENT].filter((index) => !oidcIndexes(model).includes(index));
+        if (unused.length > 0) await store.dropIndexes(collectionName(model), unused);
       }
     },
   },

@@ -1,28 +1,6 @@
-import { collectionName, revokeGrantEverywhere } from '../provider/index.js';
+import { ACCOUNT_BOUND_MODELS, CLIENT_BOUND_MODELS, collectionName, revokeGrantEverywhere } from '../provider/index.js';
 import type { Store } from '../store/index.js';
 import type { JwtRevocationList } from './revocations.js';
-
-/** Stored oidc-provider records that carry a clientId and grant or are tokens. */
-const CLIENT_BOUND_MODELS = [
-  'AccessToken',
-  'ClientCredentials',
-  'RefreshToken',
-  'AuthorizationCode',
-  'DeviceCode',
-  'BackchannelAuthenticationRequest',
-  'PushedAuthorizationRequest',
-  'Grant',
-] as const;
-
-/** Stored records issued to a user (the adapter keeps their accountId beside them). */
-const ACCOUNT_BOUND_MODELS = [
-  'AccessToken',
-  'RefreshToken',
-  'AuthorizationCode',
-  'DeviceCode',
-  'BackchannelAuthenticationRequest',
-  'Grant',
-] as const;
 
 /** How many stored records a bulk revocation removed (JWTs are not stored, so they are not counted). */
 export interface BulkRevocationResult {

@@ -96,20 +96,28 @@ describe.each(STORE_KINDS)('schema migrations on the %s store', (storeKind) => {
     expect(await clients.count({ schemaVersion: 1 })).toBe(1);
   });
 
-  test('oidc index migration: an older release\'s single-field indexes give way to newest-first ones', async () => {
+  test('oidc index migrations: single-field indexes give way to newest-first ones, only where records are looked up so', async () => {
     const tokens = collectionName('ClientCredentials');
-    // What the release before this one created at start.
-    await store.ensureIndexes(tokens, [{ fields: { accountId: 1 } }, { fields: { clientId: 1 } }]);
+    const userTokens = collectionName('AccessToken');
+    // What releases before 0002 created at start; then what 0002 alone left (the account index on every model).
+    for (const name of [tokens, userTokens]) await store.ensureIndexes(name, [{ fields: { accountId: 1 } }, { fields: { clientId: 1 } }]);
+    await store.ensureIndexes(tokens, [{ fields: { accountId: 1, createdAt: -1 } }]);
     await ensureOidcIndexes(store);
     await runMigrations(store, OIDC_MIGRATIONS, logger, options);
-    await OIDC_MIGRATIONS[0]?.up(store); // idempotent: what a take-over does
+    for (const migration of OIDC_MIGRATIONS) await migration.up(store); // idempotent: what a take-over does
     if (store instanceof MongoStore) {
       const client = await MongoClient.connect(testMongoUri());
-      const keys = (await client.db(store.databaseName).collection(tokens).listIndexes().toArray()).map((index) => JSON.stringify(index.key));
+      const database = client.db(store.databaseName);
+      const keysOf = async (name: string) =>
+        (await database.collection(name).listIndexes().toArray()).map((index) => JSON.stringify(index.key));
+      const [tokenKeys, userTokenKeys] = [await keysOf(tokens), await keysOf(userTokens)];
       await client.close();
-      expect(keys).toEqual(expect.arrayContaining(['{"accountId":1,"createdAt":-1}', '{"clientId":1,"createdAt":-1}']));
-      expect(keys).not.toContain('{"clientId":1}');
-      expect(keys).not.toContain('{"accountId":1}');
+      // A client-credentials token has no account: no account index to pay on each write.
+      expect(tokenKeys).toContain('{"clientId":1,"createdAt":-1}');
+      expect(tokenKeys.filter((key) => key.includes('accountId') || key === '{"clientId":1}')).toEqual([]);
+      expect(userTokenKeys).toEqual(expect.arrayContaining(['{"accountId":1,"createdAt":-1}', '{"clientId":1,"createdAt":-1}']));
+      expect(userTokenKeys).not.toContain('{"clientId":1}');
+      expect(userTokenKeys).not.toContain('{"accountId":1}');
     }
     // Both stores: the newest of a client's tokens come back, first, through the new index.
     const records = store.collection<{ _id: string; data: string; clientId: string; createdAt: Date }>(tokens);
