@@ -108,6 +108,8 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   const sessionDevices = new SessionDevices(store, config.sessionLastSeenIntervalSeconds);
   await sessionDevices.ensureIndexes();
 
+  // One template renderer for every page (provider logout pages, login, dashboard): compiled and cached once.
+  const views = new Views();
   const live = await LiveProvider.start(
     {
       store,
@@ -125,6 +127,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
           audit,
           metrics,
           clientCache,
+          views,
           jwtAccessTokens: {
             verifier: new AccessTokenVerifier(config.issuer, signingKeys.privateJwks),
             revocations: jwtRevocations,
@@ -159,7 +162,6 @@ export async function createApplication(config: Config, rawStore: Store, logger:
     await revocation.revokeAccountTokens(accountId);
   };
 
-  const views = new Views();
   const csrf = new CsrfProtection(secrets, config.issuer.startsWith('https:'));
 
   const app = new Koa();
@@ -250,6 +252,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
     revokeClientTokens: (clientId) => revocation.revokeClientTokens(clientId),
     revokeGrant: (grantId) => revocation.revokeGrant(grantId),
     sessionDevices,
+    views,
   });
   routers.push({ router: dashboard.routes });
   const selfService = await createSelfService({
@@ -260,6 +263,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
     mfa,
     audit,
     sessions: dashboardSessions,
+    views,
     channel: deliveryChannel,
     endEverythingOf,
     onDeliveryFailure: (error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not deliver a dashboard email'),

@@ -8,7 +8,7 @@ import { FixedWindowRateLimiter } from '../http/rate-limit.js';
 import type { DeliveryChannel, MfaService } from '../mfa/index.js';
 import type { ServerSecrets } from '../secrets/index.js';
 import type { Store } from '../store/index.js';
-import { Views } from '../views/index.js';
+import type { Views } from '../views/index.js';
 import { FreshRecoveryCodes } from './fresh-recovery-codes.js';
 import { DashboardPages } from './pages.js';
 import { Reauthentication } from './reauthentication.js';
@@ -19,6 +19,8 @@ import { SelfServiceSignUp } from './sign-up.js';
 
 export interface SelfServiceSetup {
   config: Config;
+  /** The application's one template renderer (templates are compiled and cached once). */
+  views: Views;
   store: Store;
   secrets: ServerSecrets;
   accounts: AccountService;
@@ -36,7 +38,7 @@ export interface SelfServiceSetup {
 export async function createSelfService(setup: SelfServiceSetup): Promise<{ routers: Router[] }> {
   const { config, store, secrets, accounts, mfa, channel } = setup;
   const pages = new DashboardPages({
-    views: new Views(),
+    views: setup.views,
     csrf: new CsrfProtection(secrets, config.issuer.startsWith('https:')),
     sessions: setup.sessions,
     accounts,

@@ -9,7 +9,7 @@ import { CsrfProtection } from '../http/csrf.js';
 import type { MfaService } from '../mfa/index.js';
 import type { ServerSecrets } from '../secrets/index.js';
 import type { Store } from '../store/index.js';
-import { Views } from '../views/index.js';
+import type { Views } from '../views/index.js';
 import { ActiveTokens } from './active-tokens.js';
 import { ConnectedApps } from './connected-apps.js';
 import { CustomerCredentials } from './credentials.js';
@@ -43,6 +43,8 @@ export interface DashboardSetup {
   revokeGrant(grantId: string): Promise<unknown>;
   /** Device records of the provider's sign-in sessions (written by the provider's session tracking). */
   sessionDevices: SessionDevices;
+  /** The application's one template renderer (templates are compiled and cached once). */
+  views: Views;
 }
 
 /** The dashboard's internal OIDC client, its stores, and its routes (mounted before the provider). */
@@ -62,9 +64,8 @@ export async function createDashboard(setup: DashboardSetup): Promise<{ routes: 
   const hiddenClientIds = new Set([DASHBOARD_CLIENT_ID]);
   const references = new RecordReferences(setup.secrets);
   const activeTokens = new ActiveTokens(setup.store, setup.clients, references, { hiddenClientIds, revokeGrant: setup.revokeGrant });
-  const views = new Views();
   const csrf = new CsrfProtection(setup.secrets, secureCookies);
-  const pages = new DashboardPages({ views, csrf, sessions, accounts: setup.accounts, audit: setup.audit });
+  const pages = new DashboardPages({ views: setup.views, csrf, sessions, accounts: setup.accounts, audit: setup.audit });
   const routes = dashboardRoutes({
     issuer: config.issuer,
     pages,

@@ -36,7 +36,7 @@ import { requestsOnlyOpenIdScopes } from './userinfo-tokens.js';
 import { logoutPages } from './logout-pages.js';
 import { interactionPolicyWithStepUp } from './step-up-policy.js';
 import { clientBasedCors, isWebOrigin, WEB_ORIGINS } from './cors-policy.js';
-import { Views } from '../views/index.js';
+import type { Views } from '../views/index.js';
 
 export { ACCOUNT_BOUND_MODELS, CLIENT_BOUND_MODELS, ensureOidcIndexes, OIDC_MIGRATIONS, endSessionsOfAccount, revokeGrantEverywhere, collectionName, OIDC_MODELS, type OidcDocument } from './adapter.js';
 export {
@@ -78,6 +78,8 @@ export interface ProviderDependencies {
   mfa: MfaService;
   audit: AuditLog;
   metrics: Metrics;
+  /** The application's one template renderer, for oidc-provider's logout pages. */
+  views: Views;
 }
 
 export interface ProviderWithRoutes {
@@ -173,7 +175,7 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
     },
     features: {
       devInteractions: { enabled: false },
-      rpInitiatedLogout: { enabled: true, ...logoutPages(new Views()) },
+      rpInitiatedLogout: { enabled: true, ...logoutPages(dependencies.views) },
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
