@@ -1,5 +1,5 @@
 import type { ClientRegistry } from '../clients/index.js';
-import { collectionName, type OidcDocument } from '../provider/index.js';
+import { collectionName, readStoredPayload, type OidcDocument } from '../provider/index.js';
 import type { Filter, Store } from '../store/index.js';
 import type { RecordReferences } from './references.js';
 
@@ -40,14 +40,6 @@ export interface ActiveTokenList {
 
 /** What revoking one token did; `grantRevoked` for a refresh token, whose grant goes with it (RFC 7009 2.1). */
 export type TokenRevocation = { revoked: false } | { revoked: true; model: TokenModel; clientId: string; grantRevoked: boolean };
-
-interface TokenPayload {
-  iat?: number;
-  exp?: number;
-  scope?: string;
-  clientId?: string;
-  grantId?: string;
-}
 
 function isTokenModel(value: string): value is TokenModel {
   return (TOKEN_MODELS as readonly string[]).includes(value);
@@ -110,8 +102,10 @@ export class ActiveTokens {
   }
 
   #describe(model: TokenModel, accountId: string, document: OidcDocument, clientName: string): ActiveToken {
-    const payload = JSON.parse(document.data) as TokenPayload;
-    const expiresAt = payload.exp !== undefined ? new Date(payload.exp * 1000) : document.expiresAt;
+    // A record of another shape (readStoredPayload) is listed with what the store itself says.
+    const payload = readStoredPayload(document.data);
+    const { exp, iat, scope } = payload ?? {};
+    const expiresAt = typeof exp === 'number' ? new Date(exp * 1000) : document.expiresAt;
     return {
       reference: this.references.seal(model, accountId, document._id),
       model,
@@ -119,8 +113,8 @@ export class ActiveTokens {
       holder: model === 'ClientCredentials' ? 'credential' : 'account',
       clientId: String(document.clientId),
       clientName,
-      scopes: (payload.scope ?? '').split(' ').filter(Boolean),
-      issuedAt: payload.iat !== undefined ? new Date(payload.iat * 1000) : new Date(document.createdAt),
+      scopes: typeof scope === 'string' ? scope.split(' ').filter(Boolean) : [],
+      issuedAt: typeof iat === 'number' ? new Date(iat * 1000) : new Date(document.createdAt),
       expiresAt,
       format: 'opaque',
     };

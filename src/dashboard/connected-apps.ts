@@ -1,5 +1,5 @@
 import type { ClientRegistry } from '../clients/index.js';
-import { collectionName, type OidcDocument } from '../provider/index.js';
+import { collectionName, isStoredPayload, readStoredPayload, type OidcDocument, type StoredPayload } from '../provider/index.js';
 import type { Store } from '../store/index.js';
 
 /** An app the customer let act for them: one oidc-provider Grant (consent, or a password-grant sign-in). */
@@ -9,11 +9,6 @@ export interface ConnectedApp {
   clientName: string;
   scopes: string[];
   createdAt: Date;
-}
-
-interface GrantPayload {
-  openid?: { scope?: string };
-  resources?: Record<string, string>;
 }
 
 const MAX_LISTED = 50;
@@ -41,10 +36,8 @@ export class ConnectedApps {
         .filter((document) => document.clientId !== undefined && !this.hiddenClientIds.has(document.clientId))
         .map(async (document) => {
           const clientId = String(document.clientId);
-          const payload = JSON.parse(document.data) as GrantPayload;
-          const scopes = [payload.openid?.scope ?? '', ...Object.values(payload.resources ?? {})].join(' ').split(' ').filter(Boolean);
           const client = await this.clients.get(clientId);
-          return { grantId: document._id, clientId, clientName: client?.name || clientId, scopes: [...new Set(scopes)], createdAt: new Date(document.createdAt) };
+          return { grantId: document._id, clientId, clientName: client?.name || clientId, scopes: grantScopes(readStoredPayload(document.data)), createdAt: new Date(document.createdAt) };
         }),
     );
     return apps;
@@ -53,4 +46,16 @@ export class ConnectedApps {
   async belongsTo(accountId: string, grantId: string): Promise<boolean> {
     return (await this.#grants.findOne({ _id: grantId, accountId })) !== null;
   }
+}
+
+/**
+ * The scopes a stored Grant holds: its OpenID scope (`openid.scope`) and each resource's (`resources`, one
+ * space-separated string per resource indicator). A part of another shape is left out, never a failure.
+ */
+function grantScopes(payload: StoredPayload | undefined): string[] {
+  const openid = payload?.openid;
+  const resources = payload?.resources;
+  const parts = [isStoredPayload(openid) ? openid.scope : undefined, ...(isStoredPayload(resources) ? Object.values(resources) : [])];
+  const scopes = parts.filter((part): part is string => typeof part === 'string').flatMap((part) => part.split(' '));
+  return [...new Set(scopes.filter(Boolean))];
 }

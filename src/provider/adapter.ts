@@ -83,6 +83,27 @@ export function collectionName(model: string): string {
   return `oidc_${model}`;
 }
 
+/** A JSON object's fields, unchecked: each one read must be checked for its type. */
+export type StoredPayload = Readonly<Record<string, unknown>>;
+
+/**
+ * A stored record's payload, read outside oidc-provider (the dashboard's lists), or undefined when its JSON is
+ * damaged or not an object: a record of another shape (written by hand, or by another oidc-provider version)
+ * makes a page show less, never fail.
+ */
+export function readStoredPayload(data: string): StoredPayload | undefined {
+  try {
+    const payload: unknown = JSON.parse(data);
+    return isStoredPayload(payload) ? payload : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function isStoredPayload(value: unknown): value is StoredPayload {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /**
  * Records of an account or of a client, newest first: the dashboard lists tokens and sessions that way, and
  * bulk revocation looks them up by the first field alone. One compound index serves both, so a list reads

@@ -4,7 +4,7 @@ import type Provider from 'oidc-provider';
 import { requestOrigin, type RequestOrigin } from '../audit/index.js';
 import type { ServerSecrets } from '../secrets/index.js';
 import type { Filter, Store } from '../store/index.js';
-import { collectionName, hashedIdCandidates, revokeGrantEverywhere, type OidcDocument } from './adapter.js';
+import { collectionName, hashedIdCandidates, isStoredPayload, readStoredPayload, revokeGrantEverywhere, type OidcDocument, type StoredPayload } from './adapter.js';
 import { afterProviderAnswers } from './after-answer.js';
 
 /** oidc-provider's default name for its session cookie (we do not configure `cookies.names`). */
@@ -28,13 +28,6 @@ export interface SignInSession {
 export interface SessionActivityRecorder {
   signedIn(session: { uid: string; accountId: string; signedInAt: Date }, origin: RequestOrigin): Promise<void>;
   seen(session: { uid: string; accountId: string }, origin: RequestOrigin): Promise<void>;
-}
-
-/** What we read of a stored session's payload (oidc-provider's Session model, lib/models/session.js). */
-interface SessionPayload {
-  loginTs?: unknown;
-  /** Per client: `{ grantId, persistsLogout, sid }`, as oidc-provider's `authorizationFor` keeps them. */
-  authorizations?: unknown;
 }
 
 /**
@@ -78,31 +71,19 @@ export function trackSessionActivity(provider: Provider, recorder: SessionActivi
 }
 
 /**
- * The stored payload (JSON the adapter wrote), or undefined when it is not a JSON object: a damaged or
- * unexpected record must not turn the sessions page into a 500, it just shows less.
- */
-export function parseSessionPayload(data: string): SessionPayload | undefined {
-  try {
-    const payload: unknown = JSON.parse(data);
-    return typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? (payload as SessionPayload) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
  * The grants that end with a session, as in oidc-provider's RP-initiated logout (lib/actions/end_session.js):
  * every app authorization's grant except those marked `persistsLogout`, which oidc-provider sets when it
  * issued the app offline_access (lib/helpers/process_response_types.js): offline access is meant to outlive
  * the sign-in. Entries of another shape (an old record without authorizations, say) are skipped.
  */
-export function grantsEndingWithSession(payload: SessionPayload | undefined): string[] {
+export function grantsEndingWithSession(payload: StoredPayload | undefined): string[] {
+  // Per client: `{ grantId, persistsLogout, sid }`, as oidc-provider's Session#authorizationFor keeps them.
   const authorizations = payload?.authorizations;
-  if (typeof authorizations !== 'object' || authorizations === null) return [];
+  if (!isStoredPayload(authorizations)) return [];
   const grantIds = new Set<string>();
-  for (const authorization of Object.values(authorizations) as unknown[]) {
-    if (typeof authorization !== 'object' || authorization === null) continue;
-    const { grantId, persistsLogout } = authorization as { grantId?: unknown; persistsLogout?: unknown };
+  for (const authorization of Object.values(authorizations)) {
+    if (!isStoredPayload(authorization)) continue;
+    const { grantId, persistsLogout } = authorization;
     // Truthiness, as oidc-provider tests it.
     if (typeof grantId === 'string' && grantId !== '' && !persistsLogout) grantIds.add(grantId);
   }
@@ -115,14 +96,14 @@ export function grantsEndingWithSession(payload: SessionPayload | undefined): st
  * "all others" may name many, and each revocation already deletes from every grant-bound collection at once.
  */
 async function revokeGrantsOf(store: Store, documents: readonly OidcDocument[]): Promise<number> {
-  const grantIds = new Set(documents.flatMap((document) => grantsEndingWithSession(parseSessionPayload(document.data))));
+  const grantIds = new Set(documents.flatMap((document) => grantsEndingWithSession(readStoredPayload(document.data))));
   for (const grantId of grantIds) await revokeGrantEverywhere(store, grantId);
   return grantIds.size;
 }
 
 function toSignInSession(document: OidcDocument): SignInSession | undefined {
   if (!document.accountId || !document.uid) return undefined;
-  const loginTs = parseSessionPayload(document.data)?.loginTs;
+  const loginTs = readStoredPayload(document.data)?.loginTs;
   return {
     storedId: document._id,
     uid: document.uid,

@@ -481,4 +481,30 @@ describe.each(STORE_KINDS)('signing a sign-in session out revokes its apps’ gr
     const [event] = await server.application.audit.list({ accountId: person.customerId, action: 'dashboard.session.ended' });
     expect(event?.details).toMatchObject({ kind: 'sign-in', grantsRevoked: '0' });
   });
+
+  test('a stored grant or token of another shape is listed with what is known, never a 500', async () => {
+    const person = await newPersonOn(server);
+    const laptop = await signedInBrowserOn(server, person);
+    const record = (data: string): OidcDocument => ({
+      _id: `odd-${randomBytes(8).toString('hex')}`,
+      data,
+      accountId: person.customerId,
+      clientId: photoApp.id,
+      createdAt: new Date(),
+      expiresAt: new Date(Date.now() + 3_600_000),
+    });
+    // Damaged JSON, and well-formed JSON whose fields have other types than oidc-provider writes today.
+    await server.store.collection<OidcDocument>(collectionName('Grant')).insert(record('{not json'));
+    await server.store.collection<OidcDocument>(collectionName('Grant')).insert(record(JSON.stringify({ openid: 'scope', resources: { api: 7, other: 'api:read' } })));
+    await server.store.collection<OidcDocument>(collectionName('AccessToken')).insert(record('[1, 2]'));
+    await server.store.collection<OidcDocument>(collectionName('AccessToken')).insert(record(JSON.stringify({ scope: ['api:read'], iat: 'yesterday', exp: null })));
+
+    const apps = await laptop.follow('/dashboard/apps');
+    expect(apps.status).toBe(200);
+    expect(apps.html.split('Photo app').length - 1).toBeGreaterThanOrEqual(2);
+    expect(apps.html).toContain('api:read');
+    const tokens = await laptop.follow('/dashboard/tokens');
+    expect(tokens.status).toBe(200);
+    expect(tokens.html.split('Photo app').length - 1).toBeGreaterThanOrEqual(2);
+  });
 });

@@ -1,9 +1,10 @@
 import { describe, expect, test } from '@jest/globals';
 
-import { grantsEndingWithSession, parseSessionPayload } from '../../src/provider/sign-in-sessions.js';
+import { readStoredPayload } from '../../src/provider/adapter.js';
+import { grantsEndingWithSession } from '../../src/provider/sign-in-sessions.js';
 
 /** The grants a stored session's JSON names for revocation when it is signed out from the dashboard. */
-const grantsOf = (data: string): string[] => grantsEndingWithSession(parseSessionPayload(data));
+const grantsOf = (data: string): string[] => grantsEndingWithSession(readStoredPayload(data));
 
 describe('the grants ending with a sign-in session', () => {
   test('every app authorization’s grant, except those that persist logout (offline_access), as oidc-provider’s logout', () => {
@@ -51,7 +52,7 @@ describe('the grants ending with a sign-in session', () => {
   });
 
   test('the payload parser accepts only JSON objects', () => {
-    expect(parseSessionPayload('{"loginTs":5}')).toEqual({ loginTs: 5 });
-    for (const data of ['not json', 'null', '[]', '3', '"x"']) expect(parseSessionPayload(data)).toBeUndefined();
+    expect(readStoredPayload('{"loginTs":5}')).toEqual({ loginTs: 5 });
+    for (const data of ['not json', 'null', '[]', '3', '"x"']) expect(readStoredPayload(data)).toBeUndefined();
   });
 });
