@@ -2,6 +2,7 @@ import { copyDocument } from './document-copy.js';
 import { applyUpdate, comparable, equalityFields, isExpired, matchesFilter } from './matching.js';
 import {
   DuplicateKeyError,
+  indexKey,
   type Collection,
   type ExpiryMode,
   type Filter,
@@ -165,7 +166,8 @@ export class MemoryStore implements Store {
   async dropIndexes(name: string, indexes: IndexSpec[]): Promise<void> {
     const collection = this.collection(name) as unknown as MemoryCollection<StoredDocument>;
     // Only unique indexes change what this store does; the others exist only on a database.
-    collection.uniqueIndexes = collection.uniqueIndexes.filter((kept) => !indexes.some((dropped) => sameFields(kept, dropped)));
+    const dropped = new Set(indexes.map((index) => indexKey(index.fields)));
+    collection.uniqueIndexes = collection.uniqueIndexes.filter((kept) => !dropped.has(indexKey(kept.fields)));
   }
 
   expiryMode(): ExpiryMode {
@@ -184,9 +186,4 @@ export class MemoryStore implements Store {
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
   }
-}
-
-/** Two index specs on the same fields in the same order and directions (what names an index in MongoDB). */
-function sameFields(a: IndexSpec, b: IndexSpec): boolean {
-  return JSON.stringify(Object.entries(a.fields)) === JSON.stringify(Object.entries(b.fields));
 }

@@ -6,6 +6,7 @@ import { InsertBatcher } from './insert-batcher.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import {
   DuplicateKeyError,
+  indexKey,
   StoreUnavailableError,
   type Collection,
   type ExpiryMode,
@@ -267,10 +268,10 @@ export class MongoStore implements Store {
         throw error;
       }
       // Matched by key, not by name: an index created by hand or by another tool may be named otherwise.
-      const wanted = new Set(indexes.map((index) => JSON.stringify(Object.entries(index.fields))));
+      const wanted = new Set(indexes.map((index) => indexKey(index.fields)));
       for (const index of existing) {
         const key = index.key as Record<string, unknown> | undefined;
-        if (key && typeof index.name === 'string' && wanted.has(JSON.stringify(Object.entries(key)))) {
+        if (key && typeof index.name === 'string' && wanted.has(indexKey(key))) {
           await collection.dropIndex(index.name);
         }
       }

@@ -48,6 +48,14 @@ export interface IndexSpec {
   sparse?: boolean;
 }
 
+/**
+ * What identifies an index: its fields, in order, with their directions (MongoDB's default index name is
+ * built from the same). Two specs, or a spec and a server's index key, are the same index when these match.
+ */
+export function indexKey(fields: Readonly<Record<string, unknown>>): string {
+  return JSON.stringify(Object.entries(fields));
+}
+
 export class DuplicateKeyError extends Error {
   override name = 'DuplicateKeyError';
 }
