@@ -38,8 +38,8 @@ export interface EndedSignInSession extends SignInSession {
   grantsRevoked: number;
 }
 
-/** How many sign-in sessions "all others" ended, and how many app grants ended with them. */
-export interface OtherSignInSessionsEnded {
+/** How many sign-in sessions ended, and how many app grants ended with them. */
+export interface SignInSessionsEnded {
   ended: number;
   grantsRevoked: number;
 }
@@ -91,14 +91,21 @@ export function grantsEndingWithSession(payload: StoredPayload | undefined): str
 }
 
 /**
- * Revokes the grants the sessions gave apps (grantsEndingWithSession): each grant and every token issued
- * under it; JWT access tokens are refused at introspection once their grant is gone. One grant at a time:
- * "all others" may name many, and each revocation already deletes from every grant-bound collection at once.
+ * Ends sessions already read: first the grants they gave apps (grantsEndingWithSession), each grant with every
+ * token issued under it (JWT access tokens are refused at introspection once their grant is gone), then the
+ * sessions themselves, exactly those read, so a session signed in meanwhile is never deleted with its grants
+ * left standing. Grants go first, as in oidc-provider's logout: should the store fail in between, the sessions
+ * are still listed and signing them out again finishes the job. One grant at a time: each revocation already
+ * deletes from every grant-bound collection at once.
  */
-async function revokeGrantsOf(store: Store, documents: readonly OidcDocument[]): Promise<number> {
+async function endSessions(store: Store, accountId: string, documents: readonly OidcDocument[]): Promise<SignInSessionsEnded> {
+  if (documents.length === 0) return { ended: 0, grantsRevoked: 0 };
   const grantIds = new Set(documents.flatMap((document) => grantsEndingWithSession(readStoredPayload(document.data))));
   for (const grantId of grantIds) await revokeGrantEverywhere(store, grantId);
-  return grantIds.size;
+  const ended = await store
+    .collection(collectionName('Session'))
+    .deleteMany({ accountId, _id: { $in: documents.map((document) => document._id) } });
+  return { ended, grantsRevoked: grantIds.size };
 }
 
 function toSignInSession(document: OidcDocument): SignInSession | undefined {
@@ -131,30 +138,23 @@ export async function signInSessionOfRequest(ctx: Context, store: Store, secrets
 /**
  * Ends one sign-in session of an account: the browser holding it is signed out (its next authorization
  * request, prompt=none included, finds no session and answers login_required), and the apps it signed in
- * lose the access they got through it, as after an OpenID logout (revokeGrantsOf). Undefined when not the
- * account's. Grants are revoked before the session goes, as oidc-provider does: should the store fail in
- * between, the session is still listed and signing it out again finishes the job.
+ * lose the access they got through it, as after an OpenID logout (endSessions). Undefined when not the
+ * account's.
  */
 export async function endSignInSession(store: Store, accountId: string, storedId: string): Promise<EndedSignInSession | undefined> {
-  const sessions = store.collection<OidcDocument>(collectionName('Session'));
-  const document = await sessions.findOne({ _id: storedId, accountId });
+  const document = await store.collection<OidcDocument>(collectionName('Session')).findOne({ _id: storedId, accountId });
   if (!document) return undefined;
-  const grantsRevoked = await revokeGrantsOf(store, [document]);
-  if ((await sessions.deleteMany({ _id: storedId, accountId })) === 0) return undefined;
+  const { ended, grantsRevoked } = await endSessions(store, accountId, [document]);
+  if (ended === 0) return undefined;
   const session = toSignInSession(document);
   return session && { ...session, grantsRevoked };
 }
 
 /**
- * Ends every sign-in session of an account but one (the browser asking), revoking the grants they gave apps
- * as endSignInSession does. The sessions are read first: they are the account's, so few. Only those read are
- * deleted, so a session signed in meanwhile is never deleted with its grants left standing.
+ * Ends every sign-in session of an account but one (the browser asking), as endSignInSession does. The
+ * sessions are read first: they are the account's, so few.
  */
-export async function endOtherSignInSessions(store: Store, accountId: string, keepStoredId: string | undefined): Promise<OtherSignInSessionsEnded> {
-  const sessions = store.collection<OidcDocument>(collectionName('Session'));
+export async function endOtherSignInSessions(store: Store, accountId: string, keepStoredId: string | undefined): Promise<SignInSessionsEnded> {
   const filter: Filter = keepStoredId === undefined ? { accountId } : { accountId, _id: { $ne: keepStoredId } };
-  const ending = await sessions.find(filter);
-  if (ending.length === 0) return { ended: 0, grantsRevoked: 0 };
-  const grantsRevoked = await revokeGrantsOf(store, ending);
-  return { ended: await sessions.deleteMany({ accountId, _id: { $in: ending.map((session) => session._id) } }), grantsRevoked };
+  return endSessions(store, accountId, await store.collection<OidcDocument>(collectionName('Session')).find(filter));
 }
