@@ -47,6 +47,12 @@ import { onStoreUnavailable, runMigrations, withOperationTiming, type Store } fr
 import { AccessTokenVerifier, BulkRevocation, JwtRevocationList } from './tokens/index.js';
 import { Views } from './views/index.js';
 
+/** What ending everything of an account ended: sessions of both kinds, and stored tokens (JWTs are not counted). */
+export interface EverythingEnded {
+  sessions: number;
+  tokens: number;
+}
+
 export interface Application {
   app: Koa;
   /**
@@ -68,8 +74,11 @@ export interface Application {
   store: Store;
   /** Checks JWT access tokens against the current keys and the revocation list (admin introspection). */
   jwtAccessTokens: JwtAccessTokenChecks;
-  /** Ends an account's sessions and revokes all its tokens (password reset or change, MFA reset). */
-  endEverythingOf(accountId: string): Promise<void>;
+  /**
+   * Ends every session of an account (sign-in and dashboard) and revokes all its tokens: password reset or
+   * change, and the admin API's disable, MFA reset and revoke-tokens.
+   */
+  endEverythingOf(accountId: string): Promise<EverythingEnded>;
   /** Stops background work the application started (not the store, which the caller owns). */
   stop(): void;
 }
@@ -156,10 +165,12 @@ export async function createApplication(config: Config, rawStore: Store, logger:
     secureCookies: config.issuer.startsWith('https:'),
     lastSeenIntervalSeconds: config.sessionLastSeenIntervalSeconds,
   });
-  const endEverythingOf = async (accountId: string): Promise<void> => {
-    await endSessionsOfAccount(store, accountId);
-    await dashboardSessions.endAllOf(accountId);
-    await revocation.revokeAccountTokens(accountId);
+  const endEverythingOf = async (accountId: string): Promise<EverythingEnded> => {
+    const signInSessions = await endSessionsOfAccount(store, accountId);
+    const dashboardSignIns = await dashboardSessions.endAllOf(accountId);
+    await sessionDevices.forgetAllOf(accountId);
+    const { removed } = await revocation.revokeAccountTokens(accountId);
+    return { sessions: signInSessions + dashboardSignIns, tokens: removed };
   };
 
   const csrf = new CsrfProtection(secrets, config.issuer.startsWith('https:'));

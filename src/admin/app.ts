@@ -45,7 +45,7 @@ export function createAdminApp(config: Config, application: Application, adminTo
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: MAX_BODY_BYTES, encoding: 'utf-8' }));
   const routers = [
     clientRoutes({ clients, audit, revocation }),
-    userRoutes({ accounts, mfa, audit, store, revocation }),
+    userRoutes({ accounts, mfa, audit, endEverythingOf: (accountId) => application.endEverythingOf(accountId) }),
     keyRoutes({ signingKeys, audit }),
     tokenRoutes({ currentProvider: () => application.provider, jwts: application.jwtAccessTokens, store, audit }),
     auditRoutes({ audit }),

@@ -217,7 +217,7 @@ export function buildProgram(): Command {
     ['disable', '/disable', 'refuse sign-in and revoke stored tokens and sessions'],
     ['enable', '/enable', 'allow sign-in again'],
     ['reset-mfa', '/reset-mfa', 'remove every second factor (the user enrolls again); sessions and tokens end'],
-    ['revoke-tokens', '/revoke-tokens', "revoke the user's stored tokens and sign-in sessions"],
+    ['revoke-tokens', '/revoke-tokens', "revoke the user's stored tokens and end their sessions (sign-in and dashboard)"],
   ];
   for (const [name, action, description] of userActions) {
     withJson(user.command(name).description(description).argument('<customer_id>'))

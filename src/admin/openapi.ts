@@ -157,7 +157,7 @@ export function adminOpenApiDocument(): JsonSchema {
       },
       '/users/{customerId}/revoke-tokens': {
         parameters: [customerIdParameter],
-        post: { summary: "Revoke the user's stored tokens, grants and sign-in sessions", responses: { '200': { description: 'revoked', ...json('RevokedUserTokens') }, '404': error('no such user'), ...common } },
+        post: { summary: "Revoke the user's stored tokens and grants, and end their sessions (sign-in and dashboard)", responses: { '200': { description: 'revoked', ...json('RevokedUserTokens') }, '404': error('no such user'), ...common } },
       },
       '/tokens/introspect': {
         post: {

@@ -151,7 +151,7 @@ export const userResponse = z.object({
 
 export const revokedUserTokensResponse = z.object({
   customer_id: z.string(),
-  revoked_records: z.number().int().describe('sign-in sessions and stored tokens, codes and grants deleted'),
+  revoked_records: z.number().int().describe('sessions (sign-in and dashboard) ended and stored tokens, codes and grants deleted'),
   jwt_access_tokens: z.literal('revoked'),
 });
 

@@ -19,7 +19,7 @@ export interface SecurityPageDependencies {
   /** Whether policy makes this account keep a second factor (REQUIRE_MFA, or an operator's requirement). */
   mfaRequiredFor(accountId: string): Promise<boolean>;
   /** Ends every provider and dashboard session of the account and revokes its tokens. */
-  endEverythingOf(accountId: string): Promise<void>;
+  endEverythingOf(accountId: string): Promise<unknown>;
   /** Tells the owner about a change to their account; never throws (a lost notice must not undo the change). */
   notify(account: Account, subject: string, text: string): Promise<void>;
 }

@@ -29,7 +29,7 @@ export interface SelfServiceSetup {
   sessions: DashboardSessions;
   /** Where sign-up links and security notices go (the channel of one-time codes). */
   channel: DeliveryChannel;
-  endEverythingOf(accountId: string): Promise<void>;
+  endEverythingOf(accountId: string): Promise<unknown>;
   /** A notice or link that could not be delivered (the error only, never the message). */
   onDeliveryFailure(error: unknown): void;
 }

@@ -82,6 +82,11 @@ export class SessionDevices implements SessionActivityRecorder {
   async forgetOthersOf(accountId: string, keepUid: string | undefined): Promise<void> {
     await this.#collection.deleteMany(keepUid === undefined ? { accountId } : { accountId, _id: { $ne: keepUid } });
   }
+
+  /** Forgets the records of every session of an account (its sessions were all ended). */
+  async forgetAllOf(accountId: string): Promise<void> {
+    await this.forgetOthersOf(accountId, undefined);
+  }
 }
 
 function expiryFrom(now: Date): Date {

@@ -26,7 +26,7 @@ export interface PasswordResetDependencies {
   /** How long an emailed link works. */
   linkTtlSeconds: number;
   /** Ends the account's sign-in sessions and revokes its tokens, opaque and JWT. */
-  endEverythingOf(accountId: string): Promise<void>;
+  endEverythingOf(accountId: string): Promise<unknown>;
 }
 
 const CSRF_PURPOSE = 'password-reset';

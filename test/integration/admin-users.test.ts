@@ -2,7 +2,10 @@ import { randomBytes } from 'node:crypto';
 
 import { generateSecret } from 'otplib';
 
+import { SESSION_DEVICES_COLLECTION } from '../../src/dashboard/index.js';
 import { adminRequest, TEST_ADMIN_TOKEN } from '../support/admin.js';
+import { createCustomer, signInToDashboardOverHttp } from '../support/dashboard.js';
+import { PageClient } from '../support/page-client.js';
 import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
 
 type Json = Record<string, unknown>;
@@ -83,6 +86,26 @@ describe.each(STORE_KINDS)('admin API users on the %s store', (storeKind) => {
     expect(revoked.body).toMatchObject({ customer_id: customerId });
     expect((revoked.body as { revoked_records: number }).revoked_records).toBeGreaterThanOrEqual(2);
     for (const token of tokens) expect((await admin('POST', '/tokens/introspect', { body: { token } })).body).toEqual({ active: false });
+  });
+
+  // An operator ending a user's sessions means every one: the dashboard's own sign-in included, whose
+  // browser could otherwise keep getting tokens, and the sign-in session apps would silently reuse.
+  test.each(['revoke-tokens', 'reset-mfa'])('%s also ends the dashboard and sign-in sessions of the user', async (action) => {
+    const customer = await createCustomer(server, { totp: false });
+    const browser = new PageClient(server.baseUrl);
+    await signInToDashboardOverHttp(browser, customer);
+    expect((await browser.request('/dashboard')).status).toBe(200);
+    const devices = server.store.collection(SESSION_DEVICES_COLLECTION);
+    expect(await devices.count({ accountId: customer.customerId })).toBe(1);
+
+    expect((await admin('POST', `/users/${customer.customerId}/${action}`)).status).toBe(200);
+    const after = await browser.request('/dashboard');
+    expect(after.status).toBe(303);
+    expect(after.location).toBe('/dashboard/signin');
+    // The ended session's device record (IP, browser) goes with it.
+    expect(await devices.count({ accountId: customer.customerId })).toBe(0);
+    // Signing in again needs the password: the provider's sign-in session ended too.
+    expect((await browser.follow('/dashboard')).html).toContain('name="password"');
   });
 
   test('reset-mfa removes every second factor; the TOTP secret is never shown', async () => {

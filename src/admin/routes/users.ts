@@ -3,9 +3,7 @@ import Router from '@koa/router';
 import { EmailTakenError, isCustomerId, PasswordPolicyError, type Account, type AccountService } from '../../accounts/index.js';
 import type { AuditLog } from '../../audit/index.js';
 import type { MfaService } from '../../mfa/index.js';
-import { endSessionsOfAccount } from '../../provider/index.js';
-import type { Store } from '../../store/index.js';
-import type { BulkRevocation } from '../../tokens/index.js';
+import type { EverythingEnded } from '../../app.js';
 import { recordAdminAction } from '../audit-trail.js';
 import { AdminApiError, notFound } from '../errors.js';
 import { createUserRequest, pageQuery, requireMfaRequest, setRolesRequest } from '../schemas.js';
@@ -15,8 +13,8 @@ interface UserDependencies {
   accounts: AccountService;
   mfa: MfaService;
   audit: AuditLog;
-  store: Store;
-  revocation: BulkRevocation;
+  /** The application's own: every session (sign-in and dashboard) and every token of the account. */
+  endEverythingOf(accountId: string): Promise<EverythingEnded>;
 }
 
 /**
@@ -24,14 +22,13 @@ interface UserDependencies {
  * sign-in, revoke tokens and sessions. Operators
  * see which second factors a user has, never a TOTP secret or a recovery code.
  */
-export function userRoutes({ accounts, mfa, audit, store, revocation }: UserDependencies): Router {
+export function userRoutes({ accounts, mfa, audit, endEverythingOf }: UserDependencies): Router {
   const router = new Router();
 
-  /** Sign-in sessions end and every token goes (JWTs through a "revoked before" time); returns the count. */
+  /** Every session ends and every token goes (JWTs through a "revoked before" time); returns the count. */
   const endEverything = async (customerId: string): Promise<number> => {
-    const sessions = await endSessionsOfAccount(store, customerId);
-    const { removed } = await revocation.revokeAccountTokens(customerId);
-    return sessions + removed;
+    const { sessions, tokens } = await endEverythingOf(customerId);
+    return sessions + tokens;
   };
 
   const userJson = async (account: Account) => ({
