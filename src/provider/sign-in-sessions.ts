@@ -24,10 +24,12 @@ export interface SignInSession {
   expiresAt: Date | undefined;
 }
 
-/** Told when a browser signs in, or comes back with its session; implementations keep it cheap. */
+/** Told when a browser signs in, comes back with its session, or its session ends; implementations keep it cheap. */
 export interface SessionActivityRecorder {
   signedIn(session: { uid: string; accountId: string; signedInAt: Date }, origin: RequestOrigin): Promise<void>;
   seen(session: { uid: string; accountId: string }, origin: RequestOrigin): Promise<void>;
+  /** The provider destroyed the session (an OpenID logout): what was recorded about it is no longer needed. */
+  forget(uid: string): Promise<void>;
 }
 
 /**
@@ -47,9 +49,13 @@ export interface SignInSessionsEnded {
 /**
  * Reports sign-ins and returning browsers to the recorder, after the provider has answered (and saved the
  * session): only then is the session's uid known for a browser that had none. Only the authorization and
- * resume routes are looked at.
+ * resume routes are looked at. Sessions the provider destroys are reported as they go.
  */
 export function trackSessionActivity(provider: Provider, recorder: SessionActivityRecorder, onError: (error: unknown) => void): void {
+  // The device record (IP, browser) of a signed-out session is personal data with no use left.
+  provider.on('session.destroyed', (session) => {
+    if (session.uid) recorder.forget(session.uid).catch(onError);
+  });
   afterProviderAnswers(provider, SESSION_ROUTES, async (ctx) => {
     const { oidc } = ctx;
     const session = oidc.session;

@@ -284,6 +284,23 @@ describe.each(STORE_KINDS)('dashboard tokens and sessions on the %s store', (sto
     expect(after.headers.get('location')).toBe('/dashboard/signin');
   });
 
+  test('an OpenID logout (/session/end) ends the sign-in session and forgets its device record', async () => {
+    const person = await newPerson();
+    const browser = await signedInBrowser(person);
+    const devices = server.store.collection(SESSION_DEVICES_COLLECTION);
+    expect(await devices.count({ accountId: person.customerId })).toBe(1);
+
+    const confirm = await browser.follow('/session/end');
+    expect(confirm.status).toBe(200);
+    const form = formsOf(confirm.html).find((candidate) => candidate.action.endsWith('/session/end/confirm'));
+    expect(form).toBeDefined();
+    const signedOut = await submitForm(browser, form as PageForm, { logout: 'yes' });
+    expect(signedOut.status).toBe(200);
+
+    expect((await silentSignIn(browser)).searchParams.get('error')).toBe('login_required');
+    expect(await devices.count({ accountId: person.customerId })).toBe(0);
+  });
+
   test('"last seen" of a sign-in session is written at most once per interval', async () => {
     const person = await newPerson();
     const browser = await signedInBrowser(person);
