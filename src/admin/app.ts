@@ -1,10 +1,10 @@
-import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa from 'koa';
 
 import type { Application } from '../app.js';
 import type { Config } from '../config/index.js';
 import { MAX_BODY_BYTES } from '../http/errors.js';
+import { requestBodyParser } from '../http/request-body.js';
 import { requestLog } from '../http/request-log.js';
 import type { Logger } from '../log/index.js';
 import { requireAdminToken } from './auth.js';
@@ -42,7 +42,7 @@ export function createAdminApp(config: Config, application: Application, adminTo
   app.use(open.routes());
 
   app.use(requireAdminToken(adminToken, adminLogger));
-  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: MAX_BODY_BYTES, encoding: 'utf-8' }));
+  app.use(requestBodyParser({ enableTypes: ['json'], jsonLimit: MAX_BODY_BYTES, encoding: 'utf-8' }));
   const routers = [
     clientRoutes({ clients, audit, revocation }),
     userRoutes({ accounts, mfa, audit, endEverythingOf: (accountId) => application.endEverythingOf(accountId) }),

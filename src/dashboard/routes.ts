@@ -1,9 +1,9 @@
-import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 
 import type { Account } from '../accounts/index.js';
 import type { AuditLog } from '../audit/index.js';
+import { requestBodyParser } from '../http/request-body.js';
 import type { MfaService } from '../mfa/index.js';
 import { runTokenRequest } from '../provider/index.js';
 import type { ConnectedApps } from './connected-apps.js';
@@ -65,7 +65,7 @@ export function dashboardRoutes(deps: DashboardDependencies): Router {
     ctx.set('Cache-Control', 'no-store');
     await next();
   });
-  router.use(bodyParser({ enableTypes: ['form'], formLimit: FORM_LIMIT }));
+  router.use(requestBodyParser({ enableTypes: ['form'], formLimit: FORM_LIMIT }));
 
   router.get('/signin', async (ctx) => {
     signIn.begin(ctx, { requireSecondFactor: false });

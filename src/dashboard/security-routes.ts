@@ -1,8 +1,8 @@
-import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 
 import { checkPasswordPolicy, describePasswordProblem, PasswordPolicyError, type Account, type AccountService } from '../accounts/index.js';
+import { requestBodyParser } from '../http/request-body.js';
 import { recoveryCodesFile, RECOVERY_CODES_FILE_NAME, totpEnrollmentDisplay, type MfaService } from '../mfa/index.js';
 import type { FreshRecoveryCodes } from './fresh-recovery-codes.js';
 import { formField, type DashboardPages, type SignedInCustomer } from './pages.js';
@@ -47,7 +47,7 @@ export function securityRoutes(deps: SecurityPageDependencies): Router {
     ctx.set('Cache-Control', 'no-store');
     await next();
   });
-  router.use(bodyParser({ enableTypes: ['form'], formLimit: FORM_LIMIT }));
+  router.use(requestBodyParser({ enableTypes: ['form'], formLimit: FORM_LIMIT }));
 
   async function renderSecurity(ctx: Context, { account }: SignedInCustomer, errors: Partial<Record<SecurityForm, string>> = {}): Promise<void> {
     const [totpEnrolled, methods, recoveryCodesLeft, mfaRequired] = await Promise.all([

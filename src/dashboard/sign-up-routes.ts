@@ -1,10 +1,10 @@
-import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 
 import { checkPasswordPolicy, describePasswordProblem, PasswordPolicyError } from '../accounts/index.js';
 import type { FixedWindowRateLimiter } from '../http/rate-limit.js';
+import { requestBodyParser } from '../http/request-body.js';
 import { formField, type DashboardPages } from './pages.js';
 import type { SelfServiceSignUp } from './sign-up.js';
 
@@ -40,7 +40,7 @@ export function signUpRoutes(deps: SignUpRoutesDependencies): Router {
     }
     await next();
   });
-  router.use(bodyParser({ enableTypes: ['form'], formLimit: FORM_LIMIT }));
+  router.use(requestBodyParser({ enableTypes: ['form'], formLimit: FORM_LIMIT }));
 
   const render = (ctx: Context, template: string, data: Record<string, unknown>, status = 200) =>
     pages.render(ctx, template, data, { status, csrfPurpose: CSRF_PURPOSE });

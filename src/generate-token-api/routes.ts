@@ -1,10 +1,10 @@
-import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 
 import type { AccountService } from '../accounts/index.js';
 import { requestOrigin, type AuditLog } from '../audit/index.js';
 import { MAX_BODY_BYTES } from '../http/errors.js';
+import { requestBodyParser } from '../http/request-body.js';
 import { requestLogger } from '../http/request-log.js';
 import type { Logger } from '../log/index.js';
 import { MFA_OTP_GRANT_TYPE, runTokenRequest, type TokenEndpointResult } from '../provider/index.js';
@@ -41,7 +41,7 @@ const BAD_CREDENTIALS = 'invalid credentials';
  */
 export function generateTokenApiRoutes(dependencies: GenerateTokenApiDependencies): Router {
   const router = new Router();
-  const body = bodyParser({ enableTypes: ['form', 'json'], formLimit: `${MAX_BODY_BYTES}b`, jsonLimit: `${MAX_BODY_BYTES}b` });
+  const body = requestBodyParser({ enableTypes: ['form', 'json'], formLimit: `${MAX_BODY_BYTES}b`, jsonLimit: `${MAX_BODY_BYTES}b` });
 
   router.post(GENERATE_TOKEN_PATH, body, async (ctx) => {
     await answer(ctx, (ctx.request.body ?? {}) as Record<string, unknown>, dependencies);

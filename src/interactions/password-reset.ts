@@ -1,4 +1,3 @@
-import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 
@@ -6,6 +5,7 @@ import { describePasswordProblem, EmailedLinks, PasswordPolicyError, type Accoun
 import { requestOrigin, type AuditLog } from '../audit/index.js';
 import type { CsrfProtection } from '../http/csrf.js';
 import type { FixedWindowRateLimiter } from '../http/rate-limit.js';
+import { requestBodyParser } from '../http/request-body.js';
 import type { DeliveryChannel } from '../mfa/index.js';
 import type { ServerSecrets } from '../secrets/index.js';
 import type { Store } from '../store/index.js';
@@ -49,7 +49,7 @@ export function passwordResetRoutes(deps: PasswordResetDependencies): Router {
     ctx.set('Cache-Control', 'no-store');
     await next();
   });
-  router.use(bodyParser({ enableTypes: ['form'], formLimit: '16kb' }));
+  router.use(requestBodyParser({ enableTypes: ['form'], formLimit: '16kb' }));
 
   const renderForgot = (ctx: Context, extra: { sent?: boolean; error?: string } = {}) => {
     ctx.type = 'html';

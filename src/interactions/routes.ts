@@ -1,10 +1,10 @@
-import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { InteractionResults } from 'oidc-provider';
 
 import { requestOrigin, type AuditLog } from '../audit/index.js';
 import type { CsrfProtection } from '../http/csrf.js';
+import { requestBodyParser } from '../http/request-body.js';
 import type { Logger } from '../log/index.js';
 import type { Provider } from '../provider/index.js';
 import { respondWithErrorPage, type Views } from '../views/index.js';
@@ -88,7 +88,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
       });
     }
   });
-  router.use(bodyParser({ enableTypes: ['form'], formLimit: FORM_LIMIT }));
+  router.use(requestBodyParser({ enableTypes: ['form'], formLimit: FORM_LIMIT }));
 
   const urls = (uid: string) => ({
     self: `/interaction/${uid}`,

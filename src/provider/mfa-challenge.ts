@@ -1,10 +1,10 @@
-import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 
 import { requestOrigin } from '../audit/index.js';
 import { MAX_BODY_BYTES, respondWithError } from '../http/errors.js';
+import { requestBodyParser } from '../http/request-body.js';
 import { isUserGrantAllowed } from './grants/user-grant-policy.js';
 import type { UserGrantDependencies } from './grants/user-grant-policy.js';
 
@@ -47,7 +47,7 @@ export function mfaChallengeRoutes(provider: Provider, dependencies: UserGrantDe
   const router = new Router();
   router.post(
     MFA_CHALLENGE_PATH,
-    bodyParser({ enableTypes: ['form', 'json'], formLimit: `${MAX_BODY_BYTES}b`, jsonLimit: `${MAX_BODY_BYTES}b` }),
+    requestBodyParser({ enableTypes: ['form', 'json'], formLimit: `${MAX_BODY_BYTES}b`, jsonLimit: `${MAX_BODY_BYTES}b` }),
     async (ctx) => {
       ctx.set('Cache-Control', 'no-store');
       const body = (ctx.request.body ?? {}) as Record<string, unknown>;

@@ -84,6 +84,12 @@ describe.each(STORE_KINDS)('admin API on the %s store', (storeKind) => {
       expect(response.body).toMatchObject({ error: 'invalid_request' });
     });
 
+    test('a body whose Content-Encoding does not match its bytes is 400, not 500', async () => {
+      const response = await admin('POST', '/clients', { body: '{"name":"x"}', headers: { 'content-encoding': 'gzip' } });
+      expect(response.status).toBe(400);
+      expect(response.body).toEqual({ error: 'invalid_request', error_description: expect.any(String) });
+    });
+
     test('a duplicate client_id is 409', async () => {
       const body = { client_id: 'fixed-id', name: 'Fixed', grant_types: ['client_credentials'], scopes: ['api:read'] };
       expect((await admin('POST', '/clients', { body })).status).toBe(201);

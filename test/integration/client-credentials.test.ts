@@ -103,6 +103,29 @@ describe.each(STORE_KINDS)('client credentials on the %s store', (storeKind) => 
     expect(await response.json()).toHaveProperty('error');
   });
 
+  test('a body whose Content-Encoding does not match its bytes is 400 wherever a body is read, never 500', async () => {
+    // Pages answer with a page, the Generate Token API and /mfa/challenge with JSON.
+    const routes: Array<{ path: string; type: RegExp }> = [
+      { path: '/mfa/challenge', type: /^application\/json/ },
+      { path: '/auth/v1/authentication/token', type: /^application\/json/ },
+      { path: '/interaction/no-such-interaction/login', type: /^text\/html/ },
+      { path: '/dashboard/signup', type: /^text\/html/ },
+      { path: '/account/forgot', type: /^text\/html/ },
+    ];
+    for (const { path, type } of routes) {
+      for (const encoding of ['gzip', 'deflate', 'br']) {
+        const response = await fetch(`${server.baseUrl}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': encoding },
+          body: 'this is not compressed',
+        });
+        expect({ path, encoding, status: response.status }).toEqual({ path, encoding, status: 400 });
+        expect(response.headers.get('content-type')).toMatch(type);
+        expect(await response.text()).not.toMatch(/incorrect header check|Decompression failed|Z_DATA_ERROR|node:/);
+      }
+    }
+  });
+
   test('introspection reports an active token with scope, client_id, exp and aud', async () => {
     const issued = await token({ grant_type: 'client_credentials', scope: 'api:read api:write' });
     const introspection = await postForm(`${server.baseUrl}/token/introspection`, { token: String(issued.body.access_token) }, DEMO);
