@@ -19,13 +19,19 @@ function wantsPage(ctx: Context): boolean {
   return isUnderPagePrefix(ctx.path);
 }
 
+function pageTitle(status: number): string {
+  if (status === 503) return 'Service temporarily unavailable';
+  if (status === 404) return 'Page not found';
+  return 'Something went wrong';
+}
+
 /** Writes an error in the form the caller understands: a page for people, RFC 6749 JSON otherwise. */
 export function respondWithError(ctx: Context, status: number, error: string, description: string): void {
   ctx.status = status;
   ctx.remove('content-length');
   if (wantsPage(ctx)) {
     ctx.type = 'html';
-    ctx.body = renderErrorPage({ title: status === 503 ? 'Service temporarily unavailable' : 'Something went wrong', message: description, code: error });
+    ctx.body = renderErrorPage({ title: pageTitle(status), message: description, code: error });
   } else {
     ctx.type = 'json';
     ctx.set('Cache-Control', 'no-store');
@@ -58,6 +64,12 @@ export function errorBoundary(logger: Logger, outages: StoreOutages) {
     const startedAt = performance.now();
     try {
       await next();
+      // Nothing answered (unknown path, or a method the path does not take): Koa would send a bare
+      // text/plain "Not Found", neither a page nor RFC 6749 JSON.
+      if (ctx.status === 404 && ctx.body == null) {
+        respondWithError(ctx, 404, 'not_found', 'nothing is served at this path with this method');
+        return;
+      }
       // A deliberate 503 (e.g. /readyz reporting the store down) keeps its own body.
       if (ctx.status >= 500 && ctx.status !== 503 && outages.since(startedAt)) respondUnavailable(ctx);
     } catch (error) {

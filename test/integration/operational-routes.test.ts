@@ -26,6 +26,34 @@ describe('operational routes and security headers', () => {
     expect(response.status).toBe(404);
   });
 
+  test('a path or method nothing answers is 404 in the caller\'s form: a page under the page prefixes, JSON elsewhere', async () => {
+    const pages = [
+      await fetch(`${server.baseUrl}/dashboard/no-such-page`),
+      await fetch(`${server.baseUrl}/dashboard/%`),
+      await fetch(`${server.baseUrl}/account/no-such-page`),
+      await fetch(`${server.baseUrl}/interaction/some-uid/login`),
+      await fetch(`${server.baseUrl}/auth`, { method: 'PUT' }),
+    ];
+    for (const response of pages) {
+      expect(response.status).toBe(404);
+      expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(await response.text()).toMatch(/<title>[^<]*not found/i);
+    }
+    const api = [
+      await fetch(`${server.baseUrl}/token`),
+      await fetch(`${server.baseUrl}/token/introspection`, { method: 'PUT' }),
+      await fetch(`${server.baseUrl}/jwks`, { method: 'DELETE' }),
+      await fetch(`${server.baseUrl}/mfa/challenge`),
+      await fetch(`${server.baseUrl}/auth/v1/authentication/token`, { method: 'DELETE' }),
+      await fetch(`${server.baseUrl}/no-such-path`, { method: 'POST' }),
+    ];
+    for (const response of api) {
+      expect(response.status).toBe(404);
+      expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(await response.json()).toEqual({ error: 'not_found', error_description: expect.any(String) });
+    }
+  });
+
   test("pages get helmet's headers with our CSP: sign-in pages, provider pages and unknown paths", async () => {
     const responses = [
       await fetch(`${server.baseUrl}/interaction/no-such-interaction`),
