@@ -7,7 +7,7 @@ import { randomSecret, type ServerSecrets } from '../secrets/index.js';
 import type { Migration, Store } from '../store/index.js';
 import { PreviousClientSecrets } from './previous-secrets.js';
 import { hashClientSecret } from './secret-hash.js';
-import { validateNewClient } from './validation.js';
+import { ClientValidationError, isPublicClientCredentials, PUBLIC_CLIENT_CREDENTIALS_MESSAGE, validateNewClient } from './validation.js';
 
 export { hashClientSecret, isHashedClientSecret, verifyClientSecret } from './secret-hash.js';
 export { VerifiedClientSecrets } from './verified-secrets.js';
@@ -179,6 +179,9 @@ export class ClientRegistry {
     if (changes.scopes !== undefined) metadata.scope = changes.scopes.join(' ');
     if (changes.redirectUris !== undefined) metadata.redirect_uris = changes.redirectUris;
     if (changes.grantTypes !== undefined) {
+      if (isPublicClientCredentials(changes.grantTypes, metadata.token_endpoint_auth_method)) {
+        throw new ClientValidationError(`grantTypes: ${PUBLIC_CLIENT_CREDENTIALS_MESSAGE}`, 'grant_types');
+      }
       metadata.grant_types = changes.grantTypes;
       metadata.response_types = changes.grantTypes.includes('authorization_code') ? ['code'] : [];
     }

@@ -27,6 +27,16 @@ const redirectUri = z.url().refine((value) => {
   return url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
 }, 'must be https (http only on loopback) and carry no fragment');
 
+/**
+ * RFC 6749 4.4: the client credentials grant is for confidential clients only. A client that does not
+ * authenticate (`none`) and holds it hands a token to anyone who knows its id.
+ */
+export function isPublicClientCredentials(grantTypes: readonly string[], authMethod: string | undefined): boolean {
+  return authMethod === 'none' && grantTypes.includes('client_credentials');
+}
+
+export const PUBLIC_CLIENT_CREDENTIALS_MESSAGE = 'client_credentials is for confidential clients only: a client with token_endpoint_auth_method none cannot have it';
+
 const jwk = z.looseObject({ kty: z.enum(['RSA', 'EC', 'OKP']) }).refine((key) => !('d' in key), 'must be a public key');
 
 export const newClientSchema = z
@@ -50,6 +60,10 @@ export const newClientSchema = z
   .refine((client) => !client.grantTypes.includes('authorization_code') || (client.redirectUris?.length ?? 0) > 0, {
     message: 'authorization_code needs at least one redirect URI',
     path: ['redirectUris'],
+  })
+  .refine((client) => !isPublicClientCredentials(client.grantTypes, client.authMethod), {
+    message: PUBLIC_CLIENT_CREDENTIALS_MESSAGE,
+    path: ['grantTypes'],
   })
   .refine((client) => client.authMethod !== 'private_key_jwt' || client.jwks !== undefined, {
     message: 'private_key_jwt needs jwks',

@@ -78,6 +78,27 @@ describe.each(STORE_KINDS)('admin API on the %s store', (storeKind) => {
       expect(Object.keys((unknownScope.body as { fields: Json }).fields)).toEqual(['scopes']);
     });
 
+    test('client_credentials for a client without authentication (none) is 400, on create and on update; nothing is stored', async () => {
+      // RFC 6749 4.4: confidential clients only. A public client holding this grant hands a token to anyone who knows its id.
+      const created = await admin('POST', '/clients', {
+        body: { client_id: 'public-cc', name: 'x', grant_types: ['client_credentials'], scopes: ['api:read'], token_endpoint_auth_method: 'none' },
+      });
+      expect(created.status).toBe(400);
+      expect(Object.keys((created.body as { fields: Json }).fields)).toEqual(['grant_types']);
+      expect((await admin('GET', '/clients/public-cc')).status).toBe(404);
+      const tokenless = await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', client_id: 'public-cc', scope: 'api:read' });
+      expect(tokenless.status).toBe(401);
+
+      const publicApp = await admin('POST', '/clients', {
+        body: { client_id: 'public-app', name: 'App', grant_types: ['authorization_code'], scopes: ['openid'], redirect_uris: ['https://app.example/cb'], token_endpoint_auth_method: 'none' },
+      });
+      expect(publicApp.status).toBe(201);
+      const updated = await admin('PATCH', '/clients/public-app', { body: { grant_types: ['authorization_code', 'client_credentials'] } });
+      expect(updated.status).toBe(400);
+      expect(Object.keys((updated.body as { fields: Json }).fields)).toEqual(['grant_types']);
+      expect((await admin('GET', '/clients/public-app')).body).toMatchObject({ grant_types: ['authorization_code'] });
+    });
+
     test('malformed JSON is 400, not 500', async () => {
       const response = await admin('POST', '/clients', { body: '{"name": ' });
       expect(response.status).toBe(400);
