@@ -10,13 +10,21 @@ import type { StoreOutages } from './store-outages.js';
 /** Request bodies larger than this are refused before they are read. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
-/** Paths serving people (HTML); everything else speaks RFC 6749 JSON. */
+/** Paths serving people (HTML); everything else speaks RFC 6749 JSON, but for the compatibility API. */
 const PAGE_PREFIXES = ['/interaction', '/dashboard', '/auth', '/session', '/account'];
 const isUnderPagePrefix = underPathPrefixes(PAGE_PREFIXES);
 
-function wantsPage(ctx: Context): boolean {
-  if (ctx.path.startsWith('/auth/v1/')) return false;
-  return isUnderPagePrefix(ctx.path);
+/**
+ * The Generate Token API (src/generate-token-api) keeps the envelope of the product it replaces,
+ * `{status, message}`, for every answer: its callers parse that, not RFC 6749's.
+ */
+const COMPAT_API_PREFIX = '/auth/v1/';
+
+type ErrorForm = 'page' | 'compat-json' | 'oauth-json';
+
+function errorFormFor(ctx: Context): ErrorForm {
+  if (ctx.path.startsWith(COMPAT_API_PREFIX)) return 'compat-json';
+  return isUnderPagePrefix(ctx.path) ? 'page' : 'oauth-json';
 }
 
 function pageTitle(status: number): string {
@@ -25,18 +33,19 @@ function pageTitle(status: number): string {
   return 'Something went wrong';
 }
 
-/** Writes an error in the form the caller understands: a page for people, RFC 6749 JSON otherwise. */
+/** Writes an error in the form the caller understands: a page for people, JSON in the API's own shape otherwise. */
 export function respondWithError(ctx: Context, status: number, error: string, description: string): void {
   ctx.status = status;
   ctx.remove('content-length');
-  if (wantsPage(ctx)) {
+  const form = errorFormFor(ctx);
+  if (form === 'page') {
     ctx.type = 'html';
     ctx.body = renderErrorPage({ title: pageTitle(status), message: description, code: error });
-  } else {
-    ctx.type = 'json';
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = { error, error_description: description };
+    return;
   }
+  ctx.type = 'json';
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = form === 'compat-json' ? { status, message: description } : { error, error_description: description };
 }
 
 function isHttpError(error: unknown): error is Error & { status: number; expose?: boolean } {

@@ -115,6 +115,21 @@ describe.each(STORE_KINDS)('Generate Token API on the %s store', (storeKind) => 
     expect(answer.body.token).toBeUndefined();
   });
 
+  // The API's callers read its own envelope; a body they got wrong must not switch them to another shape.
+  test.each([
+    ['malformed JSON', { 'content-type': 'application/json' }, '{"customerId": ', 400],
+    ['JSON that is not an object', { 'content-type': 'application/json' }, 'null', 400],
+    ['bytes that do not match their Content-Encoding', { 'content-type': 'application/json', 'content-encoding': 'gzip' }, '{}', 400],
+    ['an unknown Content-Encoding', { 'content-type': 'application/json', 'content-encoding': 'zstd-ish' }, '{}', 415],
+    ['a body over 64 KiB', { 'content-type': 'application/json' }, JSON.stringify({ scope: 'x'.repeat(70 * 1024) }), 413],
+  ])('%s is answered in the API envelope, {status, message}', async (_label, headers, body, status) => {
+    const response = await fetch(`${server.baseUrl}/auth/v1/authentication/token`, { method: 'POST', headers, body });
+    expect(response.status).toBe(status);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    const answer = (await response.json()) as Record<string, unknown>;
+    expect(answer).toEqual({ status, message: expect.any(String) });
+  });
+
   test('400 for a scope the API does not offer', async () => {
     const user = await newUser(server, { totp: false });
     const answer = await callApi(server, credentials(user, { scope: 'admin:everything' }));
