@@ -123,7 +123,7 @@ describe.each(STORE_KINDS)('Generate Token API on the %s store', (storeKind) => 
     ['an unknown Content-Encoding', { 'content-type': 'application/json', 'content-encoding': 'zstd-ish' }, '{}', 415],
     ['a body over 64 KiB', { 'content-type': 'application/json' }, JSON.stringify({ scope: 'x'.repeat(70 * 1024) }), 413],
   ])('%s is answered in the API envelope, {status, message}', async (_label, headers, body, status) => {
-    const response = await fetch(`${server.baseUrl}/auth/v1/authentication/token`, { method: 'POST', headers, body });
+    const response = await fetch(`${server.baseUrl}${PATH}`, { method: 'POST', headers, body });
     expect(response.status).toBe(status);
     expect(response.headers.get('cache-control')).toBe('no-store');
     const answer = (await response.json()) as Record<string, unknown>;
