@@ -227,6 +227,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
         issuer: config.issuer,
         linkTtlSeconds: config.passwordResetLinkTtlSeconds,
         endEverythingOf,
+        distrustMailboxFactor: (accountId) => mfa.distrustMailboxFactor(accountId),
       }),
     });
   }

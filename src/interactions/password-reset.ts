@@ -27,6 +27,8 @@ export interface PasswordResetDependencies {
   linkTtlSeconds: number;
   /** Ends the account's sign-in sessions and revokes its tokens, opaque and JWT. */
   endEverythingOf(accountId: string): Promise<unknown>;
+  /** Emailed codes stop counting as the account's second factor (MfaService.distrustMailboxFactor). */
+  distrustMailboxFactor(accountId: string): Promise<void>;
 }
 
 const CSRF_PURPOSE = 'password-reset';
@@ -158,6 +160,8 @@ export function passwordResetRoutes(deps: PasswordResetDependencies): Router {
     }
     await resets.end(token);
     await deps.endEverythingOf(accountId);
+    // The link proved only the mailbox; it must not also be the second factor of the next sign-in.
+    await deps.distrustMailboxFactor(accountId);
     await audit.record({
       action: 'password.reset',
       actor: { type: 'user', id: accountId },

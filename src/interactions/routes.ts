@@ -309,6 +309,10 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     const waiting = await pendingAt(ctx, interaction, 'second-factor');
     if (!waiting) return;
     const sent = await signIn.sendEmailCode(waiting.accountId);
+    if (!sent.sent && sent.retryAfterSeconds === undefined) {
+      await renderMfa(ctx, interaction, waiting.accountId, '', { notice: 'A code by email is not available for this sign-in. Use another method.' });
+      return;
+    }
     await renderMfa(ctx, interaction, waiting.accountId, 'email', {
       emailSent: true,
       notice: sent.sent

@@ -32,10 +32,10 @@ export function signInServices(accounts: AccountService, mfa: MfaService, metric
 
     async sendEmailCode(accountId) {
       const account = await accounts.findById(accountId);
-      if (!account) return { sent: false, retryAfterSeconds: 0 };
+      if (!account) return { sent: false };
       const outcome = await mfa.sendEmailCode(account);
       if (outcome.sent) return { sent: true };
-      return { sent: false, retryAfterSeconds: outcome.reason === 'cooldown' ? outcome.retryAfterSeconds : 0 };
+      return outcome.reason === 'cooldown' ? { sent: false, retryAfterSeconds: outcome.retryAfterSeconds } : { sent: false };
     },
 
     async startTotpEnrollment(accountId) {

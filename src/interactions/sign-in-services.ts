@@ -8,8 +8,8 @@ export interface SignInServices {
   methodsOf(accountId: string): Promise<MfaMethod[]>;
   /** Verifies a code for a method, throttled and counted like the password grant's second factor. */
   verifySecondFactor(accountId: string, method: MfaMethod, code: string, ip: string): Promise<boolean>;
-  /** Sends an email code, unless within the resend cooldown. */
-  sendEmailCode(accountId: string): Promise<{ sent: true } | { sent: false; retryAfterSeconds: number }>;
+  /** Sends an email code, unless within the resend cooldown (retryAfterSeconds) or email codes are not available now. */
+  sendEmailCode(accountId: string): Promise<{ sent: true } | { sent: false; retryAfterSeconds?: number }>;
   /** Starts TOTP enrollment: a new secret (not active until confirmed) and its otpauth:// URI. */
   startTotpEnrollment(accountId: string): Promise<{ secret: string; otpauthUri: string }>;
   /** Activates the pending TOTP secret when the code matches; false otherwise. */

@@ -44,7 +44,13 @@ export type GuardedSecondFactorResult =
 /** The part of the account service the second factor shares: the sign-in throttle. */
 export type SignInThrottlePort = Pick<AccountService, 'checkThrottle' | 'recordFailure' | 'recordSignInSuccess'>;
 
-export type EmailCodeOutcome = { sent: true } | { sent: false; reason: 'cooldown'; retryAfterSeconds: number } | { sent: false; reason: 'unavailable' };
+export type EmailCodeOutcome =
+  | { sent: true }
+  | { sent: false; reason: 'cooldown'; retryAfterSeconds: number }
+  /** Email codes are not a second factor of this account now (none, or distrusted after a reset). */
+  | { sent: false; reason: 'not_a_method' }
+  /** Mail is off, or the code could not be delivered. */
+  | { sent: false; reason: 'unavailable' };
 
 /** RFC 8176 `amr` for a password plus a verified second factor; all our factors are one-time codes. */
 export const AMR_PASSWORD_AND_SECOND_FACTOR = ['pwd', 'otp', 'mfa'];
@@ -107,14 +113,32 @@ export class MfaService {
 
   /** The account's usable methods; empty when it has no second factor. */
   async methodsFor(accountId: string): Promise<MfaMethod[]> {
+    return (await this.#methodsAndFactors(accountId)).methods;
+  }
+
+  async #methodsAndFactors(accountId: string): Promise<{ methods: MfaMethod[]; factors: MfaFactorsDocument | null }> {
     const [factors, recoveryLeft] = await Promise.all([this.#factors(accountId), this.recoveryCodes.remaining(accountId)]);
     const hasTotp = factors?.totpSealedSecret !== undefined;
-    if (!hasTotp && !factors?.emailFactor) return [];
+    if (!hasTotp && !factors?.emailFactor) return { methods: [], factors };
+    const hasOtherFactor = hasTotp || recoveryLeft > 0;
+    // Distrust only drops email beside another factor: an email-only account must never end up with none.
+    const emailCounts = this.#emailEnabled && !(factors?.emailDistrustedSince !== undefined && hasOtherFactor);
     const methods: MfaMethod[] = [];
     if (hasTotp) methods.push('totp');
-    if (this.#emailEnabled) methods.push('email');
+    if (emailCounts) methods.push('email');
     if (recoveryLeft > 0) methods.push('recovery_code');
-    return methods;
+    return { methods, factors };
+  }
+
+  /**
+   * After a password reset through an emailed link, whoever reset it may hold nothing but the mailbox: an
+   * emailed code must not then be the second factor too, or the mailbox alone would open an account
+   * protected by an authenticator app. Emailed codes stop counting, while the account has another factor,
+   * until that factor (authenticator or recovery code) is used.
+   */
+  async distrustMailboxFactor(accountId: string): Promise<void> {
+    // No upsert: an account without a factors document has no second factor to protect.
+    await this.store.collection<MfaFactorsDocument>(MFA_FACTORS_COLLECTION).updateOne({ _id: accountId }, { $set: { emailDistrustedSince: new Date() } });
   }
 
   /** True when a token may be issued to this account only after a second factor. */
@@ -127,18 +151,27 @@ export class MfaService {
    * authenticator code, then as an emailed code; a recovery code is spent when it matches.
    */
   async verifySecondFactor(accountId: string, input: SecondFactorInput, clock: TotpClock = {}): Promise<SecondFactorResult> {
-    const methods = await this.methodsFor(accountId);
+    const { methods, factors } = await this.#methodsAndFactors(accountId);
     if (input.recoveryCode !== undefined) {
-      return methods.includes('recovery_code') && (await this.recoveryCodes.consume(accountId, input.recoveryCode))
-        ? { ok: true, method: 'recovery_code' }
-        : { ok: false };
+      if (!methods.includes('recovery_code') || !(await this.recoveryCodes.consume(accountId, input.recoveryCode))) return { ok: false };
+      await this.#trustMailboxAgain(accountId, factors);
+      return { ok: true, method: 'recovery_code' };
     }
     const otp = input.otp?.trim() ?? '';
     const tryTotp = methods.includes('totp') && input.method !== 'email';
     const tryEmail = methods.includes('email') && input.method !== 'totp';
-    if (tryTotp && (await this.totp.verify(accountId, otp, clock))) return { ok: true, method: 'totp' };
+    if (tryTotp && (await this.totp.verify(accountId, otp, clock))) {
+      await this.#trustMailboxAgain(accountId, factors);
+      return { ok: true, method: 'totp' };
+    }
     if (tryEmail && (await this.emailCodes.verify(accountId, otp))) return { ok: true, method: 'email' };
     return { ok: false };
+  }
+
+  /** A factor other than the mailbox was just used: the person holds more than the mailbox again. */
+  async #trustMailboxAgain(accountId: string, factors: MfaFactorsDocument | null): Promise<void> {
+    if (factors?.emailDistrustedSince === undefined) return;
+    await this.store.collection<MfaFactorsDocument>(MFA_FACTORS_COLLECTION).updateOne({ _id: accountId }, { $unset: ['emailDistrustedSince'] });
   }
 
   /**
@@ -161,6 +194,8 @@ export class MfaService {
   /** Emails a fresh code, unless one went out within the cooldown. */
   async sendEmailCode(subject: MfaSubject): Promise<EmailCodeOutcome> {
     if (!this.#emailEnabled) return { sent: false, reason: 'unavailable' };
+    // A code that could not be accepted is never sent: it would only teach the mailbox's holder to try it.
+    if (!(await this.methodsFor(subject.customerId)).includes('email')) return { sent: false, reason: 'not_a_method' };
     const outcome = await this.emailCodes.issue(subject.customerId);
     if (!outcome.issued) return { sent: false, reason: 'cooldown', retryAfterSeconds: outcome.retryAfterSeconds };
     try {

@@ -23,6 +23,11 @@ export interface MfaFactorsDocument extends StoredDocument {
   totpPendingUntil?: Date;
   /** Email codes as a factor on their own (TOTP users can always fall back to email when mail is on). */
   emailFactor?: boolean;
+  /**
+   * Set by a password reset through an emailed link: the mailbox proved the password, so emailed codes do
+   * not count as the second factor until the account's other factor is used (see MfaService.methodsFor).
+   */
+  emailDistrustedSince?: Date;
 }
 
 export interface TotpEnrollment {

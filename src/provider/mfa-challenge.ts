@@ -85,11 +85,11 @@ export function mfaChallengeRoutes(provider: Provider, dependencies: UserGrantDe
         respondWithError(ctx, 400, 'invalid_grant', 'mfa_token is invalid, expired, spent or was issued to another client');
         return;
       }
-      if (!(await mfa.methodsFor(account.customerId)).includes('email')) {
+      const outcome = await mfa.sendEmailCode(account);
+      if (!outcome.sent && outcome.reason === 'not_a_method') {
         respondWithError(ctx, 400, 'invalid_request', 'email codes are not available for this account');
         return;
       }
-      const outcome = await mfa.sendEmailCode(account);
       if (!outcome.sent && outcome.reason === 'unavailable') {
         ctx.set('Retry-After', '5');
         respondWithError(ctx, 503, 'temporarily_unavailable', 'the code could not be sent; retry shortly');
