@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 import { Command, InvalidArgumentError, Option } from 'commander';
 
 import { AdminApiClient, AdminClientError } from './api-client.js';
@@ -10,6 +12,21 @@ import { AdminApiClient, AdminClientError } from './api-client.js';
 type Json = Record<string, unknown>;
 
 /** A whole, non-negative number of seconds; anything else is refused before a request is made. */
+/** A JWK Set file of public keys (private_key_jwt); the server checks each key, this only reads the file. */
+function jwksFileOption(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new InvalidArgumentError(`cannot read ${path}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new InvalidArgumentError(`${path} is not JSON (expected a JWK Set: {"keys": [...]})`);
+  }
+}
+
 function integerOption(value: string): number {
   if (!/^\d{1,9}$/.test(value)) throw new InvalidArgumentError('expected a whole number of seconds');
   return Number(value);
@@ -97,8 +114,9 @@ export function buildProgram(): Command {
     .option('--client-id <id>', 'choose the client_id instead of a generated one')
     .option('--password-grant', 'allow the password grant (first-party confidential clients only)')
     .option('--mfa-required', 'tokens need a second factor even for users without one enrolled')
-    .addOption(new Option('--auth-method <method>', 'token endpoint authentication').choices(['client_secret_basic', 'client_secret_post', 'none']))
-    .action(async (options: { name: string; grant: string[]; scope: string[]; redirectUri?: string[]; clientId?: string; authMethod?: string; passwordGrant?: boolean; mfaRequired?: boolean; json?: boolean }) => {
+    .addOption(new Option('--auth-method <method>', 'token endpoint authentication').choices(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none']))
+    .option('--jwks <file>', 'public keys (JWK Set JSON file) of a private_key_jwt client', jwksFileOption)
+    .action(async (options: { name: string; grant: string[]; scope: string[]; redirectUri?: string[]; clientId?: string; authMethod?: string; jwks?: unknown; passwordGrant?: boolean; mfaRequired?: boolean; json?: boolean }) => {
       const created = await api().request<Json>('POST', '/clients', {
         name: options.name,
         grant_types: options.grant,
@@ -106,10 +124,12 @@ export function buildProgram(): Command {
         ...(options.redirectUri ? { redirect_uris: options.redirectUri } : {}),
         ...(options.clientId ? { client_id: options.clientId } : {}),
         ...(options.authMethod ? { token_endpoint_auth_method: options.authMethod } : {}),
+        ...(options.jwks !== undefined ? { jwks: options.jwks } : {}),
         ...(options.passwordGrant ? { password_grant: true } : {}),
         ...(options.mfaRequired ? { mfa_required: true } : {}),
       });
-      print(created, options, () => `${fields(created, [...CLIENT_FIELDS, 'client_secret'])}\n\nThe client secret is shown only now: store it safely.`);
+      const secretNote = created.client_secret === undefined ? '' : '\n\nThe client secret is shown only now: store it safely.';
+      print(created, options, () => `${fields(created, [...CLIENT_FIELDS, 'client_secret'])}${secretNote}`);
     });
 
   withJson(client.command('list').description('list clients'))
@@ -126,7 +146,7 @@ export function buildProgram(): Command {
       print(found, options, () => fields(found, CLIENT_FIELDS));
     });
 
-  withJson(client.command('update').description('change name, grant types, scopes or redirect URIs').argument('<client_id>'))
+  withJson(client.command('update').description('change name, grant types, scopes, redirect URIs or public keys').argument('<client_id>'))
     .option('--name <name>', 'display name')
     .option('--grant <grant_type>', 'grant types, replacing the current list (repeatable)', collect)
     .option('--scope <scopes>', 'scopes, replacing the current list (repeatable)', collectWords)
@@ -135,7 +155,8 @@ export function buildProgram(): Command {
     .option('--no-password-grant', 'refuse the password grant')
     .option('--mfa-required', 'require a second factor for every token')
     .option('--no-mfa-required', 'require a second factor only from enrolled users')
-    .action(async (clientId: string, options: { name?: string; grant?: string[]; scope?: string[]; redirectUri?: string[]; passwordGrant?: boolean; mfaRequired?: boolean; json?: boolean }) => {
+    .option('--jwks <file>', 'replace the public keys (JWK Set JSON file) of a private_key_jwt client', jwksFileOption)
+    .action(async (clientId: string, options: { name?: string; grant?: string[]; scope?: string[]; redirectUri?: string[]; passwordGrant?: boolean; mfaRequired?: boolean; jwks?: unknown; json?: boolean }) => {
       const updated = await api().request<Json>('PATCH', `/clients/${encodeURIComponent(clientId)}`, {
         ...(options.name !== undefined ? { name: options.name } : {}),
         ...(options.grant ? { grant_types: options.grant } : {}),
@@ -143,6 +164,7 @@ export function buildProgram(): Command {
         ...(options.redirectUri ? { redirect_uris: options.redirectUri } : {}),
         ...(options.passwordGrant !== undefined ? { password_grant: options.passwordGrant } : {}),
         ...(options.mfaRequired !== undefined ? { mfa_required: options.mfaRequired } : {}),
+        ...(options.jwks !== undefined ? { jwks: options.jwks } : {}),
       });
       print(updated, options, () => fields(updated, CLIENT_FIELDS));
     });

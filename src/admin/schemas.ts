@@ -15,6 +15,10 @@ const grantTypes = z.array(z.string().min(1).max(200)).min(1, 'at least one gran
 // At least one: a client without a scope list would not be limited by one.
 const scopes = z.array(scopeToken).min(1, 'at least one scope').max(50);
 const redirectUris = z.array(z.url({ protocol: /^https?$/ })).max(20);
+// Shape only: the client registry checks each key (public, of a known type) and names the bad one.
+const jwks = z
+  .looseObject({ keys: z.array(z.looseObject({ kty: z.string() })).min(1, 'at least one key').max(10) })
+  .describe('public keys (RFC 7517 JWK Set) of a private_key_jwt client; never a private key');
 
 export const createClientRequest = z
   .strictObject({
@@ -23,7 +27,8 @@ export const createClientRequest = z
     grant_types: grantTypes,
     scopes,
     redirect_uris: redirectUris.default([]),
-    token_endpoint_auth_method: z.enum(['client_secret_basic', 'client_secret_post', 'none']).default('client_secret_basic'),
+    token_endpoint_auth_method: z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none']).default('client_secret_basic'),
+    jwks: jwks.optional(),
     password_grant: z.boolean().default(false).describe('allow the password grant (first-party confidential clients only)'),
     mfa_required: z.boolean().default(false).describe('tokens need a second factor even for users without one enrolled'),
   });
@@ -36,6 +41,7 @@ export const updateClientRequest = z
     redirect_uris: redirectUris.optional(),
     password_grant: z.boolean().optional(),
     mfa_required: z.boolean().optional(),
+    jwks: jwks.optional().describe('replaces the public keys of a private_key_jwt client (key rotation)'),
   })
   .refine((body) => Object.values(body).some((value) => value !== undefined), { message: 'give at least one field to change' });
 
@@ -62,6 +68,7 @@ export const clientResponse = z
     scopes: z.array(z.string()),
     redirect_uris: z.array(z.string()),
     token_endpoint_auth_method: z.string(),
+    jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).optional().describe('public keys of a private_key_jwt client'),
     password_grant: z.boolean(),
     mfa_required: z.boolean(),
     created_at: z.string(),

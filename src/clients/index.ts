@@ -7,7 +7,14 @@ import { randomSecret, type ServerSecrets } from '../secrets/index.js';
 import type { Migration, Store } from '../store/index.js';
 import { PreviousClientSecrets } from './previous-secrets.js';
 import { hashClientSecret } from './secret-hash.js';
-import { ClientValidationError, isPublicClientCredentials, PUBLIC_CLIENT_CREDENTIALS_MESSAGE, validateNewClient } from './validation.js';
+import {
+  ClientValidationError,
+  isPublicClientCredentials,
+  JWKS_WITHOUT_KEYS_MESSAGE,
+  PUBLIC_CLIENT_CREDENTIALS_MESSAGE,
+  validateClientJwks,
+  validateNewClient,
+} from './validation.js';
 
 export { hashClientSecret, isHashedClientSecret, verifyClientSecret } from './secret-hash.js';
 export { VerifiedClientSecrets } from './verified-secrets.js';
@@ -72,6 +79,8 @@ export interface ClientChanges {
   redirectUris?: string[];
   passwordGrant?: boolean;
   mfaRequired?: boolean;
+  /** New public keys of a private_key_jwt client (they replace the registered ones). */
+  jwks?: unknown;
 }
 
 /** A client as operators see it: everything but the secret hash. */
@@ -82,6 +91,8 @@ export interface ClientView {
   scopes: string[];
   redirectUris: string[];
   authMethod: ClientAuthMethod;
+  /** The public keys of a private_key_jwt client. */
+  jwks: { keys: Record<string, unknown>[] } | undefined;
   passwordGrant: boolean;
   mfaRequired: boolean;
   createdAt: Date;
@@ -187,6 +198,10 @@ export class ClientRegistry {
     }
     if (changes.passwordGrant !== undefined) metadata[PASSWORD_GRANT_METADATA] = changes.passwordGrant;
     if (changes.mfaRequired !== undefined) metadata[MFA_REQUIRED_METADATA] = changes.mfaRequired;
+    if (changes.jwks !== undefined) {
+      if (metadata.token_endpoint_auth_method !== 'private_key_jwt') throw new ClientValidationError(`jwks: ${JWKS_WITHOUT_KEYS_MESSAGE}`, 'jwks');
+      metadata.jwks = validateClientJwks(changes.jwks) as AdapterPayload['jwks'];
+    }
     await this.validate(metadata as ClientMetadata);
     const updated: ClientDocument = { ...document, data: JSON.stringify(metadata) };
     await this.#collection.replace(updated);
@@ -267,6 +282,7 @@ function toView(document: OidcDocument): ClientView {
     scopes: typeof metadata.scope === 'string' && metadata.scope ? metadata.scope.split(' ') : [],
     redirectUris: [...(metadata.redirect_uris ?? [])],
     authMethod: (metadata.token_endpoint_auth_method ?? 'client_secret_basic') as ClientAuthMethod,
+    jwks: metadata.jwks as ClientView['jwks'],
     passwordGrant: metadata[PASSWORD_GRANT_METADATA] === true,
     mfaRequired: metadata[MFA_REQUIRED_METADATA] === true,
     createdAt: new Date(document.createdAt),

@@ -20,12 +20,16 @@ const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/;
 
 /** https everywhere; http only on loopback (native apps and local development, RFC 8252 7.3). */
-const redirectUri = z.url().refine((value) => {
-  const url = new URL(value);
-  if (url.hash) return false;
-  if (url.protocol === 'https:') return true;
-  return url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-}, 'must be https (http only on loopback) and carry no fragment');
+const redirectUri = z
+  .url()
+  .refine((value) => {
+    const url = new URL(value);
+    if (url.hash) return false;
+    if (url.protocol === 'https:') return true;
+    return url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  }, 'must be https (http only on loopback) and carry no fragment')
+  // Matching is exact (RFC 9700 4.1.3), so a `*` would never match anything: refusing it tells the operator.
+  .refine((value) => !value.includes('*'), 'must not contain a wildcard: redirect URIs are matched exactly');
 
 /**
  * RFC 6749 4.4: the client credentials grant is for confidential clients only. A client that does not
@@ -37,18 +41,33 @@ export function isPublicClientCredentials(grantTypes: readonly string[], authMet
 
 export const PUBLIC_CLIENT_CREDENTIALS_MESSAGE = 'client_credentials is for confidential clients only: a client with token_endpoint_auth_method none cannot have it';
 
+export const JWKS_WITHOUT_KEYS_MESSAGE = 'only a client with token_endpoint_auth_method private_key_jwt has jwks';
+
 const jwk = z.looseObject({ kty: z.enum(['RSA', 'EC', 'OKP']) }).refine((key) => !('d' in key), 'must be a public key');
+
+/** A private_key_jwt client's public keys (RFC 7517 JWK Set): never a private one. */
+export const clientJwksSchema = z.object({ keys: z.array(jwk).min(1).max(10) });
+
+/**
+ * Customer ids are `C-…`, and a token's `sub` is the customer id for a person and the client id for a
+ * client-credentials token: a client id with that prefix could pass for a person at a resource server.
+ */
+const RESERVED_CLIENT_ID_PREFIX = 'C-';
 
 export const newClientSchema = z
   .object({
-    clientId: z.string().regex(/^[A-Za-z0-9._~-]{1,128}$/).optional(),
+    clientId: z
+      .string()
+      .regex(/^[A-Za-z0-9._~-]{1,128}$/)
+      .refine((id) => !id.startsWith(RESERVED_CLIENT_ID_PREFIX), `must not start with ${RESERVED_CLIENT_ID_PREFIX} (the prefix of customer ids)`)
+      .optional(),
     name: z.string().trim().min(1).max(200),
     grantTypes: z.array(z.enum(GRANT_TYPES)).min(1).max(GRANT_TYPES.length),
     scopes: z.array(z.string().regex(SCOPE_TOKEN)).max(100),
     redirectUris: z.array(redirectUri).max(20).optional(),
     authMethod: z.enum(AUTH_METHODS).optional(),
     secret: z.string().min(8).max(256).optional(),
-    jwks: z.object({ keys: z.array(jwk).min(1).max(10) }).optional(),
+    jwks: clientJwksSchema.optional(),
     passwordGrant: z.boolean().optional(),
     mfaRequired: z.boolean().optional(),
     resourceServerAudiences: z.array(z.url()).max(20).optional(),
@@ -68,7 +87,21 @@ export const newClientSchema = z
   .refine((client) => client.authMethod !== 'private_key_jwt' || client.jwks !== undefined, {
     message: 'private_key_jwt needs jwks',
     path: ['jwks'],
+  })
+  .refine((client) => client.jwks === undefined || client.authMethod === 'private_key_jwt', {
+    message: JWKS_WITHOUT_KEYS_MESSAGE,
+    path: ['jwks'],
   });
+
+/** Validates replacement keys of an existing client (a partner rotating its keys). */
+export function validateClientJwks(input: unknown): z.infer<typeof clientJwksSchema> {
+  const parsed = clientJwksSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ClientValidationError(`jwks${issue?.path.length ? `.${issue.path.join('.')}` : ''}: ${issue?.message ?? 'invalid'}`, 'jwks');
+  }
+  return parsed.data;
+}
 
 export type ValidNewClient = z.infer<typeof newClientSchema>;
 

@@ -36,6 +36,7 @@ import { requestsOnlyOpenIdScopes } from './userinfo-tokens.js';
 import { logoutPages } from './logout-pages.js';
 import { interactionPolicyWithStepUp } from './step-up-policy.js';
 import { clientBasedCors, isWebOrigin, WEB_ORIGINS } from './cors-policy.js';
+import { assertClientAssertionAudience } from './client-assertion-audience.js';
 import type { Views } from '../views/index.js';
 
 export { ACCOUNT_BOUND_MODELS, CLIENT_BOUND_MODELS, isStoredPayload, readStoredPayload, type StoredPayload, ensureOidcIndexes, OIDC_MIGRATIONS, endSessionsOfAccount, revokeGrantEverywhere, collectionName, OIDC_MODELS, type OidcDocument } from './adapter.js';
@@ -160,6 +161,7 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
       short: { httpOnly: true, sameSite: 'lax', secure: config.issuer.startsWith('https:') },
     },
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+    assertJwtClientAuthClaimsAndHeader: assertClientAssertionAudience,
     enabledJWA: {
       clientAuthSigningAlgValues: [...SIGNING_ALGS],
       idTokenSigningAlgValues: ['RS256', 'EdDSA', 'ES256'],

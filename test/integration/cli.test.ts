@@ -1,4 +1,9 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { exportJWK, generateKeyPair } from 'jose';
 
 import { buildProject } from '../support/build.js';
 import { TEST_ADMIN_TOKEN } from '../support/admin.js';
@@ -63,6 +68,30 @@ describe('the authtoken CLI against a running server', () => {
     expect(created.scopes).toEqual(['api:read']);
     const token = await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, { id: created.client_id, secret: created.client_secret });
     expect(token.status).toBe(200);
+  });
+
+  test('client create --auth-method private_key_jwt --jwks FILE registers the public keys; update --jwks replaces them', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'authtoken-cli-'));
+    try {
+      const keyFile = async (kid: string) => {
+        const { publicKey } = await generateKeyPair('ES256');
+        const file = join(directory, `${kid}.json`);
+        writeFileSync(file, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'ES256' }] }));
+        return file;
+      };
+      const result = await cli(['client', 'create', '--name', 'Key partner', '--grant', 'client_credentials', '--scope', 'api:read', '--auth-method', 'private_key_jwt', '--jwks', await keyFile('first'), '--json']);
+      expect(result.stderr).toBe('');
+      const created = JSON.parse(result.stdout) as { client_id: string; client_secret?: string; jwks: { keys: Array<{ kid: string }> } };
+      expect(created.client_secret).toBeUndefined();
+      expect(created.jwks.keys.map((key) => key.kid)).toEqual(['first']);
+      const updated = await cli(['client', 'update', created.client_id, '--jwks', await keyFile('second'), '--json']);
+      expect((JSON.parse(updated.stdout) as { jwks: { keys: Array<{ kid: string }> } }).jwks.keys.map((key) => key.kid)).toEqual(['second']);
+      const unreadable = await cli(['client', 'update', created.client_id, '--jwks', join(directory, 'missing.json')]);
+      expect(unreadable.code).not.toBe(0);
+      expect(unreadable.stderr).toContain('cannot read');
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 
   test('human-readable output by default; get, list, rotate-secret, revoke-tokens, delete', async () => {

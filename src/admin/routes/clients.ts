@@ -16,6 +16,7 @@ export function clientJson(client: ClientView) {
     scopes: client.scopes,
     redirect_uris: client.redirectUris,
     token_endpoint_auth_method: client.authMethod,
+    ...(client.jwks ? { jwks: client.jwks } : {}),
     password_grant: client.passwordGrant,
     mfa_required: client.mfaRequired,
     created_at: client.createdAt.toISOString(),
@@ -51,6 +52,7 @@ export function clientRoutes(deps: { clients: ClientRegistry; audit: AuditLog; r
       scopes: body.scopes,
       redirectUris: body.redirect_uris,
       authMethod: body.token_endpoint_auth_method,
+      ...(body.jwks ? { jwks: body.jwks as { keys: Record<string, unknown>[] } } : {}),
       passwordGrant: body.password_grant,
       mfaRequired: body.mfa_required,
     });
@@ -83,6 +85,7 @@ export function clientRoutes(deps: { clients: ClientRegistry; audit: AuditLog; r
       ...(body.redirect_uris !== undefined ? { redirectUris: body.redirect_uris } : {}),
       ...(body.password_grant !== undefined ? { passwordGrant: body.password_grant } : {}),
       ...(body.mfa_required !== undefined ? { mfaRequired: body.mfa_required } : {}),
+      ...(body.jwks !== undefined ? { jwks: body.jwks } : {}),
     });
     if (!updated) throw notFound('client');
     await recordAdminAction(ctx, audit, { action: 'admin.client.updated', clientId, details: { fields: Object.keys(body).filter((key) => body[key as keyof typeof body] !== undefined) } });

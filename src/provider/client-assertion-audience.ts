@@ -1,0 +1,19 @@
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+
+/**
+ * What a private_key_jwt client assertion's `aud` may be here: exactly one value, either the issuer (what
+ * RFC 7523bis asks for) or the URL of the token endpoint or of the endpoint called, as this server publishes
+ * them (what many client libraries still send). oidc-provider itself builds those URLs from the request's
+ * Host header and accepts a list holding any one of them: an assertion a client made for another server,
+ * with that server's /token as audience (sent to us under its Host) or with a list naming us too, could then
+ * be replayed here before it expires.
+ */
+export async function assertClientAssertionAudience(ctx: KoaContextWithOIDC, claims: Readonly<Record<string, unknown>>): Promise<void> {
+  const { aud } = claims;
+  const single = Array.isArray(aud) ? (aud.length === 1 ? aud[0] : undefined) : aud;
+  const { provider, route } = ctx.oidc;
+  const accepted = [provider.issuer, provider.urlFor('token'), provider.urlFor(route)];
+  if (typeof single !== 'string' || !accepted.includes(single)) {
+    throw new errors.InvalidClientAuth('audience (aud) must be one value: the issuer identifier, or the URL of the token endpoint or of this endpoint');
+  }
+}

@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import { request } from 'node:http';
+
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+
+import { adminRequest, TEST_ADMIN_TOKEN } from '../support/admin.js';
+import { postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+
+type Json = Record<string, unknown>;
+const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+interface PartnerKey {
+  privateKey: CryptoKey;
+  publicJwk: JWK;
+}
+
+async function newPartnerKey(kid: string): Promise<PartnerKey> {
+  const { privateKey, publicKey } = await generateKeyPair('ES256');
+  return { privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' } };
+}
+
+function assertion(key: PartnerKey, clientId: string, aud: string | string[], jti: string = randomUUID()): Promise<string> {
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'ES256', kid: String(key.publicJwk.kid) })
+    .setIssuer(clientId)
+    .setSubject(clientId)
+    .setAudience(aud)
+    .setJti(jti)
+    .setIssuedAt()
+    .setExpirationTime('2m')
+    .sign(key.privateKey);
+}
+
+/** A token request over node:http, which (unlike fetch) lets the test choose the Host header. */
+function tokenRequestWithHost(baseUrl: string, host: string, form: Record<string, string>): Promise<{ status: number; body: Json }> {
+  const url = new URL('/token', baseUrl);
+  const body = new URLSearchParams(form).toString();
+  return new Promise((resolve, reject) => {
+    const outgoing = request(url, { method: 'POST', headers: { host, 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Json }));
+    });
+    outgoing.on('error', reject);
+    outgoing.end(body);
+  });
+}
+
+/**
+ * Partners who prefer keys to secrets (RFC 7523 private_key_jwt): registered through the admin API with their
+ * public keys, they get client-credentials tokens with a signed assertion, whose audience must name this
+ * server as configured (the issuer, or its token endpoint): never an address taken from the request.
+ */
+describe.each(STORE_KINDS)('private_key_jwt client authentication on the %s store', (storeKind) => {
+  let server: TestServer;
+  let key: PartnerKey;
+  let clientId: string;
+  beforeAll(async () => {
+    server = await startTestServer({ store: storeKind, env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN } });
+    key = await newPartnerKey('partner-key-1');
+    const created = await admin('POST', '/clients', {
+      body: { name: 'Key partner', grant_types: ['client_credentials'], scopes: ['api:read'], token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [key.publicJwk] } },
+    });
+    expect(created.status).toBe(201);
+    const body = created.body as Json;
+    expect(body).toMatchObject({ token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [expect.objectContaining({ kid: 'partner-key-1' })] } });
+    expect(body.client_secret).toBeUndefined();
+    clientId = String(body.client_id);
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  const admin = (method: string, path: string, options?: Parameters<typeof adminRequest>[3]) => adminRequest(server.adminUrl ?? '', method, path, options);
+  const tokenWith = (clientAssertion: string) =>
+    postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read', client_assertion_type: ASSERTION_TYPE, client_assertion: clientAssertion });
+
+  test('an assertion for the issuer, or for the token endpoint under the issuer, gets a token; each is single use', async () => {
+    for (const aud of [server.config.issuer, `${server.config.issuer}/token`]) {
+      const signed = await assertion(key, clientId, aud);
+      const issued = await tokenWith(signed);
+      expect({ aud, status: issued.status }).toEqual({ aud, status: 200 });
+      const replayed = await tokenWith(signed);
+      expect(replayed.status).toBe(401);
+      expect(replayed.body.error).toBe('invalid_client');
+    }
+  });
+
+  test('an audience taken from the Host header, or one audience among several, is refused', async () => {
+    const elsewhere = await tokenRequestWithHost(server.baseUrl, 'other-server.example', {
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      client_assertion_type: ASSERTION_TYPE,
+      client_assertion: await assertion(key, clientId, 'http://other-server.example/token'),
+    });
+    expect(elsewhere.status).toBe(401);
+    expect(elsewhere.body.error).toBe('invalid_client');
+
+    const several = await tokenWith(await assertion(key, clientId, ['https://another-as.example', server.config.issuer]));
+    expect(several.status).toBe(401);
+    expect(several.body.error).toBe('invalid_client');
+  });
+
+  test('an assertion signed with a key the client did not register is refused; a secret is no way in', async () => {
+    const stranger = await newPartnerKey('partner-key-1');
+    expect((await tokenWith(await assertion(stranger, clientId, server.config.issuer))).status).toBe(401);
+    const withSecret = await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, { id: clientId, secret: 'anything-at-all' });
+    expect(withSecret.status).toBe(401);
+  });
+
+  test('the partner rotates keys through the admin API: the new key works, the replaced one stops', async () => {
+    const next = await newPartnerKey('partner-key-2');
+    const updated = await admin('PATCH', `/clients/${clientId}`, { body: { jwks: { keys: [next.publicJwk] } } });
+    expect(updated.status).toBe(200);
+    expect((await tokenWith(await assertion(next, clientId, server.config.issuer))).status).toBe(200);
+    expect((await tokenWith(await assertion(key, clientId, server.config.issuer))).status).toBe(401);
+    key = next;
+  });
+
+  test('registration refuses a private key, a missing jwks, and jwks on a client that does not use keys', async () => {
+    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const privateJwk = { ...(await exportJWK(privateKey)), kid: 'leaked' };
+    const base = { name: 'Bad partner', grant_types: ['client_credentials'], scopes: ['api:read'] };
+    const refused = [
+      await admin('POST', '/clients', { body: { ...base, token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [privateJwk] } } }),
+      await admin('POST', '/clients', { body: { ...base, token_endpoint_auth_method: 'private_key_jwt' } }),
+      await admin('POST', '/clients', { body: { ...base, jwks: { keys: [key.publicJwk] } } }),
+    ];
+    expect(refused.map((response) => response.status)).toEqual([400, 400, 400]);
+    expect(JSON.stringify(refused.map((response) => response.body))).not.toContain(String(privateJwk.d));
+  });
+});
