@@ -10,6 +10,7 @@ import { createDashboard, createSelfService, DASHBOARD_CLIENT_ID, DashboardSessi
 import { ensureCompatClient, GENERATE_TOKEN_PATH, generateTokenApiRoutes } from './generate-token-api/index.js';
 import { livenessHandler, readinessHandler } from './http/health.js';
 import { observeRequestDuration } from './http/http-metrics.js';
+import { applyProxyTrust } from './http/proxy-trust.js';
 import { Metrics } from './http/metrics.js';
 import { ensureRateLimitIndexes, FixedWindowRateLimiter } from './http/rate-limit.js';
 import { StoreOutages } from './http/store-outages.js';
@@ -146,7 +147,9 @@ export async function createApplication(config: Config, rawStore: Store, logger:
         countTokenIssuance(built.provider, metrics.tokensIssued);
         trackSessionActivity(built.provider, sessionDevices, (error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not record a sign-in session device'));
         // Behind a proxy (TRUST_PROXY), X-Forwarded-For/-Proto give the client IP and https; otherwise ignored.
-        built.provider.proxy = config.trustProxy;
+        // Mounted at '/', the provider runs on our app's context (whose settings decide ctx.ip); it builds
+        // contexts of its own too (interactionDetails, interactionResult), which must read requests the same way.
+        applyProxyTrust(built.provider, config);
         built.provider.on('server_error', (ctx, error) => {
           logger.error({ err: error, path: ctx.path }, 'oidc-provider server_error');
         });
@@ -180,7 +183,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   // The provider runs inside this app (koa-mount), so cookies it sets are signed with this app's keys,
   // while provider.interactionDetails reads them with its own: both must be the configured cookie keys.
   app.keys = config.cookieKeys;
-  app.proxy = config.trustProxy;
+  applyProxyTrust(app, config);
   app.use(requestLog(logger));
   app.use(observeRequestDuration(metrics.httpDuration));
   const storeOutages = new StoreOutages();

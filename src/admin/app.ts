@@ -4,6 +4,7 @@ import Koa from 'koa';
 import type { Application } from '../app.js';
 import type { Config } from '../config/index.js';
 import { MAX_BODY_BYTES } from '../http/errors.js';
+import { applyProxyTrust } from '../http/proxy-trust.js';
 import { requestBodyParser } from '../http/request-body.js';
 import { requestLog } from '../http/request-log.js';
 import type { Logger } from '../log/index.js';
@@ -25,7 +26,7 @@ export function createAdminApp(config: Config, application: Application, adminTo
   const adminLogger = logger.child({ component: 'admin' });
   const app = new Koa();
   app.silent = true;
-  app.proxy = config.trustProxy;
+  applyProxyTrust(app, config);
   app.use(requestLog(adminLogger));
   app.use(adminErrorBoundary(adminLogger));
 

@@ -52,6 +52,7 @@ const envSchema = z.object({
   ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
   ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)').max(512).optional(),
   TRUST_PROXY: bool.default(false),
+  TRUSTED_PROXY_HOPS: intInRange(1, 10).default(1),
   RESOURCE_SERVERS: z.string().optional(),
   ACCESS_TOKEN_SIGNING_ALG: z.enum(['EdDSA', 'ES256', 'RS256']).default('EdDSA'),
   REFRESH_TOKEN_IDLE_TTL: intInRange(300, 365 * 86400).default(7 * 86400),
@@ -228,6 +229,11 @@ export interface Config {
   admin: { port: number; host: string; token: string | undefined };
   /** Honour X-Forwarded-For/-Proto (only behind a proxy that sets them). */
   trustProxy: boolean;
+  /**
+   * How many proxies we run append to X-Forwarded-For: the client address is that many entries from the
+   * right (entries further left were written by the client). Used only with trustProxy.
+   */
+  trustedProxyHops: number;
   /** The AUTHTOKEN_CONFIG file that was read, if any. */
   configFile: string | undefined;
   /** Every API accepting AuthTokens; the default resource first. */
@@ -484,6 +490,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     clientCache: { ttlMs: env.CLIENT_CACHE_TTL_MS, maxEntries: env.CLIENT_CACHE_MAX_ENTRIES },
     admin: { port: env.ADMIN_PORT, host: env.ADMIN_HOST, token: env.ADMIN_TOKEN },
     trustProxy: env.TRUST_PROXY,
+    trustedProxyHops: env.TRUSTED_PROXY_HOPS,
     configFile,
     resourceServers,
     accessTokenSigningAlg: env.ACCESS_TOKEN_SIGNING_ALG,

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 
 import { adminRequest, TEST_ADMIN_TOKEN } from '../support/admin.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { createTestAccount } from '../support/authorization-code.js';
+import { DEMO, startTestServer, type TestServer } from '../support/server.js';
 
 const REDIRECT_URI = 'https://app.example/callback';
 const FORWARDED = { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https' };
@@ -38,17 +39,17 @@ async function startServer(trustProxy: boolean): Promise<TestServer> {
 }
 
 /** The client address the public app logged for one request. */
-async function loggedPublicIp(server: TestServer): Promise<unknown> {
-  const response = await fetch(`${server.baseUrl}/healthz`, { headers: FORWARDED });
+async function loggedPublicIp(server: TestServer, headers: Record<string, string> = FORWARDED): Promise<unknown> {
+  const response = await fetch(`${server.baseUrl}/healthz`, { headers });
   const requestId = response.headers.get('x-request-id');
   const line = server.logs.lines.map((text) => JSON.parse(text) as { requestId?: string; msg: string; ip?: string }).find((entry) => entry.requestId === requestId && entry.msg === 'request');
   return line?.ip;
 }
 
-async function lastAuditIp(server: TestServer): Promise<unknown> {
+async function lastAuditIp(server: TestServer, headers: Record<string, string> = FORWARDED): Promise<unknown> {
   await adminRequest(server.adminUrl ?? '', 'POST', '/clients', {
     body: { name: 'Proxied', grant_types: ['client_credentials'], scopes: ['api:read'] },
-    headers: FORWARDED,
+    headers,
   });
   const events = (await adminRequest(server.adminUrl ?? '', 'GET', '/audit-events?action=admin.client.created&limit=1')).body as { ip?: string }[];
   return events[0]?.ip;
@@ -74,6 +75,76 @@ describe('TRUST_PROXY=true', () => {
     const cookies = response.headers.getSetCookie();
     expect(cookies.length).toBeGreaterThan(0);
     for (const cookie of cookies) expect(cookie.toLowerCase()).toContain('; secure');
+  });
+});
+
+/** A password grant request (demo client) arriving through proxies that sent this X-Forwarded-For. */
+async function passwordGrantVia(server: TestServer, forwardedFor: string, username: string, password: string): Promise<number> {
+  const response = await fetch(`${server.baseUrl}/token`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${DEMO.id}:${DEMO.secret}`).toString('base64')}`,
+      'x-forwarded-for': forwardedFor,
+    },
+    body: new URLSearchParams({ grant_type: 'password', username, password, scope: 'api:read' }).toString(),
+  });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+const ACCOUNT_PASSWORD = 'correct horse battery staple';
+
+/**
+ * An appending proxy (nginx's $proxy_add_x_forwarded_for) keeps whatever the client sent and adds the
+ * address it saw last: only the rightmost TRUSTED_PROXY_HOPS entries were written by proxies we trust.
+ */
+describe.each([
+  { label: '1 (the default)', hops: undefined, proxyAppended: (seen: string) => seen },
+  { label: '2', hops: '2', proxyAppended: (seen: string) => `${seen}, 10.0.0.5` },
+])('TRUST_PROXY=true, TRUSTED_PROXY_HOPS=$label: a client-written X-Forwarded-For entry does not choose the address', ({ hops, proxyAppended }) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({
+      store: 'memory',
+      env: {
+        ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+        TRUST_PROXY: 'true',
+        ...(hops ? { TRUSTED_PROXY_HOPS: hops } : {}),
+        SIGNIN_FREE_FAILURES: '2',
+        SIGNIN_BACKOFF_BASE_MS: '600000',
+        RATE_LIMIT_PASSWORD_GRANT: '6',
+        RATE_LIMIT_WINDOW_SECONDS: '3600',
+      },
+    });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  test('audit and the request log record the address the trusted proxies saw, not the spoofed leftmost entry', async () => {
+    const headers = { 'x-forwarded-for': `10.9.8.7, ${proxyAppended('203.0.113.7')}` };
+    expect(await lastAuditIp(server, headers)).toBe('203.0.113.7');
+    expect(await loggedPublicIp(server, headers)).toBe('203.0.113.7');
+  });
+
+  test('the per-(account, IP) backoff still bites when each attempt claims another leftmost address', async () => {
+    const email = (await server.application.accounts.findById(await createTestAccount(server.application)))?.email ?? '';
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      expect(await passwordGrantVia(server, `10.9.8.${attempt}, ${proxyAppended('198.51.100.10')}`, email, 'not the password')).toBe(400);
+    }
+    // Throttled: the right password from the same (proxy-seen) address answers like a wrong one.
+    expect(await passwordGrantVia(server, `10.9.8.99, ${proxyAppended('198.51.100.10')}`, email, ACCOUNT_PASSWORD)).toBe(400);
+    // The throttle is per address: the same password from another address the proxies saw goes through.
+    expect(await passwordGrantVia(server, `10.9.8.99, ${proxyAppended('198.51.100.11')}`, email, ACCOUNT_PASSWORD)).toBe(200);
+  });
+
+  test('the per-IP rate limit of the password grant (inside oidc-provider) still bites', async () => {
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 7; attempt += 1) {
+      statuses.push(await passwordGrantVia(server, `10.9.8.${attempt}, ${proxyAppended('198.51.100.20')}`, 'nobody@example.com', 'wrong'));
+    }
+    expect(statuses).toEqual([400, 400, 400, 400, 400, 400, 429]);
   });
 });
 

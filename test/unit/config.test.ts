@@ -79,4 +79,12 @@ describe('configuration', () => {
     expect(loadConfig({}).rateLimits.signUp).toBe(5);
     expect(() => loadConfig({ SIGNUP_LINK_TTL_SECONDS: '10' })).toThrow(/^SIGNUP_LINK_TTL_SECONDS: /);
   });
+
+  test('TRUSTED_PROXY_HOPS: one proxy by default; a whole number from 1 to 10', () => {
+    expect(loadConfig({}).trustedProxyHops).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: 'true', TRUSTED_PROXY_HOPS: '2' })).toMatchObject({ trustProxy: true, trustedProxyHops: 2 });
+    for (const value of ['0', '11', '1.5', 'all']) {
+      expect(() => loadConfig({ TRUSTED_PROXY_HOPS: value })).toThrow(/^TRUSTED_PROXY_HOPS: /);
+    }
+  });
 });
