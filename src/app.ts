@@ -208,7 +208,19 @@ export async function createApplication(config: Config, rawStore: Store, logger:
       views,
       csrf,
       pending: new PendingLogins(store, secrets),
-      signIn: signInServices(accounts, mfa, metrics, config),
+      // Password spraying (one address, many accounts, one password each) never trips the per-(account, IP)
+      // backoff, so the pages need a per-IP budget. Not the password grant's: that one is sized for an app's
+      // server carrying many people's sign-ins (and the Generate Token API spends it too), and sharing it
+      // would let an app behind the same NAT as its users lock them out of the pages, or someone spraying
+      // through the pages lock the app out of its tokens. Each is bounded, and the per-account ceiling
+      // bounds the guesses at any one account whatever the route.
+      signIn: signInServices(
+        accounts,
+        mfa,
+        metrics,
+        config,
+        new FixedWindowRateLimiter(store, 'sign-in-pages', config.rateLimits.signInPages, config.rateLimits.windowSeconds),
+      ),
       audit,
       logger,
       clientRequiresMfa: async (clientId) => (await live.provider.Client.find(clientId))?.metadata()[MFA_REQUIRED_METADATA] === true,

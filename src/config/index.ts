@@ -89,6 +89,7 @@ const envSchema = z.object({
   RATE_LIMIT_PASSWORD_GRANT: intInRange(0, 1_000_000).default(300),
   RATE_LIMIT_MFA_CHALLENGE: intInRange(0, 1_000_000).default(30),
   RATE_LIMIT_PASSWORD_RESET: intInRange(0, 1_000_000).default(10),
+  RATE_LIMIT_SIGN_IN_PAGES: intInRange(0, 1_000_000).default(60),
   PASSWORD_RESET_LINK_TTL_SECONDS: intInRange(60, 86400).default(1800),
   COMPAT_TOKEN_GET: bool.optional(),
   DASHBOARD_SESSION_TTL_SECONDS: intInRange(60, 7 * 86400).default(8 * 3600),
@@ -202,8 +203,11 @@ export interface Config {
     accountCeiling: number;
     accountWindowSeconds: number;
   };
-  /** Per-IP fixed-window limits (requests per window; 0 turns a limit off). */
-  rateLimits: { windowSeconds: number; passwordGrant: number; mfaChallenge: number; passwordReset: number; signUp: number };
+  /**
+   * Per-IP fixed-window limits (requests per window; 0 turns a limit off). `signInPages` counts password and
+   * code submissions on the login and MFA pages together.
+   */
+  rateLimits: { windowSeconds: number; passwordGrant: number; mfaChallenge: number; passwordReset: number; signUp: number; signInPages: number };
   /** How long an emailed "forgot password" link works. */
   passwordResetLinkTtlSeconds: number;
   /** The Generate Token API: GET with the key in the query string only when explicitly allowed (deprecated). */
@@ -474,6 +478,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       mfaChallenge: env.RATE_LIMIT_MFA_CHALLENGE,
       passwordReset: env.RATE_LIMIT_PASSWORD_RESET,
       signUp: env.RATE_LIMIT_SIGNUP,
+      signInPages: env.RATE_LIMIT_SIGN_IN_PAGES,
     },
     passwordResetLinkTtlSeconds: env.PASSWORD_RESET_LINK_TTL_SECONDS,
     generateTokenApi: { allowGet: env.COMPAT_TOKEN_GET === true },

@@ -15,7 +15,9 @@ export type ReauthenticationResult = { ok: true; factor: 'password' | MfaMethod 
  * credential changes): a stolen dashboard cookie alone must not remove a factor or replace recovery codes.
  * The person gives the current password, or a code of a second factor they have. Both checks run behind the
  * sign-in throttle, so this form is no better for guessing than the login page; a throttled attempt is
- * answered like a wrong one.
+ * answered like a wrong one. Unlike the login pages it has no per-IP budget (RATE_LIMIT_SIGN_IN_PAGES): the
+ * account is the signed-in one, so it cannot spray a password across accounts, and guesses at that one
+ * account meet its (account, IP) backoff and per-account ceiling.
  */
 export class Reauthentication {
   constructor(

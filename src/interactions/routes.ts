@@ -182,6 +182,19 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     await finishLogin(ctx, interaction, accountId, undefined);
   }
 
+  /**
+   * Spends one unit of this address's sign-in budget; over it, answers 429 with Retry-After and false, and
+   * `render` shows the page again with the message (nothing about the account has been looked at).
+   */
+  async function admitted(ctx: Context, render: (error: string) => Promise<void> | void): Promise<boolean> {
+    const decision = await signIn.admitAttempt(ctx.ip);
+    if (decision.allowed) return true;
+    ctx.status = 429;
+    ctx.set('Retry-After', String(decision.retryAfterSeconds));
+    await render(`Too many sign-in attempts from your network. Try again in ${decision.retryAfterSeconds} seconds.`);
+    return false;
+  }
+
   function renderLogin(ctx: Context, interaction: InteractionDetails, name: string, extra: { error?: string; username?: string } = {}): void {
     const url = urls(interaction.uid);
     ctx.type = 'html';
@@ -245,6 +258,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
       renderLogin(ctx, interaction, name, { username, error: 'Enter your email (or customer ID) and your password.' });
       return;
     }
+    if (!(await admitted(ctx, (error) => renderLogin(ctx, interaction, name, { username, error })))) return;
     const checked = await signIn.verifyPassword(username, password, ctx.ip);
     if (!checked.ok) {
       await audit.record({
@@ -333,6 +347,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
       await renderMfa(ctx, interaction, waiting.accountId, method, { error: 'Enter the code.' });
       return;
     }
+    if (!(await admitted(ctx, (error) => renderMfa(ctx, interaction, waiting.accountId, method, { error, emailSent: method === 'email' })))) return;
     if (!(await signIn.verifySecondFactor(waiting.accountId, method, code, ctx.ip))) {
       await audit.record({
         action: 'signin.failure',

@@ -1,15 +1,30 @@
 import { secondFactorRequirement, type AccountService } from '../accounts/index.js';
 import type { Config } from '../config/index.js';
 import type { Metrics } from '../http/metrics.js';
+import type { FixedWindowRateLimiter } from '../http/rate-limit.js';
 import type { MfaMethod, MfaService } from '../mfa/index.js';
 import type { SignInServices } from './sign-in-services.js';
 
 /**
  * The login pages' view of accounts and MFA, with exactly the password grant's throttling: the same
  * (account, IP) backoff and per-account ceiling count failed passwords and failed second factors alike.
+ * `pageRateLimiter` is the pages' own per-IP budget (RATE_LIMIT_SIGN_IN_PAGES, see app.ts for why it is not
+ * the password grant's).
  */
-export function signInServices(accounts: AccountService, mfa: MfaService, metrics: Metrics, config: Config): SignInServices {
+export function signInServices(
+  accounts: AccountService,
+  mfa: MfaService,
+  metrics: Metrics,
+  config: Config,
+  pageRateLimiter: FixedWindowRateLimiter,
+): SignInServices {
   return {
+    async admitAttempt(ip) {
+      const decision = await pageRateLimiter.consume(ip);
+      if (!decision.allowed) metrics.lockouts.inc({ kind: 'rate_limit' });
+      return decision;
+    },
+
     async verifyPassword(username, password, ip) {
       const check = await accounts.verifyPassword(username, password, ip);
       if (check.ok) return { ok: true, accountId: check.account.customerId };

@@ -1,7 +1,13 @@
+import type { RateLimitDecision } from '../http/rate-limit.js';
 import type { MfaMethod } from '../mfa/index.js';
 
 /** What the login pages need from accounts and MFA; implemented over src/accounts and src/mfa. */
 export interface SignInServices {
+  /**
+   * Counts one password or code submission from this address against the sign-in pages' per-IP budget;
+   * call it before looking at the credentials, so the answer cannot depend on the account.
+   */
+  admitAttempt(ip: string): Promise<RateLimitDecision>;
   /** Checks email/customer id + password with the same throttling as the password grant. */
   verifyPassword(username: string, password: string, ip: string): Promise<{ ok: true; accountId: string } | { ok: false }>;
   /** The second factors this account can use right now (empty: none enrolled). */

@@ -87,4 +87,10 @@ describe('configuration', () => {
       expect(() => loadConfig({ TRUSTED_PROXY_HOPS: value })).toThrow(/^TRUSTED_PROXY_HOPS: /);
     }
   });
+
+  test('RATE_LIMIT_SIGN_IN_PAGES: 60 per window by default; 0 turns it off; negative is refused', () => {
+    expect(loadConfig({}).rateLimits.signInPages).toBe(60);
+    expect(loadConfig({ RATE_LIMIT_SIGN_IN_PAGES: '0' }).rateLimits.signInPages).toBe(0);
+    expect(() => loadConfig({ RATE_LIMIT_SIGN_IN_PAGES: '-1' })).toThrow(/^RATE_LIMIT_SIGN_IN_PAGES: /);
+  });
 });

@@ -1,0 +1,80 @@
+import { createCustomer, totpCode } from '../support/dashboard.js';
+import { PageClient, textOf, type PageResponse } from '../support/page-client.js';
+import { startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+
+const LIMIT = 3;
+const WRONG = 'not the password at all';
+
+/** The login page's error text: the same element for a wrong password and for a spent budget. */
+const loginError = (page: PageResponse) => textOf(page.html, 'login-error');
+
+/** A page over the per-IP limit: an HTML page (never JSON, never a 500), 429 with a usable Retry-After. */
+function expectRateLimitedPage(page: PageResponse): void {
+  expect(page.status).toBe(429);
+  expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+  const retryAfter = Number(page.headers.get('retry-after'));
+  expect(retryAfter).toBeGreaterThan(0);
+  expect(retryAfter).toBeLessThanOrEqual(3600);
+  expect(page.html).toContain('Too many sign-in attempts from your network');
+  expect(page.html).toContain(`${retryAfter} seconds`);
+}
+
+/**
+ * Password spraying through the login page: one address, many usernames, one password. The per-(account,
+ * IP) backoff never sees two failures of one account, so a per-IP budget (RATE_LIMIT_SIGN_IN_PAGES) is what
+ * stops it, on the password POST and the second-factor POST alike.
+ */
+describe.each(STORE_KINDS)('per-IP limit of the sign-in pages (%s store)', (storeKind) => {
+  let server: TestServer;
+  beforeEach(async () => {
+    // A fresh server per test: every test spends the budget of 127.0.0.1. The backoff is kept out of the way.
+    server = await startTestServer({
+      store: storeKind,
+      env: { RATE_LIMIT_SIGN_IN_PAGES: String(LIMIT), RATE_LIMIT_WINDOW_SECONDS: '3600', SIGNIN_FREE_FAILURES: '50' },
+    });
+  });
+  afterEach(async () => {
+    await server.close();
+  });
+
+  test('login page: past the budget every password POST is a 429 login page, the same for a real account (even with its password) and an unknown one', async () => {
+    const customer = await createCustomer(server, { totp: false });
+    const client = new PageClient(server.baseUrl);
+    let page = await client.follow('/dashboard');
+    for (const username of ['nobody-1@example.com', customer.email, 'nobody-2@example.com']) {
+      page = await client.submit(page, /\/login$/, { username, password: WRONG });
+      expect(page.status).toBe(200);
+      expect(loginError(page)).toBe('The email or password is not correct.');
+    }
+
+    const known = await client.submit(page, /\/login$/, { username: customer.email, password: customer.password });
+    expectRateLimitedPage(known);
+    // Still the login page: the person can submit again once the window is over.
+    expect(known.html).toMatch(/action="\/interaction\/[^"/]+\/login"/);
+    expect(known.location).toBeUndefined();
+    const unknown = await client.submit(known, /\/login$/, { username: 'nobody-3@example.com', password: WRONG });
+    expectRateLimitedPage(unknown);
+    expect(loginError(unknown)).toBe(loginError(known));
+    // Refused before the password was checked: no sign-in happened.
+    expect(await server.application.audit.list({ accountId: customer.customerId, action: 'signin.success' })).toEqual([]);
+  });
+
+  test('MFA page: code POSTs spend the same budget; past it, a 429 MFA page that keeps the pending sign-in', async () => {
+    const customer = await createCustomer(server, { totp: true });
+    const secret = customer.totpSecret ?? '';
+    const client = new PageClient(server.baseUrl);
+    const login = await client.follow('/dashboard');
+    let page = await client.submit(login, /\/login$/, { username: customer.email, password: customer.password });
+    expect(page.html).toMatch(/action="\/interaction\/[^"/]+\/mfa"/);
+    for (let attempt = 1; attempt < LIMIT; attempt += 1) {
+      page = await client.submit(page, /\/mfa$/, { method: 'totp', code: '000000' });
+      expect(page.status).toBe(200);
+      expect(page.html).toContain('That code is not valid');
+    }
+
+    const limited = await client.submit(page, /\/mfa$/, { method: 'totp', code: await totpCode(secret) });
+    expectRateLimitedPage(limited);
+    expect(limited.html).toMatch(/action="\/interaction\/[^"/]+\/mfa"/);
+    expect(await server.application.audit.list({ accountId: customer.customerId, action: 'signin.success' })).toEqual([]);
+  });
+});
