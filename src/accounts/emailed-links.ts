@@ -8,15 +8,24 @@ interface EmailedLinkDocument extends StoredDocument {
   createdAt: Date;
   /** Set atomically by the one request that uses the link. */
   claimedAt?: Date;
+  /** A sign-up's password, kept with its own link until that link is confirmed (see SelfServiceSignUp). */
+  passwordHash?: string;
+}
+
+/** A live, unclaimed link as its page needs it. */
+export interface LiveLink {
+  accountId: string;
+  passwordHash?: string;
 }
 
 /** A token no link of ours carries (ours are 43 characters): answered as a dead link without a lookup. */
 const MAX_TOKEN_LENGTH = 128;
 
 /**
- * Single-use links sent by email (password reset, email verification): one live link per account, stored
- * only as a keyed hash of its token, ending at `expiresAt`. Using one is a single conditional update, so of
- * two concurrent uses exactly one wins.
+ * Single-use links sent by email (password reset, email verification), stored only as a keyed hash of their
+ * token, ending at `expiresAt`. By default one live link per account; `keepEarlierLinks` lets several live
+ * side by side (sign-up: each link carries its own pending password, so a later one must not end an earlier
+ * one). Using one is a single conditional update, so of two concurrent uses exactly one wins.
  */
 export class EmailedLinks {
   constructor(
@@ -27,6 +36,7 @@ export class EmailedLinks {
       /** Also part of the hashed key, so a token of one kind of link can never open another. */
       purpose: string;
       ttlSeconds: number;
+      keepEarlierLinks?: boolean;
     },
   ) {}
 
@@ -42,23 +52,31 @@ export class EmailedLinks {
     await this.store.ensureIndexes(this.settings.collection, [{ fields: { accountId: 1 } }]);
   }
 
-  /** A new link's token for the account; the account's earlier links stop working. */
-  async issue(accountId: string): Promise<string> {
+  /** A new link's token for the account; the account's earlier links stop working unless `keepEarlierLinks`. */
+  async issue(accountId: string, extra: { passwordHash?: string } = {}): Promise<string> {
     const token = randomBytes(32).toString('base64url');
-    await this.#links.deleteMany({ accountId });
+    if (!this.settings.keepEarlierLinks) await this.#links.deleteMany({ accountId });
     await this.#links.insert({
       _id: this.#key(token),
       accountId,
       createdAt: new Date(),
       expiresAt: new Date(Date.now() + this.settings.ttlSeconds * 1000),
+      ...(extra.passwordHash !== undefined ? { passwordHash: extra.passwordHash } : {}),
     });
     return token;
   }
 
+  /** The live, unclaimed link of this token, without spending it. */
+  async find(token: string): Promise<LiveLink | undefined> {
+    if (!token || token.length > MAX_TOKEN_LENGTH) return undefined;
+    const link = await this.#links.findOne({ _id: this.#key(token), claimedAt: { $exists: false } });
+    if (!link) return undefined;
+    return { accountId: link.accountId, ...(link.passwordHash !== undefined ? { passwordHash: link.passwordHash } : {}) };
+  }
+
   /** Whether the link is live and unused (to show its page); it is not spent. */
   async isLive(token: string): Promise<boolean> {
-    if (!token || token.length > MAX_TOKEN_LENGTH) return false;
-    return (await this.#links.findOne({ _id: this.#key(token), claimedAt: { $exists: false } })) !== null;
+    return (await this.find(token)) !== undefined;
   }
 
   /** Claims a live link for this request; its account id, or undefined when it is dead or already claimed. */

@@ -10,7 +10,7 @@ export { checkPasswordPolicy, describePasswordProblem, PasswordPolicyError, PASS
 export type { PasswordProblem } from './password-policy.js';
 export { SignInThrottle, THROTTLE_COLLECTION } from './throttle.js';
 export type { ThrottleSettings, ThrottleState } from './throttle.js';
-export { EmailedLinks } from './emailed-links.js';
+export { EmailedLinks, type LiveLink } from './emailed-links.js';
 
 export const ACCOUNTS_COLLECTION = 'accounts';
 
@@ -85,6 +85,12 @@ export function isCustomerId(value: string): boolean {
   return CUSTOMER_ID_PATTERN.test(value);
 }
 
+/**
+ * The password hash of an account that has none yet (a sign-up waiting for its email to be confirmed): not a
+ * PHC string, so no password ever verifies against it, whatever later changes the account's status.
+ */
+const NO_PASSWORD = '!';
+
 function newCustomerId(): string {
   return `C-${randomBytes(12).toString('base64url')}`;
 }
@@ -150,6 +156,30 @@ export class AccountService {
       passwordChangedAt: now,
     };
     if (input.countryCode !== undefined) document.countryCode = input.countryCode;
+    return this.#insert(document);
+  }
+
+  /**
+   * Creates the `unverified` account of a self-service sign-up, with no password: the password is set only
+   * by the confirmation of an emailed link (activateVerified), from the sign-up that link was sent for.
+   * Throws EmailTakenError.
+   */
+  async createPendingSignUp(email: string): Promise<Account> {
+    const now = new Date();
+    return this.#insert({
+      _id: newCustomerId(),
+      email: email.trim(),
+      emailKey: normalizeEmail(email),
+      passwordHash: NO_PASSWORD,
+      roles: [],
+      status: 'unverified',
+      createdAt: now,
+      updatedAt: now,
+      passwordChangedAt: now,
+    });
+  }
+
+  async #insert(document: AccountDocument): Promise<Account> {
     try {
       await this.#accounts.insert(document);
     } catch (error) {
@@ -253,15 +283,32 @@ export class AccountService {
     await this.#accounts.updateOne({ _id: customerId }, { $set: { status, updatedAt: new Date() } });
   }
 
-  /** Activates an account whose email was just verified; false when it was not `unverified` (e.g. disabled since). */
-  async activateVerified(customerId: string): Promise<boolean> {
-    const updated = await this.#accounts.updateOne({ _id: customerId, status: 'unverified' }, { $set: { status: 'active', updatedAt: new Date() } });
+  /**
+   * Activates an account whose email was just verified, with the password of the sign-up that was confirmed,
+   * in one update; false when it was not `unverified` (e.g. disabled, or activated by another link, since).
+   */
+  async activateVerified(customerId: string, passwordHash: string): Promise<boolean> {
+    const now = new Date();
+    const updated = await this.#accounts.updateOne(
+      { _id: customerId, status: 'unverified' },
+      { $set: { status: 'active', passwordHash, passwordChangedAt: now, updatedAt: now } },
+    );
     return updated !== null;
   }
 
-  /** Costs what hashing a new password costs, so an answer that creates nothing takes as long as one that does. */
-  async spendPasswordHashingTime(password: string): Promise<void> {
-    await this.#hasher.hash(password);
+  /**
+   * The argon2id hash of a new password (policy applied: throws PasswordPolicyError), to be kept until the
+   * account takes it (a pending sign-up). Every sign-up answer computes one, so its timing tells nothing.
+   */
+  async hashNewPassword(password: string): Promise<string> {
+    const problem = checkPasswordPolicy(password);
+    if (problem) throw new PasswordPolicyError(problem);
+    return this.#hasher.hash(password);
+  }
+
+  /** Whether the password is the one a hash from hashNewPassword was made of. */
+  async passwordMatchesHash(passwordHash: string, password: string): Promise<boolean> {
+    return this.#hasher.verify(passwordHash, password);
   }
 
   async setRoles(customerId: string, roles: string[]): Promise<void> {

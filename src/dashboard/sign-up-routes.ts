@@ -23,6 +23,11 @@ const FORM_LIMIT = '16kb';
 const EMAIL_MAX_LENGTH = 254;
 const emailAddress = z.email().max(EMAIL_MAX_LENGTH);
 
+const WRONG_SIGN_UP_PASSWORD =
+  'This is not the password chosen in the sign-up this email was sent for. If you signed up more than once, ' +
+  'each email works only with the password of its own sign-up. If you did not sign up twice, someone else may have ' +
+  'used your address: confirm with the email of your own sign-up, or sign up again.';
+
 interface SignUpForm {
   email?: string;
   errors: { email?: string; password?: string; form?: string };
@@ -107,12 +112,24 @@ export function signUpRoutes(deps: SignUpRoutesDependencies): Router {
 
   router.post('/verify-email', async (ctx) => {
     if (!pages.csrfValid(ctx, CSRF_PURPOSE)) return;
-    const accountId = await signUp.verify(formField(ctx, 'token'));
-    if (!accountId) {
+    const token = formField(ctx, 'token');
+    const password = formField(ctx, 'password');
+    if (!password) {
+      if (!(await signUp.isPending(token))) deadLink(ctx);
+      else render(ctx, './verify-email', { token, error: 'Enter the password you chose when you signed up.' }, 400);
+      return;
+    }
+    const outcome = await signUp.verify(token, password);
+    if (!outcome.ok && outcome.reason === 'wrong_password') {
+      // The link stays live: its own sign-up's password still confirms it.
+      render(ctx, './verify-email', { token, error: WRONG_SIGN_UP_PASSWORD }, 400);
+      return;
+    }
+    if (!outcome.ok) {
       deadLink(ctx);
       return;
     }
-    await pages.record(ctx, accountId, 'account.email_verified', {});
+    await pages.record(ctx, outcome.accountId, 'account.email_verified', {});
     render(ctx, './email-verified', {});
   });
 

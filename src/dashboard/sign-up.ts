@@ -1,4 +1,4 @@
-import { checkPasswordPolicy, EmailedLinks, EmailTakenError, PasswordPolicyError, type Account, type AccountService } from '../accounts/index.js';
+import { EmailedLinks, EmailTakenError, type Account, type AccountService } from '../accounts/index.js';
 import type { DeliveryChannel } from '../mfa/index.js';
 import type { ServerSecrets } from '../secrets/index.js';
 import type { Store } from '../store/index.js';
@@ -16,12 +16,19 @@ export interface SignUpSettings {
   linkTtlSeconds: number;
 }
 
+/** The outcome of a confirmation: a dead link, or a live one confirmed with a password that is not its sign-up's. */
+export type VerifyOutcome = { ok: true; accountId: string } | { ok: false; reason: 'dead_link' | 'wrong_password' };
+
 /**
- * Self-service sign-up with email verification. The account is created `unverified` (no sign-in, no token
- * anywhere: every path requires `active`) and becomes `active` when the emailed single-use link is
- * confirmed; the link's token is stored only as a keyed hash and expires. Signing up with an address that
- * already has an account changes nothing and emails its owner instead, so the answer never reveals which
- * addresses have accounts.
+ * Self-service sign-up with email verification. The account is created `unverified` and without a password
+ * (no sign-in, no token anywhere: every path requires `active`). Each sign-up's password is hashed into its
+ * own emailed single-use link, never into the account: confirming a link takes that link's token (proof of
+ * the mailbox) and that sign-up's password (proof of being the person who chose it), and only then sets
+ * exactly that password and activates the account, in one update. So a stranger who signs up first, or
+ * again, with someone else's address cannot choose the password of the account its owner activates: the
+ * owner never knows the stranger's password, and the stranger never sees a link. A later sign-up does not
+ * end earlier links; confirming one ends them all. Signing up with an address that already has an account
+ * changes nothing and emails its owner instead, so the answer never reveals which addresses have accounts.
  */
 export class SelfServiceSignUp {
   readonly #links: EmailedLinks;
@@ -34,7 +41,12 @@ export class SelfServiceSignUp {
     private readonly settings: SignUpSettings,
     private readonly onDeliveryFailure: (error: unknown) => void,
   ) {
-    this.#links = new EmailedLinks(store, secrets, { collection: EMAIL_VERIFICATIONS_COLLECTION, purpose: 'email-verification', ttlSeconds: settings.linkTtlSeconds });
+    this.#links = new EmailedLinks(store, secrets, {
+      collection: EMAIL_VERIFICATIONS_COLLECTION,
+      purpose: 'email-verification',
+      ttlSeconds: settings.linkTtlSeconds,
+      keepEarlierLinks: true,
+    });
   }
 
   async ensureIndexes(): Promise<void> {
@@ -43,35 +55,32 @@ export class SelfServiceSignUp {
 
   /** Registers the address (throws PasswordPolicyError first, whatever the address) and sends the right email. */
   async signUp(email: string, password: string): Promise<SignUpOutcome> {
-    const problem = checkPasswordPolicy(password);
-    if (problem) throw new PasswordPolicyError(problem);
+    // Hashed on every path, used or not, so timing does not tell the outcomes apart.
+    const passwordHash = await this.accounts.hashNewPassword(password);
     const existing = await this.accounts.findByEmail(email);
     if (existing === undefined) {
       try {
-        const account = await this.accounts.create({ email, password, status: 'unverified' });
-        await this.#sendVerificationLink(account);
+        const account = await this.accounts.createPendingSignUp(email);
+        await this.#sendVerificationLink(account, passwordHash, 'first');
         return { kind: 'created', account };
       } catch (error) {
         if (!(error instanceof EmailTakenError)) throw error;
-        // Another sign-up for the same address won the race: answer as for an existing account.
+        // Another sign-up for the same address won the race: go on as if it had come first.
         const winner = await this.accounts.findByEmail(email);
         if (!winner) throw error;
-        return this.#alreadyRegistered(winner, password);
+        return this.#afterEarlierSignUp(winner, passwordHash);
       }
     }
-    if (existing.status === 'unverified') {
-      // Nobody has proven this address yet: the latest sign-up sets the password and gets the only live link
-      // (earlier links die), which also serves a person whose first link expired or got lost.
-      await this.accounts.changePassword(existing.customerId, password);
-      await this.#sendVerificationLink(existing);
-      return { kind: 'pending_again', account: existing };
-    }
-    return this.#alreadyRegistered(existing, password);
+    return this.#afterEarlierSignUp(existing, passwordHash);
   }
 
-  async #alreadyRegistered(account: Account, password: string): Promise<SignUpOutcome> {
-    // As long as creating an account would take, so timing does not tell the cases apart either.
-    await this.accounts.spendPasswordHashingTime(password);
+  async #afterEarlierSignUp(account: Account, passwordHash: string): Promise<SignUpOutcome> {
+    if (account.status === 'unverified') {
+      // Nobody has proven this address yet. This sign-up gets its own link, with its own password; earlier
+      // links stay live with theirs. It also serves a person whose first link expired or got lost.
+      await this.#sendVerificationLink(account, passwordHash, 'again');
+      return { kind: 'pending_again', account };
+    }
     await this.#deliver(
       account,
       'You already have an AuthToken account',
@@ -82,16 +91,31 @@ export class SelfServiceSignUp {
     return { kind: 'already_registered', account };
   }
 
-  async #sendVerificationLink(account: Account): Promise<void> {
-    const token = await this.#links.issue(account.customerId);
+  async #sendVerificationLink(account: Account, passwordHash: string, attempt: 'first' | 'again'): Promise<void> {
+    const token = await this.#links.issue(account.customerId, { passwordHash });
     const hours = Math.max(1, Math.round(this.settings.linkTtlSeconds / 3600));
+    const link = `${this.settings.issuer}${VERIFY_EMAIL_PATH}?token=${token}`;
+    const lifetime = `it works once, for ${hours} hour${hours === 1 ? '' : 's'}`;
+    if (attempt === 'first') {
+      await this.#deliver(
+        account,
+        'Confirm your email address',
+        `Welcome to AuthToken. Open this link and enter the password you chose when you signed up, to confirm\n` +
+          `your email address and activate your account (${lifetime}):\n${link}\n\n` +
+          `If you did not sign up, ignore this message: the account stays inactive.\n`,
+      );
+      return;
+    }
+    // Said plainly, so a reader who signed up once does not take a stranger's sign-up for their own.
     await this.#deliver(
       account,
-      'Confirm your email address',
-      `Welcome to AuthToken. Open this link to confirm your email address and activate your account\n` +
-        `(it works once, for ${hours} hour${hours === 1 ? '' : 's'}):\n` +
-        `${this.settings.issuer}${VERIFY_EMAIL_PATH}?token=${token}\n\n` +
-        `If you did not sign up, ignore this message: the account stays inactive.\n`,
+      'Confirm your email address (sign-up requested again)',
+      `Someone (hopefully you) asked again to create an AuthToken account with this address, which is not\n` +
+        `confirmed yet. This link activates the account only together with the password chosen in that\n` +
+        `sign-up (${lifetime}):\n${link}\n\n` +
+        `Each confirmation email works with the password of its own sign-up; links from earlier sign-ups still\n` +
+        `work. If you did not ask for this, ignore this message: nobody can activate the account without\n` +
+        `this mailbox.\n`,
     );
   }
 
@@ -108,12 +132,20 @@ export class SelfServiceSignUp {
     return this.#links.isLive(token);
   }
 
-  /** Spends the link and activates its account; the account id, or undefined for a dead link. */
-  async verify(token: string): Promise<string | undefined> {
+  /**
+   * Confirms a link with the password of its sign-up: spends the link, ends the account's other links and
+   * activates the account with that password. A wrong password leaves the link live.
+   */
+  async verify(token: string, password: string): Promise<VerifyOutcome> {
+    const link = await this.#links.find(token);
+    // A link without a password (issued before links carried one) cannot say which password to set.
+    if (!link?.passwordHash) return { ok: false, reason: 'dead_link' };
+    if (!(await this.accounts.passwordMatchesHash(link.passwordHash, password))) return { ok: false, reason: 'wrong_password' };
     // Single use: of two concurrent confirmations, one claims the link.
     const accountId = await this.#links.claim(token);
-    if (!accountId) return undefined;
+    if (!accountId) return { ok: false, reason: 'dead_link' };
     await this.#links.endAllOf(accountId);
-    return (await this.accounts.activateVerified(accountId)) ? accountId : undefined;
+    // Conditional on `unverified`: of two links confirmed at once, only the first sets its password.
+    return (await this.accounts.activateVerified(accountId, link.passwordHash)) ? { ok: true, accountId } : { ok: false, reason: 'dead_link' };
   }
 }

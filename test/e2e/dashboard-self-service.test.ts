@@ -54,6 +54,7 @@ describe('dashboard self-service in Chromium', () => {
     const link = /(http:\/\/\S+\/dashboard\/verify-email\?token=[A-Za-z0-9_-]+)/.exec(message.raw.replace(/=\r?\n/g, '').replace(/=3D/g, '='))?.[1];
     expect(link).toBeDefined();
     await page.goto(String(link));
+    await page.getByLabel('Password').fill(password);
     await page.getByRole('button', { name: 'Confirm and activate my account' }).click();
     await page.getByRole('heading', { name: 'Your account is active' }).waitFor();
     await watched.screenshot('dashboard-email-verified');

@@ -88,11 +88,15 @@ describe.each(STORE_KINDS)('dashboard sign-up (%s store)', (storeKind) => {
     const refused = await client.submit(loginPage, /\/login$/, { username: email, password: PASSWORD });
     expect(textOf(refused.html, 'login-error')).toBe('The email or password is not correct.');
 
-    // The link shows a confirmation (a GET never spends it), the POST activates.
+    // The link shows a confirmation (a GET never spends it); the POST with the sign-up's password activates.
     const confirm = await client.request(link);
     expect(confirm.status).toBe(200);
     expect(await server.application.accounts.findByEmail(email)).toMatchObject({ status: 'unverified' });
-    const verified = await client.submit(confirm, '/dashboard/verify-email', { token: String(new URL(link).searchParams.get('token')) });
+    const withoutPassword = await client.submit(confirm, '/dashboard/verify-email', { token: String(new URL(link).searchParams.get('token')) });
+    expect(withoutPassword.status).toBe(400);
+    expect(textOf(withoutPassword.html, 'password-error')).toBe('Enter the password you chose when you signed up.');
+    expect(await server.application.accounts.findByEmail(email)).toMatchObject({ status: 'unverified' });
+    const verified = await client.submit(confirm, '/dashboard/verify-email', { token: String(new URL(link).searchParams.get('token')), password: PASSWORD });
     expect(verified.status).toBe(200);
     expect(verified.html).toContain('Your account is active');
     expect(await server.application.accounts.findByEmail(email)).toMatchObject({ status: 'active' });
@@ -133,7 +137,7 @@ describe.each(STORE_KINDS)('dashboard sign-up (%s store)', (storeKind) => {
     expect(events).toHaveLength(1);
   });
 
-  test('signing up again before verifying: the latest password and link win, earlier links die; an expired link is dead', async () => {
+  test('signing up again before verifying: each link sets its own sign-up\u2019s password; expired links are dead', async () => {
     const email = freshEmail();
     const client = new PageClient(server.baseUrl);
     let before = mailbox.messages.length;
@@ -142,22 +146,69 @@ describe.each(STORE_KINDS)('dashboard sign-up (%s store)', (storeKind) => {
     before = mailbox.messages.length;
     await signUp(client, email, PASSWORD);
     const secondLink = await verificationLink(mailbox, email, before);
-    expect((await client.request(firstLink)).status).toBe(400);
+    expect((await client.request(firstLink)).status).toBe(200);
 
-    // Expire the live link in the store: it is dead before any sweep removes it.
+    // Expire the live links in the store: they are dead before any sweep removes them.
     const verifications = server.store.collection(EMAIL_VERIFICATIONS_COLLECTION);
     const account = await server.application.accounts.findByEmail(email);
-    const [pending] = await verifications.find({ accountId: String(account?.customerId) });
-    await verifications.updateOne({ _id: String(pending?._id) }, { $set: { expiresAt: new Date(Date.now() - 1000) } });
+    for (const pending of await verifications.find({ accountId: String(account?.customerId) })) {
+      await verifications.updateOne({ _id: String(pending._id) }, { $set: { expiresAt: new Date(Date.now() - 1000) } });
+    }
+    expect((await client.request(firstLink)).status).toBe(400);
     expect((await client.request(secondLink)).status).toBe(400);
 
     before = mailbox.messages.length;
     await signUp(client, email, PASSWORD);
     const thirdLink = await verificationLink(mailbox, email, before);
     const confirm = await client.request(thirdLink);
-    await client.submit(confirm, '/dashboard/verify-email', { token: String(new URL(thirdLink).searchParams.get('token')) });
+    await client.submit(confirm, '/dashboard/verify-email', { token: String(new URL(thirdLink).searchParams.get('token')), password: PASSWORD });
     expect((await passwordGrant(email, PASSWORD)).status).toBe(200);
     expect((await passwordGrant(email, 'first attempt passphrase')).status).toBe(400);
+  });
+
+  test('pre-hijacking: a second sign-up for a pending address cannot set the password its owner activates', async () => {
+    const email = freshEmail();
+    const victimPassword = 'the victim\u2019s own passphrase';
+    const attackerPassword = 'the attacker\u2019s chosen passphrase';
+    const victim = new PageClient(server.baseUrl);
+    const attacker = new PageClient(server.baseUrl);
+    let before = mailbox.messages.length;
+    await signUp(victim, email, victimPassword);
+    const victimLink = await verificationLink(mailbox, email, before);
+    before = mailbox.messages.length;
+    expect((await signUp(attacker, email, attackerPassword)).status).toBe(200);
+    const attackerMail = await mailbox.nextMessageTo(email, before);
+    const attackerLink = await verificationLink(mailbox, email, before);
+
+    // The victim, holding the mailbox, opens the fresher mail (the attacker's) and confirms it with the
+    // password they chose: that is not the password of that sign-up, so nothing is activated.
+    const attackerConfirm = await victim.request(attackerLink);
+    expect(attackerConfirm.status).toBe(200);
+    const refused = await victim.submit(attackerConfirm, '/dashboard/verify-email', {
+      token: String(new URL(attackerLink).searchParams.get('token')),
+      password: victimPassword,
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.html).not.toContain('Your account is active');
+    expect(textOf(refused.html, 'password-error')).toContain('not the password');
+    expect(await server.application.accounts.findByEmail(email)).toMatchObject({ status: 'unverified' });
+    expect((await passwordGrant(email, attackerPassword)).status).toBe(400);
+    // The later sign-up did not kill the earlier link either.
+    expect((await victim.request(victimLink)).status).toBe(200);
+
+    // The victim's own link, with the victim's password, activates the account with that password only.
+    const victimConfirm = await victim.request(victimLink);
+    const verified = await victim.submit(victimConfirm, '/dashboard/verify-email', {
+      token: String(new URL(victimLink).searchParams.get('token')),
+      password: victimPassword,
+    });
+    expect(verified.html).toContain('Your account is active');
+    expect((await passwordGrant(email, victimPassword)).status).toBe(200);
+    expect((await passwordGrant(email, attackerPassword)).status).toBe(400);
+    // Activation ends every other pending sign-up of the address.
+    expect((await victim.request(attackerLink)).status).toBe(400);
+    // The second mail says a sign-up was asked for again, so its reader does not take it for "the" link.
+    expect(attackerMail.raw.replace(/=\r?\n/g, '')).toContain('again');
   });
 
   test('bad input is answered beside the field, with the password policy\u2019s words', async () => {

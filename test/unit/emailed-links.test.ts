@@ -44,6 +44,18 @@ describe('EmailedLinks', () => {
     expect(await links.isLive(later)).toBe(false);
   });
 
+  test('keepEarlierLinks: links live side by side, each with its own password hash, until endAllOf', async () => {
+    const signUps = new EmailedLinks(store, secrets, { collection: 'links', purpose: 'test-link', ttlSeconds: 600, keepEarlierLinks: true });
+    const earlier = await signUps.issue('C-1', { passwordHash: 'hash-1' });
+    const later = await signUps.issue('C-1', { passwordHash: 'hash-2' });
+    expect(await signUps.find(earlier)).toEqual({ accountId: 'C-1', passwordHash: 'hash-1' });
+    expect(await signUps.find(later)).toEqual({ accountId: 'C-1', passwordHash: 'hash-2' });
+    expect(await signUps.claim(earlier)).toBe('C-1');
+    expect(await signUps.find(earlier)).toBeUndefined();
+    await signUps.endAllOf('C-1');
+    expect(await signUps.find(later)).toBeUndefined();
+  });
+
   test('a token of one kind of link does not open another kind kept in the same collection', async () => {
     const other = new EmailedLinks(store, secrets, { collection: 'links', purpose: 'other-link', ttlSeconds: 600 });
     const token = await links.issue('C-1');
