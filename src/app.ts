@@ -251,8 +251,6 @@ export async function createApplication(config: Config, rawStore: Store, logger:
     router: generateTokenApiRoutes({
       provider: () => providerMiddleware,
       client: compatClient,
-      accounts,
-      audit,
       logger,
       allowGet: config.generateTokenApi.allowGet,
     }),

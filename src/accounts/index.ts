@@ -62,10 +62,19 @@ export class EmailTakenError extends Error {
   override name = 'EmailTakenError';
 }
 
+/** Why an account is not the one a caller named besides its username (see IdentityCheck). */
+export type IdentityMismatch = 'email_mismatch' | 'country_mismatch';
+
+/**
+ * A further condition a caller puts on the account a password check is for (the Generate Token API names the
+ * customer's email and country too); undefined when the account meets it.
+ */
+export type IdentityCheck = (account: Account) => IdentityMismatch | undefined;
+
 /** The outcome of a password check; `invalid` covers unknown user, wrong password, disabled and throttled alike. */
 export type PasswordCheck =
   | { ok: true; account: Account }
-  | { ok: false; reason: 'unknown_user' | 'wrong_password' | 'disabled' | 'throttled'; account?: Account; throttle?: ThrottleState };
+  | { ok: false; reason: 'unknown_user' | 'wrong_password' | 'disabled' | 'throttled' | IdentityMismatch; account?: Account; throttle?: ThrottleState };
 
 /** Told when an account hits the failure ceiling, so its owner can be warned by email. */
 export type CeilingListener = (account: Account) => Promise<void>;
@@ -214,14 +223,16 @@ export class AccountService {
    * Checks a password with throttling per (account, IP). Every failing path costs one argon2
    * verification (a dummy hash for unknown users), so timing does not tell them apart. A correct
    * password does not clear the backoff: only a completed sign-in does (see recordSignInSuccess),
-   * since the second factor may still fail.
+   * since the second factor may still fail. An account failing `identity` is refused like a wrong password:
+   * the same work, counted by the same throttle, whatever the password.
    */
-  async verifyPassword(username: string, password: string, ip: string): Promise<PasswordCheck> {
+  async verifyPassword(username: string, password: string, ip: string, identity?: IdentityCheck): Promise<PasswordCheck> {
     const document = await this.#documentByUsername(username);
     const account = document ? toAccount(document) : undefined;
     const subject = this.throttleSubject(username, account);
     const throttle = await this.throttle.check(subject, ip);
-    if (throttle.throttled || !document || !account || document.status !== 'active') {
+    const mismatch = account && identity ? identity(account) : undefined;
+    if (throttle.throttled || !document || !account || document.status !== 'active' || mismatch) {
       await this.#hasher.verifyDummy(password);
       if (throttle.throttled) return { ok: false, reason: 'throttled', account, throttle };
       if (!document || !account) {
@@ -229,7 +240,7 @@ export class AccountService {
         return { ok: false, reason: 'unknown_user' };
       }
       await this.recordFailure(subject, ip, account);
-      return { ok: false, reason: 'disabled', account };
+      return { ok: false, reason: mismatch ?? 'disabled', account };
     }
     if (!(await this.#hasher.verify(document.passwordHash, password))) {
       await this.recordFailure(subject, ip, account);

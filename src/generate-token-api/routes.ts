@@ -1,13 +1,12 @@
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 
-import type { AccountService } from '../accounts/index.js';
-import { requestOrigin, type AuditLog } from '../audit/index.js';
+import type { IdentityCheck } from '../accounts/index.js';
 import { MAX_BODY_BYTES } from '../http/errors.js';
 import { requestBodyParser } from '../http/request-body.js';
 import { requestLogger } from '../http/request-log.js';
 import type { Logger } from '../log/index.js';
-import { MFA_OTP_GRANT_TYPE, runTokenRequest, type TokenEndpointResult } from '../provider/index.js';
+import { MFA_OTP_GRANT_TYPE, runTokenRequest, withIdentityCheck, type TokenEndpointResult } from '../provider/index.js';
 import type { InternalClientCredentials } from '../clients/index.js';
 import { parseGenerateTokenRequest, type GenerateTokenRequest } from './parameters.js';
 
@@ -17,8 +16,6 @@ export interface GenerateTokenApiDependencies {
   /** Serves oidc-provider's endpoints (the provider mounted in the app); the token request is handed to it. */
   provider: () => Middleware;
   client: InternalClientCredentials;
-  accounts: AccountService;
-  audit: AuditLog;
   logger: Logger;
   /** COMPAT_TOKEN_GET: also answer GET with query parameters (deprecated; off by default). */
   allowGet: boolean;
@@ -37,7 +34,8 @@ const BAD_CREDENTIALS = 'invalid credentials';
  * `POST /auth/v1/authentication/token`: the Generate Token API of the product we replace (customerId, key =
  * base64 of the password, email, country, scope, otp). It is a thin translation onto the password grant and
  * the mfa-otp grant of the internal `authtoken-compat` client, run by oidc-provider itself, so throttling,
- * per-IP rate limits, the second factor, audit, metrics and token issuance are the grants' own, not a copy.
+ * per-IP rate limits, the second factor, audit, metrics and token issuance are the grants' own, not a copy;
+ * the email and country are handed to the password grant as a condition on the account (withIdentityCheck).
  */
 export function generateTokenApiRoutes(dependencies: GenerateTokenApiDependencies): Router {
   const router = new Router();
@@ -71,38 +69,21 @@ async function answer(ctx: Context, input: Record<string, unknown>, dependencies
     return;
   }
   const { request } = parsed;
-  if (request.kind === 'password' && !(await identityMatches(ctx, request, dependencies))) {
-    respond(ctx, 401, { message: BAD_CREDENTIALS });
-    return;
-  }
-  const result = await runTokenRequest(ctx, tokenRequestForm(request, dependencies.client), dependencies.provider());
+  const tokenRequest = () => runTokenRequest(ctx, tokenRequestForm(request, dependencies.client), dependencies.provider());
+  // The identity is checked inside the password grant, not before it: a mismatch then costs the same argon2
+  // work as a wrong password and is counted by the same per-IP limit and sign-in throttle (checked here, it
+  // answered in a few milliseconds, uncounted, telling which customer ids exist).
+  const result = request.kind === 'password' ? await withIdentityCheck(ctx, identityOf(request), tokenRequest) : await tokenRequest();
   translate(ctx, result, dependencies.logger);
 }
 
-/**
- * The email (and the country, when the account has one) must be the customer's. Answered exactly like a wrong
- * password, so a caller learns nothing about which part was wrong.
- */
-async function identityMatches(
-  ctx: Context,
-  request: Extract<GenerateTokenRequest, { kind: 'password' }>,
-  { accounts, audit }: GenerateTokenApiDependencies,
-): Promise<boolean> {
-  const account = await accounts.findById(request.customerId);
-  if (!account) return true; // the password grant answers for an unknown customer, with its own throttling
-  const emailMatches = account.email.toLowerCase() === request.email.toLowerCase();
-  const countryMatches = account.countryCode === undefined || account.countryCode.toUpperCase() === request.country;
-  if (emailMatches && countryMatches) return true;
-  await audit.record({
-    action: 'signin.failure',
-    outcome: 'failure',
-    actor: { type: 'user', id: account.customerId },
-    accountId: account.customerId,
-    clientId: 'authtoken-compat',
-    ...requestOrigin(ctx),
-    details: { factor: 'identity', reason: emailMatches ? 'country_mismatch' : 'email_mismatch', grant: 'generate-token-api' },
-  });
-  return false;
+/** The email (and the country, when the account has one) must be the customer's; answered like a wrong password. */
+function identityOf(request: Extract<GenerateTokenRequest, { kind: 'password' }>): IdentityCheck {
+  return (account) => {
+    if (account.email.toLowerCase() !== request.email.toLowerCase()) return 'email_mismatch';
+    if (account.countryCode !== undefined && account.countryCode.toUpperCase() !== request.country) return 'country_mismatch';
+    return undefined;
+  };
 }
 
 function tokenRequestForm(request: GenerateTokenRequest, client: InternalClientCredentials): Record<string, string> {

@@ -2,6 +2,8 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 
 import type { Context, Middleware } from 'koa';
 
+import type { IdentityCheck } from '../accounts/index.js';
+
 export interface TokenEndpointResult {
   status: number;
   body: Record<string, unknown>;
@@ -48,6 +50,28 @@ export async function runTokenRequest(
   } finally {
     ctx.req = ctx.request.req = ctx.response.req = original;
   }
+}
+
+/** Only in-process callers can put one here: a request reaching /token from outside never has an entry. */
+const identityChecks = new WeakMap<Context, IdentityCheck>();
+
+/**
+ * Runs `request` (a runTokenRequest on this context) with a condition on the account the password grant
+ * checks: an account failing it is refused inside the grant like a wrong password, behind the grant's own
+ * per-IP limit and sign-in throttle, so there is one place that counts attempts and no token is issued.
+ */
+export async function withIdentityCheck<T>(ctx: Context, identity: IdentityCheck, request: () => Promise<T>): Promise<T> {
+  identityChecks.set(ctx, identity);
+  try {
+    return await request();
+  } finally {
+    identityChecks.delete(ctx);
+  }
+}
+
+/** The identity condition an in-process caller put on this token request, if any. */
+export function identityCheckOf(ctx: Context): IdentityCheck | undefined {
+  return identityChecks.get(ctx);
 }
 
 /**

@@ -56,7 +56,7 @@ export { ResourceServerRegistry } from './resource-servers.js';
 export { assertScopesPermittedByRoles, requiredRole } from './token-claims.js';
 export { RESOURCE_SERVER_AUDIENCES, CLIENT_ROLES } from './introspection-policy.js';
 export { countTokenIssuance } from './token-metrics.js';
-export { runTokenRequest, type TokenEndpointResult } from './in-process-token-request.js';
+export { runTokenRequest, withIdentityCheck, type TokenEndpointResult } from './in-process-token-request.js';
 export { lookUpToken, type JwtAccessTokenChecks, type TokenDescription, type TokenLookup } from './token-admin.js';
 export {
   AUTH0_MFA_OTP_GRANT_TYPE,

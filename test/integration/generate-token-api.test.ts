@@ -251,3 +251,46 @@ describe('Generate Token API: throttling, rate limit and the deprecated GET', ()
     expect(Number(answer?.headers.get('retry-after'))).toBeGreaterThan(0);
   });
 });
+
+/**
+ * An email or country that is not the customer's is a failed sign-in like a wrong password: the same argon2
+ * work (timing is measured outside the suite, not asserted), counted by the sign-in throttle and by the per-IP
+ * limit the API shares with the password grant.
+ */
+describe.each(STORE_KINDS)('Generate Token API: an identity mismatch counts like a wrong password (%s store)', (storeKind) => {
+  const RATE_LIMIT = 6;
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer({
+      store: storeKind,
+      env: { SIGNIN_FREE_FAILURES: '1', RATE_LIMIT_PASSWORD_GRANT: String(RATE_LIMIT), RATE_LIMIT_WINDOW_SECONDS: '3600', ARGON2_MEMORY_KIB: '19456' },
+    });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  test('mismatched emails and countries back the (account, IP) pair off: then even the right identity and key get 401', async () => {
+    const user = await newUser(server, { totp: false, countryCode: 'FR' });
+    expect((await callApi(server, credentials(user, { email: 'someone-else@example.com', country: 'FR' }))).status).toBe(401);
+    expect((await callApi(server, credentials(user, { country: 'DE' }))).status).toBe(401); // past the free failure
+    const right = await callApi(server, credentials(user, { country: 'FR' }));
+    expect(right.status).toBe(401);
+    expect(right.body).toEqual({ status: 401, message: 'invalid credentials' });
+    const failures = await server.application.audit.list({ accountId: user.customerId, action: 'signin.failure' });
+    expect(failures.map((event) => event.details?.reason)).toEqual(expect.arrayContaining(['email_mismatch', 'country_mismatch']));
+    expect(await server.application.audit.list({ accountId: user.customerId, action: 'signin.throttled' })).toHaveLength(1);
+  });
+
+  test('mismatched emails spend the per-IP budget: 429 with Retry-After once it is spent', async () => {
+    const answers: ApiAnswer[] = [];
+    for (let attempt = 0; attempt <= RATE_LIMIT && answers.at(-1)?.status !== 429; attempt += 1) {
+      const user = await newUser(server, { totp: false });
+      answers.push(await callApi(server, credentials(user, { email: 'someone-else@example.com' })));
+    }
+    expect(answers.at(-1)?.status).toBe(429);
+    expect(Number(answers.at(-1)?.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(answers.slice(0, -1).every((answer) => answer.status === 401)).toBe(true);
+  });
+});

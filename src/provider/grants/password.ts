@@ -3,6 +3,7 @@ import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 
 import type { Account } from '../../accounts/index.js';
 import type { MfaMethod } from '../../mfa/index.js';
+import { identityCheckOf } from '../in-process-token-request.js';
 import { assertScopesAllowed } from './scope-policy.js';
 import { completeSignIn, refuseSignIn } from './sign-in-outcome.js';
 import {
@@ -67,7 +68,7 @@ export function registerPasswordGrant(provider: Provider, dependencies: UserGran
       const otp = optionalParameter(ctx, 'otp');
       assertScopesAllowed(ctx, dependencies.resourceServers, { allowOidcScopes: true });
 
-      const check = await accounts.verifyPassword(username, password, ctx.ip);
+      const check = await accounts.verifyPassword(username, password, ctx.ip, identityCheckOf(ctx));
       if (!check.ok) {
         if (check.throttle?.throttled) metrics.lockouts.inc({ kind: check.throttle.reason });
         throw await refuseSignIn(ctx, dependencies, {
