@@ -29,9 +29,11 @@ export function clientRoles(client: Client): string[] {
 /**
  * Our introspection policy, for every token type: a client sees the tokens issued to it, and the tokens
  * for the audiences it is registered to serve as a resource server; anything else is `{"active":false}`.
- * (oidc-provider's default lets any confidential client introspect every token.)
+ * (oidc-provider's default lets any confidential client introspect every token.) A public client sees
+ * nothing: RFC 7662 2.1 wants the caller authorized, and its client_id alone is something anyone can send.
  */
 export function mayIntrospect(client: Client, token: { clientId: string | undefined; audience: unknown }): boolean {
+  if (client.clientAuthMethod === 'none') return false;
   if (token.clientId === client.clientId) return true;
   const served = new Set(clientResourceServerAudiences(client));
   const audiences = Array.isArray(token.audience) ? token.audience : [token.audience];

@@ -1,8 +1,9 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
 
 import { collectionName } from '../../src/provider/index.js';
+import { issueAuthorizationCode } from '../support/authorization-code.js';
 import { grantRefreshTokenForUser } from '../support/grants.js';
 import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
 
@@ -200,6 +201,40 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
       const opaque = await token({ scope: 'ledger:read', resource: LEDGER_API }, partner);
       expect((await introspect(opaque, reportsApi)).body).toEqual({ active: false });
       expect((await introspect(opaque, DEMO)).body).toEqual({ active: false });
+    });
+
+    // RFC 7662 2.1: the caller must be authorized; a client_id alone proves nothing (anyone can send it).
+    test('a public client, which cannot authenticate, introspects nothing, not even its own tokens', async () => {
+      const created = await server.application.clients.create({
+        name: 'Single-page app',
+        grantTypes: ['authorization_code', 'refresh_token'],
+        redirectUris: ['https://spa.example/callback'],
+        scopes: ['openid', 'offline_access', 'api:read'],
+        authMethod: 'none',
+      });
+      const user = await newUser();
+      const verifier = randomBytes(32).toString('base64url');
+      const code = await issueAuthorizationCode(server.application.provider, {
+        clientId: created.clientId,
+        accountId: user.customerId,
+        codeChallenge: createHash('sha256').update(verifier).digest('base64url'),
+        redirectUri: 'https://spa.example/callback',
+        scope: 'openid offline_access',
+      });
+      const tokens = await postForm(`${server.baseUrl}/token`, {
+        grant_type: 'authorization_code',
+        client_id: created.clientId,
+        code,
+        code_verifier: verifier,
+        redirect_uri: 'https://spa.example/callback',
+      });
+      expect(tokens.status).toBe(200);
+      for (const value of [String(tokens.body.access_token), String(tokens.body.refresh_token)]) {
+        const answer = await postForm(`${server.baseUrl}/token/introspection`, { token: value, client_id: created.clientId });
+        expect(answer.body).toEqual({ active: false });
+      }
+      // Still live: the refresh token works for the app itself.
+      expect((await postForm(`${server.baseUrl}/token`, { grant_type: 'refresh_token', client_id: created.clientId, refresh_token: String(tokens.body.refresh_token) })).status).toBe(200);
     });
 
     test('a JWT signed by a key we never published is inactive, and revoking it is a quiet 200', async () => {
