@@ -243,6 +243,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
         linkTtlSeconds: config.passwordResetLinkTtlSeconds,
         endEverythingOf,
         distrustMailboxFactor: (accountId) => mfa.distrustMailboxFactor(accountId),
+        onSendFailure: (error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not send a password reset link'),
       }),
     });
   }

@@ -29,6 +29,8 @@ export interface PasswordResetDependencies {
   endEverythingOf(accountId: string): Promise<unknown>;
   /** Emailed codes stop counting as the account's second factor (MfaService.distrustMailboxFactor). */
   distrustMailboxFactor(accountId: string): Promise<void>;
+  /** Told when a reset link could not be issued or delivered (after the answer went out; see /forgot). */
+  onSendFailure(error: unknown): void;
 }
 
 const CSRF_PURPOSE = 'password-reset';
@@ -76,6 +78,30 @@ export function passwordResetRoutes(deps: PasswordResetDependencies): Router {
       backUrl: '/account/forgot',
     });
 
+  async function sendResetLink(account: { customerId: string; email: string }, origin: ReturnType<typeof requestOrigin>): Promise<void> {
+    // One live link per account: a new request replaces the previous link.
+    const token = await resets.issue(account.customerId);
+    const minutes = Math.round(deps.linkTtlSeconds / 60);
+    await deps.channel.deliver({
+      accountId: account.customerId,
+      email: account.email,
+      purpose: 'security-notice',
+      subject: 'Reset your password',
+      text:
+        `Someone (hopefully you) asked to reset the password of your account.\n\n` +
+        `Open this link within ${minutes} minutes to choose a new password (it works once):\n` +
+        `${deps.issuer}/account/reset?token=${token}\n\n` +
+        `If it was not you, ignore this message: your password stays as it is.\n`,
+    });
+    await audit.record({
+      action: 'password.reset_requested',
+      actor: { type: 'user', id: account.customerId },
+      accountId: account.customerId,
+      outcome: 'success',
+      ...origin,
+    });
+  }
+
   router.get('/forgot', (ctx) => renderForgot(ctx));
 
   router.post('/forgot', async (ctx) => {
@@ -98,29 +124,10 @@ export function passwordResetRoutes(deps: PasswordResetDependencies): Router {
     }
     const account = await accounts.findByEmail(email);
     if (account && account.status === 'active') {
-      // One live link per account: a new request replaces the previous link.
-      const token = await resets.issue(account.customerId);
-      const minutes = Math.round(deps.linkTtlSeconds / 60);
-      await deps.channel
-        .deliver({
-          accountId: account.customerId,
-          email: account.email,
-          purpose: 'security-notice',
-          subject: 'Reset your password',
-          text:
-            `Someone (hopefully you) asked to reset the password of your account.\n\n` +
-            `Open this link within ${minutes} minutes to choose a new password (it works once):\n` +
-            `${deps.issuer}/account/reset?token=${token}\n\n` +
-            `If it was not you, ignore this message: your password stays as it is.\n`,
-        })
-        .catch(() => undefined);
-      await audit.record({
-        action: 'password.reset_requested',
-        actor: { type: 'user', id: account.customerId },
-        accountId: account.customerId,
-        outcome: 'success',
-        ...requestOrigin(ctx),
-      });
+      // Not awaited: issuing, mailing and auditing take time only when the address has an account, and the
+      // answer must come as fast either way, or its timing would tell which addresses have one.
+      const origin = requestOrigin(ctx);
+      void sendResetLink(account, origin).catch((error: unknown) => deps.onSendFailure(error));
     }
     // The same answer whether or not the address has an account.
     renderForgot(ctx, { sent: true });
