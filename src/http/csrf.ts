@@ -4,7 +4,12 @@ import type { Context } from 'koa';
 
 import { constantTimeEqual, type ServerSecrets } from '../secrets/index.js';
 
+/**
+ * Over https the cookie is `__Host-` prefixed: browsers then accept it only Secure, for path / and from this
+ * host itself, so a sibling subdomain cannot plant a cookie (with a secret it knows) and forge our tokens.
+ */
 const COOKIE = 'authtoken.csrf';
+const HOST_ONLY_COOKIE = `__Host-${COOKIE}`;
 
 /**
  * CSRF protection for our forms: a random per-browser secret in an HttpOnly, SameSite=Lax, signed cookie,
@@ -13,17 +18,21 @@ const COOKIE = 'authtoken.csrf';
  * common Koa CSRF middlewares need a session store we do not otherwise have.
  */
 export class CsrfProtection {
+  readonly #cookie: string;
+
   constructor(
     private readonly secrets: ServerSecrets,
     private readonly secureCookies: boolean,
-  ) {}
+  ) {
+    this.#cookie = secureCookies ? HOST_ONLY_COOKIE : COOKIE;
+  }
 
   #browserSecret(ctx: Context, create: boolean): string | undefined {
-    const existing = ctx.cookies.get(COOKIE, { signed: true });
+    const existing = ctx.cookies.get(this.#cookie, { signed: true });
     if (existing && /^[A-Za-z0-9_-]{43}$/.test(existing)) return existing;
     if (!create) return undefined;
     const secret = randomBytes(32).toString('base64url');
-    ctx.cookies.set(COOKIE, secret, { signed: true, httpOnly: true, sameSite: 'lax', secure: this.secureCookies, path: '/' });
+    ctx.cookies.set(this.#cookie, secret, { signed: true, httpOnly: true, sameSite: 'lax', secure: this.secureCookies, path: '/' });
     return secret;
   }
 

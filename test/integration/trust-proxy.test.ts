@@ -69,6 +69,21 @@ describe('TRUST_PROXY=true', () => {
     expect(await loggedPublicIp(server)).toBe('203.0.113.7');
   });
 
+  test('over https our CSRF cookie is __Host- prefixed (Secure, path /, no Domain): no sibling subdomain can plant one', async () => {
+    const authorization = await startAuthorization(server, FORWARDED);
+    const cookieHeader = authorization.headers.getSetCookie().map((cookie) => cookie.split(';')[0]).join('; ');
+    const loginPage = await fetch(new URL(String(authorization.headers.get('location')), server.baseUrl), { headers: { ...FORWARDED, cookie: cookieHeader } });
+    expect(loginPage.status).toBe(200);
+    const csrfCookies = loginPage.headers.getSetCookie().filter((cookie) => cookie.includes('authtoken.csrf'));
+    expect(csrfCookies.length).toBe(2); // the value and its signature
+    for (const cookie of csrfCookies) {
+      expect(cookie).toMatch(/^__Host-authtoken\.csrf/);
+      expect(cookie.toLowerCase()).toContain('; secure');
+      expect(cookie.toLowerCase()).toContain('; path=/;');
+      expect(cookie.toLowerCase()).not.toContain('domain=');
+    }
+  });
+
   test('X-Forwarded-Proto: https lets the provider set its cookies, marked Secure', async () => {
     const response = await startAuthorization(server, FORWARDED);
     expect(response.status).toBe(303);
