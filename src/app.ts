@@ -248,15 +248,17 @@ export async function createApplication(config: Config, rawStore: Store, logger:
     });
   }
   const providerMiddleware = live.middleware();
-  routers.push({
-    router: generateTokenApiRoutes({
-      provider: () => providerMiddleware,
-      client: compatClient,
-      logger,
-      allowGet: config.generateTokenApi.allowGet,
-    }),
-    prefix: GENERATE_TOKEN_PATH,
-  });
+  if (config.generateTokenApi.enabled) {
+    routers.push({
+      router: generateTokenApiRoutes({
+        provider: () => providerMiddleware,
+        client: compatClient,
+        logger,
+        allowGet: config.generateTokenApi.allowGet,
+      }),
+      prefix: GENERATE_TOKEN_PATH,
+    });
+  }
   const dashboard = await createDashboard({
     config,
     sessions: dashboardSessions,

@@ -91,6 +91,7 @@ const envSchema = z.object({
   RATE_LIMIT_PASSWORD_RESET: intInRange(0, 1_000_000).default(10),
   RATE_LIMIT_SIGN_IN_PAGES: intInRange(0, 1_000_000).default(60),
   PASSWORD_RESET_LINK_TTL_SECONDS: intInRange(60, 86400).default(1800),
+  COMPAT_TOKEN_API: bool.default(true),
   COMPAT_TOKEN_GET: bool.optional(),
   DASHBOARD_SESSION_TTL_SECONDS: intInRange(60, 7 * 86400).default(8 * 3600),
   CLIENT_SECRET_GRACE_SECONDS: intInRange(0, 30 * 86400).default(86400),
@@ -210,8 +211,11 @@ export interface Config {
   rateLimits: { windowSeconds: number; passwordGrant: number; mfaChallenge: number; passwordReset: number; signUp: number; signInPages: number };
   /** How long an emailed "forgot password" link works. */
   passwordResetLinkTtlSeconds: number;
-  /** The Generate Token API: GET with the key in the query string only when explicitly allowed (deprecated). */
-  generateTokenApi: { allowGet: boolean };
+  /**
+   * The Generate Token API (a password grant for the product we replace, which RFC 9700 discourages): served
+   * unless turned off; GET with the key in the query string only when explicitly allowed (deprecated).
+   */
+  generateTokenApi: { enabled: boolean; allowGet: boolean };
   /** The customer dashboard's own sessions. */
   dashboard: {
     sessionTtlSeconds: number;
@@ -481,7 +485,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       signInPages: env.RATE_LIMIT_SIGN_IN_PAGES,
     },
     passwordResetLinkTtlSeconds: env.PASSWORD_RESET_LINK_TTL_SECONDS,
-    generateTokenApi: { allowGet: env.COMPAT_TOKEN_GET === true },
+    generateTokenApi: { enabled: env.COMPAT_TOKEN_API, allowGet: env.COMPAT_TOKEN_GET === true },
     dashboard: {
       sessionTtlSeconds: env.DASHBOARD_SESSION_TTL_SECONDS,
       secretRotationGraceSeconds: env.CLIENT_SECRET_GRACE_SECONDS,

@@ -294,3 +294,22 @@ describe.each(STORE_KINDS)('Generate Token API: an identity mismatch counts like
     expect(answers.slice(0, -1).every((answer) => answer.status === 401)).toBe(true);
   });
 });
+
+describe('Generate Token API turned off (COMPAT_TOKEN_API=false)', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ store: 'memory', env: { COMPAT_TOKEN_API: 'false', ARGON2_MEMORY_KIB: '19456' } });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  test('answers 404 with the right credentials, and the password grant of other clients still works', async () => {
+    const user = await newUser(server, { totp: false });
+    const answer = await callApi(server, credentials(user));
+    expect(answer.status).toBe(404);
+    expect(answer.body.token).toBeUndefined();
+    const grant = await postForm(`${server.baseUrl}/token`, { grant_type: 'password', username: user.email, password: PASSWORD, scope: 'api:read' }, DEMO);
+    expect(grant.status).toBe(200);
+  });
+});
