@@ -18,7 +18,7 @@ import {
 
 export { hashClientSecret, isHashedClientSecret, verifyClientSecret } from './secret-hash.js';
 export { VerifiedClientSecrets } from './verified-secrets.js';
-export { ClientValidationError, validateNewClient } from './validation.js';
+export { ClientValidationError, hasControlCharacters, validateNewClient } from './validation.js';
 
 /** The shape version of documents in the clients collection; bump it with a migration. */
 export const CLIENT_SCHEMA_VERSION = 1;

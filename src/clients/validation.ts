@@ -45,6 +45,11 @@ export const JWKS_WITHOUT_KEYS_MESSAGE = 'only a client with token_endpoint_auth
 
 const jwk = z.looseObject({ kty: z.enum(['RSA', 'EC', 'OKP']) }).refine((key) => !('d' in key), 'must be a public key');
 
+/** Control characters (NUL, line breaks) have no place in a name shown on pages, consent screens and logs. */
+export function hasControlCharacters(value: string): boolean {
+  return /\p{Cc}/u.test(value);
+}
+
 /** A private_key_jwt client's public keys (RFC 7517 JWK Set): never a private one. */
 export const clientJwksSchema = z.object({ keys: z.array(jwk).min(1).max(10) });
 
@@ -61,7 +66,7 @@ export const newClientSchema = z
       .regex(/^[A-Za-z0-9._~-]{1,128}$/)
       .refine((id) => !id.startsWith(RESERVED_CLIENT_ID_PREFIX), `must not start with ${RESERVED_CLIENT_ID_PREFIX} (the prefix of customer ids)`)
       .optional(),
-    name: z.string().trim().min(1).max(200),
+    name: z.string().trim().min(1).max(200).refine((name) => !hasControlCharacters(name), 'must not contain control characters'),
     grantTypes: z.array(z.enum(GRANT_TYPES)).min(1).max(GRANT_TYPES.length),
     scopes: z.array(z.string().regex(SCOPE_TOKEN)).max(100),
     redirectUris: z.array(redirectUri).max(20).optional(),

@@ -3,6 +3,7 @@ import type { Context, Middleware } from 'koa';
 
 import type { Account } from '../accounts/index.js';
 import type { AuditLog } from '../audit/index.js';
+import { hasControlCharacters } from '../clients/index.js';
 import { requestBodyParser } from '../http/request-body.js';
 import type { MfaService } from '../mfa/index.js';
 import { runTokenRequest } from '../provider/index.js';
@@ -182,6 +183,8 @@ export function dashboardRoutes(deps: DashboardDependencies): Router {
     const grantable = deps.grantableScopes(state.account);
     let error: string | undefined;
     if (name.length === 0 || name.length > 80) error = 'Give the credential a name of 1 to 80 characters.';
+    // The client registry refuses control characters in names; say so here rather than fail there.
+    else if (hasControlCharacters(name)) error = 'Give the credential a name without control characters (such as line breaks).';
     else if (scopes.length === 0) error = 'Choose at least one scope.';
     else if (scopes.some((scope) => !grantable.includes(scope))) error = 'One of the scopes is not one your account may grant.';
     else if ((await credentials.count(state.account.customerId)) >= MAX_CREDENTIALS_PER_ACCOUNT) {

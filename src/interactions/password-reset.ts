@@ -113,6 +113,7 @@ export function passwordResetRoutes(deps: PasswordResetDependencies): Router {
     const email = field(ctx, 'email').trim();
     if (!email || email.length > 320) {
       renderForgot(ctx, { error: 'Enter the email address of your account.' });
+      ctx.status = 400;
       return;
     }
     const limit = await deps.rateLimiter.consume(ctx.ip);

@@ -145,6 +145,14 @@ describe.each(STORE_KINDS)('dashboard tokens and sessions on the %s store', (sto
     for (const value of [first.access, first.refresh, credentialToken, ...revokeForms.map((form) => String(form.fields.token))]) expect(recorded).not.toContain(value);
   });
 
+  test('a credential name with a control character is refused on the page (400), never a 500', async () => {
+    const browser = await signedInBrowser(await newPerson());
+    const page = await browser.follow('/dashboard/credentials');
+    const refused = await submitForm(browser, formWith(page.html, 'Create credential'), { name: 'Nightly\u0000export', scope: 'api:read' });
+    expect(refused.status).toBe(400);
+    expect(refused.html).toContain('without control characters');
+  });
+
   test('"revoke all tokens" of a credential ends its stored tokens; the credential keeps working', async () => {
     const person = await newPerson();
     const browser = await signedInBrowser(person);

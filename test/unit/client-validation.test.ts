@@ -12,6 +12,7 @@ describe('client registration validation', () => {
 
   test.each([
     ['an empty name', { ...valid, name: '  ' }, /^name:/],
+    ['a name with a control character', { ...valid, name: 'Part\u0000ner' }, /^name:/],
     ['an unknown grant type', { ...valid, grantTypes: ['implicit'] }, /^grantTypes\.0:/],
     ['no grant type', { ...valid, grantTypes: [] }, /^grantTypes:/],
     ['a scope with a space or quote', { ...valid, scopes: ['api "read'] }, /^scopes\.0:/],
