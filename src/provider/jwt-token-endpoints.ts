@@ -96,7 +96,8 @@ async function introspectJwt(
   let body: Record<string, unknown> = { active: false };
   if (claims && client && mayIntrospect(client, { clientId: claims.client_id, audience: claims.aud })) {
     const visible = Object.fromEntries(Object.entries(claims).filter(([name]) => !INTERNAL_CLAIMS.has(name)));
-    body = { ...visible, active: true, token_type: 'Bearer' };
+    // As oidc-provider answers for an opaque token: a token bound to a DPoP key (cnf.jkt) is a DPoP token.
+    body = { ...visible, active: true, token_type: isDpopBound(claims) ? 'DPoP' : 'Bearer' };
   }
   ctx.status = 200;
   ctx.set('cache-control', 'no-store');
@@ -112,6 +113,11 @@ async function introspectJwt(
     return;
   }
   ctx.body = body;
+}
+
+function isDpopBound(claims: VerifiedAccessToken): boolean {
+  const { cnf } = claims;
+  return typeof cnf === 'object' && cnf !== null && typeof (cnf as { jkt?: unknown }).jkt === 'string';
 }
 
 async function revokeJwt(
