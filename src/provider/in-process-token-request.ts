@@ -40,6 +40,10 @@ export async function runTokenRequest(
   }
   // A browser's Origin (a dashboard form post) is not a cross-origin call to /token: CORS does not apply.
   delete headers.origin;
+  // The Generate Token API and the dashboard issue bearer tokens (README): a DPoP header their caller sent
+  // must not reach oidc-provider, which would bind the token to that key (given a proof made out for /token)
+  // or refuse the request (given one for the caller's own URL).
+  delete headers.dpop;
   delete headers['transfer-encoding'];
   const tokenRequest = formPost(original, '/token', headers, body);
   ctx.req = ctx.request.req = ctx.response.req = tokenRequest;

@@ -74,7 +74,7 @@ describe('runTokenRequest', () => {
   test('the endpoint sees POST /token with the form as an unread body, and the caller\'s request is left as it was', async () => {
     const response = await fetch(`${baseUrl}/api/v1/get-token`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: 'Bearer caller-secret', origin: 'https://app.example' },
+      headers: { 'content-type': 'application/json', authorization: 'Bearer caller-secret', origin: 'https://app.example', dpop: 'callers-dpop-proof' },
       body: JSON.stringify({ anything: 'the caller sent' }),
     });
     const answer = (await response.json()) as Answer;
@@ -92,6 +92,9 @@ describe('runTokenRequest', () => {
     expect(seen.origin).toBeUndefined();
     expect(seen.rawHeaders.map((field) => field.toLowerCase())).not.toEqual(expect.arrayContaining(['authorization']));
     expect(seen.rawHeaders.join('\n')).not.toContain('caller-secret');
+    // Nor the caller's DPoP proof: in-process callers issue bearer tokens, never one bound to the caller's key.
+    expect(seen.rawHeaders.map((field) => field.toLowerCase())).not.toEqual(expect.arrayContaining(['dpop']));
+    expect(seen.rawHeaders.join('\n')).not.toContain('callers-dpop-proof');
     // Read through to the caller's connection.
     expect(seen.ip).toMatch(/127\.0\.0\.1/);
     // The caller's request: same object, same path, method and headers.
