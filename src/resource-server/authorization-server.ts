@@ -17,6 +17,8 @@ export interface IntrospectionAnswer {
   aud?: string | string[];
   roles?: unknown;
   customer_id?: string;
+  /** RFC 7800 confirmation: `jkt` for a DPoP-bound token (RFC 9449 6.2). */
+  cnf?: unknown;
   [claim: string]: unknown;
 }
 

@@ -76,10 +76,11 @@ describe.each(['opaque', 'jwt'])('resource-server middleware (example API) with 
     expect(token.split('.').length === 3).toBe(format === 'jwt');
   });
 
-  test('no token: 401 with a bare Bearer challenge (RFC 6750 3.1)', async () => {
+  test('no token: 401 with a bare Bearer challenge (RFC 6750 3.1), and the DPoP one beside it (RFC 9449 7.1)', async () => {
     const answer = await api.get('/hello');
     expect(answer.status).toBe(401);
-    expect(answer.challenge).toBe('Bearer realm="authtoken"');
+    // Two WWW-Authenticate fields, which fetch joins: the Bearer challenge is unchanged and first.
+    expect(answer.challenge).toBe('Bearer realm="authtoken", DPoP realm="authtoken", algs="ES256 EdDSA Ed25519 PS256 RS256"');
   });
 
   test('a Generate Token API token is accepted from Authorization: Bearer and from the authToken header', async () => {
