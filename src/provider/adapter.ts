@@ -2,7 +2,7 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 
 import type { ServerSecrets } from '../secrets/index.js';
-import type { Collection, Filter, IndexSpec, Migration, Store, StoredDocument } from '../store/index.js';
+import { DuplicateKeyError, type Collection, type Filter, type IndexSpec, type Migration, type Store, type StoredDocument } from '../store/index.js';
 
 /** Every model oidc-provider persists through an adapter. */
 export const OIDC_MODELS = [
@@ -188,6 +188,24 @@ export class StoreAdapter implements Adapter {
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+    await this.#collection.replace(this.#document(id, payload, expiresIn));
+  }
+
+  /**
+   * Stores the record only if none with this id exists yet, in one write; false when one did. What "seen
+   * before?" checks need (replay detection), where a find then a save lets concurrent copies all pass.
+   */
+  async insertIfAbsent(id: string, payload: AdapterPayload, expiresIn: number): Promise<boolean> {
+    try {
+      await this.#collection.insert(this.#document(id, payload, expiresIn));
+      return true;
+    } catch (error) {
+      if (error instanceof DuplicateKeyError) return false;
+      throw error;
+    }
+  }
+
+  #document(id: string, payload: AdapterPayload, expiresIn: number | undefined): OidcDocument {
     const document: OidcDocument = {
       _id: this.#storageKey(id),
       data: this.#storedJson(payload),
@@ -206,7 +224,7 @@ export class StoreAdapter implements Adapter {
     if (payload.clientId) document.clientId = payload.clientId;
     if (typeof consumed === 'number') document.consumed = consumed;
     if (this.#sealed) document.sealedId = this.secrets.encrypt('token-hash', id, this.model);
-    await this.#collection.replace(document);
+    return document;
   }
 
   /**

@@ -37,6 +37,7 @@ import { logoutPages } from './logout-pages.js';
 import { interactionPolicyWithStepUp } from './step-up-policy.js';
 import { clientBasedCors, isWebOrigin, WEB_ORIGINS } from './cors-policy.js';
 import { assertClientAssertionAudience } from './client-assertion-audience.js';
+import { makeReplayDetectionAtomic } from './replay-detection.js';
 import type { Views } from '../views/index.js';
 
 export { ACCOUNT_BOUND_MODELS, CLIENT_BOUND_MODELS, isStoredPayload, readStoredPayload, type StoredPayload, ensureOidcIndexes, OIDC_MIGRATIONS, endSessionsOfAccount, revokeGrantEverywhere, collectionName, OIDC_MODELS, type OidcDocument } from './adapter.js';
@@ -255,6 +256,7 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
     return USER_GRANT_TYPES.has(grantType) || grantTypeAllowed.call(this, grantType);
   };
 
+  makeReplayDetectionAtomic(provider, store, secrets);
   registerClientCredentialsGrant(provider, resourceServers);
   const userGrantDependencies: UserGrantDependencies = {
     accounts,

@@ -86,6 +86,13 @@ describe.each(STORE_KINDS)('private_key_jwt client authentication on the %s stor
     }
   });
 
+  // DESIGN's "consume races": the replay check must be one atomic write, or concurrent copies all pass it.
+  test('copies of one assertion sent at once: exactly one gets a token', async () => {
+    const signed = await assertion(key, clientId, server.config.issuer);
+    const answers = await Promise.all(Array.from({ length: 12 }, () => tokenWith(signed)));
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, ...Array.from({ length: 11 }, () => 401)]);
+  });
+
   test('an audience taken from the Host header, or one audience among several, is refused', async () => {
     const elsewhere = await tokenRequestWithHost(server.baseUrl, 'other-server.example', {
       grant_type: 'client_credentials',
