@@ -1,3 +1,5 @@
+import { createPublicKey, type JsonWebKey } from 'node:crypto';
+
 import { z } from 'zod';
 
 /** A client registration that fails validation; the message names the field. */
@@ -43,7 +45,24 @@ export const PUBLIC_CLIENT_CREDENTIALS_MESSAGE = 'client_credentials is for conf
 
 export const JWKS_WITHOUT_KEYS_MESSAGE = 'only a client with token_endpoint_auth_method private_key_jwt has jwks';
 
-const jwk = z.looseObject({ kty: z.enum(['RSA', 'EC', 'OKP']) }).refine((key) => !('d' in key), 'must be a public key');
+/** NIST SP 800-131A: RSA keys under 2048 bits no longer protect a signature. */
+const MIN_RSA_MODULUS_BITS = 2048;
+
+/** Whether the JWK is a public key Node can load (a valid curve point, a real modulus) and of adequate size. */
+function isUsablePublicKey(key: Record<string, unknown>): boolean {
+  try {
+    const loaded = createPublicKey({ key: key as JsonWebKey, format: 'jwk' });
+    const bits = loaded.asymmetricKeyDetails?.modulusLength;
+    return loaded.asymmetricKeyType !== 'rsa' || (bits !== undefined && bits >= MIN_RSA_MODULUS_BITS);
+  } catch {
+    return false;
+  }
+}
+
+const jwk = z
+  .looseObject({ kty: z.enum(['RSA', 'EC', 'OKP']) })
+  .refine((key) => !('d' in key), 'must be a public key')
+  .refine(isUsablePublicKey, `must be a valid public key (RSA: at least ${MIN_RSA_MODULUS_BITS} bits)`);
 
 /** Control characters (NUL, line breaks) have no place in a name shown on pages, consent screens and logs. */
 export function hasControlCharacters(value: string): boolean {

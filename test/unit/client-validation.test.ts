@@ -1,6 +1,10 @@
+import { generateKeyPairSync } from 'node:crypto';
+
 import { ClientValidationError, validateNewClient } from '../../src/clients/index.js';
 
 const valid = { name: 'Partner', grantTypes: ['client_credentials'], scopes: ['api:read'] };
+const RSA_1024 = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' });
+const ED25519 = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' });
 
 describe('client registration validation', () => {
   test('a valid registration passes and is returned typed', () => {
@@ -8,6 +12,10 @@ describe('client registration validation', () => {
     expect(
       validateNewClient({ ...valid, grantTypes: ['authorization_code'], redirectUris: ['https://app.example/cb', 'http://127.0.0.1:8080/cb'] }),
     ).toMatchObject({ redirectUris: ['https://app.example/cb', 'http://127.0.0.1:8080/cb'] });
+  });
+
+  test('a private_key_jwt client with a real public key passes', () => {
+    expect(validateNewClient({ ...valid, authMethod: 'private_key_jwt', jwks: { keys: [ED25519] } })).toMatchObject({ jwks: { keys: [ED25519] } });
   });
 
   test.each([
@@ -20,11 +28,13 @@ describe('client registration validation', () => {
     ['a client id with the prefix of customer ids', { ...valid, clientId: 'C-lookalike01' }, /^clientId:/],
     ['a redirect URI with a wildcard', { ...valid, grantTypes: ['authorization_code'], redirectUris: ['https://*.example.com/cb'] }, /^redirectUris\.0:/],
     ['client_credentials without client authentication', { ...valid, authMethod: 'none' }, /^grantTypes:/],
-    ['keys on a client that does not authenticate with them', { ...valid, jwks: { keys: [{ kty: 'OKP', crv: 'Ed25519', x: 'x' }] } }, /^jwks:/],
+    ['keys on a client that does not authenticate with them', { ...valid, jwks: { keys: [ED25519] } }, /^jwks:/],
     ['an http redirect URI off loopback', { ...valid, grantTypes: ['authorization_code'], redirectUris: ['http://app.example/cb'] }, /^redirectUris\.0:/],
     ['a redirect URI with a fragment', { ...valid, grantTypes: ['authorization_code'], redirectUris: ['https://app.example/cb#x'] }, /^redirectUris\.0:/],
     ['authorization_code without redirect URIs', { ...valid, grantTypes: ['authorization_code'] }, /^redirectUris:/],
     ['private_key_jwt without keys', { ...valid, authMethod: 'private_key_jwt' }, /^jwks:/],
+    ['a key that is no key (a 12-bit RSA modulus)', { ...valid, authMethod: 'private_key_jwt', jwks: { keys: [{ kty: 'RSA', n: 'abc', e: 'AQAB' }] } }, /^jwks\.keys\.0:/],
+    ['a 1024-bit RSA key', { ...valid, authMethod: 'private_key_jwt', jwks: { keys: [RSA_1024] } }, /^jwks\.keys\.0:/],
     ['a private key in jwks', { ...valid, authMethod: 'private_key_jwt', jwks: { keys: [{ kty: 'OKP', crv: 'Ed25519', x: 'x', d: 'secret' }] } }, /^jwks\.keys\.0:/],
     ['an unknown field', { ...valid, admin: true }, /^client:|admin/],
     ['a short secret', { ...valid, secret: 'short' }, /^secret:/],
