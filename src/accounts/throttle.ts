@@ -10,6 +10,8 @@ export interface ThrottleSettings {
   /** Failures per account, from all addresses, within the window, after which every attempt is refused. */
   accountCeiling: number;
   accountWindowSeconds: number;
+  /** How long an address the account completed a sign-in from stays exempt from the ceiling (0: never). */
+  knownAddressDays: number;
 }
 
 interface PairDocument extends StoredDocument {
@@ -37,7 +39,10 @@ export interface FailureOutcome {
  *   doubling delay (base, 2x base, ... capped). One address therefore gets only a handful of guesses per
  *   hour, and cannot reach the account ceiling on its own, so it cannot lock the owner out.
  * - per account: a ceiling of failures per window from all addresses (a distributed attack); when hit,
- *   every attempt is refused until the window ends, and the owner is told once.
+ *   every attempt is refused until the window ends, and the owner is told once. Anyone can trip it, so an
+ *   address the account completed a sign-in from recently (a known address) is let through while it
+ *   holds, still under its own pair backoff: the owner keeps working from where they work, and a guesser
+ *   sharing that address gets the handful of guesses the backoff allows and no more.
  * Callers answer a throttled attempt exactly like bad credentials.
  */
 export class SignInThrottle {
@@ -58,6 +63,16 @@ export class SignInThrottle {
     return `account:${subject}`;
   }
 
+  #knownAddressId(subject: string, ip: string): string {
+    return `known:${subject}:${ip}`;
+  }
+
+  /** Whether the account completed a sign-in from this address within the known-address period. */
+  async #isKnownAddress(subject: string, ip: string): Promise<boolean> {
+    if (this.settings.knownAddressDays === 0) return false;
+    return (await this.#collection.findOne({ _id: this.#knownAddressId(subject, ip) })) !== null;
+  }
+
   /** Whether an attempt for this subject (an account id, or a stand-in for an unknown name) may go on. */
   async check(subject: string, ip: string): Promise<ThrottleState> {
     const now = Date.now();
@@ -65,7 +80,8 @@ export class SignInThrottle {
       this.#collection.findOne({ _id: this.#pairId(subject, ip) }),
       this.#collection.findOne({ _id: this.#accountId(subject) }),
     ]);
-    if (window && window.failures >= this.settings.accountCeiling) {
+    // The known-address read happens only at the ceiling, which ordinary sign-ins never meet.
+    if (window && window.failures >= this.settings.accountCeiling && !(await this.#isKnownAddress(subject, ip))) {
       return { throttled: true, reason: 'ceiling', retryAfterMs: Math.max(0, (window.expiresAt?.getTime() ?? now) - now) };
     }
     if (pair?.blockedUntil && pair.blockedUntil.getTime() > now) {
@@ -104,8 +120,17 @@ export class SignInThrottle {
     return { ceilingReached: flipped !== null };
   }
 
-  /** A full sign-in succeeded from this address: its backoff is forgotten (the account window is not). */
+  /**
+   * A full sign-in succeeded from this address: its backoff is forgotten (the account window is not), and
+   * the address is known to the account for the known-address period.
+   */
   async recordSuccess(subject: string, ip: string): Promise<void> {
     await this.#collection.deleteMany({ _id: this.#pairId(subject, ip) });
+    if (this.settings.knownAddressDays === 0) return;
+    await this.#collection.updateOne(
+      { _id: this.#knownAddressId(subject, ip) },
+      { $set: { expiresAt: new Date(Date.now() + this.settings.knownAddressDays * 86400 * 1000) } },
+      { upsert: true },
+    );
   }
 }

@@ -85,6 +85,7 @@ const envSchema = z.object({
   SIGNIN_BACKOFF_MAX_MS: intInRange(1, 86_400_000).default(15 * 60 * 1000),
   SIGNIN_ACCOUNT_CEILING: intInRange(1, 1_000_000).default(100),
   SIGNIN_ACCOUNT_WINDOW_SECONDS: intInRange(1, 7 * 86400).default(3600),
+  SIGNIN_KNOWN_ADDRESS_DAYS: intInRange(0, 365).default(30),
   RATE_LIMIT_WINDOW_SECONDS: intInRange(1, 3600).default(60),
   RATE_LIMIT_PASSWORD_GRANT: intInRange(0, 1_000_000).default(300),
   RATE_LIMIT_MFA_CHALLENGE: intInRange(0, 1_000_000).default(30),
@@ -203,6 +204,8 @@ export interface Config {
     backoffMaxMs: number;
     accountCeiling: number;
     accountWindowSeconds: number;
+    /** Addresses the account completed a sign-in from pass the ceiling for this many days (0: none do). */
+    knownAddressDays: number;
   };
   /**
    * Per-IP fixed-window limits (requests per window; 0 turns a limit off). `signInPages` counts password and
@@ -475,6 +478,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       backoffMaxMs: env.SIGNIN_BACKOFF_MAX_MS,
       accountCeiling: env.SIGNIN_ACCOUNT_CEILING,
       accountWindowSeconds: env.SIGNIN_ACCOUNT_WINDOW_SECONDS,
+      knownAddressDays: env.SIGNIN_KNOWN_ADDRESS_DAYS,
     },
     rateLimits: {
       windowSeconds: env.RATE_LIMIT_WINDOW_SECONDS,

@@ -260,7 +260,8 @@ export class MfaService {
       purpose: 'security-notice',
       subject: 'Sign-in attempts to your account were blocked',
       text:
-        'We saw many failed sign-in attempts to your account and stopped accepting sign-ins for a while.\n' +
+        'We saw many failed sign-in attempts to your account and stopped accepting sign-ins for a while,\n' +
+        'except from the networks you signed in from recently.\n' +
         'If this was not you, nothing was disclosed; consider changing your password once sign-in works again.\n',
     });
   }

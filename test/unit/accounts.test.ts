@@ -7,7 +7,7 @@ import { ServerSecrets } from '../../src/secrets/index.js';
 import { MemoryStore } from '../../src/store/memory.js';
 
 const secrets = new ServerSecrets({ id: 't', key: randomBytes(32) });
-const throttle = { freeFailures: 50, backoffBaseMs: 1000, backoffMaxMs: 1000, accountCeiling: 1000, accountWindowSeconds: 60 };
+const throttle = { freeFailures: 50, backoffBaseMs: 1000, backoffMaxMs: 1000, accountCeiling: 1000, accountWindowSeconds: 60, knownAddressDays: 30 };
 
 describe('password policy', () => {
   test('12 to 128 characters, counted as code points', () => {

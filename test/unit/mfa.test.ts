@@ -28,7 +28,7 @@ const secrets = new ServerSecrets({ id: 't', key: randomBytes(32) });
 const subject = { customerId: 'C-unit-test', email: 'unit@example.com' };
 
 function accountsOn(store: MemoryStore): AccountService {
-  const throttle = { freeFailures: 1, backoffBaseMs: 60_000, backoffMaxMs: 60_000, accountCeiling: 1000, accountWindowSeconds: 60 };
+  const throttle = { freeFailures: 1, backoffBaseMs: 60_000, backoffMaxMs: 60_000, accountCeiling: 1000, accountWindowSeconds: 60, knownAddressDays: 30 };
   return new AccountService(store, secrets, { argon2: { memoryKib: 19456, timeCost: 2, parallelism: 1 }, throttle });
 }
 
