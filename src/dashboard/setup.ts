@@ -83,7 +83,7 @@ export async function createDashboard(setup: DashboardSetup): Promise<{ routes: 
     revokeGrant: setup.revokeGrant,
     sections: [
       tokenListRoutes({ pages, activeTokens, credentials, revokeClientTokens: setup.revokeClientTokens }),
-      sessionListRoutes(pages, new SignedInSessions(setup.store, setup.secrets, references, setup.sessionDevices, sessions)),
+      sessionListRoutes(pages, new SignedInSessions(setup.store, setup.secrets, references, setup.sessionDevices, sessions, secureCookies)),
     ],
   });
   return { routes };

@@ -67,12 +67,14 @@ export class SignedInSessions {
     private readonly references: RecordReferences,
     private readonly devices: SessionDevices,
     private readonly dashboardSessions: DashboardSessions,
+    /** Whether cookies are Secure (an https issuer), which names the provider's session cookie. */
+    private readonly secureCookies: boolean,
   ) {}
 
   async list(ctx: Context, accountId: string, currentDashboardSessionId: string): Promise<SignedInSession[]> {
     const [signInSessions, ofThisBrowser, dashboardSessions] = await Promise.all([
       signInSessionsOf(this.store, accountId, MAX_LISTED_SESSIONS),
-      signInSessionOfRequest(ctx, this.store, this.secrets),
+      signInSessionOfRequest(ctx, this.store, this.secrets, this.secureCookies),
       this.dashboardSessions.listOf(accountId, MAX_LISTED_SESSIONS),
     ]);
     const devices = await this.devices.of(accountId, signInSessions.map((session) => session.uid));
@@ -126,7 +128,7 @@ export class SignedInSessions {
    * revoking the grants the ended sign-in sessions gave apps, as `end` does.
    */
   async endOthers(ctx: Context, accountId: string, currentDashboardSessionId: string): Promise<OtherSessionsEnded> {
-    const ofThisBrowser = await signInSessionOfRequest(ctx, this.store, this.secrets);
+    const ofThisBrowser = await signInSessionOfRequest(ctx, this.store, this.secrets, this.secureCookies);
     const keep = ofThisBrowser?.accountId === accountId ? ofThisBrowser : undefined;
     const signIn = await endOtherSignInSessions(this.store, accountId, keep?.storedId);
     await this.devices.forgetOthersOf(accountId, keep?.uid);

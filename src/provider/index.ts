@@ -38,6 +38,7 @@ import { interactionPolicyWithStepUp } from './step-up-policy.js';
 import { clientBasedCors, isWebOrigin, WEB_ORIGINS } from './cors-policy.js';
 import { assertClientAssertionAudience } from './client-assertion-audience.js';
 import { makeReplayDetectionAtomic } from './replay-detection.js';
+import { signInSessionCookieName } from './sign-in-sessions.js';
 import type { Views } from '../views/index.js';
 
 export { ACCOUNT_BOUND_MODELS, CLIENT_BOUND_MODELS, isStoredPayload, readStoredPayload, type StoredPayload, ensureOidcIndexes, OIDC_MIGRATIONS, endSessionsOfAccount, revokeGrantEverywhere, collectionName, OIDC_MODELS, type OidcDocument } from './adapter.js';
@@ -157,6 +158,7 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
     // Every use of a refresh token returns a new one; presenting a used one again revokes the grant.
     rotateRefreshToken: true,
     cookies: {
+      names: { session: signInSessionCookieName(config.issuer.startsWith('https:')), interaction: '_interaction', resume: '_interaction_resume' },
       keys: config.cookieKeys,
       long: { httpOnly: true, sameSite: 'lax', secure: config.issuer.startsWith('https:') },
       short: { httpOnly: true, sameSite: 'lax', secure: config.issuer.startsWith('https:') },

@@ -7,8 +7,15 @@ import type { Filter, Store } from '../store/index.js';
 import { collectionName, hashedIdCandidates, isStoredPayload, readStoredPayload, revokeGrantEverywhere, type OidcDocument, type StoredPayload } from './adapter.js';
 import { afterProviderAnswers } from './after-answer.js';
 
-/** oidc-provider's default name for its session cookie (we do not configure `cookies.names`). */
-const SIGN_IN_SESSION_COOKIE = '_session';
+/**
+ * The provider's session cookie. Over https it is `__Host-` prefixed: browsers then accept it only Secure,
+ * for path / and from this host, so a sibling subdomain cannot plant a session of its choosing (fixation).
+ * oidc-provider's interaction cookies are scoped to their interaction's path, which the prefix forbids, so
+ * they keep their default names.
+ */
+export function signInSessionCookieName(secureCookies: boolean): string {
+  return secureCookies ? '__Host-session' : '_session';
+}
 
 /** Routes on which a browser presents its sign-in session to the provider. */
 const SESSION_ROUTES = ['authorization', 'resume'];
@@ -133,9 +140,9 @@ export async function signInSessionsOf(store: Store, accountId: string, limit: n
 }
 
 /** The sign-in session of the browser making this request, if it has one. */
-export async function signInSessionOfRequest(ctx: Context, store: Store, secrets: ServerSecrets): Promise<SignInSession | undefined> {
+export async function signInSessionOfRequest(ctx: Context, store: Store, secrets: ServerSecrets, secureCookies: boolean): Promise<SignInSession | undefined> {
   // Signed with the app's keys, which are the provider's cookie keys (see app.ts).
-  const sessionId = ctx.cookies.get(SIGN_IN_SESSION_COOKIE, { signed: true });
+  const sessionId = ctx.cookies.get(signInSessionCookieName(secureCookies), { signed: true });
   if (!sessionId || sessionId.length > 128) return undefined;
   const document = await store.collection<OidcDocument>(collectionName('Session')).findOne({ _id: { $in: hashedIdCandidates(secrets, sessionId) } });
   return document ? toSignInSession(document) : undefined;

@@ -84,6 +84,46 @@ describe('TRUST_PROXY=true', () => {
     }
   });
 
+  test('over https the sign-in session cookie is __Host-session: signing in through the pages sets it Secure, for path /', async () => {
+    const email = `proxied-${randomBytes(4).toString('hex')}@example.com`;
+    await server.application.accounts.create({ email, password: 'correct horse battery staple' });
+    const jar = new Map<string, string>();
+    /** One request as the proxy forwards it: our cookie jar, and redirects followed only by the caller. */
+    const send = async (pathOrUrl: string, init: { method?: string; form?: Record<string, string> } = {}) => {
+      // Locations name the https origin the browser saw; the test server itself speaks http.
+      const url = new URL(new URL(pathOrUrl, server.baseUrl).pathname + new URL(pathOrUrl, server.baseUrl).search, server.baseUrl);
+      const headers: Record<string, string> = { ...FORWARDED, cookie: [...jar].map(([name, value]) => `${name}=${value}`).join('; ') };
+      if (init.form) headers['content-type'] = 'application/x-www-form-urlencoded';
+      const response = await fetch(url, { method: init.method ?? 'GET', headers, body: init.form ? new URLSearchParams(init.form).toString() : undefined, redirect: 'manual' });
+      const setCookies = response.headers.getSetCookie();
+      for (const cookie of setCookies) {
+        const [pair = ''] = cookie.split(';');
+        const at = pair.indexOf('=');
+        jar.set(pair.slice(0, at), pair.slice(at + 1));
+      }
+      return { response, setCookies, html: await response.text() };
+    };
+    const authorization = await startAuthorization(server, FORWARDED);
+    for (const cookie of authorization.headers.getSetCookie()) {
+      const [pair = ''] = cookie.split(';');
+      jar.set(pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1));
+    }
+    const login = await send(String(authorization.headers.get('location')));
+    const action = String(/action="([^"]+\/login)"/.exec(login.html)?.[1]);
+    const csrf = String(/name="csrf" value="([^"]+)"/.exec(login.html)?.[1]);
+    const submitted = await send(action, { method: 'POST', form: { csrf, username: email, password: 'correct horse battery staple' } });
+    expect(submitted.response.status).toBe(303);
+    const resumed = await send(String(submitted.response.headers.get('location')));
+    const sessionCookies = resumed.setCookies.filter((cookie) => /^(__Host-session|_session)[.=]/.test(cookie) && !cookie.includes('expires=Thu, 01 Jan 1970'));
+    expect(sessionCookies.length).toBeGreaterThan(0);
+    for (const cookie of sessionCookies) {
+      expect(cookie).toMatch(/^__Host-session/);
+      expect(cookie.toLowerCase()).toContain('; secure');
+      expect(cookie.toLowerCase()).toContain('; path=/;');
+      expect(cookie.toLowerCase()).not.toContain('domain=');
+    }
+  });
+
   test('X-Forwarded-Proto: https lets the provider set its cookies, marked Secure', async () => {
     const response = await startAuthorization(server, FORWARDED);
     expect(response.status).toBe(303);
