@@ -48,12 +48,18 @@ export const JWKS_WITHOUT_KEYS_MESSAGE = 'only a client with token_endpoint_auth
 /** NIST SP 800-131A: RSA keys under 2048 bits no longer protect a signature. */
 const MIN_RSA_MODULUS_BITS = 2048;
 
-/** Whether the JWK is a public key Node can load (a valid curve point, a real modulus) and of adequate size. */
+/**
+ * Whether the JWK is a public key Node can load (a valid curve point, a real modulus) and of adequate size.
+ * An RSA public exponent must be odd and at least 3 (FIPS 186-5 asks for more): Node loads e=1, with which any
+ * padded hash "verifies" as its own signature, so anyone could sign as the client; e=0 or an even e never
+ * verifies anything real.
+ */
 function isUsablePublicKey(key: Record<string, unknown>): boolean {
   try {
     const loaded = createPublicKey({ key: key as JsonWebKey, format: 'jwk' });
-    const bits = loaded.asymmetricKeyDetails?.modulusLength;
-    return loaded.asymmetricKeyType !== 'rsa' || (bits !== undefined && bits >= MIN_RSA_MODULUS_BITS);
+    if (loaded.asymmetricKeyType !== 'rsa') return true;
+    const { modulusLength: bits, publicExponent: exponent } = loaded.asymmetricKeyDetails ?? {};
+    return bits !== undefined && bits >= MIN_RSA_MODULUS_BITS && exponent !== undefined && exponent >= 3n && exponent % 2n === 1n;
   } catch {
     return false;
   }
@@ -62,7 +68,7 @@ function isUsablePublicKey(key: Record<string, unknown>): boolean {
 const jwk = z
   .looseObject({ kty: z.enum(['RSA', 'EC', 'OKP']) })
   .refine((key) => !('d' in key), 'must be a public key')
-  .refine(isUsablePublicKey, `must be a valid public key (RSA: at least ${MIN_RSA_MODULUS_BITS} bits)`);
+  .refine(isUsablePublicKey, `must be a valid public key (RSA: at least ${MIN_RSA_MODULUS_BITS} bits, an odd public exponent of at least 3)`);
 
 /** Control characters (NUL, line breaks) have no place in a name shown on pages, consent screens and logs. */
 export function hasControlCharacters(value: string): boolean {

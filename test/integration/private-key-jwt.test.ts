@@ -136,4 +136,17 @@ describe.each(STORE_KINDS)('private_key_jwt client authentication on the %s stor
     expect(refused.map((response) => response.status)).toEqual([400, 400, 400]);
     expect(JSON.stringify(refused.map((response) => response.body))).not.toContain(String(privateJwk.d));
   });
+
+  // RSA with e=1 "verifies" any signature equal to the padded hash: anyone could sign as the partner.
+  test('registration and key rotation refuse an RSA key whose public exponent protects nothing', async () => {
+    const { publicKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
+    const rsa = await exportJWK(publicKey);
+    const base = { name: 'Weak RSA partner', grant_types: ['client_credentials'], scopes: ['api:read'], token_endpoint_auth_method: 'private_key_jwt' };
+    for (const e of ['AQ', 'AA', 'Ag']) {
+      const created = await admin('POST', '/clients', { body: { ...base, jwks: { keys: [{ ...rsa, e, kid: 'weak' }] } } });
+      expect({ e, status: created.status }).toEqual({ e, status: 400 });
+      const rotated = await admin('PATCH', `/clients/${clientId}`, { body: { jwks: { keys: [{ ...rsa, e, kid: 'weak' }] } } });
+      expect({ e, status: rotated.status }).toEqual({ e, status: 400 });
+    }
+  });
 });
