@@ -65,8 +65,20 @@ function isUsablePublicKey(key: Record<string, unknown>): boolean {
   }
 }
 
+/**
+ * RFC 7517/7518 public key members are strings, but for key_ops and x5c (lists of strings) and ext (a boolean).
+ * Anything else is not a key member: a deeply nested value would also overflow the stack where the
+ * registration is serialized (a 500), and MongoDB refuses documents nested over 100 levels.
+ */
+function hasOnlyFlatMembers(key: Record<string, unknown>): boolean {
+  return Object.values(key).every(
+    (value) => typeof value === 'string' || typeof value === 'boolean' || (Array.isArray(value) && value.every((item) => typeof item === 'string')),
+  );
+}
+
 const jwk = z
   .looseObject({ kty: z.enum(['RSA', 'EC', 'OKP']) })
+  .refine(hasOnlyFlatMembers, 'members must be strings (key_ops and x5c: lists of strings, ext: a boolean)')
   .refine((key) => !('d' in key), 'must be a public key')
   .refine(isUsablePublicKey, `must be a valid public key (RSA: at least ${MIN_RSA_MODULUS_BITS} bits, an odd public exponent of at least 3)`);
 

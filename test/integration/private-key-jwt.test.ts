@@ -149,4 +149,18 @@ describe.each(STORE_KINDS)('private_key_jwt client authentication on the %s stor
       expect({ e, status: rotated.status }).toEqual({ e, status: 400 });
     }
   });
+
+  test('a key with a deeply nested member is refused with 400, not a server error', async () => {
+    const nested = `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`;
+    const body = JSON.stringify({
+      name: 'Nested partner', grant_types: ['client_credentials'], scopes: ['api:read'], token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [{ ...key.publicJwk, kid: 'nested', extra: '@nested@' }] },
+    }).replace('"@nested@"', nested);
+    for (const [method, path] of [['POST', '/clients'], ['PATCH', `/clients/${clientId}`]] as const) {
+      const sent = method === 'POST' ? body : JSON.stringify({ jwks: { keys: [{ ...key.publicJwk, kid: 'nested', extra: '@nested@' }] } }).replace('"@nested@"', nested);
+      const response = await fetch(`${server.adminUrl ?? ''}${path}`, { method, headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: sent });
+      expect({ method, status: response.status }).toEqual({ method, status: 400 });
+      expect(((await response.json()) as Json).error).toBe('invalid_request');
+    }
+  });
 });
