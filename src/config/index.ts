@@ -48,6 +48,7 @@ const envSchema = z.object({
   MIGRATION_LEASE_SECONDS: intInRange(10, 86400).default(300),
   CLIENT_CACHE_TTL_MS: intInRange(0, 60000).default(5000),
   CLIENT_CACHE_MAX_ENTRIES: intInRange(0, 1000000).default(10000),
+  CLIENT_ASSERTION_MAX_LIFETIME_SECONDS: intInRange(60, 86400).default(3600),
   ADMIN_PORT: intInRange(0, 65535).default(3001),
   ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
   ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)').max(512).optional(),
@@ -236,6 +237,8 @@ export interface Config {
   migrationLeaseSeconds: number;
   /** Client metadata cache: other instances see a changed client within ttlMs (0 disables the cache). */
   clientCache: { ttlMs: number; maxEntries: number };
+  /** How far ahead a private_key_jwt assertion's exp may be: its replay record is kept that long. */
+  clientAssertionMaxLifetimeSeconds: number;
   /** The admin API; it starts only when a token is configured. */
   admin: { port: number; host: string; token: string | undefined };
   /** Honour X-Forwarded-For/-Proto (only behind a proxy that sets them). */
@@ -501,6 +504,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     migrationLeaseSeconds: env.MIGRATION_LEASE_SECONDS,
     clientCache: { ttlMs: env.CLIENT_CACHE_TTL_MS, maxEntries: env.CLIENT_CACHE_MAX_ENTRIES },
+    clientAssertionMaxLifetimeSeconds: env.CLIENT_ASSERTION_MAX_LIFETIME_SECONDS,
     admin: { port: env.ADMIN_PORT, host: env.ADMIN_HOST, token: env.ADMIN_TOKEN },
     trustProxy: env.TRUST_PROXY,
     trustedProxyHops: env.TRUSTED_PROXY_HOPS,

@@ -17,3 +17,16 @@ export async function assertClientAssertionAudience(ctx: KoaContextWithOIDC, cla
     throw new errors.InvalidClientAuth('audience (aud) must be one value: the issuer identifier, or the URL of the token endpoint or of this endpoint');
   }
 }
+
+/**
+ * An assertion's jti is remembered until its exp (that is how it is used once): an exp years ahead keeps a
+ * record that long, and one past what a date can hold (exp 1e13) was stored as already expired on MongoDB,
+ * so the same assertion was accepted again and again. Clients make a fresh assertion per request, valid
+ * for seconds to minutes, so a bound of an hour (CLIENT_ASSERTION_MAX_LIFETIME_SECONDS) costs them nothing.
+ */
+export function assertClientAssertionLifetime(claims: Readonly<Record<string, unknown>>, maxLifetimeSeconds: number): void {
+  const { exp } = claims;
+  if (typeof exp !== 'number' || exp - Date.now() / 1000 > maxLifetimeSeconds) {
+    throw new errors.InvalidClientAuth(`the client assertion must expire (exp) within ${maxLifetimeSeconds} seconds`);
+  }
+}

@@ -36,7 +36,7 @@ import { requestsOnlyOpenIdScopes } from './userinfo-tokens.js';
 import { logoutPages } from './logout-pages.js';
 import { interactionPolicyWithStepUp } from './step-up-policy.js';
 import { clientBasedCors, isWebOrigin, WEB_ORIGINS } from './cors-policy.js';
-import { assertClientAssertionAudience } from './client-assertion-audience.js';
+import { assertClientAssertionAudience, assertClientAssertionLifetime } from './client-assertion-audience.js';
 import { makeReplayDetectionAtomic } from './replay-detection.js';
 import { signInSessionCookieName } from './sign-in-sessions.js';
 import type { Views } from '../views/index.js';
@@ -164,7 +164,10 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
       short: { httpOnly: true, sameSite: 'lax', secure: config.issuer.startsWith('https:') },
     },
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
-    assertJwtClientAuthClaimsAndHeader: assertClientAssertionAudience,
+    assertJwtClientAuthClaimsAndHeader: async (ctx, claims) => {
+      assertClientAssertionLifetime(claims, config.clientAssertionMaxLifetimeSeconds);
+      await assertClientAssertionAudience(ctx, claims);
+    },
     enabledJWA: {
       clientAuthSigningAlgValues: [...SIGNING_ALGS],
       idTokenSigningAlgValues: ['RS256', 'EdDSA', 'ES256'],

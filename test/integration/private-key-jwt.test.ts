@@ -108,6 +108,25 @@ describe.each(STORE_KINDS)('private_key_jwt client authentication on the %s stor
     expect(several.body.error).toBe('invalid_client');
   });
 
+  // The replay record of an assertion lives until its exp: an exp past what a date can hold gave a record that
+  // was stored as already expired on MongoDB, and the same assertion was accepted again and again.
+  test('an assertion that expires too far ahead is refused, so its replay record always has a real lifetime', async () => {
+    for (const exp of [Math.floor(Date.now() / 1000) + 10 * 24 * 3600, 1e13, 1e300]) {
+      const signed = await new SignJWT({})
+        .setProtectedHeader({ alg: 'ES256', kid: String(key.publicJwk.kid) })
+        .setIssuer(clientId)
+        .setSubject(clientId)
+        .setAudience(server.config.issuer)
+        .setJti(randomUUID())
+        .setIssuedAt()
+        .setExpirationTime(exp)
+        .sign(key.privateKey);
+      const answers = [await tokenWith(signed), await tokenWith(signed)];
+      expect({ exp, statuses: answers.map((answer) => answer.status) }).toEqual({ exp, statuses: [401, 401] });
+      expect(answers[0]?.body.error).toBe('invalid_client');
+    }
+  });
+
   test('an assertion signed with a key the client did not register is refused; a secret is no way in', async () => {
     const stranger = await newPartnerKey('partner-key-1');
     expect((await tokenWith(await assertion(stranger, clientId, server.config.issuer))).status).toBe(401);
