@@ -261,6 +261,14 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
     return USER_GRANT_TYPES.has(grantType) || grantTypeAllowed.call(this, grantType);
   };
 
+  // oidc-provider checks a client assertion's aud against the token endpoint URL built from the request's
+  // Host header, before our own check: behind a proxy that passes its upstream name as Host (nginx's
+  // default), the token endpoint URL under ISSUER, which assertClientAssertionAudience accepts and the
+  // README promises, was refused. These are the same three audiences, built from ISSUER only.
+  provider.OIDCContext.prototype.clientJwtAuthExpectedAudience = function audiencesUnderIssuer(this: InstanceType<typeof provider.OIDCContext>): Set<string> {
+    return new Set([provider.issuer, provider.urlFor('token'), provider.urlFor(this.route)]);
+  };
+
   makeReplayDetectionAtomic(provider, store, secrets);
   registerClientCredentialsGrant(provider, resourceServers);
   const userGrantDependencies: UserGrantDependencies = {

@@ -108,6 +108,17 @@ describe.each(STORE_KINDS)('private_key_jwt client authentication on the %s stor
     expect(several.body.error).toBe('invalid_client');
   });
 
+  // Behind a proxy that passes its upstream name as Host (nginx's default `proxy_set_header Host $proxy_host`),
+  // the token endpoint URL under ISSUER is still this server's: the audience check must not depend on Host.
+  test('an assertion for the token endpoint under the issuer works whatever Host the request came with', async () => {
+    const viaProxy = await tokenRequestWithHost(server.baseUrl, 'authtoken-upstream:3000', {
+      grant_type: 'client_credentials',
+      client_assertion_type: ASSERTION_TYPE,
+      client_assertion: await assertion(key, clientId, `${server.config.issuer}/token`),
+    });
+    expect(viaProxy.status).toBe(200);
+  });
+
   // The replay record of an assertion lives until its exp: an exp past what a date can hold gave a record that
   // was stored as already expired on MongoDB, and the same assertion was accepted again and again.
   test('an assertion that expires too far ahead is refused, so its replay record always has a real lifetime', async () => {
