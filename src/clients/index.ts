@@ -13,6 +13,7 @@ import {
   JWKS_WITHOUT_KEYS_MESSAGE,
   PUBLIC_CLIENT_CREDENTIALS_MESSAGE,
   validateClientJwks,
+  validateClientName,
   validateNewClient,
 } from './validation.js';
 
@@ -186,7 +187,7 @@ export class ClientRegistry {
     const document = await this.#collection.findOne({ _id: clientId });
     if (!document) return undefined;
     const metadata = JSON.parse(document.data) as AdapterPayload;
-    if (changes.name !== undefined) metadata.client_name = changes.name;
+    if (changes.name !== undefined) metadata.client_name = validateClientName(changes.name);
     if (changes.scopes !== undefined) metadata.scope = changes.scopes.join(' ');
     if (changes.redirectUris !== undefined) metadata.redirect_uris = changes.redirectUris;
     if (changes.grantTypes !== undefined) {

@@ -87,6 +87,15 @@ export function hasControlCharacters(value: string): boolean {
   return /\p{Cc}/u.test(value);
 }
 
+const clientNameSchema = z.string().trim().min(1).max(200).refine((name) => !hasControlCharacters(name), 'must not contain control characters');
+
+/** Validates a new name of an existing client: the same rule as at registration (an update went unchecked). */
+export function validateClientName(input: string): string {
+  const parsed = clientNameSchema.safeParse(input);
+  if (!parsed.success) throw new ClientValidationError(`name: ${parsed.error.issues[0]?.message ?? 'invalid'}`, 'name');
+  return parsed.data;
+}
+
 /** A private_key_jwt client's public keys (RFC 7517 JWK Set): never a private one. */
 export const clientJwksSchema = z.object({ keys: z.array(jwk).min(1).max(10) });
 
@@ -103,7 +112,7 @@ export const newClientSchema = z
       .regex(/^[A-Za-z0-9._~-]{1,128}$/)
       .refine((id) => !id.startsWith(RESERVED_CLIENT_ID_PREFIX), `must not start with ${RESERVED_CLIENT_ID_PREFIX} (the prefix of customer ids)`)
       .optional(),
-    name: z.string().trim().min(1).max(200).refine((name) => !hasControlCharacters(name), 'must not contain control characters'),
+    name: clientNameSchema,
     grantTypes: z.array(z.enum(GRANT_TYPES)).min(1).max(GRANT_TYPES.length),
     scopes: z.array(z.string().regex(SCOPE_TOKEN)).max(100),
     redirectUris: z.array(redirectUri).max(20).optional(),

@@ -139,6 +139,17 @@ describe.each(STORE_KINDS)('admin API on the %s store', (storeKind) => {
       expect((await admin('PATCH', `/clients/${id}`, { body: {} })).status).toBe(400);
     });
 
+    test('update refuses a name with control characters, as create does', async () => {
+      const created = (await admin('POST', '/clients', { body: { name: 'Plain', grant_types: ['client_credentials'], scopes: ['api:read'] } })).body as Json;
+      const id = created.client_id as string;
+      for (const name of ['bell\u0007', 'two\nlines', 'nul\u0000']) {
+        const updated = await admin('PATCH', `/clients/${id}`, { body: { name } });
+        expect({ name, status: updated.status }).toEqual({ name, status: 400 });
+        expect(updated.body).toMatchObject({ error: 'invalid_request', fields: { name: [expect.any(String)] } });
+      }
+      expect((await admin('GET', `/clients/${id}`)).body).toMatchObject({ name: 'Plain' });
+    });
+
     test('rotate-secret: the new secret works, the old one no longer does', async () => {
       const created = (await admin('POST', '/clients', { body: { name: 'Rotating', grant_types: ['client_credentials'], scopes: ['api:read'] } })).body as Json;
       const id = created.client_id as string;
