@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
+import { request, type Server } from 'node:http';
 
 import { createProtectedApi } from '../../examples/protected-api/app.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -29,6 +29,17 @@ async function startExampleApi(server: TestServer, credentials: { clientId: stri
     async get(path: string, headers: Record<string, string> = {}): Promise<Answer> {
       const response = await fetch(`${baseUrl}${path}`, { headers });
       return { status: response.status, body: (await response.json()) as Record<string, unknown>, challenge: response.headers.get('www-authenticate') };
+    },
+    /** With raw header lines (node:http), so one header can be sent twice, which fetch would merge. */
+    getWithHeaderLines(path: string, lines: string[]): Promise<{ status: number; challenge: string | undefined }> {
+      return new Promise((resolve, reject) => {
+        const outgoing = request(`${baseUrl}${path}`, { headers: [...lines, 'host', new URL(baseUrl).host] }, (response) => {
+          response.resume();
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, challenge: response.headers['www-authenticate'] }));
+        });
+        outgoing.on('error', reject);
+        outgoing.end();
+      });
     },
     close: () => new Promise<void>((resolve) => listening.close(() => resolve())),
   };
@@ -107,6 +118,15 @@ describe.each(['opaque', 'jwt'])('resource-server middleware (example API) with 
     expect(two.status).toBe(400);
     expect(two.challenge).toMatch(/error="invalid_request"/);
     expect((await api.get('/hello', { authorization: 'Bearer a b' })).status).toBe(400);
+  });
+
+  // Node keeps only the first of two Authorization lines: the API must not pick one of two credentials
+  // (a proxy in front may have authorized the other).
+  test('two Authorization headers: 400 invalid_request, not the first one served', async () => {
+    const { token } = await userToken('api:read');
+    const answer = await api.getWithHeaderLines('/hello', ['authorization', `Bearer ${token}`, 'authorization', 'Bearer another-token']);
+    expect(answer.status).toBe(400);
+    expect(answer.challenge).toMatch(/error="invalid_request"/);
   });
 
   test('a missing scope: 403 insufficient_scope naming the scope; a missing role: 403 as well', async () => {
