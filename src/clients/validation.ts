@@ -57,7 +57,10 @@ const MIN_RSA_MODULUS_BITS = 2048;
 function isUsablePublicKey(key: Record<string, unknown>): boolean {
   try {
     const loaded = createPublicKey({ key: key as JsonWebKey, format: 'jwk' });
-    if (loaded.asymmetricKeyType !== 'rsa') return true;
+    // Only keys of the algorithms client assertions may use (EdDSA, ES256, PS256/RS256): an X25519 or P-521
+    // key would load, and fail only at the partner's first token request.
+    if (loaded.asymmetricKeyType === 'ec') return loaded.asymmetricKeyDetails?.namedCurve === 'prime256v1';
+    if (loaded.asymmetricKeyType !== 'rsa') return loaded.asymmetricKeyType === 'ed25519';
     const { modulusLength: bits, publicExponent: exponent } = loaded.asymmetricKeyDetails ?? {};
     return bits !== undefined && bits >= MIN_RSA_MODULUS_BITS && exponent !== undefined && exponent >= 3n && exponent % 2n === 1n;
   } catch {
@@ -80,11 +83,16 @@ const jwk = z
   .looseObject({ kty: z.enum(['RSA', 'EC', 'OKP']) })
   .refine(hasOnlyFlatMembers, 'members must be strings (key_ops and x5c: lists of strings, ext: a boolean)')
   .refine((key) => !('d' in key), 'must be a public key')
-  .refine(isUsablePublicKey, `must be a valid public key (RSA: at least ${MIN_RSA_MODULUS_BITS} bits, an odd public exponent of at least 3)`);
+  .refine((key) => key.use === undefined || key.use === 'sig', 'must be a signing key (use "sig")')
+  .refine(isUsablePublicKey, `must be a valid public signing key: Ed25519, P-256, or RSA of at least ${MIN_RSA_MODULUS_BITS} bits with an odd public exponent of at least 3`);
 
-/** Control characters (NUL, line breaks) have no place in a name shown on pages, consent screens and logs. */
+/**
+ * Characters with no place in a name shown on pages, consent screens and logs: control characters (NUL, line
+ * breaks), line and paragraph separators, lone surrogates, and invisible format characters, among them the
+ * bidirectional overrides that make "Photos\u202Egnp.exe" read as "Photosexe.png" on a consent screen.
+ */
 export function hasControlCharacters(value: string): boolean {
-  return /\p{Cc}/u.test(value);
+  return /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u.test(value);
 }
 
 const clientNameSchema = z.string().trim().min(1).max(200).refine((name) => !hasControlCharacters(name), 'must not contain control characters');

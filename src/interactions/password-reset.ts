@@ -164,6 +164,7 @@ export function passwordResetRoutes(deps: PasswordResetDependencies): Router {
       // Not used after all: give the link back so the person can pick a better password.
       await resets.release(token);
       renderReset(ctx, token, `Choose another password: ${describePasswordProblem(error.problem)}.`);
+      ctx.status = 400;
       return;
     }
     await resets.end(token);

@@ -25,8 +25,15 @@ export async function assertClientAssertionAudience(ctx: KoaContextWithOIDC, cla
  * for seconds to minutes, so a bound of an hour (CLIENT_ASSERTION_MAX_LIFETIME_SECONDS) costs them nothing.
  */
 export function assertClientAssertionLifetime(claims: Readonly<Record<string, unknown>>, maxLifetimeSeconds: number): void {
-  const { exp } = claims;
-  if (typeof exp !== 'number' || exp - Date.now() / 1000 > maxLifetimeSeconds) {
+  const { exp, iat } = claims;
+  const now = Date.now() / 1000;
+  if (typeof exp !== 'number' || exp - now > maxLifetimeSeconds) {
     throw new errors.InvalidClientAuth(`the client assertion must expire (exp) within ${maxLifetimeSeconds} seconds`);
   }
+  // Made in the future is made wrong (a clock far off, or one made to be used later): a minute of drift is fine.
+  if (iat !== undefined && (typeof iat !== 'number' || iat > now + ASSERTION_CLOCK_SKEW_SECONDS)) {
+    throw new errors.InvalidClientAuth('the client assertion is issued in the future (iat)');
+  }
 }
+
+const ASSERTION_CLOCK_SKEW_SECONDS = 60;

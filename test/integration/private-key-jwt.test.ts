@@ -138,6 +138,27 @@ describe.each(STORE_KINDS)('private_key_jwt client authentication on the %s stor
     }
   });
 
+  test('an assertion issued in the future (iat half an hour ahead) is refused; a few seconds of clock drift are fine', async () => {
+    const issuedAt = async (iat: number) =>
+      tokenWith(
+        await new SignJWT({})
+          .setProtectedHeader({ alg: 'ES256', kid: String(key.publicJwk.kid) })
+          .setIssuer(clientId)
+          .setSubject(clientId)
+          .setAudience(server.config.issuer)
+          .setJti(randomUUID())
+          .setIssuedAt(iat)
+          .setExpirationTime(iat + 120)
+          .sign(key.privateKey),
+      );
+    const now = Math.floor(Date.now() / 1000);
+    // exp stays within CLIENT_ASSERTION_MAX_LIFETIME_SECONDS, so only iat can refuse it.
+    const ahead = await issuedAt(now + 1800);
+    expect(ahead.status).toBe(401);
+    expect(ahead.body.error).toBe('invalid_client');
+    expect((await issuedAt(now + 5)).status).toBe(200);
+  });
+
   test('an assertion signed with a key the client did not register is refused; a secret is no way in', async () => {
     const stranger = await newPartnerKey('partner-key-1');
     expect((await tokenWith(await assertion(stranger, clientId, server.config.issuer))).status).toBe(401);

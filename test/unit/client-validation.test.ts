@@ -5,6 +5,7 @@ import { ClientValidationError, validateNewClient } from '../../src/clients/inde
 const valid = { name: 'Partner', grantTypes: ['client_credentials'], scopes: ['api:read'] };
 const RSA_1024 = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' });
 const ED25519 = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' });
+const X25519 = generateKeyPairSync('x25519').publicKey.export({ format: 'jwk' });
 
 describe('client registration validation', () => {
   test('a valid registration passes and is returned typed', () => {
@@ -21,6 +22,11 @@ describe('client registration validation', () => {
   test.each([
     ['an empty name', { ...valid, name: '  ' }, /^name:/],
     ['a name with a control character', { ...valid, name: 'Part\u0000ner' }, /^name:/],
+    ['a name with a right-to-left override', { ...valid, name: 'Photos\u202Egnp.exe' }, /^name:/],
+    ['a name with a line separator', { ...valid, name: 'Part\u2028ner' }, /^name:/],
+    ['a name of zero-width characters only', { ...valid, name: '\u200B\u200B' }, /^name:/],
+    ['an X25519 key, which cannot sign', { ...valid, authMethod: 'private_key_jwt', jwks: { keys: [X25519] } }, /^jwks\.keys\.0:/],
+    ['a key marked for encryption', { ...valid, authMethod: 'private_key_jwt', jwks: { keys: [{ ...ED25519, use: 'enc' }] } }, /^jwks\.keys\.0:/],
     ['an unknown grant type', { ...valid, grantTypes: ['implicit'] }, /^grantTypes\.0:/],
     ['no grant type', { ...valid, grantTypes: [] }, /^grantTypes:/],
     ['a scope with a space or quote', { ...valid, scopes: ['api "read'] }, /^scopes\.0:/],
