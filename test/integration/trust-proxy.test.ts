@@ -69,6 +69,20 @@ describe('TRUST_PROXY=true', () => {
     expect(await loggedPublicIp(server)).toBe('203.0.113.7');
   });
 
+  test('the address is normalised: no port, IPv4-mapped IPv6 as IPv4, and an entry that is no address falls back to the connection', async () => {
+    const cases: Array<[string, string]> = [
+      ['203.0.113.7:5678', '203.0.113.7'],
+      ['[2001:db8::1]:443', '2001:db8::1'],
+      ['::ffff:203.0.113.9', '203.0.113.9'],
+      ['  198.51.100.4', '198.51.100.4'],
+      ['unknown', '127.0.0.1'],
+      ['x'.repeat(4000), '127.0.0.1'],
+    ];
+    for (const [forwardedFor, expected] of cases) {
+      expect({ forwardedFor: forwardedFor.slice(0, 40), ip: await loggedPublicIp(server, { 'x-forwarded-for': forwardedFor }) }).toEqual({ forwardedFor: forwardedFor.slice(0, 40), ip: expected });
+    }
+  });
+
   test('over https our CSRF cookie is __Host- prefixed (Secure, path /, no Domain): no sibling subdomain can plant one', async () => {
     const authorization = await startAuthorization(server, FORWARDED);
     const cookieHeader = authorization.headers.getSetCookie().map((cookie) => cookie.split(';')[0]).join('; ');
