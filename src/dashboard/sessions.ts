@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { requestOrigin } from '../audit/index.js';
 import { randomSecret, type ServerSecrets } from '../secrets/index.js';
 import type { Store, StoredDocument } from '../store/index.js';
+import { dashboardCookie, type DashboardCookie } from './dashboard-cookie.js';
 
 export const DASHBOARD_SESSIONS_COLLECTION = 'dashboard_sessions';
 const COOKIE = 'authtoken.dashboard';
@@ -34,11 +35,15 @@ interface SessionDocument extends StoredDocument {
  * elsewhere, e.g. when the password changes). The cookie holds a random token; only its keyed hash is stored.
  */
 export class DashboardSessions {
+  readonly #cookie: DashboardCookie;
+
   constructor(
     private readonly store: Store,
     private readonly secrets: ServerSecrets,
     private readonly settings: { ttlSeconds: number; secureCookies: boolean; lastSeenIntervalSeconds: number },
-  ) {}
+  ) {
+    this.#cookie = dashboardCookie(COOKIE, settings.secureCookies);
+  }
 
   get #collection() {
     return this.store.collection<SessionDocument>(DASHBOARD_SESSIONS_COLLECTION);
@@ -57,18 +62,18 @@ export class DashboardSessions {
       userAgent: requestOrigin(ctx).userAgent ?? '',
       expiresAt: new Date(now.getTime() + this.settings.ttlSeconds * 1000),
     });
-    ctx.cookies.set(COOKIE, token, {
+    ctx.cookies.set(this.#cookie.name, token, {
       signed: true,
       httpOnly: true,
       sameSite: 'lax',
-      secure: this.settings.secureCookies,
-      path: '/dashboard',
+      secure: this.#cookie.secure,
+      path: this.#cookie.path,
       maxAge: this.settings.ttlSeconds * 1000,
     });
   }
 
   async current(ctx: Context): Promise<DashboardSession | undefined> {
-    const token = ctx.cookies.get(COOKIE, { signed: true });
+    const token = ctx.cookies.get(this.#cookie.name, { signed: true });
     if (!token || token.length > 128) return undefined;
     const document = await this.#collection.findOne({ _id: { $in: this.secrets.keyedHashCandidates('token-hash', token) } });
     if (!document) return undefined;
@@ -87,7 +92,7 @@ export class DashboardSessions {
 
   async end(ctx: Context, session: DashboardSession | undefined): Promise<void> {
     if (session) await this.#collection.deleteMany({ _id: session.id });
-    ctx.cookies.set(COOKIE, null, { signed: true, path: '/dashboard' });
+    ctx.cookies.set(this.#cookie.name, null, { signed: true, path: this.#cookie.path, secure: this.#cookie.secure });
   }
 
   /** The account's dashboard sessions, newest first. */

@@ -7,6 +7,7 @@ import type { InternalClientCredentials } from '../clients/index.js';
 import { ACR_MFA } from '../mfa/index.js';
 import { runTokenRequest } from '../provider/index.js';
 import { randomSecret } from '../secrets/index.js';
+import { dashboardCookie, type DashboardCookie } from './dashboard-cookie.js';
 
 const SIGN_IN_COOKIE = 'authtoken.dashboard.signin';
 const SIGN_IN_TTL_MS = 10 * 60 * 1000;
@@ -29,12 +30,16 @@ export interface SignedIn {
  * reachable from inside a deployment), and so may read the ID token it gets back without re-verifying it.
  */
 export class DashboardSignIn {
+  readonly #cookie: DashboardCookie;
+
   constructor(
     private readonly issuer: string,
     private readonly client: InternalClientCredentials,
     private readonly provider: () => Middleware,
-    private readonly secureCookies: boolean,
-  ) {}
+    secureCookies: boolean,
+  ) {
+    this.#cookie = dashboardCookie(SIGN_IN_COOKIE, secureCookies);
+  }
 
   get redirectUri(): string {
     return `${this.issuer}${DASHBOARD_CALLBACK_PATH}`;
@@ -44,12 +49,12 @@ export class DashboardSignIn {
   begin(ctx: Context, options: { requireSecondFactor: boolean }): void {
     const state = randomSecret(16);
     const verifier = randomSecret(32);
-    ctx.cookies.set(SIGN_IN_COOKIE, `${state}.${verifier}.${options.requireSecondFactor ? 1 : 0}`, {
+    ctx.cookies.set(this.#cookie.name, `${state}.${verifier}.${options.requireSecondFactor ? 1 : 0}`, {
       signed: true,
       httpOnly: true,
       sameSite: 'lax',
-      secure: this.secureCookies,
-      path: '/dashboard',
+      secure: this.#cookie.secure,
+      path: this.#cookie.path,
       maxAge: SIGN_IN_TTL_MS,
     });
     const parameters = new URLSearchParams({
@@ -71,8 +76,8 @@ export class DashboardSignIn {
    * callback is not ours to trust (no pending sign-in, another state, an error from /auth, a failed exchange).
    */
   async complete(ctx: Context): Promise<SignedIn | undefined> {
-    const pending = ctx.cookies.get(SIGN_IN_COOKIE, { signed: true });
-    ctx.cookies.set(SIGN_IN_COOKIE, null, { signed: true, path: '/dashboard' });
+    const pending = ctx.cookies.get(this.#cookie.name, { signed: true });
+    ctx.cookies.set(this.#cookie.name, null, { signed: true, path: this.#cookie.path, secure: this.#cookie.secure });
     const [state, verifier, steppedUp] = pending?.split('.') ?? [];
     const code = typeof ctx.query.code === 'string' ? ctx.query.code : undefined;
     if (!state || !verifier || !code || ctx.query.state !== state) return undefined;

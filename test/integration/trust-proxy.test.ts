@@ -138,6 +138,55 @@ describe('TRUST_PROXY=true', () => {
     }
   });
 
+  test('over https the dashboard sign-in and session cookies are __Host- prefixed (Secure, path /) and still sign the person in', async () => {
+    const email = `dashboard-${randomBytes(4).toString('hex')}@example.com`;
+    await server.application.accounts.create({ email, password: 'correct horse battery staple' });
+    const jar = new Map<string, string>();
+    const setCookies: string[] = [];
+    /** One GET or form POST as the proxy forwards it; redirects to our own host are followed. */
+    const send = async (pathOrUrl: string, form?: Record<string, string>): Promise<{ status: number; html: string; location: string | undefined }> => {
+      let target = new URL(pathOrUrl, server.baseUrl);
+      let body = form ? new URLSearchParams(form).toString() : undefined;
+      for (let hop = 0; hop < 10; hop += 1) {
+        // Locations name the https origin the browser saw; the test server itself speaks http.
+        const url = new URL(target.pathname + target.search, server.baseUrl);
+        const headers: Record<string, string> = { ...FORWARDED, cookie: [...jar].map(([name, value]) => `${name}=${value}`).join('; ') };
+        if (body) headers['content-type'] = 'application/x-www-form-urlencoded';
+        const response = await fetch(url, { method: body ? 'POST' : 'GET', headers, body, redirect: 'manual' });
+        for (const cookie of response.headers.getSetCookie()) {
+          setCookies.push(cookie);
+          const [pair = ''] = cookie.split(';');
+          const at = pair.indexOf('=');
+          if (cookie.toLowerCase().includes('expires=thu, 01 jan 1970')) jar.delete(pair.slice(0, at));
+          else jar.set(pair.slice(0, at), pair.slice(at + 1));
+        }
+        const location = response.headers.get('location') ?? undefined;
+        if (response.status < 300 || response.status >= 400 || !location) return { status: response.status, html: await response.text(), location };
+        await response.arrayBuffer();
+        target = new URL(location, target);
+        body = undefined;
+      }
+      throw new Error('too many redirects');
+    };
+    const login = await send('/dashboard/signin');
+    const action = String(/action="([^"]+\/login)"/.exec(login.html)?.[1]);
+    const csrf = String(/name="csrf" value="([^"]+)"/.exec(login.html)?.[1]);
+    const consent = await send(action, { csrf, username: email, password: 'correct horse battery staple' });
+    const consentAction = String(/action="([^"]+\/consent)"/.exec(consent.html)?.[1]);
+    const consentCsrf = String(/name="csrf" value="([^"]+)"/.exec(consent.html)?.[1]);
+    const overview = await send(consentAction, { csrf: consentCsrf, decision: 'allow' });
+    expect(overview.status).toBe(200);
+    expect(overview.html).toContain('Your AuthToken dashboard');
+    const dashboardCookies = setCookies.filter((cookie) => cookie.includes('authtoken.dashboard') && !cookie.toLowerCase().includes('expires=thu, 01 jan 1970'));
+    expect(dashboardCookies.some((cookie) => cookie.startsWith('__Host-authtoken.dashboard.signin='))).toBe(true);
+    expect(dashboardCookies.some((cookie) => cookie.startsWith('__Host-authtoken.dashboard='))).toBe(true);
+    for (const cookie of dashboardCookies) {
+      expect(cookie).toMatch(/^__Host-/);
+      expect(cookie.toLowerCase()).toContain('; secure');
+      expect(cookie.toLowerCase()).toContain('; path=/;');
+    }
+  });
+
   test('X-Forwarded-Proto: https lets the provider set its cookies, marked Secure', async () => {
     const response = await startAuthorization(server, FORWARDED);
     expect(response.status).toBe(303);
