@@ -208,7 +208,7 @@ describe('Generate Token API: throttling, rate limit and the deprecated GET', ()
   beforeAll(async () => {
     server = await startTestServer({
       store: 'memory',
-      env: { SIGNIN_FREE_FAILURES: '1', RATE_LIMIT_PASSWORD_GRANT: '12', COMPAT_TOKEN_GET: 'true', ARGON2_MEMORY_KIB: '19456' },
+      env: { SIGNIN_FREE_FAILURES: '1', RATE_LIMIT_PASSWORD_GRANT: '12', RATE_LIMIT_WINDOW_SECONDS: '3600', COMPAT_TOKEN_GET: 'true', ARGON2_MEMORY_KIB: '19456' },
     });
   });
   afterAll(async () => {

@@ -265,6 +265,8 @@ describe('throttling (memory store, short backoff)', () => {
         SIGNIN_ACCOUNT_CEILING: '6',
         RATE_LIMIT_PASSWORD_GRANT: '40',
         RATE_LIMIT_MFA_CHALLENGE: '3',
+        // Windows start on the clock: an hour-long one keeps these counts from straddling a window start.
+        RATE_LIMIT_WINDOW_SECONDS: '3600',
       },
     });
   });
@@ -305,7 +307,9 @@ describe('throttling (memory store, short backoff)', () => {
 
   test('the per-IP rate limit answers 429 with Retry-After', async () => {
     let limited: Awaited<ReturnType<typeof token>> | undefined;
-    for (let request = 0; request < 60 && !limited; request += 1) {
+    // Windows are aligned to the clock: 100 tries (over twice the budget of 40) see a 429 even when the loop
+    // straddles the start of a new window (a 60-try loop starting just before one could end with none).
+    for (let request = 0; request < 100 && !limited; request += 1) {
       const response = await token({ grant_type: 'password', username: 'nobody@example.com', password: 'x' });
       if (response.status === 429) limited = response;
     }
