@@ -136,6 +136,15 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
     expect(missing.body.error).toBe('invalid_request');
   });
 
+  test('an unknown resource is invalid_target before the code is checked: the authenticator code stays unspent', async () => {
+    const user = await newUser(server);
+    const code = await totpCode(user);
+    const unknown = await passwordStep(user, { otp: code, resource: 'https://unknown.example/api' });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error).toBe('invalid_target');
+    expect((await passwordStep(user, { otp: code })).status).toBe(200);
+  });
+
   test('a replayed TOTP code is refused', async () => {
     const user = await newUser(server);
     const code = await totpCode(user);

@@ -13,13 +13,19 @@ function requestedResource(ctx: KoaContextWithOIDC, resourceServers: ResourceSer
 /**
  * Every requested scope must be allowed to the client and offered by the targeted resource server;
  * otherwise the request fails with invalid_scope naming the scope (RFC 6749 5.2), instead of a token
- * quietly carrying less than was asked for.
+ * quietly carrying less than was asked for. A resource we do not know is invalid_target (RFC 8707) here,
+ * before any credential is checked: found only at issuance, it came after the password grant had spent
+ * the person's authenticator code.
  */
 export function assertScopesAllowed(
   ctx: KoaContextWithOIDC,
   resourceServers: ResourceServerRegistry,
   options: { allowOidcScopes?: boolean } = {},
 ): void {
+  const server = resourceServers.get(requestedResource(ctx, resourceServers));
+  if (!server && (ctx.oidc.params as { resource?: unknown }).resource !== undefined) {
+    throw new errors.InvalidTarget('the requested resource is not known to this server');
+  }
   const requested = String(ctx.oidc.params?.scope ?? '')
     .split(' ')
     .filter(Boolean);
@@ -27,7 +33,6 @@ export function assertScopesAllowed(
   const client = ctx.oidc.client;
   // Arrays, not Sets: a request names a scope or three, and this runs on every token request.
   const allowed = String(client?.scope ?? '').split(' ');
-  const server = resourceServers.get(requestedResource(ctx, resourceServers));
   const offered = server?.scopes ?? [];
   for (const scope of requested) {
     if (!allowed.includes(scope)) throw new errors.InvalidScope('requested scope is not allowed for this client', scope);
