@@ -1,21 +1,7 @@
-import { DEMO, startTestServer, type TestServer } from '../support/server.js';
+import { passwordGrantVia } from '../support/grants.js';
+import { startTestServer, type TestServer } from '../support/server.js';
 
 const PASSWORD = 'correct horse battery staple';
-
-/** A password grant (demo client) from the address the trusted proxy saw. */
-async function passwordGrantFrom(server: TestServer, address: string, username: string, password: string): Promise<number> {
-  const response = await fetch(`${server.baseUrl}/token`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: `Basic ${Buffer.from(`${DEMO.id}:${DEMO.secret}`).toString('base64')}`,
-      'x-forwarded-for': address,
-    },
-    body: new URLSearchParams({ grant_type: 'password', username, password, scope: 'api:read' }).toString(),
-  });
-  await response.arrayBuffer();
-  return response.status;
-}
 
 /**
  * The per-account ceiling stops a distributed guesser, but anyone can trip it (OWASP: lockout as denial of
@@ -38,13 +24,13 @@ describe.each(['memory', 'mongodb'] as const)('the account ceiling and known add
   test('at the ceiling, the owner signs in from an address they signed in from before; a new address is refused', async () => {
     const email = `owner-${storeKind}-${Date.now()}@example.com`;
     await server.application.accounts.create({ email, password: PASSWORD });
-    expect(await passwordGrantFrom(server, '203.0.113.10', email, PASSWORD)).toBe(200);
+    expect(await passwordGrantVia(server, '203.0.113.10', email, PASSWORD)).toBe(200);
 
     for (let attacker = 1; attacker <= 4; attacker += 1) {
-      expect(await passwordGrantFrom(server, `198.51.100.${attacker}`, email, 'a wrong guess')).toBe(400);
+      expect(await passwordGrantVia(server, `198.51.100.${attacker}`, email, 'a wrong guess')).toBe(400);
     }
-    expect(await passwordGrantFrom(server, '198.51.100.99', email, PASSWORD)).toBe(400);
-    expect(await passwordGrantFrom(server, '203.0.113.10', email, PASSWORD)).toBe(200);
+    expect(await passwordGrantVia(server, '198.51.100.99', email, PASSWORD)).toBe(400);
+    expect(await passwordGrantVia(server, '203.0.113.10', email, PASSWORD)).toBe(200);
   });
 
   test('with SIGNIN_KNOWN_ADDRESS_DAYS=0 the ceiling refuses every address', async () => {
@@ -55,9 +41,9 @@ describe.each(['memory', 'mongodb'] as const)('the account ceiling and known add
     try {
       const email = `strict-${storeKind}-${Date.now()}@example.com`;
       await strict.application.accounts.create({ email, password: PASSWORD });
-      expect(await passwordGrantFrom(strict, '203.0.113.10', email, PASSWORD)).toBe(200);
-      for (let attacker = 1; attacker <= 4; attacker += 1) expect(await passwordGrantFrom(strict, `198.51.100.${attacker}`, email, 'a wrong guess')).toBe(400);
-      expect(await passwordGrantFrom(strict, '203.0.113.10', email, PASSWORD)).toBe(400);
+      expect(await passwordGrantVia(strict, '203.0.113.10', email, PASSWORD)).toBe(200);
+      for (let attacker = 1; attacker <= 4; attacker += 1) expect(await passwordGrantVia(strict, `198.51.100.${attacker}`, email, 'a wrong guess')).toBe(400);
+      expect(await passwordGrantVia(strict, '203.0.113.10', email, PASSWORD)).toBe(400);
     } finally {
       await strict.close();
     }

@@ -2,13 +2,14 @@ import { createHash, randomBytes } from 'node:crypto';
 
 import { adminRequest, TEST_ADMIN_TOKEN } from '../support/admin.js';
 import { createTestAccount } from '../support/authorization-code.js';
-import { DEMO, startTestServer, type TestServer } from '../support/server.js';
+import { passwordGrantVia } from '../support/grants.js';
+import { startTestServer, type TestServer } from '../support/server.js';
 
 const REDIRECT_URI = 'https://app.example/callback';
 const FORWARDED = { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https' };
 
-/** Starts an authorization request; the provider answers by setting its interaction cookies. */
-async function startAuthorization(server: TestServer, headers: Record<string, string>): Promise<Response> {
+/** The path of an authorization request of the web app (code flow with PKCE). */
+function authorizationPath(): string {
   const verifier = randomBytes(32).toString('base64url');
   const query = new URLSearchParams({
     client_id: 'web-app',
@@ -18,7 +19,65 @@ async function startAuthorization(server: TestServer, headers: Record<string, st
     code_challenge: createHash('sha256').update(verifier).digest('base64url'),
     code_challenge_method: 'S256',
   });
-  return fetch(`${server.baseUrl}/auth?${query.toString()}`, { headers, redirect: 'manual' });
+  return `/auth?${query.toString()}`;
+}
+
+/** Starts an authorization request; the provider answers by setting its interaction cookies. */
+async function startAuthorization(server: TestServer, headers: Record<string, string>): Promise<Response> {
+  return fetch(`${server.baseUrl}${authorizationPath()}`, { headers, redirect: 'manual' });
+}
+
+/** A live cookie as set: `__Host-` named, Secure, for path / and without a Domain (host-only). */
+function expectHostOnly(setCookie: string, name: RegExp): void {
+  expect(setCookie).toMatch(name);
+  expect(setCookie.toLowerCase()).toContain('; secure');
+  expect(setCookie.toLowerCase()).toContain('; path=/;');
+  expect(setCookie.toLowerCase()).not.toContain('domain=');
+}
+
+/**
+ * A browser behind the TLS-terminating proxy (every request carries FORWARDED): a cookie jar, every cookie the
+ * server set, and redirects followed while they stay on this server (its address or the issuer's host; their
+ * https Locations are sent to the http test server); a redirect elsewhere (an app's callback) ends the visit.
+ */
+function proxiedBrowser(server: TestServer) {
+  const jar = new Map<string, string>();
+  const live: string[] = [];
+  // The provider's Locations name the request's host; the dashboard's name the issuer's (auth.example).
+  const ourHosts = new Set([new URL(server.baseUrl).host, new URL(server.config.issuer).host]);
+  return {
+    /** The Set-Cookie lines (not deletions) whose cookie name passes `named`. */
+    cookiesSet: (named: (name: string) => boolean) => live.filter((cookie) => named(cookie.slice(0, cookie.indexOf('=')))),
+    async visit(pathOrUrl: string, form?: Record<string, string>): Promise<{ status: number; html: string; location: string | undefined }> {
+      let target = new URL(pathOrUrl, server.baseUrl);
+      let body = form ? new URLSearchParams(form).toString() : undefined;
+      for (let hop = 0; hop < 10; hop += 1) {
+        const headers: Record<string, string> = { ...FORWARDED, cookie: [...jar].map(([name, value]) => `${name}=${value}`).join('; ') };
+        if (body) headers['content-type'] = 'application/x-www-form-urlencoded';
+        const url = new URL(target.pathname + target.search, server.baseUrl);
+        const response = await fetch(url, { method: body ? 'POST' : 'GET', headers, body, redirect: 'manual' });
+        for (const cookie of response.headers.getSetCookie()) {
+          const [pair = ''] = cookie.split(';');
+          const name = pair.slice(0, pair.indexOf('='));
+          if (cookie.toLowerCase().includes('expires=thu, 01 jan 1970')) {
+            jar.delete(name);
+          } else {
+            jar.set(name, pair.slice(pair.indexOf('=') + 1));
+            live.push(cookie);
+          }
+        }
+        const location = response.headers.get('location') ?? undefined;
+        const next = location === undefined ? undefined : new URL(location, target);
+        if (response.status < 300 || response.status >= 400 || !next || !ourHosts.has(next.host)) {
+          return { status: response.status, html: await response.text(), location };
+        }
+        await response.arrayBuffer();
+        target = next;
+        body = undefined;
+      }
+      throw new Error('too many redirects');
+    },
+  };
 }
 
 async function startServer(trustProxy: boolean): Promise<TestServer> {
@@ -83,108 +142,51 @@ describe('TRUST_PROXY=true', () => {
     }
   });
 
+  const PASSWORD_OF_ACCOUNT = 'correct horse battery staple';
+  const newAccount = async (prefix: string) => {
+    const email = `${prefix}-${randomBytes(4).toString('hex')}@example.com`;
+    await server.application.accounts.create({ email, password: PASSWORD_OF_ACCOUNT });
+    return email;
+  };
+  /** The values of the named hidden field and the form action matching `action` on a page. */
+  const formOn = (html: string, action: RegExp) => ({
+    action: String(action.exec(html)?.[1]),
+    csrf: String(/name="csrf" value="([^"]+)"/.exec(html)?.[1]),
+  });
+
   test('over https our CSRF cookie is __Host- prefixed (Secure, path /, no Domain): no sibling subdomain can plant one', async () => {
-    const authorization = await startAuthorization(server, FORWARDED);
-    const cookieHeader = authorization.headers.getSetCookie().map((cookie) => cookie.split(';')[0]).join('; ');
-    const loginPage = await fetch(new URL(String(authorization.headers.get('location')), server.baseUrl), { headers: { ...FORWARDED, cookie: cookieHeader } });
-    expect(loginPage.status).toBe(200);
-    const csrfCookies = loginPage.headers.getSetCookie().filter((cookie) => cookie.includes('authtoken.csrf'));
+    const browser = proxiedBrowser(server);
+    const login = await browser.visit(authorizationPath());
+    expect(login.status).toBe(200);
+    const csrfCookies = browser.cookiesSet((name) => name.includes('authtoken.csrf'));
     expect(csrfCookies.length).toBe(2); // the value and its signature
-    for (const cookie of csrfCookies) {
-      expect(cookie).toMatch(/^__Host-authtoken\.csrf/);
-      expect(cookie.toLowerCase()).toContain('; secure');
-      expect(cookie.toLowerCase()).toContain('; path=/;');
-      expect(cookie.toLowerCase()).not.toContain('domain=');
-    }
+    for (const cookie of csrfCookies) expectHostOnly(cookie, /^__Host-authtoken\.csrf/);
   });
 
   test('over https the sign-in session cookie is __Host-session: signing in through the pages sets it Secure, for path /', async () => {
-    const email = `proxied-${randomBytes(4).toString('hex')}@example.com`;
-    await server.application.accounts.create({ email, password: 'correct horse battery staple' });
-    const jar = new Map<string, string>();
-    /** One request as the proxy forwards it: our cookie jar, and redirects followed only by the caller. */
-    const send = async (pathOrUrl: string, init: { method?: string; form?: Record<string, string> } = {}) => {
-      // Locations name the https origin the browser saw; the test server itself speaks http.
-      const url = new URL(new URL(pathOrUrl, server.baseUrl).pathname + new URL(pathOrUrl, server.baseUrl).search, server.baseUrl);
-      const headers: Record<string, string> = { ...FORWARDED, cookie: [...jar].map(([name, value]) => `${name}=${value}`).join('; ') };
-      if (init.form) headers['content-type'] = 'application/x-www-form-urlencoded';
-      const response = await fetch(url, { method: init.method ?? 'GET', headers, body: init.form ? new URLSearchParams(init.form).toString() : undefined, redirect: 'manual' });
-      const setCookies = response.headers.getSetCookie();
-      for (const cookie of setCookies) {
-        const [pair = ''] = cookie.split(';');
-        const at = pair.indexOf('=');
-        jar.set(pair.slice(0, at), pair.slice(at + 1));
-      }
-      return { response, setCookies, html: await response.text() };
-    };
-    const authorization = await startAuthorization(server, FORWARDED);
-    for (const cookie of authorization.headers.getSetCookie()) {
-      const [pair = ''] = cookie.split(';');
-      jar.set(pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1));
-    }
-    const login = await send(String(authorization.headers.get('location')));
-    const action = String(/action="([^"]+\/login)"/.exec(login.html)?.[1]);
-    const csrf = String(/name="csrf" value="([^"]+)"/.exec(login.html)?.[1]);
-    const submitted = await send(action, { method: 'POST', form: { csrf, username: email, password: 'correct horse battery staple' } });
-    expect(submitted.response.status).toBe(303);
-    const resumed = await send(String(submitted.response.headers.get('location')));
-    const sessionCookies = resumed.setCookies.filter((cookie) => /^(__Host-session|_session)[.=]/.test(cookie) && !cookie.includes('expires=Thu, 01 Jan 1970'));
+    const email = await newAccount('proxied');
+    const browser = proxiedBrowser(server);
+    const login = formOn((await browser.visit(authorizationPath())).html, /action="([^"]+\/login)"/);
+    // Signed in: the provider resumes the authorization and asks for consent.
+    const consent = await browser.visit(login.action, { csrf: login.csrf, username: email, password: PASSWORD_OF_ACCOUNT });
+    expect(consent.html).toContain('Allow access');
+    const sessionCookies = browser.cookiesSet((name) => /^(__Host-session|_session)(\.sig)?$/.test(name));
     expect(sessionCookies.length).toBeGreaterThan(0);
-    for (const cookie of sessionCookies) {
-      expect(cookie).toMatch(/^__Host-session/);
-      expect(cookie.toLowerCase()).toContain('; secure');
-      expect(cookie.toLowerCase()).toContain('; path=/;');
-      expect(cookie.toLowerCase()).not.toContain('domain=');
-    }
+    for (const cookie of sessionCookies) expectHostOnly(cookie, /^__Host-session/);
   });
 
   test('over https the dashboard sign-in and session cookies are __Host- prefixed (Secure, path /) and still sign the person in', async () => {
-    const email = `dashboard-${randomBytes(4).toString('hex')}@example.com`;
-    await server.application.accounts.create({ email, password: 'correct horse battery staple' });
-    const jar = new Map<string, string>();
-    const setCookies: string[] = [];
-    /** One GET or form POST as the proxy forwards it; redirects to our own host are followed. */
-    const send = async (pathOrUrl: string, form?: Record<string, string>): Promise<{ status: number; html: string; location: string | undefined }> => {
-      let target = new URL(pathOrUrl, server.baseUrl);
-      let body = form ? new URLSearchParams(form).toString() : undefined;
-      for (let hop = 0; hop < 10; hop += 1) {
-        // Locations name the https origin the browser saw; the test server itself speaks http.
-        const url = new URL(target.pathname + target.search, server.baseUrl);
-        const headers: Record<string, string> = { ...FORWARDED, cookie: [...jar].map(([name, value]) => `${name}=${value}`).join('; ') };
-        if (body) headers['content-type'] = 'application/x-www-form-urlencoded';
-        const response = await fetch(url, { method: body ? 'POST' : 'GET', headers, body, redirect: 'manual' });
-        for (const cookie of response.headers.getSetCookie()) {
-          setCookies.push(cookie);
-          const [pair = ''] = cookie.split(';');
-          const at = pair.indexOf('=');
-          if (cookie.toLowerCase().includes('expires=thu, 01 jan 1970')) jar.delete(pair.slice(0, at));
-          else jar.set(pair.slice(0, at), pair.slice(at + 1));
-        }
-        const location = response.headers.get('location') ?? undefined;
-        if (response.status < 300 || response.status >= 400 || !location) return { status: response.status, html: await response.text(), location };
-        await response.arrayBuffer();
-        target = new URL(location, target);
-        body = undefined;
-      }
-      throw new Error('too many redirects');
-    };
-    const login = await send('/dashboard/signin');
-    const action = String(/action="([^"]+\/login)"/.exec(login.html)?.[1]);
-    const csrf = String(/name="csrf" value="([^"]+)"/.exec(login.html)?.[1]);
-    const consent = await send(action, { csrf, username: email, password: 'correct horse battery staple' });
-    const consentAction = String(/action="([^"]+\/consent)"/.exec(consent.html)?.[1]);
-    const consentCsrf = String(/name="csrf" value="([^"]+)"/.exec(consent.html)?.[1]);
-    const overview = await send(consentAction, { csrf: consentCsrf, decision: 'allow' });
+    const email = await newAccount('dashboard');
+    const browser = proxiedBrowser(server);
+    const login = formOn((await browser.visit('/dashboard/signin')).html, /action="([^"]+\/login)"/);
+    const consent = formOn((await browser.visit(login.action, { csrf: login.csrf, username: email, password: PASSWORD_OF_ACCOUNT })).html, /action="([^"]+\/consent)"/);
+    const overview = await browser.visit(consent.action, { csrf: consent.csrf, decision: 'allow' });
     expect(overview.status).toBe(200);
     expect(overview.html).toContain('Your AuthToken dashboard');
-    const dashboardCookies = setCookies.filter((cookie) => cookie.includes('authtoken.dashboard') && !cookie.toLowerCase().includes('expires=thu, 01 jan 1970'));
+    const dashboardCookies = browser.cookiesSet((name) => name.includes('authtoken.dashboard'));
     expect(dashboardCookies.some((cookie) => cookie.startsWith('__Host-authtoken.dashboard.signin='))).toBe(true);
     expect(dashboardCookies.some((cookie) => cookie.startsWith('__Host-authtoken.dashboard='))).toBe(true);
-    for (const cookie of dashboardCookies) {
-      expect(cookie).toMatch(/^__Host-/);
-      expect(cookie.toLowerCase()).toContain('; secure');
-      expect(cookie.toLowerCase()).toContain('; path=/;');
-    }
+    for (const cookie of dashboardCookies) expectHostOnly(cookie, /^__Host-/);
   });
 
   test('X-Forwarded-Proto: https lets the provider set its cookies, marked Secure', async () => {
@@ -195,21 +197,6 @@ describe('TRUST_PROXY=true', () => {
     for (const cookie of cookies) expect(cookie.toLowerCase()).toContain('; secure');
   });
 });
-
-/** A password grant request (demo client) arriving through proxies that sent this X-Forwarded-For. */
-async function passwordGrantVia(server: TestServer, forwardedFor: string, username: string, password: string): Promise<number> {
-  const response = await fetch(`${server.baseUrl}/token`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: `Basic ${Buffer.from(`${DEMO.id}:${DEMO.secret}`).toString('base64')}`,
-      'x-forwarded-for': forwardedFor,
-    },
-    body: new URLSearchParams({ grant_type: 'password', username, password, scope: 'api:read' }).toString(),
-  });
-  await response.arrayBuffer();
-  return response.status;
-}
 
 const ACCOUNT_PASSWORD = 'correct horse battery staple';
 

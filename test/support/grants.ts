@@ -1,4 +1,22 @@
-import type { TestServer } from './server.js';
+import { DEMO, type TestServer } from './server.js';
+
+/**
+ * A password grant (demo client, scope api:read) arriving through proxies that sent this X-Forwarded-For: with
+ * TRUST_PROXY on, the server takes the client address from it. Returns the status.
+ */
+export async function passwordGrantVia(server: TestServer, forwardedFor: string, username: string, password: string): Promise<number> {
+  const response = await fetch(`${server.baseUrl}/token`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${DEMO.id}:${DEMO.secret}`).toString('base64')}`,
+      'x-forwarded-for': forwardedFor,
+    },
+    body: new URLSearchParams({ grant_type: 'password', username, password, scope: 'api:read' }).toString(),
+  });
+  await response.arrayBuffer();
+  return response.status;
+}
 
 export interface UserGrantOptions {
   accountId: string;
