@@ -89,10 +89,11 @@ const jwk = z
 /**
  * Characters with no place in a name shown on pages, consent screens and logs: control characters (NUL, line
  * breaks), line and paragraph separators, lone surrogates, and invisible format characters, among them the
- * bidirectional overrides that make "Photos\u202Egnp.exe" read as "Photosexe.png" on a consent screen.
+ * bidirectional overrides that make "Photos\u202Egnp.exe" read as "Photosexe.png" on a consent screen. The
+ * zero-width (non-)joiners stay allowed: Persian, Arabic and Indic names and emoji sequences need them.
  */
 export function hasControlCharacters(value: string): boolean {
-  return /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u.test(value);
+  return /[\p{Cc}\p{Cs}\p{Zl}\p{Zp}]|(?![\u200C\u200D])\p{Cf}/u.test(value);
 }
 
 const clientNameSchema = z.string().trim().min(1).max(200).refine((name) => !hasControlCharacters(name), 'must not contain control characters');

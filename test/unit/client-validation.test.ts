@@ -15,6 +15,12 @@ describe('client registration validation', () => {
     ).toMatchObject({ redirectUris: ['https://app.example/cb', 'http://127.0.0.1:8080/cb'] });
   });
 
+  test('a name that needs a zero-width non-joiner (Persian) or joiner (emoji) passes', () => {
+    for (const name of ['\u0645\u06CC\u200C\u062E\u0648\u0627\u0647\u0645', 'Family \u{1F468}\u200D\u{1F469}\u200D\u{1F467}']) {
+      expect(validateNewClient({ ...valid, name })).toMatchObject({ name });
+    }
+  });
+
   test('a private_key_jwt client with a real public key passes', () => {
     expect(validateNewClient({ ...valid, authMethod: 'private_key_jwt', jwks: { keys: [ED25519] } })).toMatchObject({ jwks: { keys: [ED25519] } });
   });
