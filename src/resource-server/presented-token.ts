@@ -24,9 +24,9 @@ const MAX_TOKEN_LENGTH = 8192;
 export function presentedToken(ctx: Context): PresentedToken {
   const authorization = ctx.get('authorization');
   const legacy = ctx.get(AUTH_TOKEN_HEADER).trim();
-  // Node keeps only the first of several Authorization lines (ctx.get sees one): two different ones are two
-  // credentials, and serving the first could honour one a proxy in front never checked.
-  const authorizationLines = new Set(authorizationHeaderLines(ctx.req.rawHeaders));
+  // Node keeps only the first of several Authorization lines (ctx.get sees one; headersDistinct has them all):
+  // two different ones are two credentials, and serving the first could honour one a proxy never checked.
+  const authorizationLines = new Set(ctx.req.headersDistinct.authorization ?? []);
   if (authorizationLines.size > 1) return { kind: 'malformed', scheme: schemeNamed(/^(bearer|dpop)/i.exec(authorization)?.[1] ?? 'Bearer') };
   let fromAuthorization: { token: string; scheme: TokenScheme } | undefined;
   if (authorization) {
@@ -41,14 +41,6 @@ export function presentedToken(ctx: Context): PresentedToken {
   if (fromAuthorization && legacy && legacy !== fromAuthorization.token) return { kind: 'malformed', scheme: fromAuthorization.scheme };
   if (fromAuthorization) return check(fromAuthorization.token, fromAuthorization.scheme);
   return legacy ? check(legacy, 'Bearer') : { kind: 'missing' };
-}
-
-function authorizationHeaderLines(rawHeaders: readonly string[]): string[] {
-  const lines: string[] = [];
-  for (let index = 0; index + 1 < rawHeaders.length; index += 2) {
-    if (rawHeaders[index]?.toLowerCase() === 'authorization') lines.push(rawHeaders[index + 1] ?? '');
-  }
-  return lines;
 }
 
 function schemeNamed(name: string): TokenScheme {
