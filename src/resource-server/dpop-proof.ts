@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 
 import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify, type JWK } from 'jose';
 
+import { ExpiringCache } from './token-cache.js';
+
 /**
  * Asymmetric JWS algorithms a DPoP proof may use (RFC 9449 4.3 step 5: never `none`, never a MAC). The
  * default accepts what our server advertises in `dpop_signing_alg_values_supported` (ES256, Ed25519, EdDSA)
@@ -127,38 +129,21 @@ function sameResource(htu: string, requestUrl: string): boolean {
  * their proofs replayable for the rest of their window; size it above the peak proofs per window.
  */
 export class DpopReplayCache {
-  readonly #entries = new Map<string, number>();
+  readonly #seen: ExpiringCache<true>;
 
-  constructor(private readonly maxEntries: number) {}
+  constructor(maxEntries: number) {
+    this.#seen = new ExpiringCache<true>(maxEntries);
+  }
 
   /** Records the proof; false when it was recorded before and is still within its window. */
   firstUse(proof: VerifiedProof, now: number = Date.now()): boolean {
-    this.#sweep(now);
-    const key = createHash('sha256').update(`${proof.thumbprint} ${proof.jti}`).digest('base64url');
-    const until = this.#entries.get(key);
-    if (until !== undefined && until > now) return false;
-    this.#entries.delete(key);
-    this.#entries.set(key, proof.acceptableUntil);
-    while (this.#entries.size > this.maxEntries) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.#entries.delete(oldest);
-    }
+    const key = ExpiringCache.key(`${proof.thumbprint} ${proof.jti}`);
+    if (this.#seen.get(key, now)) return false;
+    this.#seen.set(key, true, proof.acceptableUntil, now);
     return true;
   }
 
   get size(): number {
-    return this.#entries.size;
-  }
-
-  /**
-   * Entries are kept in acceptance order, which is close to expiry order (iat differs from arrival by at most
-   * the window): dropping expired ones from the front keeps the map near the live set without a full scan.
-   */
-  #sweep(now: number): void {
-    for (const [key, until] of this.#entries) {
-      if (until > now) break;
-      this.#entries.delete(key);
-    }
+    return this.#seen.size;
   }
 }

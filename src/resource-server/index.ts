@@ -5,7 +5,7 @@ import type { JWTPayload } from 'jose';
 import { AuthorizationServer, AuthorizationServerUnavailable, type IntrospectionAnswer } from './authorization-server.js';
 import { DEFAULT_DPOP_ALGORITHMS, DPOP_ALGORITHMS, DpopReplayCache, verifyDpopProof, type DpopAlgorithm, type ProofPolicy, type VerifiedProof } from './dpop-proof.js';
 import { presentedToken, type TokenScheme } from './presented-token.js';
-import { IntrospectionCache } from './token-cache.js';
+import { ExpiringCache } from './token-cache.js';
 
 export { AUTH_TOKEN_HEADER } from './presented-token.js';
 export type { IntrospectionAnswer } from './authorization-server.js';
@@ -91,7 +91,7 @@ type Binding = { kind: 'unbound' } | { kind: 'dpop'; jkt: string } | { kind: 'un
 /** Builds the middleware; one instance per protected API (each keeps its own cache). */
 export function requireAuthToken(options: ResourceServerOptions): Middleware {
   const server = new AuthorizationServer(options.issuer, options.introspection);
-  const cache = new IntrospectionCache<IntrospectionAnswer>(options.cacheSize ?? 10_000);
+  const cache = new ExpiringCache<IntrospectionAnswer>(options.cacheSize ?? 10_000);
   const boundMs = (options.revocationCheckSeconds ?? 30) * 1000;
   const realm = options.realm ?? 'authtoken';
   const requiredScopes = options.scopes ?? [];
@@ -102,7 +102,7 @@ export function requireAuthToken(options: ResourceServerOptions): Middleware {
 
   /** Introspection, cached no longer than the bound nor past the token's own expiry. */
   async function activeAnswer(token: string): Promise<IntrospectionAnswer> {
-    const key = IntrospectionCache.key(token);
+    const key = ExpiringCache.key(token);
     const cached = cache.get(key);
     if (cached) return cached;
     const answer = await server.introspect(token);

@@ -1,5 +1,5 @@
 import { decodeKey, parseGenerateTokenRequest } from '../../src/generate-token-api/index.js';
-import { IntrospectionCache } from '../../src/resource-server/token-cache.js';
+import { ExpiringCache } from '../../src/resource-server/token-cache.js';
 
 describe('Generate Token API parameters', () => {
   test('the key is strict base64 (standard or URL alphabet) of UTF-8', () => {
@@ -25,14 +25,14 @@ describe('Generate Token API parameters', () => {
 
 describe('introspection cache (the revocation bound of the resource-server middleware)', () => {
   test('an answer is reused until its time, then gone', () => {
-    const cache = new IntrospectionCache<string>(10);
+    const cache = new ExpiringCache<string>(10);
     cache.set('k', 'active', 1_000);
     expect(cache.get('k', 999)).toBe('active');
     expect(cache.get('k', 1_000)).toBeUndefined();
   });
 
   test('bounded in size: the oldest entry goes first', () => {
-    const cache = new IntrospectionCache<number>(2);
+    const cache = new ExpiringCache<number>(2);
     cache.set('a', 1, Infinity);
     cache.set('b', 2, Infinity);
     cache.set('c', 3, Infinity);
@@ -40,6 +40,6 @@ describe('introspection cache (the revocation bound of the resource-server middl
   });
 
   test('keys are hashes, not tokens', () => {
-    expect(IntrospectionCache.key('the-token')).not.toContain('the-token');
+    expect(ExpiringCache.key('the-token')).not.toContain('the-token');
   });
 });
