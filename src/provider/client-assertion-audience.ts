@@ -1,4 +1,21 @@
+import type Provider from 'oidc-provider';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+
+/** The issuer and the token endpoint or the called endpoint's URL, built from ISSUER, never from Host. */
+function assertionAudiences(provider: Provider, route: string): string[] {
+  return [provider.issuer, provider.urlFor('token'), provider.urlFor(route)];
+}
+
+/**
+ * oidc-provider's own check of an assertion's aud runs before ours, against those URLs built from the
+ * request's Host header: behind a proxy that passes its upstream name as Host (nginx's default), the token
+ * endpoint URL under ISSUER, which the README promises, was refused. It gets the same audiences as ours.
+ */
+export function acceptAssertionAudiencesUnderIssuer(provider: Provider): void {
+  provider.OIDCContext.prototype.clientJwtAuthExpectedAudience = function audiencesUnderIssuer(this: InstanceType<typeof provider.OIDCContext>): Set<string> {
+    return new Set(assertionAudiences(provider, this.route));
+  };
+}
 
 /**
  * What a private_key_jwt client assertion's `aud` may be here: exactly one value, either the issuer (what
@@ -11,9 +28,7 @@ import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 export async function assertClientAssertionAudience(ctx: KoaContextWithOIDC, claims: Readonly<Record<string, unknown>>): Promise<void> {
   const { aud } = claims;
   const single = Array.isArray(aud) ? (aud.length === 1 ? aud[0] : undefined) : aud;
-  const { provider, route } = ctx.oidc;
-  const accepted = [provider.issuer, provider.urlFor('token'), provider.urlFor(route)];
-  if (typeof single !== 'string' || !accepted.includes(single)) {
+  if (typeof single !== 'string' || !assertionAudiences(ctx.oidc.provider, ctx.oidc.route).includes(single)) {
     throw new errors.InvalidClientAuth('audience (aud) must be one value: the issuer identifier, or the URL of the token endpoint or of this endpoint');
   }
 }

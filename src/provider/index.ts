@@ -36,7 +36,7 @@ import { requestsOnlyOpenIdScopes } from './userinfo-tokens.js';
 import { logoutPages } from './logout-pages.js';
 import { interactionPolicyWithStepUp } from './step-up-policy.js';
 import { clientBasedCors, isWebOrigin, WEB_ORIGINS } from './cors-policy.js';
-import { assertClientAssertionAudience, assertClientAssertionLifetime } from './client-assertion-audience.js';
+import { acceptAssertionAudiencesUnderIssuer, assertClientAssertionAudience, assertClientAssertionLifetime } from './client-assertion-audience.js';
 import { makeReplayDetectionAtomic } from './replay-detection.js';
 import { signInSessionCookieName } from './sign-in-sessions.js';
 import type { Views } from '../views/index.js';
@@ -261,14 +261,7 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
     return USER_GRANT_TYPES.has(grantType) || grantTypeAllowed.call(this, grantType);
   };
 
-  // oidc-provider checks a client assertion's aud against the token endpoint URL built from the request's
-  // Host header, before our own check: behind a proxy that passes its upstream name as Host (nginx's
-  // default), the token endpoint URL under ISSUER, which assertClientAssertionAudience accepts and the
-  // README promises, was refused. These are the same three audiences, built from ISSUER only.
-  provider.OIDCContext.prototype.clientJwtAuthExpectedAudience = function audiencesUnderIssuer(this: InstanceType<typeof provider.OIDCContext>): Set<string> {
-    return new Set([provider.issuer, provider.urlFor('token'), provider.urlFor(this.route)]);
-  };
-
+  acceptAssertionAudiencesUnderIssuer(provider);
   makeReplayDetectionAtomic(provider, store, secrets);
   registerClientCredentialsGrant(provider, resourceServers);
   const userGrantDependencies: UserGrantDependencies = {
