@@ -3,7 +3,7 @@ import Koa from 'koa';
 import { AccountService } from './accounts/index.js';
 import { AuditLog } from './audit/index.js';
 import { CLIENT_MIGRATIONS, ClientRegistry } from './clients/index.js';
-import type { Config } from './config/index.js';
+import { servesHttps, type Config } from './config/index.js';
 import { CsrfProtection } from './http/csrf.js';
 import { errorBoundary } from './http/errors.js';
 import { createDashboard, createSelfService, DASHBOARD_CLIENT_ID, DashboardSessions, SessionDevices, SIGN_UP_PATH } from './dashboard/index.js';
@@ -165,7 +165,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
 
   const dashboardSessions = new DashboardSessions(store, secrets, {
     ttlSeconds: config.dashboard.sessionTtlSeconds,
-    secureCookies: config.issuer.startsWith('https:'),
+    secureCookies: servesHttps(config),
     lastSeenIntervalSeconds: config.sessionLastSeenIntervalSeconds,
   });
   const endEverythingOf = async (accountId: string): Promise<EverythingEnded> => {
@@ -176,7 +176,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
     return { sessions: signInSessions + dashboardSignIns, tokens: removed };
   };
 
-  const csrf = new CsrfProtection(secrets, config.issuer.startsWith('https:'));
+  const csrf = new CsrfProtection(secrets, servesHttps(config));
 
   const app = new Koa();
   app.silent = true;
@@ -188,7 +188,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   app.use(observeRequestDuration(metrics.httpDuration));
   const storeOutages = new StoreOutages();
   app.use(errorBoundary(logger, storeOutages));
-  app.use(securityHeaders(config.issuer.startsWith('https:')));
+  app.use(securityHeaders(servesHttps(config)));
   app.use(requireHttpsForCookies(config.issuer, logger));
   const favicon = faviconHandler();
   app.use(

@@ -307,6 +307,14 @@ function isLocalhost(url: URL): boolean {
  * Reads and validates configuration from an environment map. Throws ConfigError naming the offending
  * variable; never returns a configuration that would be unsafe in production.
  */
+/**
+ * Whether the server is reached over https (its issuer says so): cookies are then Secure, and our own carry
+ * the __Host- prefix; security headers add HSTS.
+ */
+export function servesHttps(config: Pick<Config, 'issuer'>): boolean {
+  return config.issuer.startsWith('https:');
+}
+
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const fromEnv = Object.fromEntries(
     Object.entries(source).filter(([, value]) => value !== undefined && value !== ''),

@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 
 import { secondFactorRequirement, type Account, type AccountService } from '../accounts/index.js';
 import type { AuditLog } from '../audit/index.js';
-import type { Config } from '../config/index.js';
+import { servesHttps, type Config } from '../config/index.js';
 import { CsrfProtection } from '../http/csrf.js';
 import { FixedWindowRateLimiter } from '../http/rate-limit.js';
 import type { DeliveryChannel, MfaService } from '../mfa/index.js';
@@ -39,7 +39,7 @@ export async function createSelfService(setup: SelfServiceSetup): Promise<{ rout
   const { config, store, secrets, accounts, mfa, channel } = setup;
   const pages = new DashboardPages({
     views: setup.views,
-    csrf: new CsrfProtection(secrets, config.issuer.startsWith('https:')),
+    csrf: new CsrfProtection(secrets, servesHttps(config)),
     sessions: setup.sessions,
     accounts,
     audit: setup.audit,

@@ -4,7 +4,7 @@ import type Router from '@koa/router';
 import type { Account, AccountService } from '../accounts/index.js';
 import type { AuditLog } from '../audit/index.js';
 import { ensureInternalClient, PreviousClientSecrets, type ClientRegistry } from '../clients/index.js';
-import type { Config } from '../config/index.js';
+import { servesHttps, type Config } from '../config/index.js';
 import { CsrfProtection } from '../http/csrf.js';
 import type { MfaService } from '../mfa/index.js';
 import type { ServerSecrets } from '../secrets/index.js';
@@ -50,7 +50,7 @@ export interface DashboardSetup {
 /** The dashboard's internal OIDC client, its stores, and its routes (mounted before the provider). */
 export async function createDashboard(setup: DashboardSetup): Promise<{ routes: Router }> {
   const { config } = setup;
-  const secureCookies = config.issuer.startsWith('https:');
+  const secureCookies = servesHttps(config);
   const client = await ensureInternalClient(setup.clients, setup.secrets, {
     clientId: DASHBOARD_CLIENT_ID,
     name: 'AuthToken dashboard',

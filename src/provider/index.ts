@@ -4,7 +4,7 @@ import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'o
 import { secondFactorRequirement, type AccountService } from '../accounts/index.js';
 import type { AuditLog } from '../audit/index.js';
 import { PreviousClientSecrets, VerifiedClientSecrets } from '../clients/index.js';
-import type { Config } from '../config/index.js';
+import { servesHttps, type Config } from '../config/index.js';
 import type { ServerSecrets } from '../secrets/index.js';
 import type { Store } from '../store/index.js';
 import { adapterClass } from './adapter.js';
@@ -99,6 +99,7 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
   const { config, store, secrets, signingKeys, accounts, jwtAccessTokens, clientCache } = dependencies;
   const resourceServers = ResourceServerRegistry.fromConfig(config);
   const signingKid = (alg: keyof SigningKeySet['signingKid']) => signingKeys.signingKid[alg];
+  const secureCookies = servesHttps(config);
 
   const configuration: Configuration = {
     adapter: adapterClass(store, secrets, { Client: (id) => clientCache.invalidate(id) }),
@@ -158,10 +159,10 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
     // Every use of a refresh token returns a new one; presenting a used one again revokes the grant.
     rotateRefreshToken: true,
     cookies: {
-      names: { session: signInSessionCookieName(config.issuer.startsWith('https:')), interaction: '_interaction', resume: '_interaction_resume' },
+      names: { session: signInSessionCookieName(secureCookies), interaction: '_interaction', resume: '_interaction_resume' },
       keys: config.cookieKeys,
-      long: { httpOnly: true, sameSite: 'lax', secure: config.issuer.startsWith('https:') },
-      short: { httpOnly: true, sameSite: 'lax', secure: config.issuer.startsWith('https:') },
+      long: { httpOnly: true, sameSite: 'lax', secure: secureCookies },
+      short: { httpOnly: true, sameSite: 'lax', secure: secureCookies },
     },
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     assertJwtClientAuthClaimsAndHeader: async (ctx, claims) => {
