@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import { requestOrigin } from '../audit/index.js';
 import { randomSecret, type ServerSecrets } from '../secrets/index.js';
 import type { Store, StoredDocument } from '../store/index.js';
-import { dashboardCookie, type DashboardCookie } from './dashboard-cookie.js';
+import { cookieScope, type CookieScope } from '../http/cookie-scope.js';
 
 export const DASHBOARD_SESSIONS_COLLECTION = 'dashboard_sessions';
 const COOKIE = 'authtoken.dashboard';
@@ -35,14 +35,14 @@ interface SessionDocument extends StoredDocument {
  * elsewhere, e.g. when the password changes). The cookie holds a random token; only its keyed hash is stored.
  */
 export class DashboardSessions {
-  readonly #cookie: DashboardCookie;
+  readonly #cookie: CookieScope;
 
   constructor(
     private readonly store: Store,
     private readonly secrets: ServerSecrets,
     private readonly settings: { ttlSeconds: number; secureCookies: boolean; lastSeenIntervalSeconds: number },
   ) {
-    this.#cookie = dashboardCookie(COOKIE, settings.secureCookies);
+    this.#cookie = cookieScope(COOKIE, settings.secureCookies, '/dashboard');
   }
 
   get #collection() {

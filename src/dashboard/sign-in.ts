@@ -7,7 +7,7 @@ import type { InternalClientCredentials } from '../clients/index.js';
 import { ACR_MFA } from '../mfa/index.js';
 import { runTokenRequest } from '../provider/index.js';
 import { randomSecret } from '../secrets/index.js';
-import { dashboardCookie, type DashboardCookie } from './dashboard-cookie.js';
+import { cookieScope, type CookieScope } from '../http/cookie-scope.js';
 
 const SIGN_IN_COOKIE = 'authtoken.dashboard.signin';
 const SIGN_IN_TTL_MS = 10 * 60 * 1000;
@@ -30,7 +30,7 @@ export interface SignedIn {
  * reachable from inside a deployment), and so may read the ID token it gets back without re-verifying it.
  */
 export class DashboardSignIn {
-  readonly #cookie: DashboardCookie;
+  readonly #cookie: CookieScope;
 
   constructor(
     private readonly issuer: string,
@@ -38,7 +38,7 @@ export class DashboardSignIn {
     private readonly provider: () => Middleware,
     secureCookies: boolean,
   ) {
-    this.#cookie = dashboardCookie(SIGN_IN_COOKIE, secureCookies);
+    this.#cookie = cookieScope(SIGN_IN_COOKIE, secureCookies, '/dashboard');
   }
 
   get redirectUri(): string {

@@ -3,13 +3,10 @@ import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 
 import { constantTimeEqual, type ServerSecrets } from '../secrets/index.js';
+import { cookieScope, type CookieScope } from './cookie-scope.js';
 
-/**
- * Over https the cookie is `__Host-` prefixed: browsers then accept it only Secure, for path / and from this
- * host itself, so a sibling subdomain cannot plant a cookie (with a secret it knows) and forge our tokens.
- */
+/** Over https `__Host-authtoken.csrf`: no sibling subdomain can plant a secret it knows (see cookieScope). */
 const COOKIE = 'authtoken.csrf';
-const HOST_ONLY_COOKIE = `__Host-${COOKIE}`;
 
 /**
  * CSRF protection for our forms: a random per-browser secret in an HttpOnly, SameSite=Lax, signed cookie,
@@ -18,21 +15,21 @@ const HOST_ONLY_COOKIE = `__Host-${COOKIE}`;
  * common Koa CSRF middlewares need a session store we do not otherwise have.
  */
 export class CsrfProtection {
-  readonly #cookie: string;
+  readonly #cookie: CookieScope;
 
   constructor(
     private readonly secrets: ServerSecrets,
-    private readonly secureCookies: boolean,
+    secureCookies: boolean,
   ) {
-    this.#cookie = secureCookies ? HOST_ONLY_COOKIE : COOKIE;
+    this.#cookie = cookieScope(COOKIE, secureCookies, '/');
   }
 
   #browserSecret(ctx: Context, create: boolean): string | undefined {
-    const existing = ctx.cookies.get(this.#cookie, { signed: true });
+    const existing = ctx.cookies.get(this.#cookie.name, { signed: true });
     if (existing && /^[A-Za-z0-9_-]{43}$/.test(existing)) return existing;
     if (!create) return undefined;
     const secret = randomBytes(32).toString('base64url');
-    ctx.cookies.set(this.#cookie, secret, { signed: true, httpOnly: true, sameSite: 'lax', secure: this.secureCookies, path: '/' });
+    ctx.cookies.set(this.#cookie.name, secret, { signed: true, httpOnly: true, sameSite: 'lax', secure: this.#cookie.secure, path: this.#cookie.path });
     return secret;
   }
 
