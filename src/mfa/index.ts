@@ -107,8 +107,12 @@ export class MfaService {
     this.#onDeliveryFailure = listener;
   }
 
+  get #factorsCollection() {
+    return this.store.collection<MfaFactorsDocument>(MFA_FACTORS_COLLECTION);
+  }
+
   async #factors(accountId: string): Promise<MfaFactorsDocument | null> {
-    return this.store.collection<MfaFactorsDocument>(MFA_FACTORS_COLLECTION).findOne({ _id: accountId });
+    return this.#factorsCollection.findOne({ _id: accountId });
   }
 
   /** The account's usable methods; empty when it has no second factor. */
@@ -138,7 +142,7 @@ export class MfaService {
    */
   async distrustMailboxFactor(accountId: string): Promise<void> {
     // No upsert: an account without a factors document has no second factor to protect.
-    await this.store.collection<MfaFactorsDocument>(MFA_FACTORS_COLLECTION).updateOne({ _id: accountId }, { $set: { emailDistrustedSince: new Date() } });
+    await this.#factorsCollection.updateOne({ _id: accountId }, { $set: { emailDistrustedSince: new Date() } });
   }
 
   /** True when a token may be issued to this account only after a second factor. */
@@ -171,7 +175,7 @@ export class MfaService {
   /** A factor other than the mailbox was just used: the person holds more than the mailbox again. */
   async #trustMailboxAgain(accountId: string, factors: MfaFactorsDocument | null): Promise<void> {
     if (factors?.emailDistrustedSince === undefined) return;
-    await this.store.collection<MfaFactorsDocument>(MFA_FACTORS_COLLECTION).updateOne({ _id: accountId }, { $unset: ['emailDistrustedSince'] });
+    await this.#factorsCollection.updateOne({ _id: accountId }, { $unset: ['emailDistrustedSince'] });
   }
 
   /**
@@ -240,7 +244,7 @@ export class MfaService {
 
   /** Turns email codes on as a factor of their own (for accounts without an authenticator app). */
   async setEmailFactor(accountId: string, enabled: boolean): Promise<void> {
-    await this.store.collection<MfaFactorsDocument>(MFA_FACTORS_COLLECTION).updateOne(
+    await this.#factorsCollection.updateOne(
       { _id: accountId },
       enabled ? { $set: { emailFactor: true } } : { $unset: ['emailFactor'] },
       { upsert: enabled },
