@@ -10,6 +10,8 @@ interface EmailedLinkDocument extends StoredDocument {
   claimedAt?: Date;
   /** A sign-up's password, kept with its own link until that link is confirmed (see SelfServiceSignUp). */
   passwordHash?: string;
+  /** Wrong passwords tried with this link so far (see countWrongPassword). */
+  wrongPasswords?: number;
 }
 
 /** A live, unclaimed link as its page needs it. */
@@ -84,6 +86,21 @@ export class EmailedLinks {
     if (!token || token.length > MAX_TOKEN_LENGTH) return undefined;
     const claimed = await this.#links.updateOne({ _id: this.#key(token), claimedAt: { $exists: false } }, { $set: { claimedAt: new Date() } });
     return claimed?.accountId;
+  }
+
+  /**
+   * Counts one wrong password tried with a live link, in one atomic update, and ends the link at the
+   * `limit`-th: 'ended' then (or when the link was already dead), 'live' while tries remain. Each try costs
+   * a password-hash verification, so a link must not be a way to make the server hash without end.
+   */
+  async countWrongPassword(token: string, limit: number): Promise<'live' | 'ended'> {
+    if (!token || token.length > MAX_TOKEN_LENGTH) return 'ended';
+    const key = this.#key(token);
+    const counted = await this.#links.updateOne({ _id: key, claimedAt: { $exists: false } }, { $inc: { wrongPasswords: 1 } });
+    if (!counted) return 'ended';
+    if ((counted.wrongPasswords ?? 0) < limit) return 'live';
+    await this.#links.deleteMany({ _id: key });
+    return 'ended';
   }
 
   /** Gives a claimed link back (the request that claimed it could not finish, e.g. a refused password). */

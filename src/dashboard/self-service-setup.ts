@@ -80,6 +80,8 @@ export async function createSelfService(setup: SelfServiceSetup): Promise<{ rout
         signUp,
         enabled: config.dashboard.signUp,
         rateLimiter: new FixedWindowRateLimiter(store, 'dashboard-signup', config.rateLimits.signUp, config.rateLimits.windowSeconds),
+        // A confirmation checks a password like the sign-in pages do, so it gets their per-IP budget (its own count).
+        confirmationRateLimiter: new FixedWindowRateLimiter(store, 'dashboard-signup-confirmation', config.rateLimits.signInPages, config.rateLimits.windowSeconds),
         linkTtlSeconds: config.dashboard.signUpLinkTtlSeconds,
       }),
     ],

@@ -14,6 +14,8 @@ export interface SignUpRoutesDependencies {
   /** DASHBOARD_SIGNUP: off, every sign-up page answers 404. */
   enabled: boolean;
   rateLimiter: FixedWindowRateLimiter;
+  /** Per client IP: confirmation attempts, each of which may cost a password-hash check. */
+  confirmationRateLimiter: FixedWindowRateLimiter;
   linkTtlSeconds: number;
 }
 
@@ -56,6 +58,14 @@ export function signUpRoutes(deps: SignUpRoutesDependencies): Router {
     pages.error(ctx, 400, {
       title: 'This link does not work any more',
       message: 'Confirmation links work once and for a limited time. Sign up again to get a new one.',
+      code: 'invalid_verification_link',
+      backUrl: '/dashboard/signup',
+    });
+
+  const linkUsedUp = (ctx: Context) =>
+    pages.error(ctx, 400, {
+      title: 'This link does not work any more',
+      message: 'Too many wrong passwords were entered with this link, so it was closed. Sign up again to get a new one.',
       code: 'invalid_verification_link',
       backUrl: '/dashboard/signup',
     });
@@ -119,7 +129,17 @@ export function signUpRoutes(deps: SignUpRoutesDependencies): Router {
       else render(ctx, './verify-email', { token, error: 'Enter the password you chose when you signed up.' }, 400);
       return;
     }
+    const limit = await deps.confirmationRateLimiter.consume(ctx.ip);
+    if (!limit.allowed) {
+      ctx.set('Retry-After', String(limit.retryAfterSeconds));
+      render(ctx, './verify-email', { token, error: `Too many attempts from your network. Try again in ${limit.retryAfterSeconds} seconds.` }, 429);
+      return;
+    }
     const outcome = await signUp.verify(token, password);
+    if (!outcome.ok && outcome.reason === 'too_many_wrong_passwords') {
+      linkUsedUp(ctx);
+      return;
+    }
     if (!outcome.ok && outcome.reason === 'wrong_password') {
       // The link stays live: its own sign-up's password still confirms it.
       render(ctx, './verify-email', { token, error: WRONG_SIGN_UP_PASSWORD }, 400);

@@ -16,8 +16,17 @@ export interface SignUpSettings {
   linkTtlSeconds: number;
 }
 
-/** The outcome of a confirmation: a dead link, or a live one confirmed with a password that is not its sign-up's. */
-export type VerifyOutcome = { ok: true; accountId: string } | { ok: false; reason: 'dead_link' | 'wrong_password' };
+/**
+ * Wrong passwords a confirmation link takes before it stops working: enough for typos, few enough that a
+ * link is no way to guess a password or to keep the server hashing (every try is a password-hash check).
+ */
+export const MAX_WRONG_SIGN_UP_PASSWORDS = 5;
+
+/**
+ * The outcome of a confirmation: a dead link; a live one confirmed with a password that is not its
+ * sign-up's; or the wrong password that used up the link's tries, which ended it.
+ */
+export type VerifyOutcome = { ok: true; accountId: string } | { ok: false; reason: 'dead_link' | 'wrong_password' | 'too_many_wrong_passwords' };
 
 /**
  * Self-service sign-up with email verification. The account is created `unverified` and without a password
@@ -134,13 +143,17 @@ export class SelfServiceSignUp {
 
   /**
    * Confirms a link with the password of its sign-up: spends the link, ends the account's other links and
-   * activates the account with that password. A wrong password leaves the link live.
+   * activates the account with that password. A wrong password leaves the link live, up to
+   * MAX_WRONG_SIGN_UP_PASSWORDS of them.
    */
   async verify(token: string, password: string): Promise<VerifyOutcome> {
     const link = await this.#links.find(token);
     // A link without a password (issued before links carried one) cannot say which password to set.
     if (!link?.passwordHash) return { ok: false, reason: 'dead_link' };
-    if (!(await this.accounts.passwordMatchesHash(link.passwordHash, password))) return { ok: false, reason: 'wrong_password' };
+    if (!(await this.accounts.passwordMatchesHash(link.passwordHash, password))) {
+      const state = await this.#links.countWrongPassword(token, MAX_WRONG_SIGN_UP_PASSWORDS);
+      return { ok: false, reason: state === 'live' ? 'wrong_password' : 'too_many_wrong_passwords' };
+    }
     // Single use: of two concurrent confirmations, one claims the link.
     const accountId = await this.#links.claim(token);
     if (!accountId) return { ok: false, reason: 'dead_link' };

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 import { EMAIL_VERIFICATIONS_COLLECTION } from '../../src/dashboard/index.js';
+import { MAX_WRONG_SIGN_UP_PASSWORDS } from '../../src/dashboard/sign-up.js';
 import { createCustomer, signInToDashboardOverHttp } from '../support/dashboard.js';
 import { PageClient, textOf, type PageResponse } from '../support/page-client.js';
 import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
@@ -211,6 +212,32 @@ describe.each(STORE_KINDS)('dashboard sign-up (%s store)', (storeKind) => {
     expect(attackerMail.raw.replace(/=\r?\n/g, '')).toContain('again');
   });
 
+  test('a link takes a few wrong passwords, then it is closed for good, even for its own password', async () => {
+    const email = freshEmail();
+    const client = new PageClient(server.baseUrl);
+    const before = mailbox.messages.length;
+    await signUp(client, email, PASSWORD);
+    const link = await verificationLink(mailbox, email, before);
+    const token = String(new URL(link).searchParams.get('token'));
+    const confirm = await client.request(link);
+    for (let attempt = 1; attempt < MAX_WRONG_SIGN_UP_PASSWORDS; attempt += 1) {
+      const wrong = await client.submit(confirm, '/dashboard/verify-email', { token, password: `wrong guess number ${attempt}` });
+      expect(wrong.status).toBe(400);
+      expect(textOf(wrong.html, 'password-error')).toContain('not the password');
+    }
+    const last = await client.submit(confirm, '/dashboard/verify-email', { token, password: 'the last wrong guess' });
+    expect(last.status).toBe(400);
+    expect(last.html).toContain('Too many wrong passwords');
+    // The link is gone: its page, and its own password, no longer work.
+    expect((await client.request(link)).status).toBe(400);
+    const late = await client.submit(confirm, '/dashboard/verify-email', { token, password: PASSWORD });
+    expect(late.status).toBe(400);
+    expect(late.html).not.toContain('Your account is active');
+    const account = await server.application.accounts.findByEmail(email);
+    expect(account).toMatchObject({ status: 'unverified' });
+    expect(await server.store.collection(EMAIL_VERIFICATIONS_COLLECTION).find({ accountId: String(account?.customerId) })).toEqual([]);
+  });
+
   test('bad input is answered beside the field, with the password policy\u2019s words', async () => {
     const client = new PageClient(server.baseUrl);
     const badEmail = await signUp(client, 'not-an-address', PASSWORD);
@@ -250,6 +277,31 @@ describe('dashboard sign-up limits and switch', () => {
       expect(limited.status).toBe(429);
       expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
       expect(limited.html).toContain('Too many sign-ups');
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('confirmations have a per-IP budget (the sign-in pages\u2019 size): 429 with Retry-After once spent', async () => {
+    const server = await startTestServer({
+      store: 'memory',
+      env: { SMTP_URL: mailbox.url, RATE_LIMIT_SIGN_IN_PAGES: '2', RATE_LIMIT_WINDOW_SECONDS: '3600' },
+    });
+    try {
+      const email = freshEmail();
+      const client = new PageClient(server.baseUrl);
+      const before = mailbox.messages.length;
+      await signUp(client, email, PASSWORD);
+      const link = await verificationLink(mailbox, email, before);
+      const token = String(new URL(link).searchParams.get('token'));
+      const confirm = await client.request(link);
+      expect((await client.submit(confirm, '/dashboard/verify-email', { token, password: 'one wrong guess' })).status).toBe(400);
+      expect((await client.submit(confirm, '/dashboard/verify-email', { token, password: 'two wrong guesses' })).status).toBe(400);
+      const limited = await client.submit(confirm, '/dashboard/verify-email', { token, password: PASSWORD });
+      expect(limited.status).toBe(429);
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(textOf(limited.html, 'password-error')).toContain('Too many attempts');
+      expect(await server.application.accounts.findByEmail(email)).toMatchObject({ status: 'unverified' });
     } finally {
       await server.close();
     }
