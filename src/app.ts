@@ -12,7 +12,7 @@ import { livenessHandler, readinessHandler } from './http/health.js';
 import { observeRequestDuration } from './http/http-metrics.js';
 import { applyProxyTrust } from './http/proxy-trust.js';
 import { Metrics } from './http/metrics.js';
-import { ensureRateLimitIndexes, FixedWindowRateLimiter } from './http/rate-limit.js';
+import { addressMailBudget, ensureRateLimitIndexes, FixedWindowRateLimiter } from './http/rate-limit.js';
 import { StoreOutages } from './http/store-outages.js';
 import { requestLog } from './http/request-log.js';
 import { requireHttpsForCookies } from './http/require-https.js';
@@ -228,6 +228,8 @@ export async function createApplication(config: Config, rawStore: Store, logger:
       signUpUrlFor: (clientId) => (config.dashboard.signUp && clientId === DASHBOARD_CLIENT_ID ? SIGN_UP_PATH : undefined),
     }),
   });
+  // One budget per address, shared by every form that mails a stranger-chosen address.
+  const mailsToAddress = addressMailBudget(store, config.rateLimits.emailsPerAddress);
   if (config.mfa.emailEnabled) {
     routers.push({
       router: passwordResetRoutes({
@@ -239,11 +241,13 @@ export async function createApplication(config: Config, rawStore: Store, logger:
         csrf,
         audit,
         rateLimiter: new FixedWindowRateLimiter(store, 'password-reset', config.rateLimits.passwordReset, config.rateLimits.windowSeconds),
+        mailsToAddress,
         issuer: config.issuer,
         linkTtlSeconds: config.passwordResetLinkTtlSeconds,
         endEverythingOf,
         distrustMailboxFactor: (accountId) => mfa.distrustMailboxFactor(accountId),
         onSendFailure: (error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not send a password reset link'),
+        onMailSkipped: (accountId) => logger.warn({ accountId }, 'password reset link not sent: the hourly email budget of this address is spent'),
       }),
     });
   }
@@ -285,6 +289,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   routers.push({ router: dashboard.routes });
   const selfService = await createSelfService({
     config,
+    mailsToAddress,
     store,
     secrets,
     accounts,

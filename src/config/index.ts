@@ -92,6 +92,7 @@ const envSchema = z.object({
   RATE_LIMIT_MFA_CHALLENGE: intInRange(0, 1_000_000).default(30),
   RATE_LIMIT_PASSWORD_RESET: intInRange(0, 1_000_000).default(10),
   RATE_LIMIT_SIGN_IN_PAGES: intInRange(0, 1_000_000).default(60),
+  RATE_LIMIT_EMAILS_PER_ADDRESS: intInRange(0, 1_000_000).default(5),
   PASSWORD_RESET_LINK_TTL_SECONDS: intInRange(60, 86400).default(1800),
   COMPAT_TOKEN_API: bool.default(true),
   COMPAT_TOKEN_GET: bool.optional(),
@@ -210,9 +211,10 @@ export interface Config {
   };
   /**
    * Per-IP fixed-window limits (requests per window; 0 turns a limit off). `signInPages` counts password and
-   * code submissions on the login and MFA pages together.
+   * code submissions on the login and MFA pages together. `emailsPerAddress` is the exception: emails anyone
+   * can have sent to an address (sign-up links and notices, password-reset links) per hour, per address.
    */
-  rateLimits: { windowSeconds: number; passwordGrant: number; mfaChallenge: number; passwordReset: number; signUp: number; signInPages: number };
+  rateLimits: { windowSeconds: number; passwordGrant: number; mfaChallenge: number; passwordReset: number; signUp: number; signInPages: number; emailsPerAddress: number };
   /** How long an emailed "forgot password" link works. */
   passwordResetLinkTtlSeconds: number;
   /**
@@ -497,6 +499,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       mfaChallenge: env.RATE_LIMIT_MFA_CHALLENGE,
       passwordReset: env.RATE_LIMIT_PASSWORD_RESET,
       signUp: env.RATE_LIMIT_SIGNUP,
+      emailsPerAddress: env.RATE_LIMIT_EMAILS_PER_ADDRESS,
       signInPages: env.RATE_LIMIT_SIGN_IN_PAGES,
     },
     passwordResetLinkTtlSeconds: env.PASSWORD_RESET_LINK_TTL_SECONDS,

@@ -27,6 +27,8 @@ export interface SelfServiceSetup {
   mfa: MfaService;
   audit: AuditLog;
   sessions: DashboardSessions;
+  /** Per address: sign-up links and notices mailed to one address per hour (see addressMailBudget). */
+  mailsToAddress: FixedWindowRateLimiter;
   /** Where sign-up links and security notices go (the channel of one-time codes). */
   channel: DeliveryChannel;
   endEverythingOf(accountId: string): Promise<unknown>;
@@ -53,6 +55,7 @@ export async function createSelfService(setup: SelfServiceSetup): Promise<{ rout
     channel,
     { issuer: config.issuer, linkTtlSeconds: config.dashboard.signUpLinkTtlSeconds },
     setup.onDeliveryFailure,
+    setup.mailsToAddress,
   );
   await signUp.ensureIndexes();
 

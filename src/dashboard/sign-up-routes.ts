@@ -104,7 +104,9 @@ export function signUpRoutes(deps: SignUpRoutesDependencies): Router {
       renderForm(ctx, { email, errors: { password: `Choose another password: ${describePasswordProblem(error.problem)}.` } }, 400);
       return;
     }
-    await pages.record(ctx, outcome.account.customerId, outcome.kind === 'already_registered' ? 'account.signup_existing_email' : 'account.signed_up', {});
+    await pages.record(ctx, outcome.account.customerId, outcome.kind === 'already_registered' ? 'account.signup_existing_email' : 'account.signed_up', {
+      emailed: outcome.emailed,
+    });
     // The same answer whether or not the address already had an account.
     render(ctx, './sign-up-sent', { email, hours: Math.max(1, Math.round(deps.linkTtlSeconds / 3600)) });
   });

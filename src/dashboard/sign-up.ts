@@ -1,4 +1,5 @@
 import { EmailedLinks, EmailTakenError, type Account, type AccountService } from '../accounts/index.js';
+import type { FixedWindowRateLimiter } from '../http/rate-limit.js';
 import type { DeliveryChannel } from '../mfa/index.js';
 import type { ServerSecrets } from '../secrets/index.js';
 import type { Store } from '../store/index.js';
@@ -7,8 +8,11 @@ export const EMAIL_VERIFICATIONS_COLLECTION = 'email_verifications';
 export const SIGN_UP_PATH = '/dashboard/signup';
 export const VERIFY_EMAIL_PATH = '/dashboard/verify-email';
 
-/** What happened, for the audit log only: the person is always told the same thing. */
-export type SignUpOutcome = { kind: 'created'; account: Account } | { kind: 'pending_again'; account: Account } | { kind: 'already_registered'; account: Account };
+/**
+ * What happened, for the audit log only: the person is always told the same thing. `emailed` is false when
+ * the address's hourly email budget was spent, so no link or notice went out (and no link was made).
+ */
+export type SignUpOutcome = { kind: 'created' | 'pending_again' | 'already_registered'; account: Account; emailed: boolean };
 
 export interface SignUpSettings {
   issuer: string;
@@ -49,6 +53,7 @@ export class SelfServiceSignUp {
     private readonly channel: DeliveryChannel,
     private readonly settings: SignUpSettings,
     private readonly onDeliveryFailure: (error: unknown) => void,
+    private readonly mailsToAddress: FixedWindowRateLimiter,
   ) {
     this.#links = new EmailedLinks(store, secrets, {
       collection: EMAIL_VERIFICATIONS_COLLECTION,
@@ -70,8 +75,7 @@ export class SelfServiceSignUp {
     if (existing === undefined) {
       try {
         const account = await this.accounts.createPendingSignUp(email);
-        await this.#sendVerificationLink(account, passwordHash, 'first');
-        return { kind: 'created', account };
+        return { kind: 'created', account, emailed: await this.#sendVerificationLink(account, passwordHash, 'first') };
       } catch (error) {
         if (!(error instanceof EmailTakenError)) throw error;
         // Another sign-up for the same address won the race: go on as if it had come first.
@@ -87,36 +91,37 @@ export class SelfServiceSignUp {
     if (account.status === 'unverified') {
       // Nobody has proven this address yet. This sign-up gets its own link, with its own password; earlier
       // links stay live with theirs. It also serves a person whose first link expired or got lost.
-      await this.#sendVerificationLink(account, passwordHash, 'again');
-      return { kind: 'pending_again', account };
+      return { kind: 'pending_again', account, emailed: await this.#sendVerificationLink(account, passwordHash, 'again') };
     }
-    await this.#deliver(
+    if (!(await this.#withinMailBudget(account))) return { kind: 'already_registered', account, emailed: false };
+    const emailed = await this.#deliver(
       account,
       'You already have an AuthToken account',
       `Someone (hopefully you) tried to create an AuthToken account with this address, which already has one.\n\n` +
         `Nothing was changed. Sign in at ${this.settings.issuer}/dashboard, or use "Forgot your password?" there.\n` +
         `If it was not you, you can ignore this message.\n`,
     );
-    return { kind: 'already_registered', account };
+    return { kind: 'already_registered', account, emailed };
   }
 
-  async #sendVerificationLink(account: Account, passwordHash: string, attempt: 'first' | 'again'): Promise<void> {
+  /** Mails a new link, unless the address's hourly budget is spent: then no link is made either. Whether it was sent. */
+  async #sendVerificationLink(account: Account, passwordHash: string, attempt: 'first' | 'again'): Promise<boolean> {
+    if (!(await this.#withinMailBudget(account))) return false;
     const token = await this.#links.issue(account.customerId, { passwordHash });
     const hours = Math.max(1, Math.round(this.settings.linkTtlSeconds / 3600));
     const link = `${this.settings.issuer}${VERIFY_EMAIL_PATH}?token=${token}`;
     const lifetime = `it works once, for ${hours} hour${hours === 1 ? '' : 's'}`;
     if (attempt === 'first') {
-      await this.#deliver(
+      return this.#deliver(
         account,
         'Confirm your email address',
         `Welcome to AuthToken. Open this link and enter the password you chose when you signed up, to confirm\n` +
           `your email address and activate your account (${lifetime}):\n${link}\n\n` +
           `If you did not sign up, ignore this message: the account stays inactive.\n`,
       );
-      return;
     }
     // Said plainly, so a reader who signed up once does not take a stranger's sign-up for their own.
-    await this.#deliver(
+    return this.#deliver(
       account,
       'Confirm your email address (sign-up requested again)',
       `Someone (hopefully you) asked again to create an AuthToken account with this address, which is not\n` +
@@ -128,11 +133,19 @@ export class SelfServiceSignUp {
     );
   }
 
-  async #deliver(account: Account, subject: string, text: string): Promise<void> {
+  /** Spends one email of the address's hourly budget; false once it is spent (then nothing is sent). */
+  async #withinMailBudget(account: Account): Promise<boolean> {
+    return (await this.mailsToAddress.consume(account.customerId)).allowed;
+  }
+
+  /** Whether the message was handed to the channel. */
+  async #deliver(account: Account, subject: string, text: string): Promise<boolean> {
     try {
       await this.channel.deliver({ accountId: account.customerId, email: account.email, purpose: 'security-notice', subject, text });
+      return true;
     } catch (error) {
       this.onDeliveryFailure(error);
+      return false;
     }
   }
 

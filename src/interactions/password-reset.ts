@@ -22,6 +22,8 @@ export interface PasswordResetDependencies {
   csrf: CsrfProtection;
   audit: AuditLog;
   rateLimiter: FixedWindowRateLimiter;
+  /** Per address: reset links mailed to one address per hour (see addressMailBudget). */
+  mailsToAddress: FixedWindowRateLimiter;
   issuer: string;
   /** How long an emailed link works. */
   linkTtlSeconds: number;
@@ -31,6 +33,8 @@ export interface PasswordResetDependencies {
   distrustMailboxFactor(accountId: string): Promise<void>;
   /** Told when a reset link could not be issued or delivered (after the answer went out; see /forgot). */
   onSendFailure(error: unknown): void;
+  /** A link not sent because the address's hourly budget was spent (the account id only). */
+  onMailSkipped(accountId: string): void;
 }
 
 const CSRF_PURPOSE = 'password-reset';
@@ -79,6 +83,11 @@ export function passwordResetRoutes(deps: PasswordResetDependencies): Router {
     });
 
   async function sendResetLink(account: { customerId: string; email: string }, origin: ReturnType<typeof requestOrigin>): Promise<void> {
+    // Past the address's hourly budget nothing is sent, and the live link (if any) keeps working.
+    if (!(await deps.mailsToAddress.consume(account.customerId)).allowed) {
+      deps.onMailSkipped(account.customerId);
+      return;
+    }
     // One live link per account: a new request replaces the previous link.
     const token = await resets.issue(account.customerId);
     const minutes = Math.round(deps.linkTtlSeconds / 60);
