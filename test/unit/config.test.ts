@@ -88,6 +88,12 @@ describe('configuration', () => {
     }
   });
 
+  test('RATE_LIMIT_EMAILS_PER_ADDRESS: 5 an hour by default; 0 turns it off; negative is refused', () => {
+    expect(loadConfig({}).rateLimits.emailsPerAddress).toBe(5);
+    expect(loadConfig({ RATE_LIMIT_EMAILS_PER_ADDRESS: '0' }).rateLimits.emailsPerAddress).toBe(0);
+    expect(() => loadConfig({ RATE_LIMIT_EMAILS_PER_ADDRESS: '-1' })).toThrow(/^RATE_LIMIT_EMAILS_PER_ADDRESS: /);
+  });
+
   test('RATE_LIMIT_SIGN_IN_PAGES: 60 per window by default; 0 turns it off; negative is refused', () => {
     expect(loadConfig({}).rateLimits.signInPages).toBe(60);
     expect(loadConfig({ RATE_LIMIT_SIGN_IN_PAGES: '0' }).rateLimits.signInPages).toBe(0);
