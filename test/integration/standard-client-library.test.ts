@@ -115,15 +115,13 @@ describe.each(STORE_KINDS)('machine flows through openid-client on the %s store'
 
   test('an account with a second factor: mfa_required reaches the app with its mfa_token, and the mfa-otp grant finishes', async () => {
     const customer = await createCustomer(server, { totp: true });
-    let mfaToken = '';
-    try {
-      await oidc.genericGrantRequest(basic, 'password', { username: customer.email, password: customer.password, scope: 'api:read' });
-      throw new Error('the password alone got a token');
-    } catch (error) {
-      if (!(error instanceof oidc.ResponseBodyError)) throw error;
-      expect({ error: error.error, status: error.status }).toEqual({ error: 'mfa_required', status: 403 });
-      mfaToken = String(error.cause.mfa_token);
-    }
+    const refusal = await oidc.genericGrantRequest(basic, 'password', { username: customer.email, password: customer.password, scope: 'api:read' }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    if (!(refusal instanceof oidc.ResponseBodyError)) throw new Error(`expected mfa_required, got ${String(refusal)}`);
+    expect({ error: refusal.error, status: refusal.status }).toEqual({ error: 'mfa_required', status: 403 });
+    const mfaToken = String(refusal.cause.mfa_token);
     const tokens = await oidc.genericGrantRequest(basic, MFA_OTP_GRANT_TYPE, { mfa_token: mfaToken, otp: await totpCode(String(customer.totpSecret)) });
     expect(await oidc.tokenIntrospection(basic, tokens.access_token)).toMatchObject({ active: true, sub: customer.customerId, acr: 'urn:authtoken:acr:mfa' });
   });
