@@ -7,23 +7,11 @@ function assertionAudiences(provider: Provider, route: string): string[] {
 }
 
 /**
- * oidc-provider's own check of an assertion's aud runs before ours, against those URLs built from the
- * request's Host header: behind a proxy that passes its upstream name as Host (nginx's default), the token
- * endpoint URL under ISSUER, which the README promises, was refused. It gets the same audiences as ours.
- */
-export function acceptAssertionAudiencesUnderIssuer(provider: Provider): void {
-  provider.OIDCContext.prototype.clientJwtAuthExpectedAudience = function audiencesUnderIssuer(this: InstanceType<typeof provider.OIDCContext>): Set<string> {
-    return new Set(assertionAudiences(provider, this.route));
-  };
-}
-
-/**
  * What a private_key_jwt client assertion's `aud` may be here: exactly one value, either the issuer (what
  * RFC 7523bis asks for) or the URL of the token endpoint or of the endpoint called, as this server publishes
- * them (what many client libraries still send). oidc-provider itself builds those URLs from the request's
- * Host header and accepts a list holding any one of them: an assertion a client made for another server,
- * with that server's /token as audience (sent to us under its Host) or with a list naming us too, could then
- * be replayed here before it expires.
+ * them (what many client libraries still send). oidc-provider's own check, which runs first, accepts a list
+ * holding any one of them: an assertion a client made for several servers, naming us among them, could be
+ * replayed here before it expires. (Its URLs are built from ISSUER too: see pinEndpointUrlsToIssuer.)
  */
 export async function assertClientAssertionAudience(ctx: KoaContextWithOIDC, claims: Readonly<Record<string, unknown>>): Promise<void> {
   const { aud } = claims;

@@ -36,7 +36,8 @@ import { requestsOnlyOpenIdScopes } from './userinfo-tokens.js';
 import { logoutPages } from './logout-pages.js';
 import { interactionPolicyWithStepUp } from './step-up-policy.js';
 import { clientBasedCors, isWebOrigin, WEB_ORIGINS } from './cors-policy.js';
-import { acceptAssertionAudiencesUnderIssuer, assertClientAssertionAudience, assertClientAssertionLifetime } from './client-assertion-audience.js';
+import { assertClientAssertionAudience, assertClientAssertionLifetime } from './client-assertion-audience.js';
+import { pinEndpointUrlsToIssuer } from './endpoint-urls.js';
 import { makeReplayDetectionAtomic } from './replay-detection.js';
 import { signInSessionCookieName } from './sign-in-sessions.js';
 import type { Views } from '../views/index.js';
@@ -262,7 +263,7 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
     return USER_GRANT_TYPES.has(grantType) || grantTypeAllowed.call(this, grantType);
   };
 
-  acceptAssertionAudiencesUnderIssuer(provider);
+  pinEndpointUrlsToIssuer(provider);
   makeReplayDetectionAtomic(provider, store, secrets);
   registerClientCredentialsGrant(provider, resourceServers);
   const userGrantDependencies: UserGrantDependencies = {

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { request } from 'node:http';
 
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 
 import { adminRequest, TEST_ADMIN_TOKEN } from '../support/admin.js';
+import { requestWithHost } from '../support/host-request.js';
 import { postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
 
 type Json = Record<string, unknown>;
@@ -29,21 +29,6 @@ function assertion(key: PartnerKey, clientId: string, aud: string | string[], jt
     .setIssuedAt()
     .setExpirationTime('2m')
     .sign(key.privateKey);
-}
-
-/** A token request over node:http, which (unlike fetch) lets the test choose the Host header. */
-function tokenRequestWithHost(baseUrl: string, host: string, form: Record<string, string>): Promise<{ status: number; body: Json }> {
-  const url = new URL('/token', baseUrl);
-  const body = new URLSearchParams(form).toString();
-  return new Promise((resolve, reject) => {
-    const outgoing = request(url, { method: 'POST', headers: { host, 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Json }));
-    });
-    outgoing.on('error', reject);
-    outgoing.end(body);
-  });
 }
 
 /**
@@ -72,6 +57,10 @@ describe.each(STORE_KINDS)('private_key_jwt client authentication on the %s stor
   });
 
   const admin = (method: string, path: string, options?: Parameters<typeof adminRequest>[3]) => adminRequest(server.adminUrl ?? '', method, path, options);
+  const tokenRequestWithHost = async (host: string, form: Record<string, string>) => {
+    const answer = await requestWithHost(server.baseUrl, host, '/token', { form });
+    return { status: answer.status, body: answer.body as Json };
+  };
   const tokenWith = (clientAssertion: string) =>
     postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read', client_assertion_type: ASSERTION_TYPE, client_assertion: clientAssertion });
 
@@ -94,7 +83,7 @@ describe.each(STORE_KINDS)('private_key_jwt client authentication on the %s stor
   });
 
   test('an audience taken from the Host header, or one audience among several, is refused', async () => {
-    const elsewhere = await tokenRequestWithHost(server.baseUrl, 'other-server.example', {
+    const elsewhere = await tokenRequestWithHost('other-server.example', {
       grant_type: 'client_credentials',
       client_id: clientId,
       client_assertion_type: ASSERTION_TYPE,
@@ -111,7 +100,7 @@ describe.each(STORE_KINDS)('private_key_jwt client authentication on the %s stor
   // Behind a proxy that passes its upstream name as Host (nginx's default `proxy_set_header Host $proxy_host`),
   // the token endpoint URL under ISSUER is still this server's: the audience check must not depend on Host.
   test('an assertion for the token endpoint under the issuer works whatever Host the request came with', async () => {
-    const viaProxy = await tokenRequestWithHost(server.baseUrl, 'authtoken-upstream:3000', {
+    const viaProxy = await tokenRequestWithHost('authtoken-upstream:3000', {
       grant_type: 'client_credentials',
       client_assertion_type: ASSERTION_TYPE,
       client_assertion: await assertion(key, clientId, `${server.config.issuer}/token`),
