@@ -54,18 +54,14 @@ export function signUpRoutes(deps: SignUpRoutesDependencies): Router {
 
   const renderForm = (ctx: Context, form: SignUpForm, status = 200) => render(ctx, './sign-up', { email: form.email, errors: form.errors }, status);
 
-  const deadLink = (ctx: Context) =>
+  const DEAD_LINK_REASONS = {
+    expired_or_used: 'Confirmation links work once and for a limited time.',
+    closed: 'Too many wrong passwords were entered with this link, so it was closed.',
+  };
+  const deadLink = (ctx: Context, reason: keyof typeof DEAD_LINK_REASONS = 'expired_or_used') =>
     pages.error(ctx, 400, {
       title: 'This link does not work any more',
-      message: 'Confirmation links work once and for a limited time. Sign up again to get a new one.',
-      code: 'invalid_verification_link',
-      backUrl: '/dashboard/signup',
-    });
-
-  const linkUsedUp = (ctx: Context) =>
-    pages.error(ctx, 400, {
-      title: 'This link does not work any more',
-      message: 'Too many wrong passwords were entered with this link, so it was closed. Sign up again to get a new one.',
+      message: `${DEAD_LINK_REASONS[reason]} Sign up again to get a new one.`,
       code: 'invalid_verification_link',
       backUrl: '/dashboard/signup',
     });
@@ -139,7 +135,7 @@ export function signUpRoutes(deps: SignUpRoutesDependencies): Router {
     }
     const outcome = await signUp.verify(token, password);
     if (!outcome.ok && outcome.reason === 'too_many_wrong_passwords') {
-      linkUsedUp(ctx);
+      deadLink(ctx, 'closed');
       return;
     }
     if (!outcome.ok && outcome.reason === 'wrong_password') {

@@ -25,6 +25,15 @@ async function signUp(client: PageClient, email: string, password: string): Prom
   return client.submit(form, '/dashboard/signup', { email, password });
 }
 
+/** Signs a fresh address up and opens its emailed link: the confirmation page, and the link's token. */
+async function atConfirmationPage(client: PageClient, mailbox: TestMailbox): Promise<{ email: string; link: string; token: string; confirm: PageResponse }> {
+  const email = freshEmail();
+  const before = mailbox.messages.length;
+  await signUp(client, email, PASSWORD);
+  const link = await verificationLink(mailbox, email, before);
+  return { email, link, token: String(new URL(link).searchParams.get('token')), confirm: await client.request(link) };
+}
+
 /**
  * Issue 7, sign-up with email verification over HTTP on both stores, with a real SMTP server: an unverified
  * account gets no token anywhere (login pages, password grant, Generate Token API) until its emailed
@@ -213,13 +222,8 @@ describe.each(STORE_KINDS)('dashboard sign-up (%s store)', (storeKind) => {
   });
 
   test('a link takes a few wrong passwords, then it is closed for good, even for its own password', async () => {
-    const email = freshEmail();
     const client = new PageClient(server.baseUrl);
-    const before = mailbox.messages.length;
-    await signUp(client, email, PASSWORD);
-    const link = await verificationLink(mailbox, email, before);
-    const token = String(new URL(link).searchParams.get('token'));
-    const confirm = await client.request(link);
+    const { email, link, token, confirm } = await atConfirmationPage(client, mailbox);
     for (let attempt = 1; attempt < MAX_WRONG_SIGN_UP_PASSWORDS; attempt += 1) {
       const wrong = await client.submit(confirm, '/dashboard/verify-email', { token, password: `wrong guess number ${attempt}` });
       expect(wrong.status).toBe(400);
@@ -288,13 +292,8 @@ describe('dashboard sign-up limits and switch', () => {
       env: { SMTP_URL: mailbox.url, RATE_LIMIT_SIGN_IN_PAGES: '2', RATE_LIMIT_WINDOW_SECONDS: '3600' },
     });
     try {
-      const email = freshEmail();
       const client = new PageClient(server.baseUrl);
-      const before = mailbox.messages.length;
-      await signUp(client, email, PASSWORD);
-      const link = await verificationLink(mailbox, email, before);
-      const token = String(new URL(link).searchParams.get('token'));
-      const confirm = await client.request(link);
+      const { email, token, confirm } = await atConfirmationPage(client, mailbox);
       expect((await client.submit(confirm, '/dashboard/verify-email', { token, password: 'one wrong guess' })).status).toBe(400);
       expect((await client.submit(confirm, '/dashboard/verify-email', { token, password: 'two wrong guesses' })).status).toBe(400);
       const limited = await client.submit(confirm, '/dashboard/verify-email', { token, password: PASSWORD });
