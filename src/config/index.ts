@@ -97,6 +97,8 @@ const envSchema = z.object({
   COMPAT_TOKEN_API: bool.default(true),
   COMPAT_TOKEN_GET: bool.optional(),
   DASHBOARD_SESSION_TTL_SECONDS: intInRange(60, 7 * 86400).default(8 * 3600),
+  SIGNIN_SESSION_TTL_SECONDS: intInRange(1, 365 * 86400).default(12 * 3600),
+  SIGNIN_REMEMBERED_SESSION_TTL_SECONDS: intInRange(1, 365 * 86400).default(14 * 86400),
   CLIENT_SECRET_GRACE_SECONDS: intInRange(0, 30 * 86400).default(86400),
   DASHBOARD_SIGNUP: bool.optional(),
   SIGNUP_LINK_TTL_SECONDS: intInRange(300, 7 * 86400).default(86400),
@@ -231,6 +233,12 @@ export interface Config {
     /** How long an emailed verification link works. */
     signUpLinkTtlSeconds: number;
   };
+  /**
+   * Lifetimes of the provider's sign-in (SSO) sessions, counted from the sign-in: `ttlSeconds` when the person
+   * did not tick "Keep me signed in on this device" (the cookie then ends with the browser), `rememberedTtlSeconds`
+   * when they did (a persistent cookie). Never shorter remembered than not.
+   */
+  signInSession: { ttlSeconds: number; rememberedTtlSeconds: number };
   /** A sign-in session's "last seen" is written at most once per this many seconds (one write per interval, not per request). */
   sessionLastSeenIntervalSeconds: number;
   storeSweepIntervalSeconds: number;
@@ -430,6 +438,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (env.REFRESH_TOKEN_IDLE_TTL > env.REFRESH_TOKEN_TTL) {
     throw new ConfigError('REFRESH_TOKEN_IDLE_TTL: must not exceed REFRESH_TOKEN_TTL (the absolute lifetime)');
   }
+  if (env.SIGNIN_REMEMBERED_SESSION_TTL_SECONDS < env.SIGNIN_SESSION_TTL_SECONDS) {
+    throw new ConfigError('SIGNIN_REMEMBERED_SESSION_TTL_SECONDS: must not be less than SIGNIN_SESSION_TTL_SECONDS (a remembered sign-in never ends sooner)');
+  }
   // Known demo credentials go only where they can do no harm: never production, and a persistent
   // database only when asked for explicitly.
   const demoEnabled = !isProduction && (env.MONGODB_URI ? env.DEMO_SEED === true : env.DEMO_SEED !== false);
@@ -510,6 +521,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       signUp: signUpEnabled,
       signUpLinkTtlSeconds: env.SIGNUP_LINK_TTL_SECONDS,
     },
+    signInSession: { ttlSeconds: env.SIGNIN_SESSION_TTL_SECONDS, rememberedTtlSeconds: env.SIGNIN_REMEMBERED_SESSION_TTL_SECONDS },
     sessionLastSeenIntervalSeconds: env.SESSION_LAST_SEEN_INTERVAL_SECONDS,
     storeSweepIntervalSeconds: env.STORE_SWEEP_INTERVAL_SECONDS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,

@@ -39,7 +39,7 @@ import { clientBasedCors, isWebOrigin, WEB_ORIGINS } from './cors-policy.js';
 import { assertClientAssertionAudience, assertClientAssertionLifetime } from './client-assertion-audience.js';
 import { pinEndpointUrlsToIssuer } from './endpoint-urls.js';
 import { makeReplayDetectionAtomic } from './replay-detection.js';
-import { signInSessionCookieName } from './sign-in-sessions.js';
+import { clearTransientAtRememberedLogin, signInSessionCookieName, signInSessionTtl } from './sign-in-sessions.js';
 import type { Views } from '../views/index.js';
 
 export { ACCOUNT_BOUND_MODELS, CLIENT_BOUND_MODELS, isStoredPayload, readStoredPayload, type StoredPayload, ensureOidcIndexes, OIDC_MIGRATIONS, endSessionsOfAccount, revokeGrantEverywhere, collectionName, OIDC_MODELS, type OidcDocument } from './adapter.js';
@@ -225,9 +225,10 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
       RefreshToken: refreshTokenTtl({ absoluteSeconds: config.ttl.refreshToken, idleSeconds: config.refreshTokenIdleTtl }),
       AuthorizationCode: 60,
       Interaction: 3600,
-      Session: 14 * 86400,
-      // A grant outlives every refresh token of its chain.
-      Grant: Math.max(14 * 86400, config.ttl.refreshToken),
+      // By the "keep me signed in on this device" choice of the login page (transient sessions: the shorter).
+      Session: signInSessionTtl(config.signInSession),
+      // A grant outlives the longest sign-in session and every refresh token of its chain.
+      Grant: Math.max(config.signInSession.rememberedTtlSeconds, config.ttl.refreshToken),
     },
     renderError: renderProviderError,
     clientBasedCORS: clientBasedCors,
@@ -263,6 +264,7 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
     return USER_GRANT_TYPES.has(grantType) || grantTypeAllowed.call(this, grantType);
   };
 
+  clearTransientAtRememberedLogin(provider);
   pinEndpointUrlsToIssuer(provider);
   makeReplayDetectionAtomic(provider, store, secrets);
   registerClientCredentialsGrant(provider, resourceServers);

@@ -17,6 +17,46 @@ export function signInSessionCookieName(secureCookies: boolean): string {
   return secureCookies ? '__Host-session' : '_session';
 }
 
+/** How long sign-in sessions live, by the "keep me signed in on this device" choice (config.signInSession). */
+export interface SignInSessionLifetimes {
+  ttlSeconds: number;
+  rememberedTtlSeconds: number;
+}
+
+type SessionModel = InstanceType<Provider['Session']>;
+
+/**
+ * oidc-provider's `ttl.Session`, which it calls each time it saves a session (at sign-in, and on every later
+ * request that passes the session, lib/shared/session.js): a remembered session gets the longer lifetime, a
+ * transient one (the person did not tick "keep me signed in": `remember: false` in the login result) the
+ * shorter. Counted from the sign-in (loginTs), so using the session does not stretch it beyond that, as
+ * Keycloak's "SSO Session Max". A session without a sign-in (none saved normally) gets the shorter one.
+ */
+export function signInSessionTtl(lifetimes: SignInSessionLifetimes): (ctx: unknown, session: SessionModel) => number {
+  return (_ctx, session) => {
+    const now = Math.floor(Date.now() / 1000);
+    const remembered = session.accountId !== undefined && session.transient !== true;
+    const lifetime = remembered ? lifetimes.rememberedTtlSeconds : lifetimes.ttlSeconds;
+    const signedInAt = typeof session.loginTs === 'number' && session.accountId !== undefined ? Math.min(session.loginTs, now) : now;
+    // Never below 1: oidc-provider insists on a positive integer, and a session at its end is saved one last time.
+    return Math.max(1, signedInAt + lifetime - now);
+  };
+}
+
+/**
+ * oidc-provider marks a session transient at a login with `remember: false` but never clears the mark at a later
+ * login with `remember: true` (Session#loginAccount, lib/models/session.js, only ever adds it). A
+ * re-authentication in which the person ticks "keep me signed in" must make the session remembered again.
+ */
+export function clearTransientAtRememberedLogin(provider: Provider): void {
+  const prototype = provider.Session.prototype as SessionModel;
+  const loginAccount = prototype.loginAccount;
+  prototype.loginAccount = function loginAccountRemembering(this: SessionModel, details: Parameters<SessionModel['loginAccount']>[0]): void {
+    loginAccount.call(this, details);
+    if (details.transient !== true) delete this.transient;
+  };
+}
+
 /** Routes on which a browser presents its sign-in session to the provider. */
 const SESSION_ROUTES = ['authorization', 'resume'];
 

@@ -99,4 +99,21 @@ describe('configuration', () => {
     expect(loadConfig({ RATE_LIMIT_SIGN_IN_PAGES: '0' }).rateLimits.signInPages).toBe(0);
     expect(() => loadConfig({ RATE_LIMIT_SIGN_IN_PAGES: '-1' })).toThrow(/^RATE_LIMIT_SIGN_IN_PAGES: /);
   });
+
+  test('sign-in session lifetimes: 12 h, or 14 days when remembered; positive whole numbers, remembered never shorter', () => {
+    expect(loadConfig({}).signInSession).toEqual({ ttlSeconds: 43200, rememberedTtlSeconds: 1209600 });
+    expect(loadConfig({ SIGNIN_SESSION_TTL_SECONDS: '3600', SIGNIN_REMEMBERED_SESSION_TTL_SECONDS: '3600' }).signInSession).toEqual({
+      ttlSeconds: 3600,
+      rememberedTtlSeconds: 3600,
+    });
+    for (const value of ['0', '-5', '1.5', 'twelve hours']) {
+      expect(() => loadConfig({ SIGNIN_SESSION_TTL_SECONDS: value })).toThrow(/^SIGNIN_SESSION_TTL_SECONDS: /);
+      expect(() => loadConfig({ SIGNIN_REMEMBERED_SESSION_TTL_SECONDS: value })).toThrow(/^SIGNIN_REMEMBERED_SESSION_TTL_SECONDS: /);
+    }
+    const shorterRemembered = () => loadConfig({ SIGNIN_SESSION_TTL_SECONDS: '86400', SIGNIN_REMEMBERED_SESSION_TTL_SECONDS: '3600' });
+    expect(shorterRemembered).toThrow(ConfigError);
+    expect(shorterRemembered).toThrow(/^SIGNIN_REMEMBERED_SESSION_TTL_SECONDS: .*SIGNIN_SESSION_TTL_SECONDS/);
+    // Only the default of the remembered lifetime (14 days) is below this one: refused too, naming the variable.
+    expect(() => loadConfig({ SIGNIN_SESSION_TTL_SECONDS: String(30 * 86400) })).toThrow(/^SIGNIN_REMEMBERED_SESSION_TTL_SECONDS: /);
+  });
 });
