@@ -13,12 +13,19 @@ interface PendingLoginDocument extends StoredDocument {
   sealedRecoveryCodes?: string;
   /** Whether the password was checked in this interaction (false for a step-up of a signed-in session). */
   passwordVerified: boolean;
+  /**
+   * Whether the sign-in session is to be remembered on this device ("Keep me signed in"), as decided on the
+   * login page (or, for a step-up, the session's own choice). Absent on records written before it existed.
+   */
+  remember?: boolean;
 }
 
 export interface PendingLogin {
   accountId: string;
   stage: PendingStage;
   passwordVerified: boolean;
+  /** Submitted with the login result once every factor is done: false makes the provider session transient. */
+  remember: boolean;
   recoveryCodes?: string[];
 }
 
@@ -41,14 +48,25 @@ export class PendingLogins {
     return this.store.collection<PendingLoginDocument>(PENDING_LOGINS_COLLECTION);
   }
 
-  async start(interactionUid: string, accountId: string, stage: PendingStage, passwordVerified: boolean, expiresAt: Date): Promise<void> {
-    await this.#collection.replace({ _id: this.#key(interactionUid), accountId, stage, passwordVerified, expiresAt });
+  /**
+   * Records the sign-in, with the "keep me signed in" choice made on the login page: kept here, server-side,
+   * so the later pages (second factor, enrollment, recovery codes) need not carry it and cannot change it.
+   */
+  async start(interactionUid: string, login: Omit<PendingLogin, 'recoveryCodes'>, expiresAt: Date): Promise<void> {
+    const { accountId, stage, passwordVerified, remember } = login;
+    await this.#collection.replace({ _id: this.#key(interactionUid), accountId, stage, passwordVerified, remember, expiresAt });
   }
 
   async find(interactionUid: string): Promise<PendingLogin | undefined> {
     const document = await this.#collection.findOne({ _id: this.#key(interactionUid) });
     if (!document) return undefined;
-    const pending: PendingLogin = { accountId: document.accountId, stage: document.stage, passwordVerified: document.passwordVerified };
+    const pending: PendingLogin = {
+      accountId: document.accountId,
+      stage: document.stage,
+      passwordVerified: document.passwordVerified,
+      // A record from before the choice existed: not remembered, the safer reading (it lives minutes).
+      remember: document.remember === true,
+    };
     if (document.sealedRecoveryCodes) {
       pending.recoveryCodes = JSON.parse(
         this.secrets.decrypt('token-hash', document.sealedRecoveryCodes, `recovery:${interactionUid}`).toString(),

@@ -134,7 +134,17 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     ctx.redirect(redirectTo);
   }
 
-  async function finishLogin(ctx: Context, interaction: InteractionDetails, accountId: string, method: MfaMethod | undefined): Promise<void> {
+  /**
+   * `remember` is the "keep me signed in on this device" choice: false makes oidc-provider's session transient
+   * (its cookie ends with the browser, and ttl.Session gives it the shorter lifetime).
+   */
+  async function finishLogin(
+    ctx: Context,
+    interaction: InteractionDetails,
+    accountId: string,
+    method: MfaMethod | undefined,
+    remember: boolean,
+  ): Promise<void> {
     await pending.finish(interaction.uid);
     await audit.record({
       action: 'signin.success',
@@ -150,7 +160,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
         accountId,
         amr: method ? AMR_PASSWORD_AND_SECOND_FACTOR : AMR_PASSWORD_ONLY,
         acr: method ? ACR_MFA : ACR_PASSWORD,
-        remember: true,
+        remember,
       },
     });
   }
@@ -163,23 +173,39 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     );
   }
 
+  /**
+   * Whether the browser's signed-in session of this account is a remembered one (not transient). A step-up or
+   * a re-authentication of it keeps that choice unless the person ticks "keep me signed in".
+   */
+  async function sessionRemembered(interaction: InteractionDetails, accountId: string): Promise<boolean> {
+    const { session } = interaction;
+    if (!session?.uid || session.accountId !== accountId) return false;
+    const signedIn = await deps.currentProvider().Session.findByUid(session.uid);
+    return signedIn !== undefined && signedIn.transient !== true;
+  }
+
   /** After the password (or for a step-up): second factor, enrollment, or done. */
-  async function continueAfterPassword(ctx: Context, interaction: InteractionDetails, accountId: string, passwordVerified: boolean): Promise<void> {
+  async function continueAfterPassword(
+    ctx: Context,
+    interaction: InteractionDetails,
+    login: { accountId: string; passwordVerified: boolean; remember: boolean },
+  ): Promise<void> {
+    const { accountId } = login;
     const methods = await signIn.methodsOf(accountId);
     const expiresAt = new Date((interaction.exp ?? Math.floor(Date.now() / 1000) + 600) * 1000);
     if (methods.length > 0) {
-      await pending.start(interaction.uid, accountId, 'second-factor', passwordVerified, expiresAt);
+      await pending.start(interaction.uid, { ...login, stage: 'second-factor' }, expiresAt);
       ctx.status = 303;
       ctx.redirect(urls(interaction.uid).mfa());
       return;
     }
     if (await mfaWanted(interaction, accountId)) {
-      await pending.start(interaction.uid, accountId, 'enroll', passwordVerified, expiresAt);
+      await pending.start(interaction.uid, { ...login, stage: 'enroll' }, expiresAt);
       ctx.status = 303;
       ctx.redirect(urls(interaction.uid).enroll);
       return;
     }
-    await finishLogin(ctx, interaction, accountId, undefined);
+    await finishLogin(ctx, interaction, accountId, undefined, login.remember);
   }
 
   /**
@@ -195,7 +221,12 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     return false;
   }
 
-  function renderLogin(ctx: Context, interaction: InteractionDetails, name: string, extra: { error?: string; username?: string } = {}): void {
+  function renderLogin(
+    ctx: Context,
+    interaction: InteractionDetails,
+    name: string,
+    extra: { error?: string; username?: string; remember?: boolean } = {},
+  ): void {
     const url = urls(interaction.uid);
     ctx.type = 'html';
     ctx.body = views.render('./login', {
@@ -207,6 +238,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
       csrf: csrf.token(ctx, interaction.uid),
       error: extra.error,
       username: extra.username,
+      remember: extra.remember ?? false,
     });
   }
 
@@ -223,7 +255,11 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
       const reasons = prompt.reasons ?? [];
       const sessionAccount = interaction.session?.accountId;
       if (sessionAccount && reasons.length > 0 && reasons.every((reason) => reason === MFA_STEP_UP_REASON)) {
-        await continueAfterPassword(ctx, interaction, sessionAccount, false);
+        await continueAfterPassword(ctx, interaction, {
+          accountId: sessionAccount,
+          passwordVerified: false,
+          remember: await sessionRemembered(interaction, sessionAccount),
+        });
         return;
       }
       renderLogin(ctx, interaction, await clientName(interaction));
@@ -253,12 +289,14 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     if (interaction.prompt.name !== 'login') throw new ExpiredInteraction('not at login');
     const username = formField(ctx, 'username').trim();
     const password = formField(ctx, 'password');
+    // "Keep me signed in on this device": unticked unless the checkbox was ticked on this very form.
+    const keepSignedIn = formField(ctx, 'remember') === 'yes';
     const name = await clientName(interaction);
     if (!username || !password) {
-      renderLogin(ctx, interaction, name, { username, error: 'Enter your email (or customer ID) and your password.' });
+      renderLogin(ctx, interaction, name, { username, remember: keepSignedIn, error: 'Enter your email (or customer ID) and your password.' });
       return;
     }
-    if (!(await admitted(ctx, (error) => renderLogin(ctx, interaction, name, { username, error })))) return;
+    if (!(await admitted(ctx, (error) => renderLogin(ctx, interaction, name, { username, remember: keepSignedIn, error })))) return;
     const checked = await signIn.verifyPassword(username, password, ctx.ip);
     if (!checked.ok) {
       await audit.record({
@@ -269,10 +307,15 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
         ...requestOrigin(ctx),
         details: { channel: 'login_page', factor: 'password' },
       });
-      renderLogin(ctx, interaction, name, { username, error: 'The email or password is not correct.' });
+      renderLogin(ctx, interaction, name, { username, remember: keepSignedIn, error: 'The email or password is not correct.' });
       return;
     }
-    await continueAfterPassword(ctx, interaction, checked.accountId, true);
+    await continueAfterPassword(ctx, interaction, {
+      accountId: checked.accountId,
+      passwordVerified: true,
+      // A re-authentication of a remembered session of this account stays remembered; ticking the box remembers any.
+      remember: keepSignedIn || (await sessionRemembered(interaction, checked.accountId)),
+    });
   });
 
   async function pendingAt(ctx: Context, interaction: InteractionDetails, stage: 'second-factor' | 'enroll' | 'recovery-codes') {
@@ -362,7 +405,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
       await renderMfa(ctx, interaction, waiting.accountId, method, { error: 'That code is not valid. Check it and try again.', emailSent: method === 'email' });
       return;
     }
-    await finishLogin(ctx, interaction, waiting.accountId, method);
+    await finishLogin(ctx, interaction, waiting.accountId, method, waiting.remember);
   });
 
   async function renderEnroll(ctx: Context, interaction: InteractionDetails, accountId: string, error?: string): Promise<void> {
@@ -436,7 +479,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     if (!requireCsrf(ctx, interaction.uid)) return;
     const waiting = await pendingAt(ctx, interaction, 'recovery-codes');
     if (!waiting) return;
-    await finishLogin(ctx, interaction, waiting.accountId, 'totp');
+    await finishLogin(ctx, interaction, waiting.accountId, 'totp', waiting.remember);
   });
 
   router.post('/:uid/consent', async (ctx) => {

@@ -1,0 +1,221 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+
+import { jest } from '@jest/globals';
+import type { Browser, Cookie, Page } from 'playwright-core';
+
+import { signInSessionsOf } from '../../src/provider/index.js';
+import { createCustomer, totpCode, type Customer } from '../support/dashboard.js';
+import { STORE_KINDS, startTestServer, type TestServer } from '../support/server.js';
+import { launchChromium, openWatchedPage, type WatchedPage } from './support/browser.js';
+
+/** Not the defaults, so the tests also show that the configuration is what counts. */
+const SESSION_TTL = 7200;
+const REMEMBERED_TTL = 5 * 86400;
+/** How far an expiry may sit from "now + lifetime" (the time the steps take, and whole seconds). */
+const SLACK_SECONDS = 600;
+const KEEP_SIGNED_IN = 'Keep me signed in on this device';
+/** The provider's sign-in session cookie over http (src/provider/sign-in-sessions.ts). */
+const SESSION_COOKIE = '_session';
+
+jest.setTimeout(60_000);
+
+/** Seconds from now until an instant. */
+const secondsUntil = (epochSeconds: number): number => epochSeconds - Date.now() / 1000;
+
+describe.each(STORE_KINDS)('"Keep me signed in on this device" in Chromium (%s store)', (storeKind) => {
+  let server: TestServer;
+  let browser: Browser;
+  let callbackServer: Server;
+  let redirectUri = '';
+
+  beforeAll(async () => {
+    callbackServer = createServer((request, response) => {
+      response.writeHead(200, { 'content-type': 'text/html' });
+      response.end('<!doctype html><title>callback</title><p>back at the app</p>');
+    });
+    await new Promise<void>((resolve) => callbackServer.listen(0, '127.0.0.1', () => resolve()));
+    const address = callbackServer.address();
+    redirectUri = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/callback`;
+    server = await startTestServer({
+      store: storeKind,
+      env: {
+        DEMO_REDIRECT_URI: redirectUri,
+        SIGNIN_SESSION_TTL_SECONDS: String(SESSION_TTL),
+        SIGNIN_REMEMBERED_SESSION_TTL_SECONDS: String(REMEMBERED_TTL),
+      },
+    });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await new Promise<void>((resolve) => callbackServer?.close(() => resolve()));
+  });
+
+  /** An authorization request of the seeded public client `demo-app`; the code itself is not needed here. */
+  async function startAuthorization(page: Page, extra: Record<string, string> = {}): Promise<void> {
+    const parameters = new URLSearchParams({
+      client_id: 'demo-app',
+      response_type: 'code',
+      scope: 'openid',
+      redirect_uri: redirectUri,
+      state: randomBytes(8).toString('hex'),
+      code_challenge: createHash('sha256').update(randomBytes(32).toString('base64url')).digest('base64url'),
+      code_challenge_method: 'S256',
+      ...extra,
+    });
+    await page.goto(`${server.baseUrl}/auth?${parameters.toString()}`);
+  }
+
+  async function enterPassword(page: Page, customer: Customer, options: { keepSignedIn: boolean; password?: string }): Promise<void> {
+    await page.getByLabel('Email or customer ID').fill(customer.email);
+    await page.getByLabel('Password').fill(options.password ?? customer.password);
+    await page.getByLabel(KEEP_SIGNED_IN).setChecked(options.keepSignedIn);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  }
+
+  /** Consent (the first time for this client) and back at the app's callback. */
+  async function backAtTheApp(page: Page): Promise<void> {
+    const consentOrCallback = page.getByRole('heading', { name: /^Allow / });
+    await Promise.race([consentOrCallback.waitFor(), page.waitForURL((url) => url.href.startsWith(redirectUri))]);
+    if (!page.url().startsWith(redirectUri)) await page.getByRole('button', { name: 'Allow' }).click();
+    await page.waitForURL((url) => url.href.startsWith(redirectUri));
+    expect(new URL(page.url()).searchParams.get('code')).toBeTruthy();
+  }
+
+  /** The cookie of that name the browser would send to `path`. */
+  async function cookieNamed(watched: WatchedPage, name: string, path = '/'): Promise<Cookie> {
+    const cookie = (await watched.context.cookies(`${server.baseUrl}${path}`)).find((candidate) => candidate.name === name);
+    if (!cookie) throw new Error(`no ${name} cookie in the browser`);
+    return cookie;
+  }
+
+  /** The browser's sign-in session cookie and the stored session's expiry (one session per fresh person). */
+  async function signInSession(watched: WatchedPage, customer: Customer): Promise<{ cookie: Cookie; storedExpiry: number }> {
+    const sessions = await signInSessionsOf(server.store, customer.customerId, 10);
+    expect(sessions).toHaveLength(1);
+    return { cookie: await cookieNamed(watched, SESSION_COOKIE), storedExpiry: (sessions[0]?.expiresAt?.getTime() ?? 0) / 1000 };
+  }
+
+  /** A browser-session cookie (no Expires/Max-Age: Chromium reports -1) and the shorter stored lifetime. */
+  async function expectTransient(watched: WatchedPage, customer: Customer): Promise<void> {
+    const { cookie, storedExpiry } = await signInSession(watched, customer);
+    expect(cookie.expires).toBe(-1);
+    expect(Math.abs(secondsUntil(storedExpiry) - SESSION_TTL)).toBeLessThan(SLACK_SECONDS);
+  }
+
+  /** A persistent cookie that ends with the stored session, which has the remembered lifetime. */
+  async function expectRemembered(watched: WatchedPage, customer: Customer): Promise<void> {
+    const { cookie, storedExpiry } = await signInSession(watched, customer);
+    expect(Math.abs(secondsUntil(cookie.expires) - REMEMBERED_TTL)).toBeLessThan(SLACK_SECONDS);
+    expect(Math.abs(secondsUntil(storedExpiry) - REMEMBERED_TTL)).toBeLessThan(SLACK_SECONDS);
+  }
+
+  test('unticked (the default): the session cookie ends with the browser and the session lives SIGNIN_SESSION_TTL_SECONDS', async () => {
+    const customer = await createCustomer(server, { totp: false });
+    const watched = await openWatchedPage(browser);
+    const { page } = watched;
+    await startAuthorization(page);
+    const checkbox = page.getByLabel(KEEP_SIGNED_IN);
+    expect(await checkbox.isChecked()).toBe(false);
+    expect(await checkbox.getAttribute('type')).toBe('checkbox');
+    await watched.screenshot('login-keep-signed-in');
+    await enterPassword(page, customer, { keepSignedIn: false });
+    await backAtTheApp(page);
+    await expectTransient(watched, customer);
+    expect(watched.problems).toEqual([]);
+    await watched.context.close();
+  });
+
+  test('ticked: a persistent session cookie, and the session lives SIGNIN_REMEMBERED_SESSION_TTL_SECONDS', async () => {
+    const customer = await createCustomer(server, { totp: false });
+    const watched = await openWatchedPage(browser);
+    const { page } = watched;
+    await startAuthorization(page);
+    await enterPassword(page, customer, { keepSignedIn: true });
+    await backAtTheApp(page);
+    await expectRemembered(watched, customer);
+    expect(watched.problems).toEqual([]);
+    await watched.context.close();
+  });
+
+  test('the choice survives a wrong password and the authenticator-code page', async () => {
+    const customer = await createCustomer(server, { totp: true });
+    const watched = await openWatchedPage(browser);
+    const { page } = watched;
+    await startAuthorization(page);
+    await enterPassword(page, customer, { keepSignedIn: true, password: 'not the password at all' });
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('not correct');
+    // The page shown again keeps the box as it was ticked.
+    expect(await page.getByLabel(KEEP_SIGNED_IN).isChecked()).toBe(true);
+    await page.getByLabel('Password').fill(customer.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Verify it is you' }).waitFor();
+    await page.getByLabel('Code').fill(await totpCode(String(customer.totpSecret)));
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await backAtTheApp(page);
+    await expectRemembered(watched, customer);
+    expect(watched.problems).toEqual([]);
+    await watched.context.close();
+  });
+
+  test('a step-up keeps the session unremembered; signing in again with the box ticked remembers it', async () => {
+    const customer = await createCustomer(server, { totp: false });
+    const watched = await openWatchedPage(browser);
+    const { page } = watched;
+    await startAuthorization(page);
+    await enterPassword(page, customer, { keepSignedIn: false });
+    await backAtTheApp(page);
+    await expectTransient(watched, customer);
+
+    // Step-up to the MFA context: no login page (so no box), enrollment, and the session's choice stays.
+    await startAuthorization(page, { acr_values: 'urn:authtoken:acr:mfa' });
+    await page.getByRole('heading', { name: 'Set up your authenticator app' }).waitFor();
+    const manualKey = String(await page.locator('#manual-key').textContent()).replace(/\s+/g, '');
+    await page.getByLabel('Code from the app').fill(await totpCode(manualKey));
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await page.getByRole('button', { name: 'I have saved them, continue' }).click();
+    await backAtTheApp(page);
+    await expectTransient(watched, customer);
+
+    // A re-authentication (prompt=login) with the box ticked makes this same session a remembered one.
+    await startAuthorization(page, { prompt: 'login' });
+    await enterPassword(page, customer, { keepSignedIn: true });
+    await page.getByRole('heading', { name: 'Verify it is you' }).waitFor();
+    await page.getByLabel('Code').fill(await totpCode(manualKey, 1));
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await backAtTheApp(page);
+    await expectRemembered(watched, customer);
+    expect(watched.problems).toEqual([]);
+    await watched.context.close();
+  });
+
+  test('a remembered session stays remembered through a step-up and a re-authentication without the box', async () => {
+    const customer = await createCustomer(server, { totp: false });
+    const watched = await openWatchedPage(browser);
+    const { page } = watched;
+    await startAuthorization(page);
+    await enterPassword(page, customer, { keepSignedIn: true });
+    await backAtTheApp(page);
+    await expectRemembered(watched, customer);
+
+    await startAuthorization(page, { acr_values: 'urn:authtoken:acr:mfa' });
+    await page.getByRole('heading', { name: 'Set up your authenticator app' }).waitFor();
+    const manualKey = String(await page.locator('#manual-key').textContent()).replace(/\s+/g, '');
+    await page.getByLabel('Code from the app').fill(await totpCode(manualKey));
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await page.getByRole('button', { name: 'I have saved them, continue' }).click();
+    await backAtTheApp(page);
+    await expectRemembered(watched, customer);
+
+    await startAuthorization(page, { prompt: 'login' });
+    await enterPassword(page, customer, { keepSignedIn: false });
+    await page.getByLabel('Code').fill(await totpCode(manualKey, 1));
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await backAtTheApp(page);
+    await expectRemembered(watched, customer);
+    expect(watched.problems).toEqual([]);
+    await watched.context.close();
+  });
+});
