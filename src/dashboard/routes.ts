@@ -92,7 +92,7 @@ export function dashboardRoutes(deps: DashboardDependencies): Router {
       signIn.begin(ctx, { requireSecondFactor: true });
       return;
     }
-    await sessions.start(ctx, result.accountId, result.amr);
+    await sessions.start(ctx, result.accountId, result.amr, { persistent: result.keepSignedIn });
     await pages.record(ctx, result.accountId, 'dashboard.signin', { amr: result.amr });
     ctx.status = 303;
     ctx.redirect('/dashboard');

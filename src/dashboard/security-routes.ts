@@ -250,7 +250,7 @@ export function securityRoutes(deps: SecurityPageDependencies): Router {
     // Whoever knew the old password may hold sessions or tokens: all of them end. This browser gets a new
     // dashboard session (a fresh cookie value), so the person stays signed in here and only here.
     await deps.endEverythingOf(account.customerId);
-    await deps.sessions.start(ctx, account.customerId, session.amr);
+    await deps.sessions.start(ctx, account.customerId, session.amr, { persistent: session.persistent });
     await pages.record(ctx, account.customerId, 'password.changed', { other_sessions_ended: true, tokens_revoked: true });
     await deps.notify(
       account,

@@ -18,6 +18,8 @@ export interface DashboardSession {
   userAgent: string;
   /** When this browser last opened a dashboard page (moved on at most once per interval). */
   lastSeenAt: Date;
+  /** Whether the cookie outlives the browser ("keep me signed in on this device" was ticked at sign-in). */
+  persistent: boolean;
 }
 
 interface SessionDocument extends StoredDocument {
@@ -28,6 +30,8 @@ interface SessionDocument extends StoredDocument {
   userAgent: string;
   /** Absent on sessions started before it was recorded. */
   lastSeenAt?: Date;
+  /** Absent on sessions started before the choice existed, whose cookies were all persistent. */
+  persistent?: boolean;
 }
 
 /**
@@ -49,7 +53,11 @@ export class DashboardSessions {
     return this.store.collection<SessionDocument>(DASHBOARD_SESSIONS_COLLECTION);
   }
 
-  async start(ctx: Context, accountId: string, amr: string[]): Promise<void> {
+  /**
+   * A new session and its cookie: a persistent cookie (DASHBOARD_SESSION_TTL_SECONDS) only when `persistent`,
+   * otherwise one that ends with the browser. The stored session ends after the TTL either way.
+   */
+  async start(ctx: Context, accountId: string, amr: string[], options: { persistent: boolean }): Promise<void> {
     const token = randomSecret(32);
     const now = new Date();
     await this.#collection.insert({
@@ -60,6 +68,7 @@ export class DashboardSessions {
       lastSeenAt: now,
       ip: ctx.ip,
       userAgent: requestOrigin(ctx).userAgent ?? '',
+      persistent: options.persistent,
       expiresAt: new Date(now.getTime() + this.settings.ttlSeconds * 1000),
     });
     ctx.cookies.set(this.#cookie.name, token, {
@@ -68,7 +77,7 @@ export class DashboardSessions {
       sameSite: 'lax',
       secure: this.#cookie.secure,
       path: this.#cookie.path,
-      maxAge: this.settings.ttlSeconds * 1000,
+      ...(options.persistent ? { maxAge: this.settings.ttlSeconds * 1000 } : {}),
     });
   }
 
@@ -126,5 +135,6 @@ function toSession(document: SessionDocument): DashboardSession {
     ip: document.ip,
     userAgent: document.userAgent,
     lastSeenAt: document.lastSeenAt ?? document.createdAt,
+    persistent: document.persistent !== false,
   };
 }

@@ -7,6 +7,7 @@ import { ensureInternalClient, PreviousClientSecrets, type ClientRegistry } from
 import { servesHttps, type Config } from '../config/index.js';
 import { CsrfProtection } from '../http/csrf.js';
 import type { MfaService } from '../mfa/index.js';
+import { signInSessionOfRequest } from '../provider/index.js';
 import type { ServerSecrets } from '../secrets/index.js';
 import type { Store } from '../store/index.js';
 import type { Views } from '../views/index.js';
@@ -70,7 +71,9 @@ export async function createDashboard(setup: DashboardSetup): Promise<{ routes: 
     issuer: config.issuer,
     pages,
     sessions,
-    signIn: new DashboardSignIn(config.issuer, client, setup.provider, secureCookies),
+    signIn: new DashboardSignIn(config.issuer, client, setup.provider, secureCookies, (ctx) =>
+      signInSessionOfRequest(ctx, setup.store, setup.secrets, secureCookies),
+    ),
     credentials,
     mfa: setup.mfa,
     audit: setup.audit,

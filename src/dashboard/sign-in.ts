@@ -5,7 +5,7 @@ import { decodeJwt } from 'jose';
 
 import type { InternalClientCredentials } from '../clients/index.js';
 import { ACR_MFA } from '../mfa/index.js';
-import { runTokenRequest } from '../provider/index.js';
+import { runTokenRequest, type SignInSession } from '../provider/index.js';
 import { randomSecret } from '../secrets/index.js';
 import { cookieScope, type CookieScope } from '../http/cookie-scope.js';
 
@@ -20,6 +20,11 @@ export interface SignedIn {
   amr: string[];
   /** True when this sign-in was already a step-up asking for the second factor. */
   steppedUp: boolean;
+  /**
+   * Whether the person ticked "keep me signed in on this device": read from this browser's sign-in session at
+   * the provider (the one that just issued the code, found by its signed cookie), never from the request.
+   */
+  keepSignedIn: boolean;
 }
 
 /**
@@ -37,6 +42,8 @@ export class DashboardSignIn {
     private readonly client: InternalClientCredentials,
     private readonly provider: () => Middleware,
     secureCookies: boolean,
+    /** The provider's sign-in session of the browser making a request, if it has one. */
+    private readonly signInSessionOf: (ctx: Context) => Promise<SignInSession | undefined>,
   ) {
     this.#cookie = cookieScope(SIGN_IN_COOKIE, secureCookies, '/dashboard');
   }
@@ -98,6 +105,10 @@ export class DashboardSignIn {
     const claims = decodeJwt(idToken);
     if (typeof claims.sub !== 'string') return undefined;
     const amr = Array.isArray(claims.amr) ? claims.amr.filter((value): value is string => typeof value === 'string') : [];
-    return { accountId: claims.sub, amr, steppedUp: steppedUp === '1' };
+    // The browser just came back from the provider with that session; if it is missing or another account's,
+    // the dashboard cookie simply ends with the browser (the safer reading).
+    const signInSession = await this.signInSessionOf(ctx);
+    const keepSignedIn = signInSession !== undefined && signInSession.accountId === claims.sub && signInSession.remembered;
+    return { accountId: claims.sub, amr, steppedUp: steppedUp === '1', keepSignedIn };
   }
 }

@@ -69,6 +69,8 @@ export interface SignInSession {
   accountId: string;
   signedInAt: Date | undefined;
   expiresAt: Date | undefined;
+  /** Whether the person chose "keep me signed in on this device" (oidc-provider's session is not transient). */
+  remembered: boolean;
 }
 
 /** Told when a browser signs in, comes back with its session, or its session ends; implementations keep it cheap. */
@@ -163,13 +165,15 @@ async function endSessions(store: Store, accountId: string, documents: readonly 
 
 function toSignInSession(document: OidcDocument): SignInSession | undefined {
   if (!document.accountId || !document.uid) return undefined;
-  const loginTs = readStoredPayload(document.data)?.loginTs;
+  const payload = readStoredPayload(document.data);
+  const loginTs = payload?.loginTs;
   return {
     storedId: document._id,
     uid: document.uid,
     accountId: document.accountId,
     signedInAt: typeof loginTs === 'number' ? new Date(loginTs * 1000) : undefined,
     expiresAt: document.expiresAt,
+    remembered: payload !== undefined && payload.transient !== true,
   };
 }
 

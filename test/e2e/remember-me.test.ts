@@ -7,7 +7,9 @@ import type { Browser, Cookie, Page } from 'playwright-core';
 import { signInSessionsOf } from '../../src/provider/index.js';
 import { createCustomer, totpCode, type Customer } from '../support/dashboard.js';
 import { STORE_KINDS, startTestServer, type TestServer } from '../support/server.js';
+import { TestMailbox } from '../support/smtp.js';
 import { launchChromium, openWatchedPage, type WatchedPage } from './support/browser.js';
+import { signInToDashboard } from './support/dashboard.js';
 
 /** Not the defaults, so the tests also show that the configuration is what counts. */
 const SESSION_TTL = 7200;
@@ -17,6 +19,7 @@ const SLACK_SECONDS = 600;
 const KEEP_SIGNED_IN = 'Keep me signed in on this device';
 /** The provider's sign-in session cookie over http (src/provider/sign-in-sessions.ts). */
 const SESSION_COOKIE = '_session';
+const DASHBOARD_COOKIE = 'authtoken.dashboard';
 
 jest.setTimeout(60_000);
 
@@ -28,6 +31,8 @@ describe.each(STORE_KINDS)('"Keep me signed in on this device" in Chromium (%s s
   let browser: Browser;
   let callbackServer: Server;
   let redirectUri = '';
+  // The dashboard's password change emails the owner.
+  const mailbox = new TestMailbox();
 
   beforeAll(async () => {
     callbackServer = createServer((request, response) => {
@@ -37,10 +42,12 @@ describe.each(STORE_KINDS)('"Keep me signed in on this device" in Chromium (%s s
     await new Promise<void>((resolve) => callbackServer.listen(0, '127.0.0.1', () => resolve()));
     const address = callbackServer.address();
     redirectUri = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/callback`;
+    await mailbox.start();
     server = await startTestServer({
       store: storeKind,
       env: {
         DEMO_REDIRECT_URI: redirectUri,
+        SMTP_URL: mailbox.url,
         SIGNIN_SESSION_TTL_SECONDS: String(SESSION_TTL),
         SIGNIN_REMEMBERED_SESSION_TTL_SECONDS: String(REMEMBERED_TTL),
       },
@@ -50,6 +57,7 @@ describe.each(STORE_KINDS)('"Keep me signed in on this device" in Chromium (%s s
   afterAll(async () => {
     await browser?.close();
     await server?.close();
+    await mailbox.stop();
     await new Promise<void>((resolve) => callbackServer?.close(() => resolve()));
   });
 
@@ -217,5 +225,32 @@ describe.each(STORE_KINDS)('"Keep me signed in on this device" in Chromium (%s s
     await expectRemembered(watched, customer);
     expect(watched.problems).toEqual([]);
     await watched.context.close();
+  });
+
+  test('the dashboard cookie ends with the browser unless the box was ticked, also after a password change', async () => {
+    for (const keepSignedIn of [false, true]) {
+      const customer = await createCustomer(server, { totp: true });
+      const watched = await openWatchedPage(browser);
+      const { page } = watched;
+      await signInToDashboard(server.baseUrl, watched, customer, { keepSignedIn });
+      const expectDashboardCookie = async () => {
+        const cookie = await cookieNamed(watched, DASHBOARD_COOKIE, '/dashboard');
+        if (keepSignedIn) expect(Math.abs(secondsUntil(cookie.expires) - server.config.dashboard.sessionTtlSeconds)).toBeLessThan(SLACK_SECONDS);
+        else expect(cookie.expires).toBe(-1);
+      };
+      await expectDashboardCookie();
+      if (keepSignedIn) await expectRemembered(watched, customer);
+      else await expectTransient(watched, customer);
+
+      // A password change gives this browser a fresh dashboard session (and cookie): with the same choice.
+      await page.goto(`${server.baseUrl}/dashboard/security`);
+      await page.getByLabel('Current password').fill(customer.password);
+      await page.getByLabel('New password').fill('a completely new passphrase 2026');
+      await page.getByRole('button', { name: 'Change password' }).click();
+      expect(await page.getByRole('status').textContent()).toContain('Your password is changed');
+      await expectDashboardCookie();
+      expect(watched.problems).toEqual([]);
+      await watched.context.close();
+    }
   });
 });

@@ -10,7 +10,7 @@ export async function signInToDashboard(
   baseUrl: string,
   watched: WatchedPage,
   customer: Pick<Customer, 'email' | 'password' | 'totpSecret'>,
-  options: { totpStepsAhead?: number } = {},
+  options: { totpStepsAhead?: number; keepSignedIn?: boolean } = {},
 ): Promise<void> {
   const { page } = watched;
   await page.goto(`${baseUrl}/dashboard`);
@@ -18,6 +18,7 @@ export async function signInToDashboard(
   await watched.screenshot('dashboard-login');
   await page.getByLabel('Email or customer ID').fill(customer.email);
   await page.getByLabel('Password').fill(customer.password);
+  if (options.keepSignedIn) await page.getByLabel('Keep me signed in on this device').check();
   await page.getByRole('button', { name: 'Sign in' }).click();
   if (customer.totpSecret) {
     await page.getByRole('heading', { name: 'Verify it is you' }).waitFor();
