@@ -354,6 +354,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (issuerUrl.search || issuerUrl.hash) {
     throw new ConfigError('ISSUER: must not contain a query or fragment');
   }
+  // Our pages, forms and redirects use root paths (/interaction, /dashboard, /static): under a path prefix
+  // they would point outside it, while every URL oidc-provider publishes would include it.
+  if (issuerUrl.pathname !== '/') {
+    throw new ConfigError('ISSUER: must have no path (the server answers at the root of its host; give it a host of its own)');
+  }
 
   const masterKeyIsDevelopment = env.AUTHTOKEN_MASTER_KEY === undefined;
   const masterKey = parseMasterKey(

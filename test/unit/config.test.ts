@@ -45,6 +45,13 @@ describe('configuration', () => {
     expect(attempt).toThrow(new RegExp(`^${variable}: `));
   });
 
+  test('ISSUER: a query, a fragment or a path is refused; a trailing slash is dropped', () => {
+    expect(() => loadConfig({ ISSUER: 'https://auth.example.com/?tenant=a' })).toThrow(/^ISSUER: must not contain a query or fragment/);
+    expect(() => loadConfig({ ISSUER: 'https://auth.example.com/#top' })).toThrow(/^ISSUER: must not contain a query or fragment/);
+    expect(() => loadConfig({ ISSUER: 'https://example.com/auth' })).toThrow(/^ISSUER: must have no path/);
+    expect(loadConfig({ ISSUER: 'https://auth.example.com/' }).issuer).toBe('https://auth.example.com');
+  });
+
   test('production accepts a plain-http localhost issuer (for local trials)', () => {
     expect(() => loadConfig({ ...productionBase, ISSUER: 'http://localhost:3000' })).not.toThrow();
   });
