@@ -174,8 +174,8 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
   }
 
   /**
-   * Whether the browser's signed-in session of this account is a remembered one (not transient). A step-up or
-   * a re-authentication of it keeps that choice unless the person ticks "keep me signed in".
+   * Whether the browser's signed-in session of this account is a remembered one (not transient). A step-up
+   * without the password keeps that choice; a sign-in with the password shows it as the box's starting state.
    */
   async function sessionRemembered(interaction: InteractionDetails, accountId: string): Promise<boolean> {
     const { session } = interaction;
@@ -262,7 +262,10 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
         });
         return;
       }
-      renderLogin(ctx, interaction, await clientName(interaction));
+      // A re-authentication (prompt=login, max_age) of a remembered session shows the box ticked, so what the
+      // page shows is what happens: the person unticks it to end the session with the browser from now on.
+      const remember = sessionAccount !== undefined && (await sessionRemembered(interaction, sessionAccount));
+      renderLogin(ctx, interaction, await clientName(interaction), { remember });
       return;
     }
     if (prompt.name === 'consent') {
@@ -313,8 +316,8 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     await continueAfterPassword(ctx, interaction, {
       accountId: checked.accountId,
       passwordVerified: true,
-      // A re-authentication of a remembered session of this account stays remembered; ticking the box remembers any.
-      remember: keepSignedIn || (await sessionRemembered(interaction, checked.accountId)),
+      // Each password sign-in decides by the box, as the page says; it comes pre-ticked for a remembered session.
+      remember: keepSignedIn,
     });
   });
 
