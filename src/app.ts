@@ -1,6 +1,6 @@
 import Koa from 'koa';
 
-import { AccountService } from './accounts/index.js';
+import { AccountService, MailboxBudget } from './accounts/index.js';
 import { AuditLog } from './audit/index.js';
 import { CLIENT_MIGRATIONS, ClientRegistry } from './clients/index.js';
 import { servesHttps, type Config } from './config/index.js';
@@ -12,7 +12,7 @@ import { livenessHandler, readinessHandler } from './http/health.js';
 import { observeRequestDuration } from './http/http-metrics.js';
 import { applyProxyTrust } from './http/proxy-trust.js';
 import { Metrics } from './http/metrics.js';
-import { addressMailBudget, ensureRateLimitIndexes, FixedWindowRateLimiter } from './http/rate-limit.js';
+import { ensureRateLimitIndexes, FixedWindowRateLimiter } from './http/rate-limit.js';
 import { StoreOutages } from './http/store-outages.js';
 import { requestLog } from './http/request-log.js';
 import { requireHttpsForCookies } from './http/require-https.js';
@@ -228,8 +228,6 @@ export async function createApplication(config: Config, rawStore: Store, logger:
       signUpUrlFor: (clientId) => (config.dashboard.signUp && clientId === DASHBOARD_CLIENT_ID ? SIGN_UP_PATH : undefined),
     }),
   });
-  // One budget per address, shared by every form that mails a stranger-chosen address.
-  const mailsToAddress = addressMailBudget(store, config.rateLimits.emailsPerAddress);
   if (config.mfa.emailEnabled) {
     routers.push({
       router: passwordResetRoutes({
@@ -241,13 +239,14 @@ export async function createApplication(config: Config, rawStore: Store, logger:
         csrf,
         audit,
         rateLimiter: new FixedWindowRateLimiter(store, 'password-reset', config.rateLimits.passwordReset, config.rateLimits.windowSeconds),
-        mailsToAddress,
+        // Per reset-link lifetime: while the budget is spent, the last link mailed still works.
+        mailBudget: new MailboxBudget(store, 'password-reset', config.rateLimits.emailsPerAddress, config.passwordResetLinkTtlSeconds),
         issuer: config.issuer,
         linkTtlSeconds: config.passwordResetLinkTtlSeconds,
         endEverythingOf,
         distrustMailboxFactor: (accountId) => mfa.distrustMailboxFactor(accountId),
         onSendFailure: (error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not send a password reset link'),
-        onMailSkipped: (accountId) => logger.warn({ accountId }, 'password reset link not sent: the hourly email budget of this address is spent'),
+        onMailSkipped: (accountId) => logger.warn({ accountId }, 'password reset link not sent: the email budget of its mailbox is spent'),
       }),
     });
   }
@@ -289,7 +288,6 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   routers.push({ router: dashboard.routes });
   const selfService = await createSelfService({
     config,
-    mailsToAddress,
     store,
     secrets,
     accounts,
@@ -300,6 +298,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
     channel: deliveryChannel,
     endEverythingOf,
     onDeliveryFailure: (error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not deliver a dashboard email'),
+    onSignUpFailure: (error) => logger.error({ err: error instanceof Error ? error.message : String(error) }, 'could not complete a sign-up'),
   });
   for (const router of selfService.routers) routers.push({ router });
   app.use(routersUnder(routers));

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 import type { ServerSecrets } from '../secrets/index.js';
 import { DuplicateKeyError, type Store, type StoredDocument } from '../store/index.js';
+import { normalizeEmail } from './email-address.js';
 import { PasswordHasher, type Argon2Parameters } from './password-hash.js';
 import { checkPasswordPolicy, PasswordPolicyError } from './password-policy.js';
 import { SignInThrottle, THROTTLE_COLLECTION, type ThrottleSettings, type ThrottleState } from './throttle.js';
@@ -11,6 +12,8 @@ export type { PasswordProblem } from './password-policy.js';
 export { SignInThrottle, THROTTLE_COLLECTION } from './throttle.js';
 export type { ThrottleSettings, ThrottleState } from './throttle.js';
 export { EmailedLinks, type LiveLink } from './emailed-links.js';
+export { canonicalMailbox, normalizeEmail } from './email-address.js';
+export { MailboxBudget } from './mailbox-budget.js';
 
 export const ACCOUNTS_COLLECTION = 'accounts';
 
@@ -82,10 +85,6 @@ export type CeilingListener = (account: Account) => Promise<void>;
 export interface AccountServiceOptions {
   argon2: Argon2Parameters;
   throttle: ThrottleSettings;
-}
-
-export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
 }
 
 const CUSTOMER_ID_PATTERN = /^C-[A-Za-z0-9_-]{4,64}$/;

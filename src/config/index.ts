@@ -214,7 +214,7 @@ export interface Config {
   /**
    * Per-IP fixed-window limits (requests per window; 0 turns a limit off). `signInPages` counts password and
    * code submissions on the login and MFA pages together. `emailsPerAddress` is the exception: emails anyone
-   * can have sent to an address (sign-up links and notices, password-reset links) per hour, per address.
+   * can have sent to one mailbox, per form (MailboxBudget): sign-up emails per hour, reset links per link lifetime.
    */
   rateLimits: { windowSeconds: number; passwordGrant: number; mfaChallenge: number; passwordReset: number; signUp: number; signInPages: number; emailsPerAddress: number };
   /** How long an emailed "forgot password" link works. */

@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 
-import { secondFactorRequirement, type Account, type AccountService } from '../accounts/index.js';
+import { MailboxBudget, secondFactorRequirement, type Account, type AccountService } from '../accounts/index.js';
 import type { AuditLog } from '../audit/index.js';
 import { servesHttps, type Config } from '../config/index.js';
 import { CsrfProtection } from '../http/csrf.js';
@@ -27,13 +27,13 @@ export interface SelfServiceSetup {
   mfa: MfaService;
   audit: AuditLog;
   sessions: DashboardSessions;
-  /** Per address: sign-up links and notices mailed to one address per hour (see addressMailBudget). */
-  mailsToAddress: FixedWindowRateLimiter;
   /** Where sign-up links and security notices go (the channel of one-time codes). */
   channel: DeliveryChannel;
   endEverythingOf(accountId: string): Promise<unknown>;
   /** A notice or link that could not be delivered (the error only, never the message). */
   onDeliveryFailure(error: unknown): void;
+  /** A sign-up that failed after its answer went out (the error only). */
+  onSignUpFailure(error: unknown): void;
 }
 
 /** The customer's own account pages: the security page and sign-up with email verification. */
@@ -55,7 +55,8 @@ export async function createSelfService(setup: SelfServiceSetup): Promise<{ rout
     channel,
     { issuer: config.issuer, linkTtlSeconds: config.dashboard.signUpLinkTtlSeconds },
     setup.onDeliveryFailure,
-    setup.mailsToAddress,
+    // Per hour: a stranger can hold up an address's sign-up mail for at most the rest of the hour.
+    new MailboxBudget(store, 'sign-up', config.rateLimits.emailsPerAddress, 3600),
   );
   await signUp.ensureIndexes();
 
@@ -86,6 +87,7 @@ export async function createSelfService(setup: SelfServiceSetup): Promise<{ rout
         // A confirmation checks a password like the sign-in pages do, so it gets their per-IP budget (its own count).
         confirmationRateLimiter: new FixedWindowRateLimiter(store, 'dashboard-signup-confirmation', config.rateLimits.signInPages, config.rateLimits.windowSeconds),
         linkTtlSeconds: config.dashboard.signUpLinkTtlSeconds,
+        onSignUpFailure: setup.onSignUpFailure,
       }),
     ],
   };

@@ -17,6 +17,8 @@ export interface SignUpRoutesDependencies {
   /** Per client IP: confirmation attempts, each of which may cost a password-hash check. */
   confirmationRateLimiter: FixedWindowRateLimiter;
   linkTtlSeconds: number;
+  /** A sign-up that failed after its answer went out. */
+  onSignUpFailure(error: unknown): void;
 }
 
 const CSRF_PURPOSE = 'dashboard-signup';
@@ -92,17 +94,24 @@ export function signUpRoutes(deps: SignUpRoutesDependencies): Router {
       renderForm(ctx, { email, errors: { form: `Too many sign-ups from your network. Try again in ${limit.retryAfterSeconds} seconds.` } }, 429);
       return;
     }
-    let outcome;
+    let passwordHash;
     try {
-      outcome = await signUp.signUp(email, password);
+      passwordHash = await signUp.hashPassword(password);
     } catch (error) {
       if (!(error instanceof PasswordPolicyError)) throw error;
       renderForm(ctx, { email, errors: { password: `Choose another password: ${describePasswordProblem(error.problem)}.` } }, 400);
       return;
     }
-    await pages.record(ctx, outcome.account.customerId, outcome.kind === 'already_registered' ? 'account.signup_existing_email' : 'account.signed_up', {
-      emailed: outcome.emailed,
-    });
+    // Not awaited: what differs between an address with an account and one without (records, which email,
+    // whether the address's budget lets one go) happens after the answer, so its timing tells nothing.
+    void signUp
+      .register(email, passwordHash)
+      .then((outcome) =>
+        pages.record(ctx, outcome.account.customerId, outcome.kind === 'already_registered' ? 'account.signup_existing_email' : 'account.signed_up', {
+          emailed: outcome.emailed,
+        }),
+      )
+      .catch((error: unknown) => deps.onSignUpFailure(error));
     // The same answer whether or not the address already had an account.
     render(ctx, './sign-up-sent', { email, hours: Math.max(1, Math.round(deps.linkTtlSeconds / 3600)) });
   });

@@ -1,5 +1,4 @@
-import { EmailedLinks, EmailTakenError, type Account, type AccountService } from '../accounts/index.js';
-import type { FixedWindowRateLimiter } from '../http/rate-limit.js';
+import { EmailedLinks, EmailTakenError, type Account, type AccountService, type MailboxBudget } from '../accounts/index.js';
 import type { DeliveryChannel } from '../mfa/index.js';
 import type { ServerSecrets } from '../secrets/index.js';
 import type { Store } from '../store/index.js';
@@ -10,7 +9,7 @@ export const VERIFY_EMAIL_PATH = '/dashboard/verify-email';
 
 /**
  * What happened, for the audit log only: the person is always told the same thing. `emailed` is false when
- * the address's hourly email budget was spent, so no link or notice went out (and no link was made).
+ * the address's email budget was spent, so no link or notice went out (and no link was made).
  */
 export type SignUpOutcome = { kind: 'created' | 'pending_again' | 'already_registered'; account: Account; emailed: boolean };
 
@@ -53,7 +52,8 @@ export class SelfServiceSignUp {
     private readonly channel: DeliveryChannel,
     private readonly settings: SignUpSettings,
     private readonly onDeliveryFailure: (error: unknown) => void,
-    private readonly mailsToAddress: FixedWindowRateLimiter,
+    /** Sign-up emails to one address, spent by every sign-up naming it (see MailboxBudget). */
+    private readonly mailBudget: MailboxBudget,
   ) {
     this.#links = new EmailedLinks(store, secrets, {
       collection: EMAIL_VERIFICATIONS_COLLECTION,
@@ -67,33 +67,42 @@ export class SelfServiceSignUp {
     await this.#links.ensureIndexes();
   }
 
-  /** Registers the address (throws PasswordPolicyError first, whatever the address) and sends the right email. */
-  async signUp(email: string, password: string): Promise<SignUpOutcome> {
-    // Hashed on every path, used or not, so timing does not tell the outcomes apart.
-    const passwordHash = await this.accounts.hashNewPassword(password);
+  /**
+   * The part of a sign-up the answer waits for: the password policy (PasswordPolicyError) and the hash, the
+   * same work whatever the address. Everything that differs between addresses is in `register`, which runs
+   * after the answer went out, so neither the answer nor its timing tells which addresses have accounts.
+   */
+  async hashPassword(password: string): Promise<string> {
+    return this.accounts.hashNewPassword(password);
+  }
+
+  /** Registers the address with a password hashed by `hashPassword` and sends the right email, within the address's budget. */
+  async register(email: string, passwordHash: string): Promise<SignUpOutcome> {
+    // Spent first, on every path: spending only where mail goes out would let the budget tell the paths apart.
+    const withinBudget = await this.mailBudget.spend(email);
     const existing = await this.accounts.findByEmail(email);
     if (existing === undefined) {
       try {
         const account = await this.accounts.createPendingSignUp(email);
-        return { kind: 'created', account, emailed: await this.#sendVerificationLink(account, passwordHash, 'first') };
+        return { kind: 'created', account, emailed: withinBudget && (await this.#sendVerificationLink(account, passwordHash, 'first')) };
       } catch (error) {
         if (!(error instanceof EmailTakenError)) throw error;
         // Another sign-up for the same address won the race: go on as if it had come first.
         const winner = await this.accounts.findByEmail(email);
         if (!winner) throw error;
-        return this.#afterEarlierSignUp(winner, passwordHash);
+        return this.#afterEarlierSignUp(winner, passwordHash, withinBudget);
       }
     }
-    return this.#afterEarlierSignUp(existing, passwordHash);
+    return this.#afterEarlierSignUp(existing, passwordHash, withinBudget);
   }
 
-  async #afterEarlierSignUp(account: Account, passwordHash: string): Promise<SignUpOutcome> {
+  async #afterEarlierSignUp(account: Account, passwordHash: string, withinBudget: boolean): Promise<SignUpOutcome> {
     if (account.status === 'unverified') {
       // Nobody has proven this address yet. This sign-up gets its own link, with its own password; earlier
       // links stay live with theirs. It also serves a person whose first link expired or got lost.
-      return { kind: 'pending_again', account, emailed: await this.#sendVerificationLink(account, passwordHash, 'again') };
+      return { kind: 'pending_again', account, emailed: withinBudget && (await this.#sendVerificationLink(account, passwordHash, 'again')) };
     }
-    if (!(await this.#withinMailBudget(account))) return { kind: 'already_registered', account, emailed: false };
+    if (!withinBudget) return { kind: 'already_registered', account, emailed: false };
     const emailed = await this.#deliver(
       account,
       'You already have an AuthToken account',
@@ -104,9 +113,8 @@ export class SelfServiceSignUp {
     return { kind: 'already_registered', account, emailed };
   }
 
-  /** Mails a new link, unless the address's hourly budget is spent: then no link is made either. Whether it was sent. */
+  /** Makes a new link and mails it; whether it was handed to the channel. */
   async #sendVerificationLink(account: Account, passwordHash: string, attempt: 'first' | 'again'): Promise<boolean> {
-    if (!(await this.#withinMailBudget(account))) return false;
     const token = await this.#links.issue(account.customerId, { passwordHash });
     const hours = Math.max(1, Math.round(this.settings.linkTtlSeconds / 3600));
     const link = `${this.settings.issuer}${VERIFY_EMAIL_PATH}?token=${token}`;
@@ -131,11 +139,6 @@ export class SelfServiceSignUp {
         `work. If you did not ask for this, ignore this message: nobody can activate the account without\n` +
         `this mailbox.\n`,
     );
-  }
-
-  /** Spends one email of the address's hourly budget; false once it is spent (then nothing is sent). */
-  async #withinMailBudget(account: Account): Promise<boolean> {
-    return (await this.mailsToAddress.consume(account.customerId)).allowed;
   }
 
   /** Whether the message was handed to the channel. */

@@ -53,12 +53,3 @@ export class FixedWindowRateLimiter {
     return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((windowStart + windowMs - now) / 1000)) };
   }
 }
-
-/**
- * Emails a stranger can have sent to one address by typing it into a form (sign-up links and notices,
- * password-reset links), per hour: the per-IP limits alone let many addresses flood one mailbox. An hour,
- * not the per-IP window (a minute by default), since a mailbox is flooded over hours.
- */
-export function addressMailBudget(store: Store, perHour: number): FixedWindowRateLimiter {
-  return new FixedWindowRateLimiter(store, 'emails-to-address', perHour, 3600);
-}

@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 
-import { describePasswordProblem, EmailedLinks, PasswordPolicyError, type AccountService } from '../accounts/index.js';
+import { describePasswordProblem, EmailedLinks, PasswordPolicyError, type Account, type AccountService, type MailboxBudget } from '../accounts/index.js';
 import { requestOrigin, type AuditLog } from '../audit/index.js';
 import type { CsrfProtection } from '../http/csrf.js';
 import type { FixedWindowRateLimiter } from '../http/rate-limit.js';
@@ -22,8 +22,8 @@ export interface PasswordResetDependencies {
   csrf: CsrfProtection;
   audit: AuditLog;
   rateLimiter: FixedWindowRateLimiter;
-  /** Per address: reset links mailed to one address per hour (see addressMailBudget). */
-  mailsToAddress: FixedWindowRateLimiter;
+  /** Reset links mailed to one account's mailbox (see MailboxBudget). */
+  mailBudget: MailboxBudget;
   issuer: string;
   /** How long an emailed link works. */
   linkTtlSeconds: number;
@@ -33,7 +33,7 @@ export interface PasswordResetDependencies {
   distrustMailboxFactor(accountId: string): Promise<void>;
   /** Told when a reset link could not be issued or delivered (after the answer went out; see /forgot). */
   onSendFailure(error: unknown): void;
-  /** A link not sent because the address's hourly budget was spent (the account id only). */
+  /** A reset link not mailed to the account because its mailbox's budget was spent. */
   onMailSkipped(accountId: string): void;
 }
 
@@ -82,12 +82,23 @@ export function passwordResetRoutes(deps: PasswordResetDependencies): Router {
       backUrl: '/account/forgot',
     });
 
-  async function sendResetLink(account: { customerId: string; email: string }, origin: ReturnType<typeof requestOrigin>): Promise<void> {
-    // Past the address's hourly budget nothing is sent, and the live link (if any) keeps working.
-    if (!(await deps.mailsToAddress.consume(account.customerId)).allowed) {
+  /**
+   * Mails an active account a link, within its mailbox's budget. Only a request that would mail spends it, so
+   * a stranger cannot spend it without each try putting a working link in the owner's mailbox; and since the
+   * budget's window is the link's lifetime, the last link mailed works until a new one may be sent. (Nobody
+   * learns what was spent: all of this happens after the answer.) Past the budget nothing is sent and the live
+   * link keeps working.
+   */
+  async function answerForgotPassword(account: Account | undefined, origin: ReturnType<typeof requestOrigin>): Promise<void> {
+    if (account?.status !== 'active') return;
+    if (!(await deps.mailBudget.spend(account.email))) {
       deps.onMailSkipped(account.customerId);
       return;
     }
+    await sendResetLink(account, origin);
+  }
+
+  async function sendResetLink(account: Account, origin: ReturnType<typeof requestOrigin>): Promise<void> {
     // One live link per account: a new request replaces the previous link.
     const token = await resets.issue(account.customerId);
     const minutes = Math.round(deps.linkTtlSeconds / 60);
@@ -133,12 +144,9 @@ export function passwordResetRoutes(deps: PasswordResetDependencies): Router {
       return;
     }
     const account = await accounts.findByEmail(email);
-    if (account && account.status === 'active') {
-      // Not awaited: issuing, mailing and auditing take time only when the address has an account, and the
-      // answer must come as fast either way, or its timing would tell which addresses have one.
-      const origin = requestOrigin(ctx);
-      void sendResetLink(account, origin).catch((error: unknown) => deps.onSendFailure(error));
-    }
+    // Not awaited: issuing, mailing and auditing take time only when the address has an account, and the
+    // answer must come as fast either way, or its timing would tell which addresses have one.
+    void answerForgotPassword(account, requestOrigin(ctx)).catch((error: unknown) => deps.onSendFailure(error));
     // The same answer whether or not the address has an account.
     renderForgot(ctx, { sent: true });
   });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-import { EMAIL_VERIFICATIONS_COLLECTION } from '../../src/dashboard/index.js';
+import { canonicalMailbox } from '../../src/accounts/index.js';
 import { RATE_LIMITS_COLLECTION } from '../../src/http/rate-limit.js';
 import { createCustomer } from '../support/dashboard.js';
 import { PageClient } from '../support/page-client.js';
@@ -11,9 +11,9 @@ const PASSWORD = 'my own long sign-up passphrase';
 
 /**
  * Forms that mail an address anyone can type in (sign-up, "forgot password") are limited per client IP; many
- * IPs could still flood one mailbox. RATE_LIMIT_EMAILS_PER_ADDRESS caps those emails per address per hour,
- * one budget for all of them. Past it the answer is unchanged (it must not tell which addresses have
- * accounts) and nothing is sent or made: no new sign-up link, and a live reset link is not replaced.
+ * IPs could still flood one mailbox. RATE_LIMIT_EMAILS_PER_ADDRESS caps those emails per mailbox, one budget
+ * per form, counted on the mailbox the address most likely ends in (case, `+tag`). Past it the answer is
+ * unchanged and nothing is sent or made.
  */
 describe.each(STORE_KINDS)('per-address email budget (%s store)', (storeKind) => {
   const mailbox = new TestMailbox();
@@ -31,15 +31,16 @@ describe.each(STORE_KINDS)('per-address email budget (%s store)', (storeKind) =>
     await mailbox.stop();
   });
 
-  const mailsTo = (email: string) => mailbox.messages.filter((message) => message.to.includes(email));
+  const mailsTo = (addresses: string[]) => mailbox.messages.filter((message) => addresses.some((address) => message.to.includes(address.toLowerCase())));
 
-  /** The hits the per-address budget counted for the account in the current hour (0 when none yet). */
-  async function budgetHits(accountId: string): Promise<number> {
+  /** What a form's budget counted for a mailbox in its current window (0 when nothing yet). */
+  async function budgetHits(purpose: string, email: string): Promise<number> {
     const windows = await server.store.collection<{ _id: string; hits?: number }>(RATE_LIMITS_COLLECTION).find({});
-    return windows.filter((window) => String(window._id).startsWith(`emails-to-address:${accountId}:`)).reduce((sum, window) => sum + (window.hits ?? 0), 0);
+    const prefix = `emails-to:${purpose}:${canonicalMailbox(email)}:`;
+    return windows.filter((window) => String(window._id).startsWith(prefix)).reduce((sum, window) => sum + (window.hits ?? 0), 0);
   }
 
-  async function waitFor(condition: () => Promise<boolean>, what: string): Promise<void> {
+  async function waitFor(condition: () => Promise<boolean> | boolean, what: string): Promise<void> {
     for (let attempt = 0; attempt < 100; attempt += 1) {
       if (await condition()) return;
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -47,43 +48,71 @@ describe.each(STORE_KINDS)('per-address email budget (%s store)', (storeKind) =>
     throw new Error(`timed out waiting for ${what}`);
   }
 
-  test('sign-ups for one address: past the budget the same page, but no email and no new link', async () => {
-    const email = `budget-${randomBytes(4).toString('hex')}@example.com`;
-    const client = new PageClient(server.baseUrl);
-    const answers: string[] = [];
-    for (let attempt = 0; attempt < 3; attempt += 1) {
-      const form = await client.request('/dashboard/signup');
-      const sent = await client.submit(form, '/dashboard/signup', { email, password: `${PASSWORD} ${attempt}` });
-      expect(sent.status).toBe(200);
-      answers.push(sent.html.replace(/name="csrf" value="[^"]*"/g, ''));
-    }
-    expect(new Set(answers).size).toBe(1);
-    const account = await server.application.accounts.findByEmail(email);
-    expect(await budgetHits(String(account?.customerId))).toBe(3);
-    // Sign-up mails before it answers, so every message that will come has come.
-    expect(mailsTo(email)).toHaveLength(2);
-    expect(await server.store.collection(EMAIL_VERIFICATIONS_COLLECTION).find({ accountId: String(account?.customerId) })).toHaveLength(2);
+  test('canonicalMailbox: case, +tags and Gmail dots name one mailbox; other domains keep their dots', () => {
+    expect(canonicalMailbox(' Owner+news@Example.COM ')).toBe('owner@example.com');
+    expect(canonicalMailbox('first.last+x@googlemail.com')).toBe('firstlast@gmail.com');
+    expect(canonicalMailbox('first.last@example.com')).toBe('first.last@example.com');
   });
 
-  test('"forgot password" shares the budget; past it the live link is kept, not replaced', async () => {
+  test('sign-ups naming one mailbox (case, +tag): past the budget the same page, but no email and no link', async () => {
+    const base = `budget-${randomBytes(4).toString('hex')}`;
+    const variants = [`${base}@example.com`, `${base.toUpperCase()}@Example.com`, `${base}+again@example.com`];
+    const client = new PageClient(server.baseUrl);
+    const answers: string[] = [];
+    for (const email of variants) {
+      const form = await client.request('/dashboard/signup');
+      const sent = await client.submit(form, '/dashboard/signup', { email, password: PASSWORD });
+      expect(sent.status).toBe(200);
+      answers.push(sent.html.replace(/name="csrf" value="[^"]*"/g, '').replace(email, 'ADDRESS'));
+    }
+    expect(new Set(answers).size).toBe(1);
+    expect(await budgetHits('sign-up', variants[0] as string)).toBe(3);
+    // Each registration ends with its audit event, which says whether it emailed: wait for all three.
+    const events = async () => {
+      const accounts = await Promise.all(variants.map((email) => server.application.accounts.findByEmail(email)));
+      const ids = [...new Set(accounts.map((account) => account?.customerId).filter((id): id is string => id !== undefined))];
+      const lists = await Promise.all(ids.map((accountId) => server.application.audit.list({ accountId })));
+      return lists.flat().filter((event) => event.action === 'account.signed_up');
+    };
+    await waitFor(async () => (await events()).length === 3, 'three sign-ups recorded');
+    expect((await events()).map((event) => event.details?.emailed).sort()).toEqual([false, true, true]);
+    await waitFor(() => mailsTo(variants).length === 2, 'two emails');
+    expect(mailsTo(variants)).toHaveLength(2);
+  });
+
+  test('"forgot password" has its own budget, spent only by requests that mail the owner; past it the live link is kept', async () => {
     const customer = await createCustomer(server, { totp: false });
     const browser = new PageClient(server.baseUrl);
-    const forgot = async () => {
+    const forgot = async (email: string) => {
       const page = await browser.follow('/account/forgot');
-      expect((await browser.submit(page, '/account/forgot', { email: customer.email })).status).toBe(200);
+      expect((await browser.submit(page, '/account/forgot', { email })).status).toBe(200);
     };
-    await forgot();
-    await forgot();
-    await waitFor(async () => mailsTo(customer.email).length === 2, 'two reset emails');
-    const raw = (mailsTo(customer.email)[1]?.raw ?? '').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+    // The sign-up budget of this address is spent: the reset budget is not the same one.
+    for (let signUp = 0; signUp < 3; signUp += 1) {
+      const form = await browser.request('/dashboard/signup');
+      await browser.submit(form, '/dashboard/signup', { email: customer.email, password: PASSWORD });
+    }
+    await waitFor(async () => (await budgetHits('sign-up', customer.email)) === 3, 'the sign-up budget spent');
+
+    await forgot(customer.email);
+    await forgot(customer.email.toUpperCase());
+    const resetMails = () => mailsTo([customer.email]).filter((message) => message.raw.includes('/account/reset?token'));
+    await waitFor(() => resetMails().length === 2, 'two reset emails');
+    const raw = (resetMails()[1]?.raw ?? '').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
     const secondLink = /https?:\/\/\S+\/account\/reset\?token=[A-Za-z0-9_-]+/.exec(raw)?.[0];
     expect(secondLink).toBeDefined();
 
-    // The reset link is mailed after the answer: wait until the third request has spent (and found no) budget.
-    await forgot();
-    await waitFor(async () => (await budgetHits(customer.customerId)) === 3, 'the third request to be counted');
-    expect(mailsTo(customer.email)).toHaveLength(2);
+    // A variant of the address with no account of its own mails nothing, so it spends nothing: a stranger
+    // cannot use up the owner's budget without putting working links in the owner's mailbox.
+    await forgot(customer.email.replace('@', '+someone@'));
+    // The link is mailed after the answer: wait until the owner's third request found no budget left (it logs
+    // that, with the account); only the owner's three requests were counted.
+    await forgot(customer.email);
+    const refused = (line: string) => line.includes('email budget of its mailbox is spent') && line.includes(customer.customerId);
+    await waitFor(() => server.logs.lines.some(refused), 'the third request to be refused');
+    expect(await budgetHits('password-reset', customer.email)).toBe(3);
     // A third link would have replaced the second (one live reset link per account).
     expect((await browser.request(String(secondLink))).status).toBe(200);
+    expect(resetMails()).toHaveLength(2);
   });
 });
