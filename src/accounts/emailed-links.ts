@@ -10,8 +10,8 @@ interface EmailedLinkDocument extends StoredDocument {
   claimedAt?: Date;
   /** A sign-up's password, kept with its own link until that link is confirmed (see SelfServiceSignUp). */
   passwordHash?: string;
-  /** Wrong passwords tried with this link so far (see countWrongPassword). */
-  wrongPasswords?: number;
+  /** Password tries made with this link so far (see reserveTry). */
+  tries?: number;
 }
 
 /** A live, unclaimed link as its page needs it. */
@@ -89,18 +89,17 @@ export class EmailedLinks {
   }
 
   /**
-   * Counts one wrong password tried with a live link, in one atomic update, and ends the link at the
-   * `limit`-th: 'ended' then (or when the link was already dead), 'live' while tries remain. Each try costs
-   * a password-hash verification, so a link must not be a way to make the server hash without end.
+   * Reserves one password try on a live link, in one conditional update, before the password is checked:
+   * the link, with the number of this try, or undefined when the link is dead or its `limit` tries are spent.
+   * Counting after the check let concurrent tries all through it (each a password-hash verification, and
+   * a guess); reserved first, at most `limit` tries are ever checked. `$ne` rather than `$lt`, so a link
+   * without the field (none tried yet) matches too; tries only grow by one, so they never pass `limit`.
    */
-  async countWrongPassword(token: string, limit: number): Promise<'live' | 'ended'> {
-    if (!token || token.length > MAX_TOKEN_LENGTH) return 'ended';
-    const key = this.#key(token);
-    const counted = await this.#links.updateOne({ _id: key, claimedAt: { $exists: false } }, { $inc: { wrongPasswords: 1 } });
-    if (!counted) return 'ended';
-    if ((counted.wrongPasswords ?? 0) < limit) return 'live';
-    await this.#links.deleteMany({ _id: key });
-    return 'ended';
+  async reserveTry(token: string, limit: number): Promise<(LiveLink & { try: number }) | undefined> {
+    if (!token || token.length > MAX_TOKEN_LENGTH) return undefined;
+    const reserved = await this.#links.updateOne({ _id: this.#key(token), claimedAt: { $exists: false }, tries: { $ne: limit } }, { $inc: { tries: 1 } });
+    if (!reserved) return undefined;
+    return { accountId: reserved.accountId, try: reserved.tries ?? 1, ...(reserved.passwordHash !== undefined ? { passwordHash: reserved.passwordHash } : {}) };
   }
 
   /** Gives a claimed link back (the request that claimed it could not finish, e.g. a refused password). */

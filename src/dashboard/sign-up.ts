@@ -159,16 +159,19 @@ export class SelfServiceSignUp {
 
   /**
    * Confirms a link with the password of its sign-up: spends the link, ends the account's other links and
-   * activates the account with that password. A wrong password leaves the link live, up to
-   * MAX_WRONG_SIGN_UP_PASSWORDS of them.
+   * activates the account with that password. A link takes MAX_WRONG_SIGN_UP_PASSWORDS tries, each reserved
+   * before its password is checked; a wrong password leaves it live until the last try.
    */
   async verify(token: string, password: string): Promise<VerifyOutcome> {
-    const link = await this.#links.find(token);
+    const link = await this.#links.reserveTry(token, MAX_WRONG_SIGN_UP_PASSWORDS);
+    if (!link) return { ok: false, reason: (await this.#links.isLive(token)) ? 'too_many_wrong_passwords' : 'dead_link' };
     // A link without a password (issued before links carried one) cannot say which password to set.
-    if (!link?.passwordHash) return { ok: false, reason: 'dead_link' };
+    if (!link.passwordHash) return { ok: false, reason: 'dead_link' };
     if (!(await this.accounts.passwordMatchesHash(link.passwordHash, password))) {
-      const state = await this.#links.countWrongPassword(token, MAX_WRONG_SIGN_UP_PASSWORDS);
-      return { ok: false, reason: state === 'live' ? 'wrong_password' : 'too_many_wrong_passwords' };
+      if (link.try < MAX_WRONG_SIGN_UP_PASSWORDS) return { ok: false, reason: 'wrong_password' };
+      // That was its last try: the link is closed for good.
+      await this.#links.end(token);
+      return { ok: false, reason: 'too_many_wrong_passwords' };
     }
     // Single use: of two concurrent confirmations, one claims the link.
     const accountId = await this.#links.claim(token);

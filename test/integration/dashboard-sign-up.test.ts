@@ -306,6 +306,37 @@ describe('dashboard sign-up limits and switch', () => {
     }
   });
 
+  test('a try is counted before its password is checked: the right password sent while wrong ones are being checked is refused', async () => {
+    // A slow hash (time cost 20), so the wrong tries are still being checked when the right one arrives.
+    const server = await startTestServer({ store: 'memory', env: { SMTP_URL: mailbox.url, RATE_LIMIT_SIGNUP: '0', ARGON2_TIME_COST: '20' } });
+    try {
+      const client = new PageClient(server.baseUrl);
+      const { email, token, confirm } = await atConfirmationPage(client, mailbox);
+      const account = await server.application.accounts.findByEmail(email);
+      const links = server.store.collection<{ _id: string; tries?: number }>(EMAIL_VERIFICATIONS_COLLECTION);
+      const wrong = Array.from({ length: MAX_WRONG_SIGN_UP_PASSWORDS }, (_, index) =>
+        client.submit(confirm, '/dashboard/verify-email', { token, password: `concurrent guess ${index}` }),
+      );
+      // Every try of the link is taken (reserved), while their passwords are still being checked.
+      for (let attempt = 0; ; attempt += 1) {
+        const [link] = await links.find({ accountId: String(account?.customerId) });
+        if (link?.tries === MAX_WRONG_SIGN_UP_PASSWORDS) break;
+        if (attempt > 200) throw new Error(`the tries were not reserved: ${JSON.stringify(link)}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      // Refused without a check: as "too many", or as a dead link should the last wrong try have closed it already.
+      const right = await client.submit(confirm, '/dashboard/verify-email', { token, password: PASSWORD });
+      expect(right.status).toBe(400);
+      expect(right.html).toContain('This link does not work any more');
+      const answers = await Promise.all(wrong);
+      expect(answers.filter((answer) => answer.html.includes('not the password'))).toHaveLength(MAX_WRONG_SIGN_UP_PASSWORDS - 1);
+      expect(answers.filter((answer) => answer.html.includes('Too many wrong passwords'))).toHaveLength(1);
+      expect(await server.application.accounts.findByEmail(email)).toMatchObject({ status: 'unverified' });
+    } finally {
+      await server.close();
+    }
+  });
+
   test('DASHBOARD_SIGNUP=false: the pages are 404 pages and the login page has no link', async () => {
     const server = await startTestServer({ store: 'memory', env: { SMTP_URL: mailbox.url, DASHBOARD_SIGNUP: 'false' } });
     try {
