@@ -1,6 +1,6 @@
 import Koa from 'koa';
 
-import { AccountService, MailboxBudget } from './accounts/index.js';
+import { AccountService } from './accounts/index.js';
 import { AuditLog } from './audit/index.js';
 import { CLIENT_MIGRATIONS, ClientRegistry } from './clients/index.js';
 import { servesHttps, type Config } from './config/index.js';
@@ -12,6 +12,7 @@ import { livenessHandler, readinessHandler } from './http/health.js';
 import { observeRequestDuration } from './http/http-metrics.js';
 import { applyProxyTrust } from './http/proxy-trust.js';
 import { Metrics } from './http/metrics.js';
+import { AfterAnswerWork } from './http/after-answer-work.js';
 import { ensureRateLimitIndexes, FixedWindowRateLimiter } from './http/rate-limit.js';
 import { StoreOutages } from './http/store-outages.js';
 import { requestLog } from './http/request-log.js';
@@ -82,6 +83,8 @@ export interface Application {
   endEverythingOf(accountId: string): Promise<EverythingEnded>;
   /** Stops background work the application started (not the store, which the caller owns). */
   stop(): void;
+  /** Resolves once the work requests started after their answers (emails) has finished: before the store closes. */
+  afterAnswersSettled(): Promise<void>;
 }
 
 /** Builds the public Koa application on a connected store: indexes, keys, provider, routes. */
@@ -177,6 +180,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   };
 
   const csrf = new CsrfProtection(secrets, servesHttps(config));
+  const afterAnswer = new AfterAnswerWork();
 
   const app = new Koa();
   app.silent = true;
@@ -239,14 +243,15 @@ export async function createApplication(config: Config, rawStore: Store, logger:
         csrf,
         audit,
         rateLimiter: new FixedWindowRateLimiter(store, 'password-reset', config.rateLimits.passwordReset, config.rateLimits.windowSeconds),
-        // Per reset-link lifetime: while the budget is spent, the last link mailed still works.
-        mailBudget: new MailboxBudget(store, 'password-reset', config.rateLimits.emailsPerAddress, config.passwordResetLinkTtlSeconds),
+        // Per account and reset-link lifetime: while the budget is spent, the last link mailed still works.
+        mailBudget: new FixedWindowRateLimiter(store, 'emails-to:password-reset', config.rateLimits.emailsPerAddress, config.passwordResetLinkTtlSeconds),
+        afterAnswer,
         issuer: config.issuer,
         linkTtlSeconds: config.passwordResetLinkTtlSeconds,
         endEverythingOf,
         distrustMailboxFactor: (accountId) => mfa.distrustMailboxFactor(accountId),
         onSendFailure: (error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not send a password reset link'),
-        onMailSkipped: (accountId) => logger.warn({ accountId }, 'password reset link not sent: the email budget of its mailbox is spent'),
+        onMailSkipped: (accountId) => logger.warn({ accountId }, 'password reset link not sent: the email budget of the account is spent'),
       }),
     });
   }
@@ -298,6 +303,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
     channel: deliveryChannel,
     endEverythingOf,
     onDeliveryFailure: (error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not deliver a dashboard email'),
+    afterAnswer,
     onSignUpFailure: (error) => logger.error({ err: error instanceof Error ? error.message : String(error) }, 'could not complete a sign-up'),
   });
   for (const router of selfService.routers) routers.push({ router });
@@ -325,6 +331,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
     mfa,
     store,
     endEverythingOf,
+    afterAnswersSettled: () => afterAnswer.settled(),
     stop: () => {
       live.stop();
       unsubscribe();

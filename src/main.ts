@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 import { startAdminServer } from './admin/index.js';
-import { createApplication } from './app.js';
+import { createApplication, type Application } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config/index.js';
 import { createLogger, type Logger } from './log/index.js';
 import { seedDemoData } from './seed/index.js';
@@ -20,7 +20,7 @@ function warnLoudly(lines: string[]): void {
 }
 
 /** Stops accepting, lets in-flight requests finish within the deadline, then closes the database. */
-async function shutdown(servers: Server[], store: Store, stopApp: () => void, config: Config, logger: Logger): Promise<void> {
+async function shutdown(servers: Server[], store: Store, application: Application, config: Config, logger: Logger): Promise<void> {
   logger.info('shutting down: no new connections, finishing in-flight requests');
   // A keep-alive connection would otherwise go on carrying new requests until the deadline: answer what
   // is already in flight with Connection: close, so each connection ends after its current request.
@@ -32,7 +32,11 @@ async function shutdown(servers: Server[], store: Store, stopApp: () => void, co
     logger.warn('shutdown deadline reached; closing remaining connections');
     for (const server of servers) server.closeAllConnections();
   }
-  stopApp();
+  // Work requests left running after their answers (a sign-up's email) needs the store: within the same deadline.
+  if ((await Promise.race([application.afterAnswersSettled(), deadline])) === 'timeout') {
+    logger.warn('shutdown deadline reached; work started by answered requests may be lost');
+  }
+  application.stop();
   await store.close();
   logger.info('shutdown complete');
 }
@@ -94,7 +98,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'signal received');
-    shutdown(adminServer ? [server, adminServer] : [server], store, application.stop, config, logger)
+    shutdown(adminServer ? [server, adminServer] : [server], store, application, config, logger)
       .then(() => process.exit(0))
       .catch((error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');

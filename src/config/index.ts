@@ -214,7 +214,8 @@ export interface Config {
   /**
    * Per-IP fixed-window limits (requests per window; 0 turns a limit off). `signInPages` counts password and
    * code submissions on the login and MFA pages together. `emailsPerAddress` is the exception: emails anyone
-   * can have sent to one mailbox, per form (MailboxBudget): sign-up emails per hour, reset links per link lifetime.
+   * can have sent by typing an address, per form: sign-up emails per mailbox per hour (MailboxBudget), reset links
+   * per account per link lifetime.
    */
   rateLimits: { windowSeconds: number; passwordGrant: number; mfaChallenge: number; passwordReset: number; signUp: number; signInPages: number; emailsPerAddress: number };
   /** How long an emailed "forgot password" link works. */

@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 
 import type { Account, AccountService } from '../accounts/index.js';
-import { requestOrigin, type AuditLog } from '../audit/index.js';
+import { requestOrigin, type AuditLog, type RequestOrigin } from '../audit/index.js';
 import type { CsrfProtection } from '../http/csrf.js';
 import { respondWithErrorPage, type Views } from '../views/index.js';
 import type { DashboardSession, DashboardSessions } from './sessions.js';
@@ -68,9 +68,12 @@ export class DashboardPages {
     return false;
   }
 
-  /** An audit event of the dashboard channel; details must never hold a secret. */
+  /**
+   * An audit event of the dashboard channel; details must never hold a secret. Work done after the answer
+   * passes the request's origin, taken before answering, instead of the request itself.
+   */
   async record(
-    ctx: Context,
+    from: Context | RequestOrigin,
     accountId: string,
     action: string,
     details: Record<string, string | boolean | string[]> = {},
@@ -84,7 +87,7 @@ export class DashboardPages {
       accountId,
       ...(clientId ? { clientId } : {}),
       outcome,
-      ...requestOrigin(ctx),
+      ...('req' in from ? requestOrigin(from) : from),
       details: { channel: 'dashboard', ...details },
     });
   }

@@ -3,6 +3,7 @@ import type Router from '@koa/router';
 import { MailboxBudget, secondFactorRequirement, type Account, type AccountService } from '../accounts/index.js';
 import type { AuditLog } from '../audit/index.js';
 import { servesHttps, type Config } from '../config/index.js';
+import type { AfterAnswerWork } from '../http/after-answer-work.js';
 import { CsrfProtection } from '../http/csrf.js';
 import { FixedWindowRateLimiter } from '../http/rate-limit.js';
 import type { DeliveryChannel, MfaService } from '../mfa/index.js';
@@ -34,6 +35,8 @@ export interface SelfServiceSetup {
   onDeliveryFailure(error: unknown): void;
   /** A sign-up that failed after its answer went out (the error only). */
   onSignUpFailure(error: unknown): void;
+  /** Where work done after an answer is tracked, so a shutdown lets it finish. */
+  afterAnswer: AfterAnswerWork;
 }
 
 /** The customer's own account pages: the security page and sign-up with email verification. */
@@ -56,7 +59,7 @@ export async function createSelfService(setup: SelfServiceSetup): Promise<{ rout
     { issuer: config.issuer, linkTtlSeconds: config.dashboard.signUpLinkTtlSeconds },
     setup.onDeliveryFailure,
     // Per hour: a stranger can hold up an address's sign-up mail for at most the rest of the hour.
-    new MailboxBudget(store, 'sign-up', config.rateLimits.emailsPerAddress, 3600),
+    new MailboxBudget(store, secrets, 'sign-up', config.rateLimits.emailsPerAddress, 3600),
   );
   await signUp.ensureIndexes();
 
@@ -88,6 +91,7 @@ export async function createSelfService(setup: SelfServiceSetup): Promise<{ rout
         confirmationRateLimiter: new FixedWindowRateLimiter(store, 'dashboard-signup-confirmation', config.rateLimits.signInPages, config.rateLimits.windowSeconds),
         linkTtlSeconds: config.dashboard.signUpLinkTtlSeconds,
         onSignUpFailure: setup.onSignUpFailure,
+        afterAnswer: setup.afterAnswer,
       }),
     ],
   };

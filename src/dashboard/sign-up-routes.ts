@@ -3,6 +3,8 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 
 import { checkPasswordPolicy, describePasswordProblem, PasswordPolicyError } from '../accounts/index.js';
+import { requestOrigin } from '../audit/index.js';
+import type { AfterAnswerWork } from '../http/after-answer-work.js';
 import type { FixedWindowRateLimiter } from '../http/rate-limit.js';
 import { requestBodyParser } from '../http/request-body.js';
 import { formField, type DashboardPages } from './pages.js';
@@ -19,6 +21,8 @@ export interface SignUpRoutesDependencies {
   linkTtlSeconds: number;
   /** A sign-up that failed after its answer went out. */
   onSignUpFailure(error: unknown): void;
+  /** Where the work after the answer is tracked, so a shutdown lets it finish. */
+  afterAnswer: AfterAnswerWork;
 }
 
 const CSRF_PURPOSE = 'dashboard-signup';
@@ -104,14 +108,18 @@ export function signUpRoutes(deps: SignUpRoutesDependencies): Router {
     }
     // Not awaited: what differs between an address with an account and one without (records, which email,
     // whether the address's budget lets one go) happens after the answer, so its timing tells nothing.
-    void signUp
-      .register(email, passwordHash)
-      .then((outcome) =>
-        pages.record(ctx, outcome.account.customerId, outcome.kind === 'already_registered' ? 'account.signup_existing_email' : 'account.signed_up', {
-          emailed: outcome.emailed,
-        }),
-      )
-      .catch((error: unknown) => deps.onSignUpFailure(error));
+    // The origin is taken now: the request (and the password in its body) is not kept for the work after.
+    const origin = requestOrigin(ctx);
+    deps.afterAnswer.track(
+      signUp
+        .register(email, passwordHash)
+        .then((outcome) =>
+          pages.record(origin, outcome.account.customerId, outcome.kind === 'already_registered' ? 'account.signup_existing_email' : 'account.signed_up', {
+            emailed: outcome.emailed,
+          }),
+        )
+        .catch((error: unknown) => deps.onSignUpFailure(error)),
+    );
     // The same answer whether or not the address already had an account.
     render(ctx, './sign-up-sent', { email, hours: Math.max(1, Math.round(deps.linkTtlSeconds / 3600)) });
   });

@@ -1,8 +1,9 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 
-import { describePasswordProblem, EmailedLinks, PasswordPolicyError, type Account, type AccountService, type MailboxBudget } from '../accounts/index.js';
+import { describePasswordProblem, EmailedLinks, PasswordPolicyError, type Account, type AccountService } from '../accounts/index.js';
 import { requestOrigin, type AuditLog } from '../audit/index.js';
+import type { AfterAnswerWork } from '../http/after-answer-work.js';
 import type { CsrfProtection } from '../http/csrf.js';
 import type { FixedWindowRateLimiter } from '../http/rate-limit.js';
 import { requestBodyParser } from '../http/request-body.js';
@@ -22,8 +23,14 @@ export interface PasswordResetDependencies {
   csrf: CsrfProtection;
   audit: AuditLog;
   rateLimiter: FixedWindowRateLimiter;
-  /** Reset links mailed to one account's mailbox (see MailboxBudget). */
-  mailBudget: MailboxBudget;
+  /**
+   * Reset links mailed to one account per window (the link's lifetime), keyed by account: per mailbox, a
+   * stranger could spend it through another account in the same mailbox (`owner+work@`) and leave this one
+   * without a working link.
+   */
+  mailBudget: FixedWindowRateLimiter;
+  /** Where the work after the answer is tracked, so a shutdown lets it finish. */
+  afterAnswer: AfterAnswerWork;
   issuer: string;
   /** How long an emailed link works. */
   linkTtlSeconds: number;
@@ -33,7 +40,7 @@ export interface PasswordResetDependencies {
   distrustMailboxFactor(accountId: string): Promise<void>;
   /** Told when a reset link could not be issued or delivered (after the answer went out; see /forgot). */
   onSendFailure(error: unknown): void;
-  /** A reset link not mailed to the account because its mailbox's budget was spent. */
+  /** A reset link not mailed to the account because its budget was spent. */
   onMailSkipped(accountId: string): void;
 }
 
@@ -91,7 +98,7 @@ export function passwordResetRoutes(deps: PasswordResetDependencies): Router {
    */
   async function answerForgotPassword(account: Account | undefined, origin: ReturnType<typeof requestOrigin>): Promise<void> {
     if (account?.status !== 'active') return;
-    if (!(await deps.mailBudget.spend(account.email))) {
+    if (!(await deps.mailBudget.consume(account.customerId)).allowed) {
       deps.onMailSkipped(account.customerId);
       return;
     }
@@ -146,7 +153,7 @@ export function passwordResetRoutes(deps: PasswordResetDependencies): Router {
     const account = await accounts.findByEmail(email);
     // Not awaited: issuing, mailing and auditing take time only when the address has an account, and the
     // answer must come as fast either way, or its timing would tell which addresses have one.
-    void answerForgotPassword(account, requestOrigin(ctx)).catch((error: unknown) => deps.onSendFailure(error));
+    deps.afterAnswer.track(answerForgotPassword(account, requestOrigin(ctx)).catch((error: unknown) => deps.onSendFailure(error)));
     // The same answer whether or not the address has an account.
     renderForgot(ctx, { sent: true });
   });

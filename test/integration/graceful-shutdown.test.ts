@@ -1,7 +1,11 @@
+import { randomBytes } from 'node:crypto';
+
 import { buildProject } from '../support/build.js';
 import { freePort } from '../support/ferretdb.js';
+import { PageClient } from '../support/page-client.js';
 import { ServerProcess } from '../support/server-process.js';
 import { DEMO, postForm, TEST_MASTER_KEY, testMongoUri, uniqueDatabaseName } from '../support/server.js';
+import { TestMailbox } from '../support/smtp.js';
 
 /** Bounded load: this many token requests in all, from this many concurrent callers. */
 const TOTAL_REQUESTS = 300;
@@ -84,4 +88,40 @@ describe('graceful shutdown on SIGTERM (real process, MongoDB store)', () => {
     expect(await second.exited).toEqual({ code: 0, signal: null });
     process.stdout.write(`graceful shutdown: ${JSON.stringify({ ...outcomes, issued: issued.length })}\n`);
   }, 240_000);
+
+  // A sign-up answers "check your email" first and registers and mails after (so its timing tells nothing):
+  // a SIGTERM right after the answer must still let that work finish before the store closes.
+  test('a sign-up answered just before SIGTERM still gets its email', async () => {
+    await buildProject();
+    const mailbox = new TestMailbox();
+    await mailbox.start();
+    try {
+      const port = await freePort();
+      const server = await ServerProcess.start({
+        NODE_ENV: 'test',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        ISSUER: `http://127.0.0.1:${port}`,
+        MONGODB_URI: testMongoUri(),
+        MONGODB_DB: uniqueDatabaseName(),
+        AUTHTOKEN_MASTER_KEY: TEST_MASTER_KEY,
+        COOKIE_KEYS: 'test-cookie-key-0123456789abcdefghijklmnop',
+        SMTP_URL: mailbox.url,
+        SHUTDOWN_TIMEOUT_MS: '10000',
+        LOG_LEVEL: 'info',
+      });
+      processes.push(server);
+      const email = `shutdown-${randomBytes(4).toString('hex')}@example.com`;
+      const client = new PageClient(`http://127.0.0.1:${port}`);
+      const form = await client.request('/dashboard/signup');
+      const answered = await client.submit(form, '/dashboard/signup', { email, password: 'a long passphrase for the shutdown test' });
+      expect(answered.status).toBe(200);
+      server.signal('SIGTERM');
+      expect(await server.exited).toEqual({ code: 0, signal: null });
+      expect(server.lines.filter((line) => line.includes('could not complete a sign-up'))).toEqual([]);
+      expect(mailbox.messages.filter((message) => message.to.includes(email))).toHaveLength(1);
+    } finally {
+      await mailbox.stop();
+    }
+  }, 120_000);
 });

@@ -106,6 +106,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
         listening.closeAllConnections();
         await new Promise<void>((resolve) => listening.close(() => resolve()));
       }
+      await application.afterAnswersSettled();
       application.stop();
       if (!keepStore) await store.close();
     },
