@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
 
 import { jest } from '@jest/globals';
 import * as oidc from 'openid-client';
@@ -9,9 +8,10 @@ import type { Browser, Page } from 'playwright-core';
 import { TestMailbox } from '../support/smtp.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { launchChromium, openWatchedPage, type WatchedPage } from './support/browser.js';
+import { startCallbackApp, type CallbackApp } from './support/callback-app.js';
 
-/** The relying party's callback: a real little HTTP server, so the browser really lands somewhere. */
-let callbackServer: Server;
+/** The relying party's callback (a real little HTTP server, so the browser really lands somewhere). */
+let callback: CallbackApp;
 let REDIRECT_URI = '';
 const PASSWORD = 'correct horse battery staple';
 
@@ -35,13 +35,8 @@ describe('authorization code + PKCE through our pages, in Chromium', () => {
   let confidentialClient: oidc.Configuration;
 
   beforeAll(async () => {
-    callbackServer = createServer((request, response) => {
-      response.writeHead(200, { 'content-type': 'text/html' });
-      response.end('<!doctype html><title>callback</title><p>back at the app</p>');
-    });
-    await new Promise<void>((resolve) => callbackServer.listen(0, '127.0.0.1', () => resolve()));
-    const address = callbackServer.address();
-    REDIRECT_URI = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/callback`;
+    callback = await startCallbackApp();
+    REDIRECT_URI = callback.redirectUri;
     await mailbox.start();
     server = await startTestServer({ store: 'mongodb', env: { SMTP_URL: mailbox.url, DEMO_REDIRECT_URI: REDIRECT_URI } });
     browser = await launchChromium();
@@ -54,7 +49,7 @@ describe('authorization code + PKCE through our pages, in Chromium', () => {
     await browser?.close();
     await server?.close();
     await mailbox.stop();
-    await new Promise<void>((resolve) => callbackServer.close(() => resolve()));
+    await callback.close();
   });
 
   async function newPerson(options: { totp: boolean }): Promise<Person> {

@@ -1,6 +1,3 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-
 import { jest } from '@jest/globals';
 import type { Browser, Cookie, Page } from 'playwright-core';
 
@@ -9,6 +6,7 @@ import { createCustomer, totpCode, type Customer } from '../support/dashboard.js
 import { STORE_KINDS, startTestServer, type TestServer } from '../support/server.js';
 import { TestMailbox } from '../support/smtp.js';
 import { launchChromium, openWatchedPage, type WatchedPage } from './support/browser.js';
+import { demoAppAuthorizationUrl, startCallbackApp, type CallbackApp } from './support/callback-app.js';
 import { signInToDashboard } from './support/dashboard.js';
 
 /** Not the defaults, so the tests also show that the configuration is what counts. */
@@ -29,19 +27,14 @@ const secondsUntil = (epochSeconds: number): number => epochSeconds - Date.now()
 describe.each(STORE_KINDS)('"Keep me signed in on this device" in Chromium (%s store)', (storeKind) => {
   let server: TestServer;
   let browser: Browser;
-  let callbackServer: Server;
+  let callback: CallbackApp;
   let redirectUri = '';
   // The dashboard's password change emails the owner.
   const mailbox = new TestMailbox();
 
   beforeAll(async () => {
-    callbackServer = createServer((request, response) => {
-      response.writeHead(200, { 'content-type': 'text/html' });
-      response.end('<!doctype html><title>callback</title><p>back at the app</p>');
-    });
-    await new Promise<void>((resolve) => callbackServer.listen(0, '127.0.0.1', () => resolve()));
-    const address = callbackServer.address();
-    redirectUri = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/callback`;
+    callback = await startCallbackApp();
+    redirectUri = callback.redirectUri;
     await mailbox.start();
     server = await startTestServer({
       store: storeKind,
@@ -58,22 +51,12 @@ describe.each(STORE_KINDS)('"Keep me signed in on this device" in Chromium (%s s
     await browser?.close();
     await server?.close();
     await mailbox.stop();
-    await new Promise<void>((resolve) => callbackServer?.close(() => resolve()));
+    await callback?.close();
   });
 
   /** An authorization request of the seeded public client `demo-app`; the code itself is not needed here. */
   async function startAuthorization(page: Page, extra: Record<string, string> = {}): Promise<void> {
-    const parameters = new URLSearchParams({
-      client_id: 'demo-app',
-      response_type: 'code',
-      scope: 'openid',
-      redirect_uri: redirectUri,
-      state: randomBytes(8).toString('hex'),
-      code_challenge: createHash('sha256').update(randomBytes(32).toString('base64url')).digest('base64url'),
-      code_challenge_method: 'S256',
-      ...extra,
-    });
-    await page.goto(`${server.baseUrl}/auth?${parameters.toString()}`);
+    await page.goto(demoAppAuthorizationUrl(server.baseUrl, redirectUri, extra));
   }
 
   async function enterPassword(page: Page, customer: Customer, options: { keepSignedIn: boolean; password?: string }): Promise<void> {
@@ -90,6 +73,32 @@ describe.each(STORE_KINDS)('"Keep me signed in on this device" in Chromium (%s s
     if (!page.url().startsWith(redirectUri)) await page.getByRole('button', { name: 'Allow' }).click();
     await page.waitForURL((url) => url.href.startsWith(redirectUri));
     expect(new URL(page.url()).searchParams.get('code')).toBeTruthy();
+  }
+
+  /**
+   * A step-up to the MFA context for a signed-in person without a second factor: no login page (so no box),
+   * the authenticator enrolled, and back at the app. The authenticator's key, for later codes.
+   */
+  async function stepUpEnrollingAuthenticator(page: Page): Promise<string> {
+    await startAuthorization(page, { acr_values: 'urn:authtoken:acr:mfa' });
+    await page.getByRole('heading', { name: 'Set up your authenticator app' }).waitFor();
+    const manualKey = String(await page.locator('#manual-key').textContent()).replace(/\s+/g, '');
+    await page.getByLabel('Code from the app').fill(await totpCode(manualKey));
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await page.getByRole('button', { name: 'I have saved them, continue' }).click();
+    await backAtTheApp(page);
+    return manualKey;
+  }
+
+  /** A re-authentication (prompt=login): password with the box as given, the next step's code, back at the app. */
+  async function reauthenticate(page: Page, customer: Customer, manualKey: string, options: { keepSignedIn: boolean; expectBoxTicked: boolean }): Promise<void> {
+    await startAuthorization(page, { prompt: 'login' });
+    await expect(page.getByLabel(KEEP_SIGNED_IN).isChecked()).resolves.toBe(options.expectBoxTicked);
+    await enterPassword(page, customer, { keepSignedIn: options.keepSignedIn });
+    await page.getByRole('heading', { name: 'Verify it is you' }).waitFor();
+    await page.getByLabel('Code').fill(await totpCode(manualKey, 1));
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await backAtTheApp(page);
   }
 
   /** The cookie of that name the browser would send to `path`. */
@@ -176,64 +185,26 @@ describe.each(STORE_KINDS)('"Keep me signed in on this device" in Chromium (%s s
     await watched.context.close();
   });
 
-  test('a step-up keeps the session unremembered; signing in again with the box ticked remembers it', async () => {
+  // A step-up that only adds the second factor has no login page (so no box) and keeps the session's choice;
+  // a re-authentication with the password shows that choice on the box and decides anew by it.
+  test.each([
+    { signedInTicked: false, reauthenticatedTicked: true },
+    { signedInTicked: true, reauthenticatedTicked: false },
+  ])('box $signedInTicked at sign-in: a step-up keeps it; a re-authentication shows it and turns it to $reauthenticatedTicked', async ({ signedInTicked, reauthenticatedTicked }) => {
     const customer = await createCustomer(server, { totp: false });
     const watched = await openWatchedPage(browser);
     const { page } = watched;
+    const expectChoice = (remembered: boolean) => (remembered ? expectRemembered(watched, customer) : expectTransient(watched, customer));
     await startAuthorization(page);
-    await enterPassword(page, customer, { keepSignedIn: false });
+    await enterPassword(page, customer, { keepSignedIn: signedInTicked });
     await backAtTheApp(page);
-    await expectTransient(watched, customer);
+    await expectChoice(signedInTicked);
 
-    // Step-up to the MFA context: no login page (so no box), enrollment, and the session's choice stays.
-    await startAuthorization(page, { acr_values: 'urn:authtoken:acr:mfa' });
-    await page.getByRole('heading', { name: 'Set up your authenticator app' }).waitFor();
-    const manualKey = String(await page.locator('#manual-key').textContent()).replace(/\s+/g, '');
-    await page.getByLabel('Code from the app').fill(await totpCode(manualKey));
-    await page.getByRole('button', { name: 'Confirm' }).click();
-    await page.getByRole('button', { name: 'I have saved them, continue' }).click();
-    await backAtTheApp(page);
-    await expectTransient(watched, customer);
+    const manualKey = await stepUpEnrollingAuthenticator(page);
+    await expectChoice(signedInTicked);
 
-    // A re-authentication (prompt=login) with the box ticked makes this same session a remembered one.
-    await startAuthorization(page, { prompt: 'login' });
-    await enterPassword(page, customer, { keepSignedIn: true });
-    await page.getByRole('heading', { name: 'Verify it is you' }).waitFor();
-    await page.getByLabel('Code').fill(await totpCode(manualKey, 1));
-    await page.getByRole('button', { name: 'Verify' }).click();
-    await backAtTheApp(page);
-    await expectRemembered(watched, customer);
-    expect(watched.problems).toEqual([]);
-    await watched.context.close();
-  });
-
-  test('a remembered session stays remembered through a step-up; a re-authentication shows the box ticked, and unticking it ends that', async () => {
-    const customer = await createCustomer(server, { totp: false });
-    const watched = await openWatchedPage(browser);
-    const { page } = watched;
-    await startAuthorization(page);
-    await enterPassword(page, customer, { keepSignedIn: true });
-    await backAtTheApp(page);
-    await expectRemembered(watched, customer);
-
-    await startAuthorization(page, { acr_values: 'urn:authtoken:acr:mfa' });
-    await page.getByRole('heading', { name: 'Set up your authenticator app' }).waitFor();
-    const manualKey = String(await page.locator('#manual-key').textContent()).replace(/\s+/g, '');
-    await page.getByLabel('Code from the app').fill(await totpCode(manualKey));
-    await page.getByRole('button', { name: 'Confirm' }).click();
-    await page.getByRole('button', { name: 'I have saved them, continue' }).click();
-    await backAtTheApp(page);
-    await expectRemembered(watched, customer);
-
-    // A re-authentication shows the session's choice (ticked). Unticked there (a shared computer after all),
-    // the session ends with the browser from now on: each password sign-in decides by the box.
-    await startAuthorization(page, { prompt: 'login' });
-    await expect(page.getByLabel(KEEP_SIGNED_IN).isChecked()).resolves.toBe(true);
-    await enterPassword(page, customer, { keepSignedIn: false });
-    await page.getByLabel('Code').fill(await totpCode(manualKey, 1));
-    await page.getByRole('button', { name: 'Verify' }).click();
-    await backAtTheApp(page);
-    await expectTransient(watched, customer);
+    await reauthenticate(page, customer, manualKey, { keepSignedIn: reauthenticatedTicked, expectBoxTicked: signedInTicked });
+    await expectChoice(reauthenticatedTicked);
     expect(watched.problems).toEqual([]);
     await watched.context.close();
   });

@@ -13,6 +13,23 @@ const CONCURRENCY = 8;
 /** SIGTERM goes out once this many answers have arrived, so requests are in flight when it lands. */
 const SIGNAL_AFTER = 60;
 
+/** A server process on its own port and database, logging at info (the tests read its lines). */
+function processEnv(port: number, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    NODE_ENV: 'test',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    ISSUER: `http://127.0.0.1:${port}`,
+    MONGODB_URI: testMongoUri(),
+    MONGODB_DB: uniqueDatabaseName(),
+    AUTHTOKEN_MASTER_KEY: TEST_MASTER_KEY,
+    COOKIE_KEYS: 'test-cookie-key-0123456789abcdefghijklmnop',
+    SHUTDOWN_TIMEOUT_MS: '10000',
+    LOG_LEVEL: 'info',
+    ...extra,
+  };
+}
+
 describe('graceful shutdown on SIGTERM (real process, MongoDB store)', () => {
   const processes: ServerProcess[] = [];
   afterAll(async () => {
@@ -22,19 +39,7 @@ describe('graceful shutdown on SIGTERM (real process, MongoDB store)', () => {
   test('every 200 answered during shutdown carries a token that introspects active after a restart', async () => {
     await buildProject();
     const port = await freePort();
-    const env = {
-      NODE_ENV: 'test',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      ISSUER: `http://127.0.0.1:${port}`,
-      MONGODB_URI: testMongoUri(),
-      MONGODB_DB: uniqueDatabaseName(),
-      DEMO_SEED: 'true',
-      AUTHTOKEN_MASTER_KEY: TEST_MASTER_KEY,
-      COOKIE_KEYS: 'test-cookie-key-0123456789abcdefghijklmnop',
-      SHUTDOWN_TIMEOUT_MS: '10000',
-      LOG_LEVEL: 'info',
-    };
+    const env = processEnv(port, { DEMO_SEED: 'true' });
     const first = await ServerProcess.start(env);
     processes.push(first);
 
@@ -97,19 +102,7 @@ describe('graceful shutdown on SIGTERM (real process, MongoDB store)', () => {
     await mailbox.start();
     try {
       const port = await freePort();
-      const server = await ServerProcess.start({
-        NODE_ENV: 'test',
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        ISSUER: `http://127.0.0.1:${port}`,
-        MONGODB_URI: testMongoUri(),
-        MONGODB_DB: uniqueDatabaseName(),
-        AUTHTOKEN_MASTER_KEY: TEST_MASTER_KEY,
-        COOKIE_KEYS: 'test-cookie-key-0123456789abcdefghijklmnop',
-        SMTP_URL: mailbox.url,
-        SHUTDOWN_TIMEOUT_MS: '10000',
-        LOG_LEVEL: 'info',
-      });
+      const server = await ServerProcess.start(processEnv(port, { SMTP_URL: mailbox.url }));
       processes.push(server);
       const email = `shutdown-${randomBytes(4).toString('hex')}@example.com`;
       const client = new PageClient(`http://127.0.0.1:${port}`);
