@@ -20,6 +20,10 @@ export interface LiveLink {
   passwordHash?: string;
 }
 
+function liveLink(document: EmailedLinkDocument): LiveLink {
+  return { accountId: document.accountId, ...(document.passwordHash !== undefined ? { passwordHash: document.passwordHash } : {}) };
+}
+
 /** A token no link of ours carries (ours are 43 characters): answered as a dead link without a lookup. */
 const MAX_TOKEN_LENGTH = 128;
 
@@ -72,8 +76,7 @@ export class EmailedLinks {
   async find(token: string): Promise<LiveLink | undefined> {
     if (!token || token.length > MAX_TOKEN_LENGTH) return undefined;
     const link = await this.#links.findOne({ _id: this.#key(token), claimedAt: { $exists: false } });
-    if (!link) return undefined;
-    return { accountId: link.accountId, ...(link.passwordHash !== undefined ? { passwordHash: link.passwordHash } : {}) };
+    return link ? liveLink(link) : undefined;
   }
 
   /** Whether the link is live and unused (to show its page); it is not spent. */
@@ -99,7 +102,7 @@ export class EmailedLinks {
     if (!token || token.length > MAX_TOKEN_LENGTH) return undefined;
     const reserved = await this.#links.updateOne({ _id: this.#key(token), claimedAt: { $exists: false }, tries: { $ne: limit } }, { $inc: { tries: 1 } });
     if (!reserved) return undefined;
-    return { accountId: reserved.accountId, try: reserved.tries ?? 1, ...(reserved.passwordHash !== undefined ? { passwordHash: reserved.passwordHash } : {}) };
+    return { ...liveLink(reserved), try: reserved.tries ?? 1 };
   }
 
   /** Gives a claimed link back (the request that claimed it could not finish, e.g. a refused password). */
