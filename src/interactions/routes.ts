@@ -6,7 +6,7 @@ import { requestOrigin, type AuditLog } from '../audit/index.js';
 import type { CsrfProtection } from '../http/csrf.js';
 import { requestBodyParser } from '../http/request-body.js';
 import type { Logger } from '../log/index.js';
-import type { Provider } from '../provider/index.js';
+import { isRememberedSession, type Provider } from '../provider/index.js';
 import { respondWithErrorPage, type Views } from '../views/index.js';
 import {
   ACR_MFA,
@@ -181,7 +181,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     const { session } = interaction;
     if (!session?.uid || session.accountId !== accountId) return false;
     const signedIn = await deps.currentProvider().Session.findByUid(session.uid);
-    return signedIn !== undefined && signedIn.transient !== true;
+    return signedIn !== undefined && isRememberedSession(signedIn);
   }
 
   /** After the password (or for a step-up): second factor, enrollment, or done. */

@@ -297,4 +297,4 @@ function limitJwksCaching(provider: Provider, maxAgeSeconds: number): void {
 }
 
 export type OidcContext = KoaContextWithOIDC;
-export { endOtherSignInSessions, endSignInSession, signInSessionOfRequest, signInSessionsOf, trackSessionActivity, type SessionActivityRecorder, type SignInSession } from './sign-in-sessions.js';
+export { endOtherSignInSessions, endSignInSession, isRememberedSession, signInSessionOfRequest, signInSessionsOf, trackSessionActivity, type SessionActivityRecorder, type SignInSession } from './sign-in-sessions.js';

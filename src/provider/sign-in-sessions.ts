@@ -26,6 +26,14 @@ export interface SignInSessionLifetimes {
 type SessionModel = InstanceType<Provider['Session']>;
 
 /**
+ * Whether a sign-in session (oidc-provider's model, or its stored payload) is remembered: the person ticked
+ * "keep me signed in on this device", so oidc-provider did not mark it transient.
+ */
+export function isRememberedSession(session: { transient?: unknown }): boolean {
+  return session.transient !== true;
+}
+
+/**
  * oidc-provider's `ttl.Session`, which it calls each time it saves a session (at sign-in, and on every later
  * request that passes the session, lib/shared/session.js): a remembered session gets the longer lifetime, a
  * transient one (the person did not tick "keep me signed in": `remember: false` in the login result) the
@@ -35,7 +43,7 @@ type SessionModel = InstanceType<Provider['Session']>;
 export function signInSessionTtl(lifetimes: SignInSessionLifetimes): (ctx: unknown, session: SessionModel) => number {
   return (_ctx, session) => {
     const now = Math.floor(Date.now() / 1000);
-    const remembered = session.accountId !== undefined && session.transient !== true;
+    const remembered = session.accountId !== undefined && isRememberedSession(session);
     const lifetime = remembered ? lifetimes.rememberedTtlSeconds : lifetimes.ttlSeconds;
     const signedInAt = typeof session.loginTs === 'number' && session.accountId !== undefined ? Math.min(session.loginTs, now) : now;
     // Never below 1: oidc-provider insists on a positive integer, and a session at its end is saved one last time.
@@ -173,7 +181,7 @@ function toSignInSession(document: OidcDocument): SignInSession | undefined {
     accountId: document.accountId,
     signedInAt: typeof loginTs === 'number' ? new Date(loginTs * 1000) : undefined,
     expiresAt: document.expiresAt,
-    remembered: payload !== undefined && payload.transient !== true,
+    remembered: payload !== undefined && isRememberedSession(payload),
   };
 }
 
