@@ -117,8 +117,8 @@ export function signUpRoutes(deps: SignUpRoutesDependencies): Router {
           pages.record(origin, outcome.account.customerId, outcome.kind === 'already_registered' ? 'account.signup_existing_email' : 'account.signed_up', {
             emailed: outcome.emailed,
           }),
-        )
-        .catch((error: unknown) => deps.onSignUpFailure(error)),
+        ),
+      deps.onSignUpFailure,
     );
     // The same answer whether or not the address already had an account.
     render(ctx, './sign-up-sent', { email, hours: Math.max(1, Math.round(deps.linkTtlSeconds / 3600)) });

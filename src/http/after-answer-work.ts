@@ -7,13 +7,17 @@
 export class AfterAnswerWork {
   readonly #pending = new Set<Promise<void>>();
 
-  /** Keeps track of `work` until it settles. It must handle its own errors (it is never awaited by a request). */
-  track(work: Promise<void>): void {
-    this.#pending.add(work);
+  /** Keeps track of `work` until it settles; a failure goes to `onFailure` (no request awaits the work). */
+  track(work: Promise<unknown>, onFailure: (error: unknown) => void): void {
+    const tracked = work.then(
+      () => undefined,
+      (error: unknown) => onFailure(error),
+    );
+    this.#pending.add(tracked);
     const forget = () => {
-      this.#pending.delete(work);
+      this.#pending.delete(tracked);
     };
-    work.then(forget, forget);
+    tracked.then(forget, forget);
   }
 
   /** Resolves once every piece of work tracked so far, and any started meanwhile, has settled. */

@@ -90,7 +90,7 @@ export function passwordResetRoutes(deps: PasswordResetDependencies): Router {
     });
 
   /**
-   * Mails an active account a link, within its mailbox's budget. Only a request that would mail spends it, so
+   * Mails an active account a link, within the account's budget. Only a request that would mail spends it, so
    * a stranger cannot spend it without each try putting a working link in the owner's mailbox; and since the
    * budget's window is the link's lifetime, the last link mailed works until a new one may be sent. (Nobody
    * learns what was spent: all of this happens after the answer.) Past the budget nothing is sent and the live
@@ -153,7 +153,7 @@ export function passwordResetRoutes(deps: PasswordResetDependencies): Router {
     const account = await accounts.findByEmail(email);
     // Not awaited: issuing, mailing and auditing take time only when the address has an account, and the
     // answer must come as fast either way, or its timing would tell which addresses have one.
-    deps.afterAnswer.track(answerForgotPassword(account, requestOrigin(ctx)).catch((error: unknown) => deps.onSendFailure(error)));
+    deps.afterAnswer.track(answerForgotPassword(account, requestOrigin(ctx)), deps.onSendFailure);
     // The same answer whether or not the address has an account.
     renderForgot(ctx, { sent: true });
   });
