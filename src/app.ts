@@ -89,6 +89,11 @@ export interface Application {
 
 /** Builds the public Koa application on a connected store: indexes, keys, provider, routes. */
 export async function createApplication(config: Config, rawStore: Store, logger: Logger): Promise<Application> {
+  // Failures of work no request waits for (mail, records kept on the side): logged with the error's message only.
+  const logFailure =
+    (what: string, level: 'warn' | 'error' = 'warn') =>
+    (error: unknown) =>
+      logger[level]({ err: error instanceof Error ? error.message : String(error) }, what);
   const metrics = new Metrics();
   // Database latency is what operators watch; the in-process memory store answers in microseconds, and
   // timing it would only add a histogram update to each of its calls.
@@ -109,7 +114,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   await store.ensureIndexes(PENDING_LOGINS_COLLECTION, []);
   await store.ensureIndexes(PASSWORD_RESETS_COLLECTION, [{ fields: { accountId: 1 } }]);
   await ensureRateLimitIndexes(store);
-  mfa.onDeliveryFailure((error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not deliver a one-time code'));
+  mfa.onDeliveryFailure(logFailure('could not deliver a one-time code'));
   accounts.onCeilingReached(async (account) => {
     await audit.record({ action: 'account.signin_ceiling_reached', actor: { type: 'system' }, accountId: account.customerId, outcome: 'failure' });
     await mfa.notifyCeilingReached(account).catch((error: unknown) => logger.warn({ err: error }, 'could not email the sign-in ceiling notice'));
@@ -148,7 +153,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
           },
         });
         countTokenIssuance(built.provider, metrics.tokensIssued);
-        trackSessionActivity(built.provider, sessionDevices, (error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not record a sign-in session device'));
+        trackSessionActivity(built.provider, sessionDevices, logFailure('could not record a sign-in session device'));
         // Behind a proxy (TRUST_PROXY), X-Forwarded-For/-Proto give the client IP and https; otherwise ignored.
         // Mounted at '/', the provider runs on our app's context (whose settings decide ctx.ip); it builds
         // contexts of its own too (interactionDetails, interactionResult), which must read requests the same way.
@@ -250,7 +255,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
         linkTtlSeconds: config.passwordResetLinkTtlSeconds,
         endEverythingOf,
         distrustMailboxFactor: (accountId) => mfa.distrustMailboxFactor(accountId),
-        onSendFailure: (error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not send a password reset link'),
+        onSendFailure: logFailure('could not send a password reset link'),
         onMailSkipped: (accountId) => logger.warn({ accountId }, 'password reset link not sent: the email budget of the account is spent'),
       }),
     });
@@ -302,9 +307,9 @@ export async function createApplication(config: Config, rawStore: Store, logger:
     views,
     channel: deliveryChannel,
     endEverythingOf,
-    onDeliveryFailure: (error) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not deliver a dashboard email'),
+    onDeliveryFailure: logFailure('could not deliver a dashboard email'),
     afterAnswer,
-    onSignUpFailure: (error) => logger.error({ err: error instanceof Error ? error.message : String(error) }, 'could not complete a sign-up'),
+    onSignUpFailure: logFailure('could not complete a sign-up', 'error'),
   });
   for (const router of selfService.routers) routers.push({ router });
   app.use(routersUnder(routers));
