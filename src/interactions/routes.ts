@@ -200,6 +200,16 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
       return;
     }
     if (await mfaWanted(interaction, accountId)) {
+      if (!login.passwordVerified) {
+        // Binding a new factor needs the password first (NIST SP 800-63B 6.1.2): a step-up of a password-only
+        // session would otherwise let whoever holds the browser add their own authenticator, and then pass
+        // every check that asks for "your password or a code from your app" with it.
+        renderLogin(ctx, interaction, await clientName(interaction), {
+          remember: login.remember,
+          notice: 'Enter your password to set up two-step verification.',
+        });
+        return;
+      }
       await pending.start(interaction.uid, { ...login, stage: 'enroll' }, expiresAt);
       ctx.status = 303;
       ctx.redirect(urls(interaction.uid).enroll);
@@ -225,7 +235,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     ctx: Context,
     interaction: InteractionDetails,
     name: string,
-    extra: { error?: string; username?: string; remember?: boolean } = {},
+    extra: { error?: string; notice?: string; username?: string; remember?: boolean } = {},
   ): void {
     const url = urls(interaction.uid);
     ctx.type = 'html';
@@ -237,6 +247,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
       signUpUrl: deps.signUpUrlFor?.(clientIdOf(interaction)),
       csrf: csrf.token(ctx, interaction.uid),
       error: extra.error,
+      notice: extra.notice,
       username: extra.username,
       remember: extra.remember ?? false,
     });

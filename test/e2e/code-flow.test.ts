@@ -287,7 +287,7 @@ describe('authorization code + PKCE through our pages, in Chromium', () => {
     await watched.context.close();
   });
 
-  test('step-up: a password-only session asked for acr mfa must prove a second factor', async () => {
+  test('step-up: a password-only session asked for acr mfa gives the password again before it can add a factor', async () => {
     const person = await newPerson({ totp: false });
     const watched = await openPage();
     const { page } = watched;
@@ -297,8 +297,16 @@ describe('authorization code + PKCE through our pages, in Chromium', () => {
     const passwordOnly = await finishAtCallback(publicClient, page, first);
     expect(passwordOnly.claims()?.acr).toBe('urn:authtoken:acr:pwd');
 
-    // The same session now asks for the MFA context: enrollment (no factor yet), no password prompt.
+    // The same session now asks for the MFA context. No factor yet: whoever holds the browser must not add one
+    // without the password (that factor would then pass the dashboard's re-authentication), so it is asked first.
     const second = await startAuthorization(publicClient, page, { acr_values: 'urn:authtoken:acr:mfa' });
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await expect(page.getByRole('status').textContent()).resolves.toContain('Enter your password to set up two-step verification');
+    const enrollUrl = new URL(page.url());
+    enrollUrl.pathname = `${enrollUrl.pathname}/enroll`;
+    await page.goto(enrollUrl.href);
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await signIn(page, person);
     await page.getByRole('heading', { name: 'Set up your authenticator app' }).waitFor();
     const manualKey = String(await page.locator('#manual-key').textContent()).replace(/\s+/g, '');
     await page.getByLabel('Code from the app').fill(await totpCode(manualKey));
