@@ -36,6 +36,17 @@ export function totpCode(secret: string, stepsAhead = 0): Promise<string> {
   return generate({ secret, epoch: Math.floor(Date.now() / 1000) + stepsAhead * TOTP_PERIOD_SECONDS });
 }
 
+/**
+ * For a test whose codes must be checked in the very step they were made for (the window's edges): when
+ * fewer than `seconds` are left in the current step, waits for the next one. Returns the time to make the
+ * codes from, in Unix seconds.
+ */
+export async function totpStepWithSecondsLeft(seconds: number): Promise<number> {
+  const left = () => TOTP_PERIOD_SECONDS - ((Date.now() / 1000) % TOTP_PERIOD_SECONDS);
+  if (left() < seconds) await new Promise((resolve) => setTimeout(resolve, left() * 1000 + 50));
+  return Math.floor(Date.now() / 1000);
+}
+
 const DASHBOARD_HEADING = 'Your AuthToken dashboard';
 
 /**
