@@ -4,6 +4,7 @@ import { generate, generateSecret } from 'otplib';
 
 import { DASHBOARD_CALLBACK_PATH, DASHBOARD_CLIENT_ID } from '../../src/dashboard/index.js';
 import { TOTP_PERIOD_SECONDS } from '../../src/mfa/index.js';
+import { windowWithSecondsLeft } from './clock.js';
 import type { PageClient, PageResponse } from './page-client.js';
 import type { TestServer } from './server.js';
 
@@ -42,8 +43,7 @@ export function totpCode(secret: string, stepsAhead = 0): Promise<string> {
  * codes from, in Unix seconds.
  */
 export async function totpStepWithSecondsLeft(seconds: number): Promise<number> {
-  const left = () => TOTP_PERIOD_SECONDS - ((Date.now() / 1000) % TOTP_PERIOD_SECONDS);
-  if (left() < seconds) await new Promise((resolve) => setTimeout(resolve, left() * 1000 + 50));
+  await windowWithSecondsLeft(TOTP_PERIOD_SECONDS, seconds);
   return Math.floor(Date.now() / 1000);
 }
 
