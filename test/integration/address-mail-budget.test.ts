@@ -2,12 +2,15 @@ import { randomBytes } from 'node:crypto';
 
 import { canonicalMailbox } from '../../src/accounts/index.js';
 import { RATE_LIMITS_COLLECTION } from '../../src/http/rate-limit.js';
+import { windowWithSecondsLeft } from '../support/clock.js';
 import { createCustomer } from '../support/dashboard.js';
 import { PageClient } from '../support/page-client.js';
 import { startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
 import { TestMailbox } from '../support/smtp.js';
 
 const PASSWORD = 'my own long sign-up passphrase';
+/** The sign-up email budget's window (MailboxBudget in src/dashboard/self-service-setup.ts). */
+const SIGN_UP_BUDGET_SECONDS = 3600;
 
 /**
  * Forms that mail an address anyone can type in (sign-up, "forgot password") are limited per client IP; many
@@ -64,6 +67,8 @@ describe.each(STORE_KINDS)('per-address email budget (%s store)', (storeKind) =>
     const variants = [`${base}@example.com`, `${base.toUpperCase()}@Example.com`, `${base}+again@example.com`];
     const client = new PageClient(server.baseUrl);
     const answers: string[] = [];
+    // The budget's hour starts on the clock: three sign-ups straddling its start would find two budgets.
+    await windowWithSecondsLeft(SIGN_UP_BUDGET_SECONDS, 15);
     for (const email of variants) {
       const form = await client.request('/dashboard/signup');
       const sent = await client.submit(form, '/dashboard/signup', { email, password: PASSWORD });
@@ -101,6 +106,9 @@ describe.each(STORE_KINDS)('per-address email budget (%s store)', (storeKind) =>
       (await server.application.audit.list({ accountId: customer.customerId, action: 'account.signup_existing_email' })).length;
     await waitFor(async () => (await signUpsRecorded()) === 3, 'the sign-up budget spent');
 
+    // The reset budget's window (the link lifetime) starts on the clock: the owner's three requests straddling
+    // its start would find two budgets, and the third would mail a link.
+    await windowWithSecondsLeft(server.config.passwordResetLinkTtlSeconds, 15);
     await forgot(customer.email);
     await forgot(customer.email.toUpperCase());
     const resetMails = () => mailsTo([customer.email]).filter((message) => message.raw.includes('/account/reset?token'));

@@ -5,6 +5,7 @@ import { generate, generateSecret } from 'otplib';
 
 import { signWebhookBody, WEBHOOK_SIGNATURE_HEADER } from '../../src/mfa/index.js';
 import { AUTH0_MFA_OTP_GRANT_TYPE, MFA_OTP_GRANT_TYPE } from '../../src/provider/index.js';
+import { totpStepWithSecondsLeft } from '../support/dashboard.js';
 import { TestMailbox } from '../support/smtp.js';
 import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
 
@@ -25,8 +26,8 @@ async function newUser(server: TestServer, options: { totp?: boolean } = {}): Pr
   return { email, customerId: account.customerId, totpSecret };
 }
 
-const totpCode = (user: TestUser, offsetSeconds = 0) =>
-  generate({ secret: user.totpSecret, epoch: Math.floor(Date.now() / 1000) + offsetSeconds });
+const totpCode = (user: TestUser, offsetSeconds = 0, epoch = Math.floor(Date.now() / 1000)) =>
+  generate({ secret: user.totpSecret, epoch: epoch + offsetSeconds });
 
 describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind) => {
   let server: TestServer;
@@ -156,13 +157,17 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
 
   test('window edges: one step either side is accepted, two steps are not', async () => {
     const user = await newUser(server);
+    // The codes are made from one time and checked by the server's clock in that same step, with 5 s to spare:
+    // a step change between making a code and its check turned +60 into one step ahead (accepted) and -30
+    // into two steps behind (refused).
+    const now = await totpStepWithSecondsLeft(5);
     for (const offset of [-60, 60]) {
-      const refused = await passwordStep(user, { otp: await totpCode(user, offset) });
+      const refused = await passwordStep(user, { otp: await totpCode(user, offset, now) });
       expect(refused.status).toBe(400);
     }
     // Earlier step first: after a step is accepted, it and every earlier one are spent.
     for (const offset of [-30, 30]) {
-      const accepted = await passwordStep(user, { otp: await totpCode(user, offset) });
+      const accepted = await passwordStep(user, { otp: await totpCode(user, offset, now) });
       expect(accepted.status).toBe(200);
     }
   });

@@ -150,11 +150,15 @@ describe('signing keys from configuration (SIGNING_KEYS)', () => {
     const generatedKid = kidOf(await issueJwt(first));
     await first.close();
     const key = operatorKey('operator-ed-2', 'EdDSA');
+    const restarting = Date.now();
     const second = await startTestServer({ store: 'mongodb', databaseName, port, env: { ...ENV, SIGNING_KEYS: JSON.stringify({ keys: [key] }) } });
     try {
       expect(kids(await fetchJwks(second))).toEqual(expect.arrayContaining([generatedKid, 'operator-ed-2']));
-      const listed = await second.application.signingKeys.listSigningKeys();
-      expect(listed.find((entry) => entry.kid === 'operator-ed-2')?.state).toBe('published');
+      // Its activation is what says it was published before signing: a start slower than the 2 s delay (a
+      // loaded machine) found it already signing when its state was read after the start.
+      const supplied = (await second.application.signingKeys.listSigningKeys()).find((entry) => entry.kid === 'operator-ed-2');
+      expect(supplied?.state).not.toBe('retired');
+      expect(supplied?.activatesAt.getTime()).toBeGreaterThanOrEqual(restarting + Number(ENV.SIGNING_KEY_PUBLISH_DELAY_SECONDS) * 1000);
       await eventually(async () => (kidOf(await issueJwt(second)) === 'operator-ed-2' ? true : undefined), 'the supplied key to sign');
     } finally {
       await second.close();

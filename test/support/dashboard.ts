@@ -4,6 +4,7 @@ import { generate, generateSecret } from 'otplib';
 
 import { DASHBOARD_CALLBACK_PATH, DASHBOARD_CLIENT_ID } from '../../src/dashboard/index.js';
 import { TOTP_PERIOD_SECONDS } from '../../src/mfa/index.js';
+import { windowWithSecondsLeft } from './clock.js';
 import type { PageClient, PageResponse } from './page-client.js';
 import type { TestServer } from './server.js';
 
@@ -34,6 +35,16 @@ export async function createCustomer(server: TestServer, options: { totp: boolea
  */
 export function totpCode(secret: string, stepsAhead = 0): Promise<string> {
   return generate({ secret, epoch: Math.floor(Date.now() / 1000) + stepsAhead * TOTP_PERIOD_SECONDS });
+}
+
+/**
+ * For a test whose codes must be checked in the very step they were made for (the window's edges): when
+ * fewer than `seconds` are left in the current step, waits for the next one. Returns the time to make the
+ * codes from, in Unix seconds.
+ */
+export async function totpStepWithSecondsLeft(seconds: number): Promise<number> {
+  await windowWithSecondsLeft(TOTP_PERIOD_SECONDS, seconds);
+  return Math.floor(Date.now() / 1000);
 }
 
 const DASHBOARD_HEADING = 'Your AuthToken dashboard';
