@@ -11,6 +11,7 @@ import type { ConnectedApps } from './connected-apps.js';
 import { MAX_CREDENTIALS_PER_ACCOUNT, type CustomerCredentials } from './credentials.js';
 import { formField, type DashboardPages, type SignedInCustomer } from './pages.js';
 import type { DashboardSessions } from './sessions.js';
+import type { SignedInSessions } from './signed-in-sessions.js';
 import { DASHBOARD_CALLBACK_PATH, type DashboardSignIn } from './sign-in.js';
 import { tokenSnippets } from './snippets.js';
 
@@ -19,6 +20,8 @@ export interface DashboardDependencies {
   /** Rendering, sign-in state, CSRF and audit, shared with the page modules in `sections`. */
   pages: DashboardPages;
   sessions: DashboardSessions;
+  /** Both kinds of session: signing out ends this browser's sign-in session with its dashboard one. */
+  signedInSessions: SignedInSessions;
   signIn: DashboardSignIn;
   credentials: CustomerCredentials;
   mfa: MfaService;
@@ -102,8 +105,9 @@ export function dashboardRoutes(deps: DashboardDependencies): Router {
     if (!pages.csrfValid(ctx)) return;
     const session = await sessions.current(ctx);
     await sessions.end(ctx, session);
-    if (session) await pages.record(ctx, session.accountId, 'dashboard.signout', {});
-    pages.render(ctx, './dashboard-signed-out', {});
+    const signInSessionEnded = await deps.signedInSessions.endThisBrowsers(ctx);
+    if (session) await pages.record(ctx, session.accountId, 'dashboard.signout', { signInSessionEnded });
+    pages.render(ctx, './dashboard-signed-out', { signInSessionEnded });
   });
 
   router.get('/', async (ctx) => {

@@ -66,11 +66,13 @@ export async function createDashboard(setup: DashboardSetup): Promise<{ routes: 
   const references = new RecordReferences(setup.secrets);
   const activeTokens = new ActiveTokens(setup.store, setup.clients, references, { hiddenClientIds, revokeGrant: setup.revokeGrant });
   const csrf = new CsrfProtection(setup.secrets, secureCookies);
+  const signedInSessions = new SignedInSessions(setup.store, setup.secrets, references, setup.sessionDevices, sessions, secureCookies);
   const pages = new DashboardPages({ views: setup.views, csrf, sessions, accounts: setup.accounts, audit: setup.audit });
   const routes = dashboardRoutes({
     issuer: config.issuer,
     pages,
     sessions,
+    signedInSessions,
     signIn: new DashboardSignIn(config.issuer, client, setup.provider, secureCookies, (ctx) =>
       signInSessionOfRequest(ctx, setup.store, setup.secrets, secureCookies),
     ),
@@ -86,7 +88,7 @@ export async function createDashboard(setup: DashboardSetup): Promise<{ routes: 
     revokeGrant: setup.revokeGrant,
     sections: [
       tokenListRoutes({ pages, activeTokens, credentials, revokeClientTokens: setup.revokeClientTokens }),
-      sessionListRoutes(pages, new SignedInSessions(setup.store, setup.secrets, references, setup.sessionDevices, sessions, secureCookies)),
+      sessionListRoutes(pages, signedInSessions),
     ],
   });
   return { routes };

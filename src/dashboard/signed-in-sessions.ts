@@ -124,6 +124,20 @@ export class SignedInSessions {
   }
 
   /**
+   * Ends this browser's sign-in session (whoever it signed in: the browser asks for itself), with what `end`
+   * ends along with it. Signing out of the dashboard does this: otherwise the next visit signed straight back in
+   * through it, with no password (OpenID RP-Initiated Logout ends the provider's session too). Whether one ended.
+   */
+  async endThisBrowsers(ctx: Context): Promise<boolean> {
+    const ofThisBrowser = await signInSessionOfRequest(ctx, this.store, this.secrets, this.secureCookies);
+    if (!ofThisBrowser) return false;
+    const ended = await endSignInSession(this.store, ofThisBrowser.accountId, ofThisBrowser.storedId);
+    if (!ended) return false;
+    await this.devices.forget(ended.uid);
+    return true;
+  }
+
+  /**
    * Ends every session of the account except this browser's (its sign-in session and its dashboard session),
    * revoking the grants the ended sign-in sessions gave apps, as `end` does.
    */

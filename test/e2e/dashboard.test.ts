@@ -197,11 +197,14 @@ describe('customer dashboard in Chromium', () => {
     expect(await server.application.clients.get(DEMO.id)).toBeDefined();
 
     await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.getByRole('heading', { name: 'You are signed out of the dashboard' }).waitFor();
+    await page.getByRole('heading', { name: 'You are signed out', exact: true }).waitFor();
     await watched.screenshot('dashboard-signed-out');
     const after = await page.request.get(`${server.baseUrl}/dashboard`, { maxRedirects: 0 });
     expect(after.status()).toBe(303);
     expect(after.headers().location).toBe('/dashboard/signin');
+    // The browser's sign-in ended with it: the dashboard asks for the password again.
+    await page.getByRole('link', { name: 'Sign in again' }).click();
+    await page.getByLabel('Password').waitFor();
     expect(watched.problems).toEqual([]);
     await watched.context.close();
   });

@@ -292,6 +292,23 @@ describe.each(STORE_KINDS)('dashboard tokens and sessions on the %s store', (sto
     expect(after.headers.get('location')).toBe('/dashboard/signin');
   });
 
+  test('"Sign out" on the dashboard signs this browser out of sign-in too: coming back asks for the password; another browser keeps its own', async () => {
+    const person = await newPerson();
+    const laptop = await signedInBrowser(person);
+    const phone = await signedInBrowser(person, IPHONE);
+    const overview = await laptop.follow('/dashboard');
+    const signedOut = await submitForm(laptop, formWith(overview.html, 'Sign out'));
+    expect(signedOut.status).toBe(200);
+    expect(signedOut.html).toContain('this browser is signed out of AuthToken');
+    // Before, the untouched sign-in session signed the browser straight back in to the dashboard.
+    expect((await silentSignIn(laptop)).searchParams.get('error')).toBe('login_required');
+    const again = await laptop.follow('/dashboard');
+    expect(again.html).toContain('name="password"');
+    expect(again.html).not.toContain(person.customerId);
+    expect((await silentSignIn(phone)).searchParams.get('code')).toEqual(expect.any(String));
+    expect((await phone.request('/dashboard')).status).toBe(200);
+  });
+
   test('an OpenID logout (/session/end) ends the sign-in session and forgets its device record', async () => {
     const person = await newPerson();
     const browser = await signedInBrowser(person);
