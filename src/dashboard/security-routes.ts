@@ -28,10 +28,10 @@ const PATH = '/dashboard/security';
 const FORM_LIMIT = '16kb';
 
 /** Outcomes shown after a redirect; the query names one, so no text from the request is ever echoed. */
-const NOTICES: Record<string, string> = {
-  password: 'Your password is changed. Every other session was signed out and the tokens of your sign-ins were revoked.',
-  'totp-removed': 'The authenticator app is removed from your account.',
-};
+const NOTICES = new Map<string, string>([
+  ['password', 'Your password is changed. Every other session was signed out and the tokens of your sign-ins were revoked.'],
+  ['totp-removed', 'The authenticator app is removed from your account.'],
+]);
 
 type SecurityForm = 'enroll' | 'remove' | 'recovery' | 'password';
 
@@ -56,11 +56,12 @@ export function securityRoutes(deps: SecurityPageDependencies): Router {
       mfa.recoveryCodes.remaining(account.customerId),
       deps.mfaRequiredFor(account.customerId),
     ]);
+    // A Map, not an object: `done=__proto__` or `constructor` must find nothing, not Object.prototype's members.
     const done = typeof ctx.query.done === 'string' ? ctx.query.done : '';
     pages.render(
       ctx,
       './dashboard-security',
-      { totpEnrolled, hasSecondFactor: methods.length > 0, recoveryCodesLeft, mfaRequired, errors, notice: NOTICES[done] },
+      { totpEnrolled, hasSecondFactor: methods.length > 0, recoveryCodesLeft, mfaRequired, errors, notice: NOTICES.get(done) },
       { status: Object.keys(errors).length > 0 ? 400 : 200 },
     );
   }

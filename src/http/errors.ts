@@ -27,6 +27,14 @@ function errorFormFor(ctx: Context): ErrorForm {
   return isUnderPagePrefix(ctx.path) ? 'page' : 'oauth-json';
 }
 
+/**
+ * A path nothing serves, asked for by a browser (its Accept prefers HTML: someone typed the server's address):
+ * a page. OAuth clients and curl (Accept JSON or anything) keep the JSON form.
+ */
+function isBrowserLookingForAPage(ctx: Context): boolean {
+  return ctx.method === 'GET' && !ctx.path.startsWith(COMPAT_API_PREFIX) && ctx.accepts('json', 'html') === 'html';
+}
+
 function pageTitle(status: number): string {
   if (status === 503) return 'Service temporarily unavailable';
   if (status === 404) return 'Page not found';
@@ -34,10 +42,9 @@ function pageTitle(status: number): string {
 }
 
 /** Writes an error in the form the caller understands: a page for people, JSON in the API's own shape otherwise. */
-export function respondWithError(ctx: Context, status: number, error: string, description: string): void {
+export function respondWithError(ctx: Context, status: number, error: string, description: string, form: ErrorForm = errorFormFor(ctx)): void {
   ctx.status = status;
   ctx.remove('content-length');
-  const form = errorFormFor(ctx);
   if (form === 'page') {
     ctx.type = 'html';
     ctx.body = renderErrorPage({ title: pageTitle(status), message: description, code: error });
@@ -76,7 +83,8 @@ export function errorBoundary(logger: Logger, outages: StoreOutages) {
       // Nothing answered (unknown path, or a method the path does not take): Koa would send a bare
       // text/plain "Not Found", neither a page nor RFC 6749 JSON.
       if (ctx.status === 404 && ctx.body == null) {
-        respondWithError(ctx, 404, 'not_found', 'nothing is served at this path with this method');
+        const form = isBrowserLookingForAPage(ctx) ? 'page' : errorFormFor(ctx);
+        respondWithError(ctx, 404, 'not_found', 'nothing is served at this path with this method', form);
         return;
       }
       // A deliberate 503 (e.g. /readyz reporting the store down) keeps its own body.

@@ -49,6 +49,12 @@ describe.each(STORE_KINDS)('dashboard security page (%s store)', (storeKind) => 
     // Without its CSRF token a change is refused.
     const forged = await client.request(`${SECURITY}/password`, { form: { current_password: customer.password, new_password: NEW_PASSWORD } });
     expect(forged.status).toBe(403);
+    // `done` names one of the page's own notices; anything else shows none (not Object.prototype's members).
+    for (const done of ['__proto__', 'constructor', 'toString', 'unknown']) {
+      const page = await client.request(`${SECURITY}?done=${done}`);
+      expect(page.status).toBe(200);
+      expect(page.html).not.toContain('id="security-notice"');
+    }
   });
 
   test('enroll TOTP: re-authentication, QR code and key, a wrong then a right code, recovery codes shown once', async () => {

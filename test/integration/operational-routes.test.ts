@@ -51,6 +51,17 @@ describe('operational routes and security headers', () => {
       expect(response.headers.get('content-type')).toMatch(/^application\/json/);
       expect(await response.json()).toEqual({ error: 'not_found', error_description: expect.any(String) });
     }
+    // A browser asking for a page anywhere (someone typed the server's address) gets a page; an API client
+    // naming JSON keeps the JSON, whatever it else accepts.
+    const browserAccept = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+    for (const path of ['/', '/no-such-path', '/token']) {
+      const response = await fetch(`${server.baseUrl}${path}`, { headers: browserAccept });
+      expect(response.status).toBe(404);
+      expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(await response.text()).toMatch(/<title>[^<]*not found/i);
+    }
+    const jsonFirst = await fetch(`${server.baseUrl}/no-such-path`, { headers: { accept: 'application/json, text/html;q=0.5' } });
+    expect(jsonFirst.headers.get('content-type')).toMatch(/^application\/json/);
     // The Generate Token API answers everything in its own envelope.
     const compat = await fetch(`${server.baseUrl}/auth/v1/authentication/token`, { method: 'DELETE' });
     expect(compat.status).toBe(404);
