@@ -114,7 +114,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   await store.ensureIndexes(PENDING_LOGINS_COLLECTION, []);
   await store.ensureIndexes(PASSWORD_RESETS_COLLECTION, [{ fields: { accountId: 1 } }]);
   await ensureRateLimitIndexes(store);
-  mfa.onDeliveryFailure(logFailure('could not deliver a one-time code'));
+  mfa.onDeliveryFailure(logFailure('could not deliver a one-time code or a security notice'));
   accounts.onCeilingReached(async (account) => {
     await audit.record({ action: 'account.signin_ceiling_reached', actor: { type: 'system' }, accountId: account.customerId, outcome: 'failure' });
     await mfa.notifyCeilingReached(account).catch((error: unknown) => logger.warn({ err: error }, 'could not email the sign-in ceiling notice'));

@@ -38,7 +38,7 @@ type SecurityForm = 'enroll' | 'remove' | 'recovery' | 'password';
 /**
  * The dashboard's security page: enroll, replace or remove TOTP, regenerate recovery codes, change the
  * password. Factor changes need re-authentication (password or a current code); every change is an audit
- * event and the owner gets an email notice of removals and password changes.
+ * event and the owner gets an email notice of enrollments, removals and password changes.
  */
 export function securityRoutes(deps: SecurityPageDependencies): Router {
   const { pages, accounts, mfa } = deps;
@@ -136,6 +136,7 @@ export function securityRoutes(deps: SecurityPageDependencies): Router {
       return;
     }
     await pages.record(ctx, state.account.customerId, 'mfa.enrolled', { method: 'totp' });
+    await mfa.notifyAuthenticatorAdded(state.account, 'on the dashboard');
     await showFreshRecoveryCodes(ctx, state, await mfa.generateRecoveryCodes(state.account.customerId), true);
   });
 

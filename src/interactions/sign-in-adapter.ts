@@ -60,7 +60,12 @@ export function signInServices(
       return { secret: enrollment.secret, otpauthUri: enrollment.uri };
     },
 
-    confirmTotpEnrollment: (accountId, code) => mfa.confirmTotp(accountId, code),
+    async confirmTotpEnrollment(accountId, code) {
+      if (!(await mfa.confirmTotp(accountId, code))) return false;
+      const account = await accounts.findById(accountId);
+      if (account) await mfa.notifyAuthenticatorAdded(account, 'while signing in');
+      return true;
+    },
     generateRecoveryCodes: (accountId) => mfa.generateRecoveryCodes(accountId),
     mfaRequiredFor: secondFactorRequirement(config.mfa.requiredForAll, accounts),
     emailOf: async (accountId) => (await accounts.findById(accountId))?.email,

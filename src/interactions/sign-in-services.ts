@@ -18,7 +18,7 @@ export interface SignInServices {
   sendEmailCode(accountId: string): Promise<{ sent: true } | { sent: false; retryAfterSeconds?: number }>;
   /** Starts TOTP enrollment: a new secret (not active until confirmed) and its otpauth:// URI. */
   startTotpEnrollment(accountId: string): Promise<{ secret: string; otpauthUri: string }>;
-  /** Activates the pending TOTP secret when the code matches; false otherwise. */
+  /** Activates the pending TOTP secret when the code matches (and tells the owner by email); false otherwise. */
   confirmTotpEnrollment(accountId: string, code: string): Promise<boolean>;
   /** New recovery codes (replacing any old ones), in clear exactly once. */
   generateRecoveryCodes(accountId: string): Promise<string[]>;

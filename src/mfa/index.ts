@@ -256,6 +256,25 @@ export class MfaService {
     return this.recoveryCodes.generate(accountId);
   }
 
+  /**
+   * Tells the owner an authenticator app was added to their account (NIST SP 800-63B 6.1.2: the subscriber is
+   * notified when an authenticator is bound). Never throws: the enrollment is done, and a lost notice must not
+   * undo it or fail the page; a failure goes to the delivery-failure listener.
+   */
+  async notifyAuthenticatorAdded(subject: MfaSubject, where: 'on the dashboard' | 'while signing in'): Promise<void> {
+    await this.channel
+      .deliver({
+        accountId: subject.customerId,
+        email: subject.email,
+        purpose: 'security-notice',
+        subject: 'An authenticator app was added to your account',
+        text:
+          `An authenticator app was set up as the second factor of your AuthToken account, ${where}.\n` +
+          'If this was not you, someone knows your password: reset it at once with "Forgot your password?" on the sign-in page.\n',
+      })
+      .catch((error: unknown) => this.#onDeliveryFailure(error));
+  }
+
   /** Tells the owner that sign-in attempts hit the ceiling (the account is refusing sign-ins for a while). */
   async notifyCeilingReached(subject: MfaSubject): Promise<void> {
     await this.channel.deliver({

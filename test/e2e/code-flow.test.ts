@@ -271,9 +271,12 @@ describe('authorization code + PKCE through our pages, in Chromium', () => {
     expect(await page.locator('figure.qr svg').count()).toBe(1);
     await watched.screenshot('enroll');
     const manualKey = String(await page.locator('#manual-key').textContent()).replace(/\s+/g, '');
+    const mailBefore = mailbox.messages.length;
     await page.getByLabel('Code from the app').fill(await totpCode(manualKey));
     await page.getByRole('button', { name: 'Confirm' }).click();
     await page.getByRole('heading', { name: 'Save your recovery codes' }).waitFor();
+    // The owner is told a factor was bound (NIST SP 800-63B 6.1.2).
+    expect((await mailbox.nextMessageTo(person.email, mailBefore)).text).toContain('authenticator app was set up as the second factor');
     expect(await page.locator('#recovery-codes li').count()).toBe(10);
     await watched.screenshot('recovery-codes');
     const download = await page.request.get(new URL(await page.getByRole('link', { name: 'Download as a text file' }).getAttribute('href') ?? '', page.url()).href);
@@ -355,10 +358,7 @@ describe('authorization code + PKCE through our pages, in Chromium', () => {
     await page.getByRole('button', { name: 'Send me a link' }).click();
     await page.getByRole('status').waitFor();
     await watched.screenshot('forgot-password');
-    // Quoted-printable soft line breaks may split the link; undo them before reading it.
-    const raw = (await mailbox.nextMessageTo(person.email, before)).raw.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex: string) =>
-      String.fromCharCode(parseInt(hex, 16)),
-    );
+    const raw = (await mailbox.nextMessageTo(person.email, before)).text;
     const link = /https?:\/\/\S+\/account\/reset\?token=[A-Za-z0-9_-]+/.exec(raw)?.[0];
     expect(link).toBeDefined();
     await page.goto(String(link));

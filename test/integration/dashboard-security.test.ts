@@ -82,8 +82,12 @@ describe.each(STORE_KINDS)('dashboard security page (%s store)', (storeKind) => 
     expect(textOf(wrongCode.html, 'code-error')).toMatch(/does not match/);
     expect(await server.application.mfa.methodsFor(customer.customerId)).toEqual([]);
 
+    const mailBefore = mailbox.messages.length;
     page = await client.submit(wrongCode, `${SECURITY}/totp/confirm`, { code: await totpCode(secret) });
     expect(page.url).toMatch(/\/dashboard\/security\/recovery-codes\?enrolled=1$/);
+    const notice = await mailbox.nextMessageTo(customer.email, mailBefore);
+    expect(notice.text).toContain('authenticator app was set up as the second factor of your AuthToken account, on the dashboard');
+    expect(notice.text).not.toContain(secret);
     const codes = [...page.html.matchAll(/<li><code>([a-z0-9-]+)<\/code><\/li>/g)].map((match) => String(match[1]));
     expect(codes).toHaveLength(10);
     const download = await client.request(`${SECURITY}/recovery-codes.txt`);

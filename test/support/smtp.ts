@@ -3,6 +3,13 @@ import { SMTPServer } from 'smtp-server';
 export interface ReceivedMail {
   to: string[];
   raw: string;
+  /** The raw message with its quoted-printable encoding undone (soft line breaks joined, =XX decoded). */
+  text: string;
+}
+
+function decodeQuotedPrintable(raw: string): string {
+  const joined = raw.replace(/=\r?\n/g, '');
+  return Buffer.from(joined.replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1').toString('utf8');
 }
 
 /** A real SMTP server in-process on 127.0.0.1, collecting what the server under test sends. */
@@ -17,7 +24,8 @@ export class TestMailbox {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
-        this.messages.push({ to: session.envelope.rcptTo.map((recipient) => recipient.address), raw: Buffer.concat(chunks).toString() });
+        const raw = Buffer.concat(chunks).toString();
+        this.messages.push({ to: session.envelope.rcptTo.map((recipient) => recipient.address), raw, text: decodeQuotedPrintable(raw) });
         for (const wake of this.#waiters.splice(0)) wake();
         callback();
       });
