@@ -8,6 +8,7 @@ import { AUTH0_MFA_OTP_GRANT_TYPE, MFA_OTP_GRANT_TYPE } from '../../src/provider
 import { totpStepWithSecondsLeft } from '../support/dashboard.js';
 import { TestMailbox } from '../support/smtp.js';
 import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { windowWithSecondsLeft } from '../support/clock.js';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -332,6 +333,8 @@ describe('throttling (memory store, short backoff)', () => {
   });
 
   test('/mfa/challenge has its own per-IP limit: 429 with Retry-After', async () => {
+    // Exact counts: all five inside one clock-aligned window.
+    await windowWithSecondsLeft(3600, 15);
     const statuses: number[] = [];
     let retryAfter: string | null = null;
     for (let request = 0; request < 5; request += 1) {

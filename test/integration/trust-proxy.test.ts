@@ -4,6 +4,7 @@ import { adminRequest, TEST_ADMIN_TOKEN } from '../support/admin.js';
 import { createTestAccount } from '../support/authorization-code.js';
 import { passwordGrantVia } from '../support/grants.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { windowWithSecondsLeft } from '../support/clock.js';
 
 const REDIRECT_URI = 'https://app.example/callback';
 const FORWARDED = { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https' };
@@ -245,6 +246,8 @@ describe.each([
   });
 
   test('the per-IP rate limit of the password grant (inside oidc-provider) still bites', async () => {
+    // Exact counts: all seven inside one clock-aligned window.
+    await windowWithSecondsLeft(3600, 15);
     const statuses: number[] = [];
     for (let attempt = 0; attempt < 7; attempt += 1) {
       statuses.push(await passwordGrantVia(server, `10.9.8.${attempt}, ${proxyAppended('198.51.100.20')}`, 'nobody@example.com', 'wrong'));
