@@ -282,7 +282,11 @@ export interface ResourceServerConfig {
   identifier: string;
   scopes: string[];
   format: z.infer<typeof tokenFormat>;
-  accessTokenTtl: number;
+  /**
+   * Set: every access token for this API lives this long (`accessTokenTtl` in RESOURCE_SERVERS). Unset: the
+   * token kind's own lifetime, ACCESS_TOKEN_TTL for a user's, CLIENT_CREDENTIALS_TTL for a client's.
+   */
+  accessTokenTtl?: number;
   signingAlg: SigningAlg;
 }
 
@@ -421,7 +425,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       identifier: defaultResource,
       scopes: apiScopes,
       format: env.ACCESS_TOKEN_FORMAT,
-      accessTokenTtl: env.ACCESS_TOKEN_TTL,
       signingAlg: env.ACCESS_TOKEN_SIGNING_ALG,
     },
     ...listedServers
@@ -430,7 +433,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         identifier: server.identifier,
         scopes: server.scopes,
         format: server.format,
-        accessTokenTtl: server.accessTokenTtl ?? env.ACCESS_TOKEN_TTL,
+        ...(server.accessTokenTtl !== undefined ? { accessTokenTtl: server.accessTokenTtl } : {}),
         signingAlg: server.signingAlg ?? env.ACCESS_TOKEN_SIGNING_ALG,
       })),
   ];

@@ -219,8 +219,10 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
     },
     pkce: { required: () => true },
     ttl: {
-      AccessToken: config.ttl.accessToken,
-      ClientCredentials: config.ttl.clientCredentials,
+      // Functions, not numbers: with a number oidc-provider never looks at the API's own accessTokenTTL
+      // (RESOURCE_SERVERS' accessTokenTtl), and a JWT meant to live 15 minutes lived the global hour.
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.accessToken,
+      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.clientCredentials,
       IdToken: config.ttl.idToken,
       RefreshToken: refreshTokenTtl({ absoluteSeconds: config.ttl.refreshToken, idleSeconds: config.refreshTokenIdleTtl }),
       AuthorizationCode: 60,

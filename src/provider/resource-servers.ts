@@ -42,7 +42,8 @@ export class ResourceServerRegistry {
     return {
       scope: server.scopes.join(' '),
       audience: server.identifier,
-      accessTokenTTL: server.accessTokenTtl,
+      // Unset: oidc-provider's ttl functions (provider/index.ts) give the token kind's own lifetime.
+      ...(server.accessTokenTtl !== undefined ? { accessTokenTTL: server.accessTokenTtl } : {}),
       accessTokenFormat: server.format,
       ...(server.format === 'jwt'
         ? { jwt: { sign: { alg: server.signingAlg, kid: signingKid(server.signingAlg) } } }

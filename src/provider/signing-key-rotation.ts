@@ -16,7 +16,8 @@ const CLOCK_SKEW_SECONDS = 60;
 
 /** The longest a token signed by one of our keys (access token JWT or ID token) can stay valid. */
 export function longestSignedTokenLifetime(config: Config): number {
-  return Math.max(config.ttl.idToken, config.ttl.clientCredentials, ...config.resourceServers.map((server) => server.accessTokenTtl)) + CLOCK_SKEW_SECONDS;
+  const perApi = config.resourceServers.flatMap((server) => server.accessTokenTtl ?? []);
+  return Math.max(config.ttl.idToken, config.ttl.accessToken, config.ttl.clientCredentials, ...perApi) + CLOCK_SKEW_SECONDS;
 }
 
 /** When a new key may sign, and how long a replaced one stays published. */

@@ -10,10 +10,14 @@ import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '.
 const REPORTS_API = 'https://reports.example/api';
 const LEDGER_API = 'https://ledger.example/api';
 
+/** Its own access-token lifetime, shorter than both kinds' defaults (which differ here, so each shows). */
+const REPORTS_TTL = 900;
+
 const ENV = {
   ACCESS_TOKEN_FORMAT: 'jwt',
+  CLIENT_CREDENTIALS_TTL: '1800',
   RESOURCE_SERVERS: JSON.stringify([
-    { identifier: REPORTS_API, scopes: ['reports:read', 'admin:reports'], format: 'jwt', signingAlg: 'ES256' },
+    { identifier: REPORTS_API, scopes: ['reports:read', 'admin:reports'], format: 'jwt', signingAlg: 'ES256', accessTokenTtl: REPORTS_TTL },
     { identifier: LEDGER_API, scopes: ['ledger:read'], format: 'opaque' },
   ]),
   SCOPE_ROLE_REQUIREMENTS: JSON.stringify({ 'admin:*': 'admin' }),
@@ -107,7 +111,27 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
       });
       expect(payload).toMatchObject({ client_id: DEMO.id, sub: DEMO.id, scope: 'api:read', roles: [] });
       expect(payload.jti).toEqual(expect.any(String));
-      expect(payload.exp).toBe(Number(payload.iat) + server.config.ttl.accessToken);
+      expect(payload.exp).toBe(Number(payload.iat) + server.config.ttl.clientCredentials);
+    });
+
+    test('an API with its own accessTokenTtl bounds every token for it; the others keep their kind\'s lifetime', async () => {
+      const lifetime = (accessToken: string) => Number(decodeJwt(accessToken).exp) - Number(decodeJwt(accessToken).iat);
+      const partnerReports = await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'reports:read', resource: REPORTS_API }, partner);
+      expect(partnerReports.body.expires_in).toBe(REPORTS_TTL);
+      expect(lifetime(String(partnerReports.body.access_token))).toBe(REPORTS_TTL);
+      const user = await newUser();
+      const userReports = await postForm(
+        `${server.baseUrl}/token`,
+        { grant_type: 'password', username: user.email, password: PASSWORD, scope: 'reports:read', resource: REPORTS_API },
+        webApp,
+      );
+      expect(userReports.body.expires_in).toBe(REPORTS_TTL);
+      expect(lifetime(String(userReports.body.access_token))).toBe(REPORTS_TTL);
+      // Without a lifetime of its own: a client's token lives CLIENT_CREDENTIALS_TTL, a user's ACCESS_TOKEN_TTL.
+      const ledger = await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'ledger:read', resource: LEDGER_API }, partner);
+      expect(ledger.body.expires_in).toBe(server.config.ttl.clientCredentials);
+      expect(lifetime((await signIn(user)).accessToken)).toBe(server.config.ttl.accessToken);
+      expect(server.config.ttl.clientCredentials).not.toBe(server.config.ttl.accessToken);
     });
 
     test('a resource server configured for ES256 gets ES256 JWTs carrying the client roles', async () => {

@@ -12,11 +12,16 @@ describe('token lifecycle configuration', () => {
   test('RESOURCE_SERVERS adds APIs beside the default one, which keeps its own variables', () => {
     const config = loadConfig({
       ACCESS_TOKEN_FORMAT: 'jwt',
-      RESOURCE_SERVERS: JSON.stringify([{ identifier: 'https://reports.example/api', scopes: ['reports:read'], signingAlg: 'ES256' }]),
+      RESOURCE_SERVERS: JSON.stringify([
+        { identifier: 'https://reports.example/api', scopes: ['reports:read'], signingAlg: 'ES256' },
+        { identifier: 'https://ledger.example/api', scopes: ['ledger:read'], accessTokenTtl: 900 },
+      ]),
     });
+    // No accessTokenTtl: the token kind's own lifetime (ACCESS_TOKEN_TTL or CLIENT_CREDENTIALS_TTL) applies.
     expect(config.resourceServers).toEqual([
-      { identifier: 'http://localhost:3000/api', scopes: ['api:read', 'api:write'], format: 'jwt', accessTokenTtl: 3600, signingAlg: 'EdDSA' },
-      { identifier: 'https://reports.example/api', scopes: ['reports:read'], format: 'opaque', accessTokenTtl: 3600, signingAlg: 'ES256' },
+      { identifier: 'http://localhost:3000/api', scopes: ['api:read', 'api:write'], format: 'jwt', signingAlg: 'EdDSA' },
+      { identifier: 'https://reports.example/api', scopes: ['reports:read'], format: 'opaque', signingAlg: 'ES256' },
+      { identifier: 'https://ledger.example/api', scopes: ['ledger:read'], format: 'opaque', accessTokenTtl: 900, signingAlg: 'EdDSA' },
     ]);
   });
 
