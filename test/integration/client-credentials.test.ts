@@ -126,6 +126,24 @@ describe.each(STORE_KINDS)('client credentials on the %s store', (storeKind) => 
     }
   });
 
+  test('a caller preferring HTML (a browser\'s Accept) still gets RFC 6749 / 6750 JSON errors from the OAuth endpoints', async () => {
+    const accept = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+    const basic = (secret: string) => `Basic ${Buffer.from(`${DEMO.id}:${secret}`).toString('base64')}`;
+    const form = { 'content-type': 'application/x-www-form-urlencoded', accept };
+    const answers = [
+      await fetch(`${server.baseUrl}/token`, { method: 'POST', headers: { ...form, authorization: basic('wrong') }, body: 'grant_type=client_credentials' }),
+      await fetch(`${server.baseUrl}/token`, { method: 'POST', headers: { ...form, authorization: basic(DEMO.secret) }, body: 'grant_type=nope' }),
+      await fetch(`${server.baseUrl}/token/introspection`, { method: 'POST', headers: form, body: 'token=x' }),
+      await fetch(`${server.baseUrl}/token/revocation`, { method: 'POST', headers: form, body: 'token=x' }),
+      await fetch(`${server.baseUrl}/me`, { headers: { accept, authorization: 'Bearer not-a-token' } }),
+    ];
+    expect(answers.map((answer) => answer.status)).toEqual([401, 400, 400, 400, 401]);
+    for (const answer of answers) {
+      expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(await answer.json()).toMatchObject({ error: expect.any(String) });
+    }
+  });
+
   test('introspection reports an active token with scope, client_id, exp and aud', async () => {
     const issued = await token({ grant_type: 'client_credentials', scope: 'api:read api:write' });
     const introspection = await postForm(`${server.baseUrl}/token/introspection`, { token: String(issued.body.access_token) }, DEMO);
