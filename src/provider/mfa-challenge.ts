@@ -13,17 +13,25 @@ interface PresentedClient {
   clientSecret: string;
 }
 
-function presentedClient(ctx: Context, body: Record<string, unknown>): PresentedClient | undefined {
+/** A credential of client_secret_basic: form-encoded (RFC 6749 2.3.1), so `+` is a space before %-decoding. */
+function formDecoded(value: string): string {
+  return decodeURIComponent(value.replace(/\+/g, ' '));
+}
+
+/**
+ * The client's id and secret, by exactly one method (RFC 6749 2.3: a client must not use more than one per
+ * request; oidc-provider's /token refuses two the same way). `'two-methods'` when both were sent.
+ */
+function presentedClient(ctx: Context, body: Record<string, unknown>): PresentedClient | 'two-methods' | undefined {
   const header = ctx.get('authorization');
+  const inBody = body.client_id !== undefined || body.client_secret !== undefined;
   if (header.toLowerCase().startsWith('basic ')) {
+    if (inBody) return 'two-methods';
     const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString();
     const separator = decoded.indexOf(':');
     if (separator < 1) return undefined;
     try {
-      return {
-        clientId: decodeURIComponent(decoded.slice(0, separator)),
-        clientSecret: decodeURIComponent(decoded.slice(separator + 1)),
-      };
+      return { clientId: formDecoded(decoded.slice(0, separator)), clientSecret: formDecoded(decoded.slice(separator + 1)) };
     } catch {
       return undefined;
     }
@@ -52,6 +60,10 @@ export function mfaChallengeRoutes(provider: Provider, dependencies: UserGrantDe
       ctx.set('Cache-Control', 'no-store');
       const body = (ctx.request.body ?? {}) as Record<string, unknown>;
       const presented = presentedClient(ctx, body);
+      if (presented === 'two-methods') {
+        respondWithError(ctx, 400, 'invalid_request', 'client authentication must only be provided using one mechanism');
+        return;
+      }
       const client = presented ? await provider.Client.find(presented.clientId).catch(() => undefined) : undefined;
       if (!presented || !client || !(await client.compareClientSecret(presented.clientSecret))) {
         ctx.set('WWW-Authenticate', 'Basic realm="authtoken"');

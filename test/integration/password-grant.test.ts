@@ -136,6 +136,10 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
     const missing = await postForm(`${server.baseUrl}/mfa/challenge`, { mfa_token: mfa }, DEMO);
     expect(missing.status).toBe(400);
     expect(missing.body.error).toBe('invalid_request');
+    // One authentication method per request (RFC 6749 2.3), as at /token: Basic plus a body secret is refused.
+    const twoMethods = await postForm(`${server.baseUrl}/mfa/challenge`, { mfa_token: mfa, channel: 'email', client_id: DEMO.id, client_secret: 'wrong' }, DEMO);
+    expect(twoMethods.status).toBe(400);
+    expect(twoMethods.body).toMatchObject({ error: 'invalid_request', error_description: expect.stringMatching(/one mechanism/) });
   });
 
   test('an unknown resource is invalid_target before the code is checked: the authenticator code stays unspent', async () => {
