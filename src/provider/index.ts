@@ -166,6 +166,15 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
       short: { httpOnly: true, sameSite: 'lax', secure: secureCookies },
     },
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+    // oidc-provider publishes only the token endpoint's methods; RFC 8414 reads a missing revocation list as
+    // "client_secret_basic only", and a missing introspection list as "find out some other way".
+    discovery: {
+      claim_types_supported: ['normal'],
+      introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+      introspection_endpoint_auth_signing_alg_values_supported: [...SIGNING_ALGS],
+      revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+      revocation_endpoint_auth_signing_alg_values_supported: [...SIGNING_ALGS],
+    },
     assertJwtClientAuthClaimsAndHeader: async (ctx, claims) => {
       assertClientAssertionLifetime(claims, config.clientAssertionMaxLifetimeSeconds);
       await assertClientAssertionAudience(ctx, claims);

@@ -206,6 +206,12 @@ describe.each(STORE_KINDS)('client credentials on the %s store', (storeKind) => 
     expect(discovery.token_endpoint_auth_methods_supported).not.toContain('client_secret_jwt');
     expect(discovery.introspection_endpoint).toBe(`${server.baseUrl}/token/introspection`);
     expect(discovery.revocation_endpoint).toBe(`${server.baseUrl}/token/revocation`);
+    // RFC 8414: without these lists, revocation would read as client_secret_basic only.
+    for (const endpoint of ['introspection', 'revocation']) {
+      expect(discovery[`${endpoint}_endpoint_auth_methods_supported`]).toEqual(expect.arrayContaining(['client_secret_basic', 'client_secret_post', 'private_key_jwt']));
+      expect(discovery[`${endpoint}_endpoint_auth_signing_alg_values_supported`]).toEqual(discovery.token_endpoint_auth_signing_alg_values_supported);
+    }
+    expect(discovery.claim_types_supported).toEqual(['normal']);
   });
 
   test('JWKS publishes public keys only', async () => {
