@@ -1,4 +1,5 @@
 import { jest } from '@jest/globals';
+import { generateSecret } from 'otplib';
 import type { Browser, Cookie, Page } from 'playwright-core';
 
 import { signInSessionsOf } from '../../src/provider/index.js';
@@ -76,18 +77,15 @@ describe.each(STORE_KINDS)('"Keep me signed in on this device" in Chromium (%s s
   }
 
   /**
-   * A step-up to the MFA context for a signed-in person without a second factor: no login page (so no box),
-   * the authenticator enrolled, and back at the app. The authenticator's key, for later codes.
+   * A step-up to the MFA context for a signed-in person whose account got an authenticator since (set up on the
+   * dashboard, say): only the code is asked for, no login page (so no box), and back at the app.
    */
-  async function stepUpEnrollingAuthenticator(page: Page): Promise<string> {
+  async function stepUpWithAuthenticator(page: Page, secret: string): Promise<void> {
     await startAuthorization(page, { acr_values: 'urn:authtoken:acr:mfa' });
-    await page.getByRole('heading', { name: 'Set up your authenticator app' }).waitFor();
-    const manualKey = String(await page.locator('#manual-key').textContent()).replace(/\s+/g, '');
-    await page.getByLabel('Code from the app').fill(await totpCode(manualKey));
-    await page.getByRole('button', { name: 'Confirm' }).click();
-    await page.getByRole('button', { name: 'I have saved them, continue' }).click();
+    await page.getByRole('heading', { name: 'Verify it is you' }).waitFor();
+    await page.getByLabel('Code').fill(await totpCode(secret));
+    await page.getByRole('button', { name: 'Verify' }).click();
     await backAtTheApp(page);
-    return manualKey;
   }
 
   /** A re-authentication (prompt=login): password with the box as given, the next step's code, back at the app. */
@@ -200,10 +198,12 @@ describe.each(STORE_KINDS)('"Keep me signed in on this device" in Chromium (%s s
     await backAtTheApp(page);
     await expectChoice(signedInTicked);
 
-    const manualKey = await stepUpEnrollingAuthenticator(page);
+    const secret = generateSecret();
+    await server.application.mfa.totp.install(customer.customerId, secret);
+    await stepUpWithAuthenticator(page, secret);
     await expectChoice(signedInTicked);
 
-    await reauthenticate(page, customer, manualKey, { keepSignedIn: reauthenticatedTicked, expectBoxTicked: signedInTicked });
+    await reauthenticate(page, customer, secret, { keepSignedIn: reauthenticatedTicked, expectBoxTicked: signedInTicked });
     await expectChoice(reauthenticatedTicked);
     expect(watched.problems).toEqual([]);
     await watched.context.close();
