@@ -16,6 +16,7 @@ import { ACR_MFA, ACR_PASSWORD, type MfaService } from '../mfa/index.js';
 import { registerClientCredentialsGrant } from './grants/client-credentials.js';
 import { registerMfaOtpGrant } from './grants/mfa-otp.js';
 import { registerPasswordGrant } from './grants/password.js';
+import { registerRefreshTokenGrant } from './grants/refresh-token.js';
 import {
   MFA_REQUIRED_METADATA,
   PASSWORD_GRANT_METADATA,
@@ -268,6 +269,7 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
   pinEndpointUrlsToIssuer(provider);
   makeReplayDetectionAtomic(provider, store, secrets);
   registerClientCredentialsGrant(provider, resourceServers);
+  registerRefreshTokenGrant(provider);
   const userGrantDependencies: UserGrantDependencies = {
     accounts,
     mfa: dependencies.mfa,
