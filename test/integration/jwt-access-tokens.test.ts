@@ -167,6 +167,41 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
     });
   });
 
+  describe('one audience per token (RFC 8707 2)', () => {
+    test('two resource indicators at the password grant are invalid_target, not a token for one of them with scope ""', async () => {
+      const user = await newUser();
+      const refused = await postForm(
+        `${server.baseUrl}/token`,
+        { grant_type: 'password', username: user.email, password: PASSWORD, scope: 'reports:read', resource: [REPORTS_API, server.config.defaultResource] },
+        webApp,
+      );
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toBe('invalid_target');
+    });
+
+    test('the same resource twice at the password grant is invalid_target too: issuance resolved it to the default API', async () => {
+      const user = await newUser();
+      const refused = await postForm(
+        `${server.baseUrl}/token`,
+        { grant_type: 'password', username: user.email, password: PASSWORD, scope: 'reports:read', resource: [REPORTS_API, REPORTS_API] },
+        webApp,
+      );
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toBe('invalid_target');
+    });
+
+    test('client_credentials answers the same, whichever resource comes first', async () => {
+      for (const resource of [
+        [REPORTS_API, server.config.defaultResource],
+        [server.config.defaultResource, REPORTS_API],
+      ]) {
+        const refused = await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read', resource }, partner);
+        expect(refused.status).toBe(400);
+        expect(refused.body.error).toBe('invalid_target');
+      }
+    });
+  });
+
   describe('introspection of JWTs (RFC 7662)', () => {
     test('the owning client sees an active JWT with every documented field and no internal one', async () => {
       const accessToken = await token({ scope: 'api:read api:write' });

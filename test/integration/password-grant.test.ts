@@ -11,6 +11,7 @@ import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '.
 import { windowWithSecondsLeft } from '../support/clock.js';
 
 const PASSWORD = 'correct horse battery staple';
+const REPORTS_API = 'https://reports.example/api';
 
 interface TestUser {
   email: string;
@@ -38,7 +39,12 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
     await mailbox.start();
     server = await startTestServer({
       store: storeKind,
-      env: { SMTP_URL: mailbox.url, SIGNIN_FREE_FAILURES: '50', ARGON2_MEMORY_KIB: '19456' },
+      env: {
+        SMTP_URL: mailbox.url,
+        SIGNIN_FREE_FAILURES: '50',
+        ARGON2_MEMORY_KIB: '19456',
+        RESOURCE_SERVERS: JSON.stringify([{ identifier: REPORTS_API, scopes: ['reports:read'] }]),
+      },
     });
   });
   afterAll(async () => {
@@ -46,8 +52,8 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
     await mailbox.stop();
   });
 
-  const token = (form: Record<string, string>, basic = DEMO) => postForm(`${server.baseUrl}/token`, form, basic);
-  const passwordStep = (user: TestUser, extra: Record<string, string> = {}) =>
+  const token = (form: Record<string, string | string[]>, basic = DEMO) => postForm(`${server.baseUrl}/token`, form, basic);
+  const passwordStep = (user: TestUser, extra: Record<string, string | string[]> = {}) =>
     token({ grant_type: 'password', username: user.email, password: PASSWORD, scope: 'api:read', ...extra });
   const mfaToken = async (user: TestUser): Promise<string> => {
     const response = await passwordStep(user);
@@ -144,6 +150,26 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
     const unknown = await passwordStep(user, { otp: code, resource: 'https://unknown.example/api' });
     expect(unknown.status).toBe(400);
     expect(unknown.body.error).toBe('invalid_target');
+    expect((await passwordStep(user, { otp: code })).status).toBe(200);
+  });
+
+  test('two resource indicators are invalid_target before the password is checked: no mfa_token, the code stays unspent', async () => {
+    const user = await newUser(server);
+    const code = await totpCode(user);
+    // We issue one audience per token (RFC 8707 2); the grant used to pick one and drop the other's scopes.
+    const resource = [server.config.defaultResource, REPORTS_API];
+    const oneRequest = await passwordStep(user, { otp: code, resource });
+    expect(oneRequest.status).toBe(400);
+    expect(oneRequest.body.error).toBe('invalid_target');
+    // The two-step route would have kept only one of them in the mfa_token: none is handed out.
+    const twoSteps = await passwordStep(user, { resource });
+    expect(twoSteps.status).toBe(400);
+    expect(twoSteps.body.error).toBe('invalid_target');
+    expect(twoSteps.body.mfa_token).toBeUndefined();
+    const wrongPassword = await token({ grant_type: 'password', username: user.email, password: 'not the password at all', resource });
+    expect(wrongPassword.body.error).toBe('invalid_target');
+    const signIns = (await server.application.audit.list({ accountId: user.customerId })).filter((event) => event.action.startsWith('signin.'));
+    expect(signIns).toEqual([]);
     expect((await passwordStep(user, { otp: code })).status).toBe(200);
   });
 

@@ -4,7 +4,7 @@ import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Account } from '../../accounts/index.js';
 import type { MfaMethod } from '../../mfa/index.js';
 import { identityCheckOf } from '../in-process-token-request.js';
-import { assertScopesAllowed } from './scope-policy.js';
+import { assertScopesAllowed, singleResourceParameter } from './scope-policy.js';
 import { completeSignIn, refuseSignIn } from './sign-in-outcome.js';
 import {
   assertUserGrantAllowed,
@@ -66,6 +66,8 @@ export function registerPasswordGrant(provider: Provider, dependencies: UserGran
       const username = requiredParameter(ctx, 'username');
       const password = requiredParameter(ctx, 'password');
       const otp = optionalParameter(ctx, 'otp');
+      // Refused before any credential is checked: found later, they would cost the person a factor.
+      const resource = singleResourceParameter(ctx);
       assertScopesAllowed(ctx, dependencies.resourceServers, { allowOidcScopes: true });
 
       const check = await accounts.verifyPassword(username, password, ctx.ip, identityCheckOf(ctx));
@@ -82,7 +84,7 @@ export function registerPasswordGrant(provider: Provider, dependencies: UserGran
       const step: PasswordStep = {
         account: check.account,
         scope: String(ctx.oidc.params?.scope ?? ''),
-        resource: optionalParameter(ctx, 'resource'),
+        resource,
       };
       const methods = await mfa.methodsFor(step.account.customerId);
 
