@@ -276,6 +276,7 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
     audit: dependencies.audit,
     metrics: dependencies.metrics,
     resourceServers,
+    scopeRoleRequirements: config.scopeRoleRequirements,
     rateLimiter: new FixedWindowRateLimiter(store, 'password-grant', config.rateLimits.passwordGrant, config.rateLimits.windowSeconds),
     rateLimiterForChallenge: new FixedWindowRateLimiter(store, 'mfa-challenge', config.rateLimits.mfaChallenge, config.rateLimits.windowSeconds),
     secondFactorRequired: secondFactorRequirement(config.mfa.requiredForAll, accounts),

@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import { generate, generateSecret } from 'otplib';
 
 import { signWebhookBody, WEBHOOK_SIGNATURE_HEADER } from '../../src/mfa/index.js';
-import { AUTH0_MFA_OTP_GRANT_TYPE, MFA_OTP_GRANT_TYPE } from '../../src/provider/index.js';
+import { AUTH0_MFA_OTP_GRANT_TYPE, collectionName, MFA_OTP_GRANT_TYPE } from '../../src/provider/index.js';
 import { totpStepWithSecondsLeft } from '../support/dashboard.js';
 import { TestMailbox } from '../support/smtp.js';
 import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
@@ -44,6 +44,8 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
         SIGNIN_FREE_FAILURES: '50',
         ARGON2_MEMORY_KIB: '19456',
         RESOURCE_SERVERS: JSON.stringify([{ identifier: REPORTS_API, scopes: ['reports:read'] }]),
+        // Test users hold the role `tester` only.
+        SCOPE_ROLE_REQUIREMENTS: JSON.stringify({ 'api:write': 'writer' }),
       },
     });
   });
@@ -55,6 +57,7 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
   const token = (form: Record<string, string | string[]>, basic = DEMO) => postForm(`${server.baseUrl}/token`, form, basic);
   const passwordStep = (user: TestUser, extra: Record<string, string | string[]> = {}) =>
     token({ grant_type: 'password', username: user.email, password: PASSWORD, scope: 'api:read', ...extra });
+  const grantsOf = (user: TestUser) => server.store.collection<{ _id: string; accountId?: string }>(collectionName('Grant')).find({ accountId: user.customerId });
   const mfaToken = async (user: TestUser): Promise<string> => {
     const response = await passwordStep(user);
     expect(response.status).toBe(403);
@@ -171,6 +174,42 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
     const signIns = (await server.application.audit.list({ accountId: user.customerId })).filter((event) => event.action.startsWith('signin.'));
     expect(signIns).toEqual([]);
     expect((await passwordStep(user, { otp: code })).status).toBe(200);
+  });
+
+  test('a scope needing a role the account lacks is invalid_scope after the password, before the second factor: nothing spent or stored', async () => {
+    const user = await newUser(server);
+    const code = await totpCode(user);
+    const refusal = { error: 'invalid_scope', error_description: 'scope requires the role writer', scope: 'api:write' };
+    const oneRequest = await passwordStep(user, { otp: code, scope: 'api:read api:write' });
+    expect(oneRequest.status).toBe(400);
+    expect(oneRequest.body).toEqual(refusal);
+    // No mfa_token for a request that cannot succeed.
+    const twoSteps = await passwordStep(user, { scope: 'api:write' });
+    expect(twoSteps.status).toBe(400);
+    expect(twoSteps.body).toEqual(refusal);
+    const actions = (await server.application.audit.list({ accountId: user.customerId })).map((event) => event.action);
+    expect(actions).not.toContain('signin.success');
+    expect(actions).not.toContain('signin.mfa_required');
+    expect(await grantsOf(user)).toEqual([]);
+    // The authenticator code was not checked, so not spent.
+    expect((await passwordStep(user, { otp: code })).status).toBe(200);
+
+    const withoutSecondFactor = await newUser(server, { totp: false });
+    const refused = await passwordStep(withoutSecondFactor, { scope: 'api:write' });
+    expect(refused.body).toEqual(refusal);
+    expect(await grantsOf(withoutSecondFactor)).toEqual([]);
+  });
+
+  test('the role check at issuance stays: a role removed between the two steps refuses the tokens and leaves no grant', async () => {
+    const user = await newUser(server);
+    await server.application.accounts.setRoles(user.customerId, ['tester', 'writer']);
+    const first = await passwordStep(user, { scope: 'api:write' });
+    expect(first.status).toBe(403);
+    await server.application.accounts.setRoles(user.customerId, ['tester']);
+    const second = await token({ grant_type: MFA_OTP_GRANT_TYPE, mfa_token: String(first.body.mfa_token), otp: await totpCode(user) });
+    expect(second.status).toBe(400);
+    expect(second.body).toMatchObject({ error: 'invalid_scope', error_description: 'scope requires the role writer' });
+    expect(await grantsOf(user)).toEqual([]);
   });
 
   test('a replayed TOTP code is refused', async () => {

@@ -15,6 +15,13 @@ function requestedResource(ctx: KoaContextWithOIDC, resourceServers: ResourceSer
   return resource[0] ?? resourceServers.defaultIdentifier;
 }
 
+/** The requested scopes an access token carries: the API ones (openid and offline_access shape other tokens). */
+export function requestedApiScopes(ctx: KoaContextWithOIDC): string[] {
+  return String(ctx.oidc.params?.scope ?? '')
+    .split(' ')
+    .filter((scope) => scope.length > 0 && !OIDC_SCOPES.has(scope));
+}
+
 /**
  * `resource` given at most once, for the user grants: their Grant and mfa_token keep one resource, and issuance
  * would otherwise resolve a repeated one to the default API (oidc-provider's defaultResource), not to it.
