@@ -1,10 +1,42 @@
 // oidc-provider exposes its built-in grant handlers and their helpers only as internal modules. We wrap
-// the client_credentials handler (to refuse scopes instead of silently dropping them), so we type the
-// two entry points we use, and nothing more.
+// the client_credentials handler (to refuse scopes instead of silently dropping them) and the refresh_token
+// one, so we type the entry points we use, and nothing more.
 declare module 'oidc-provider/lib/actions/grants/client_credentials.js' {
   import type { KoaContextWithOIDC } from 'oidc-provider';
   export const handler: (provider: unknown, helpers: Record<string, unknown>, ctx: KoaContextWithOIDC) => Promise<void>;
   export const parameters: Set<string>;
+}
+
+// Wrapped like client_credentials: a `resource` the refresh token's grant does not hold is refused before
+// the built-in handler rotates the token (src/provider/grants/refresh-token.ts).
+declare module 'oidc-provider/lib/actions/grants/refresh_token.js' {
+  import type { KoaContextWithOIDC } from 'oidc-provider';
+  export const handler: (provider: unknown, helpers: Record<string, unknown>, ctx: KoaContextWithOIDC) => Promise<void>;
+  export const parameters: Set<string>;
+}
+
+// The resource resolution of the refresh_token grant, run before its handler with what it passes in.
+declare module 'oidc-provider/lib/helpers/resolve_resource.js' {
+  import type { KoaContextWithOIDC } from 'oidc-provider';
+  export default function resolveResource(
+    ctx: KoaContextWithOIDC,
+    model: object,
+    config: { userinfo: unknown; resourceIndicators: unknown },
+    scopes: Set<string>,
+  ): Promise<string | undefined>;
+}
+
+// The provider's effective configuration (with its defaults), as its own grant handlers read it.
+declare module 'oidc-provider/lib/helpers/weak_cache.js' {
+  import type { Client, KoaContextWithOIDC } from 'oidc-provider';
+  export default function instance(provider: unknown): {
+    configuration: {
+      features: {
+        userinfo: { enabled: boolean };
+        resourceIndicators: { getResourceServerInfo(ctx: KoaContextWithOIDC, resource: string, client: Client | undefined): unknown };
+      };
+    };
+  };
 }
 
 declare module 'oidc-provider/lib/helpers/grants.js' {

@@ -16,6 +16,7 @@ import { ACR_MFA, ACR_PASSWORD, type MfaService } from '../mfa/index.js';
 import { registerClientCredentialsGrant } from './grants/client-credentials.js';
 import { registerMfaOtpGrant } from './grants/mfa-otp.js';
 import { registerPasswordGrant } from './grants/password.js';
+import { registerRefreshTokenGrant } from './grants/refresh-token.js';
 import {
   MFA_REQUIRED_METADATA,
   PASSWORD_GRANT_METADATA,
@@ -279,12 +280,14 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
   pinEndpointUrlsToIssuer(provider);
   makeReplayDetectionAtomic(provider, store, secrets);
   registerClientCredentialsGrant(provider, resourceServers);
+  registerRefreshTokenGrant(provider);
   const userGrantDependencies: UserGrantDependencies = {
     accounts,
     mfa: dependencies.mfa,
     audit: dependencies.audit,
     metrics: dependencies.metrics,
     resourceServers,
+    scopeRoleRequirements: config.scopeRoleRequirements,
     rateLimiter: new FixedWindowRateLimiter(store, 'password-grant', config.rateLimits.passwordGrant, config.rateLimits.windowSeconds),
     rateLimiterForChallenge: new FixedWindowRateLimiter(store, 'mfa-challenge', config.rateLimits.mfaChallenge, config.rateLimits.windowSeconds),
     secondFactorRequired: secondFactorRequirement(config.mfa.requiredForAll, accounts),

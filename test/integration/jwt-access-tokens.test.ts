@@ -86,8 +86,8 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
     postForm(`${server.baseUrl}/token/introspection`, { token: value, ...extra }, client);
   const revoke = (value: string, client: Credentials = DEMO, extra: Record<string, string> = {}) =>
     postForm(`${server.baseUrl}/token/revocation`, { token: value, ...extra }, client);
-  const refresh = (refreshToken: string, client: Credentials = webApp) =>
-    postForm(`${server.baseUrl}/token`, { grant_type: 'refresh_token', refresh_token: refreshToken }, client);
+  const refresh = (refreshToken: string, client: Credentials = webApp, extra: Record<string, string> = {}) =>
+    postForm(`${server.baseUrl}/token`, { grant_type: 'refresh_token', refresh_token: refreshToken, ...extra }, client);
   /** The password grant (a user without a second factor): a JWT for the API and a refresh token. */
   const signIn = async (user: { email: string }, client: Credentials = webApp, form: Record<string, string> = {}) => {
     const response = await postForm(
@@ -188,6 +188,41 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
       const granted = await signIn(administrator, webApp, { scope: 'admin:reports', resource: REPORTS_API });
       expect(decodeProtectedHeader(granted.accessToken).alg).toBe('ES256');
       expect(decodeJwt(granted.accessToken)).toMatchObject({ aud: REPORTS_API, scope: 'admin:reports', roles: ['admin'] });
+    });
+  });
+
+  describe('one audience per token (RFC 8707 2)', () => {
+    test('two resource indicators at the password grant are invalid_target, not a token for one of them with scope ""', async () => {
+      const user = await newUser();
+      const refused = await postForm(
+        `${server.baseUrl}/token`,
+        { grant_type: 'password', username: user.email, password: PASSWORD, scope: 'reports:read', resource: [REPORTS_API, server.config.defaultResource] },
+        webApp,
+      );
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toBe('invalid_target');
+    });
+
+    test('the same resource twice at the password grant is invalid_target too: issuance resolved it to the default API', async () => {
+      const user = await newUser();
+      const refused = await postForm(
+        `${server.baseUrl}/token`,
+        { grant_type: 'password', username: user.email, password: PASSWORD, scope: 'reports:read', resource: [REPORTS_API, REPORTS_API] },
+        webApp,
+      );
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toBe('invalid_target');
+    });
+
+    test('client_credentials answers the same, whichever resource comes first', async () => {
+      for (const resource of [
+        [REPORTS_API, server.config.defaultResource],
+        [server.config.defaultResource, REPORTS_API],
+      ]) {
+        const refused = await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read', resource }, partner);
+        expect(refused.status).toBe(400);
+        expect(refused.body.error).toBe('invalid_target');
+      }
     });
   });
 
@@ -423,6 +458,38 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
       expect(afterReuse.body.error).toBe('invalid_grant');
       expect((await introspect(jwt, webApp)).body).toEqual({ active: false });
       expect((await introspect(firstJwt, webApp)).body).toEqual({ active: false });
+    });
+
+    test('a refresh naming a resource its grant does not hold is invalid_target and spends nothing: the retry works', async () => {
+      const { refreshToken, accessToken } = await signIn(await newUser());
+      // A typo, and an API we serve that this grant was not given: RFC 6749 5.2, an error has no side effect.
+      for (const resource of ['https://typo.example/api', REPORTS_API]) {
+        const refused = await refresh(refreshToken, webApp, { resource });
+        expect(refused.status).toBe(400);
+        expect(refused.body.error).toBe('invalid_target');
+      }
+      expect((await introspect(accessToken, webApp)).body.active).toBe(true);
+      const retried = await refresh(refreshToken, webApp, { resource: server.config.defaultResource });
+      expect(retried.status).toBe(200);
+      expect(decodeJwt(String(retried.body.access_token))).toMatchObject({ aud: server.config.defaultResource, scope: 'api:read' });
+    });
+
+    test('a refresh asking for a scope its grant lacks is invalid_scope and spends nothing', async () => {
+      const { refreshToken } = await signIn(await newUser());
+      const refused = await refresh(refreshToken, webApp, { scope: 'api:read reports:read' });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toBe('invalid_scope');
+      expect((await refresh(refreshToken)).status).toBe(200);
+    });
+
+    test('a spent refresh token presented again, even with an unknown resource, still revokes the grant', async () => {
+      const { refreshToken, accessToken } = await signIn(await newUser());
+      const first = await refresh(refreshToken);
+      expect(first.status).toBe(200);
+      const reuse = await refresh(refreshToken, webApp, { resource: 'https://typo.example/api' });
+      expect(reuse.body.error).toBe('invalid_grant');
+      expect((await refresh(String(first.body.refresh_token))).body.error).toBe('invalid_grant');
+      expect((await introspect(accessToken, webApp)).body).toEqual({ active: false });
     });
 
     test('a refresh token lives the idle lifetime, never beyond the absolute one', async () => {

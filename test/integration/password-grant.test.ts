@@ -4,13 +4,14 @@ import { createServer } from 'node:http';
 import { generate, generateSecret } from 'otplib';
 
 import { signWebhookBody, WEBHOOK_SIGNATURE_HEADER } from '../../src/mfa/index.js';
-import { AUTH0_MFA_OTP_GRANT_TYPE, MFA_OTP_GRANT_TYPE } from '../../src/provider/index.js';
+import { AUTH0_MFA_OTP_GRANT_TYPE, collectionName, MFA_OTP_GRANT_TYPE } from '../../src/provider/index.js';
 import { totpStepWithSecondsLeft } from '../support/dashboard.js';
 import { TestMailbox } from '../support/smtp.js';
 import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
 import { windowWithSecondsLeft } from '../support/clock.js';
 
 const PASSWORD = 'correct horse battery staple';
+const REPORTS_API = 'https://reports.example/api';
 
 interface TestUser {
   email: string;
@@ -38,7 +39,14 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
     await mailbox.start();
     server = await startTestServer({
       store: storeKind,
-      env: { SMTP_URL: mailbox.url, SIGNIN_FREE_FAILURES: '50', ARGON2_MEMORY_KIB: '19456' },
+      env: {
+        SMTP_URL: mailbox.url,
+        SIGNIN_FREE_FAILURES: '50',
+        ARGON2_MEMORY_KIB: '19456',
+        RESOURCE_SERVERS: JSON.stringify([{ identifier: REPORTS_API, scopes: ['reports:read'] }]),
+        // Test users hold the role `tester` only.
+        SCOPE_ROLE_REQUIREMENTS: JSON.stringify({ 'api:write': 'writer' }),
+      },
     });
   });
   afterAll(async () => {
@@ -46,9 +54,10 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
     await mailbox.stop();
   });
 
-  const token = (form: Record<string, string>, basic = DEMO) => postForm(`${server.baseUrl}/token`, form, basic);
-  const passwordStep = (user: TestUser, extra: Record<string, string> = {}) =>
+  const token = (form: Record<string, string | string[]>, basic = DEMO) => postForm(`${server.baseUrl}/token`, form, basic);
+  const passwordStep = (user: TestUser, extra: Record<string, string | string[]> = {}) =>
     token({ grant_type: 'password', username: user.email, password: PASSWORD, scope: 'api:read', ...extra });
+  const grantsOf = (user: TestUser) => server.store.collection<{ _id: string; accountId?: string }>(collectionName('Grant')).find({ accountId: user.customerId });
   const mfaToken = async (user: TestUser): Promise<string> => {
     const response = await passwordStep(user);
     expect(response.status).toBe(403);
@@ -149,6 +158,62 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
     expect(unknown.status).toBe(400);
     expect(unknown.body.error).toBe('invalid_target');
     expect((await passwordStep(user, { otp: code })).status).toBe(200);
+  });
+
+  test('two resource indicators are invalid_target before the password is checked: no mfa_token, the code stays unspent', async () => {
+    const user = await newUser(server);
+    const code = await totpCode(user);
+    // We issue one audience per token (RFC 8707 2); the grant used to pick one and drop the other's scopes.
+    const resource = [server.config.defaultResource, REPORTS_API];
+    const oneRequest = await passwordStep(user, { otp: code, resource });
+    expect(oneRequest.status).toBe(400);
+    expect(oneRequest.body.error).toBe('invalid_target');
+    // The two-step route would have kept only one of them in the mfa_token: none is handed out.
+    const twoSteps = await passwordStep(user, { resource });
+    expect(twoSteps.status).toBe(400);
+    expect(twoSteps.body.error).toBe('invalid_target');
+    expect(twoSteps.body.mfa_token).toBeUndefined();
+    const wrongPassword = await token({ grant_type: 'password', username: user.email, password: 'not the password at all', resource });
+    expect(wrongPassword.body.error).toBe('invalid_target');
+    const signIns = (await server.application.audit.list({ accountId: user.customerId })).filter((event) => event.action.startsWith('signin.'));
+    expect(signIns).toEqual([]);
+    expect((await passwordStep(user, { otp: code })).status).toBe(200);
+  });
+
+  test('a scope needing a role the account lacks is invalid_scope after the password, before the second factor: nothing spent or stored', async () => {
+    const user = await newUser(server);
+    const code = await totpCode(user);
+    const refusal = { error: 'invalid_scope', error_description: 'scope requires the role writer', scope: 'api:write' };
+    const oneRequest = await passwordStep(user, { otp: code, scope: 'api:read api:write' });
+    expect(oneRequest.status).toBe(400);
+    expect(oneRequest.body).toEqual(refusal);
+    // No mfa_token for a request that cannot succeed.
+    const twoSteps = await passwordStep(user, { scope: 'api:write' });
+    expect(twoSteps.status).toBe(400);
+    expect(twoSteps.body).toEqual(refusal);
+    const actions = (await server.application.audit.list({ accountId: user.customerId })).map((event) => event.action);
+    expect(actions).not.toContain('signin.success');
+    expect(actions).not.toContain('signin.mfa_required');
+    expect(await grantsOf(user)).toEqual([]);
+    // The authenticator code was not checked, so not spent.
+    expect((await passwordStep(user, { otp: code })).status).toBe(200);
+
+    const withoutSecondFactor = await newUser(server, { totp: false });
+    const refused = await passwordStep(withoutSecondFactor, { scope: 'api:write' });
+    expect(refused.body).toEqual(refusal);
+    expect(await grantsOf(withoutSecondFactor)).toEqual([]);
+  });
+
+  test('the role check at issuance stays: a role removed between the two steps refuses the tokens and leaves no grant', async () => {
+    const user = await newUser(server);
+    await server.application.accounts.setRoles(user.customerId, ['tester', 'writer']);
+    const first = await passwordStep(user, { scope: 'api:write' });
+    expect(first.status).toBe(403);
+    await server.application.accounts.setRoles(user.customerId, ['tester']);
+    const second = await token({ grant_type: MFA_OTP_GRANT_TYPE, mfa_token: String(first.body.mfa_token), otp: await totpCode(user) });
+    expect(second.status).toBe(400);
+    expect(second.body).toMatchObject({ error: 'invalid_scope', error_description: 'scope requires the role writer' });
+    expect(await grantsOf(user)).toEqual([]);
   });
 
   test('a replayed TOTP code is refused', async () => {

@@ -116,14 +116,17 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
 /** POSTs a form to the server, optionally with HTTP Basic client authentication. */
 export async function postForm(
   url: string,
-  form: Record<string, string>,
+  form: Record<string, string | readonly string[]>,
   basic?: { id: string; secret: string },
 ): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
   if (basic) {
     headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(basic.id)}:${encodeURIComponent(basic.secret)}`).toString('base64')}`;
   }
-  const response = await fetch(url, { method: 'POST', headers, body: new URLSearchParams(form).toString() });
+  // An array value is sent as the parameter repeated (e.g. several `resource` values).
+  const encoded = new URLSearchParams();
+  for (const [name, value] of Object.entries(form)) for (const entry of typeof value === 'string' ? [value] : value) encoded.append(name, entry);
+  const response = await fetch(url, { method: 'POST', headers, body: encoded.toString() });
   const text = await response.text();
   let body: Record<string, unknown>;
   try {

@@ -4,7 +4,8 @@ import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Account } from '../../accounts/index.js';
 import type { MfaMethod } from '../../mfa/index.js';
 import { identityCheckOf } from '../in-process-token-request.js';
-import { assertScopesAllowed } from './scope-policy.js';
+import { assertScopesPermittedByRoles } from '../token-claims.js';
+import { assertScopesAllowed, requestedApiScopes, singleResourceParameter } from './scope-policy.js';
 import { completeSignIn, refuseSignIn } from './sign-in-outcome.js';
 import {
   assertUserGrantAllowed,
@@ -66,6 +67,8 @@ export function registerPasswordGrant(provider: Provider, dependencies: UserGran
       const username = requiredParameter(ctx, 'username');
       const password = requiredParameter(ctx, 'password');
       const otp = optionalParameter(ctx, 'otp');
+      // Refused before any credential is checked: found later, they would cost the person a factor.
+      const resource = singleResourceParameter(ctx);
       assertScopesAllowed(ctx, dependencies.resourceServers, { allowOidcScopes: true });
 
       const check = await accounts.verifyPassword(username, password, ctx.ip, identityCheckOf(ctx));
@@ -79,10 +82,19 @@ export function registerPasswordGrant(provider: Provider, dependencies: UserGran
           throttled: check.reason === 'throttled',
         });
       }
+      try {
+        // SCOPE_ROLE_REQUIREMENTS, now that the account is known: a scope its roles do not allow is refused before
+        // a second factor is asked for (no mfa_token for a request that cannot succeed) or spent, and before the
+        // sign-in counts as a success. Issuance checks again (token-claims.ts), for roles changed in between.
+        assertScopesPermittedByRoles(requestedApiScopes(ctx), check.account.roles, dependencies.scopeRoleRequirements);
+      } catch (error) {
+        await refuseSignIn(ctx, dependencies, { ...outcome, account: check.account, factor: 'password', reason: 'scope_requires_role', throttled: false });
+        throw error;
+      }
       const step: PasswordStep = {
         account: check.account,
         scope: String(ctx.oidc.params?.scope ?? ''),
-        resource: optionalParameter(ctx, 'resource'),
+        resource,
       };
       const methods = await mfa.methodsFor(step.account.customerId);
 

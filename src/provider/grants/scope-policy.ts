@@ -4,10 +4,32 @@ import type { ResourceServerRegistry } from '../resource-servers.js';
 
 const OIDC_SCOPES = new Set(['openid', 'offline_access']);
 
+/**
+ * The one API a token request targets. A token has one audience, so naming several is invalid_target (RFC 8707
+ * 2: a token for several resources only if it can serve them all), as oidc-provider's client_credentials answers.
+ */
 function requestedResource(ctx: KoaContextWithOIDC, resourceServers: ResourceServerRegistry): string {
   const { resource } = ctx.oidc.params as { resource?: string | string[] };
-  if (Array.isArray(resource)) return resource[0] ?? resourceServers.defaultIdentifier;
-  return resource ?? resourceServers.defaultIdentifier;
+  if (!Array.isArray(resource)) return resource ?? resourceServers.defaultIdentifier;
+  if (new Set(resource).size > 1) throw new errors.InvalidTarget('only a single resource indicator value is supported for this grant type');
+  return resource[0] ?? resourceServers.defaultIdentifier;
+}
+
+/** The requested scopes an access token carries: the API ones (openid and offline_access shape other tokens). */
+export function requestedApiScopes(ctx: KoaContextWithOIDC): string[] {
+  return String(ctx.oidc.params?.scope ?? '')
+    .split(' ')
+    .filter((scope) => scope.length > 0 && !OIDC_SCOPES.has(scope));
+}
+
+/**
+ * `resource` given at most once, for the user grants: their Grant and mfa_token keep one resource, and issuance
+ * would otherwise resolve a repeated one to the default API (oidc-provider's defaultResource), not to it.
+ */
+export function singleResourceParameter(ctx: KoaContextWithOIDC): string | undefined {
+  const { resource } = ctx.oidc.params as { resource?: unknown };
+  if (Array.isArray(resource)) throw new errors.InvalidTarget('only a single resource indicator value is supported for this grant type');
+  return typeof resource === 'string' && resource.length > 0 ? resource : undefined;
 }
 
 /**

@@ -27,6 +27,8 @@ export interface UserGrantDependencies {
   rateLimiter: FixedWindowRateLimiter;
   /** Per client IP, for POST /mfa/challenge. */
   rateLimiterForChallenge: FixedWindowRateLimiter;
+  /** SCOPE_ROLE_REQUIREMENTS: scope or `prefix*` -> the role a subject needs to be issued it. */
+  scopeRoleRequirements: Record<string, string>;
   /** Whether an account must have a second factor (REQUIRE_MFA, or an operator's require-mfa on it). */
   secondFactorRequired(customerId: string): Promise<boolean>;
 }

@@ -76,5 +76,13 @@ export async function issueUserTokens(
     expiresWithSession: false,
   };
   const boundHelpers = Object.fromEntries(Object.entries(grantHelpers).map(([name, helper]) => [name, helper.bind(undefined, provider)]));
-  await issueTokens(provider, boundHelpers, ctx, source, grant, { gty: request.grantType, entityLabel: 'user grant' });
+  try {
+    await issueTokens(provider, boundHelpers, ctx, source, grant, { gty: request.grantType, entityLabel: 'user grant' });
+  } catch (error) {
+    // Refused at issuance (e.g. extraTokenClaims: a scope the account's roles no longer allow): the grant, and
+    // any token already saved under it, must not outlive the refusal. The refusal stays the answer even if the
+    // store fails here too (a grant with no token returned is then left to expire).
+    await Promise.all([provider.AccessToken.revokeByGrantId(grantId), provider.RefreshToken.revokeByGrantId(grantId), grant.destroy()]).catch(() => undefined);
+    throw error;
+  }
 }
