@@ -167,7 +167,13 @@ export async function createApplication(config: Config, rawStore: Store, logger:
     },
     await loadSigningKeys(store, secrets, config.resourceServers.map((server) => server.signingAlg)),
   );
-  const clients = new ClientRegistry(store, secrets, async (metadata) => live.provider.Client.validate(metadata), clientCache);
+  const clients = new ClientRegistry(
+    store,
+    secrets,
+    async (metadata) => live.provider.Client.validate(metadata),
+    clientCache,
+    config.resourceServers.map((server) => server.identifier),
+  );
   const apiScopes = [...new Set(config.resourceServers.flatMap((server) => server.scopes))];
   const compatClient = await ensureCompatClient(clients, secrets, apiScopes);
 

@@ -74,6 +74,8 @@ function table(rows: Json[], columns: string[]): string {
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+/** Like collect, after a `--no-...` of the same list (false), which the values then replace. */
+const collectReplacing = (value: string, previous: string[] | false = []) => [...(previous || []), value];
 /** `--scope "a b" --scope c` -> [a, b, c] */
 const collectWords = (value: string, previous: string[] = []) => [...previous, ...value.split(/[\s,]+/).filter(Boolean)];
 
@@ -92,7 +94,24 @@ async function readTokenArgument(token: string | undefined): Promise<string> {
   return (await readStdinValue('token')).trim();
 }
 
-const CLIENT_FIELDS = ['client_id', 'name', 'grant_types', 'scopes', 'redirect_uris', 'token_endpoint_auth_method', 'password_grant', 'mfa_required', 'created_at'];
+const CLIENT_FIELDS = [
+  'client_id', 'name', 'grant_types', 'scopes', 'redirect_uris', 'token_endpoint_auth_method', 'password_grant', 'mfa_required',
+  'resource_server_audiences', 'roles', 'web_origins', 'created_at',
+];
+
+/** Options naming the lists of an API's client, a client's own roles and a single-page app's origins. */
+interface ClientListOptions {
+  audience?: string[] | false;
+  role?: string[] | false;
+  webOrigin?: string[] | false;
+}
+
+/** Request fields for the lists given; a `--no-...` (false) sends an empty list, which clears it. */
+function clientLists(options: ClientListOptions): Json {
+  const list = (value: string[] | false | undefined) => (value === undefined ? undefined : value || []);
+  const fields: Json = { resource_server_audiences: list(options.audience), roles: list(options.role), web_origins: list(options.webOrigin) };
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
+}
 
 function withJson(command: Command): Command {
   return command.option('--json', 'print JSON (for scripts)');
@@ -116,7 +135,10 @@ export function buildProgram(): Command {
     .option('--mfa-required', 'tokens need a second factor even for users without one enrolled')
     .addOption(new Option('--auth-method <method>', 'token endpoint authentication').choices(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none']))
     .option('--jwks <file>', 'public keys (JWK Set JSON file) of a private_key_jwt client', jwksFileOption)
-    .action(async (options: { name: string; grant: string[]; scope: string[]; redirectUri?: string[]; clientId?: string; authMethod?: string; jwks?: unknown; passwordGrant?: boolean; mfaRequired?: boolean; json?: boolean }) => {
+    .option('--audience <identifier>', "a resource server's identifier whose tokens this client (the API's own) may introspect (repeatable)", collect)
+    .option('--role <role>', 'a role the client holds, carried by its client-credentials tokens (repeatable)', collect)
+    .option('--web-origin <origin>', 'a browser origin allowed by CORS, e.g. https://app.example.com (repeatable)', collect)
+    .action(async (options: ClientListOptions & { name: string; grant: string[]; scope: string[]; redirectUri?: string[]; clientId?: string; authMethod?: string; jwks?: unknown; passwordGrant?: boolean; mfaRequired?: boolean; json?: boolean }) => {
       const created = await api().request<Json>('POST', '/clients', {
         name: options.name,
         grant_types: options.grant,
@@ -127,6 +149,7 @@ export function buildProgram(): Command {
         ...(options.jwks !== undefined ? { jwks: options.jwks } : {}),
         ...(options.passwordGrant ? { password_grant: true } : {}),
         ...(options.mfaRequired ? { mfa_required: true } : {}),
+        ...clientLists(options),
       });
       const secretNote = created.client_secret === undefined ? '' : '\n\nThe client secret is shown only now: store it safely.';
       print(created, options, () => `${fields(created, [...CLIENT_FIELDS, 'client_secret'])}${secretNote}`);
@@ -146,7 +169,7 @@ export function buildProgram(): Command {
       print(found, options, () => fields(found, CLIENT_FIELDS));
     });
 
-  withJson(client.command('update').description('change name, grant types, scopes, redirect URIs or public keys').argument('<client_id>'))
+  withJson(client.command('update').description('change name, grant types, scopes, redirect URIs, public keys, audiences, roles or web origins').argument('<client_id>'))
     .option('--name <name>', 'display name')
     .option('--grant <grant_type>', 'grant types, replacing the current list (repeatable)', collect)
     .option('--scope <scopes>', 'scopes, replacing the current list (repeatable)', collectWords)
@@ -156,7 +179,13 @@ export function buildProgram(): Command {
     .option('--mfa-required', 'require a second factor for every token')
     .option('--no-mfa-required', 'require a second factor only from enrolled users')
     .option('--jwks <file>', 'replace the public keys (JWK Set JSON file) of a private_key_jwt client', jwksFileOption)
-    .action(async (clientId: string, options: { name?: string; grant?: string[]; scope?: string[]; redirectUri?: string[]; passwordGrant?: boolean; mfaRequired?: boolean; jwks?: unknown; json?: boolean }) => {
+    .option('--audience <identifier>', 'resource server identifiers whose tokens it may introspect, replacing the current list (repeatable)', collectReplacing)
+    .option('--no-audience', 'remove every audience (it introspects only its own tokens)')
+    .option('--role <role>', "the client's roles, replacing the current list (repeatable)", collectReplacing)
+    .option('--no-role', 'remove every role')
+    .option('--web-origin <origin>', 'browser origins allowed by CORS, replacing the current list (repeatable)', collectReplacing)
+    .option('--no-web-origin', 'remove every web origin')
+    .action(async (clientId: string, options: ClientListOptions & { name?: string; grant?: string[]; scope?: string[]; redirectUri?: string[]; passwordGrant?: boolean; mfaRequired?: boolean; jwks?: unknown; json?: boolean }) => {
       const updated = await api().request<Json>('PATCH', `/clients/${encodeURIComponent(clientId)}`, {
         ...(options.name !== undefined ? { name: options.name } : {}),
         ...(options.grant ? { grant_types: options.grant } : {}),
@@ -165,6 +194,7 @@ export function buildProgram(): Command {
         ...(options.passwordGrant !== undefined ? { password_grant: options.passwordGrant } : {}),
         ...(options.mfaRequired !== undefined ? { mfa_required: options.mfaRequired } : {}),
         ...(options.jwks !== undefined ? { jwks: options.jwks } : {}),
+        ...clientLists(options),
       });
       print(updated, options, () => fields(updated, CLIENT_FIELDS));
     });

@@ -20,6 +20,22 @@ const jwks = z
   .looseObject({ keys: z.array(z.looseObject({ kty: z.string() })).min(1, 'at least one key').max(10) })
   .describe('public keys (RFC 7517 JWK Set) of a private_key_jwt client; never a private key');
 
+const role = z.string().regex(/^[A-Za-z0-9:._-]{1,64}$/, 'letters, digits and : . _ - only (1-64)');
+/** A user's or a client's roles. */
+const roles = z.array(role).max(20);
+
+// Shape only here: the client registry checks that each names a configured resource server and names the field.
+const resourceServerAudiences = z
+  .array(z.url())
+  .max(20)
+  .describe("identifiers of this deployment's resource servers (RESOURCE_SERVERS, DEFAULT_RESOURCE) whose tokens this client may introspect, as an API's own client");
+const clientRoles = roles.describe('roles the client holds itself, carried by its client-credentials tokens (SCOPE_ROLE_REQUIREMENTS)');
+// Shape only here: the client registry checks each is a bare origin, https or http on loopback, and names the field.
+const webOrigins = z
+  .array(z.url({ protocol: /^https?$/ }))
+  .max(20)
+  .describe('browser origins (scheme://host[:port], no path; https, http only on loopback) of a single-page app allowed by CORS');
+
 export const createClientRequest = z
   .strictObject({
     client_id: z.string().regex(clientIdPattern, 'letters, digits and . _ ~ - only (1-128)').optional(),
@@ -31,6 +47,9 @@ export const createClientRequest = z
     jwks: jwks.optional(),
     password_grant: z.boolean().default(false).describe('allow the password grant (first-party confidential clients only)'),
     mfa_required: z.boolean().default(false).describe('tokens need a second factor even for users without one enrolled'),
+    resource_server_audiences: resourceServerAudiences.optional(),
+    roles: clientRoles.optional(),
+    web_origins: webOrigins.optional(),
   });
 
 export const updateClientRequest = z
@@ -42,6 +61,9 @@ export const updateClientRequest = z
     password_grant: z.boolean().optional(),
     mfa_required: z.boolean().optional(),
     jwks: jwks.optional().describe('replaces the public keys of a private_key_jwt client (key rotation)'),
+    resource_server_audiences: resourceServerAudiences.optional().describe('replaces the list; [] clears it'),
+    roles: clientRoles.optional().describe('replaces the list; [] clears it'),
+    web_origins: webOrigins.optional().describe('replaces the list; [] clears it'),
   })
   .refine((body) => Object.values(body).some((value) => value !== undefined), { message: 'give at least one field to change' });
 
@@ -71,6 +93,9 @@ export const clientResponse = z
     jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).optional().describe('public keys of a private_key_jwt client'),
     password_grant: z.boolean(),
     mfa_required: z.boolean(),
+    resource_server_audiences: z.array(z.string()).describe('audiences whose tokens it may introspect'),
+    roles: z.array(z.string()).describe('roles carried by its client-credentials tokens'),
+    web_origins: z.array(z.string()).describe('origins allowed by CORS'),
     created_at: z.string(),
   });
 
@@ -129,9 +154,6 @@ export const auditEventResponse = z
 
 export const errorResponse = z
   .object({ error: z.string(), error_description: z.string(), fields: z.record(z.string(), z.array(z.string())).optional() });
-
-const role = z.string().regex(/^[A-Za-z0-9:._-]{1,64}$/, 'letters, digits and : . _ - only (1-64)');
-const roles = z.array(role).max(20);
 
 export const createUserRequest = z.strictObject({
   email: z.email().max(254),

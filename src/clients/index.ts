@@ -14,6 +14,7 @@ import {
   PUBLIC_CLIENT_CREDENTIALS_MESSAGE,
   validateClientJwks,
   validateClientName,
+  validateListChanges,
   validateNewClient,
 } from './validation.js';
 
@@ -82,6 +83,12 @@ export interface ClientChanges {
   mfaRequired?: boolean;
   /** New public keys of a private_key_jwt client (they replace the registered ones). */
   jwks?: unknown;
+  /** Audiences served as a resource server, replacing the registered ones; an empty list clears them. */
+  resourceServerAudiences?: string[];
+  /** The client's own roles, replacing the registered ones; an empty list clears them. */
+  roles?: string[];
+  /** Browser origins allowed by CORS, replacing the registered ones; an empty list clears them. */
+  webOrigins?: string[];
 }
 
 /** A client as operators see it: everything but the secret hash. */
@@ -96,6 +103,9 @@ export interface ClientView {
   jwks: { keys: Record<string, unknown>[] } | undefined;
   passwordGrant: boolean;
   mfaRequired: boolean;
+  resourceServerAudiences: string[];
+  roles: string[];
+  webOrigins: string[];
   createdAt: Date;
 }
 
@@ -119,6 +129,12 @@ export class ClientRegistry {
     private readonly validate: ClientMetadataValidator = async () => {},
     /** Every change or removal here must evict the client from the provider's cache. */
     private readonly cache?: ClientCache,
+    /**
+     * The identifiers of the deployment's resource servers. When given, resource_server_audiences may name only
+     * these: a token's audience is always one of them, so any other entry (a typo, a trailing slash) would
+     * never match and the API would be refused every token it introspects.
+     */
+    private readonly resourceServerIdentifiers?: readonly string[],
   ) {
     this.#adapter = new StoreAdapter('Client', store, secrets);
     this.#previousSecrets = new PreviousClientSecrets(store, secrets);
@@ -128,9 +144,21 @@ export class ClientRegistry {
     return this.store.collection<ClientDocument>(collectionName('Client'));
   }
 
+  #checkAudiencesKnown(audiences: readonly string[] | undefined): void {
+    const known = this.resourceServerIdentifiers;
+    if (!known) return;
+    const unknown = audiences?.find((audience) => !known.includes(audience));
+    if (unknown === undefined) return;
+    throw new ClientValidationError(
+      `resource_server_audiences: ${unknown} is not a resource server of this deployment (known: ${known.join(', ')})`,
+      'resource_server_audiences',
+    );
+  }
+
   /** Validates and stores a registration; throws ClientValidationError naming the bad field. */
   async create(unvalidated: NewClient): Promise<CreatedClient> {
     const input = validateNewClient(unvalidated);
+    this.#checkAudiencesKnown(input.resourceServerAudiences);
     const clientId = input.clientId ?? `client_${randomSecret(12)}`;
     const authMethod = input.authMethod ?? 'client_secret_basic';
     const usesSecret = authMethod === 'client_secret_basic' || authMethod === 'client_secret_post';
@@ -203,6 +231,21 @@ export class ClientRegistry {
       if (metadata.token_endpoint_auth_method !== 'private_key_jwt') throw new ClientValidationError(`jwks: ${JWKS_WITHOUT_KEYS_MESSAGE}`, 'jwks');
       metadata.jwks = validateClientJwks(changes.jwks) as AdapterPayload['jwks'];
     }
+    const lists = validateListChanges({
+      ...(changes.resourceServerAudiences !== undefined ? { resourceServerAudiences: changes.resourceServerAudiences } : {}),
+      ...(changes.roles !== undefined ? { roles: changes.roles } : {}),
+      ...(changes.webOrigins !== undefined ? { webOrigins: changes.webOrigins } : {}),
+    });
+    this.#checkAudiencesKnown(lists.resourceServerAudiences);
+    // An empty list clears the entry, leaving the metadata of a client that never had one.
+    const setList = (name: string, value: string[] | undefined) => {
+      if (value === undefined) return;
+      if (value.length > 0) metadata[name] = value;
+      else delete metadata[name];
+    };
+    setList('resource_server_audiences', lists.resourceServerAudiences);
+    setList('roles', lists.roles);
+    setList('web_origins', lists.webOrigins);
     await this.validate(metadata as ClientMetadata);
     const updated: ClientDocument = { ...document, data: JSON.stringify(metadata) };
     await this.#collection.replace(updated);
@@ -286,6 +329,13 @@ function toView(document: OidcDocument): ClientView {
     jwks: metadata.jwks as ClientView['jwks'],
     passwordGrant: metadata[PASSWORD_GRANT_METADATA] === true,
     mfaRequired: metadata[MFA_REQUIRED_METADATA] === true,
+    resourceServerAudiences: stringList(metadata.resource_server_audiences),
+    roles: stringList(metadata.roles),
+    webOrigins: stringList(metadata.web_origins),
     createdAt: new Date(document.createdAt),
   };
+}
+
+function stringList(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((entry): entry is string => typeof entry === 'string') : [];
 }

@@ -2,6 +2,8 @@ import { createPublicKey, type JsonWebKey } from 'node:crypto';
 
 import { z } from 'zod';
 
+import { isWebOrigin } from '../provider/cors-policy.js';
+
 /** A client registration that fails validation; the message names the field. */
 export class ClientValidationError extends Error {
   override name = 'ClientValidationError';
@@ -22,13 +24,16 @@ const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/;
 
 /** https everywhere; http only on loopback (native apps and local development, RFC 8252 7.3). */
+function isHttpsOrLoopbackHttp(url: URL): boolean {
+  if (url.protocol === 'https:') return true;
+  return url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+}
+
 const redirectUri = z
   .url()
   .refine((value) => {
     const url = new URL(value);
-    if (url.hash) return false;
-    if (url.protocol === 'https:') return true;
-    return url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+    return !url.hash && isHttpsOrLoopbackHttp(url);
   }, 'must be https (http only on loopback) and carry no fragment')
   // Matching is exact (RFC 9700 4.1.3), so a `*` would never match anything: refusing it tells the operator.
   .refine((value) => !value.includes('*'), 'must not contain a wildcard: redirect URIs are matched exactly');
@@ -109,12 +114,24 @@ export function validateClientName(input: string): string {
 export const clientJwksSchema = z.object({ keys: z.array(jwk).min(1).max(10) });
 
 /**
+ * A single-page app's origin (CORS): the provider's own check (isWebOrigin, run whenever a client loads) plus,
+ * at registration, the redirect URIs' rule, since a page served over plain http elsewhere than loopback can be
+ * rewritten in transit and would then hold the client's tokens.
+ */
+const webOrigin = z
+  .string()
+  .max(2048)
+  .refine(isWebOrigin, 'must be an origin (scheme://host[:port], no path), such as https://app.example.com')
+  .refine((value) => !URL.canParse(value) || isHttpsOrLoopbackHttp(new URL(value)), 'must be https (http only on loopback)');
+
+/**
  * Customer ids are `C-…`, and a token's `sub` is the customer id for a person and the client id for a
  * client-credentials token: a client id with that prefix could pass for a person at a resource server.
  */
 const RESERVED_CLIENT_ID_PREFIX = 'C-';
 
-export const newClientSchema = z
+/** Every field of a registration, without the rules that relate fields to each other. */
+const newClientFields = z
   .object({
     clientId: z
       .string()
@@ -130,12 +147,14 @@ export const newClientSchema = z
     jwks: clientJwksSchema.optional(),
     passwordGrant: z.boolean().optional(),
     mfaRequired: z.boolean().optional(),
+    // Shape only: whether each names a resource server of this deployment is the registry's check (it knows them).
     resourceServerAudiences: z.array(z.url()).max(20).optional(),
     roles: z.array(z.string().regex(/^[A-Za-z0-9:._-]{1,64}$/)).max(50).optional(),
-    // Shape only: oidc-provider's web_origins validator (registered by the CORS module) checks each origin.
-    webOrigins: z.array(z.string().min(1).max(2048)).max(20).optional(),
+    webOrigins: z.array(webOrigin).max(20).optional(),
   })
-  .strict()
+  .strict();
+
+export const newClientSchema = newClientFields
   .refine((client) => !client.grantTypes.includes('authorization_code') || (client.redirectUris?.length ?? 0) > 0, {
     message: 'authorization_code needs at least one redirect URI',
     path: ['redirectUris'],
@@ -165,16 +184,27 @@ export function validateClientJwks(input: unknown): z.infer<typeof clientJwksSch
 
 export type ValidNewClient = z.infer<typeof newClientSchema>;
 
+/** The first problem of a failed parse, naming its field under the OAuth metadata name. */
+function firstIssue(error: z.ZodError): ClientValidationError {
+  const issue = error.issues[0];
+  const first = issue?.path[0];
+  return new ClientValidationError(`${issue?.path.join('.') || 'client'}: ${issue?.message ?? 'invalid'}`, typeof first === 'string' ? snakeCase(first) : '_');
+}
+
 /** Validates a registration at the boundary: everything stored in the clients collection went through this. */
 export function validateNewClient(input: unknown): ValidNewClient {
   const parsed = newClientSchema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const first = issue?.path[0];
-    throw new ClientValidationError(
-      `${issue?.path.join('.') || 'client'}: ${issue?.message ?? 'invalid'}`,
-      typeof first === 'string' ? snakeCase(first) : '_',
-    );
-  }
+  if (!parsed.success) throw firstIssue(parsed.error);
+  return parsed.data;
+}
+
+const listChangesSchema = newClientFields.pick({ resourceServerAudiences: true, roles: true, webOrigins: true });
+
+export type ValidListChanges = z.infer<typeof listChangesSchema>;
+
+/** Validates new audiences, roles and web origins of an existing client by the registration's own rules. */
+export function validateListChanges(input: unknown): ValidListChanges {
+  const parsed = listChangesSchema.safeParse(input);
+  if (!parsed.success) throw firstIssue(parsed.error);
   return parsed.data;
 }

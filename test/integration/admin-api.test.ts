@@ -150,6 +150,125 @@ describe.each(STORE_KINDS)('admin API on the %s store', (storeKind) => {
       expect((await admin('GET', `/clients/${id}`)).body).toMatchObject({ name: 'Plain' });
     });
 
+    describe('resource_server_audiences, roles and web_origins', () => {
+      const introspect = (token: string, caller: { id: string; secret: string }) => postForm(`${server.baseUrl}/token/introspection`, { token }, caller);
+      const createClient = async (body: Json) => {
+        const created = await admin('POST', '/clients', { body: { grant_types: ['client_credentials'], scopes: ['api:read'], ...body } });
+        expect(created.status).toBe(201);
+        const json = created.body as Json;
+        return { id: json.client_id as string, secret: json.client_secret as string, body: json };
+      };
+      const fieldsOf = (response: { body: unknown }) => Object.keys((response.body as { fields: Json }).fields);
+
+      test('a client registered with resource_server_audiences introspects tokens issued for that audience; without it, or once cleared, it sees {"active":false}', async () => {
+        const audience = server.config.defaultResource;
+        const api = await createClient({ name: 'Orders API', resource_server_audiences: [audience] });
+        expect(api.body).toMatchObject({ resource_server_audiences: [audience], roles: [], web_origins: [] });
+        expect((await admin('GET', `/clients/${api.id}`)).body).toMatchObject({ resource_server_audiences: [audience] });
+        const plain = await createClient({ name: 'Not an API' });
+        expect(plain.body).toMatchObject({ resource_server_audiences: [] });
+
+        const token = (await clientCredentials(DEMO.id, DEMO.secret)).body.access_token as string;
+        expect((await introspect(token, api)).body).toMatchObject({ active: true, client_id: DEMO.id, aud: audience });
+        expect((await introspect(token, plain)).body).toEqual({ active: false });
+
+        const cleared = await admin('PATCH', `/clients/${api.id}`, { body: { resource_server_audiences: [] } });
+        expect(cleared.status).toBe(200);
+        expect(cleared.body).toMatchObject({ resource_server_audiences: [] });
+        expect((await introspect(token, api)).body).toEqual({ active: false });
+
+        const granted = await admin('PATCH', `/clients/${plain.id}`, { body: { resource_server_audiences: [audience] } });
+        expect(granted.body).toMatchObject({ resource_server_audiences: [audience] });
+        expect((await introspect(token, plain)).body).toMatchObject({ active: true, client_id: DEMO.id });
+      });
+
+      test("roles on a client are carried by its client-credentials tokens; PATCH changes and clears them", async () => {
+        const partner = await createClient({ name: 'Reporting partner', roles: ['reporter'] });
+        expect(partner.body).toMatchObject({ roles: ['reporter'] });
+        const rolesInToken = async () => {
+          const token = (await clientCredentials(partner.id, partner.secret)).body.access_token as string;
+          const answer = (await introspect(token, partner)).body as Json;
+          expect(answer).toMatchObject({ active: true, client_id: partner.id });
+          return answer.roles;
+        };
+        expect(await rolesInToken()).toEqual(['reporter']);
+        expect((await admin('PATCH', `/clients/${partner.id}`, { body: { roles: ['auditor', 'reporter'] } })).body).toMatchObject({ roles: ['auditor', 'reporter'] });
+        expect(await rolesInToken()).toEqual(['auditor', 'reporter']);
+        expect((await admin('PATCH', `/clients/${partner.id}`, { body: { roles: [] } })).body).toMatchObject({ roles: [] });
+        expect(await rolesInToken()).toEqual([]);
+      });
+
+      test('web_origins make CORS answer for those origins at /token; PATCH changes and clears them', async () => {
+        const spa = await createClient({
+          name: 'Console',
+          grant_types: ['authorization_code', 'refresh_token'],
+          scopes: ['openid', 'api:read'],
+          redirect_uris: ['https://spa.example.com/callback'],
+          token_endpoint_auth_method: 'none',
+          web_origins: ['https://console.example.com'],
+        });
+        expect(spa.body).toMatchObject({ web_origins: ['https://console.example.com'] });
+        const allowedOrigin = async (origin: string) => {
+          const response = await fetch(`${server.baseUrl}/token`, {
+            method: 'POST',
+            headers: { origin, 'content-type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'not-a-token', client_id: spa.id }).toString(),
+          });
+          await response.arrayBuffer();
+          return response.headers.get('access-control-allow-origin');
+        };
+        expect(await allowedOrigin('https://console.example.com')).toBe('https://console.example.com');
+        expect(await allowedOrigin('https://other.example.com')).toBeNull();
+
+        const changed = await admin('PATCH', `/clients/${spa.id}`, { body: { web_origins: ['https://other.example.com', 'http://localhost:5173'] } });
+        expect(changed.status).toBe(200);
+        expect(changed.body).toMatchObject({ web_origins: ['https://other.example.com', 'http://localhost:5173'] });
+        expect(await allowedOrigin('https://console.example.com')).toBeNull();
+        expect(await allowedOrigin('https://other.example.com')).toBe('https://other.example.com');
+        expect(await allowedOrigin('http://localhost:5173')).toBe('http://localhost:5173');
+
+        expect((await admin('PATCH', `/clients/${spa.id}`, { body: { web_origins: [] } })).body).toMatchObject({ web_origins: [] });
+        expect(await allowedOrigin('https://other.example.com')).toBeNull();
+      });
+
+      test('bad values are 400 naming the field, on create and on update; nothing is stored or changed', async () => {
+        const base = { name: 'Bad', grant_types: ['client_credentials'], scopes: ['api:read'] };
+        const cases: [Json, RegExp][] = [
+          [{ resource_server_audiences: ['https://unknown.example.com/api'] }, /^resource_server_audiences/],
+          [{ resource_server_audiences: ['not a url'] }, /^resource_server_audiences/],
+          [{ resource_server_audiences: 'https://one.example.com' }, /^resource_server_audiences/],
+          [{ roles: ['has space'] }, /^roles/],
+          [{ roles: 'admin' }, /^roles/],
+          [{ web_origins: ['https://console.example.com/path'] }, /^web_origins/],
+          [{ web_origins: ['http://console.example.com'] }, /^web_origins/],
+          [{ web_origins: ['not an origin'] }, /^web_origins/],
+        ];
+        const existing = await createClient({ name: 'Untouched', roles: ['kept'] });
+        for (const [field, named] of cases) {
+          const created = await admin('POST', '/clients', { body: { ...base, client_id: 'bad-fields', ...field } });
+          expect({ field, status: created.status }).toEqual({ field, status: 400 });
+          expect({ field, named: fieldsOf(created) }).toEqual({ field, named: [expect.stringMatching(named)] });
+          const updated = await admin('PATCH', `/clients/${existing.id}`, { body: field });
+          expect({ field, status: updated.status }).toEqual({ field, status: 400 });
+          expect({ field, named: fieldsOf(updated) }).toEqual({ field, named: [expect.stringMatching(named)] });
+        }
+        const unknownAudience = await admin('POST', '/clients', { body: { ...base, resource_server_audiences: ['https://unknown.example.com/api'] } });
+        expect(String((unknownAudience.body as Json).error_description)).toContain('https://unknown.example.com/api');
+        expect((await admin('GET', '/clients/bad-fields')).status).toBe(404);
+        expect((await admin('GET', `/clients/${existing.id}`)).body).toMatchObject({ roles: ['kept'], resource_server_audiences: [], web_origins: [] });
+      });
+
+      test('unknown keys are still 400, on create and on update', async () => {
+        const created = await admin('POST', '/clients', { body: { name: 'x', grant_types: ['client_credentials'], scopes: ['api:read'], resourceServerAudiences: [server.config.defaultResource] } });
+        expect(created.status).toBe(400);
+        expect(fieldsOf(created)).toEqual(['_']);
+        const existing = await createClient({ name: 'Strict' });
+        const updated = await admin('PATCH', `/clients/${existing.id}`, { body: { web_origin: ['https://console.example.com'] } });
+        expect(updated.status).toBe(400);
+        expect(fieldsOf(updated)).toEqual(['_']);
+      });
+    });
+
     test('rotate-secret: the new secret works, the old one no longer does', async () => {
       const created = (await admin('POST', '/clients', { body: { name: 'Rotating', grant_types: ['client_credentials'], scopes: ['api:read'] } })).body as Json;
       const id = created.client_id as string;
@@ -288,6 +407,12 @@ describe.each(STORE_KINDS)('admin API on the %s store', (storeKind) => {
       expect.arrayContaining(['/clients', '/clients/{clientId}', '/clients/{clientId}/secret', '/clients/{clientId}/revoke-tokens', '/tokens/introspect', '/tokens/revoke', '/audit-events']),
     );
     expect(document.components.schemas.CreateClientRequest).toMatchObject({ type: 'object', required: expect.arrayContaining(['name', 'grant_types']) });
+    for (const schema of ['CreateClientRequest', 'UpdateClientRequest', 'Client']) {
+      expect({ schema, properties: Object.keys(document.components.schemas[schema]?.properties as Json) }).toEqual({
+        schema,
+        properties: expect.arrayContaining(['resource_server_audiences', 'roles', 'web_origins']),
+      });
+    }
   });
 });
 

@@ -94,6 +94,40 @@ describe('the authtoken CLI against a running server', () => {
     }
   });
 
+  test('client create --audience --role --web-origin register them; update replaces them, --no-audience --no-role --no-web-origin clear them', async () => {
+    const audience = server.config.defaultResource;
+    const result = await cli([
+      'client', 'create', '--name', 'Orders API', '--grant', 'client_credentials', '--scope', 'api:read',
+      '--audience', audience, '--role', 'reporter', '--role', 'auditor', '--web-origin', 'https://console.example.com', '--json',
+    ]);
+    expect(result.stderr).toBe('');
+    const created = JSON.parse(result.stdout) as { client_id: string; client_secret: string };
+    expect(created).toMatchObject({ resource_server_audiences: [audience], roles: ['reporter', 'auditor'], web_origins: ['https://console.example.com'] });
+    const id = created.client_id;
+
+    // The API's own client may now introspect a token another client holds for its audience.
+    const token = (await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, { id: 'demo-client', secret: 'demo-secret' })).body.access_token as string;
+    const introspected = await postForm(`${server.baseUrl}/token/introspection`, { token }, { id, secret: created.client_secret });
+    expect(introspected.body).toMatchObject({ active: true, client_id: 'demo-client' });
+
+    const got = await cli(['client', 'get', id]);
+    expect(got.stdout).toMatch(new RegExp(`^resource_server_audiences\\s+${audience}$`, 'm'));
+    expect(got.stdout).toMatch(/^roles\s+reporter auditor$/m);
+    expect(got.stdout).toMatch(/^web_origins\s+https:\/\/console\.example\.com$/m);
+
+    const replaced = await cli(['client', 'update', id, '--role', 'admin', '--web-origin', 'http://localhost:5173', '--json']);
+    expect(replaced.stderr).toBe('');
+    expect(JSON.parse(replaced.stdout)).toMatchObject({ resource_server_audiences: [audience], roles: ['admin'], web_origins: ['http://localhost:5173'] });
+    const cleared = await cli(['client', 'update', id, '--no-audience', '--no-role', '--no-web-origin', '--json']);
+    expect(cleared.stderr).toBe('');
+    expect(JSON.parse(cleared.stdout)).toMatchObject({ resource_server_audiences: [], roles: [], web_origins: [] });
+    expect((await postForm(`${server.baseUrl}/token/introspection`, { token }, { id, secret: created.client_secret })).body).toEqual({ active: false });
+
+    const unknown = await cli(['client', 'update', id, '--audience', 'https://unknown.example.com/api']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^authtoken: invalid_request: .*\(resource_server_audiences: .*\)\n$/);
+  });
+
   test('human-readable output by default; get, list, rotate-secret, revoke-tokens, delete', async () => {
     const created = JSON.parse((await cli(['client', 'create', '--name', 'Readable', '--grant', 'client_credentials', '--scope', 'api:read api:write', '--json'])).stdout) as { client_id: string };
     const id = created.client_id;

@@ -19,6 +19,9 @@ export function clientJson(client: ClientView) {
     ...(client.jwks ? { jwks: client.jwks } : {}),
     password_grant: client.passwordGrant,
     mfa_required: client.mfaRequired,
+    resource_server_audiences: client.resourceServerAudiences,
+    roles: client.roles,
+    web_origins: client.webOrigins,
     created_at: client.createdAt.toISOString(),
   };
 }
@@ -55,10 +58,20 @@ export function clientRoutes(deps: { clients: ClientRegistry; audit: AuditLog; r
       ...(body.jwks ? { jwks: body.jwks as { keys: Record<string, unknown>[] } } : {}),
       passwordGrant: body.password_grant,
       mfaRequired: body.mfa_required,
+      ...(body.resource_server_audiences ? { resourceServerAudiences: body.resource_server_audiences } : {}),
+      ...(body.roles ? { roles: body.roles } : {}),
+      ...(body.web_origins ? { webOrigins: body.web_origins } : {}),
     });
     const view = await clients.get(created.clientId);
     if (!view) throw notFound('client');
-    await recordAdminAction(ctx, audit, { action: 'admin.client.created', clientId: created.clientId, details: { grant_types: body.grant_types, scopes: body.scopes } });
+    const details = {
+      grant_types: body.grant_types,
+      scopes: body.scopes,
+      // What the client may see (other clients' tokens) or claim (roles) beyond its own scopes.
+      ...(body.resource_server_audiences ? { resource_server_audiences: body.resource_server_audiences } : {}),
+      ...(body.roles ? { roles: body.roles } : {}),
+    };
+    await recordAdminAction(ctx, audit, { action: 'admin.client.created', clientId: created.clientId, details });
     ctx.status = 201;
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { ...clientJson(view), ...(created.clientSecret ? { client_secret: created.clientSecret } : {}) };
@@ -86,6 +99,9 @@ export function clientRoutes(deps: { clients: ClientRegistry; audit: AuditLog; r
       ...(body.password_grant !== undefined ? { passwordGrant: body.password_grant } : {}),
       ...(body.mfa_required !== undefined ? { mfaRequired: body.mfa_required } : {}),
       ...(body.jwks !== undefined ? { jwks: body.jwks } : {}),
+      ...(body.resource_server_audiences !== undefined ? { resourceServerAudiences: body.resource_server_audiences } : {}),
+      ...(body.roles !== undefined ? { roles: body.roles } : {}),
+      ...(body.web_origins !== undefined ? { webOrigins: body.web_origins } : {}),
     });
     if (!updated) throw notFound('client');
     await recordAdminAction(ctx, audit, { action: 'admin.client.updated', clientId, details: { fields: Object.keys(body).filter((key) => body[key as keyof typeof body] !== undefined) } });
