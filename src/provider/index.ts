@@ -218,7 +218,17 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
         enabled: true,
         // The token contract (README): OpenID scopes alone mean a token for userinfo, which must carry no
         // audience; anything else targets an API, the default one unless `resource` names another.
-        defaultResource: (ctx) => (requestsOnlyOpenIdScopes(ctx) ? undefined : resourceServers.defaultIdentifier),
+        // `oneOf`: several resources, of which a token (one audience) can take only one. Named several times in
+        // this very request, they are refused (invalid_target, as client_credentials and the password grant
+        // answer); granted together at /auth and not named now, the default API when it is one of them. Picking
+        // the default API otherwise would give a token for an API the client did not name.
+        defaultResource: (ctx, _client, oneOf) => {
+          if (oneOf !== undefined) {
+            if (Array.isArray(ctx.oidc.params?.resource)) return oneOf;
+            return oneOf.includes(resourceServers.defaultIdentifier) ? resourceServers.defaultIdentifier : oneOf;
+          }
+          return requestsOnlyOpenIdScopes(ctx) ? undefined : resourceServers.defaultIdentifier;
+        },
         useGrantedResource: () => true,
         getResourceServerInfo: (ctx, resourceIndicator) => {
           const server = resourceServers.get(resourceIndicator);

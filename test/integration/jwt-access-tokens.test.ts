@@ -86,7 +86,7 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
     postForm(`${server.baseUrl}/token/introspection`, { token: value, ...extra }, client);
   const revoke = (value: string, client: Credentials = DEMO, extra: Record<string, string> = {}) =>
     postForm(`${server.baseUrl}/token/revocation`, { token: value, ...extra }, client);
-  const refresh = (refreshToken: string, client: Credentials = webApp, extra: Record<string, string> = {}) =>
+  const refresh = (refreshToken: string, client: Credentials = webApp, extra: Record<string, string | string[]> = {}) =>
     postForm(`${server.baseUrl}/token`, { grant_type: 'refresh_token', refresh_token: refreshToken, ...extra }, client);
   /** The password grant (a user without a second factor): a JWT for the API and a refresh token. */
   const signIn = async (user: { email: string }, client: Credentials = webApp, form: Record<string, string> = {}) => {
@@ -472,6 +472,16 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
       const retried = await refresh(refreshToken, webApp, { resource: server.config.defaultResource });
       expect(retried.status).toBe(200);
       expect(decodeJwt(String(retried.body.access_token))).toMatchObject({ aud: server.config.defaultResource, scope: 'api:read' });
+    });
+
+    test('a refresh naming two resources is invalid_target and spends nothing, even when one is its own API', async () => {
+      const { refreshToken } = await signIn(await newUser());
+      for (const resource of [[server.config.defaultResource, REPORTS_API], [REPORTS_API, server.config.defaultResource]]) {
+        const refused = await refresh(refreshToken, webApp, { resource });
+        expect(refused.status).toBe(400);
+        expect(refused.body.error).toBe('invalid_target');
+      }
+      expect((await refresh(refreshToken)).status).toBe(200);
     });
 
     test('a refresh asking for a scope its grant lacks is invalid_scope and spends nothing', async () => {
