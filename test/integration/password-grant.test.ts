@@ -188,6 +188,24 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
     expect(afterwards.body.error).toBe('invalid_grant');
   });
 
+  test('concurrent wrong codes on one mfa_token: at most five are checked, and the token is spent', async () => {
+    const user = await newUser(server);
+    const mfa = await mfaToken(user);
+    const right = await totpCode(user);
+    const wrong = right === '000000' ? '111111' : '000000';
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => token({ grant_type: MFA_OTP_GRANT_TYPE, mfa_token: mfa, otp: wrong })),
+    );
+    expect(answers.every((answer) => answer.status === 400 && answer.body.error === 'invalid_grant')).toBe(true);
+    const failures = await server.application.audit.list({ accountId: user.customerId, action: 'signin.failure' });
+    const checked = failures.filter((event) => event.details?.reason === 'wrong_code');
+    expect(checked.length).toBeGreaterThan(0);
+    expect(checked.length).toBeLessThanOrEqual(5);
+    const afterwards = await token({ grant_type: MFA_OTP_GRANT_TYPE, mfa_token: mfa, otp: right });
+    expect(afterwards.status).toBe(400);
+    expect(afterwards.body.error).toBe('invalid_grant');
+  });
+
   test('an mfa_token presented by another client, or expired, is invalid_grant', async () => {
     const user = await newUser(server);
     const mfa = await mfaToken(user);
