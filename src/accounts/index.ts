@@ -5,12 +5,12 @@ import { DuplicateKeyError, type Store, type StoredDocument } from '../store/ind
 import { normalizeEmail } from './email-address.js';
 import { PasswordHasher, type Argon2Parameters } from './password-hash.js';
 import { checkPasswordPolicy, PasswordPolicyError } from './password-policy.js';
-import { SignInThrottle, THROTTLE_COLLECTION, type ThrottleSettings, type ThrottleState } from './throttle.js';
+import { SignInThrottle, THROTTLE_COLLECTION, type AttemptReservation, type AttemptTicket, type ThrottleSettings, type ThrottleState } from './throttle.js';
 
 export { checkPasswordPolicy, describePasswordProblem, PasswordPolicyError, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './password-policy.js';
 export type { PasswordProblem } from './password-policy.js';
 export { SignInThrottle, THROTTLE_COLLECTION } from './throttle.js';
-export type { ThrottleSettings, ThrottleState } from './throttle.js';
+export type { AttemptReservation, AttemptTicket, ThrottleSettings, ThrottleState } from './throttle.js';
 export { EmailedLinks, type LiveLink } from './emailed-links.js';
 export { canonicalMailbox, normalizeEmail } from './email-address.js';
 export { MailboxBudget } from './mailbox-budget.js';
@@ -220,38 +220,40 @@ export class AccountService {
 
   /**
    * Checks a password with throttling per (account, IP). Every failing path costs one argon2
-   * verification (a dummy hash for unknown users), so timing does not tell them apart. A correct
-   * password does not clear the backoff: only a completed sign-in does (see recordSignInSuccess),
-   * since the second factor may still fail. An account failing `identity` is refused like a wrong password:
-   * the same work, counted by the same throttle, whatever the password.
+   * verification (a dummy hash for unknown users), so timing does not tell them apart. The attempt is
+   * reserved before the check (see SignInThrottle), so concurrent attempts count like sequential ones. A
+   * correct password gives its reservation back but does not clear the backoff: only a completed sign-in
+   * does (see recordSignInSuccess), since the second factor may still fail. An account failing `identity` is
+   * refused like a wrong password: the same work, counted by the same throttle, whatever the password.
    */
   async verifyPassword(username: string, password: string, ip: string, identity?: IdentityCheck): Promise<PasswordCheck> {
     const document = await this.#documentByUsername(username);
     const account = document ? toAccount(document) : undefined;
     const subject = this.throttleSubject(username, account);
-    const throttle = await this.throttle.check(subject, ip);
+    const reservation = await this.throttle.reserve(subject, ip);
     const mismatch = account && identity ? identity(account) : undefined;
-    if (throttle.throttled || !document || !account || document.status !== 'active' || mismatch) {
-      await this.#hasher.verifyDummy(password);
-      if (throttle.throttled) return { ok: false, reason: 'throttled', account, throttle };
-      if (!document || !account) {
-        await this.recordFailure(subject, ip, undefined);
-        return { ok: false, reason: 'unknown_user' };
+    if (!reservation.throttled && document && account && document.status === 'active' && !mismatch) {
+      if (!(await this.#hasher.verify(document.passwordHash, password))) {
+        await this.recordFailure(reservation.ticket, account);
+        return { ok: false, reason: 'wrong_password', account };
       }
-      await this.recordFailure(subject, ip, account);
-      return { ok: false, reason: mismatch ?? 'disabled', account };
+      await this.throttle.release(reservation.ticket);
+      if (this.#hasher.needsRehash(document.passwordHash)) {
+        await this.#accounts.updateOne(
+          { _id: document._id, passwordHash: document.passwordHash },
+          { $set: { passwordHash: await this.#hasher.hash(password) } },
+        );
+      }
+      return { ok: true, account };
     }
-    if (!(await this.#hasher.verify(document.passwordHash, password))) {
-      await this.recordFailure(subject, ip, account);
-      return { ok: false, reason: 'wrong_password', account };
+    await this.#hasher.verifyDummy(password);
+    if (reservation.throttled) return { ok: false, reason: 'throttled', account, throttle: reservation };
+    if (!document || !account) {
+      await this.recordFailure(reservation.ticket, undefined);
+      return { ok: false, reason: 'unknown_user' };
     }
-    if (this.#hasher.needsRehash(document.passwordHash)) {
-      await this.#accounts.updateOne(
-        { _id: document._id, passwordHash: document.passwordHash },
-        { $set: { passwordHash: await this.#hasher.hash(password) } },
-      );
-    }
-    return { ok: true, account };
+    await this.recordFailure(reservation.ticket, account);
+    return { ok: false, reason: mismatch ?? 'disabled', account };
   }
 
   async #documentByUsername(username: string): Promise<AccountDocument | null> {
@@ -260,14 +262,22 @@ export class AccountService {
     return isCustomerId(trimmed) ? this.#accounts.findOne({ _id: trimmed }) : this.#accounts.findOne({ emailKey: normalizeEmail(trimmed) });
   }
 
-  /** Whether a second-factor attempt may go on (same throttle as passwords). */
-  async checkThrottle(account: Account, ip: string): Promise<ThrottleState> {
-    return this.throttle.check(account.customerId, ip);
+  /**
+   * Reserves a second-factor attempt (same throttle as passwords), before the code is checked; settle the
+   * ticket with recordFailure or releaseAttempt.
+   */
+  async reserveAttempt(account: Account, ip: string): Promise<AttemptReservation> {
+    return this.throttle.reserve(account.customerId, ip);
   }
 
-  /** Counts a failed password or second factor; tells the ceiling listeners once when the ceiling is hit. */
-  async recordFailure(subject: string, ip: string, account: Account | undefined): Promise<{ ceilingReached: boolean }> {
-    const outcome = await this.throttle.recordFailure(subject, ip);
+  /** Gives back a reserved attempt that was not a failure. */
+  async releaseAttempt(ticket: AttemptTicket): Promise<void> {
+    await this.throttle.release(ticket);
+  }
+
+  /** Counts a reserved attempt as a failed password or second factor; tells the ceiling listeners once when the ceiling is hit. */
+  async recordFailure(ticket: AttemptTicket, account: Account | undefined): Promise<{ ceilingReached: boolean }> {
+    const outcome = await this.throttle.recordFailure(ticket);
     if (outcome.ceilingReached && account) {
       await Promise.all(this.#ceilingListeners.map((listener) => listener(account)));
     }

@@ -1,6 +1,11 @@
-import type { Store, StoredDocument } from '../store/index.js';
+import { randomUUID } from 'node:crypto';
+
+import { DuplicateKeyError, type Store, type StoredDocument } from '../store/index.js';
 
 export const THROTTLE_COLLECTION = 'signin_throttle';
+
+/** How long an attempt past the free ones holds its pair while being checked, unless ThrottleSettings says. */
+export const DEFAULT_CHECK_HOLD_MS = 30_000;
 
 export interface ThrottleSettings {
   /** Failures per (account, IP) answered without delay before the backoff starts. */
@@ -12,14 +17,24 @@ export interface ThrottleSettings {
   accountWindowSeconds: number;
   /** How long an address the account completed a sign-in from stays exempt from the ceiling (0: never). */
   knownAddressDays: number;
+  /**
+   * The longest an attempt past the free failures keeps its (account, IP) pair blocked while its password
+   * or code is checked; it only matters when the instance dies mid-check (default DEFAULT_CHECK_HOLD_MS).
+   */
+  checkHoldMs?: number;
 }
 
 interface PairDocument extends StoredDocument {
+  /** Failures counted so far, attempts being checked included (each is reserved as a failure first). */
   failures: number;
+  /** Set on every document written since reservations exist; `new Date(0)` when not blocked. */
   blockedUntil?: Date;
+  /** Random per document: a success deletes the pair, and a reservation made before it must not touch the next one. */
+  generation?: string;
 }
 
 interface AccountWindowDocument extends StoredDocument {
+  /** Failures in the window, attempts being checked included. */
   failures: number;
   ceilingNotified?: boolean;
 }
@@ -28,10 +43,32 @@ export type ThrottleState =
   | { throttled: false }
   | { throttled: true; reason: 'backoff' | 'ceiling'; retryAfterMs: number };
 
+type Throttled = Extract<ThrottleState, { throttled: true }>;
+
+/** An attempt allowed to be checked: settle it with recordFailure or release, exactly once. */
+export interface AttemptTicket {
+  readonly subject: string;
+  readonly ip: string;
+  /** The pair's count with this attempt in it, and the document it was counted in. */
+  readonly pairCount: number;
+  readonly pairGeneration: string | undefined;
+  /** Set when this attempt blocked the pair while it is checked (it was past the free failures). */
+  readonly heldUntil: Date | undefined;
+  readonly windowCount: number;
+  readonly windowExpiresAt: Date | undefined;
+}
+
+/** The outcome of `reserve`: refused (answer it like bad credentials), or a ticket to check the attempt. */
+export type AttemptReservation = Throttled | { throttled: false; ticket: AttemptTicket };
+
 export interface FailureOutcome {
   /** True only for the failure that reached the per-account ceiling (so the owner is told once). */
   ceilingReached: boolean;
 }
+
+/** Rounds of "update, else read why" before a reservation gives up and refuses (only under a storm of changes). */
+const RESERVATION_ROUNDS = 4;
+const NOT_BLOCKED = new Date(0);
 
 /**
  * Sign-in throttling kept in the Store, so every instance agrees. Two layers:
@@ -44,6 +81,12 @@ export interface FailureOutcome {
  *   holds, still under its own pair backoff: the owner keeps working from where they work, and a guesser
  *   sharing that address gets the handful of guesses the backoff allows and no more.
  * Callers answer a throttled attempt exactly like bad credentials.
+ *
+ * An attempt is reserved (counted as a failure) before the password or code is checked, each counter by one
+ * conditional single-document update, and settled afterwards: a failure keeps the count, anything else gives
+ * it back. Checking first and counting later let a burst of concurrent attempts all past the check. An
+ * attempt past the free failures also blocks its pair while it is checked, so the next one waits for its
+ * outcome (and the backoff it earns), as it would have sequentially.
  */
 export class SignInThrottle {
   constructor(
@@ -67,57 +110,181 @@ export class SignInThrottle {
     return `known:${subject}:${ip}`;
   }
 
+  #forgetPairAfter(now: number): Date {
+    return new Date(now + Math.max(this.settings.backoffMaxMs, this.settings.accountWindowSeconds * 1000));
+  }
+
+  #backoffMs(failures: number): number {
+    const exponent = Math.min(failures - this.settings.freeFailures - 1, 30);
+    return Math.min(this.settings.backoffBaseMs * 2 ** exponent, this.settings.backoffMaxMs);
+  }
+
   /** Whether the account completed a sign-in from this address within the known-address period. */
   async #isKnownAddress(subject: string, ip: string): Promise<boolean> {
     if (this.settings.knownAddressDays === 0) return false;
     return (await this.#collection.findOne({ _id: this.#knownAddressId(subject, ip) })) !== null;
   }
 
-  /** Whether an attempt for this subject (an account id, or a stand-in for an unknown name) may go on. */
-  async check(subject: string, ip: string): Promise<ThrottleState> {
+  /**
+   * Reserves an attempt for this subject (an account id, or a stand-in for an unknown name) from this
+   * address, or refuses it while the account is at its ceiling or the pair is backed off (or being checked).
+   */
+  async reserve(subject: string, ip: string): Promise<AttemptReservation> {
     const now = Date.now();
-    const [pair, window] = await Promise.all([
-      this.#collection.findOne({ _id: this.#pairId(subject, ip) }),
-      this.#collection.findOne({ _id: this.#accountId(subject) }),
-    ]);
-    // The known-address read happens only at the ceiling, which ordinary sign-ins never meet.
-    if (window && window.failures >= this.settings.accountCeiling && !(await this.#isKnownAddress(subject, ip))) {
-      return { throttled: true, reason: 'ceiling', retryAfterMs: Math.max(0, (window.expiresAt?.getTime() ?? now) - now) };
+    const window = await this.#reserveWindowSlot(subject, ip, now);
+    if (window.throttled) return window;
+    const pair = await this.#reservePairSlot(subject, ip, now);
+    if (pair.throttled) {
+      await this.#releaseWindowSlot(subject, window.expiresAt);
+      return pair;
     }
-    if (pair?.blockedUntil && pair.blockedUntil.getTime() > now) {
-      return { throttled: true, reason: 'backoff', retryAfterMs: pair.blockedUntil.getTime() - now };
-    }
-    return { throttled: false };
+    return {
+      throttled: false,
+      ticket: {
+        subject,
+        ip,
+        pairCount: pair.count,
+        pairGeneration: pair.generation,
+        heldUntil: pair.heldUntil,
+        windowCount: window.count,
+        windowExpiresAt: window.expiresAt,
+      },
+    };
   }
 
-  /** Counts a failed password or second factor; each counter is one atomic $inc. */
-  async recordFailure(subject: string, ip: string): Promise<FailureOutcome> {
-    const now = Date.now();
-    const forgetAfter = new Date(now + Math.max(this.settings.backoffMaxMs, this.settings.accountWindowSeconds * 1000));
-    const pair = await this.#collection.updateOne(
-      { _id: this.#pairId(subject, ip) },
-      { $inc: { failures: 1 }, $set: { expiresAt: forgetAfter } },
-      { upsert: true },
-    );
-    const failures = pair?.failures ?? 1;
-    if (failures > this.settings.freeFailures) {
-      const exponent = Math.min(failures - this.settings.freeFailures - 1, 30);
-      const delay = Math.min(this.settings.backoffBaseMs * 2 ** exponent, this.settings.backoffMaxMs);
-      await this.#collection.updateOne({ _id: this.#pairId(subject, ip) }, { $set: { blockedUntil: new Date(now + delay) } });
+  async #reserveWindowSlot(subject: string, ip: string, now: number): Promise<Throttled | { throttled: false; count: number; expiresAt: Date | undefined }> {
+    const id = this.#accountId(subject);
+    const ceiling = this.settings.accountCeiling;
+    for (let round = 0; round < RESERVATION_ROUNDS; round += 1) {
+      const below = await this.#collection.updateOne({ _id: id, failures: { $lt: ceiling } }, { $inc: { failures: 1 } });
+      if (below) return { throttled: false, count: below.failures, expiresAt: below.expiresAt };
+      const current = await this.#collection.findOne({ _id: id });
+      if (!current) {
+        const expiresAt = new Date(now + this.settings.accountWindowSeconds * 1000);
+        if (await this.#insertedFirst({ _id: id, failures: 1, expiresAt })) return { throttled: false, count: 1, expiresAt };
+        continue;
+      }
+      if (current.failures < ceiling) continue; // it changed between the update and the read
+      // The known-address read happens only at the ceiling, which ordinary sign-ins never meet.
+      if (!(await this.#isKnownAddress(subject, ip))) {
+        return { throttled: true, reason: 'ceiling', retryAfterMs: Math.max(0, (current.expiresAt?.getTime() ?? now) - now) };
+      }
+      const beyond = await this.#collection.updateOne({ _id: id }, { $inc: { failures: 1 } });
+      if (beyond) return { throttled: false, count: beyond.failures, expiresAt: beyond.expiresAt };
     }
+    return { throttled: true, reason: 'ceiling', retryAfterMs: this.settings.backoffBaseMs };
+  }
 
-    const window = await this.#collection.updateOne(
-      { _id: this.#accountId(subject) },
-      { $inc: { failures: 1 }, $setOnInsert: { expiresAt: new Date(now + this.settings.accountWindowSeconds * 1000) } },
-      { upsert: true },
-    );
-    if (!window || window.failures < this.settings.accountCeiling) return { ceilingReached: false };
+  async #reservePairSlot(
+    subject: string,
+    ip: string,
+    now: number,
+  ): Promise<Throttled | { throttled: false; count: number; generation: string | undefined; heldUntil: Date | undefined }> {
+    const id = this.#pairId(subject, ip);
+    const free = this.settings.freeFailures;
+    const expiresAt = this.#forgetPairAfter(now);
+    const heldUntil = new Date(now + (this.settings.checkHoldMs ?? DEFAULT_CHECK_HOLD_MS));
+    const open = { $lte: new Date(now) };
+    for (let round = 0; round < RESERVATION_ROUNDS; round += 1) {
+      // Within the free failures: no hold, the next attempt may go on whatever this one's outcome.
+      const freeSlot =
+        free > 0 ? await this.#collection.updateOne({ _id: id, failures: { $lt: free }, blockedUntil: open }, { $inc: { failures: 1 }, $set: { expiresAt } }) : null;
+      if (freeSlot) return { throttled: false, count: freeSlot.failures, generation: freeSlot.generation, heldUntil: undefined };
+      // Past them: if this one fails the pair backs off, so nothing else goes on until it is settled.
+      const heldSlot = await this.#collection.updateOne(
+        { _id: id, failures: { $gte: free }, blockedUntil: open },
+        { $inc: { failures: 1 }, $set: { expiresAt, blockedUntil: heldUntil } },
+      );
+      if (heldSlot) return { throttled: false, count: heldSlot.failures, generation: heldSlot.generation, heldUntil };
+      const current = await this.#collection.findOne({ _id: id });
+      if (!current) {
+        const generation = randomUUID();
+        const holding = free === 0 ? heldUntil : undefined;
+        if (await this.#insertedFirst({ _id: id, failures: 1, blockedUntil: holding ?? NOT_BLOCKED, generation, expiresAt })) {
+          return { throttled: false, count: 1, generation, heldUntil: holding };
+        }
+        continue;
+      }
+      if (current.blockedUntil === undefined) {
+        // Written before attempts were reserved: give it the field the reservations match on.
+        await this.#collection.updateOne({ _id: id, blockedUntil: { $exists: false } }, { $set: { blockedUntil: NOT_BLOCKED } });
+        continue;
+      }
+      if (current.blockedUntil.getTime() > now) return { throttled: true, reason: 'backoff', retryAfterMs: current.blockedUntil.getTime() - now };
+    }
+    return { throttled: true, reason: 'backoff', retryAfterMs: this.settings.backoffBaseMs };
+  }
+
+  /** Inserts a first counter document; false when another request inserted it first. */
+  async #insertedFirst(document: PairDocument & AccountWindowDocument): Promise<boolean> {
+    try {
+      await this.#collection.insert(document);
+      return true;
+    } catch (error) {
+      if (error instanceof DuplicateKeyError) return false;
+      throw error;
+    }
+  }
+
+  /** The attempt was not a failure after all (or was not checked): its reservation is given back. */
+  async release(ticket: AttemptTicket): Promise<void> {
+    await this.#releasePairSlot(ticket);
+    await this.#releaseWindowSlot(ticket.subject, ticket.windowExpiresAt);
+  }
+
+  async #releasePairSlot(ticket: AttemptTicket): Promise<void> {
+    const thisPair = { _id: this.#pairId(ticket.subject, ticket.ip), generation: ticket.pairGeneration ?? { $exists: false } };
+    // Unblock only the hold this attempt set; a block written since stays. A pair deleted by a success (or
+    // replaced since) no longer holds this reservation: nothing to give back.
+    if (ticket.heldUntil && (await this.#collection.updateOne({ ...thisPair, blockedUntil: ticket.heldUntil }, { $inc: { failures: -1 }, $set: { blockedUntil: NOT_BLOCKED } }))) {
+      return;
+    }
+    await this.#collection.updateOne(thisPair, { $inc: { failures: -1 } });
+  }
+
+  async #releaseWindowSlot(subject: string, windowExpiresAt: Date | undefined): Promise<void> {
+    // Matched by its end, so a window that expired and started anew is not decremented for an old attempt.
+    await this.#collection.updateOne({ _id: this.#accountId(subject), ...(windowExpiresAt ? { expiresAt: windowExpiresAt } : {}) }, { $inc: { failures: -1 } });
+  }
+
+  /** Settles a reserved attempt as a failed password or second factor: it stays counted, and may back the pair off. */
+  async recordFailure(ticket: AttemptTicket): Promise<FailureOutcome> {
+    await this.#settlePairFailure(ticket);
+    if (ticket.windowCount < this.settings.accountCeiling) return { ceilingReached: false };
     // Only the one caller that flips the flag reports the ceiling, however many race here.
     const flipped = await this.#collection.updateOne(
-      { _id: this.#accountId(subject), ceilingNotified: { $exists: false } },
+      { _id: this.#accountId(ticket.subject), ceilingNotified: { $exists: false } },
       { $set: { ceilingNotified: true } },
     );
     return { ceilingReached: flipped !== null };
+  }
+
+  async #settlePairFailure(ticket: AttemptTicket): Promise<void> {
+    const now = Date.now();
+    const id = this.#pairId(ticket.subject, ticket.ip);
+    const expiresAt = this.#forgetPairAfter(now);
+    const backsOff = ticket.pairCount > this.settings.freeFailures;
+    const settled = await this.#collection.updateOne(
+      { _id: id, generation: ticket.pairGeneration ?? { $exists: false } },
+      { $set: backsOff ? { expiresAt, blockedUntil: new Date(now + this.#backoffMs(ticket.pairCount)) } : { expiresAt } },
+    );
+    if (settled) return;
+    // A success ended the pair this attempt was reserved in (or it expired): it counts as a failure after
+    // that success, as it would have sequentially, so in-flight guesses do not escape the next count.
+    for (let round = 0; round < RESERVATION_ROUNDS; round += 1) {
+      const counted = await this.#collection.updateOne({ _id: id }, { $inc: { failures: 1 }, $set: { expiresAt } });
+      if (!counted) {
+        const blockedUntil = this.settings.freeFailures === 0 ? new Date(now + this.#backoffMs(1)) : NOT_BLOCKED;
+        if (await this.#insertedFirst({ _id: id, failures: 1, blockedUntil, generation: randomUUID(), expiresAt })) return;
+        continue;
+      }
+      if (counted.failures > this.settings.freeFailures) {
+        const blockedUntil = new Date(now + this.#backoffMs(counted.failures));
+        // Only ever lengthens a block: a shorter one must not cut the hold of an attempt being checked.
+        await this.#collection.updateOne({ _id: id, blockedUntil: { $lt: blockedUntil } }, { $set: { blockedUntil } });
+      }
+      return;
+    }
   }
 
   /**

@@ -87,6 +87,7 @@ const envSchema = z.object({
   SIGNIN_ACCOUNT_CEILING: intInRange(1, 1_000_000).default(100),
   SIGNIN_ACCOUNT_WINDOW_SECONDS: intInRange(1, 7 * 86400).default(3600),
   SIGNIN_KNOWN_ADDRESS_DAYS: intInRange(0, 365).default(30),
+  SIGNIN_CHECK_HOLD_MS: intInRange(1000, 600_000).default(30_000),
   RATE_LIMIT_WINDOW_SECONDS: intInRange(1, 3600).default(60),
   RATE_LIMIT_PASSWORD_GRANT: intInRange(0, 1_000_000).default(300),
   RATE_LIMIT_MFA_CHALLENGE: intInRange(0, 1_000_000).default(30),
@@ -210,6 +211,8 @@ export interface Config {
     accountWindowSeconds: number;
     /** Addresses the account completed a sign-in from pass the ceiling for this many days (0: none do). */
     knownAddressDays: number;
+    /** The longest an attempt past the free failures blocks its pair while it is checked (a crash mid-check). */
+    checkHoldMs: number;
   };
   /**
    * Per-IP fixed-window limits (requests per window; 0 turns a limit off). `signInPages` counts password and
@@ -512,6 +515,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       accountCeiling: env.SIGNIN_ACCOUNT_CEILING,
       accountWindowSeconds: env.SIGNIN_ACCOUNT_WINDOW_SECONDS,
       knownAddressDays: env.SIGNIN_KNOWN_ADDRESS_DAYS,
+      checkHoldMs: env.SIGNIN_CHECK_HOLD_MS,
     },
     rateLimits: {
       windowSeconds: env.RATE_LIMIT_WINDOW_SECONDS,

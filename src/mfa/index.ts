@@ -42,7 +42,7 @@ export type GuardedSecondFactorResult =
   | { ok: false; reason: 'throttled' | 'wrong_code'; ceilingReached: boolean };
 
 /** The part of the account service the second factor shares: the sign-in throttle. */
-export type SignInThrottlePort = Pick<AccountService, 'checkThrottle' | 'recordFailure' | 'recordSignInSuccess'>;
+export type SignInThrottlePort = Pick<AccountService, 'reserveAttempt' | 'releaseAttempt' | 'recordFailure' | 'recordSignInSuccess'>;
 
 export type EmailCodeOutcome =
   | { sent: true }
@@ -181,16 +181,24 @@ export class MfaService {
   /**
    * verifySecondFactor behind the sign-in throttle, as the password grant and the login pages use it:
    * refused while the (account, IP) pair or the account is throttled, a wrong code counted as a failure,
-   * a success clearing the pair's backoff. Callers answer `throttled` exactly like `wrong_code`.
+   * a success clearing the pair's backoff. The attempt is reserved before the code is checked, so
+   * concurrent codes count like sequential ones. Callers answer `throttled` exactly like `wrong_code`.
    */
   async verifySecondFactorGuarded(account: Account, input: SecondFactorInput, ip: string, clock: TotpClock = {}): Promise<GuardedSecondFactorResult> {
-    const state = await this.throttle.checkThrottle(account, ip);
-    if (state.throttled) return { ok: false, reason: 'throttled', ceilingReached: false };
-    const result = await this.verifySecondFactor(account.customerId, input, clock);
+    const reservation = await this.throttle.reserveAttempt(account, ip);
+    if (reservation.throttled) return { ok: false, reason: 'throttled', ceilingReached: false };
+    let result: SecondFactorResult;
+    try {
+      result = await this.verifySecondFactor(account.customerId, input, clock);
+    } catch (error) {
+      await this.throttle.releaseAttempt(reservation.ticket).catch(() => undefined);
+      throw error;
+    }
     if (!result.ok) {
-      const { ceilingReached } = await this.throttle.recordFailure(account.customerId, ip, account);
+      const { ceilingReached } = await this.throttle.recordFailure(reservation.ticket, account);
       return { ok: false, reason: 'wrong_code', ceilingReached };
     }
+    await this.throttle.releaseAttempt(reservation.ticket);
     await this.throttle.recordSignInSuccess(account, ip);
     return result;
   }

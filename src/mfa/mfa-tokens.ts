@@ -18,8 +18,17 @@ export interface MfaTokenContext {
 }
 
 interface MfaTokenDocument extends StoredDocument, MfaTokenContext {
+  /** Codes tried or being tried: each is reserved here before it is checked. */
   attempts: number;
+  /** Codes found wrong. */
+  wrongCodes?: number;
   createdAt: Date;
+}
+
+function contextOf(document: MfaTokenDocument): MfaTokenContext {
+  const context: MfaTokenContext = { clientId: document.clientId, accountId: document.accountId, scope: document.scope };
+  if (document.resource !== undefined) context.resource = document.resource;
+  return context;
 }
 
 /**
@@ -59,15 +68,37 @@ export class MfaTokens {
     if (mfaToken.length === 0 || mfaToken.length > 256) return undefined;
     const document = await this.#tokens.findOne({ ...this.#filter(mfaToken), attempts: { $lt: this.settings.maxAttempts } });
     if (!document || document.clientId !== clientId) return undefined;
-    const context: MfaTokenContext = { clientId: document.clientId, accountId: document.accountId, scope: document.scope };
-    if (document.resource !== undefined) context.resource = document.resource;
-    return context;
+    return contextOf(document);
   }
 
-  /** Counts a wrong code; the token is destroyed when it has no attempts left. */
+  /**
+   * Reserves one code attempt on the token, before the code is checked: the token's context when it is
+   * live, belongs to this client and has attempts left (one conditional update, so of concurrent requests
+   * at most `maxAttempts` ever get one); else undefined. Settle it with recordWrongCode, releaseAttempt or
+   * spend.
+   */
+  async reserveAttempt(mfaToken: string, clientId: string): Promise<MfaTokenContext | undefined> {
+    if (mfaToken.length === 0 || mfaToken.length > 256) return undefined;
+    const document = await this.#tokens.updateOne(
+      { ...this.#filter(mfaToken), clientId, attempts: { $lt: this.settings.maxAttempts } },
+      { $inc: { attempts: 1 } },
+    );
+    return document ? contextOf(document) : undefined;
+  }
+
+  /** Gives back a reserved attempt whose code was not checked (e.g. the sign-in throttle refused it). */
+  async releaseAttempt(mfaToken: string): Promise<void> {
+    await this.#tokens.updateOne({ ...this.#filter(mfaToken), attempts: { $gt: 0 } }, { $inc: { attempts: -1 } });
+  }
+
+  /**
+   * Settles a reserved attempt as a wrong code; the token is destroyed at the last wrong one. (Its attempts
+   * are spent by then anyway; a right code still being checked on one of them can only be among the
+   * reserved ones, and then this count never reaches the limit.)
+   */
   async recordWrongCode(mfaToken: string): Promise<void> {
-    const updated = await this.#tokens.updateOne(this.#filter(mfaToken), { $inc: { attempts: 1 } });
-    if (updated && updated.attempts >= this.settings.maxAttempts) await this.#tokens.deleteMany({ _id: updated._id });
+    const updated = await this.#tokens.updateOne(this.#filter(mfaToken), { $inc: { wrongCodes: 1 } });
+    if (updated && (updated.wrongCodes ?? 0) >= this.settings.maxAttempts) await this.#tokens.deleteMany({ _id: updated._id });
   }
 
   /** Spends the token; true only for the one caller that removed it. */

@@ -297,6 +297,36 @@ describe.each(STORE_KINDS)('Generate Token API: an identity mismatch counts like
   });
 });
 
+describe.each(STORE_KINDS)('Generate Token API: concurrent wrong keys count like sequential ones (%s store)', (storeKind) => {
+  const FREE_FAILURES = 3;
+  const BURST = 20;
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer({
+      store: storeKind,
+      // A backoff the burst cannot outlast, however slow the machine: later checks would be sequential ones.
+      env: { SIGNIN_FREE_FAILURES: String(FREE_FAILURES), SIGNIN_BACKOFF_BASE_MS: '60000', RATE_LIMIT_PASSWORD_GRANT: '10000', ARGON2_MEMORY_KIB: '19456' },
+    });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  test(`${BURST} wrong keys at once for one customer: at most SIGNIN_FREE_FAILURES + 1 are checked, every answer the same 401`, async () => {
+    const user = await newUser(server, { totp: false });
+    const answers = await Promise.all(
+      Array.from({ length: BURST }, (_, index) => callApi(server, credentials(user, { key: Buffer.from(`wrong password ${index}`).toString('base64') }))),
+    );
+    for (const answer of answers) expect(answer).toMatchObject({ status: 401, body: { status: 401, message: 'invalid credentials' } });
+    const failures = await server.application.audit.list({ accountId: user.customerId, action: 'signin.failure', limit: 500 });
+    const checked = failures.filter((event) => event.details?.reason === 'wrong_password').length;
+    expect(checked).toBeGreaterThan(0);
+    expect(checked).toBeLessThanOrEqual(FREE_FAILURES + 1);
+    expect(await server.application.audit.list({ accountId: user.customerId, action: 'signin.throttled', limit: 500 })).toHaveLength(BURST - checked);
+  });
+});
+
 describe('Generate Token API turned off (COMPAT_TOKEN_API=false)', () => {
   let server: TestServer;
   beforeAll(async () => {

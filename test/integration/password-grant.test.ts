@@ -257,6 +257,24 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
     expect(afterwards.body.error).toBe('invalid_grant');
   });
 
+  test('concurrent wrong codes on one mfa_token: at most five are checked, and the token is spent', async () => {
+    const user = await newUser(server);
+    const mfa = await mfaToken(user);
+    const right = await totpCode(user);
+    const wrong = right === '000000' ? '111111' : '000000';
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => token({ grant_type: MFA_OTP_GRANT_TYPE, mfa_token: mfa, otp: wrong })),
+    );
+    expect(answers.every((answer) => answer.status === 400 && answer.body.error === 'invalid_grant')).toBe(true);
+    const failures = await server.application.audit.list({ accountId: user.customerId, action: 'signin.failure' });
+    const checked = failures.filter((event) => event.details?.reason === 'wrong_code');
+    expect(checked.length).toBeGreaterThan(0);
+    expect(checked.length).toBeLessThanOrEqual(5);
+    const afterwards = await token({ grant_type: MFA_OTP_GRANT_TYPE, mfa_token: mfa, otp: right });
+    expect(afterwards.status).toBe(400);
+    expect(afterwards.body.error).toBe('invalid_grant');
+  });
+
   test('an mfa_token presented by another client, or expired, is invalid_grant', async () => {
     const user = await newUser(server);
     const mfa = await mfaToken(user);
@@ -413,6 +431,72 @@ describe('throttling (memory store, short backoff)', () => {
     }
     expect(statuses).toEqual([400, 400, 400, 429, 429]);
     expect(Number(retryAfter)).toBeGreaterThan(0);
+  });
+});
+
+/**
+ * Attempts sent at once must count like attempts sent one after another: each limit is reserved by one
+ * conditional update before the password or code is checked (argon2 takes long enough for a burst to race).
+ */
+describe.each(STORE_KINDS)('concurrent sign-in attempts on the %s store (default throttle)', (storeKind) => {
+  const FREE_FAILURES = 3;
+  const BURST = 20;
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({
+      store: storeKind,
+      // A backoff the burst cannot outlast, however slow the machine: later checks would be sequential ones.
+      env: { SIGNIN_FREE_FAILURES: String(FREE_FAILURES), SIGNIN_BACKOFF_BASE_MS: '60000', RATE_LIMIT_PASSWORD_GRANT: '10000', ARGON2_MEMORY_KIB: '19456' },
+    });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+  const token = (form: Record<string, string>) => postForm(`${server.baseUrl}/token`, form, DEMO);
+  /** Ends every (account, IP) backoff now, rather than wait for it. */
+  const endBackoffs = async () => {
+    const throttle = server.store.collection<{ _id: string; blockedUntil?: Date }>('signin_throttle');
+    for (const pair of await throttle.find({ blockedUntil: { $exists: true } })) {
+      await throttle.updateOne({ _id: pair._id, blockedUntil: { $gt: new Date() } }, { $set: { blockedUntil: new Date(Date.now() - 1000) } });
+    }
+  };
+  const reasons = async (accountId: string) =>
+    (await server.application.audit.list({ accountId, limit: 500 })).map((event) => `${event.action}:${String(event.details?.reason ?? '')}`);
+
+  test(`${BURST} wrong passwords at once from one address: at most SIGNIN_FREE_FAILURES + 1 are checked, the rest throttled alike`, async () => {
+    const user = await newUser(server, { totp: false });
+    const answers = await Promise.all(
+      Array.from({ length: BURST }, (_, index) => token({ grant_type: 'password', username: user.email, password: `wrong password ${index}` })),
+    );
+    for (const answer of answers) {
+      expect(answer.status).toBe(400);
+      expect(answer.body).toEqual(answers[0]?.body);
+    }
+    const events = await reasons(user.customerId);
+    const checked = events.filter((event) => event === 'signin.failure:wrong_password').length;
+    expect(checked).toBeGreaterThan(0);
+    expect(checked).toBeLessThanOrEqual(FREE_FAILURES + 1);
+    expect(events.filter((event) => event === 'signin.throttled:throttled')).toHaveLength(BURST - checked);
+  });
+
+  test('the right password among a burst of wrong ones: no more checks than the backoff allows, and it works once the backoff is over', async () => {
+    const user = await newUser(server, { totp: false });
+    const forms = Array.from({ length: BURST }, (_, index) => ({
+      grant_type: 'password',
+      username: user.email,
+      password: index === BURST / 2 ? PASSWORD : `wrong password ${index}`,
+      scope: 'api:read',
+    }));
+    const answers = await Promise.all(forms.map((form) => token(form)));
+    const refusals = answers.filter((answer) => answer.status !== 200);
+    for (const refusal of refusals) expect(refusal).toMatchObject({ status: 400, body: refusals[0]?.body ?? {} });
+    expect(refusals[0]?.body.error).toBe('invalid_grant');
+    const events = await reasons(user.customerId);
+    const checked = events.filter((event) => event === 'signin.failure:wrong_password' || event.startsWith('signin.success')).length;
+    expect(checked).toBeLessThanOrEqual(FREE_FAILURES + 1);
+    // Whatever the order the burst was served in, the owner gets in once the backoff it earned is over.
+    await endBackoffs();
+    expect((await token(forms[BURST / 2] ?? {})).status).toBe(200);
   });
 });
 

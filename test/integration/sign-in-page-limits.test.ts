@@ -2,6 +2,7 @@ import { windowWithSecondsLeft } from '../support/clock.js';
 import { createCustomer, totpCode } from '../support/dashboard.js';
 import { PageClient, textOf, type PageResponse } from '../support/page-client.js';
 import { startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import type { Application } from '../../src/app.js';
 
 const LIMIT = 3;
 const WINDOW_SECONDS = 3600;
@@ -80,5 +81,57 @@ describe.each(STORE_KINDS)('per-IP limit of the sign-in pages (%s store)', (stor
     expectRateLimitedPage(limited);
     expect(limited.html).toMatch(/action="\/interaction\/[^"/]+\/mfa"/);
     expect(await server.application.audit.list({ accountId: customer.customerId, action: 'signin.success' })).toEqual([]);
+  });
+});
+
+/** Throttled page submissions so far (the pages answer them exactly like wrong ones, and count them here). */
+async function backoffLockouts(application: Application): Promise<number> {
+  const values = (await application.metrics.lockouts.get()).values;
+  return values.filter((value) => value.labels.kind === 'backoff').reduce((sum, value) => sum + value.value, 0);
+}
+
+/**
+ * The (account, IP) backoff behind the pages holds for submissions sent at once: each is reserved before its
+ * password or code is checked, so a burst gets no more checks than the same submissions one after another.
+ */
+describe.each(STORE_KINDS)('sign-in pages: concurrent submissions meet the backoff like sequential ones (%s store)', (storeKind) => {
+  const FREE_FAILURES = 3;
+  const BURST = 20;
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ store: storeKind, env: { RATE_LIMIT_SIGN_IN_PAGES: '10000', SIGNIN_FREE_FAILURES: String(FREE_FAILURES), SIGNIN_BACKOFF_BASE_MS: '60000' } });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  test(`${BURST} wrong passwords at once on the login page: at most SIGNIN_FREE_FAILURES + 1 are checked, every answer the same`, async () => {
+    const customer = await createCustomer(server, { totp: false });
+    const client = new PageClient(server.baseUrl);
+    const login = await client.follow('/dashboard');
+    const throttledBefore = await backoffLockouts(server.application);
+    const pages = await Promise.all(
+      Array.from({ length: BURST }, (_, index) => client.submit(login, /\/login$/, { username: customer.email, password: `${WRONG} ${index}` })),
+    );
+    for (const page of pages) expect(loginError(page)).toBe('The email or password is not correct.');
+    const throttled = (await backoffLockouts(server.application)) - throttledBefore;
+    expect(BURST - throttled).toBeGreaterThan(0);
+    expect(BURST - throttled).toBeLessThanOrEqual(FREE_FAILURES + 1);
+  });
+
+  test(`${BURST} wrong codes at once on the MFA page: at most SIGNIN_FREE_FAILURES + 1 are checked, the pending sign-in survives`, async () => {
+    const customer = await createCustomer(server, { totp: true });
+    const client = new PageClient(server.baseUrl);
+    const login = await client.follow('/dashboard');
+    const mfa = await client.submit(login, /\/login$/, { username: customer.email, password: customer.password });
+    expect(mfa.html).toMatch(/action="\/interaction\/[^"/]+\/mfa"/);
+    const right = await totpCode(customer.totpSecret ?? '');
+    const wrong = right === '000000' ? '111111' : '000000';
+    const throttledBefore = await backoffLockouts(server.application);
+    const pages = await Promise.all(Array.from({ length: BURST }, () => client.submit(mfa, /\/mfa$/, { method: 'totp', code: wrong })));
+    for (const page of pages) expect(page.html).toContain('That code is not valid');
+    const throttled = (await backoffLockouts(server.application)) - throttledBefore;
+    expect(BURST - throttled).toBeGreaterThan(0);
+    expect(BURST - throttled).toBeLessThanOrEqual(FREE_FAILURES + 1);
   });
 });

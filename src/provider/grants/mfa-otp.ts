@@ -34,18 +34,31 @@ export function registerMfaOtpGrant(provider: Provider, dependencies: UserGrantD
     const outcome = { grant: 'mfa-otp', grantType: String(ctx.oidc.params?.grant_type) } as const;
     const factor = recoveryCode !== undefined ? 'recovery_code' : 'otp';
 
-    const context = await mfa.tokens.find(mfaToken, ctx.oidc.client?.clientId ?? '');
+    // The attempt is reserved on the token before the code is checked, so concurrent codes cannot pass its limit.
+    const context = await mfa.tokens.reserveAttempt(mfaToken, ctx.oidc.client?.clientId ?? '');
     if (!context) {
       await refuseSignIn(ctx, dependencies, { ...outcome, account: undefined, factor, reason: 'mfa_token_invalid', throttled: false });
       throw new errors.InvalidGrant('mfa_token is invalid, expired, spent or was issued to another client');
     }
     const account = await accounts.findById(context.accountId);
-    if (!account || account.status !== 'active') throw invalidCredentials();
+    if (!account || account.status !== 'active') {
+      await mfa.tokens.releaseAttempt(mfaToken);
+      throw invalidCredentials();
+    }
 
-    const verified = await mfa.verifySecondFactorGuarded(account, recoveryCode !== undefined ? { recoveryCode } : { otp: otp ?? '' }, ctx.ip);
+    let verified: Awaited<ReturnType<typeof mfa.verifySecondFactorGuarded>>;
+    try {
+      verified = await mfa.verifySecondFactorGuarded(account, recoveryCode !== undefined ? { recoveryCode } : { otp: otp ?? '' }, ctx.ip);
+    } catch (error) {
+      await mfa.tokens.releaseAttempt(mfaToken).catch(() => undefined);
+      throw error;
+    }
     if (!verified.ok) {
-      if (verified.reason === 'throttled') metrics.lockouts.inc({ kind: 'backoff' });
-      else await mfa.tokens.recordWrongCode(mfaToken);
+      // A throttled attempt never checked the code: it does not use up one of the token's attempts.
+      if (verified.reason === 'throttled') {
+        metrics.lockouts.inc({ kind: 'backoff' });
+        await mfa.tokens.releaseAttempt(mfaToken);
+      } else await mfa.tokens.recordWrongCode(mfaToken);
       if (verified.ceilingReached) metrics.lockouts.inc({ kind: 'ceiling' });
       throw await refuseSignIn(ctx, dependencies, { ...outcome, account, factor, reason: verified.reason, throttled: verified.reason === 'throttled' });
     }
