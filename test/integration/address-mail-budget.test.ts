@@ -6,6 +6,7 @@ import { windowWithSecondsLeft } from '../support/clock.js';
 import { createCustomer } from '../support/dashboard.js';
 import { PageClient } from '../support/page-client.js';
 import { startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { waitFor } from '../support/wait-for.js';
 import { TestMailbox } from '../support/smtp.js';
 
 const PASSWORD = 'my own long sign-up passphrase';
@@ -46,14 +47,6 @@ describe.each(STORE_KINDS)('per-address email budget (%s store)', (storeKind) =>
   /** The sign-up budget's counts hold no typed address in clear (they are under a keyed hash of the mailbox). */
   async function rateLimitKeys(): Promise<string[]> {
     return (await server.store.collection<{ _id: string }>(RATE_LIMITS_COLLECTION).find({})).map((window) => String(window._id));
-  }
-
-  async function waitFor(condition: () => Promise<boolean> | boolean, what: string): Promise<void> {
-    for (let attempt = 0; attempt < 100; attempt += 1) {
-      if (await condition()) return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error(`timed out waiting for ${what}`);
   }
 
   test('canonicalMailbox: case, +tags and Gmail dots name one mailbox; other domains keep their dots', () => {
