@@ -204,16 +204,22 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
     expect(await grantsOf(withoutSecondFactor)).toEqual([]);
   });
 
-  test('the role check at issuance stays: a role removed between the two steps refuses the tokens and leaves no grant', async () => {
+  test('a role removed between the two steps: the mfa-otp step refuses the scope before the code, nothing spent or stored', async () => {
     const user = await newUser(server);
     await server.application.accounts.setRoles(user.customerId, ['tester', 'writer']);
     const first = await passwordStep(user, { scope: 'api:write' });
     expect(first.status).toBe(403);
     await server.application.accounts.setRoles(user.customerId, ['tester']);
-    const second = await token({ grant_type: MFA_OTP_GRANT_TYPE, mfa_token: String(first.body.mfa_token), otp: await totpCode(user) });
+    const code = await totpCode(user);
+    const second = await token({ grant_type: MFA_OTP_GRANT_TYPE, mfa_token: String(first.body.mfa_token), otp: code });
     expect(second.status).toBe(400);
     expect(second.body).toMatchObject({ error: 'invalid_scope', error_description: 'scope requires the role writer' });
     expect(await grantsOf(user)).toEqual([]);
+    const actions = (await server.application.audit.list({ accountId: user.customerId })).map((event) => event.action);
+    expect(actions).not.toContain('signin.success');
+    // The code was not checked, so not spent (a checked one would now be refused as a replay).
+    await server.application.accounts.setRoles(user.customerId, ['tester', 'writer']);
+    expect((await passwordStep(user, { otp: code, scope: 'api:write' })).status).toBe(200);
   });
 
   test('a replayed TOTP code is refused', async () => {

@@ -1,6 +1,8 @@
 import type Provider from 'oidc-provider';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 
+import { assertScopesPermittedByRoles } from '../token-claims.js';
+import { apiScopesOf } from './scope-policy.js';
 import { completeSignIn, refuseSignIn } from './sign-in-outcome.js';
 import {
   assertUserGrantAllowed,
@@ -44,6 +46,15 @@ export function registerMfaOtpGrant(provider: Provider, dependencies: UserGrantD
     if (!account || account.status !== 'active') {
       await mfa.tokens.releaseAttempt(mfaToken);
       throw invalidCredentials();
+    }
+    try {
+      // Roles may have changed since mfa_required (the password grant checked them then): a scope they no longer
+      // allow is refused before the code is checked, so no code is spent and no sign-in counts as a success.
+      assertScopesPermittedByRoles(apiScopesOf(context.scope), account.roles, dependencies.scopeRoleRequirements);
+    } catch (error) {
+      await mfa.tokens.releaseAttempt(mfaToken);
+      await refuseSignIn(ctx, dependencies, { ...outcome, account, factor, reason: 'scope_requires_role', throttled: false });
+      throw error;
     }
 
     let verified: Awaited<ReturnType<typeof mfa.verifySecondFactorGuarded>>;

@@ -17,9 +17,12 @@ function requestedResource(ctx: KoaContextWithOIDC, resourceServers: ResourceSer
 
 /** The requested scopes an access token carries: the API ones (openid and offline_access shape other tokens). */
 export function requestedApiScopes(ctx: KoaContextWithOIDC): string[] {
-  return String(ctx.oidc.params?.scope ?? '')
-    .split(' ')
-    .filter((scope) => scope.length > 0 && !OIDC_SCOPES.has(scope));
+  return apiScopesOf(String(ctx.oidc.params?.scope ?? ''));
+}
+
+/** The API scopes of a space-separated scope value (openid and offline_access left out). */
+export function apiScopesOf(scope: string): string[] {
+  return scope.split(' ').filter((value) => value.length > 0 && !OIDC_SCOPES.has(value));
 }
 
 /**
