@@ -14,7 +14,14 @@ const clientName = z.string().trim().min(1, 'must not be empty').max(200);
 const grantTypes = z.array(z.string().min(1).max(200)).min(1, 'at least one grant type').max(10);
 // At least one: a client without a scope list would not be limited by one.
 const scopes = z.array(scopeToken).min(1, 'at least one scope').max(50);
-const redirectUris = z.array(z.url({ protocol: /^https?$/ })).max(20);
+// Shape only here: the client registry checks each by the client's application type and names the field.
+const redirectUris = z
+  .array(z.string().max(2048).refine((value) => URL.canParse(value), 'must be an absolute URI'))
+  .max(20)
+  .describe('matched exactly. web: https (http only on loopback). native: http://127.0.0.1 or http://[::1] (any port accepted at /auth), a claimed https URI, or a reverse-domain private-use scheme such as com.example.app:/callback');
+const applicationType = z
+  .enum(['web', 'native'])
+  .describe('native: a desktop, mobile or CLI app (RFC 8252), a public client (token_endpoint_auth_method none) whose loopback redirect URIs match on any port; fixed at creation');
 // Shape only: the client registry checks each key (public, of a known type) and names the bad one.
 const jwks = z
   .looseObject({ keys: z.array(z.looseObject({ kty: z.string() })).min(1, 'at least one key').max(10) })
@@ -40,10 +47,15 @@ export const createClientRequest = z
   .strictObject({
     client_id: z.string().regex(clientIdPattern, 'letters, digits and . _ ~ - only (1-128)').optional(),
     name: clientName,
+    application_type: applicationType.default('web'),
     grant_types: grantTypes,
     scopes,
     redirect_uris: redirectUris.default([]),
-    token_endpoint_auth_method: z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none']).default('client_secret_basic'),
+    // No default here: it depends on application_type (client_secret_basic for web, none for native).
+    token_endpoint_auth_method: z
+      .enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'])
+      .optional()
+      .describe('default client_secret_basic; none (and only none) for a native app'),
     jwks: jwks.optional(),
     password_grant: z.boolean().default(false).describe('allow the password grant (first-party confidential clients only)'),
     mfa_required: z.boolean().default(false).describe('tokens need a second factor even for users without one enrolled'),
@@ -57,7 +69,7 @@ export const updateClientRequest = z
     name: clientName.optional(),
     grant_types: grantTypes.optional(),
     scopes: scopes.optional(),
-    redirect_uris: redirectUris.optional(),
+    redirect_uris: redirectUris.optional().describe('replaces the list; checked by the rules of the client\'s application_type'),
     password_grant: z.boolean().optional(),
     mfa_required: z.boolean().optional(),
     jwks: jwks.optional().describe('replaces the public keys of a private_key_jwt client (key rotation)'),
@@ -86,6 +98,7 @@ export const clientResponse = z
   .object({
     client_id: z.string(),
     name: z.string(),
+    application_type: z.enum(['web', 'native']),
     grant_types: z.array(z.string()),
     scopes: z.array(z.string()),
     redirect_uris: z.array(z.string()),

@@ -8,6 +8,7 @@ import type { Migration, Store } from '../store/index.js';
 import { PreviousClientSecrets } from './previous-secrets.js';
 import { hashClientSecret } from './secret-hash.js';
 import {
+  type ApplicationType,
   ClientValidationError,
   isPublicClientCredentials,
   JWKS_WITHOUT_KEYS_MESSAGE,
@@ -16,11 +17,12 @@ import {
   validateClientName,
   validateListChanges,
   validateNewClient,
+  validateRedirectUris,
 } from './validation.js';
 
 export { hashClientSecret, isHashedClientSecret, verifyClientSecret } from './secret-hash.js';
 export { VerifiedClientSecrets } from './verified-secrets.js';
-export { ClientValidationError, hasControlCharacters, validateNewClient } from './validation.js';
+export { APPLICATION_TYPES, type ApplicationType, ClientValidationError, hasControlCharacters, validateNewClient } from './validation.js';
 
 /** The shape version of documents in the clients collection; bump it with a migration. */
 export const CLIENT_SCHEMA_VERSION = 1;
@@ -50,9 +52,15 @@ export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'p
 export interface NewClient {
   clientId?: string;
   name: string;
+  /**
+   * `native` for a desktop, mobile or command-line app (RFC 8252): a public client whose loopback redirect URIs
+   * match on any port; `web` (the default) otherwise. Fixed at registration.
+   */
+  applicationType?: ApplicationType;
   grantTypes: string[];
   scopes: string[];
   redirectUris?: string[];
+  /** Defaults to client_secret_basic, or none for a native app (which may have no other). */
   authMethod?: ClientAuthMethod;
   /** A caller-chosen secret (development seed only); otherwise one is generated. */
   secret?: string;
@@ -95,6 +103,7 @@ export interface ClientChanges {
 export interface ClientView {
   clientId: string;
   name: string;
+  applicationType: ApplicationType;
   grantTypes: string[];
   scopes: string[];
   redirectUris: string[];
@@ -160,7 +169,8 @@ export class ClientRegistry {
     const input = validateNewClient(unvalidated);
     this.#checkAudiencesKnown(input.resourceServerAudiences);
     const clientId = input.clientId ?? `client_${randomSecret(12)}`;
-    const authMethod = input.authMethod ?? 'client_secret_basic';
+    const native = input.applicationType === 'native';
+    const authMethod = input.authMethod ?? (native ? 'none' : 'client_secret_basic');
     const usesSecret = authMethod === 'client_secret_basic' || authMethod === 'client_secret_post';
     const clientSecret = usesSecret ? (input.secret ?? randomSecret(32)) : undefined;
     const grantTypes = input.grantTypes;
@@ -174,6 +184,9 @@ export class ClientRegistry {
       token_endpoint_auth_method: authMethod,
       client_id_issued_at: Math.floor(Date.now() / 1000),
     };
+    // oidc-provider's own switch: native redirect URI rules at validation, any port for a loopback redirect URI
+    // at /auth (RFC 8252 7.3), and consent asked at every authorization (RFC 8252 8.6). Web is its default.
+    if (native) metadata.application_type = 'native';
     if (clientSecret) metadata.client_secret = hashClientSecret(this.secrets, clientSecret);
     if (input.jwks) metadata.jwks = input.jwks as AdapterPayload['jwks'];
     if (input.resourceServerAudiences) metadata.resource_server_audiences = input.resourceServerAudiences;
@@ -217,7 +230,7 @@ export class ClientRegistry {
     const metadata = JSON.parse(document.data) as AdapterPayload;
     if (changes.name !== undefined) metadata.client_name = validateClientName(changes.name);
     if (changes.scopes !== undefined) metadata.scope = changes.scopes.join(' ');
-    if (changes.redirectUris !== undefined) metadata.redirect_uris = changes.redirectUris;
+    if (changes.redirectUris !== undefined) metadata.redirect_uris = validateRedirectUris(applicationTypeOf(metadata), changes.redirectUris);
     if (changes.grantTypes !== undefined) {
       if (isPublicClientCredentials(changes.grantTypes, metadata.token_endpoint_auth_method)) {
         throw new ClientValidationError(`grantTypes: ${PUBLIC_CLIENT_CREDENTIALS_MESSAGE}`, 'grant_types');
@@ -322,6 +335,7 @@ function toView(document: OidcDocument): ClientView {
   return {
     clientId: document._id,
     name: typeof metadata.client_name === 'string' ? metadata.client_name : '',
+    applicationType: applicationTypeOf(metadata),
     grantTypes: [...(metadata.grant_types ?? [])],
     scopes: typeof metadata.scope === 'string' && metadata.scope ? metadata.scope.split(' ') : [],
     redirectUris: [...(metadata.redirect_uris ?? [])],
@@ -334,6 +348,10 @@ function toView(document: OidcDocument): ClientView {
     webOrigins: stringList(metadata.web_origins),
     createdAt: new Date(document.createdAt),
   };
+}
+
+function applicationTypeOf(metadata: AdapterPayload): ApplicationType {
+  return metadata.application_type === 'native' ? 'native' : 'web';
 }
 
 function stringList(value: unknown): string[] {

@@ -16,7 +16,9 @@ export class ClientValidationError extends Error {
   }
 }
 
-const snakeCase = (name: string) => name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+/** The OAuth metadata name of a registration field: snake case, but for the one named differently. */
+const metadataName = (name: string) =>
+  name === 'authMethod' ? 'token_endpoint_auth_method' : name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
 
 const GRANT_TYPES = ['client_credentials', 'authorization_code', 'refresh_token', 'password', 'urn:authtoken:params:oauth:grant-type:mfa-otp'] as const;
 const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
@@ -29,14 +31,71 @@ function isHttpsOrLoopbackHttp(url: URL): boolean {
   return url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
 }
 
-const redirectUri = z
+/** `web`: a server-side or browser app (the default). `native`: a desktop, mobile or command-line app (RFC 8252). */
+export const APPLICATION_TYPES = ['web', 'native'] as const;
+export type ApplicationType = (typeof APPLICATION_TYPES)[number];
+
+const WILDCARD_MESSAGE = 'must not contain a wildcard: redirect URIs are matched exactly';
+
+const webRedirectUri = z
   .url()
   .refine((value) => {
     const url = new URL(value);
     return !url.hash && isHttpsOrLoopbackHttp(url);
   }, 'must be https (http only on loopback) and carry no fragment')
   // Matching is exact (RFC 9700 4.1.3), so a `*` would never match anything: refusing it tells the operator.
-  .refine((value) => !value.includes('*'), 'must not contain a wildcard: redirect URIs are matched exactly');
+  .refine((value) => !value.includes('*'), WILDCARD_MESSAGE);
+
+/**
+ * Loopback IP literals a native app's redirect may use over http (RFC 8252 7.3). Not `localhost`: RFC 8252 8.3
+ * calls it NOT RECOMMENDED, since the name can resolve to a non-loopback interface or be answered by another
+ * listener (and the provider, which accepts it, would ignore its port as well).
+ */
+const NATIVE_LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]']);
+/** What the provider's own check counts as loopback: a claimed https URI may not be one of them. */
+const LOOPBACK_HOSTS = new Set([...NATIVE_LOOPBACK_HOSTS, 'localhost']);
+
+/** Why a native app's redirect URI is refused, or undefined when it is one of RFC 8252's three kinds. */
+function nativeRedirectUriProblem(value: string): string | undefined {
+  const url = URL.parse(value);
+  if (!url) return 'must be a URI';
+  if (value.includes('#')) return 'must carry no fragment';
+  if (value.includes('*')) return WILDCARD_MESSAGE;
+  if (url.protocol === 'http:') {
+    if (NATIVE_LOOPBACK_HOSTS.has(url.hostname)) return undefined;
+    return url.hostname === 'localhost'
+      ? 'http is for a loopback IP literal: use http://127.0.0.1 or http://[::1] rather than localhost (RFC 8252 8.3)'
+      : 'http is for a loopback IP literal only (http://127.0.0.1[:port]/path or http://[::1][:port]/path, RFC 8252 7.3)';
+  }
+  if (url.protocol === 'https:') {
+    return LOOPBACK_HOSTS.has(url.hostname) ? 'a claimed https URI must name the app\'s own domain, not a loopback host (use http for loopback)' : undefined;
+  }
+  // RFC 8252 7.1, 8.4: a private-use scheme is a reverse domain name the app owns (com.example.app:/callback);
+  // one without a period (myapp:, javascript:, data:, file:) is refused.
+  return url.protocol.slice(0, -1).includes('.')
+    ? undefined
+    : 'must be a loopback http URI, a claimed https URI, or a private-use scheme in reverse-domain form such as com.example.app:/callback (RFC 8252 7.1)';
+}
+
+const nativeRedirectUri = z
+  .string()
+  .max(2048)
+  .superRefine((value, ctx) => {
+    const problem = nativeRedirectUriProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/** The redirect URI rule of an application type: web today's, native RFC 8252's. */
+function redirectUrisSchema(applicationType: ApplicationType | undefined) {
+  return z.array(applicationType === 'native' ? nativeRedirectUri : webRedirectUri).max(20);
+}
+
+/**
+ * RFC 8252 8.4, 8.5: a secret shipped inside an app every user has is no secret, so a native app is a public
+ * client (token_endpoint_auth_method none) and PKCE, required of every client here, protects its code.
+ */
+export const NATIVE_PUBLIC_CLIENT_MESSAGE =
+  'a native app is a public client: token_endpoint_auth_method must be none (RFC 8252 8.5: a secret shipped in an app is not a secret)';
 
 /**
  * RFC 6749 4.4: the client credentials grant is for confidential clients only. A client that does not
@@ -141,7 +200,9 @@ const newClientFields = z
     name: clientNameSchema,
     grantTypes: z.array(z.enum(GRANT_TYPES)).min(1).max(GRANT_TYPES.length),
     scopes: z.array(z.string().regex(SCOPE_TOKEN)).max(100),
-    redirectUris: z.array(redirectUri).max(20).optional(),
+    applicationType: z.enum(APPLICATION_TYPES).optional(),
+    // Each URI is checked by its application type's rule, below.
+    redirectUris: z.array(z.string()).max(20).optional(),
     authMethod: z.enum(AUTH_METHODS).optional(),
     secret: z.string().min(8).max(256).optional(),
     jwks: clientJwksSchema.optional(),
@@ -155,6 +216,14 @@ const newClientFields = z
   .strict();
 
 export const newClientSchema = newClientFields
+  .superRefine((client, ctx) => {
+    const parsed = redirectUrisSchema(client.applicationType).safeParse(client.redirectUris ?? []);
+    for (const issue of parsed.error?.issues ?? []) ctx.addIssue({ code: 'custom', message: issue.message, path: ['redirectUris', ...issue.path] });
+  })
+  .refine((client) => client.applicationType !== 'native' || client.authMethod === undefined || client.authMethod === 'none', {
+    message: NATIVE_PUBLIC_CLIENT_MESSAGE,
+    path: ['authMethod'],
+  })
   .refine((client) => !client.grantTypes.includes('authorization_code') || (client.redirectUris?.length ?? 0) > 0, {
     message: 'authorization_code needs at least one redirect URI',
     path: ['redirectUris'],
@@ -188,13 +257,23 @@ export type ValidNewClient = z.infer<typeof newClientSchema>;
 function firstIssue(error: z.ZodError): ClientValidationError {
   const issue = error.issues[0];
   const first = issue?.path[0];
-  return new ClientValidationError(`${issue?.path.join('.') || 'client'}: ${issue?.message ?? 'invalid'}`, typeof first === 'string' ? snakeCase(first) : '_');
+  return new ClientValidationError(`${issue?.path.join('.') || 'client'}: ${issue?.message ?? 'invalid'}`, typeof first === 'string' ? metadataName(first) : '_');
 }
 
 /** Validates a registration at the boundary: everything stored in the clients collection went through this. */
 export function validateNewClient(input: unknown): ValidNewClient {
   const parsed = newClientSchema.safeParse(input);
   if (!parsed.success) throw firstIssue(parsed.error);
+  return parsed.data;
+}
+
+/** Validates new redirect URIs of an existing client by its application type's registration rule. */
+export function validateRedirectUris(applicationType: ApplicationType, input: unknown): string[] {
+  const parsed = redirectUrisSchema(applicationType).safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ClientValidationError(`redirectUris${issue?.path.length ? `.${issue.path.join('.')}` : ''}: ${issue?.message ?? 'invalid'}`, 'redirect_uris');
+  }
   return parsed.data;
 }
 

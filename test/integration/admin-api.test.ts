@@ -99,6 +99,72 @@ describe.each(STORE_KINDS)('admin API on the %s store', (storeKind) => {
       expect((await admin('GET', '/clients/public-app')).body).toMatchObject({ grant_types: ['authorization_code'] });
     });
 
+    describe('native apps (RFC 8252)', () => {
+      const codeFlow = { grant_types: ['authorization_code', 'refresh_token'], scopes: ['openid', 'api:read'] };
+      const NATIVE_URIS = ['http://127.0.0.1/callback', 'http://[::1]:8400/callback', 'com.example.app:/callback', 'https://app.example/native-callback'];
+      const fieldsOf = (response: { body: unknown }) => Object.keys((response.body as { fields: Json }).fields);
+
+      test('application_type native registers a public client (no secret) with loopback, reverse-domain and claimed https redirect URIs', async () => {
+        const created = await admin('POST', '/clients', { body: { client_id: 'native-cli', name: 'CLI', application_type: 'native', redirect_uris: NATIVE_URIS, ...codeFlow } });
+        expect(created.status).toBe(201);
+        expect(created.body).toMatchObject({ application_type: 'native', token_endpoint_auth_method: 'none', redirect_uris: NATIVE_URIS });
+        expect(created.body).not.toHaveProperty('client_secret');
+        expect((await admin('GET', '/clients/native-cli')).body).toMatchObject({ application_type: 'native', token_endpoint_auth_method: 'none' });
+        // Explicitly none is the same; web stays the default.
+        const explicit = await admin('POST', '/clients', { body: { name: 'CLI 2', application_type: 'native', token_endpoint_auth_method: 'none', redirect_uris: NATIVE_URIS, ...codeFlow } });
+        expect(explicit.status).toBe(201);
+        const web = await admin('POST', '/clients', { body: { name: 'Web', redirect_uris: ['https://app.example/cb'], ...codeFlow } });
+        expect(web.body).toMatchObject({ application_type: 'web', token_endpoint_auth_method: 'client_secret_basic', client_secret: expect.any(String) });
+      });
+
+      test.each([
+        ['a non-loopback http URI', { redirect_uris: ['http://app.example/callback'] }, 'redirect_uris'],
+        ['localhost (RFC 8252 8.3: not recommended)', { redirect_uris: ['http://localhost:8400/callback'] }, 'redirect_uris'],
+        ['a private-use scheme without a period', { redirect_uris: ['myapp:/callback'] }, 'redirect_uris'],
+        ['a javascript: URI', { redirect_uris: ['javascript:alert(1)'] }, 'redirect_uris'],
+        ['https on a loopback address', { redirect_uris: ['https://127.0.0.1/callback'] }, 'redirect_uris'],
+        ['a fragment', { redirect_uris: ['com.example.app:/callback#x'] }, 'redirect_uris'],
+        ['client_secret_basic', { token_endpoint_auth_method: 'client_secret_basic' }, 'token_endpoint_auth_method'],
+        ['client_secret_post', { token_endpoint_auth_method: 'client_secret_post' }, 'token_endpoint_auth_method'],
+      ])('a native client with %s is 400 naming the field; nothing is stored', async (_label, change, field) => {
+        const response = await admin('POST', '/clients', {
+          body: { client_id: 'refused-native', name: 'CLI', application_type: 'native', redirect_uris: ['http://127.0.0.1/callback'], ...codeFlow, ...change },
+        });
+        expect(response.status).toBe(400);
+        expect(fieldsOf(response)).toEqual([field]);
+        expect((await admin('GET', '/clients/refused-native')).status).toBe(404);
+      });
+
+      test('a web client keeps its rules: no private-use scheme', async () => {
+        const response = await admin('POST', '/clients', { body: { name: 'Web', redirect_uris: ['com.example.app:/callback'], ...codeFlow } });
+        expect(response.status).toBe(400);
+        expect(fieldsOf(response)).toEqual(['redirect_uris']);
+      });
+
+      test("PATCH checks redirect_uris by the client's type, and cannot change application_type", async () => {
+        const native = await admin('POST', '/clients', { body: { name: 'CLI', application_type: 'native', redirect_uris: ['http://127.0.0.1/callback'], ...codeFlow } });
+        const nativeId = String((native.body as Json).client_id);
+        const refused = await admin('PATCH', `/clients/${nativeId}`, { body: { redirect_uris: ['http://app.example/callback'] } });
+        expect(refused.status).toBe(400);
+        expect(fieldsOf(refused)).toEqual(['redirect_uris']);
+        const changed = await admin('PATCH', `/clients/${nativeId}`, { body: { redirect_uris: ['http://[::1]/callback', 'com.example.cli:/done'] } });
+        expect(changed.status).toBe(200);
+        expect(changed.body).toMatchObject({ application_type: 'native', redirect_uris: ['http://[::1]/callback', 'com.example.cli:/done'] });
+        const retyped = await admin('PATCH', `/clients/${nativeId}`, { body: { application_type: 'web' } });
+        expect(retyped.status).toBe(400);
+        expect((await admin('GET', `/clients/${nativeId}`)).body).toMatchObject({ application_type: 'native' });
+
+        // A web client's new redirect URIs meet the registration's rule too (http only on loopback).
+        const web = await admin('POST', '/clients', { body: { name: 'Web', redirect_uris: ['https://app.example/cb'], ...codeFlow } });
+        const webId = String((web.body as Json).client_id);
+        for (const uri of ['http://app.example/cb', 'com.example.app:/callback']) {
+          const response = await admin('PATCH', `/clients/${webId}`, { body: { redirect_uris: [uri] } });
+          expect({ uri, status: response.status, fields: fieldsOf(response) }).toEqual({ uri, status: 400, fields: ['redirect_uris'] });
+        }
+        expect((await admin('GET', `/clients/${webId}`)).body).toMatchObject({ redirect_uris: ['https://app.example/cb'] });
+      });
+    });
+
     test('malformed JSON is 400, not 500', async () => {
       const response = await admin('POST', '/clients', { body: '{"name": ' });
       expect(response.status).toBe(400);
@@ -413,6 +479,11 @@ describe.each(STORE_KINDS)('admin API on the %s store', (storeKind) => {
         properties: expect.arrayContaining(['resource_server_audiences', 'roles', 'web_origins']),
       });
     }
+    // Chosen at creation only (see PATCH).
+    for (const schema of ['CreateClientRequest', 'Client']) {
+      expect(document.components.schemas[schema]?.properties).toMatchObject({ application_type: { enum: ['web', 'native'] } });
+    }
+    expect(document.components.schemas.UpdateClientRequest?.properties).not.toHaveProperty('application_type');
   });
 });
 

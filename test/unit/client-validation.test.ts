@@ -7,12 +7,20 @@ const RSA_1024 = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.e
 const ED25519 = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' });
 const X25519 = generateKeyPairSync('x25519').publicKey.export({ format: 'jwk' });
 
+const nativeApp = { name: 'CLI', applicationType: 'native', grantTypes: ['authorization_code'], scopes: ['openid'], redirectUris: ['http://127.0.0.1/cb'] };
+
 describe('client registration validation', () => {
   test('a valid registration passes and is returned typed', () => {
     expect(validateNewClient(valid)).toEqual(valid);
     expect(
       validateNewClient({ ...valid, grantTypes: ['authorization_code'], redirectUris: ['https://app.example/cb', 'http://127.0.0.1:8080/cb'] }),
     ).toMatchObject({ redirectUris: ['https://app.example/cb', 'http://127.0.0.1:8080/cb'] });
+  });
+
+  test('a native app may use loopback IP literals over http, claimed https URIs and reverse-domain private-use schemes', () => {
+    const redirectUris = ['http://127.0.0.1/cb', 'http://127.0.0.1:8400/cb', 'http://[::1]/cb', 'https://app.example/cb', 'com.example.app:/cb', 'com.example.app://cb'];
+    expect(validateNewClient({ ...nativeApp, redirectUris })).toMatchObject({ applicationType: 'native', redirectUris });
+    expect(validateNewClient({ ...nativeApp, authMethod: 'none' })).toMatchObject({ authMethod: 'none' });
   });
 
   test('a name that needs a zero-width non-joiner (Persian) or joiner (emoji) passes', () => {
@@ -50,6 +58,13 @@ describe('client registration validation', () => {
     ['a private key in jwks', { ...valid, authMethod: 'private_key_jwt', jwks: { keys: [{ kty: 'OKP', crv: 'Ed25519', x: 'x', d: 'secret' }] } }, /^jwks\.keys\.0:/],
     ['an unknown field', { ...valid, admin: true }, /^client:|admin/],
     ['a short secret', { ...valid, secret: 'short' }, /^secret:/],
+    ['a native app with an http URI off loopback', { ...nativeApp, redirectUris: ['http://app.example/cb'] }, /^redirectUris\.0:/],
+    ['a native app with localhost (RFC 8252 8.3)', { ...nativeApp, redirectUris: ['http://localhost/cb'] }, /^redirectUris\.0:.*127\.0\.0\.1/],
+    ['a native app with a scheme that is no reverse domain name', { ...nativeApp, redirectUris: ['myapp:/cb'] }, /^redirectUris\.0:/],
+    ['a native app with a wildcard', { ...nativeApp, redirectUris: ['com.example.app:/*'] }, /^redirectUris\.0:/],
+    ['a native app with a client secret', { ...nativeApp, authMethod: 'client_secret_basic' }, /^authMethod:/],
+    ['a native app with private_key_jwt', { ...nativeApp, authMethod: 'private_key_jwt', jwks: { keys: [ED25519] } }, /^authMethod:/],
+    ['a web app with a private-use scheme', { ...valid, grantTypes: ['authorization_code'], redirectUris: ['com.example.app:/cb'] }, /^redirectUris\.0:/],
   ])('refuses %s, naming the field', (_label, input, message) => {
     expect(() => validateNewClient(input)).toThrow(ClientValidationError);
     expect(() => validateNewClient(input)).toThrow(message);

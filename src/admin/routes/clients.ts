@@ -12,6 +12,7 @@ export function clientJson(client: ClientView) {
   return {
     client_id: client.clientId,
     name: client.name,
+    application_type: client.applicationType,
     grant_types: client.grantTypes,
     scopes: client.scopes,
     redirect_uris: client.redirectUris,
@@ -51,10 +52,11 @@ export function clientRoutes(deps: { clients: ClientRegistry; audit: AuditLog; r
     const created = await clients.create({
       ...(body.client_id ? { clientId: body.client_id } : {}),
       name: body.name,
+      applicationType: body.application_type,
       grantTypes: body.grant_types,
       scopes: body.scopes,
       redirectUris: body.redirect_uris,
-      authMethod: body.token_endpoint_auth_method,
+      ...(body.token_endpoint_auth_method ? { authMethod: body.token_endpoint_auth_method } : {}),
       ...(body.jwks ? { jwks: body.jwks as { keys: Record<string, unknown>[] } } : {}),
       passwordGrant: body.password_grant,
       mfaRequired: body.mfa_required,
@@ -65,6 +67,7 @@ export function clientRoutes(deps: { clients: ClientRegistry; audit: AuditLog; r
     const view = await clients.get(created.clientId);
     if (!view) throw notFound('client');
     const details = {
+      application_type: body.application_type,
       grant_types: body.grant_types,
       scopes: body.scopes,
       // What the client may see (other clients' tokens) or claim (roles) beyond its own scopes.
