@@ -95,7 +95,7 @@ async function readTokenArgument(token: string | undefined): Promise<string> {
 }
 
 const CLIENT_FIELDS = [
-  'client_id', 'name', 'grant_types', 'scopes', 'redirect_uris', 'token_endpoint_auth_method', 'password_grant', 'mfa_required',
+  'client_id', 'name', 'application_type', 'grant_types', 'scopes', 'redirect_uris', 'token_endpoint_auth_method', 'password_grant', 'mfa_required',
   'resource_server_audiences', 'roles', 'web_origins', 'created_at',
 ];
 
@@ -131,6 +131,7 @@ export function buildProgram(): Command {
     .requiredOption('--scope <scopes>', 'allowed scopes, space-separated (repeatable)', collectWords)
     .option('--redirect-uri <uri>', 'redirect URI (repeatable)', collect)
     .option('--client-id <id>', 'choose the client_id instead of a generated one')
+    .option('--native', 'a desktop, mobile or CLI app (RFC 8252): public (auth method none), loopback redirect URIs match on any port')
     .option('--password-grant', 'allow the password grant (first-party confidential clients only)')
     .option('--mfa-required', 'tokens need a second factor even for users without one enrolled')
     .addOption(new Option('--auth-method <method>', 'token endpoint authentication').choices(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none']))
@@ -138,9 +139,10 @@ export function buildProgram(): Command {
     .option('--audience <identifier>', "a resource server's identifier whose tokens this client (the API's own) may introspect (repeatable)", collect)
     .option('--role <role>', 'a role the client holds, carried by its client-credentials tokens (repeatable)', collect)
     .option('--web-origin <origin>', 'a browser origin allowed by CORS, e.g. https://app.example.com (repeatable)', collect)
-    .action(async (options: ClientListOptions & { name: string; grant: string[]; scope: string[]; redirectUri?: string[]; clientId?: string; authMethod?: string; jwks?: unknown; passwordGrant?: boolean; mfaRequired?: boolean; json?: boolean }) => {
+    .action(async (options: ClientListOptions & { name: string; grant: string[]; scope: string[]; redirectUri?: string[]; clientId?: string; native?: boolean; authMethod?: string; jwks?: unknown; passwordGrant?: boolean; mfaRequired?: boolean; json?: boolean }) => {
       const created = await api().request<Json>('POST', '/clients', {
         name: options.name,
+        ...(options.native ? { application_type: 'native' } : {}),
         grant_types: options.grant,
         scopes: options.scope,
         ...(options.redirectUri ? { redirect_uris: options.redirectUri } : {}),

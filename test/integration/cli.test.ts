@@ -70,6 +70,21 @@ describe('the authtoken CLI against a running server', () => {
     expect(token.status).toBe(200);
   });
 
+  test('client create --native registers a public native app (RFC 8252): no secret printed, shown as native', async () => {
+    const args = ['client', 'create', '--native', '--name', 'Desktop', '--grant', 'authorization_code', '--scope', 'openid', '--redirect-uri', 'http://127.0.0.1/callback'];
+    const result = await cli([...args, '--json']);
+    expect(result.code).toBe(0);
+    const created = JSON.parse(result.stdout) as Record<string, unknown>;
+    expect(created).toMatchObject({ application_type: 'native', token_endpoint_auth_method: 'none', redirect_uris: ['http://127.0.0.1/callback'] });
+    expect(created).not.toHaveProperty('client_secret');
+    const shown = await cli(['client', 'get', String(created.client_id)]);
+    expect(shown.stdout).toMatch(/^application_type\s+native$/m);
+    // A secret is refused for a native app, in one line naming the field.
+    const refused = await cli([...args, '--auth-method', 'client_secret_basic']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^authtoken: invalid_request: .*token_endpoint_auth_method must be none/);
+  });
+
   test('client create --auth-method private_key_jwt --jwks FILE registers the public keys; update --jwks replaces them', async () => {
     const directory = mkdtempSync(join(tmpdir(), 'authtoken-cli-'));
     try {
