@@ -285,6 +285,11 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
         missingResourceScopes?: Record<string, string[]>;
       };
       const requested = new Set<string>([...(promptDetails.missingOIDCScope ?? []), ...Object.values(promptDetails.missingResourceScopes ?? {}).flat()]);
+      // A native app is asked again at every authorization (RFC 8252 8.6) though its grant already holds the
+      // scopes: the page then lists what this request asks for, rather than nothing.
+      if (requested.size === 0 && prompt.reasons.includes('native_client_prompt')) {
+        for (const scope of String(interaction.params.scope ?? '').split(' ').filter(Boolean)) requested.add(scope);
+      }
       ctx.type = 'html';
       ctx.body = views.render('./consent', {
         clientName: await clientName(interaction),
