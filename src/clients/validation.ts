@@ -62,7 +62,8 @@ function nativeRedirectUriProblem(value: string): string | undefined {
   if (value.includes('#')) return 'must carry no fragment';
   if (value.includes('*')) return WILDCARD_MESSAGE;
   if (url.protocol === 'http:') {
-    if (NATIVE_LOOPBACK_HOSTS.has(url.hostname)) return undefined;
+    // Written out as the literal (not 0x7f.1, 2130706433, HTTP://, user@...), so the stored URI says what it matches.
+    if (NATIVE_LOOPBACK_HOSTS.has(url.hostname)) return /^http:\/\/(127\.0\.0\.1|\[::1\])([:/?]|$)/.test(value) ? undefined : 'write the loopback address as http://127.0.0.1 or http://[::1]';
     return url.hostname === 'localhost'
       ? 'http is for a loopback IP literal: use http://127.0.0.1 or http://[::1] rather than localhost (RFC 8252 8.3)'
       : 'http is for a loopback IP literal only (http://127.0.0.1[:port]/path or http://[::1][:port]/path, RFC 8252 7.3)';

@@ -61,6 +61,8 @@ describe('client registration validation', () => {
     ['a native app with an http URI off loopback', { ...nativeApp, redirectUris: ['http://app.example/cb'] }, /^redirectUris\.0:/],
     ['a native app with localhost (RFC 8252 8.3)', { ...nativeApp, redirectUris: ['http://localhost/cb'] }, /^redirectUris\.0:.*127\.0\.0\.1/],
     ['a native app with a scheme that is no reverse domain name', { ...nativeApp, redirectUris: ['myapp:/cb'] }, /^redirectUris\.0:/],
+    ['a native app with a loopback address in another spelling', { ...nativeApp, redirectUris: ['http://2130706433/cb'] }, /^redirectUris\.0:/],
+    ['a native app with userinfo before the loopback address', { ...nativeApp, redirectUris: ['http://app@127.0.0.1/cb'] }, /^redirectUris\.0:/],
     ['a native app with a wildcard', { ...nativeApp, redirectUris: ['com.example.app:/*'] }, /^redirectUris\.0:/],
     ['a native app with a client secret', { ...nativeApp, authMethod: 'client_secret_basic' }, /^authMethod:/],
     ['a native app with private_key_jwt', { ...nativeApp, authMethod: 'private_key_jwt', jwks: { keys: [ED25519] } }, /^authMethod:/],
