@@ -6,6 +6,7 @@ import { generate, generateSecret } from 'otplib';
 
 import { MFA_OTP_GRANT_TYPE } from '../../src/provider/index.js';
 import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { BURST_FREE_FAILURES, BURST_SIZE, BURST_THROTTLE_ENV } from '../support/burst.js';
 
 const PASSWORD = 'correct horse battery staple';
 const KEY = Buffer.from(PASSWORD).toString('base64');
@@ -298,16 +299,12 @@ describe.each(STORE_KINDS)('Generate Token API: an identity mismatch counts like
 });
 
 describe.each(STORE_KINDS)('Generate Token API: concurrent wrong keys count like sequential ones (%s store)', (storeKind) => {
-  const FREE_FAILURES = 3;
-  const BURST = 20;
+  const FREE_FAILURES = BURST_FREE_FAILURES;
+  const BURST = BURST_SIZE;
   let server: TestServer;
 
   beforeAll(async () => {
-    server = await startTestServer({
-      store: storeKind,
-      // A backoff the burst cannot outlast, however slow the machine: later checks would be sequential ones.
-      env: { SIGNIN_FREE_FAILURES: String(FREE_FAILURES), SIGNIN_BACKOFF_BASE_MS: '60000', RATE_LIMIT_PASSWORD_GRANT: '10000', ARGON2_MEMORY_KIB: '19456' },
-    });
+    server = await startTestServer({ store: storeKind, env: { ...BURST_THROTTLE_ENV, ARGON2_MEMORY_KIB: '19456' } });
   });
   afterAll(async () => {
     await server.close();

@@ -8,6 +8,7 @@ import { AUTH0_MFA_OTP_GRANT_TYPE, collectionName, MFA_OTP_GRANT_TYPE } from '..
 import { totpStepWithSecondsLeft } from '../support/dashboard.js';
 import { TestMailbox } from '../support/smtp.js';
 import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { BURST_FREE_FAILURES, BURST_SIZE, BURST_THROTTLE_ENV } from '../support/burst.js';
 import { windowWithSecondsLeft } from '../support/clock.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -445,15 +446,11 @@ describe('throttling (memory store, short backoff)', () => {
  * conditional update before the password or code is checked (argon2 takes long enough for a burst to race).
  */
 describe.each(STORE_KINDS)('concurrent sign-in attempts on the %s store (default throttle)', (storeKind) => {
-  const FREE_FAILURES = 3;
-  const BURST = 20;
+  const FREE_FAILURES = BURST_FREE_FAILURES;
+  const BURST = BURST_SIZE;
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({
-      store: storeKind,
-      // A backoff the burst cannot outlast, however slow the machine: later checks would be sequential ones.
-      env: { SIGNIN_FREE_FAILURES: String(FREE_FAILURES), SIGNIN_BACKOFF_BASE_MS: '60000', RATE_LIMIT_PASSWORD_GRANT: '10000', ARGON2_MEMORY_KIB: '19456' },
-    });
+    server = await startTestServer({ store: storeKind, env: { ...BURST_THROTTLE_ENV, ARGON2_MEMORY_KIB: '19456' } });
   });
   afterAll(async () => {
     await server.close();

@@ -2,6 +2,7 @@ import { windowWithSecondsLeft } from '../support/clock.js';
 import { createCustomer, totpCode } from '../support/dashboard.js';
 import { PageClient, textOf, type PageResponse } from '../support/page-client.js';
 import { startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { BURST_FREE_FAILURES, BURST_SIZE, BURST_THROTTLE_ENV } from '../support/burst.js';
 import type { Application } from '../../src/app.js';
 
 const LIMIT = 3;
@@ -95,11 +96,11 @@ async function backoffLockouts(application: Application): Promise<number> {
  * password or code is checked, so a burst gets no more checks than the same submissions one after another.
  */
 describe.each(STORE_KINDS)('sign-in pages: concurrent submissions meet the backoff like sequential ones (%s store)', (storeKind) => {
-  const FREE_FAILURES = 3;
-  const BURST = 20;
+  const FREE_FAILURES = BURST_FREE_FAILURES;
+  const BURST = BURST_SIZE;
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ store: storeKind, env: { RATE_LIMIT_SIGN_IN_PAGES: '10000', SIGNIN_FREE_FAILURES: String(FREE_FAILURES), SIGNIN_BACKOFF_BASE_MS: '60000' } });
+    server = await startTestServer({ store: storeKind, env: BURST_THROTTLE_ENV });
   });
   afterAll(async () => {
     await server.close();
