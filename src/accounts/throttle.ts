@@ -31,6 +31,11 @@ interface PairDocument extends StoredDocument {
   blockedUntil?: Date;
   /** Random per document: a success deletes the pair, and a reservation made before it must not touch the next one. */
   generation?: string;
+  /**
+   * `blockedUntil` is the hold of an attempt past the free failures being checked, not a backoff earned: other
+   * attempts of the pair wait for its outcome (a success frees them) instead of being refused.
+   */
+  checking?: boolean;
 }
 
 interface AccountWindowDocument extends StoredDocument {
@@ -68,6 +73,13 @@ export interface FailureOutcome {
 
 /** Rounds of "update, else read why" before a reservation gives up and refuses (only under a storm of changes). */
 const RESERVATION_ROUNDS = 4;
+/**
+ * How long an attempt waits for another attempt of its pair being checked past the free failures, and how
+ * often it looks again. Sequentially it would have come after that one; refusing it instead turned concurrent
+ * right passwords of one person (an app's server signing them in on several connections) into invalid_grant.
+ */
+const CHECK_WAIT_MS = 10_000;
+const CHECK_POLL_MS = 40;
 const NOT_BLOCKED = new Date(0);
 
 /**
@@ -130,14 +142,26 @@ export class SignInThrottle {
    * address, or refuses it while the account is at its ceiling or the pair is backed off (or being checked).
    */
   async reserve(subject: string, ip: string): Promise<AttemptReservation> {
-    const now = Date.now();
-    const window = await this.#reserveWindowSlot(subject, ip, now);
-    if (window.throttled) return window;
-    const pair = await this.#reservePairSlot(subject, ip, now);
-    if (pair.throttled) {
+    const deadline = Date.now() + CHECK_WAIT_MS;
+    for (;;) {
+      const now = Date.now();
+      const window = await this.#reserveWindowSlot(subject, ip, now);
+      if (window.throttled) return window;
+      const pair = await this.#reservePairSlot(subject, ip, now);
+      if (!pair.throttled) return this.#ticket(subject, ip, pair, window);
       await this.#releaseWindowSlot(subject, window.expiresAt);
-      return pair;
+      // Bounded by the deadline: a hold outliving it is an instance that died mid-check (checkHoldMs ends it).
+      if (!pair.checking || Date.now() + CHECK_POLL_MS > deadline) return { throttled: true, reason: pair.reason, retryAfterMs: pair.retryAfterMs };
+      await new Promise((resolve) => setTimeout(resolve, CHECK_POLL_MS));
     }
+  }
+
+  #ticket(
+    subject: string,
+    ip: string,
+    pair: { count: number; generation: string | undefined; heldUntil: Date | undefined },
+    window: { count: number; expiresAt: Date | undefined },
+  ): AttemptReservation {
     return {
       throttled: false,
       ticket: {
@@ -179,7 +203,7 @@ export class SignInThrottle {
     subject: string,
     ip: string,
     now: number,
-  ): Promise<Throttled | { throttled: false; count: number; generation: string | undefined; heldUntil: Date | undefined }> {
+  ): Promise<(Throttled & { checking: boolean }) | { throttled: false; count: number; generation: string | undefined; heldUntil: Date | undefined }> {
     const id = this.#pairId(subject, ip);
     const free = this.settings.freeFailures;
     const expiresAt = this.#forgetPairAfter(now);
@@ -193,14 +217,14 @@ export class SignInThrottle {
       // Past them: if this one fails the pair backs off, so nothing else goes on until it is settled.
       const heldSlot = await this.#collection.updateOne(
         { _id: id, failures: { $gte: free }, blockedUntil: open },
-        { $inc: { failures: 1 }, $set: { expiresAt, blockedUntil: heldUntil } },
+        { $inc: { failures: 1 }, $set: { expiresAt, blockedUntil: heldUntil, checking: true } },
       );
       if (heldSlot) return { throttled: false, count: heldSlot.failures, generation: heldSlot.generation, heldUntil };
       const current = await this.#collection.findOne({ _id: id });
       if (!current) {
         const generation = randomUUID();
         const holding = free === 0 ? heldUntil : undefined;
-        if (await this.#insertedFirst({ _id: id, failures: 1, blockedUntil: holding ?? NOT_BLOCKED, generation, expiresAt })) {
+        if (await this.#insertedFirst({ _id: id, failures: 1, blockedUntil: holding ?? NOT_BLOCKED, checking: holding !== undefined, generation, expiresAt })) {
           return { throttled: false, count: 1, generation, heldUntil: holding };
         }
         continue;
@@ -210,9 +234,13 @@ export class SignInThrottle {
         await this.#collection.updateOne({ _id: id, blockedUntil: { $exists: false } }, { $set: { blockedUntil: NOT_BLOCKED } });
         continue;
       }
-      if (current.blockedUntil.getTime() > now) return { throttled: true, reason: 'backoff', retryAfterMs: current.blockedUntil.getTime() - now };
+      if (current.blockedUntil.getTime() > now) {
+        return { throttled: true, reason: 'backoff', retryAfterMs: current.blockedUntil.getTime() - now, checking: current.checking === true };
+      }
     }
-    return { throttled: true, reason: 'backoff', retryAfterMs: this.settings.backoffBaseMs };
+    // The pair changed under every round (attempts of it coming and going): no backoff was seen, so the caller
+    // waits and looks again, as for an attempt being checked, rather than refuse a right password.
+    return { throttled: true, reason: 'backoff', retryAfterMs: this.settings.backoffBaseMs, checking: true };
   }
 
   /** Inserts a first counter document; false when another request inserted it first. */
@@ -236,7 +264,7 @@ export class SignInThrottle {
     const thisPair = { _id: this.#pairId(ticket.subject, ticket.ip), generation: ticket.pairGeneration ?? { $exists: false } };
     // Unblock only the hold this attempt set; a block written since stays. A pair deleted by a success (or
     // replaced since) no longer holds this reservation: nothing to give back.
-    if (ticket.heldUntil && (await this.#collection.updateOne({ ...thisPair, blockedUntil: ticket.heldUntil }, { $inc: { failures: -1 }, $set: { blockedUntil: NOT_BLOCKED } }))) {
+    if (ticket.heldUntil && (await this.#collection.updateOne({ ...thisPair, blockedUntil: ticket.heldUntil }, { $inc: { failures: -1 }, $set: { blockedUntil: NOT_BLOCKED, checking: false } }))) {
       return;
     }
     await this.#collection.updateOne(thisPair, { $inc: { failures: -1 } });
@@ -266,7 +294,7 @@ export class SignInThrottle {
     const backsOff = ticket.pairCount > this.settings.freeFailures;
     const settled = await this.#collection.updateOne(
       { _id: id, generation: ticket.pairGeneration ?? { $exists: false } },
-      { $set: backsOff ? { expiresAt, blockedUntil: new Date(now + this.#backoffMs(ticket.pairCount)) } : { expiresAt } },
+      { $set: backsOff ? { expiresAt, blockedUntil: new Date(now + this.#backoffMs(ticket.pairCount)), checking: false } : { expiresAt } },
     );
     if (settled) return;
     // A success ended the pair this attempt was reserved in (or it expired): it counts as a failure after
@@ -281,7 +309,8 @@ export class SignInThrottle {
       if (counted.failures > this.settings.freeFailures) {
         const blockedUntil = new Date(now + this.#backoffMs(counted.failures));
         // Only ever lengthens a block: a shorter one must not cut the hold of an attempt being checked.
-        await this.#collection.updateOne({ _id: id, blockedUntil: { $lt: blockedUntil } }, { $set: { blockedUntil } });
+        // A backoff earned now, no longer a hold: attempts waiting on the pair are refused rather than kept waiting.
+        await this.#collection.updateOne({ _id: id, blockedUntil: { $lt: blockedUntil } }, { $set: { blockedUntil, checking: false } });
       }
       return;
     }
