@@ -145,14 +145,30 @@ export class SignInThrottle {
     const deadline = Date.now() + CHECK_WAIT_MS;
     for (;;) {
       const now = Date.now();
-      const window = await this.#reserveWindowSlot(subject, ip, now);
-      if (window.throttled) return window;
+      // The pair first: an attempt it refuses or keeps waiting never touches the account's window, so one
+      // address cannot fill the per-account ceiling with attempts that were never checked.
       const pair = await this.#reservePairSlot(subject, ip, now);
-      if (!pair.throttled) return this.#ticket(subject, ip, pair, window);
-      await this.#releaseWindowSlot(subject, window.expiresAt);
-      // Bounded by the deadline: a hold outliving it is an instance that died mid-check (checkHoldMs ends it).
-      if (!pair.checking || Date.now() + CHECK_POLL_MS > deadline) return { throttled: true, reason: pair.reason, retryAfterMs: pair.retryAfterMs };
+      if (pair.throttled) {
+        // Bounded by the deadline: a hold outliving it is an instance that died mid-check (checkHoldMs ends it).
+        if (!pair.checking || Date.now() + CHECK_POLL_MS > deadline) return { throttled: true, reason: pair.reason, retryAfterMs: pair.retryAfterMs };
+        await this.#waitForPairToOpen(subject, ip, deadline);
+        continue;
+      }
+      const window = await this.#reserveWindowSlot(subject, ip, now);
+      if (window.throttled) {
+        await this.#releasePairSlot({ subject, ip, pairGeneration: pair.generation, heldUntil: pair.heldUntil });
+        return window;
+      }
+      return this.#ticket(subject, ip, pair, window);
+    }
+  }
+
+  /** Waits, reading only, until the pair is no longer held by an attempt being checked (or the deadline). */
+  async #waitForPairToOpen(subject: string, ip: string, deadline: number): Promise<void> {
+    while (Date.now() + CHECK_POLL_MS <= deadline) {
       await new Promise((resolve) => setTimeout(resolve, CHECK_POLL_MS));
+      const pair = await this.#collection.findOne({ _id: this.#pairId(subject, ip) });
+      if (!pair?.checking || !pair.blockedUntil || pair.blockedUntil.getTime() <= Date.now()) return;
     }
   }
 
@@ -260,7 +276,7 @@ export class SignInThrottle {
     await this.#releaseWindowSlot(ticket.subject, ticket.windowExpiresAt);
   }
 
-  async #releasePairSlot(ticket: AttemptTicket): Promise<void> {
+  async #releasePairSlot(ticket: Pick<AttemptTicket, 'subject' | 'ip' | 'pairGeneration' | 'heldUntil'>): Promise<void> {
     const thisPair = { _id: this.#pairId(ticket.subject, ticket.ip), generation: ticket.pairGeneration ?? { $exists: false } };
     // Unblock only the hold this attempt set; a block written since stays. A pair deleted by a success (or
     // replaced since) no longer holds this reservation: nothing to give back.
@@ -280,8 +296,9 @@ export class SignInThrottle {
     await this.#settlePairFailure(ticket);
     if (ticket.windowCount < this.settings.accountCeiling) return { ceilingReached: false };
     // Only the one caller that flips the flag reports the ceiling, however many race here.
+    // Judged again now, by the window's settled count, not only by the count this attempt was reserved at.
     const flipped = await this.#collection.updateOne(
-      { _id: this.#accountId(ticket.subject), ceilingNotified: { $exists: false } },
+      { _id: this.#accountId(ticket.subject), ceilingNotified: { $exists: false }, failures: { $gte: this.settings.accountCeiling } },
       { $set: { ceilingNotified: true } },
     );
     return { ceilingReached: flipped !== null };

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 
 import { verify as argon2Verify } from '@node-rs/argon2';
 
-import { AccountService, checkPasswordPolicy, EmailTakenError, PasswordPolicyError } from '../../src/accounts/index.js';
+import { AccountService, checkPasswordPolicy, EmailTakenError, PasswordPolicyError, SignInThrottle } from '../../src/accounts/index.js';
 import { ServerSecrets } from '../../src/secrets/index.js';
+import type { StoredDocument } from '../../src/store/index.js';
 import { MemoryStore } from '../../src/store/memory.js';
 
 const secrets = new ServerSecrets({ id: 't', key: randomBytes(32) });
@@ -74,5 +75,42 @@ describe('AccountService', () => {
     expect(await accounts.verifyPassword('d@example.com', 'wrong passphrase!!', '127.0.0.1')).toMatchObject({ ok: false, reason: 'wrong_password' });
     await accounts.setStatus(account.customerId, 'disabled');
     expect(await accounts.verifyPassword('d@example.com', 'a long enough passphrase', '127.0.0.1')).toMatchObject({ ok: false, reason: 'disabled' });
+  });
+});
+
+describe('sign-in throttle reservations', () => {
+  test("attempts a backed-off address sends at once never touch the account's window: they cannot fill its ceiling", async () => {
+    const store = new MemoryStore();
+    const windowWrites: unknown[] = [];
+    // Records every write to the account's window document, whatever the outcome of the attempt.
+    const watched: typeof store = Object.create(store);
+    watched.collection = <T extends StoredDocument>(name: string) => {
+      const collection = store.collection<T>(name);
+      const updateOne: typeof collection.updateOne = async (filter, ...rest) => {
+        if (String(filter._id).startsWith('account:')) windowWrites.push(filter);
+        return collection.updateOne(filter, ...rest);
+      };
+      // A proxy, not a copy: the collection's methods use private fields of the real object.
+      return new Proxy(collection, {
+        get: (target, key) => {
+          if (key === 'updateOne') return updateOne;
+          const value: unknown = Reflect.get(target, key, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+    };
+    const settings = { freeFailures: 3, backoffBaseMs: 60_000, backoffMaxMs: 60_000, accountCeiling: 10, accountWindowSeconds: 3600, knownAddressDays: 0 };
+    const throttle = new SignInThrottle(watched, settings);
+    for (let failure = 0; failure < 4; failure += 1) {
+      const reservation = await throttle.reserve('account-1', '10.0.0.1');
+      if (reservation.throttled) throw new Error('the first four attempts are checked');
+      await throttle.recordFailure(reservation.ticket);
+    }
+    windowWrites.length = 0;
+    const burst = await Promise.all(Array.from({ length: 30 }, () => throttle.reserve('account-1', '10.0.0.1')));
+    expect(burst.every((reservation) => reservation.throttled && reservation.reason === 'backoff')).toBe(true);
+    expect(windowWrites).toEqual([]);
+    // The owner, from elsewhere, is not at the ceiling.
+    expect((await throttle.reserve('account-1', '10.0.0.2')).throttled).toBe(false);
   });
 });
