@@ -1,8 +1,8 @@
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { handler as builtInHandler, parameters } from 'oidc-provider/lib/actions/grants/client_credentials.js';
-import * as grantHelpers from 'oidc-provider/lib/helpers/grants.js';
 
 import type { ResourceServerRegistry } from '../resource-servers.js';
+import { grantHelpersOf } from './bound-grant-helpers.js';
 import { assertScopesAllowed } from './scope-policy.js';
 
 /**
@@ -10,9 +10,7 @@ import { assertScopesAllowed } from './scope-policy.js';
  * drops requested scopes the resource server or client does not allow; a partner must get invalid_scope.
  */
 export function registerClientCredentialsGrant(provider: Provider, resourceServers: ResourceServerRegistry): void {
-  const boundHelpers = Object.fromEntries(
-    Object.entries(grantHelpers).map(([name, helper]) => [name, helper.bind(undefined, provider)]),
-  );
+  const boundHelpers = grantHelpersOf(provider);
   provider.registerGrantType(
     'client_credentials',
     // Not async: the built-in handler's promise is the answer, with no frame of ours around it. A refused

@@ -1,9 +1,10 @@
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { handler as builtInHandler, parameters } from 'oidc-provider/lib/actions/grants/refresh_token.js';
-import * as grantHelpers from 'oidc-provider/lib/helpers/grants.js';
 import resolveResource from 'oidc-provider/lib/helpers/resolve_resource.js';
 import providerInternals from 'oidc-provider/lib/helpers/weak_cache.js';
+
+import { grantHelpersOf } from './bound-grant-helpers.js';
 
 /**
  * refresh_token as oidc-provider implements it, preceded by its own resource resolution. The built-in handler
@@ -14,9 +15,7 @@ import providerInternals from 'oidc-provider/lib/helpers/weak_cache.js';
  * nothing spent. Scopes need nothing of the kind: the built-in handler checks them before it rotates.
  */
 export function registerRefreshTokenGrant(provider: Provider): void {
-  const boundHelpers = Object.fromEntries(
-    Object.entries(grantHelpers).map(([name, helper]) => [name, helper.bind(undefined, provider)]),
-  );
+  const boundHelpers = grantHelpersOf(provider);
   provider.registerGrantType(
     'refresh_token',
     async (ctx: KoaContextWithOIDC) => {

@@ -1,9 +1,9 @@
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { issueTokens } from 'oidc-provider/lib/helpers/grant_common.js';
-import * as grantHelpers from 'oidc-provider/lib/helpers/grants.js';
 
 import type { ResourceServerRegistry } from '../resource-servers.js';
+import { grantHelpersOf } from './bound-grant-helpers.js';
 
 /** How the user proved who they are, carried into the tokens (RFC 8176 amr, and acr). */
 export interface Authentication {
@@ -75,9 +75,8 @@ export async function issueUserTokens(
     resourceIndicators: new Set([resource]),
     expiresWithSession: false,
   };
-  const boundHelpers = Object.fromEntries(Object.entries(grantHelpers).map(([name, helper]) => [name, helper.bind(undefined, provider)]));
   try {
-    await issueTokens(provider, boundHelpers, ctx, source, grant, { gty: request.grantType, entityLabel: 'user grant' });
+    await issueTokens(provider, grantHelpersOf(provider), ctx, source, grant, { gty: request.grantType, entityLabel: 'user grant' });
   } catch (error) {
     // Refused at issuance (e.g. extraTokenClaims: a scope the account's roles no longer allow): the grant, and
     // any token already saved under it, must not outlive the refusal. The refusal stays the answer even if the
