@@ -7,8 +7,8 @@ declare module 'oidc-provider/lib/actions/grants/client_credentials.js' {
   export const parameters: Set<string>;
 }
 
-// Wrapped like client_credentials: a `resource` the refresh token's grant does not hold is refused before
-// the built-in handler rotates the token (src/provider/grants/refresh-token.ts).
+// Wrapped like client_credentials: a `resource` the refresh token's grant does not hold, or an API no longer
+// configured, is refused before the built-in handler rotates the token (src/provider/grants/refresh-token.ts).
 declare module 'oidc-provider/lib/actions/grants/refresh_token.js' {
   import type { KoaContextWithOIDC } from 'oidc-provider';
   export const handler: (provider: unknown, helpers: Record<string, unknown>, ctx: KoaContextWithOIDC) => Promise<void>;

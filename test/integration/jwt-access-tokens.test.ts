@@ -524,3 +524,54 @@ async function nextSecond(): Promise<void> {
   const current = Math.floor(Date.now() / 1000);
   while (Math.floor(Date.now() / 1000) === current) await new Promise((resolve) => setTimeout(resolve, 50));
 }
+
+describe.each(STORE_KINDS)('a refresh for an API removed from RESOURCE_SERVERS on the %s store', (storeKind) => {
+  // The API shares its scope with the default one: a scope of its own would leave with it, and every client
+  // registered with that scope would fail to load (invalid_client) before its refresh token is even looked at.
+  const withReports = { ...ENV, RESOURCE_SERVERS: JSON.stringify([{ identifier: REPORTS_API, scopes: ['api:read'], format: 'jwt', signingAlg: 'ES256' }]) };
+  const withoutReports = { ...ENV, RESOURCE_SERVERS: '[]' };
+
+  test('is invalid_target and spends nothing: once the operator restores the API, the same refresh token works', async () => {
+    // One store through three servers with one issuer: configured, removed, restored. Each listens on a port of
+    // its own, so no request rides a kept-alive connection to the server closed before it.
+    let server = await startTestServer({ store: storeKind, env: withReports });
+    const issuer = { ISSUER: server.config.issuer };
+    const store = server.store;
+    const refresh = (refreshToken: string, client: Credentials) =>
+      postForm(`${server.baseUrl}/token`, { grant_type: 'refresh_token', refresh_token: refreshToken }, client);
+    try {
+      const created = await server.application.clients.create({
+        name: 'Reports app',
+        grantTypes: ['refresh_token'],
+        scopes: ['offline_access', 'api:read'],
+        passwordGrant: true,
+      });
+      const client = { id: created.clientId, secret: String(created.clientSecret) };
+      await server.application.accounts.create({ email: `reports-${storeKind}@example.com`, password: PASSWORD });
+      const issued = await postForm(
+        `${server.baseUrl}/token`,
+        { grant_type: 'password', username: `reports-${storeKind}@example.com`, password: PASSWORD, scope: 'api:read offline_access', resource: REPORTS_API },
+        client,
+      );
+      expect(issued.status).toBe(200);
+      const refreshToken = String(issued.body.refresh_token);
+
+      await server.close({ keepStore: true });
+      server = await startTestServer({ store: storeKind, env: { ...withoutReports, ...issuer }, reuseStore: store });
+      // No `resource`: the token's own API is used, and this deployment no longer has it.
+      for (let attempt = 0; attempt < 2; attempt += 1) {
+        const refused = await refresh(refreshToken, client);
+        expect(refused.status).toBe(400);
+        expect(refused.body.error).toBe('invalid_target');
+      }
+
+      await server.close({ keepStore: true });
+      server = await startTestServer({ store: storeKind, env: { ...withReports, ...issuer }, reuseStore: store });
+      const retried = await refresh(refreshToken, client);
+      expect(retried.status).toBe(200);
+      expect(decodeJwt(String(retried.body.access_token))).toMatchObject({ aud: REPORTS_API, scope: 'api:read' });
+    } finally {
+      await server.close();
+    }
+  });
+});

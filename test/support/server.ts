@@ -58,6 +58,11 @@ export interface TestServerOptions {
   port?: number;
   mongoUri?: string;
   env?: Record<string, string>;
+  /**
+   * Run on this open store instead of a new one (a restart with other configuration on the same data, the
+   * memory store included); the previous server must have closed with `keepStore`.
+   */
+  reuseStore?: Store;
 }
 
 /**
@@ -88,7 +93,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   const config = loadConfig(env);
   const logs = new LogCapture();
   const logger = createLogger(config.logLevel, logs);
-  const store = await createStore(config, logger);
+  const store = options.reuseStore ?? (await createStore(config, logger));
   const application = await createApplication(config, store, logger);
   await seedDemoData(config, application);
   server.on('request', application.app.callback());

@@ -9,10 +9,11 @@ import { grantHelpersOf } from './bound-grant-helpers.js';
 /**
  * refresh_token as oidc-provider implements it, preceded by its own resource resolution. The built-in handler
  * consumes the refresh token and saves the successor first, and resolves `resource` only then: a `resource`
- * the grant does not hold cost the client its refresh token (the answer, invalid_target, carries no
- * successor), and its retry counted as reuse and revoked the grant. RFC 6749 5.2: an error has no such side
- * effect. So the same resolution runs here first, on the stored token, and such a request is refused with
- * nothing spent. Scopes need nothing of the kind: the built-in handler checks them before it rotates.
+ * the grant does not hold, or (with no `resource`) the token's own API once RESOURCE_SERVERS no longer lists
+ * it, cost the client its refresh token (the answer, invalid_target, carries no successor), and its retry
+ * counted as reuse and revoked the grant. RFC 6749 5.2: an error has no such side effect. So the same
+ * resolution runs here first, on the stored token, and such a request is refused with nothing spent. Scopes
+ * need nothing of the kind: the built-in handler checks them before it rotates.
  */
 export function registerRefreshTokenGrant(provider: Provider): void {
   const boundHelpers = grantHelpersOf(provider);
@@ -31,8 +32,9 @@ export function registerRefreshTokenGrant(provider: Provider): void {
 /** Throws what the built-in handler would throw, after rotating, for the requested `resource`. */
 async function assertResourceResolves(provider: Provider, ctx: KoaContextWithOIDC): Promise<void> {
   const params = ctx.oidc.params as { refresh_token?: unknown; resource?: unknown; scope?: unknown };
-  // Without `resource`, the token's own resource is used, and its grant holds that one.
-  if (params.resource === undefined || typeof params.refresh_token !== 'string') return;
+  // Even without `resource`: the token's own API is used then, which the grant holds but this deployment may
+  // since have dropped. This costs every refresh one more read of the token, before the handler's own.
+  if (typeof params.refresh_token !== 'string') return;
   const refreshToken = await provider.RefreshToken.find(params.refresh_token, { ignoreExpiration: true });
   // Whatever else is wrong with the token is the built-in handler's to answer. A spent token in particular
   // must reach its reuse detection, which revokes the grant, whatever `resource` says.
