@@ -43,6 +43,9 @@ const webOrigins = z
   .max(20)
   .describe('browser origins (scheme://host[:port], no path; https, http only on loopback) of a single-page app allowed by CORS');
 
+const PASSWORD_GRANT_DESCRIPTION =
+  'allow the password grant (first-party confidential clients only: true is refused for a public client, token_endpoint_auth_method none, as every native app is)';
+
 export const createClientRequest = z
   .strictObject({
     client_id: z.string().regex(clientIdPattern, 'letters, digits and . _ ~ - only (1-128)').optional(),
@@ -57,7 +60,7 @@ export const createClientRequest = z
       .optional()
       .describe('default client_secret_basic; none (and only none) for a native app'),
     jwks: jwks.optional(),
-    password_grant: z.boolean().default(false).describe('allow the password grant (first-party confidential clients only)'),
+    password_grant: z.boolean().default(false).describe(PASSWORD_GRANT_DESCRIPTION),
     mfa_required: z.boolean().default(false).describe('tokens need a second factor even for users without one enrolled'),
     resource_server_audiences: resourceServerAudiences.optional(),
     roles: clientRoles.optional(),
@@ -70,7 +73,7 @@ export const updateClientRequest = z
     grant_types: grantTypes.optional(),
     scopes: scopes.optional(),
     redirect_uris: redirectUris.optional().describe('replaces the list; checked by the rules of the client\'s application_type'),
-    password_grant: z.boolean().optional(),
+    password_grant: z.boolean().optional().describe(PASSWORD_GRANT_DESCRIPTION),
     mfa_required: z.boolean().optional(),
     jwks: jwks.optional().describe('replaces the public keys of a private_key_jwt client (key rotation)'),
     resource_server_audiences: resourceServerAudiences.optional().describe('replaces the list; [] clears it'),

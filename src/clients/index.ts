@@ -11,8 +11,10 @@ import {
   type ApplicationType,
   ClientValidationError,
   isPublicClientCredentials,
+  isPublicPasswordGrant,
   JWKS_WITHOUT_KEYS_MESSAGE,
   PUBLIC_CLIENT_CREDENTIALS_MESSAGE,
+  PUBLIC_PASSWORD_GRANT_MESSAGE,
   validateClientJwks,
   validateClientName,
   validateListChanges,
@@ -70,7 +72,7 @@ export interface NewClient {
   resourceServerAudiences?: string[];
   /** Roles the client holds itself, carried by its client-credentials tokens. */
   roles?: string[];
-  /** Allows the password grant (first-party confidential clients only; RFC 9700 discourages it). */
+  /** Allows the password grant (first-party confidential clients only, refused for a public one; RFC 9700 discourages it). */
   passwordGrant?: boolean;
   /** Tokens for this client need a second factor even for accounts without one enrolled. */
   mfaRequired?: boolean;
@@ -238,7 +240,13 @@ export class ClientRegistry {
       metadata.grant_types = changes.grantTypes;
       metadata.response_types = changes.grantTypes.includes('authorization_code') ? ['code'] : [];
     }
-    if (changes.passwordGrant !== undefined) metadata[PASSWORD_GRANT_METADATA] = changes.passwordGrant;
+    if (changes.passwordGrant !== undefined) {
+      // application_type and token_endpoint_auth_method are fixed at registration: this is the only way in.
+      if (isPublicPasswordGrant(changes.passwordGrant, metadata.token_endpoint_auth_method)) {
+        throw new ClientValidationError(`passwordGrant: ${PUBLIC_PASSWORD_GRANT_MESSAGE}`, 'password_grant');
+      }
+      metadata[PASSWORD_GRANT_METADATA] = changes.passwordGrant;
+    }
     if (changes.mfaRequired !== undefined) metadata[MFA_REQUIRED_METADATA] = changes.mfaRequired;
     if (changes.jwks !== undefined) {
       if (metadata.token_endpoint_auth_method !== 'private_key_jwt') throw new ClientValidationError(`jwks: ${JWKS_WITHOUT_KEYS_MESSAGE}`, 'jwks');

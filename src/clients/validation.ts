@@ -108,6 +108,17 @@ export function isPublicClientCredentials(grantTypes: readonly string[], authMet
 
 export const PUBLIC_CLIENT_CREDENTIALS_MESSAGE = 'client_credentials is for confidential clients only: a client with token_endpoint_auth_method none cannot have it';
 
+/**
+ * The password grant is refused at the token endpoint to every public client (isUserGrantAllowed): the switch
+ * would be stored and shown as on while doing nothing, so registering it is refused instead.
+ */
+export function isPublicPasswordGrant(passwordGrant: boolean | undefined, authMethod: string | undefined): boolean {
+  return passwordGrant === true && authMethod === 'none';
+}
+
+export const PUBLIC_PASSWORD_GRANT_MESSAGE =
+  'the password grant is for confidential clients only: a public client (token_endpoint_auth_method none, as every native app) cannot have password_grant';
+
 export const JWKS_WITHOUT_KEYS_MESSAGE = 'only a client with token_endpoint_auth_method private_key_jwt has jwks';
 
 /** NIST SP 800-131A: RSA keys under 2048 bits no longer protect a signature. */
@@ -232,6 +243,11 @@ export const newClientSchema = newClientFields
   .refine((client) => !isPublicClientCredentials(client.grantTypes, client.authMethod), {
     message: PUBLIC_CLIENT_CREDENTIALS_MESSAGE,
     path: ['grantTypes'],
+  })
+  // A native app without an auth method is registered with none (ClientRegistry.create).
+  .refine((client) => !isPublicPasswordGrant(client.passwordGrant, client.authMethod ?? (client.applicationType === 'native' ? 'none' : undefined)), {
+    message: PUBLIC_PASSWORD_GRANT_MESSAGE,
+    path: ['passwordGrant'],
   })
   .refine((client) => client.authMethod !== 'private_key_jwt' || client.jwks !== undefined, {
     message: 'private_key_jwt needs jwks',

@@ -135,6 +135,38 @@ describe.each(STORE_KINDS)('admin API on the %s store', (storeKind) => {
         expect((await admin('GET', '/clients/refused-native')).status).toBe(404);
       });
 
+      test('password_grant true on a public client (native, or auth method none) is 400 naming the field, at creation and at PATCH', async () => {
+        // The password grant is refused to every public client at the token endpoint: the switch would do nothing.
+        const nativeApp = { name: 'CLI', application_type: 'native', redirect_uris: ['http://127.0.0.1/callback'], ...codeFlow };
+        for (const body of [
+          { client_id: 'refused-public', ...nativeApp, password_grant: true },
+          { client_id: 'refused-public', ...nativeApp, token_endpoint_auth_method: 'none', password_grant: true },
+          { client_id: 'refused-public', name: 'SPA', redirect_uris: ['https://app.example/cb'], ...codeFlow, token_endpoint_auth_method: 'none', password_grant: true },
+        ]) {
+          const refused = await admin('POST', '/clients', { body });
+          expect({ body, status: refused.status, fields: fieldsOf(refused) }).toEqual({ body, status: 400, fields: ['password_grant'] });
+          expect(String((refused.body as Json).error_description)).toMatch(/public client/);
+          expect((await admin('GET', '/clients/refused-public')).status).toBe(404);
+        }
+
+        const native = await admin('POST', '/clients', { body: nativeApp });
+        const nativeId = String((native.body as Json).client_id);
+        const patched = await admin('PATCH', `/clients/${nativeId}`, { body: { password_grant: true } });
+        expect(patched.status).toBe(400);
+        expect(fieldsOf(patched)).toEqual(['password_grant']);
+        expect((await admin('GET', `/clients/${nativeId}`)).body).toMatchObject({ password_grant: false });
+        expect((await admin('PATCH', `/clients/${nativeId}`, { body: { password_grant: false, name: 'CLI 3' } })).status).toBe(200);
+
+        // A confidential client keeps the switch, and cannot be turned public (or native) under it.
+        const confidential = await admin('POST', '/clients', { body: { name: 'First party', grant_types: ['refresh_token'], scopes: ['api:read'], password_grant: true } });
+        expect(confidential.body).toMatchObject({ password_grant: true, token_endpoint_auth_method: 'client_secret_basic' });
+        const confidentialId = String((confidential.body as Json).client_id);
+        for (const body of [{ token_endpoint_auth_method: 'none' }, { application_type: 'native' }]) {
+          expect((await admin('PATCH', `/clients/${confidentialId}`, { body })).status).toBe(400);
+        }
+        expect((await admin('GET', `/clients/${confidentialId}`)).body).toMatchObject({ application_type: 'web', token_endpoint_auth_method: 'client_secret_basic', password_grant: true });
+      });
+
       test('a web client keeps its rules: no private-use scheme', async () => {
         const response = await admin('POST', '/clients', { body: { name: 'Web', redirect_uris: ['com.example.app:/callback'], ...codeFlow } });
         expect(response.status).toBe(400);
@@ -484,6 +516,10 @@ describe.each(STORE_KINDS)('admin API on the %s store', (storeKind) => {
       expect(document.components.schemas[schema]?.properties).toMatchObject({ application_type: { enum: ['web', 'native'] } });
     }
     expect(document.components.schemas.UpdateClientRequest?.properties).not.toHaveProperty('application_type');
+    // What a registration with password_grant may not be.
+    for (const schema of ['CreateClientRequest', 'UpdateClientRequest']) {
+      expect(document.components.schemas[schema]?.properties).toMatchObject({ password_grant: { description: expect.stringMatching(/public client.*native/) } });
+    }
   });
 });
 

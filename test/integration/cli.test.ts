@@ -83,6 +83,14 @@ describe('the authtoken CLI against a running server', () => {
     const refused = await cli([...args, '--auth-method', 'client_secret_basic']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/^authtoken: invalid_request: .*token_endpoint_auth_method must be none/);
+    // The password grant is never a public client's: refused at create and at update, in one line naming the field.
+    const withPasswordGrant = await cli([...args, '--password-grant']);
+    expect(withPasswordGrant.code).toBe(1);
+    expect(withPasswordGrant.stderr).toMatch(/^authtoken: invalid_request: .*public client.*\(password_grant: .*\)\n$/);
+    const updated = await cli(['client', 'update', String(created.client_id), '--password-grant']);
+    expect(updated.code).toBe(1);
+    expect(updated.stderr).toMatch(/^authtoken: invalid_request: .*public client.*\(password_grant: .*\)\n$/);
+    expect((await cli(['client', 'get', String(created.client_id)])).stdout).toMatch(/^password_grant\s+false$/m);
   });
 
   test('client create --auth-method private_key_jwt --jwks FILE registers the public keys; update --jwks replaces them', async () => {
