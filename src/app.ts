@@ -19,7 +19,8 @@ import { requestLog } from './http/request-log.js';
 import { requireHttpsForCookies } from './http/require-https.js';
 import { routersUnder, type RouterMount } from './http/routes-under.js';
 import { securityHeaders } from './http/security-headers.js';
-import { exactRoutes } from './http/operational-routes.js';
+import { exactRouteMethods, exactRoutes } from './http/operational-routes.js';
+import { answerMethodNotAllowed, routerMethods } from './http/method-not-allowed.js';
 import { faviconHandler, stylesheetHandler } from './http/static-files.js';
 import { interactionRoutes, PENDING_LOGINS_COLLECTION, PendingLogins } from './interactions/index.js';
 import { PASSWORD_RESETS_COLLECTION, passwordResetRoutes } from './interactions/password-reset.js';
@@ -162,7 +163,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
           logger.error({ err: error, path: ctx.path }, 'oidc-provider server_error');
         });
         // @koa/router types its middleware's context with the params it adds itself; any Koa context will do.
-        return { provider: built.provider, routes: built.routes };
+        return { provider: built.provider, routes: built.routes, methodsAt: built.methodsAt };
       },
     },
     await loadSigningKeys(store, secrets, config.resourceServers.map((server) => server.signingAlg)),
@@ -206,15 +207,14 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   app.use(securityHeaders(servesHttps(config)));
   app.use(requireHttpsForCookies(config.issuer, logger));
   const favicon = faviconHandler();
-  app.use(
-    exactRoutes({
-      '/healthz': livenessHandler,
-      '/readyz': readinessHandler(store, () => live.keys.privateJwks.length > 0),
-      '/static/site.css': stylesheetHandler(),
-      '/static/favicon.svg': favicon,
-      '/favicon.ico': favicon,
-    }),
-  );
+  const operationalRoutes = {
+    '/healthz': livenessHandler,
+    '/readyz': readinessHandler(store, () => live.keys.privateJwks.length > 0),
+    '/static/site.css': stylesheetHandler(),
+    '/static/favicon.svg': favicon,
+    '/favicon.ico': favicon,
+  };
+  app.use(exactRoutes(operationalRoutes));
   // Every router in front of the provider: one middleware, so a token request passes them in one loop.
   const routers: RouterMount[] = [];
   routers.push({
@@ -320,6 +320,14 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   for (const router of selfService.routers) routers.push({ router });
   app.use(routersUnder(routers));
   app.use(providerMiddleware);
+  // Last: what every route above serves at a path, asked of the routes themselves, answers a method none takes.
+  app.use(
+    answerMethodNotAllowed([
+      exactRouteMethods(operationalRoutes),
+      ...routers.map(({ router }) => routerMethods(router)),
+      (path) => live.methodsAt(path),
+    ]),
+  );
 
   const unsubscribe = onStoreUnavailable(() => storeOutages.note());
   return {

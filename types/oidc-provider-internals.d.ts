@@ -26,7 +26,8 @@ declare module 'oidc-provider/lib/helpers/resolve_resource.js' {
   ): Promise<string | undefined>;
 }
 
-// The provider's effective configuration (with its defaults), as its own grant handlers read it.
+// The provider's effective configuration (with its defaults), as its own grant handlers read it, and its
+// router, whose lookup tells which methods a path serves (the Allow header of a 405, src/provider/route-methods.ts).
 declare module 'oidc-provider/lib/helpers/weak_cache.js' {
   import type { Client, KoaContextWithOIDC } from 'oidc-provider';
   export default function instance(provider: unknown): {
@@ -36,6 +37,7 @@ declare module 'oidc-provider/lib/helpers/weak_cache.js' {
         resourceIndicators: { getResourceServerInfo(ctx: KoaContextWithOIDC, resource: string, client: Client | undefined): unknown };
       };
     };
+    router: { match(method: string, path: string): object | undefined };
   };
 }
 

@@ -45,12 +45,10 @@ export function generateTokenApiRoutes(dependencies: GenerateTokenApiDependencie
     await answer(ctx, (ctx.request.body ?? {}) as Record<string, unknown>, dependencies);
   });
 
+  // Registered only when allowed: otherwise GET is the app's 405 (src/http/method-not-allowed.ts), whose Allow
+  // header comes from this route table, in this API's envelope.
+  if (!dependencies.allowGet) return router;
   router.get(GENERATE_TOKEN_PATH, async (ctx) => {
-    if (!dependencies.allowGet) {
-      ctx.set('Allow', 'POST');
-      respond(ctx, 405, { message: 'use POST: a password in a URL ends up in logs (COMPAT_TOKEN_GET turns GET on)' });
-      return;
-    }
     // Only the path: the query string holds the key. The request log never writes query strings either.
     requestLogger(ctx, dependencies.logger).warn(
       { path: GENERATE_TOKEN_PATH },

@@ -80,11 +80,11 @@ export function errorBoundary(logger: Logger, outages: StoreOutages) {
     const startedAt = performance.now();
     try {
       await next();
-      // Nothing answered (unknown path, or a method the path does not take): Koa would send a bare
-      // text/plain "Not Found", neither a page nor RFC 6749 JSON.
+      // Nothing answered (an unknown path; a method the path does not take is answerMethodNotAllowed's 405):
+      // Koa would send a bare text/plain "Not Found", neither a page nor RFC 6749 JSON.
       if (ctx.status === 404 && ctx.body == null) {
         const form = isBrowserLookingForAPage(ctx) ? 'page' : errorFormFor(ctx);
-        respondWithError(ctx, 404, 'not_found', 'nothing is served at this path with this method', form);
+        respondWithError(ctx, 404, 'not_found', 'nothing is served at this path', form);
         return;
       }
       // A deliberate 503 (e.g. /readyz reporting the store down) keeps its own body.

@@ -11,6 +11,7 @@ import { adapterClass } from './adapter.js';
 import type { ClientCache } from './client-cache.js';
 import type { Metrics } from '../http/metrics.js';
 import { FixedWindowRateLimiter } from '../http/rate-limit.js';
+import { methodsAt, routerMethods, type MethodsAtPath } from '../http/method-not-allowed.js';
 import { routesUnder } from '../http/routes-under.js';
 import { ACR_MFA, ACR_PASSWORD, type MfaService } from '../mfa/index.js';
 import { registerClientCredentialsGrant } from './grants/client-credentials.js';
@@ -26,6 +27,7 @@ import {
 import { authenticationOfRequest } from './grants/user-tokens.js';
 import { MFA_CHALLENGE_PATH, mfaChallengeRoutes } from './mfa-challenge.js';
 import { ResourceServerRegistry } from './resource-servers.js';
+import { providerRouteMethods } from './route-methods.js';
 import { renderProviderError } from './error-page.js';
 import { mayIntrospect, RESOURCE_SERVER_AUDIENCES, CLIENT_ROLES } from './introspection-policy.js';
 import { afterProviderAnswers } from './after-answer.js';
@@ -91,6 +93,8 @@ export interface ProviderWithRoutes {
   provider: Provider;
   /** Routes beside oidc-provider's own (POST /mfa/challenge); mounted by the app before the provider. */
   routes: Middleware;
+  /** The methods the provider's routes and those beside it serve at a path. */
+  methodsAt: MethodsAtPath;
 }
 
 /** Asymmetric algorithms only: HS* and `dir` would need client secrets in clear, and we keep only hashes. */
@@ -307,7 +311,9 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
   answerJwtAccessTokensAtTokenEndpoints(provider, jwtAccessTokens);
   limitJwksCaching(provider, config.signingKeys.jwksCacheMaxAgeSeconds);
   clientCache.install(provider);
-  return { provider, routes: routesUnder(mfaChallengeRoutes(provider, userGrantDependencies), MFA_CHALLENGE_PATH) };
+  const mfaChallenge = mfaChallengeRoutes(provider, userGrantDependencies);
+  const sources = [providerRouteMethods(provider), routerMethods(mfaChallenge)];
+  return { provider, routes: routesUnder(mfaChallenge, MFA_CHALLENGE_PATH), methodsAt: (path) => methodsAt(sources, path) };
 }
 
 /**

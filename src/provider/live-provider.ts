@@ -2,6 +2,7 @@ import type { Middleware } from 'koa';
 import mount from 'koa-mount';
 import type Provider from 'oidc-provider';
 
+import type { MethodsAtPath } from '../http/method-not-allowed.js';
 import type { Logger } from '../log/index.js';
 import type { ServerSecrets } from '../secrets/index.js';
 import type { Store } from '../store/index.js';
@@ -11,6 +12,7 @@ interface Generation {
   provider: Provider;
   keys: SigningKeySet;
   handle: Middleware;
+  methodsAt: MethodsAtPath;
 }
 
 export interface LiveProviderOptions {
@@ -22,7 +24,7 @@ export interface LiveProviderOptions {
    * Builds a complete provider for one key set (called again whenever the key set changes), with the routes
    * served beside it that use that provider instance.
    */
-  build(keys: SigningKeySet): { provider: Provider; routes?: Middleware };
+  build(keys: SigningKeySet): { provider: Provider; routes?: Middleware; methodsAt: MethodsAtPath };
 }
 
 /**
@@ -66,6 +68,11 @@ export class LiveProvider {
     return (ctx, next) => this.#generation.handle(ctx, next);
   }
 
+  /** The methods the serving provider (and the routes built with it) serves at a path. */
+  methodsAt(path: string): Iterable<string> {
+    return this.#generation.methodsAt(path);
+  }
+
   /** Reads the key set and swaps in a new provider if it changed; true when it did. Concurrent calls share one run. */
   async refresh(now: Date = new Date()): Promise<boolean> {
     this.#refreshing ??= this.#refresh(now).finally(() => {
@@ -84,10 +91,10 @@ export class LiveProvider {
   }
 
   #build(keys: SigningKeySet): Generation {
-    const { provider, routes } = this.options.build(keys);
+    const { provider, routes, methodsAt } = this.options.build(keys);
     const mounted = mount(provider);
     const handle: Middleware = routes ? (ctx, next) => routes(ctx, () => mounted(ctx, next)) : mounted;
-    return { provider, keys, handle };
+    return { provider, keys, handle, methodsAt };
   }
 
   stop(): void {
