@@ -226,6 +226,11 @@ describe('Generate Token API: throttling, rate limit and the deprecated GET', ()
     expect(server.logs.text).not.toContain(encodeURIComponent(KEY));
     expect(server.logs.text).not.toContain(PASSWORD);
     expect(server.logs.text).not.toContain(body.token);
+    // Allow follows the route table: GET (and so HEAD) is served now.
+    const other = await fetch(`${server.baseUrl}${PATH}`, { method: 'DELETE' });
+    expect(other.status).toBe(405);
+    expect(other.headers.get('allow')).toBe('GET, HEAD, POST');
+    expect(await other.json()).toEqual({ status: 405, message: expect.any(String) });
   });
 
   test('a throttled account is answered exactly like bad credentials, even with the right key', async () => {
