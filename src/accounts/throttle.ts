@@ -4,8 +4,14 @@ import { DuplicateKeyError, type Filter, type Store, type StoredDocument, type U
 
 export const THROTTLE_COLLECTION = 'signin_throttle';
 
-/** How long an attempt past the free ones holds its pair while being checked, unless ThrottleSettings says. */
-export const DEFAULT_CHECK_HOLD_MS = 30_000;
+/**
+ * How long an attempt past the free ones holds its pair while being checked, unless ThrottleSettings says. It
+ * need only outlive one check (an argon2 verification, well under a second, or a second factor's few store
+ * calls): it ends early only for an instance that died mid-check or a store that failed as the hold was given
+ * back, and meanwhile that address's right passwords wait. A hold that ends before its check only lets the
+ * next attempt be checked alongside: both stay counted, and each failure still earns its backoff.
+ */
+export const DEFAULT_CHECK_HOLD_MS = 5_000;
 
 export interface ThrottleSettings {
   /** Failures per (account, IP) answered without delay before the backoff starts. */
@@ -18,8 +24,9 @@ export interface ThrottleSettings {
   /** How long an address the account completed a sign-in from stays exempt from the ceiling (0: never). */
   knownAddressDays: number;
   /**
-   * The longest an attempt past the free failures keeps its (account, IP) pair blocked while its password
-   * or code is checked; it only matters when the instance dies mid-check (default DEFAULT_CHECK_HOLD_MS).
+   * The longest an attempt past the free failures keeps its (account, IP) pair held while its password or
+   * code is checked; it only matters when the instance dies mid-check, or the store fails as the hold is
+   * given back (default DEFAULT_CHECK_HOLD_MS).
    */
   checkHoldMs?: number;
 }
@@ -176,7 +183,12 @@ export class SignInThrottle {
         await this.#waitForPairToOpen(subject, ip, deadline);
         continue;
       }
-      const window = await this.#reserveWindowSlot(subject, ip, now);
+      const window = await this.#reserveWindowSlot(subject, ip, now).catch(async (error: unknown) => {
+        // The pair is reserved already: give it back rather than leave it held for checkHoldMs (best effort, the
+        // store may be what failed; the caller sees the first error).
+        await this.#releasePairSlot({ subject, ip, pairGeneration: pair.generation, heldUntil: pair.heldUntil }).catch(() => undefined);
+        throw error;
+      });
       if (window.throttled) {
         await this.#releasePairSlot({ subject, ip, pairGeneration: pair.generation, heldUntil: pair.heldUntil });
         return window;
@@ -309,6 +321,21 @@ export class SignInThrottle {
       return true;
     } catch (error) {
       if (error instanceof DuplicateKeyError) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Runs the check of a reserved attempt (its password or code). If the check throws, the attempt was not
+   * checked: its reservation is given back, so an error never counts as a failure, nor leaves the pair held
+   * (that address's right passwords would wait, then be refused, until the hold ended). Best effort: the store
+   * may be what failed, and the error the caller gets is the check's.
+   */
+  async checkReserved<T>(ticket: AttemptTicket, check: () => Promise<T>): Promise<T> {
+    try {
+      return await check();
+    } catch (error) {
+      await this.release(ticket).catch(() => undefined);
       throw error;
     }
   }

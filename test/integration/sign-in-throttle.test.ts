@@ -1,11 +1,21 @@
-import { SignInThrottle, THROTTLE_COLLECTION, type AttemptTicket, type ThrottleSettings } from '../../src/accounts/index.js';
+import { randomBytes } from 'node:crypto';
+
+import { jest } from '@jest/globals';
+
+import { AccountService, SignInThrottle, THROTTLE_COLLECTION, type AttemptTicket, type ThrottleSettings } from '../../src/accounts/index.js';
+import { PasswordHasher } from '../../src/accounts/password-hash.js';
+import { ServerSecrets } from '../../src/secrets/index.js';
 import type { Store, StoredDocument } from '../../src/store/index.js';
 import { STORE_KINDS } from '../support/server.js';
 import { openStore } from '../support/stores.js';
+import { watchedStore } from '../support/watched-store.js';
 
 const IP = '192.0.2.7';
+const PASSWORD = 'correct horse battery staple';
+const secrets = new ServerSecrets({ id: 't', key: randomBytes(32) });
+const argon2 = { memoryKib: 19456, timeCost: 2, parallelism: 1 };
 
-/** A hold far longer than any backoff here, as SIGNIN_CHECK_HOLD_MS was by default (30 s against 1 s). */
+/** A hold far longer than any backoff here, as the default SIGNIN_CHECK_HOLD_MS was (30 s against 1 s). */
 const settings = (overrides: Partial<ThrottleSettings>): ThrottleSettings => ({
   freeFailures: 1,
   backoffBaseMs: 1000,
@@ -37,6 +47,7 @@ describe.each(STORE_KINDS)('sign-in throttle on the %s store', (storeKind) => {
     store = await openStore(storeKind);
   });
   afterEach(async () => {
+    jest.restoreAllMocks();
     await store.close();
   });
 
@@ -67,6 +78,25 @@ describe.each(STORE_KINDS)('sign-in throttle on the %s store', (storeKind) => {
     const next = await throttle.reserve(subject, IP);
     expect(next).toMatchObject({ throttled: true, reason: 'backoff' });
     expect(next.throttled && next.retryAfterMs).toBeGreaterThan(1500);
+  });
+
+  test('a store error while the account window is reserved gives the pair back: the next attempt goes on at once', async () => {
+    let failures = 1;
+    const failing = watchedStore(store, (call) => {
+      const id = String((call.target as { _id?: unknown } | undefined)?._id);
+      if (call.method === 'updateOne' && id.startsWith('account:') && failures > 0) {
+        failures -= 1;
+        throw new Error('connection reset');
+      }
+    });
+    // No free failures: every attempt holds the pair while it is checked.
+    const throttle = new SignInThrottle(failing, settings({ freeFailures: 0 }));
+    await expect(throttle.reserve('account-window-error', IP)).rejects.toThrow('connection reset');
+    const started = Date.now();
+    const next = await throttle.reserve('account-window-error', IP);
+    expect(Date.now() - started).toBeLessThan(1000);
+    // Not counted either: the attempt that met the error was never checked.
+    expect(next).toMatchObject({ throttled: false, ticket: { pairCount: 1 } });
   });
 
   test('pair documents of the previous version: a backoff refuses, a hold is waited for, an open pair is reserved', async () => {
@@ -117,5 +147,28 @@ describe.each(STORE_KINDS)('sign-in throttle on the %s store', (storeKind) => {
     await throttle.recordFailure(await reserved(throttle, subject)); // 1: free
     await throttle.recordFailure(await reserved(throttle, subject)); // 2: backs off for a minute
     expect(await throttle.reserve(subject, IP)).toMatchObject({ throttled: true, reason: 'backoff' });
+  });
+
+  describe('password checks that throw', () => {
+    const accountsWith = (overrides: Partial<ThrottleSettings>) => new AccountService(store, secrets, { argon2, throttle: settings(overrides) });
+
+    test('give the pair back: the next right password passes at once', async () => {
+      const accounts = accountsWith({ freeFailures: 0 });
+      const account = await accounts.create({ email: `held-${storeKind}@example.com`, password: PASSWORD });
+      jest.spyOn(PasswordHasher.prototype, 'verify').mockRejectedValueOnce(new Error('argon2 failed'));
+      await expect(accounts.verifyPassword(account.email, PASSWORD, IP)).rejects.toThrow('argon2 failed');
+      const started = Date.now();
+      expect(await accounts.verifyPassword(account.email, PASSWORD, IP)).toMatchObject({ ok: true });
+      expect(Date.now() - started).toBeLessThan(2000);
+    });
+
+    test('are not counted as failures: one wrong password after it is still a free one', async () => {
+      const accounts = accountsWith({ freeFailures: 1, backoffBaseMs: 60_000 });
+      const account = await accounts.create({ email: `counted-${storeKind}@example.com`, password: PASSWORD });
+      jest.spyOn(PasswordHasher.prototype, 'verify').mockRejectedValueOnce(new Error('argon2 failed'));
+      await expect(accounts.verifyPassword(account.email, PASSWORD, IP)).rejects.toThrow('argon2 failed');
+      expect(await accounts.verifyPassword(account.email, 'a wrong passphrase!!', IP)).toMatchObject({ ok: false, reason: 'wrong_password' });
+      expect(await accounts.verifyPassword(account.email, PASSWORD, IP)).toMatchObject({ ok: true });
+    });
   });
 });
