@@ -45,7 +45,7 @@ interface PairDocument extends StoredDocument {
    * can never end a backoff written meanwhile. `new Date(0)` when not held; missing in older documents.
    */
   heldUntil?: Date;
-  /** Random per document: a success deletes the pair, and a reservation made before it must not touch the next one. */
+  /** Random, new at every success: a reservation made before a success must not touch the count it started. */
   generation?: string;
   /**
    * Written by the version before `heldUntil`, where a hold lived in `blockedUntil`: when set, `blockedUntil` is
@@ -349,7 +349,7 @@ export class SignInThrottle {
   async #releasePairSlot(ticket: Pick<AttemptTicket, 'subject' | 'ip' | 'pairGeneration' | 'heldUntil'>): Promise<void> {
     const thisPair = this.#pairOf(ticket);
     // Ends only the hold this attempt set (one set since, after it outlived checkHoldMs, stays), and never a
-    // backoff: those are in blockedUntil, whoever earned them. A pair deleted by a success (or replaced since)
+    // backoff: those are in blockedUntil, whoever earned them. A pair a success reset (or one that expired)
     // no longer holds this reservation: nothing to give back.
     if (ticket.heldUntil && (await this.#collection.updateOne({ ...thisPair, heldUntil: ticket.heldUntil }, { $inc: { failures: -1 }, $set: { heldUntil: NOT_HELD } }))) {
       return;
@@ -436,7 +436,13 @@ export class SignInThrottle {
    * the address is known to the account for the known-address period.
    */
   async recordSuccess(subject: string, ip: string): Promise<void> {
-    await this.#collection.deleteMany({ _id: this.#pairId(subject, ip) });
+    // Reset, not deleted: the next attempt then reserves with one update, where re-creating the document took
+    // two updates, a read and an insert. A new generation, so reservations made before this success give nothing
+    // back to the fresh count, and those that fail count against it (see #countAfterSuccess).
+    await this.#collection.updateOne(
+      { _id: this.#pairId(subject, ip) },
+      { $set: { failures: 0, blockedUntil: NOT_BLOCKED, heldUntil: NOT_HELD, generation: randomUUID() }, $unset: ['checking'] },
+    );
     if (this.settings.knownAddressDays === 0) return;
     await this.#collection.updateOne(
       { _id: this.#knownAddressId(subject, ip) },
