@@ -73,7 +73,7 @@ export interface AttemptTicket {
   /** The pair's count with this attempt in it, and the document it was counted in. */
   readonly pairCount: number;
   readonly pairGeneration: string | undefined;
-  /** Set when this attempt blocked the pair while it is checked (it was past the free failures). */
+  /** Set when this attempt holds the pair while it is checked (it was past the free failures): the hold to give back. */
   readonly heldUntil: Date | undefined;
   readonly windowCount: number;
   readonly windowExpiresAt: Date | undefined;
@@ -168,7 +168,8 @@ export class SignInThrottle {
 
   /**
    * Reserves an attempt for this subject (an account id, or a stand-in for an unknown name) from this
-   * address, or refuses it while the account is at its ceiling or the pair is backed off (or being checked).
+   * address, or refuses it while the account is at its ceiling or the pair is backed off (or still held by
+   * an attempt being checked when the wait for it ends).
    */
   async reserve(subject: string, ip: string): Promise<AttemptReservation> {
     const deadline = Date.now() + CHECK_WAIT_MS;
