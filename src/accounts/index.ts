@@ -224,36 +224,51 @@ export class AccountService {
    * reserved before the check (see SignInThrottle), so concurrent attempts count like sequential ones. A
    * correct password gives its reservation back but does not clear the backoff: only a completed sign-in
    * does (see recordSignInSuccess), since the second factor may still fail. An account failing `identity` is
-   * refused like a wrong password: the same work, counted by the same throttle, whatever the password.
+   * refused like a wrong password: the same work, counted by the same throttle, whatever the password. A
+   * check that throws gives its reservation back before the error goes on: it was not a failure.
    */
   async verifyPassword(username: string, password: string, ip: string, identity?: IdentityCheck): Promise<PasswordCheck> {
     const document = await this.#documentByUsername(username);
     const account = document ? toAccount(document) : undefined;
-    const subject = this.throttleSubject(username, account);
-    const reservation = await this.throttle.reserve(subject, ip);
-    const mismatch = account && identity ? identity(account) : undefined;
-    if (!reservation.throttled && document && account && document.status === 'active' && !mismatch) {
-      if (!(await this.#hasher.verify(document.passwordHash, password))) {
-        await this.recordFailure(reservation.ticket, account);
-        return { ok: false, reason: 'wrong_password', account };
-      }
-      await this.throttle.release(reservation.ticket);
-      if (this.#hasher.needsRehash(document.passwordHash)) {
-        await this.#accounts.updateOne(
-          { _id: document._id, passwordHash: document.passwordHash },
-          { $set: { passwordHash: await this.#hasher.hash(password) } },
-        );
-      }
-      return { ok: true, account };
+    const reservation = await this.throttle.reserve(this.throttleSubject(username, account), ip);
+    if (reservation.throttled) {
+      await this.#hasher.verifyDummy(password);
+      return { ok: false, reason: 'throttled', account, throttle: reservation };
     }
-    await this.#hasher.verifyDummy(password);
-    if (reservation.throttled) return { ok: false, reason: 'throttled', account, throttle: reservation };
-    if (!document || !account) {
-      await this.recordFailure(reservation.ticket, undefined);
+    const { ticket } = reservation;
+    // Only the check may give the reservation back on an error: once its outcome is known, a failure stays counted.
+    const refusal = await this.throttle.checkReserved(ticket, () => this.#refusalOf(document, password, identity));
+    if (!document || !account || refusal === 'unknown_user') {
+      await this.recordFailure(ticket, undefined);
       return { ok: false, reason: 'unknown_user' };
     }
-    await this.recordFailure(reservation.ticket, account);
-    return { ok: false, reason: mismatch ?? 'disabled', account };
+    if (refusal) {
+      await this.recordFailure(ticket, account);
+      return { ok: false, reason: refusal, account };
+    }
+    await this.throttle.release(ticket);
+    if (this.#hasher.needsRehash(document.passwordHash)) {
+      await this.#accounts.updateOne(
+        { _id: document._id, passwordHash: document.passwordHash },
+        { $set: { passwordHash: await this.#hasher.hash(password) } },
+      );
+    }
+    return { ok: true, account };
+  }
+
+  /** Why this password does not sign the account in (undefined when it does); one argon2 verification on every path. */
+  async #refusalOf(
+    document: AccountDocument | null,
+    password: string,
+    identity: IdentityCheck | undefined,
+  ): Promise<'unknown_user' | 'wrong_password' | 'disabled' | IdentityMismatch | undefined> {
+    const mismatch = document && identity ? identity(toAccount(document)) : undefined;
+    if (document && document.status === 'active' && !mismatch) {
+      return (await this.#hasher.verify(document.passwordHash, password)) ? undefined : 'wrong_password';
+    }
+    await this.#hasher.verifyDummy(password);
+    if (!document) return 'unknown_user';
+    return mismatch ?? 'disabled';
   }
 
   async #documentByUsername(username: string): Promise<AccountDocument | null> {

@@ -87,7 +87,7 @@ const envSchema = z.object({
   SIGNIN_ACCOUNT_CEILING: intInRange(1, 1_000_000).default(100),
   SIGNIN_ACCOUNT_WINDOW_SECONDS: intInRange(1, 7 * 86400).default(3600),
   SIGNIN_KNOWN_ADDRESS_DAYS: intInRange(0, 365).default(30),
-  SIGNIN_CHECK_HOLD_MS: intInRange(1000, 600_000).default(30_000),
+  SIGNIN_CHECK_HOLD_MS: intInRange(1000, 600_000).default(5_000),
   RATE_LIMIT_WINDOW_SECONDS: intInRange(1, 3600).default(60),
   RATE_LIMIT_PASSWORD_GRANT: intInRange(0, 1_000_000).default(300),
   RATE_LIMIT_MFA_CHALLENGE: intInRange(0, 1_000_000).default(30),

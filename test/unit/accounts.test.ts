@@ -6,6 +6,7 @@ import { AccountService, checkPasswordPolicy, EmailTakenError, PasswordPolicyErr
 import { ServerSecrets } from '../../src/secrets/index.js';
 import type { StoredDocument } from '../../src/store/index.js';
 import { MemoryStore } from '../../src/store/memory.js';
+import { watchedStore } from '../support/watched-store.js';
 
 const secrets = new ServerSecrets({ id: 't', key: randomBytes(32) });
 const throttle = { freeFailures: 50, backoffBaseMs: 1000, backoffMaxMs: 1000, accountCeiling: 1000, accountWindowSeconds: 60, knownAddressDays: 30 };
@@ -112,5 +113,35 @@ describe('sign-in throttle reservations', () => {
     expect(windowWrites).toEqual([]);
     // The owner, from elsewhere, is not at the ceiling.
     expect((await throttle.reserve('account-1', '10.0.0.2')).throttled).toBe(false);
+  });
+
+  test('a successful sign-in from an address that signed in before costs 6 throttle calls (1 to reserve the pair)', async () => {
+    const calls: string[] = [];
+    const store = new MemoryStore();
+    const accounts = new AccountService(watchedStore(store, (call) => calls.push(`${call.collection}.${call.method}`)), secrets, {
+      argon2: { memoryKib: 19456, timeCost: 2, parallelism: 1 },
+      throttle: { ...throttle, freeFailures: 3 },
+    });
+    const account = await accounts.create({ email: 'calls@example.com', password: 'a long enough passphrase' });
+    /** The store calls of one password sign-in without a second factor, as the password grant makes them. */
+    const signIn = async (): Promise<string[]> => {
+      calls.length = 0;
+      const check = await accounts.verifyPassword(account.email, 'a long enough passphrase', '127.0.0.1');
+      if (!check.ok) throw new Error(`the right password was refused: ${check.reason}`);
+      await accounts.recordSignInSuccess(check.account, '127.0.0.1');
+      return calls.filter((call) => call.startsWith('signin_throttle.'));
+    };
+    await signIn(); // creates the pair and the window documents
+    const again = await signIn();
+    // Before the pair was reset instead of deleted, 9: the pair's reservation took an update per slot, a read and an insert.
+    expect(again).toEqual([
+      'signin_throttle.updateOne', // the pair, within its free failures
+      'signin_throttle.updateOne', // the account's window
+      'signin_throttle.updateOne', // the pair given back
+      'signin_throttle.updateOne', // the window given back
+      'signin_throttle.updateOne', // the pair reset by the success
+      'signin_throttle.updateOne', // the known address
+    ]);
+    await store.close();
   });
 });
