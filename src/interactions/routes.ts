@@ -536,8 +536,11 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     await finish(ctx, { consent: { grantId: savedGrantId } });
   });
 
-  router.get('/:uid/abort', async (ctx) => {
+  // A POST with the form's CSRF token: cancelling ends the sign-in and sends access_denied to the app, which
+  // no link or image from another site may do on the person's behalf.
+  router.post('/:uid/abort', async (ctx) => {
     const interaction = await details(ctx);
+    if (!requireCsrf(ctx, interaction.uid)) return;
     await pending.finish(interaction.uid);
     await finish(ctx, { error: 'access_denied', error_description: 'the user cancelled the sign-in' });
   });

@@ -95,6 +95,26 @@ describe('authorization code + PKCE through our pages, in Chromium', () => {
     return oidc.authorizationCodeGrant(config, new URL(page.url()), { pkceCodeVerifier: checks.codeVerifier, expectedState: checks.state });
   }
 
+  test('Cancel on the login page and on the second-factor page sends the person back to the app with access_denied', async () => {
+    const person = await newPerson({ totp: true });
+    const watched = await openPage();
+    const { page } = watched;
+    for (const atSecondFactor of [false, true]) {
+      const { state } = await startAuthorization(publicClient, page);
+      if (atSecondFactor) {
+        await signIn(page, person);
+        await page.getByRole('heading', { name: 'Verify it is you' }).waitFor();
+      }
+      await page.getByRole('button', { name: atSecondFactor ? 'Cancel sign-in' : 'Cancel' }).click();
+      await page.waitForURL((url) => url.href.startsWith(REDIRECT_URI));
+      const landed = new URL(page.url());
+      expect(landed.searchParams.get('error')).toBe('access_denied');
+      expect(landed.searchParams.get('state')).toBe(state);
+    }
+    expect(watched.problems).toEqual([]);
+    await watched.context.close();
+  });
+
   test('public PKCE client: login -> TOTP -> consent -> code -> tokens -> userinfo', async () => {
     const person = await newPerson({ totp: true });
     const watched = await openPage();
