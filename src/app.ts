@@ -147,6 +147,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
           metrics,
           clientCache,
           views,
+          logger,
           jwtAccessTokens: {
             verifier: new AccessTokenVerifier(config.issuer, signingKeys.privateJwks),
             revocations: jwtRevocations,
