@@ -13,6 +13,7 @@ const WITHOUT_REPORTS = { ...BASE_ENV, RESOURCE_SERVERS: '[]' };
 
 type Credentials = { id: string; secret: string };
 const PASSWORD = 'correct horse battery staple';
+const WEB_APP_REDIRECT_URI = 'https://app.example/callback';
 
 describe.each(STORE_KINDS)('a client allowed a scope of an API removed from RESOURCE_SERVERS, on the %s store', (storeKind) => {
   // One store through a restart with the API removed, then one with it restored, as an operator would do it.
@@ -27,6 +28,8 @@ describe.each(STORE_KINDS)('a client allowed a scope of an API removed from RESO
   /** A first-party app on the password grant, allowed both APIs' scopes, and its refresh token for `api:read`. */
   let app: Credentials;
   let appRefreshToken: string;
+  /** A web app on the code flow, allowed both APIs' scopes. */
+  let webAppId: string;
 
   /** A client-credentials request; `reports:read` names its API, which is not the default one. */
   const clientCredentials = (client: Credentials, scope: string) =>
@@ -58,6 +61,14 @@ describe.each(STORE_KINDS)('a client allowed a scope of an API removed from RESO
       passwordGrant: true,
     });
     app = { id: created.clientId, secret: String(created.clientSecret) };
+    webAppId = (
+      await server.application.clients.create({
+        name: 'Web app',
+        grantTypes: ['authorization_code', 'refresh_token'],
+        redirectUris: [WEB_APP_REDIRECT_URI],
+        scopes: ['openid', 'api:read', 'reports:read'],
+      })
+    ).clientId;
     const email = `removed-api-${storeKind}@example.com`;
     await server.application.accounts.create({ email, password: PASSWORD });
     const signedIn = await postForm(`${server.baseUrl}/token`, { grant_type: 'password', username: email, password: PASSWORD, scope: 'api:read offline_access' }, app);
@@ -84,6 +95,20 @@ describe.each(STORE_KINDS)('a client allowed a scope of an API removed from RESO
     const refreshed = await postForm(`${server.baseUrl}/token`, { grant_type: 'refresh_token', refresh_token: appRefreshToken }, app);
     expect(refreshed.status).toBe(200);
     expect(decodeJwt(String(refreshed.body.access_token))).toMatchObject({ client_id: app.id, scope: 'api:read' });
+  });
+
+  test('a code-flow client starts an authorization for its remaining scopes', async () => {
+    const query = new URLSearchParams({
+      client_id: webAppId,
+      response_type: 'code',
+      scope: 'openid api:read',
+      redirect_uri: WEB_APP_REDIRECT_URI,
+      code_challenge: 'x'.repeat(43),
+      code_challenge_method: 'S256',
+    });
+    const started = await fetch(`${server.baseUrl}/auth?${query.toString()}`, { redirect: 'manual' });
+    expect(started.status).toBe(303);
+    expect(new URL(String(started.headers.get('location')), server.baseUrl).pathname).toMatch(/^\/interaction\//);
   });
 
   test('asking for the removed scope is invalid_scope, alone or beside a remaining one; naming the removed API is invalid_target', async () => {
