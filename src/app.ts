@@ -42,6 +42,7 @@ import {
   MFA_REQUIRED_METADATA,
   requiredRole,
   SigningKeyRotation,
+  supportedScopes,
   trackSessionActivity,
   type Provider,
 } from './provider/index.js';
@@ -147,6 +148,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
           metrics,
           clientCache,
           views,
+          logger,
           jwtAccessTokens: {
             verifier: new AccessTokenVerifier(config.issuer, signingKeys.privateJwks),
             revocations: jwtRevocations,
@@ -174,6 +176,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
     async (metadata) => live.provider.Client.validate(metadata),
     clientCache,
     config.resourceServers.map((server) => server.identifier),
+    new Set(supportedScopes(config)),
   );
   const apiScopes = [...new Set(config.resourceServers.flatMap((server) => server.scopes))];
   const compatClient = await ensureCompatClient(clients, secrets, apiScopes);

@@ -95,7 +95,7 @@ async function readTokenArgument(token: string | undefined): Promise<string> {
 }
 
 const CLIENT_FIELDS = [
-  'client_id', 'name', 'application_type', 'grant_types', 'scopes', 'redirect_uris', 'token_endpoint_auth_method', 'password_grant', 'mfa_required',
+  'client_id', 'name', 'application_type', 'grant_types', 'scopes', 'unknown_scopes', 'redirect_uris', 'token_endpoint_auth_method', 'password_grant', 'mfa_required',
   'resource_server_audiences', 'roles', 'web_origins', 'created_at',
 ];
 

@@ -104,6 +104,9 @@ export const clientResponse = z
     application_type: z.enum(['web', 'native']),
     grant_types: z.array(z.string()),
     scopes: z.array(z.string()),
+    unknown_scopes: z
+      .array(z.string())
+      .describe('those of scopes no configured API or built-in scope defines (an API removed from the configuration): kept, but not granted until an API defines them again; a PATCH of scopes may keep or drop them, not add new ones'),
     redirect_uris: z.array(z.string()),
     token_endpoint_auth_method: z.string(),
     jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).optional().describe('public keys of a private_key_jwt client'),

@@ -2,6 +2,7 @@ import type { AdapterPayload, ClientMetadata } from 'oidc-provider';
 
 import { collectionName, StoreAdapter, type OidcDocument } from '../provider/adapter.js';
 import { MFA_REQUIRED_METADATA, PASSWORD_GRANT_METADATA } from '../provider/grants/user-grant-policy.js';
+import { unknownScopesOf, withoutScopes } from '../provider/client-scopes.js';
 import type { ClientCache } from '../provider/index.js';
 import { randomSecret, type ServerSecrets } from '../secrets/index.js';
 import type { Migration, Store } from '../store/index.js';
@@ -108,6 +109,11 @@ export interface ClientView {
   applicationType: ApplicationType;
   grantTypes: string[];
   scopes: string[];
+  /**
+   * Those of `scopes` that no configured API or built-in scope defines (an API removed from RESOURCE_SERVERS):
+   * kept in the store, left out of what the client may ask for until an API defines them again.
+   */
+  unknownScopes: string[];
   redirectUris: string[];
   authMethod: ClientAuthMethod;
   /** The public keys of a private_key_jwt client. */
@@ -146,6 +152,11 @@ export class ClientRegistry {
      * never match and the API would be refused every token it introspects.
      */
     private readonly resourceServerIdentifiers?: readonly string[],
+    /**
+     * Every scope the deployment defines (provider/client-scopes.ts). When given, views name the stored scopes
+     * outside it, and a change to a client that still has such scopes is checked without them.
+     */
+    private readonly supportedScopes?: ReadonlySet<string>,
   ) {
     this.#adapter = new StoreAdapter('Client', store, secrets);
     this.#previousSecrets = new PreviousClientSecrets(store, secrets);
@@ -216,13 +227,13 @@ export class ClientRegistry {
 
   async get(clientId: string): Promise<ClientView | undefined> {
     const document = await this.#collection.findOne({ _id: clientId });
-    return document ? toView(document) : undefined;
+    return document ? this.#toView(document) : undefined;
   }
 
   /** Clients in creation order, oldest first. */
   async list(options: { limit: number; skip?: number }): Promise<ClientView[]> {
     const documents = await this.#collection.find({}, { sort: { createdAt: 1 }, limit: options.limit, skip: options.skip ?? 0 });
-    return documents.map(toView);
+    return documents.map((document) => this.#toView(document));
   }
 
   /** Applies changes; undefined when the client does not exist. */
@@ -230,6 +241,10 @@ export class ClientRegistry {
     const document = await this.#collection.findOne({ _id: clientId });
     if (!document) return undefined;
     const metadata = JSON.parse(document.data) as AdapterPayload;
+    // Unknown scopes the client already has stay stored and are left out of the check below, so an edit (a
+    // rename, or a scope list copied from GET) does not fail on an API the operator removed. A PATCH of scopes
+    // may keep them, or drop them; a scope it adds is checked like any other.
+    const storedUnknownScopes = this.#unknownScopes(metadata.scope);
     if (changes.name !== undefined) metadata.client_name = validateClientName(changes.name);
     if (changes.scopes !== undefined) metadata.scope = changes.scopes.join(' ');
     if (changes.redirectUris !== undefined) metadata.redirect_uris = validateRedirectUris(applicationTypeOf(metadata), changes.redirectUris);
@@ -267,11 +282,11 @@ export class ClientRegistry {
     setList('resource_server_audiences', lists.resourceServerAudiences);
     setList('roles', lists.roles);
     setList('web_origins', lists.webOrigins);
-    await this.validate(metadata as ClientMetadata);
+    await this.validate(withoutScopes(metadata, storedUnknownScopes) as ClientMetadata);
     const updated: ClientDocument = { ...document, data: JSON.stringify(metadata) };
     await this.#collection.replace(updated);
     this.cache?.invalidate(clientId);
-    return toView(updated);
+    return this.#toView(updated);
   }
 
   /**
@@ -281,6 +296,15 @@ export class ClientRegistry {
    */
   markInternal(clientId: string): void {
     this.#internal.add(clientId);
+  }
+
+  #unknownScopes(scope: unknown): string[] {
+    return this.supportedScopes ? unknownScopesOf(scope, this.supportedScopes) : [];
+  }
+
+  #toView(document: OidcDocument): ClientView {
+    const view = toView(document);
+    return { ...view, unknownScopes: this.#unknownScopes(view.scopes.join(' ')) };
   }
 
   isInternal(clientId: string): boolean {
@@ -338,7 +362,7 @@ export class ClientRegistry {
   }
 }
 
-function toView(document: OidcDocument): ClientView {
+function toView(document: OidcDocument): Omit<ClientView, 'unknownScopes'> {
   const metadata = JSON.parse(document.data) as AdapterPayload;
   return {
     clientId: document._id,

@@ -321,14 +321,35 @@ export const OIDC_MIGRATIONS: Migration[] = [
 /** Told when oidc-provider itself changes or removes a record of a model (e.g. a Client), so caches can evict it. */
 export type WriteListeners = Partial<Record<OidcModel, (id: string) => void>>;
 
+/**
+ * Turns a stored client into the metadata oidc-provider loads, or undefined to load none (see client-scopes.ts).
+ * The Client adapter's `find` is the only way oidc-provider reads a client, cached or not, so this runs at every
+ * load and nowhere else.
+ */
+export type ClientLoadFilter = (clientId: string, stored: AdapterPayload) => AdapterPayload | undefined;
+
 /** The class oidc-provider's `adapter` option wants, bound to one store. */
-export function adapterClass(store: Store, secrets: ServerSecrets, onWrite: WriteListeners = {}): new (model: string) => Adapter {
+export function adapterClass(
+  store: Store,
+  secrets: ServerSecrets,
+  onWrite: WriteListeners = {},
+  loadClient?: ClientLoadFilter,
+): new (model: string) => Adapter {
   return class BoundStoreAdapter extends StoreAdapter {
     readonly #onWrite: ((id: string) => void) | undefined;
+    readonly #loadClient: ClientLoadFilter | undefined;
 
     constructor(model: string) {
       super(model, store, secrets);
       this.#onWrite = onWrite[model as OidcModel];
+      this.#loadClient = model === 'Client' ? loadClient : undefined;
+    }
+
+    // Not async either: token lookups (every model but Client) get no extra frame.
+    override find(id: string): Promise<AdapterPayload | undefined> {
+      const found = super.find(id);
+      const load = this.#loadClient;
+      return load ? found.then((stored) => (stored ? load(id, stored) : undefined)) : found;
     }
 
     // Not async: a model nobody listens to (every token model) writes with no frame of ours around it.

@@ -8,6 +8,7 @@ import { servesHttps, type Config } from '../config/index.js';
 import type { ServerSecrets } from '../secrets/index.js';
 import type { Store } from '../store/index.js';
 import { adapterClass } from './adapter.js';
+import { clientMetadataForProvider, OIDC_SCOPE_CLAIMS, supportedScopes } from './client-scopes.js';
 import type { ClientCache } from './client-cache.js';
 import type { Metrics } from '../http/metrics.js';
 import { FixedWindowRateLimiter } from '../http/rate-limit.js';
@@ -44,6 +45,7 @@ import { pinEndpointUrlsToIssuer } from './endpoint-urls.js';
 import { makeReplayDetectionAtomic } from './replay-detection.js';
 import { clearTransientAtRememberedLogin, signInSessionCookieName, signInSessionTtl } from './sign-in-sessions.js';
 import type { Views } from '../views/index.js';
+import type { Logger } from '../log/index.js';
 
 export { ACCOUNT_BOUND_MODELS, CLIENT_BOUND_MODELS, isStoredPayload, readStoredPayload, type StoredPayload, ensureOidcIndexes, OIDC_MIGRATIONS, endSessionsOfAccount, revokeGrantEverywhere, collectionName, OIDC_MODELS, type OidcDocument } from './adapter.js';
 export {
@@ -71,6 +73,7 @@ export {
   PASSWORD_GRANT_METADATA,
 } from './grants/user-grant-policy.js';
 export { ClientCache, type ClientCacheOptions } from './client-cache.js';
+export { supportedScopes } from './client-scopes.js';
 export type { Provider };
 
 export interface ProviderDependencies {
@@ -87,6 +90,8 @@ export interface ProviderDependencies {
   metrics: Metrics;
   /** The application's one template renderer, for oidc-provider's logout pages. */
   views: Views;
+  /** For warnings about stored clients this configuration can only partly load (client-scopes.ts). */
+  logger: Logger;
 }
 
 export interface ProviderWithRoutes {
@@ -102,13 +107,16 @@ const SIGNING_ALGS = ['EdDSA', 'ES256', 'RS256', 'PS256'] as const;
 
 /** Builds the oidc-provider instance: features, token formats, client rules and storage. */
 export function createProvider(dependencies: ProviderDependencies): ProviderWithRoutes {
-  const { config, store, secrets, signingKeys, accounts, jwtAccessTokens, clientCache } = dependencies;
+  const { config, store, secrets, signingKeys, accounts, jwtAccessTokens, clientCache, logger } = dependencies;
   const resourceServers = ResourceServerRegistry.fromConfig(config);
+  const scopes: ReadonlySet<string> = new Set(supportedScopes(config));
   const signingKid = (alg: keyof SigningKeySet['signingKid']) => signingKeys.signingKid[alg];
   const secureCookies = servesHttps(config);
 
   const configuration: Configuration = {
-    adapter: adapterClass(store, secrets, { Client: (id) => clientCache.invalidate(id) }),
+    adapter: adapterClass(store, secrets, { Client: (id) => clientCache.invalidate(id) }, (clientId, stored) =>
+      clientMetadataForProvider(clientId, stored, scopes, logger),
+    ),
     clients: [],
     async findAccount(ctx, id) {
       const account = await accounts.findById(id);
@@ -118,17 +126,9 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
         claims: () => ({ sub: account.customerId, email: account.email, customer_id: account.customerId, roles: account.roles }),
       };
     },
-    // acr, amr and auth_time ride on the `openid` scope, so every ID token says how the person signed in
-    // (oidc-provider otherwise returns them only when requested); sid and iss stay standalone claims.
-    claims: {
-      sid: null,
-      iss: null,
-      openid: ['sub', 'acr', 'amr', 'auth_time'],
-      email: ['email'],
-      profile: ['customer_id', 'roles'],
-    },
+    claims: OIDC_SCOPE_CLAIMS,
     // API scopes are declared here too, so client registrations may name them and discovery lists them.
-    scopes: [...new Set(['openid', 'offline_access', ...config.apiScopes, ...resourceServers.allScopes()])],
+    scopes: [...scopes],
     // RFC 9700: the implicit and hybrid flows are not offered.
     responseTypes: ['code', 'none'],
     jwks: { keys: signingKeys.privateJwks as NonNullable<Configuration['jwks']>['keys'] },

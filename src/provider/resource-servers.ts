@@ -28,11 +28,6 @@ export class ResourceServerRegistry {
     return [...this.#servers.values()];
   }
 
-  /** Every scope some resource server offers (the provider must declare them all). */
-  allScopes(): string[] {
-    return [...new Set(this.all().flatMap((server) => server.scopes))];
-  }
-
   /**
    * What oidc-provider's resourceIndicators.getResourceServerInfo returns for a known server. JWTs name the
    * key that signs (`signingKid`): oidc-provider would otherwise take the first key of the algorithm in its

@@ -526,8 +526,8 @@ async function nextSecond(): Promise<void> {
 }
 
 describe.each(STORE_KINDS)('a refresh for an API removed from RESOURCE_SERVERS on the %s store', (storeKind) => {
-  // The API shares its scope with the default one: a scope of its own would leave with it, and every client
-  // registered with that scope would fail to load (invalid_client) before its refresh token is even looked at.
+  // The API shares its scope with the default one, so only the resource goes away here; a client allowed a scope
+  // only the removed API defines is removed-api-scopes.test.ts's.
   const withReports = { ...ENV, RESOURCE_SERVERS: JSON.stringify([{ identifier: REPORTS_API, scopes: ['api:read'], format: 'jwt', signingAlg: 'ES256' }]) };
   const withoutReports = { ...ENV, RESOURCE_SERVERS: '[]' };
 

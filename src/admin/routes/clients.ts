@@ -15,6 +15,7 @@ export function clientJson(client: ClientView) {
     application_type: client.applicationType,
     grant_types: client.grantTypes,
     scopes: client.scopes,
+    unknown_scopes: client.unknownScopes,
     redirect_uris: client.redirectUris,
     token_endpoint_auth_method: client.authMethod,
     ...(client.jwks ? { jwks: client.jwks } : {}),
