@@ -36,6 +36,14 @@ const NOTICES = new Map<string, string>([
 type SecurityForm = 'enroll' | 'remove' | 'recovery' | 'password';
 
 /**
+ * Who an enrollment started here belongs to: the dashboard session that re-authenticated for it. Another
+ * session of the account (a stolen cookie) must not read the pending key or confirm it.
+ */
+function enrollmentStarter({ session }: SignedInCustomer): string {
+  return `dashboard:${session.id}`;
+}
+
+/**
  * The dashboard's security page: enroll, replace or remove TOTP, regenerate recovery codes, change the
  * password. Factor changes need re-authentication (password or a current code); every change is an audit
  * event and the owner gets an email notice of enrollments, removals and password changes.
@@ -100,14 +108,14 @@ export function securityRoutes(deps: SecurityPageDependencies): Router {
     if (!state) return;
     const factor = await reauthenticated(ctx, state, 'enroll', 'mfa.enrollment_started');
     if (!factor) return;
-    await mfa.enrollTotp(state.account);
+    await mfa.enrollTotp(state.account, enrollmentStarter(state));
     await pages.record(ctx, state.account.customerId, 'mfa.enrollment_started', { method: 'totp', reauthenticated_with: factor });
     ctx.status = 303;
     ctx.redirect(`${PATH}/totp`);
   });
 
   async function renderEnrollment(ctx: Context, state: SignedInCustomer, error?: string): Promise<void> {
-    const pending = await mfa.pendingTotpEnrollment(state.account);
+    const pending = await mfa.pendingTotpEnrollment(state.account, enrollmentStarter(state));
     if (!pending) {
       // Never started, already confirmed, or expired: the security page says where things stand.
       ctx.status = 303;
@@ -131,7 +139,7 @@ export function securityRoutes(deps: SecurityPageDependencies): Router {
     const state = await signedInForm(ctx);
     if (!state) return;
     const code = formField(ctx, 'code').replace(/\s+/g, '');
-    if (!(await mfa.confirmTotp(state.account.customerId, code))) {
+    if (!(await mfa.confirmTotp(state.account.customerId, code, enrollmentStarter(state)))) {
       await renderEnrollment(ctx, state, 'That code does not match. Check the time on your phone and enter the code the app shows now.');
       return;
     }

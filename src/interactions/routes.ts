@@ -428,7 +428,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
   });
 
   async function renderEnroll(ctx: Context, interaction: InteractionDetails, accountId: string, error?: string): Promise<void> {
-    const { secret, otpauthUri } = await signIn.startTotpEnrollment(accountId);
+    const { secret, otpauthUri } = await signIn.startTotpEnrollment(accountId, interaction.uid);
     const url = urls(interaction.uid);
     ctx.type = 'html';
     ctx.body = views.render('./enroll', {
@@ -453,7 +453,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     const waiting = await pendingAt(ctx, interaction, 'enroll');
     if (!waiting) return;
     const code = formField(ctx, 'code').replace(/\s+/g, '');
-    if (!(await signIn.confirmTotpEnrollment(waiting.accountId, code))) {
+    if (!(await signIn.confirmTotpEnrollment(waiting.accountId, code, interaction.uid))) {
       await renderEnroll(ctx, interaction, waiting.accountId, 'That code does not match. Scan the new code above and try again.');
       return;
     }

@@ -53,15 +53,15 @@ export function signInServices(
       return outcome.reason === 'cooldown' ? { sent: false, retryAfterSeconds: outcome.retryAfterSeconds } : { sent: false };
     },
 
-    async startTotpEnrollment(accountId) {
+    async startTotpEnrollment(accountId, interactionUid) {
       const account = await accounts.findById(accountId);
       if (!account) throw new Error('account disappeared during sign-in');
-      const enrollment = await mfa.enrollTotp(account);
+      const enrollment = await mfa.enrollTotp(account, `sign-in:${interactionUid}`);
       return { secret: enrollment.secret, otpauthUri: enrollment.uri };
     },
 
-    async confirmTotpEnrollment(accountId, code) {
-      if (!(await mfa.confirmTotp(accountId, code))) return false;
+    async confirmTotpEnrollment(accountId, code, interactionUid) {
+      if (!(await mfa.confirmTotp(accountId, code, `sign-in:${interactionUid}`))) return false;
       const account = await accounts.findById(accountId);
       if (account) await mfa.notifyAuthenticatorAdded(account, 'while signing in');
       return true;

@@ -16,10 +16,13 @@ export interface SignInServices {
   verifySecondFactor(accountId: string, method: MfaMethod, code: string, ip: string): Promise<boolean>;
   /** Sends an email code, unless within the resend cooldown (retryAfterSeconds) or email codes are not available now. */
   sendEmailCode(accountId: string): Promise<{ sent: true } | { sent: false; retryAfterSeconds?: number }>;
-  /** Starts TOTP enrollment: a new secret (not active until confirmed) and its otpauth:// URI. */
-  startTotpEnrollment(accountId: string): Promise<{ secret: string; otpauthUri: string }>;
-  /** Activates the pending TOTP secret when the code matches (and tells the owner by email); false otherwise. */
-  confirmTotpEnrollment(accountId: string, code: string): Promise<boolean>;
+  /**
+   * Starts TOTP enrollment for this sign-in (the interaction uid): a new secret (not active until confirmed)
+   * and its otpauth:// URI. Only the same sign-in can confirm it.
+   */
+  startTotpEnrollment(accountId: string, interactionUid: string): Promise<{ secret: string; otpauthUri: string }>;
+  /** Activates the TOTP secret this sign-in started when the code matches (and tells the owner by email); false otherwise. */
+  confirmTotpEnrollment(accountId: string, code: string, interactionUid: string): Promise<boolean>;
   /** New recovery codes (replacing any old ones), in clear exactly once. */
   generateRecoveryCodes(accountId: string): Promise<string[]>;
   /** Whether the account must have a second factor regardless of the request (account or global policy). */

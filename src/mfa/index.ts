@@ -227,18 +227,21 @@ export class MfaService {
     return { sent: true };
   }
 
-  /** Starts TOTP enrollment: show the URI as a QR code and the secret for manual entry. */
-  async enrollTotp(subject: MfaSubject): Promise<TotpEnrollment> {
-    return this.totp.enroll(subject.customerId, subject.email);
+  /**
+   * Starts TOTP enrollment: show the URI as a QR code and the secret for manual entry. `startedBy` names who
+   * may see and confirm it (e.g. `dashboard:<session id>`): no one else, the account's other sessions included.
+   */
+  async enrollTotp(subject: MfaSubject, startedBy: string): Promise<TotpEnrollment> {
+    return this.totp.enroll(subject.customerId, subject.email, startedBy);
   }
 
-  /** The TOTP enrollment waiting for its confirming code, if any (to show the same QR code again). */
-  async pendingTotpEnrollment(subject: MfaSubject): Promise<TotpEnrollment | undefined> {
-    return this.totp.pending(subject.customerId, subject.email);
+  /** The TOTP enrollment `startedBy` started, waiting for its confirming code (to show the same QR code again). */
+  async pendingTotpEnrollment(subject: MfaSubject, startedBy: string): Promise<TotpEnrollment | undefined> {
+    return this.totp.pending(subject.customerId, subject.email, startedBy);
   }
 
-  async confirmTotp(accountId: string, code: string, clock: TotpClock = {}): Promise<boolean> {
-    return this.totp.confirm(accountId, code, clock);
+  async confirmTotp(accountId: string, code: string, startedBy: string, clock: TotpClock = {}): Promise<boolean> {
+    return this.totp.confirm(accountId, code, startedBy, clock);
   }
 
   async removeTotp(accountId: string): Promise<void> {

@@ -21,6 +21,12 @@ export interface MfaFactorsDocument extends StoredDocument {
   totpConfirmedAt?: Date;
   totpPendingSealedSecret?: string;
   totpPendingUntil?: Date;
+  /**
+   * Who started the pending enrollment (a dashboard session, a sign-in): only they may see its key or confirm
+   * it. The key is a second factor, and starting an enrollment is what re-authentication guards: another
+   * session of the account that never re-authenticated must not pick it up.
+   */
+  totpPendingStartedBy?: string;
   /** Email codes as a factor on their own (TOTP users can always fall back to email when mail is on). */
   emailFactor?: boolean;
   /**
@@ -70,8 +76,11 @@ export class TotpFactor {
     return generateURI({ issuer: this.issuer, label, secret, algorithm: 'sha1', digits: TOTP_DIGITS, period: TOTP_PERIOD_SECONDS });
   }
 
-  /** Starts (or restarts) an enrollment; the factor counts only once confirmTotp succeeds. */
-  async enroll(accountId: string, label: string): Promise<TotpEnrollment> {
+  /**
+   * Starts (or restarts) an enrollment for `startedBy` (who re-authenticated for it: a dashboard session, a
+   * sign-in); the factor counts only once that same starter confirms it.
+   */
+  async enroll(accountId: string, label: string, startedBy: string): Promise<TotpEnrollment> {
     const secret = generateSecret();
     await this.#factors.updateOne(
       { _id: accountId },
@@ -79,6 +88,7 @@ export class TotpFactor {
         $set: {
           totpPendingSealedSecret: this.#seal(accountId, secret),
           totpPendingUntil: new Date(Date.now() + PENDING_ENROLLMENT_SECONDS * 1000),
+          totpPendingStartedBy: startedBy,
         },
       },
       { upsert: true },
@@ -86,27 +96,33 @@ export class TotpFactor {
     return { secret, uri: this.uri(label, secret) };
   }
 
-  /** The enrollment started and not yet confirmed (nor expired), to show its QR code again; undefined otherwise. */
-  async pending(accountId: string, label: string): Promise<TotpEnrollment | undefined> {
-    const factors = await this.#factors.findOne({ _id: accountId });
+  /** The sealed key of the live enrollment `startedBy` started; undefined for none, an expired one, or another's. */
+  #pendingSealed(factors: MfaFactorsDocument | null, startedBy: string): string | undefined {
     const sealed = factors?.totpPendingSealedSecret;
     if (!sealed || !factors.totpPendingUntil || factors.totpPendingUntil.getTime() < Date.now()) return undefined;
+    // An enrollment recorded before starters were (no totpPendingStartedBy) is nobody's: it is started again.
+    return factors.totpPendingStartedBy === startedBy ? sealed : undefined;
+  }
+
+  /** The enrollment `startedBy` started and has not confirmed (nor let expire), to show its QR code again. */
+  async pending(accountId: string, label: string, startedBy: string): Promise<TotpEnrollment | undefined> {
+    const sealed = this.#pendingSealed(await this.#factors.findOne({ _id: accountId }), startedBy);
+    if (!sealed) return undefined;
     const secret = this.#open(accountId, sealed);
     return { secret, uri: this.uri(label, secret) };
   }
 
-  /** Confirms a pending enrollment with a code from the app; the code's step is then spent. */
-  async confirm(accountId: string, code: string, clock: TotpClock = {}): Promise<boolean> {
-    const factors = await this.#factors.findOne({ _id: accountId });
-    const sealed = factors?.totpPendingSealedSecret;
-    if (!sealed || !factors.totpPendingUntil || factors.totpPendingUntil.getTime() < Date.now()) return false;
+  /** Confirms the enrollment `startedBy` started, with a code from the app; the code's step is then spent. */
+  async confirm(accountId: string, code: string, startedBy: string, clock: TotpClock = {}): Promise<boolean> {
+    const sealed = this.#pendingSealed(await this.#factors.findOne({ _id: accountId }), startedBy);
+    if (!sealed) return false;
     const step = await this.#matchingStep(this.#open(accountId, sealed), code, undefined, clock);
     if (step === undefined) return false;
     const updated = await this.#factors.updateOne(
-      { _id: accountId, totpPendingSealedSecret: sealed },
+      { _id: accountId, totpPendingSealedSecret: sealed, totpPendingStartedBy: startedBy },
       {
         $set: { totpSealedSecret: sealed, totpLastStep: step, totpConfirmedAt: new Date() },
-        $unset: ['totpPendingSealedSecret', 'totpPendingUntil'],
+        $unset: ['totpPendingSealedSecret', 'totpPendingUntil', 'totpPendingStartedBy'],
       },
     );
     return updated !== null;
@@ -128,7 +144,7 @@ export class TotpFactor {
   async remove(accountId: string): Promise<void> {
     await this.#factors.updateOne(
       { _id: accountId },
-      { $unset: ['totpSealedSecret', 'totpLastStep', 'totpConfirmedAt', 'totpPendingSealedSecret', 'totpPendingUntil'] },
+      { $unset: ['totpSealedSecret', 'totpLastStep', 'totpConfirmedAt', 'totpPendingSealedSecret', 'totpPendingUntil', 'totpPendingStartedBy'] },
     );
   }
 

@@ -114,6 +114,33 @@ describe.each(STORE_KINDS)('dashboard security page (%s store)', (storeKind) => 
     expect(server.logs.text).not.toContain(secret);
   });
 
+  test('an enrollment started after re-authentication is only for that dashboard session: another session of the account can neither read its key nor confirm it', async () => {
+    const customer = await createCustomer(server, { totp: false });
+    const owner = await signedIn(customer);
+    // A second session of the same account that never re-authenticated (a stolen or forgotten cookie).
+    const other = await signedIn(customer);
+    let page = await owner.request(SECURITY);
+    page = await owner.submit(page, `${SECURITY}/totp`, { password: customer.password });
+    const secret = String(textOf(page.html, 'manual-key')).replace(/\s+/g, '');
+
+    const peek = await other.request(`${SECURITY}/totp`);
+    expect(peek.status).toBe(303);
+    expect(peek.html).not.toContain(secret.slice(0, 4));
+    // Even knowing the key (or a code), the other session's confirmation is refused and enrolls nothing.
+    const security = await other.request(SECURITY);
+    const confirmed = await other.request(`${SECURITY}/totp/confirm`, {
+      form: { csrf: String(/name="csrf" value="([^"]+)"/.exec(security.html)?.[1]), code: await totpCode(secret) },
+    });
+    expect(confirmed.status).toBe(303);
+    expect(confirmed.location).toBe(SECURITY);
+    expect(await server.application.mfa.methodsFor(customer.customerId)).toEqual([]);
+
+    // The session that re-authenticated still finishes its enrollment.
+    page = await owner.submit(page, `${SECURITY}/totp/confirm`, { code: await totpCode(secret) });
+    expect(page.url).toMatch(/\/dashboard\/security\/recovery-codes\?enrolled=1$/);
+    expect(await server.application.mfa.methodsFor(customer.customerId)).toEqual(expect.arrayContaining(['totp', 'recovery_code']));
+  });
+
   test('regenerate recovery codes with a recovery code as proof: the old ones stop working', async () => {
     const customer = await createCustomer(server, { totp: true });
     const oldCodes = await server.application.mfa.generateRecoveryCodes(customer.customerId);

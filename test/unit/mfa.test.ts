@@ -72,19 +72,19 @@ describe('MfaService', () => {
   });
 
   test('of two concurrent uses of one TOTP code, exactly one succeeds', async () => {
-    const enrollment = await mfa.enrollTotp(subject);
+    const enrollment = await mfa.enrollTotp(subject, 'unit-test');
     expect(enrollment.uri).toMatch(/^otpauth:\/\/totp\//);
     // One clock for codes and checks: with the real clock read again at the check, a step change in between
     // left the confirming code (the previous step's) two steps old, and refused.
     const clock = { epoch: Math.floor(Date.now() / 1000) };
-    expect(await mfa.confirmTotp(subject.customerId, await generate({ secret: enrollment.secret, epoch: clock.epoch - 30 }), clock)).toBe(true);
+    expect(await mfa.confirmTotp(subject.customerId, await generate({ secret: enrollment.secret, epoch: clock.epoch - 30 }), 'unit-test', clock)).toBe(true);
     const code = await generate({ secret: enrollment.secret, epoch: clock.epoch });
     const results = await Promise.all([mfa.totp.verify(subject.customerId, code, clock), mfa.totp.verify(subject.customerId, code, clock)]);
     expect(results.filter(Boolean)).toHaveLength(1);
   });
 
   test('the TOTP secret is stored encrypted', async () => {
-    const enrollment = await mfa.enrollTotp(subject);
+    const enrollment = await mfa.enrollTotp(subject, 'unit-test');
     expect(JSON.stringify(await store.collection('mfa_factors').find({}))).not.toContain(enrollment.secret);
   });
 
@@ -100,10 +100,10 @@ describe('MfaService', () => {
 
   test('the guarded check refuses a right code while the (account, IP) pair is backing off, and counts wrong ones', async () => {
     const account = { customerId: subject.customerId, email: subject.email, roles: [], status: 'active' as const, createdAt: new Date(), updatedAt: new Date() };
-    const enrollment = await mfa.enrollTotp(subject);
+    const enrollment = await mfa.enrollTotp(subject, 'unit-test');
     // One clock for codes and checks (see the concurrent-use test): the previous step's code stays one step old.
     const clock = { epoch: Math.floor(Date.now() / 1000) };
-    expect(await mfa.confirmTotp(subject.customerId, await generate({ secret: enrollment.secret, epoch: clock.epoch - 30 }), clock)).toBe(true);
+    expect(await mfa.confirmTotp(subject.customerId, await generate({ secret: enrollment.secret, epoch: clock.epoch - 30 }), 'unit-test', clock)).toBe(true);
     // One free failure, then the second starts a one-minute backoff for this address only.
     for (let failure = 0; failure < 2; failure += 1) {
       expect(await mfa.verifySecondFactorGuarded(account, { otp: '000000', method: 'totp' }, '192.0.2.1', clock)).toMatchObject({ ok: false, reason: 'wrong_code' });
