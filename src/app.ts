@@ -79,8 +79,8 @@ export interface Application {
   /** Checks JWT access tokens against the current keys and the revocation list (admin introspection). */
   jwtAccessTokens: JwtAccessTokenChecks;
   /**
-   * Ends every session of an account (sign-in and dashboard) and revokes all its tokens: password reset or
-   * change, and the admin API's disable, MFA reset and revoke-tokens.
+   * Ends every session of an account (sign-in and dashboard), every sign-in waiting for its second factor, and
+   * revokes all its tokens: password reset or change, and the admin API's disable, MFA reset and revoke-tokens.
    */
   endEverythingOf(accountId: string): Promise<EverythingEnded>;
   /** Stops background work the application started (not the store, which the caller owns). */
@@ -113,7 +113,8 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   const deliveryChannel = MfaService.deliveryChannelFromConfig(config);
   const mfa = new MfaService(store, secrets, config, deliveryChannel, accounts);
   await mfa.ensureIndexes();
-  await store.ensureIndexes(PENDING_LOGINS_COLLECTION, []);
+  // accountId: ending everything of an account ends its sign-ins waiting for a second factor (PendingLogins.endAllOf).
+  await store.ensureIndexes(PENDING_LOGINS_COLLECTION, [{ fields: { accountId: 1 } }]);
   await store.ensureIndexes(PASSWORD_RESETS_COLLECTION, [{ fields: { accountId: 1 } }]);
   await ensureRateLimitIndexes(store);
   mfa.onDeliveryFailure(logFailure('could not deliver a one-time code or a security notice'));
@@ -186,7 +187,12 @@ export async function createApplication(config: Config, rawStore: Store, logger:
     secureCookies: servesHttps(config),
     lastSeenIntervalSeconds: config.sessionLastSeenIntervalSeconds,
   });
+  const pendingLogins = new PendingLogins(store, secrets);
   const endEverythingOf = async (accountId: string): Promise<EverythingEnded> => {
+    // First the sign-ins still waiting for a second factor (mfa_tokens, login pages at their code): each
+    // proves the password, which may be what just changed, and would otherwise finish into a new session.
+    await mfa.tokens.endAllOf(accountId);
+    await pendingLogins.endAllOf(accountId);
     const signInSessions = await endSessionsOfAccount(store, accountId);
     const dashboardSignIns = await dashboardSessions.endAllOf(accountId);
     await sessionDevices.forgetAllOf(accountId);
@@ -225,7 +231,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
       currentProvider: () => live.provider,
       views,
       csrf,
-      pending: new PendingLogins(store, secrets),
+      pending: pendingLogins,
       // Password spraying (one address, many accounts, one password each) never trips the per-(account, IP)
       // backoff, so the pages need a per-IP budget. Not the password grant's: that one is sized for an app's
       // server carrying many people's sign-ins (and the Generate Token API spends it too), and sharing it

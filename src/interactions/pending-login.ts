@@ -83,6 +83,14 @@ export class PendingLogins {
     await this.#collection.updateOne({ _id: this.#key(interactionUid) }, { $set: update });
   }
 
+  /**
+   * Ends every half-finished sign-in of the account (password passed, factor or enrollment to come): the
+   * password they passed may just have changed, and finishing one would sign in with it.
+   */
+  async endAllOf(accountId: string): Promise<void> {
+    await this.#collection.deleteMany({ accountId });
+  }
+
   async finish(interactionUid: string): Promise<void> {
     await this.#collection.deleteMany({ _id: this.#key(interactionUid) });
   }

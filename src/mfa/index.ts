@@ -98,7 +98,8 @@ export class MfaService {
   async ensureIndexes(): Promise<void> {
     await this.recoveryCodes.ensureIndexes();
     // Registered for expiry (TTL index, or the sweeper where TTL indexes are refused).
-    await this.store.ensureIndexes(MFA_TOKENS_COLLECTION, []);
+    // accountId: a password change or a disabled account ends the account's live tokens (MfaTokens.endAllOf).
+    await this.store.ensureIndexes(MFA_TOKENS_COLLECTION, [{ fields: { accountId: 1 } }]);
     await this.store.ensureIndexes(EMAIL_CODES_COLLECTION, []);
   }
 

@@ -101,6 +101,14 @@ export class MfaTokens {
     if (updated && (updated.wrongCodes ?? 0) >= this.settings.maxAttempts) await this.#tokens.deleteMany({ _id: updated._id });
   }
 
+  /**
+   * Ends every live token of the account: they prove a password that may just have changed (or an account
+   * just disabled), and the second step would otherwise still turn one into tokens.
+   */
+  async endAllOf(accountId: string): Promise<void> {
+    await this.#tokens.deleteMany({ accountId });
+  }
+
   /** Spends the token; true only for the one caller that removed it. */
   async spend(mfaToken: string): Promise<boolean> {
     return (await this.#tokens.deleteMany(this.#filter(mfaToken))) > 0;

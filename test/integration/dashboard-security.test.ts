@@ -250,6 +250,38 @@ describe.each(STORE_KINDS)('dashboard security page (%s store)', (storeKind) => 
     }
   });
 
+  test('a password change also ends sign-ins the old password started and that wait for their second factor (an mfa_token, a login page at its code)', async () => {
+    const customer = await createCustomer(server, { totp: true });
+    const [recoveryCode] = await server.application.mfa.generateRecoveryCodes(customer.customerId);
+    // Whoever knew the old password: one sign-in stopped at the MFA page, one mfa_token of the password grant.
+    const intruder = new PageClient(server.baseUrl);
+    let atCode = await intruder.follow('/dashboard');
+    atCode = await intruder.submit(atCode, /\/login$/, { username: customer.email, password: customer.password });
+    expect(atCode.html).toMatch(/action="\/interaction\/[^"/]+\/mfa"/);
+    const first = await postForm(`${server.baseUrl}/token`, { grant_type: 'password', username: customer.email, password: customer.password, scope: 'api:read' }, DEMO);
+    expect(first.body.error).toBe('mfa_required');
+
+    const owner = await signedIn(customer);
+    const security = await owner.request(SECURITY);
+    expect((await owner.submit(security, `${SECURITY}/password`, { current_password: customer.password, new_password: NEW_PASSWORD })).url).toBe(
+      `${server.baseUrl}${SECURITY}?done=password`,
+    );
+
+    // With the second factor in hand, neither half-finished sign-in completes any more.
+    const viaGrant = await postForm(
+      `${server.baseUrl}/token`,
+      { grant_type: 'urn:authtoken:params:oauth:grant-type:mfa-otp', mfa_token: String(first.body.mfa_token), recovery_code: String(recoveryCode) },
+      DEMO,
+    );
+    expect(viaGrant.status).toBe(400);
+    expect(viaGrant.body.error).toBe('invalid_grant');
+    const viaPage = await intruder.submit(atCode, /\/mfa$/, { method: 'totp', code: await totpCode(String(customer.totpSecret), 1) });
+    expect(viaPage.html).not.toContain('Your AuthToken dashboard');
+    expect(viaPage.html).toContain('name="password"');
+    // Nothing was spent on them: the recovery code still works for the owner.
+    expect(await server.application.mfa.recoveryCodes.remaining(customer.customerId)).toBe(10);
+  });
+
   test('wrong current passwords are throttled like sign-ins: after the free failures even the right one is refused', async () => {
     const customer = await createCustomer(server, { totp: false });
     const client = await signedIn(customer);
