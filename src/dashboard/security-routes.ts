@@ -46,7 +46,7 @@ function enrollmentStarter({ session }: SignedInCustomer): string {
 /**
  * The dashboard's security page: enroll, replace or remove TOTP, regenerate recovery codes, change the
  * password. Factor changes need re-authentication (password or a current code); every change is an audit
- * event and the owner gets an email notice of enrollments, removals and password changes.
+ * event and the owner gets an email notice of enrollments, removals, new recovery codes and password changes.
  */
 export function securityRoutes(deps: SecurityPageDependencies): Router {
   const { pages, accounts, mfa } = deps;
@@ -192,6 +192,14 @@ export function securityRoutes(deps: SecurityPageDependencies): Router {
     if (!factor) return;
     const codes = await mfa.generateRecoveryCodes(state.account.customerId);
     await pages.record(ctx, state.account.customerId, 'mfa.recovery_codes_regenerated', { reauthenticated_with: factor });
+    // New codes are a new way past the second factor (NIST SP 800-63B: the subscriber is notified when an
+    // authenticator is bound), so the owner hears of it as of an added authenticator app.
+    await deps.notify(
+      state.account,
+      'New recovery codes were made for your account',
+      'New recovery codes were made for your AuthToken account on the dashboard; the previous ones no longer work.\n' +
+        'If this was not you, change your password and make new recovery codes at once.\n',
+    );
     await showFreshRecoveryCodes(ctx, state, codes, false);
   });
 

@@ -152,9 +152,14 @@ describe.each(STORE_KINDS)('dashboard security page (%s store)', (storeKind) => 
     expect(wrong.status).toBe(400);
     expect(textOf(wrong.html, 'recovery-error')).toMatch(/not valid/);
 
+    const mailBefore = mailbox.messages.length;
     const shown = await client.submit(page, `${SECURITY}/recovery-codes`, { code: String(oldCodes[0]) });
     expect(shown.url).toMatch(/\/dashboard\/security\/recovery-codes$/);
     const newCodes = [...shown.html.matchAll(/<li><code>([a-z0-9-]+)<\/code><\/li>/g)].map((match) => String(match[1]));
+    // New recovery codes are a new way in: the owner is told, without the codes.
+    const notice = await mailbox.nextMessageTo(customer.email, mailBefore);
+    expect(notice.text).toContain('New recovery codes were made for your AuthToken account');
+    for (const code of newCodes) expect(notice.text).not.toContain(code);
     expect(newCodes).toHaveLength(10);
     expect(await server.application.mfa.recoveryCodes.consume(customer.customerId, String(oldCodes[1]))).toBe(false);
     expect(await server.application.mfa.recoveryCodes.consume(customer.customerId, String(newCodes[0]))).toBe(true);
