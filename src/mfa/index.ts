@@ -287,6 +287,25 @@ export class MfaService {
       .catch((error: unknown) => this.#onDeliveryFailure(error));
   }
 
+  /**
+   * Tells the owner an operator removed every second factor (the admin API's reset-mfa): the way in when a
+   * helpdesk is talked into a reset, so the owner must hear of it whoever asked. Never throws: the reset is done.
+   */
+  async notifySecondFactorsReset(subject: MfaSubject): Promise<void> {
+    await this.channel
+      .deliver({
+        accountId: subject.customerId,
+        email: subject.email,
+        purpose: 'security-notice',
+        subject: 'The second factors of your account were removed',
+        text:
+          'The second factors of your AuthToken account were removed by an operator (authenticator app and recovery codes),\n' +
+          'and every session was signed out. You will set up a new authenticator app at your next sign-in if required.\n' +
+          'If you did not ask for this, contact support and change your password at once.\n',
+      })
+      .catch((error: unknown) => this.#onDeliveryFailure(error));
+  }
+
   /** Tells the owner that sign-in attempts hit the ceiling (the account is refusing sign-ins for a while). */
   async notifyCeilingReached(subject: MfaSubject): Promise<void> {
     await this.channel.deliver({

@@ -7,6 +7,7 @@ import { adminRequest, TEST_ADMIN_TOKEN } from '../support/admin.js';
 import { createCustomer, signInToDashboardOverHttp } from '../support/dashboard.js';
 import { PageClient } from '../support/page-client.js';
 import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { TestMailbox } from '../support/smtp.js';
 
 type Json = Record<string, unknown>;
 const PASSWORD = 'correct horse battery staple';
@@ -14,12 +15,15 @@ const PASSWORD = 'correct horse battery staple';
 describe.each(STORE_KINDS)('admin API users on the %s store', (storeKind) => {
   let server: TestServer;
   let adminUrl: string;
+  const mailbox = new TestMailbox();
   beforeAll(async () => {
-    server = await startTestServer({ store: storeKind, env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN, SIGNIN_FREE_FAILURES: '50' } });
+    await mailbox.start();
+    server = await startTestServer({ store: storeKind, env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN, SIGNIN_FREE_FAILURES: '50', SMTP_URL: mailbox.url } });
     adminUrl = server.adminUrl ?? '';
   });
   afterAll(async () => {
     await server.close();
+    await mailbox.stop();
   });
 
   const admin = (method: string, path: string, options?: Parameters<typeof adminRequest>[3]) => adminRequest(adminUrl, method, path, options);
@@ -118,10 +122,16 @@ describe.each(STORE_KINDS)('admin API users on the %s store', (storeKind) => {
     expect(JSON.stringify(before.body)).not.toContain(secret);
     expect((await passwordGrant(email)).status).toBe(403);
 
+    const mailBefore = mailbox.messages.length;
     const reset = await admin('POST', `/users/${customerId}/reset-mfa`);
     expect(reset.status).toBe(200);
     expect(reset.body).toMatchObject({ mfa_methods: [] });
     expect((await passwordGrant(email)).status).toBe(200);
+    // An operator's reset is how a talked-into helpdesk takes an account over: the owner is told at once.
+    const notice = await mailbox.nextMessageTo(email, mailBefore);
+    expect(notice.text).toContain('second factors of your AuthToken account were removed by an operator');
+    // The old recovery codes go with the factors, so none of them counts again once a new factor is set up.
+    expect(await server.application.mfa.recoveryCodes.remaining(customerId)).toBe(0);
   });
 
   test('require-mfa: the next sign-in must enroll a second factor; --off lifts it', async () => {

@@ -100,13 +100,17 @@ export function userRoutes({ accounts, mfa, audit, endEverythingOf }: UserDepend
   router.post('/users/:customerId/reset-mfa', async (ctx) => {
     const account = await existing(ctx.params.customerId);
     const before = await mfa.methodsFor(account.customerId);
-    // Without an authenticator app and without the email factor, the account has no second factor left
-    // (its recovery codes only ever count alongside one); enrolling again issues new codes.
+    // Without an authenticator app and without the email factor, the account has no second factor left;
+    // enrolling again issues new recovery codes.
     await mfa.removeTotp(account.customerId);
     await mfa.setEmailFactor(account.customerId, false);
+    // The recovery codes go too: a reset often follows their loss with the phone, and left stored they would
+    // count again the moment a new factor is confirmed, until its own codes replace them.
+    await mfa.recoveryCodes.removeAll(account.customerId);
     // Whatever was signed in with the old factors ends with them.
     const revoked = await endEverything(account.customerId);
     await recordAdminAction(ctx, audit, { action: 'admin.user.mfa_reset', accountId: account.customerId, details: { removed: before, revoked_records: revoked } });
+    await mfa.notifySecondFactorsReset(account);
     ctx.body = await userJson(account);
   });
 
