@@ -128,14 +128,20 @@ export function dashboardRoutes(deps: DashboardDependencies): Router {
     if (!state) return;
     const events = await audit.list({ accountId: state.account.customerId, limit: ACTIVITY_EVENTS });
     pages.render(ctx, './dashboard-activity', {
-      events: events.map((event) => ({
-        at: event.at,
-        action: event.action,
-        outcome: event.outcome,
-        clientId: event.clientId,
-        ip: event.ip,
-        userAgent: event.userAgent,
-      })),
+      events: events.map((event) => {
+        // An operator's action (admin API, CLI) on the account is shown as such, without where it came from:
+        // the operator's address and tool are the deployment's internals, not the customer's business.
+        const byOperator = event.actor.type === 'admin';
+        return {
+          at: event.at,
+          action: event.action,
+          outcome: event.outcome,
+          clientId: event.clientId,
+          byOperator,
+          ip: byOperator ? undefined : event.ip,
+          userAgent: byOperator ? undefined : event.userAgent,
+        };
+      }),
     });
   });
 

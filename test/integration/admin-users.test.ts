@@ -112,6 +112,25 @@ describe.each(STORE_KINDS)('admin API users on the %s store', (storeKind) => {
     expect((await browser.follow('/dashboard')).html).toContain('name="password"');
   });
 
+  test("an operator's action shows on the user's activity page without the operator's address or user agent", async () => {
+    const customer = await createCustomer(server, { totp: false });
+    const operatorAgent = 'authtoken-cli ops-laptop-7';
+    expect((await admin('POST', `/users/${customer.customerId}/revoke-tokens`, { headers: { 'user-agent': operatorAgent } })).status).toBe(200);
+    // The audit trail keeps where it came from, for operators.
+    const events = (await admin('GET', `/audit-events?account_id=${customer.customerId}&action=admin.user.tokens_revoked`)).body as Json[];
+    expect(events[0]).toMatchObject({ user_agent: operatorAgent, ip: expect.any(String) });
+
+    const browser = new PageClient(server.baseUrl, 'customer-browser/1.0');
+    await signInToDashboardOverHttp(browser, customer);
+    const activity = await browser.request('/dashboard/activity');
+    const row = /<tr>(?:(?!<\/tr>)[\s\S])*admin\.user\.tokens_revoked[\s\S]*?<\/tr>/.exec(activity.html)?.[0] ?? '';
+    expect(row).toContain('AuthToken operator');
+    expect(row).not.toContain(String(events[0]?.ip));
+    expect(activity.html).not.toContain(operatorAgent);
+    // The customer's own events still say where they came from.
+    expect(activity.html).toContain('customer-browser/1.0');
+  });
+
   test('reset-mfa removes every second factor; the TOTP secret is never shown', async () => {
     const { email, customerId } = await newUser();
     const secret = generateSecret();
