@@ -101,6 +101,7 @@ const envSchema = z.object({
   SIGNIN_SESSION_TTL_SECONDS: intInRange(1, 365 * 86400).default(12 * 3600),
   SIGNIN_REMEMBERED_SESSION_TTL_SECONDS: intInRange(1, 365 * 86400).default(14 * 86400),
   CLIENT_SECRET_GRACE_SECONDS: intInRange(0, 30 * 86400).default(86400),
+  DASHBOARD_SUDO_SECONDS: intInRange(0, 3600).default(600),
   DASHBOARD_SIGNUP: bool.optional(),
   SIGNUP_LINK_TTL_SECONDS: intInRange(300, 7 * 86400).default(86400),
   RATE_LIMIT_SIGNUP: intInRange(0, 1_000_000).default(5),
@@ -232,6 +233,11 @@ export interface Config {
   dashboard: {
     sessionTtlSeconds: number;
     secretRotationGraceSeconds: number;
+    /**
+     * After a re-authentication on the dashboard, how long its session may create credentials and rotate
+     * secrets without asking again (DASHBOARD_SUDO_SECONDS; 0 asks every time).
+     */
+    sudoSeconds: number;
     /** Self-service sign-up with email verification (DASHBOARD_SIGNUP; default on outside production only). */
     signUp: boolean;
     /** How long an emailed verification link works. */
@@ -531,6 +537,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     dashboard: {
       sessionTtlSeconds: env.DASHBOARD_SESSION_TTL_SECONDS,
       secretRotationGraceSeconds: env.CLIENT_SECRET_GRACE_SECONDS,
+      sudoSeconds: env.DASHBOARD_SUDO_SECONDS,
       signUp: signUpEnabled,
       signUpLinkTtlSeconds: env.SIGNUP_LINK_TTL_SECONDS,
     },

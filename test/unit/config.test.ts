@@ -87,6 +87,15 @@ describe('configuration', () => {
     expect(() => loadConfig({ SIGNUP_LINK_TTL_SECONDS: '10' })).toThrow(/^SIGNUP_LINK_TTL_SECONDS: /);
   });
 
+  test('DASHBOARD_SUDO_SECONDS: 10 minutes by default; 0 (ask every time) to one hour', () => {
+    expect(loadConfig({}).dashboard.sudoSeconds).toBe(600);
+    expect(loadConfig({ DASHBOARD_SUDO_SECONDS: '0' }).dashboard.sudoSeconds).toBe(0);
+    expect(loadConfig({ DASHBOARD_SUDO_SECONDS: '3600' }).dashboard.sudoSeconds).toBe(3600);
+    for (const value of ['-1', '3601', '1.5', 'forever']) {
+      expect(() => loadConfig({ DASHBOARD_SUDO_SECONDS: value })).toThrow(/^DASHBOARD_SUDO_SECONDS: /);
+    }
+  });
+
   test('TRUSTED_PROXY_HOPS: one proxy by default; a whole number from 1 to 10', () => {
     expect(loadConfig({}).trustedProxyHops).toBe(1);
     expect(loadConfig({ TRUST_PROXY: 'true', TRUSTED_PROXY_HOPS: '2' })).toMatchObject({ trustProxy: true, trustedProxyHops: 2 });
