@@ -20,6 +20,8 @@ export interface DashboardSession {
   lastSeenAt: Date;
   /** Whether the cookie outlives the browser ("keep me signed in on this device" was ticked at sign-in). */
   persistent: boolean;
+  /** Until when this session's last re-authentication lets it make credential changes without asking again. */
+  identityConfirmedUntil: Date | undefined;
 }
 
 interface SessionDocument extends StoredDocument {
@@ -32,6 +34,8 @@ interface SessionDocument extends StoredDocument {
   lastSeenAt?: Date;
   /** Absent on sessions started before the choice existed, whose cookies were all persistent. */
   persistent?: boolean;
+  /** Set by a re-authentication; only ever on this session's own document, so no other session inherits it. */
+  identityConfirmedUntil?: Date;
 }
 
 /**
@@ -99,6 +103,16 @@ export class DashboardSessions {
     document.lastSeenAt = now;
   }
 
+  /**
+   * Records a re-authentication of this session (sudo mode): kept server-side on the session, never in a
+   * cookie, so a client cannot forge or extend it and another session of the account does not share it.
+   */
+  async confirmIdentity(sessionId: string, seconds: number): Promise<Date> {
+    const until = new Date(Date.now() + seconds * 1000);
+    await this.#collection.updateOne({ _id: sessionId }, { $set: { identityConfirmedUntil: until } });
+    return until;
+  }
+
   async end(ctx: Context, session: DashboardSession | undefined): Promise<void> {
     if (session) await this.#collection.deleteMany({ _id: session.id });
     ctx.cookies.set(this.#cookie.name, null, { signed: true, path: this.#cookie.path, secure: this.#cookie.secure });
@@ -136,5 +150,6 @@ function toSession(document: SessionDocument): DashboardSession {
     userAgent: document.userAgent,
     lastSeenAt: document.lastSeenAt ?? document.createdAt,
     persistent: document.persistent !== false,
+    identityConfirmedUntil: document.identityConfirmedUntil,
   };
 }
