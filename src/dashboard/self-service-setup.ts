@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 
-import { MailboxBudget, secondFactorRequirement, type Account, type AccountService } from '../accounts/index.js';
+import { MailboxBudget, secondFactorRequirement, type AccountService } from '../accounts/index.js';
 import type { AuditLog } from '../audit/index.js';
 import { servesHttps, type Config } from '../config/index.js';
 import type { AfterAnswerWork } from '../http/after-answer-work.js';
@@ -13,6 +13,7 @@ import type { Views } from '../views/index.js';
 import { FreshRecoveryCodes } from './fresh-recovery-codes.js';
 import { DashboardPages } from './pages.js';
 import { Reauthentication } from './reauthentication.js';
+import { securityNotifier } from './security-notices.js';
 import { securityRoutes } from './security-routes.js';
 import type { DashboardSessions } from './sessions.js';
 import { signUpRoutes } from './sign-up-routes.js';
@@ -63,11 +64,7 @@ export async function createSelfService(setup: SelfServiceSetup): Promise<{ rout
   );
   await signUp.ensureIndexes();
 
-  const notify = async (account: Account, subject: string, text: string): Promise<void> => {
-    await channel
-      .deliver({ accountId: account.customerId, email: account.email, purpose: 'security-notice', subject, text })
-      .catch((error: unknown) => setup.onDeliveryFailure(error));
-  };
+  const notify = securityNotifier(channel, setup.onDeliveryFailure);
 
   return {
     routers: [
