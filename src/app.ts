@@ -309,6 +309,8 @@ export async function createApplication(config: Config, rawStore: Store, logger:
     revokeGrant: (grantId) => revocation.revokeGrant(grantId),
     sessionDevices,
     views,
+    channel: deliveryChannel,
+    onDeliveryFailure: logFailure('could not deliver a dashboard email'),
   });
   routers.push({ router: dashboard.routes });
   const selfService = await createSelfService({

@@ -57,6 +57,11 @@ export class CustomerCredentials {
     return (await this.#owners.findOne({ _id: clientId, accountId })) !== null;
   }
 
+  /** The credential's name (the client record's), or undefined when it is gone. */
+  async nameOf(clientId: string): Promise<string | undefined> {
+    return (await this.clients.get(clientId))?.name;
+  }
+
   async count(accountId: string): Promise<number> {
     return this.#owners.count({ accountId });
   }

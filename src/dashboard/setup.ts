@@ -6,21 +6,25 @@ import type { AuditLog } from '../audit/index.js';
 import { ensureInternalClient, PreviousClientSecrets, type ClientRegistry } from '../clients/index.js';
 import { servesHttps, type Config } from '../config/index.js';
 import { CsrfProtection } from '../http/csrf.js';
-import type { MfaService } from '../mfa/index.js';
+import type { DeliveryChannel, MfaService } from '../mfa/index.js';
 import { signInSessionOfRequest } from '../provider/index.js';
 import type { ServerSecrets } from '../secrets/index.js';
 import type { Store } from '../store/index.js';
 import type { Views } from '../views/index.js';
 import { ActiveTokens } from './active-tokens.js';
 import { ConnectedApps } from './connected-apps.js';
+import { credentialRoutes } from './credential-routes.js';
 import { CustomerCredentials } from './credentials.js';
 import { DashboardPages } from './pages.js';
 import { dashboardRoutes } from './routes.js';
+import { Reauthentication } from './reauthentication.js';
 import { RecordReferences } from './references.js';
+import { securityNotifier } from './security-notices.js';
 import { sessionListRoutes } from './session-list-routes.js';
 import type { SessionDevices } from './session-devices.js';
 import type { DashboardSessions } from './sessions.js';
 import { SignedInSessions } from './signed-in-sessions.js';
+import { SudoMode } from './sudo-mode.js';
 import { tokenListRoutes } from './token-list-routes.js';
 import { DASHBOARD_CALLBACK_PATH, DashboardSignIn } from './sign-in.js';
 
@@ -46,6 +50,10 @@ export interface DashboardSetup {
   sessionDevices: SessionDevices;
   /** The application's one template renderer (templates are compiled and cached once). */
   views: Views;
+  /** Where security notices go (the channel of one-time codes). */
+  channel: DeliveryChannel;
+  /** A notice that could not be delivered (the error only, never the message). */
+  onDeliveryFailure(error: unknown): void;
 }
 
 /** The dashboard's internal OIDC client, its stores, and its routes (mounted before the provider). */
@@ -79,14 +87,22 @@ export async function createDashboard(setup: DashboardSetup): Promise<{ routes: 
     credentials,
     mfa: setup.mfa,
     audit: setup.audit,
-    grantableScopes: setup.grantableScopes,
-    credentialRoles: setup.credentialRoles,
-    revokeClientTokens: setup.revokeClientTokens,
-    provider: setup.provider,
-    secretRotationGraceSeconds: config.dashboard.secretRotationGraceSeconds,
     connectedApps: new ConnectedApps(setup.store, setup.clients, hiddenClientIds),
     revokeGrant: setup.revokeGrant,
     sections: [
+      credentialRoutes({
+        issuer: config.issuer,
+        pages,
+        credentials,
+        mfa: setup.mfa,
+        sudo: new SudoMode(new Reauthentication(setup.accounts, setup.mfa), sessions, config.dashboard.sudoSeconds),
+        notify: securityNotifier(setup.channel, setup.onDeliveryFailure),
+        grantableScopes: setup.grantableScopes,
+        credentialRoles: setup.credentialRoles,
+        revokeClientTokens: setup.revokeClientTokens,
+        provider: setup.provider,
+        secretRotationGraceSeconds: config.dashboard.secretRotationGraceSeconds,
+      }),
       tokenListRoutes({ pages, activeTokens, credentials, revokeClientTokens: setup.revokeClientTokens }),
       sessionListRoutes(pages, signedInSessions),
     ],

@@ -21,9 +21,11 @@ describe('customer dashboard in Chromium', () => {
   const newPerson = (options: { totp: boolean }) => createCustomer(server, options);
   const signInToDashboard = (watched: WatchedPage, person: Customer) => signInWithBrowser(server.baseUrl, watched, person);
 
-  async function createCredential(page: Page, name: string, scopes: string[]): Promise<void> {
+  /** Fills and submits the create form; `password` answers its re-authentication (absent within the window). */
+  async function createCredential(page: Page, name: string, scopes: string[], password?: string): Promise<void> {
     await page.getByLabel('Name').fill(name);
     for (const scope of scopes) await page.getByRole('checkbox', { name: scope }).check();
+    if (password !== undefined) await page.getByLabel('Your password').fill(password);
     await page.getByRole('button', { name: 'Create credential' }).click();
   }
 
@@ -63,7 +65,12 @@ describe('customer dashboard in Chromium', () => {
     expect(await page.getByLabel('Name').inputValue()).toBe('Billing sync');
     await watched.screenshot('dashboard-credentials-error');
 
+    // Creating needs the password again (sudo mode): without it the form says so, and nothing is created.
     await createCredential(page, 'Billing sync', ['api:read']);
+    expect(await page.getByRole('alert').textContent()).toContain('enter your password');
+    expect(await page.getByLabel('Name').inputValue()).toBe('Billing sync');
+    await watched.screenshot('dashboard-credentials-confirm');
+    await createCredential(page, 'Billing sync', [], PASSWORD);
     await page.getByRole('heading', { name: /Credential “Billing sync” created/ }).waitFor();
     await watched.screenshot('dashboard-credential-created');
     const clientId = String(await page.locator('#client-id').textContent());
@@ -106,19 +113,30 @@ describe('customer dashboard in Chromium', () => {
     await watched.context.close();
   });
 
-  test('rotate a secret: both work during the grace period; "revoke old secret now" ends the old one and its tokens', async () => {
+  test('rotate a secret: asks for the password in a session that has not given it; both work during the grace period; "revoke old secret now" ends the old one and its tokens', async () => {
     const person = await newPerson({ totp: false });
+    const creator = await openWatchedPage(browser);
+    await signInToDashboard(creator, person);
+    await creator.page.getByRole('link', { name: 'API credentials' }).click();
+    await createCredential(creator.page, 'Reports', ['api:read'], PASSWORD);
+    const clientId = String(await creator.page.locator('#client-id').textContent());
+    const oldSecret = String(await creator.page.locator('#client-secret').textContent());
+    const oldToken = String(await creator.page.locator('#minted-token').textContent());
+    expect(creator.problems).toEqual([]);
+    await creator.context.close();
+
+    // Another browser of the same person has not re-authenticated: rotating asks for the password first.
     const watched = await openWatchedPage(browser);
     await signInToDashboard(watched, person);
     const { page } = watched;
     await page.getByRole('link', { name: 'API credentials' }).click();
-    await createCredential(page, 'Reports', ['api:read']);
-    const clientId = String(await page.locator('#client-id').textContent());
-    const oldSecret = String(await page.locator('#client-secret').textContent());
-    const oldToken = String(await page.locator('#minted-token').textContent());
-    await page.getByRole('link', { name: 'Back to your credentials' }).click();
-
     await page.getByRole('button', { name: 'Rotate the secret of Reports' }).click();
+    await page.getByRole('heading', { name: 'Rotate the secret of “Reports”' }).waitFor();
+    await watched.screenshot('dashboard-confirm-rotation');
+    await page.getByRole('button', { name: 'Rotate secret' }).click();
+    expect(await page.getByRole('alert').textContent()).toContain('enter your password');
+    await page.getByLabel('Your password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Rotate secret' }).click();
     await page.getByRole('heading', { name: 'New secret' }).waitFor();
     await watched.screenshot('dashboard-secret-rotated');
     const newSecret = String(await page.locator('#client-secret').textContent());

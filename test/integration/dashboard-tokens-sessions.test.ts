@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { DASHBOARD_CLIENT_ID, SESSION_DEVICES_COLLECTION } from '../../src/dashboard/index.js';
 import { collectionName, type OidcDocument } from '../../src/provider/index.js';
 import { DEMO_REDIRECT_URI, issueAuthorizationCode } from '../support/authorization-code.js';
-import { createCustomer, signInToDashboardOverHttp, silentSignInPath, type Customer } from '../support/dashboard.js';
+import { createCustomer, CUSTOMER_PASSWORD, signInToDashboardOverHttp, silentSignInPath, type Customer } from '../support/dashboard.js';
 import { formsOf, formWith, PageClient, type PageForm, type PageResponse } from '../support/page-client.js';
 import { postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
 import { waitFor } from '../support/wait-for.js';
@@ -42,7 +42,8 @@ async function isActiveOn(server: TestServer, token: string, client: Client): Pr
 /** Creates an API credential on the dashboard; its secret is read from the page that shows it once. */
 async function createCredential(browser: PageClient, name: string): Promise<Client> {
   const page = await browser.follow('/dashboard/credentials');
-  const created = await submitForm(browser, formWith(page.html, 'Create credential'), { name, scope: 'api:read' });
+  // Creating needs a re-authentication (kept for a while by the session); the proof is ignored within it.
+  const created = await submitForm(browser, formWith(page.html, 'Create credential'), { name, scope: 'api:read', password: CUSTOMER_PASSWORD });
   expect(created.status).toBe(200);
   return {
     id: String(/id="client-id">([^<]+)</.exec(created.html)?.[1]),
