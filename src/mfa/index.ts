@@ -8,7 +8,7 @@ import { EmailChannel } from './delivery/email.js';
 import { WebhookChannel } from './delivery/webhook.js';
 import { EMAIL_CODES_COLLECTION, EmailCodes } from './email-codes.js';
 import { MFA_TOKENS_COLLECTION, MfaTokens } from './mfa-tokens.js';
-import { RecoveryCodes } from './recovery-codes.js';
+import { RecoveryCodes, type RecoveryCodeSet } from './recovery-codes.js';
 import { MFA_FACTORS_COLLECTION, TotpFactor, type MfaFactorsDocument, type TotpClock, type TotpEnrollment } from './totp.js';
 
 export type { DeliveryChannel, DeliveryMessage } from './delivery/channel.js';
@@ -16,7 +16,7 @@ export { EmailChannel } from './delivery/email.js';
 export { recoveryCodesFile, RECOVERY_CODES_FILE_NAME, totpEnrollmentDisplay, type TotpEnrollmentDisplay } from './enrollment-display.js';
 export { signWebhookBody, WebhookChannel, WEBHOOK_SIGNATURE_HEADER } from './delivery/webhook.js';
 export { MfaTokens, MFA_TOKENS_COLLECTION, type MfaTokenContext } from './mfa-tokens.js';
-export { RECOVERY_CODE_COUNT } from './recovery-codes.js';
+export { RECOVERY_CODE_COUNT, type RecoveryCodeSet } from './recovery-codes.js';
 export { TOTP_PERIOD_SECONDS, type TotpClock, type TotpEnrollment } from './totp.js';
 
 /** Second-factor methods, as listed in `mfa_methods`. */
@@ -287,6 +287,11 @@ export class MfaService {
   /** New recovery codes (the old ones stop working); show them once. */
   async generateRecoveryCodes(accountId: string): Promise<string[]> {
     return this.recoveryCodes.generate(accountId);
+  }
+
+  /** generateRecoveryCodes with the set's number: of sets made at once, only the highest-numbered one works. */
+  async generateRecoveryCodeSet(accountId: string): Promise<RecoveryCodeSet> {
+    return this.recoveryCodes.generateSet(accountId);
   }
 
   /**
