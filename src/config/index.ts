@@ -73,6 +73,7 @@ const envSchema = z.object({
   EMAIL_CODE_TTL_SECONDS: intInRange(30, 3600).default(300),
   EMAIL_CODE_MAX_ATTEMPTS: intInRange(1, 20).default(5),
   EMAIL_CODE_RESEND_COOLDOWN_SECONDS: intInRange(0, 3600).default(30),
+  EMAIL_CODE_MAX_PER_HOUR: intInRange(0, 1000).default(10),
   MFA_EMAIL_ENABLED: bool.optional(),
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
   MAIL_FROM: z.string().min(3).max(256).default('AuthToken <no-reply@localhost>'),
@@ -196,6 +197,11 @@ export interface Config {
     emailCodeTtlSeconds: number;
     emailCodeMaxAttempts: number;
     emailCodeResendCooldownSeconds: number;
+    /**
+     * Codes emailed to one account per clock hour (0: no cap). The cooldown alone let whoever knows the password
+     * have about 120 an hour mailed to the owner.
+     */
+    emailCodeMaxPerHour: number;
   };
   /** SMTP_URL unset: development mail goes to the terminal, or to .eml files under devDirectory. */
   mail: { smtpUrl: string | undefined; from: string; devDirectory: string | undefined };
@@ -508,6 +514,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       emailCodeTtlSeconds: env.EMAIL_CODE_TTL_SECONDS,
       emailCodeMaxAttempts: env.EMAIL_CODE_MAX_ATTEMPTS,
       emailCodeResendCooldownSeconds: env.EMAIL_CODE_RESEND_COOLDOWN_SECONDS,
+      emailCodeMaxPerHour: env.EMAIL_CODE_MAX_PER_HOUR,
     },
     mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, devDirectory: env.MAIL_DEV_DIRECTORY },
     delivery:

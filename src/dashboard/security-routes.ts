@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 
 import { checkPasswordPolicy, describePasswordProblem, PasswordPolicyError, type Account, type AccountService } from '../accounts/index.js';
 import { requestBodyParser } from '../http/request-body.js';
-import { recoveryCodesFile, RECOVERY_CODES_FILE_NAME, totpEnrollmentDisplay, type MfaService } from '../mfa/index.js';
+import { recoveryCodesFile, RECOVERY_CODES_FILE_NAME, totpEnrollmentDisplay, type MfaService, type RecoveryCodeSet } from '../mfa/index.js';
 import type { FreshRecoveryCodes } from './fresh-recovery-codes.js';
 import { formField, type DashboardPages, type SignedInCustomer } from './pages.js';
 import type { Reauthentication } from './reauthentication.js';
@@ -90,8 +90,8 @@ export function securityRoutes(deps: SecurityPageDependencies): Router {
     return undefined;
   }
 
-  async function showFreshRecoveryCodes(ctx: Context, state: SignedInCustomer, codes: string[], enrolled: boolean): Promise<void> {
-    await deps.freshRecoveryCodes.keep(state.session.id, codes);
+  async function showFreshRecoveryCodes(ctx: Context, state: SignedInCustomer, set: RecoveryCodeSet, enrolled: boolean): Promise<void> {
+    await deps.freshRecoveryCodes.keep(state.session.id, set);
     ctx.status = 303;
     ctx.redirect(`${PATH}/recovery-codes${enrolled ? '?enrolled=1' : ''}`);
   }
@@ -145,7 +145,7 @@ export function securityRoutes(deps: SecurityPageDependencies): Router {
     }
     await pages.record(ctx, state.account.customerId, 'mfa.enrolled', { method: 'totp' });
     await mfa.notifyAuthenticatorAdded(state.account, 'on the dashboard');
-    await showFreshRecoveryCodes(ctx, state, await mfa.generateRecoveryCodes(state.account.customerId), true);
+    await showFreshRecoveryCodes(ctx, state, await mfa.generateRecoveryCodeSet(state.account.customerId), true);
   });
 
   router.post('/totp/remove', async (ctx) => {
@@ -190,7 +190,7 @@ export function securityRoutes(deps: SecurityPageDependencies): Router {
     }
     const factor = await reauthenticated(ctx, state, 'recovery', 'mfa.recovery_codes_regenerated');
     if (!factor) return;
-    const codes = await mfa.generateRecoveryCodes(state.account.customerId);
+    const set = await mfa.generateRecoveryCodeSet(state.account.customerId);
     await pages.record(ctx, state.account.customerId, 'mfa.recovery_codes_regenerated', { reauthenticated_with: factor });
     // New codes are a new way past the second factor (NIST SP 800-63B: the subscriber is notified when an
     // authenticator is bound), so the owner hears of it as of an added authenticator app.
@@ -200,7 +200,7 @@ export function securityRoutes(deps: SecurityPageDependencies): Router {
       'New recovery codes were made for your AuthToken account on the dashboard; the previous ones no longer work.\n' +
         'If this was not you, change your password and make new recovery codes at once.\n',
     );
-    await showFreshRecoveryCodes(ctx, state, codes, false);
+    await showFreshRecoveryCodes(ctx, state, set, false);
   });
 
   router.get('/recovery-codes', async (ctx) => {

@@ -69,6 +69,16 @@ class ExpiredInteraction extends Error {}
  * result reaches oidc-provider only after every required factor, so the provider session never holds
  * an account that has not finished its MFA.
  */
+/** Why no code was emailed just now, in words; the wait is rounded up to what a person reads. */
+function emailRefusalNotice(reason: 'cooldown' | 'hourly_cap', retryAfterSeconds: number): string {
+  if (reason === 'cooldown') return `A code was sent moments ago. You can ask for a new one in ${retryAfterSeconds} seconds.`;
+  const minutes = Math.max(1, Math.ceil(retryAfterSeconds / 60));
+  return (
+    'Too many codes were emailed to you in the last hour, so we did not send another. ' +
+    `Enter the code we sent last, use another method, or ask again in ${minutes} minute${minutes === 1 ? '' : 's'}.`
+  );
+}
+
 export function interactionRoutes(deps: InteractionDependencies): Router {
   const { views, csrf, pending, signIn, audit } = deps;
   const router = new Router({ prefix: '/interaction' });
@@ -385,15 +395,14 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     const waiting = await pendingAt(ctx, interaction, 'second-factor');
     if (!waiting) return;
     const sent = await signIn.sendEmailCode(waiting.accountId);
-    if (!sent.sent && sent.retryAfterSeconds === undefined) {
+    if (!sent.sent && sent.reason === 'unavailable') {
       await renderMfa(ctx, interaction, waiting.accountId, '', { notice: 'A code by email is not available for this sign-in. Use another method.' });
       return;
     }
+    // The code form stays: past the cooldown or the hourly cap, the code sent last still works.
     await renderMfa(ctx, interaction, waiting.accountId, 'email', {
       emailSent: true,
-      notice: sent.sent
-        ? 'We sent you a code. It is valid for 5 minutes.'
-        : `A code was sent moments ago. You can ask for a new one in ${sent.retryAfterSeconds} seconds.`,
+      notice: sent.sent ? 'We sent you a code. It is valid for 5 minutes.' : emailRefusalNotice(sent.reason, sent.retryAfterSeconds),
     });
   });
 

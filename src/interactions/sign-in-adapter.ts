@@ -47,10 +47,12 @@ export function signInServices(
 
     async sendEmailCode(accountId) {
       const account = await accounts.findById(accountId);
-      if (!account) return { sent: false };
+      if (!account) return { sent: false, reason: 'unavailable' };
       const outcome = await mfa.sendEmailCode(account);
       if (outcome.sent) return { sent: true };
-      return outcome.reason === 'cooldown' ? { sent: false, retryAfterSeconds: outcome.retryAfterSeconds } : { sent: false };
+      if (outcome.reason === 'hourly_cap') metrics.lockouts.inc({ kind: 'email_code_cap' });
+      if (outcome.reason === 'cooldown' || outcome.reason === 'hourly_cap') return outcome;
+      return { sent: false, reason: 'unavailable' };
     },
 
     async startTotpEnrollment(accountId, interactionUid) {

@@ -1,6 +1,11 @@
 import type { RateLimitDecision } from '../http/rate-limit.js';
 import type { MfaMethod } from '../mfa/index.js';
 
+export type EmailCodeSending =
+  | { sent: true }
+  | { sent: false; reason: 'cooldown' | 'hourly_cap'; retryAfterSeconds: number }
+  | { sent: false; reason: 'unavailable' };
+
 /** What the login pages need from accounts and MFA; implemented over src/accounts and src/mfa. */
 export interface SignInServices {
   /**
@@ -14,8 +19,11 @@ export interface SignInServices {
   methodsOf(accountId: string): Promise<MfaMethod[]>;
   /** Verifies a code for a method, throttled and counted like the password grant's second factor. */
   verifySecondFactor(accountId: string, method: MfaMethod, code: string, ip: string): Promise<boolean>;
-  /** Sends an email code, unless within the resend cooldown (retryAfterSeconds) or email codes are not available now. */
-  sendEmailCode(accountId: string): Promise<{ sent: true } | { sent: false; retryAfterSeconds?: number }>;
+  /**
+   * Sends an email code, unless within the resend cooldown or past the account's hourly cap (both with
+   * retryAfterSeconds), or email codes are not available now.
+   */
+  sendEmailCode(accountId: string): Promise<EmailCodeSending>;
   /**
    * Starts TOTP enrollment for this sign-in (the interaction uid): a new secret (not active until confirmed)
    * and its otpauth:// URI. Only the same sign-in can confirm it.

@@ -1,5 +1,6 @@
 import type { Account, AccountService } from '../accounts/index.js';
 import type { Config } from '../config/index.js';
+import { FixedWindowRateLimiter } from '../http/rate-limit.js';
 import type { ServerSecrets } from '../secrets/index.js';
 import type { Store } from '../store/index.js';
 import type { DeliveryChannel } from './delivery/channel.js';
@@ -7,7 +8,7 @@ import { EmailChannel } from './delivery/email.js';
 import { WebhookChannel } from './delivery/webhook.js';
 import { EMAIL_CODES_COLLECTION, EmailCodes } from './email-codes.js';
 import { MFA_TOKENS_COLLECTION, MfaTokens } from './mfa-tokens.js';
-import { RecoveryCodes } from './recovery-codes.js';
+import { RecoveryCodes, type RecoveryCodeSet } from './recovery-codes.js';
 import { MFA_FACTORS_COLLECTION, TotpFactor, type MfaFactorsDocument, type TotpClock, type TotpEnrollment } from './totp.js';
 
 export type { DeliveryChannel, DeliveryMessage } from './delivery/channel.js';
@@ -15,7 +16,7 @@ export { EmailChannel } from './delivery/email.js';
 export { recoveryCodesFile, RECOVERY_CODES_FILE_NAME, totpEnrollmentDisplay, type TotpEnrollmentDisplay } from './enrollment-display.js';
 export { signWebhookBody, WebhookChannel, WEBHOOK_SIGNATURE_HEADER } from './delivery/webhook.js';
 export { MfaTokens, MFA_TOKENS_COLLECTION, type MfaTokenContext } from './mfa-tokens.js';
-export { RECOVERY_CODE_COUNT } from './recovery-codes.js';
+export { RECOVERY_CODE_COUNT, type RecoveryCodeSet } from './recovery-codes.js';
 export { TOTP_PERIOD_SECONDS, type TotpClock, type TotpEnrollment } from './totp.js';
 
 /** Second-factor methods, as listed in `mfa_methods`. */
@@ -47,6 +48,8 @@ export type SignInThrottlePort = Pick<AccountService, 'reserveAttempt' | 'releas
 export type EmailCodeOutcome =
   | { sent: true }
   | { sent: false; reason: 'cooldown'; retryAfterSeconds: number }
+  /** The account's hourly cap on emailed codes is spent (EMAIL_CODE_MAX_PER_HOUR); codes already sent still work. */
+  | { sent: false; reason: 'hourly_cap'; retryAfterSeconds: number }
   /** Email codes are not a second factor of this account now (none, or distrusted after a reset). */
   | { sent: false; reason: 'not_a_method' }
   /** Mail is off, or the code could not be delivered. */
@@ -69,6 +72,7 @@ export class MfaService {
   readonly recoveryCodes: RecoveryCodes;
   readonly tokens: MfaTokens;
   readonly #emailEnabled: boolean;
+  readonly #emailCodeBudget: FixedWindowRateLimiter;
   #onDeliveryFailure: (error: unknown) => void = () => undefined;
 
   constructor(
@@ -87,6 +91,8 @@ export class MfaService {
     this.recoveryCodes = new RecoveryCodes(store, secrets);
     this.tokens = new MfaTokens(store, secrets, { ttlSeconds: config.mfa.mfaTokenTtlSeconds, maxAttempts: config.mfa.mfaTokenMaxAttempts });
     this.#emailEnabled = config.mfa.emailEnabled;
+    // Keyed by account id (an identifier, not a credential); counted in the store, so every instance shares it.
+    this.#emailCodeBudget = new FixedWindowRateLimiter(store, 'email-codes-to-account', config.mfa.emailCodeMaxPerHour, 3600);
   }
 
   /** The channel MFA_DELIVERY names: email (SMTP_URL, MAIL_FROM, MAIL_DEV_DIRECTORY) or a signed webhook. */
@@ -204,13 +210,26 @@ export class MfaService {
     return result;
   }
 
-  /** Emails a fresh code, unless one went out within the cooldown. */
+  /**
+   * Emails a fresh code, unless one went out within the cooldown or the account's hourly cap is spent. The cap
+   * is reserved before the code is made: a refused request must not replace the code already in the mailbox,
+   * and concurrent requests get no more than the cap between them. A request that ends up sending nothing
+   * (cooldown, undelivered) gives its reservation back, so the cap counts emails, not clicks.
+   */
   async sendEmailCode(subject: MfaSubject): Promise<EmailCodeOutcome> {
     if (!this.#emailEnabled) return { sent: false, reason: 'unavailable' };
     // A code that could not be accepted is never sent: it would only teach the mailbox's holder to try it.
     if (!(await this.methodsFor(subject.customerId)).includes('email')) return { sent: false, reason: 'not_a_method' };
-    const outcome = await this.emailCodes.issue(subject.customerId);
-    if (!outcome.issued) return { sent: false, reason: 'cooldown', retryAfterSeconds: outcome.retryAfterSeconds };
+    const reservation = await this.#emailCodeBudget.reserve(subject.customerId);
+    if (!reservation.allowed) return { sent: false, reason: 'hourly_cap', retryAfterSeconds: reservation.retryAfterSeconds };
+    const outcome = await this.emailCodes.issue(subject.customerId).catch(async (error: unknown) => {
+      await reservation.giveBack().catch(() => undefined);
+      throw error;
+    });
+    if (!outcome.issued) {
+      await reservation.giveBack();
+      return { sent: false, reason: 'cooldown', retryAfterSeconds: outcome.retryAfterSeconds };
+    }
     try {
       await this.channel.deliver({
         accountId: subject.customerId,
@@ -220,8 +239,10 @@ export class MfaService {
         text: `Your sign-in code is ${outcome.code}\n\nIt expires in a few minutes. If you did not try to sign in, change your password.\n`,
       });
     } catch (error) {
-      // Undelivered: withdraw the code, so the cooldown does not stop an immediate retry.
+      // Undelivered: withdraw the code, so the cooldown does not stop an immediate retry, and nothing reached
+      // the mailbox, so the cap is not spent either.
       await this.emailCodes.withdraw(subject.customerId);
+      await reservation.giveBack().catch(() => undefined);
       this.#onDeliveryFailure(error);
       return { sent: false, reason: 'unavailable' };
     }
@@ -266,6 +287,11 @@ export class MfaService {
   /** New recovery codes (the old ones stop working); show them once. */
   async generateRecoveryCodes(accountId: string): Promise<string[]> {
     return this.recoveryCodes.generate(accountId);
+  }
+
+  /** generateRecoveryCodes with the set's number: of sets made at once, only the highest-numbered one works. */
+  async generateRecoveryCodeSet(accountId: string): Promise<RecoveryCodeSet> {
+    return this.recoveryCodes.generateSet(accountId);
   }
 
   /**

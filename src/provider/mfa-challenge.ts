@@ -107,6 +107,14 @@ export function mfaChallengeRoutes(provider: Provider, dependencies: UserGrantDe
         respondWithError(ctx, 503, 'temporarily_unavailable', 'the code could not be sent; retry shortly');
         return;
       }
+      if (!outcome.sent && outcome.reason === 'hourly_cap') {
+        // The same 429 shape as the cooldown: clients already wait for Retry-After there. The code sent last
+        // still works, so the caller can finish with it or with another factor meanwhile.
+        metrics.lockouts.inc({ kind: 'email_code_cap' });
+        ctx.set('Retry-After', String(outcome.retryAfterSeconds));
+        respondWithError(ctx, 429, 'slow_down', 'too many codes were emailed to this account in the last hour; use the code already sent or another factor');
+        return;
+      }
       if (!outcome.sent) {
         ctx.set('Retry-After', String(outcome.retryAfterSeconds));
         respondWithError(ctx, 429, 'slow_down', 'a code was sent moments ago; wait before asking for another');

@@ -110,6 +110,14 @@ describe('configuration', () => {
     expect(() => loadConfig({ RATE_LIMIT_EMAILS_PER_ADDRESS: '-1' })).toThrow(/^RATE_LIMIT_EMAILS_PER_ADDRESS: /);
   });
 
+  test('EMAIL_CODE_MAX_PER_HOUR: 10 codes per account an hour by default; 0 turns the cap off; negative or fractional is refused', () => {
+    expect(loadConfig({}).mfa.emailCodeMaxPerHour).toBe(10);
+    expect(loadConfig({ EMAIL_CODE_MAX_PER_HOUR: '0' }).mfa.emailCodeMaxPerHour).toBe(0);
+    for (const value of ['-1', '2.5', '1001', 'many']) {
+      expect(() => loadConfig({ EMAIL_CODE_MAX_PER_HOUR: value })).toThrow(/^EMAIL_CODE_MAX_PER_HOUR: /);
+    }
+  });
+
   test('RATE_LIMIT_SIGN_IN_PAGES: 60 per window by default; 0 turns it off; negative is refused', () => {
     expect(loadConfig({}).rateLimits.signInPages).toBe(60);
     expect(loadConfig({ RATE_LIMIT_SIGN_IN_PAGES: '0' }).rateLimits.signInPages).toBe(0);

@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { EmailChannel, MfaService, type DeliveryChannel, type DeliveryMessage } from '../../src/mfa/index.js';
 import { ServerSecrets } from '../../src/secrets/index.js';
 import { MemoryStore } from '../../src/store/memory.js';
+import { windowWithSecondsLeft } from '../support/clock.js';
 
 /** Keeps what would have been sent, to read the code back. */
 class CollectingChannel implements DeliveryChannel {
@@ -69,6 +70,32 @@ describe('MfaService', () => {
     const second = await strict.sendEmailCode(subject);
     expect(second).toMatchObject({ sent: false, reason: 'cooldown' });
     expect(channel.sent).toHaveLength(1);
+  });
+
+  test('past EMAIL_CODE_MAX_PER_HOUR codes in the hour no code is made or sent, and the one sent last still works', async () => {
+    // The cap counts per clock hour: all of this inside one.
+    await windowWithSecondsLeft(3600, 10);
+    const capped = new MfaService(store, secrets, loadConfig({ EMAIL_CODE_RESEND_COOLDOWN_SECONDS: '0', EMAIL_CODE_MAX_PER_HOUR: '3' }), channel, accountsOn(store));
+    for (let sent = 0; sent < 3; sent += 1) expect(await capped.sendEmailCode(subject)).toEqual({ sent: true });
+    const lastCode = channel.lastCode();
+    const refused = await capped.sendEmailCode(subject);
+    expect(refused).toMatchObject({ sent: false, reason: 'hourly_cap' });
+    expect(refused.sent === false && 'retryAfterSeconds' in refused ? refused.retryAfterSeconds : 0).toBeGreaterThan(0);
+    expect(channel.sent).toHaveLength(3);
+    expect(await capped.verifySecondFactor(subject.customerId, { otp: lastCode, method: 'email' })).toEqual({ ok: true, method: 'email' });
+  });
+
+  test('requests the cooldown refuses do not spend the hourly cap: it counts codes sent, not clicks', async () => {
+    await windowWithSecondsLeft(3600, 10);
+    const capped = new MfaService(store, secrets, loadConfig({ EMAIL_CODE_RESEND_COOLDOWN_SECONDS: '30', EMAIL_CODE_MAX_PER_HOUR: '2' }), channel, accountsOn(store));
+    expect(await capped.sendEmailCode(subject)).toEqual({ sent: true });
+    for (let click = 0; click < 3; click += 1) expect(await capped.sendEmailCode(subject)).toMatchObject({ sent: false, reason: 'cooldown' });
+    // The code is gone (used, say): the cooldown no longer applies, and the second of the two codes may go.
+    await capped.emailCodes.withdraw(subject.customerId);
+    expect(await capped.sendEmailCode(subject)).toEqual({ sent: true });
+    await capped.emailCodes.withdraw(subject.customerId);
+    expect(await capped.sendEmailCode(subject)).toMatchObject({ sent: false, reason: 'hourly_cap' });
+    expect(channel.sent).toHaveLength(2);
   });
 
   test('of two concurrent uses of one TOTP code, exactly one succeeds', async () => {

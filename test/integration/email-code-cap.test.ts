@@ -1,0 +1,127 @@
+import { MFA_OTP_GRANT_TYPE } from '../../src/provider/index.js';
+import { windowWithSecondsLeft } from '../support/clock.js';
+import { createCustomer, type Customer } from '../support/dashboard.js';
+import { csrfToken, formAction, PageClient, textOf, type PageResponse } from '../support/page-client.js';
+import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { TestMailbox } from '../support/smtp.js';
+
+const CAP = 3;
+const BURST = 20;
+/** The seeded public client's redirect URI (config default): the walk stops there, nothing listens on it. */
+const APP_CALLBACK = 'http://localhost:8080/callback';
+
+/** Follows redirects while they stay on the server; the last page, or the app callback it was sent to. */
+async function walk(client: PageClient, first: PageResponse): Promise<{ page: PageResponse; callback?: URL }> {
+  let page = first;
+  for (let hop = 0; hop < 20 && page.location && page.status >= 300 && page.status < 400; hop += 1) {
+    const next = new URL(page.location, page.url);
+    if (next.href.startsWith(APP_CALLBACK)) return { page, callback: next };
+    page = await client.request(next.href);
+  }
+  return { page };
+}
+
+/**
+ * Whoever knows a password could have a code mailed to the owner every resend cooldown (about 120 an hour). Each
+ * account gets EMAIL_CODE_MAX_PER_HOUR emailed codes per clock hour, on /mfa/challenge and on the login page
+ * alike; past it nothing is sent, and the code sent last still works. The cooldown is off here so that the
+ * cap is the only limit, and requests at once really race for it.
+ */
+describe.each(STORE_KINDS)('hourly cap on emailed one-time codes (%s store)', (storeKind) => {
+  const mailbox = new TestMailbox();
+  let server: TestServer;
+  beforeAll(async () => {
+    await mailbox.start();
+    server = await startTestServer({
+      store: storeKind,
+      env: {
+        SMTP_URL: mailbox.url,
+        EMAIL_CODE_RESEND_COOLDOWN_SECONDS: '0',
+        EMAIL_CODE_MAX_PER_HOUR: String(CAP),
+        // The per-IP limits are not what is tested.
+        RATE_LIMIT_MFA_CHALLENGE: '10000',
+        RATE_LIMIT_PASSWORD_GRANT: '10000',
+        RATE_LIMIT_SIGN_IN_PAGES: '10000',
+        SIGNIN_FREE_FAILURES: '50',
+      },
+    });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await mailbox.stop();
+  });
+
+  const codesMailedTo = (customer: Customer) =>
+    mailbox.messages.filter((message) => message.to.includes(customer.email)).map((message) => /code is (\d{6})/.exec(message.raw)?.[1] ?? '');
+  const mfaToken = async (customer: Customer): Promise<string> => {
+    const response = await postForm(`${server.baseUrl}/token`, { grant_type: 'password', username: customer.email, password: customer.password, scope: 'api:read' }, DEMO);
+    expect(response.status).toBe(403);
+    return String(response.body.mfa_token);
+  };
+  const challenge = (token: string) => postForm(`${server.baseUrl}/mfa/challenge`, { mfa_token: token, channel: 'email' }, DEMO);
+
+  test(`/mfa/challenge: ${CAP} codes, then 429 slow_down with Retry-After and nothing mailed; the last code still works`, async () => {
+    // The cap counts per clock hour: every request of the test inside one.
+    await windowWithSecondsLeft(3600, 60);
+    const customer = await createCustomer(server, { totp: true });
+    const token = await mfaToken(customer);
+    for (let sent = 0; sent < CAP; sent += 1) expect((await challenge(token)).status).toBe(200);
+    const refused = await challenge(token);
+    expect(refused.status).toBe(429);
+    expect(refused.body.error).toBe('slow_down');
+    expect(typeof refused.body.error_description).toBe('string');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(3600);
+    const codes = codesMailedTo(customer);
+    expect(codes).toHaveLength(CAP);
+    const granted = await postForm(`${server.baseUrl}/token`, { grant_type: MFA_OTP_GRANT_TYPE, mfa_token: token, otp: String(codes.at(-1)) }, DEMO);
+    expect(granted.status).toBe(200);
+  });
+
+  test(`${BURST} /mfa/challenge requests at once: exactly ${CAP} codes are mailed, the rest are 429`, async () => {
+    await windowWithSecondsLeft(3600, 60);
+    const customer = await createCustomer(server, { totp: true });
+    const token = await mfaToken(customer);
+    const answers = await Promise.all(Array.from({ length: BURST }, () => challenge(token)));
+    const statuses = answers.map((answer) => answer.status).sort();
+    expect(statuses).toEqual([...Array.from({ length: CAP }, () => 200), ...Array.from({ length: BURST - CAP }, () => 429)]);
+    expect(codesMailedTo(customer)).toHaveLength(CAP);
+    expect((await challenge(token)).status).toBe(429);
+  });
+
+  test('login page: past the cap, "email me a code" shows a notice, sends nothing, and the code sent last signs in', async () => {
+    await windowWithSecondsLeft(3600, 60);
+    const customer = await createCustomer(server, { totp: true });
+    const client = new PageClient(server.baseUrl);
+    const query = new URLSearchParams({
+      client_id: 'demo-app',
+      response_type: 'code',
+      scope: 'openid',
+      redirect_uri: APP_CALLBACK,
+      state: 'state-cap',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+    });
+    const login = (await walk(client, await client.request(`/auth?${query.toString()}`))).page;
+    const factorPage = await client.submit(login, /\/login$/, { username: customer.email, password: customer.password });
+    expect(factorPage.html).toContain('Verify it is you');
+    let page = await client.follow(new URL(`${factorPage.url.replace(/\?.*$/, '')}?method=email`, factorPage.url).toString());
+    for (let sent = 0; sent < CAP; sent += 1) {
+      page = await client.submit(page, /\/mfa\/email$/);
+      expect(page.status).toBe(200);
+      expect(page.html).toContain('We sent you a code');
+    }
+    const refused = await client.submit(page, /\/mfa\/email$/);
+    expect(refused.status).toBe(200);
+    expect(refused.html).toContain('Too many codes were emailed to you in the last hour');
+    expect(refused.html).toMatch(/ask again in \d+ minutes?\./);
+    const codes = codesMailedTo(customer);
+    expect(codes).toHaveLength(CAP);
+    // The code form is still there, and the code sent last finishes the sign-in.
+    const codeAction = formAction(refused.html, /\/mfa$/);
+    const signedIn = await client.request(codeAction, { form: { csrf: csrfToken(refused.html, codeAction), method: 'email', code: String(codes.at(-1)) } });
+    const { page: after, callback } = await walk(client, signedIn);
+    expect(textOf(after.html, 'code-error')).toBeUndefined();
+    expect(callback !== undefined || /<h1>Allow /.test(after.html)).toBe(true);
+  });
+});
