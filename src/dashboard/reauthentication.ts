@@ -31,8 +31,12 @@ export class Reauthentication {
       return checked.ok ? { ok: true, factor: 'password' } : { ok: false, error: 'The password is not correct.' };
     }
     const code = proof.code.replace(/\s+/g, '');
-    if (!code) return { ok: false, error: 'Confirm it is you: enter your password, or a code from your authenticator app.' };
     const methods = await this.mfa.methodsFor(account.customerId);
+    // Name only the proofs this account has: its form shows the code field only when it has a second factor.
+    if (!code) {
+      const ask = methods.length > 0 ? 'enter your password, or a code from your authenticator app' : 'enter your password';
+      return { ok: false, error: `Confirm it is you: ${ask}.` };
+    }
     const input: SecondFactorInput = /^\d{6}$/.test(code) ? { otp: code, method: 'totp' } : { recoveryCode: code };
     if (methods.length === 0) return { ok: false, error: 'Your account has no second factor: enter your password.' };
     const result = await this.mfa.verifySecondFactorGuarded(account, input, ip);
