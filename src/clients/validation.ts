@@ -123,6 +123,12 @@ export const JWKS_WITHOUT_KEYS_MESSAGE = 'only a client with token_endpoint_auth
 
 /** NIST SP 800-131A: RSA keys under 2048 bits no longer protect a signature. */
 const MIN_RSA_MODULUS_BITS = 2048;
+/**
+ * RSA verification costs grow with the square of the modulus: a 60,000-bit key made every client assertion
+ * of its client cost about a thousand 2048-bit verifications (found by fuzzing). 8192 bits is beyond any
+ * key a partner needs (NIST SP 800-57 puts 15360 bits at 256-bit strength; nobody signs with that).
+ */
+const MAX_RSA_MODULUS_BITS = 8192;
 
 /**
  * Whether the JWK is a public key Node can load (a valid curve point, a real modulus) and of adequate size.
@@ -138,7 +144,7 @@ function isUsablePublicKey(key: Record<string, unknown>): boolean {
     if (loaded.asymmetricKeyType === 'ec') return loaded.asymmetricKeyDetails?.namedCurve === 'prime256v1';
     if (loaded.asymmetricKeyType !== 'rsa') return loaded.asymmetricKeyType === 'ed25519';
     const { modulusLength: bits, publicExponent: exponent } = loaded.asymmetricKeyDetails ?? {};
-    return bits !== undefined && bits >= MIN_RSA_MODULUS_BITS && exponent !== undefined && exponent >= 3n && exponent % 2n === 1n;
+    return bits !== undefined && bits >= MIN_RSA_MODULUS_BITS && bits <= MAX_RSA_MODULUS_BITS && exponent !== undefined && exponent >= 3n && exponent % 2n === 1n;
   } catch {
     return false;
   }
@@ -160,7 +166,7 @@ const jwk = z
   .refine(hasOnlyFlatMembers, 'members must be strings (key_ops and x5c: lists of strings, ext: a boolean)')
   .refine((key) => !('d' in key), 'must be a public key')
   .refine((key) => key.use === undefined || key.use === 'sig', 'must be a signing key (use "sig")')
-  .refine(isUsablePublicKey, `must be a valid public signing key: Ed25519, P-256, or RSA of at least ${MIN_RSA_MODULUS_BITS} bits with an odd public exponent of at least 3`);
+  .refine(isUsablePublicKey, `must be a valid public signing key: Ed25519, P-256, or RSA of ${MIN_RSA_MODULUS_BITS} to ${MAX_RSA_MODULUS_BITS} bits with an odd public exponent of at least 3`);
 
 /**
  * Characters with no place in a name shown on pages, consent screens and logs: control characters (NUL, line

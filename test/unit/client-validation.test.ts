@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 
 import { ClientValidationError, validateNewClient } from '../../src/clients/index.js';
 
@@ -6,6 +6,13 @@ const valid = { name: 'Partner', grantTypes: ['client_credentials'], scopes: ['a
 const RSA_1024 = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' });
 const ED25519 = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' });
 const X25519 = generateKeyPairSync('x25519').publicKey.export({ format: 'jwk' });
+/** An RSA public JWK with a modulus of exactly `bits` bits (random, odd): Node loads any such modulus, and generating real keys this size takes minutes. */
+const rsaOfBits = (bits: number) => {
+  const modulus = randomBytes(bits / 8);
+  modulus[0] = (modulus[0] ?? 0) | 0x80;
+  modulus[modulus.length - 1] = (modulus[modulus.length - 1] ?? 0) | 1;
+  return { kty: 'RSA', n: modulus.toString('base64url'), e: 'AQAB' };
+};
 
 const nativeApp = { name: 'CLI', applicationType: 'native', grantTypes: ['authorization_code'], scopes: ['openid'], redirectUris: ['http://127.0.0.1/cb'] };
 
@@ -15,6 +22,13 @@ describe('client registration validation', () => {
     expect(
       validateNewClient({ ...valid, grantTypes: ['authorization_code'], redirectUris: ['https://app.example/cb', 'http://127.0.0.1:8080/cb'] }),
     ).toMatchObject({ redirectUris: ['https://app.example/cb', 'http://127.0.0.1:8080/cb'] });
+  });
+
+  test('RSA keys of 2048 to 8192 bits are taken', () => {
+    for (const bits of [2048, 8192]) {
+      const jwks = { keys: [rsaOfBits(bits)] };
+      expect(validateNewClient({ ...valid, authMethod: 'private_key_jwt', jwks })).toMatchObject({ jwks });
+    }
   });
 
   test('a native app may use loopback IP literals over http, claimed https URIs and reverse-domain private-use schemes', () => {
@@ -55,6 +69,9 @@ describe('client registration validation', () => {
     ['private_key_jwt without keys', { ...valid, authMethod: 'private_key_jwt' }, /^jwks:/],
     ['a key that is no key (a 12-bit RSA modulus)', { ...valid, authMethod: 'private_key_jwt', jwks: { keys: [{ kty: 'RSA', n: 'abc', e: 'AQAB' }] } }, /^jwks\.keys\.0:/],
     ['a 1024-bit RSA key', { ...valid, authMethod: 'private_key_jwt', jwks: { keys: [RSA_1024] } }, /^jwks\.keys\.0:/],
+    // Each assertion of its client would cost about a thousand 2048-bit verifications.
+    ['a 60000-bit RSA key', { ...valid, authMethod: 'private_key_jwt', jwks: { keys: [rsaOfBits(60_000)] } }, /^jwks\.keys\.0:.*8192/],
+    ['an 8200-bit RSA key', { ...valid, authMethod: 'private_key_jwt', jwks: { keys: [rsaOfBits(8200)] } }, /^jwks\.keys\.0:/],
     ['a private key in jwks', { ...valid, authMethod: 'private_key_jwt', jwks: { keys: [{ kty: 'OKP', crv: 'Ed25519', x: 'x', d: 'secret' }] } }, /^jwks\.keys\.0:/],
     ['an unknown field', { ...valid, admin: true }, /^client:|admin/],
     ['a short secret', { ...valid, secret: 'short' }, /^secret:/],
