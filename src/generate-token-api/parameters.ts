@@ -45,6 +45,13 @@ export function decodeKey(key: string): string | undefined {
   }
 }
 
+/** Every parameter name either step reads. */
+const PARAMETER_NAMES = ['customerId', 'key', 'email', 'country', 'scope', 'otp', 'mfaToken', 'mfa_token', 'recoveryCode', 'recovery_code'];
+
+function isAbsentOrText(value: unknown): boolean {
+  return value === undefined || value === null || typeof value === 'string';
+}
+
 /** The first value of a parameter given as a string (query strings may repeat a name). */
 function text(input: Record<string, unknown>, ...names: string[]): string | undefined {
   for (const name of names) {
@@ -59,6 +66,10 @@ function text(input: Record<string, unknown>, ...names: string[]): string | unde
  * an `mfa_token` from the 403 answer can be sent back as it came). Messages name the parameter, never its value.
  */
 export function parseGenerateTokenRequest(input: Record<string, unknown>): ParsedRequest {
+  const notText = PARAMETER_NAMES.find((name) => !isAbsentOrText(input[name]));
+  // A value that is there but no string (a JSON number or object, a name repeated in a query string) is not
+  // "missing": say what is wrong with it.
+  if (notText !== undefined) return { ok: false, message: `invalid parameter '${notText}': must be given once, as a string` };
   const mfaToken = text(input, 'mfaToken', 'mfa_token');
   if (mfaToken !== undefined) {
     const parsed = secondFactorStep.safeParse({ mfaToken, otp: text(input, 'otp'), recoveryCode: text(input, 'recoveryCode', 'recovery_code') });

@@ -17,6 +17,15 @@ describe('Generate Token API parameters', () => {
     expect(JSON.stringify(parsed)).not.toContain('secret value!');
   });
 
+  test('a parameter given as something else than one string is named as invalid, not as missing', () => {
+    const base = { customerId: 'C-1', key: 'c2VjcmV0', email: 'a@example.com', country: 'DE' };
+    for (const customerId of [123, { $ne: null }, ['C-1', 'C-2'], true]) {
+      expect(parseGenerateTokenRequest({ ...base, customerId })).toEqual({ ok: false, message: "invalid parameter 'customerId': must be given once, as a string" });
+    }
+    expect(parseGenerateTokenRequest({ mfaToken: 't', otp: 123456 })).toEqual({ ok: false, message: "invalid parameter 'otp': must be given once, as a string" });
+    expect(parseGenerateTokenRequest({ ...base, customerId: undefined })).toEqual({ ok: false, message: "missing required parameter 'customerId'" });
+  });
+
   test('an mfa_token selects the second step, with exactly one code', () => {
     expect(parseGenerateTokenRequest({ mfa_token: 't', otp: '123456' })).toEqual({ ok: true, request: { kind: 'second-factor', mfaToken: 't', otp: '123456' } });
     expect(parseGenerateTokenRequest({ mfaToken: 't', otp: '123456', recoveryCode: 'r' }).ok).toBe(false);
