@@ -1,4 +1,4 @@
-import { createCustomer, signInToDashboardOverHttp, type Customer } from '../support/dashboard.js';
+import { createCustomer, signedInDashboardClient, signInToDashboardOverHttp, type Customer } from '../support/dashboard.js';
 import { formWith, PageClient, textOf, type PageForm, type PageResponse } from '../support/page-client.js';
 import { postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
 import { TestMailbox } from '../support/smtp.js';
@@ -50,11 +50,7 @@ describe.each(STORE_KINDS)('API credentials need re-authentication (%s store)', 
     await mailbox?.stop();
   });
 
-  async function signedIn(customer: Customer, totpStepsAhead = 0): Promise<PageClient> {
-    const client = new PageClient(server.baseUrl);
-    await signInToDashboardOverHttp(client, customer, { totpStepsAhead });
-    return client;
-  }
+  const signedIn = (customer: Customer, totpStepsAhead = 0) => signedInDashboardClient(server.baseUrl, customer, totpStepsAhead);
 
   const ownedCount = async (customer: Customer) =>
     server.store.collection('dashboard_credentials').count({ accountId: customer.customerId });

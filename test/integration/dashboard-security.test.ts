@@ -1,5 +1,5 @@
 import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
-import { createCustomer, signInToDashboardOverHttp, totpCode, type Customer } from '../support/dashboard.js';
+import { createCustomer, signedInDashboardClient, totpCode, type Customer } from '../support/dashboard.js';
 import { PageClient, textOf } from '../support/page-client.js';
 import { TestMailbox } from '../support/smtp.js';
 
@@ -26,11 +26,7 @@ describe.each(STORE_KINDS)('dashboard security page (%s store)', (storeKind) => 
     await mailbox?.stop();
   });
 
-  async function signedIn(customer: Customer, totpStepsAhead = 0): Promise<PageClient> {
-    const client = new PageClient(server.baseUrl);
-    await signInToDashboardOverHttp(client, customer, { totpStepsAhead });
-    return client;
-  }
+  const signedIn = (customer: Customer, totpStepsAhead = 0) => signedInDashboardClient(server.baseUrl, customer, totpStepsAhead);
 
   const auditActions = async (customer: Customer) =>
     (await server.application.audit.list({ accountId: customer.customerId })).map((event) => `${event.action}:${event.outcome}`);

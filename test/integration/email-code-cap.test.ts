@@ -1,26 +1,13 @@
 import { MFA_OTP_GRANT_TYPE } from '../../src/provider/index.js';
 import { windowWithSecondsLeft } from '../support/clock.js';
 import { createCustomer, type Customer } from '../support/dashboard.js';
-import { csrfToken, formAction, PageClient, textOf, type PageResponse } from '../support/page-client.js';
+import { csrfToken, formAction, PageClient, textOf } from '../support/page-client.js';
 import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
 import { TestMailbox } from '../support/smtp.js';
+import { followToDemoApp, openDemoAppLoginPage } from '../support/demo-app.js';
 
 const CAP = 3;
 const BURST = 20;
-/** The seeded public client's redirect URI (config default): the walk stops there, nothing listens on it. */
-const APP_CALLBACK = 'http://localhost:8080/callback';
-
-/** Follows redirects while they stay on the server; the last page, or the app callback it was sent to. */
-async function walk(client: PageClient, first: PageResponse): Promise<{ page: PageResponse; callback?: URL }> {
-  let page = first;
-  for (let hop = 0; hop < 20 && page.location && page.status >= 300 && page.status < 400; hop += 1) {
-    const next = new URL(page.location, page.url);
-    if (next.href.startsWith(APP_CALLBACK)) return { page, callback: next };
-    page = await client.request(next.href);
-  }
-  return { page };
-}
-
 /**
  * Whoever knows a password could have a code mailed to the owner every resend cooldown (about 120 an hour). Each
  * account gets EMAIL_CODE_MAX_PER_HOUR emailed codes per clock hour, on /mfa/challenge and on the login page
@@ -93,16 +80,7 @@ describe.each(STORE_KINDS)('hourly cap on emailed one-time codes (%s store)', (s
     await windowWithSecondsLeft(3600, 60);
     const customer = await createCustomer(server, { totp: true });
     const client = new PageClient(server.baseUrl);
-    const query = new URLSearchParams({
-      client_id: 'demo-app',
-      response_type: 'code',
-      scope: 'openid',
-      redirect_uri: APP_CALLBACK,
-      state: 'state-cap',
-      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-      code_challenge_method: 'S256',
-    });
-    const login = (await walk(client, await client.request(`/auth?${query.toString()}`))).page;
+    const login = await openDemoAppLoginPage(client, 'state-cap');
     const factorPage = await client.submit(login, /\/login$/, { username: customer.email, password: customer.password });
     expect(factorPage.html).toContain('Verify it is you');
     let page = await client.follow(new URL(`${factorPage.url.replace(/\?.*$/, '')}?method=email`, factorPage.url).toString());
@@ -120,7 +98,7 @@ describe.each(STORE_KINDS)('hourly cap on emailed one-time codes (%s store)', (s
     // The code form is still there, and the code sent last finishes the sign-in.
     const codeAction = formAction(refused.html, /\/mfa$/);
     const signedIn = await client.request(codeAction, { form: { csrf: csrfToken(refused.html, codeAction), method: 'email', code: String(codes.at(-1)) } });
-    const { page: after, callback } = await walk(client, signedIn);
+    const { page: after, callback } = await followToDemoApp(client, signedIn);
     expect(textOf(after.html, 'code-error')).toBeUndefined();
     expect(callback !== undefined || /<h1>Allow /.test(after.html)).toBe(true);
   });

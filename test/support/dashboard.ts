@@ -5,7 +5,7 @@ import { generate, generateSecret } from 'otplib';
 import { DASHBOARD_CALLBACK_PATH, DASHBOARD_CLIENT_ID } from '../../src/dashboard/index.js';
 import { TOTP_PERIOD_SECONDS } from '../../src/mfa/index.js';
 import { windowWithSecondsLeft } from './clock.js';
-import type { PageClient, PageResponse } from './page-client.js';
+import { PageClient, type PageResponse } from './page-client.js';
 import type { TestServer } from './server.js';
 
 export const CUSTOMER_PASSWORD = 'correct horse battery staple';
@@ -72,6 +72,17 @@ export async function signInToDashboardOverHttp(
     }
   }
   throw new Error(`the dashboard sign-in stopped at ${page.url} (${page.status}):\n${page.html.slice(0, 1500)}`);
+}
+
+/** A new page client, signed in to the dashboard of `baseUrl` as the customer (a second call: a second session). */
+export async function signedInDashboardClient(
+  baseUrl: string,
+  customer: Pick<Customer, 'email' | 'password' | 'totpSecret'>,
+  totpStepsAhead = 0,
+): Promise<PageClient> {
+  const client = new PageClient(baseUrl);
+  await signInToDashboardOverHttp(client, customer, { totpStepsAhead });
+  return client;
 }
 
 /**

@@ -1,4 +1,3 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 
 export interface CallbackApp {
@@ -21,20 +20,4 @@ export async function startCallbackApp(): Promise<CallbackApp> {
   };
 }
 
-/**
- * An authorization request of the seeded public client `demo-app` at `origin` (PKCE S256; the code verifier is
- * not kept, so the code itself is not redeemed: for tests about the pages and the session).
- */
-export function demoAppAuthorizationUrl(origin: string, redirectUri: string, extra: Record<string, string> = {}): string {
-  const parameters = new URLSearchParams({
-    client_id: 'demo-app',
-    response_type: 'code',
-    scope: 'openid',
-    redirect_uri: redirectUri,
-    state: randomBytes(8).toString('hex'),
-    code_challenge: createHash('sha256').update(randomBytes(32).toString('base64url')).digest('base64url'),
-    code_challenge_method: 'S256',
-    ...extra,
-  });
-  return `${origin}/auth?${parameters.toString()}`;
-}
+export { demoAppAuthorizationUrl } from '../../support/demo-app.js';
