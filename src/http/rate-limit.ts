@@ -1,4 +1,4 @@
-import { DuplicateKeyError, type Store, type StoredDocument } from '../store/index.js';
+import { upsertById, type Store, type StoredDocument } from '../store/index.js';
 
 export const RATE_LIMITS_COLLECTION = 'rate_limits';
 
@@ -71,13 +71,7 @@ export class FixedWindowRateLimiter {
     const now = Date.now();
     const windowStart = Math.floor(now / windowMs) * windowMs;
     const id = `${this.name}:${key}:${windowStart}`;
-    const count = () =>
-      this.#windows.updateOne({ _id: id }, { $inc: { hits: 1 }, $setOnInsert: { expiresAt: new Date(windowStart + windowMs) } }, { upsert: true });
-    // Two first requests of a window may both try to insert; the loser increments the winner's document.
-    const document = await count().catch((error: unknown) => {
-      if (error instanceof DuplicateKeyError) return count();
-      throw error;
-    });
+    const document = await upsertById(this.#windows, id, { $inc: { hits: 1 }, $setOnInsert: { expiresAt: new Date(windowStart + windowMs) } });
     return { id, hits: document?.hits ?? 1, retryAfterSeconds: Math.max(1, Math.ceil((windowStart + windowMs - now) / 1000)) };
   }
 }

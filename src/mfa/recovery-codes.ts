@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 
 import type { ServerSecrets } from '../secrets/index.js';
-import { DuplicateKeyError, type Condition, type Store, type StoredDocument } from '../store/index.js';
+import { upsertById, type Condition, type Store, type StoredDocument } from '../store/index.js';
 
 export const RECOVERY_CODES_COLLECTION = 'mfa_recovery_codes';
 /** One document per account: which set of recovery codes is the current one. */
@@ -81,12 +81,7 @@ export class RecoveryCodes {
 
   /** Takes the next set number: one atomic single-document update, so concurrent generations never share one. */
   async #nextGeneration(accountId: string): Promise<number> {
-    const next = () => this.#generations.updateOne({ _id: accountId }, { $inc: { generation: 1 } }, { upsert: true });
-    // Two first generations of an account may both try to insert; the loser increments the winner's document.
-    const document = await next().catch((error: unknown) => {
-      if (error instanceof DuplicateKeyError) return next();
-      throw error;
-    });
+    const document = await upsertById(this.#generations, accountId, { $inc: { generation: 1 } });
     if (!document) throw new Error('recovery code generation was not counted');
     return document.generation;
   }

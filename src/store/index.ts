@@ -10,6 +10,7 @@ export { MemoryStore } from './memory.js';
 export { MongoStore } from './mongodb.js';
 export { appliedMigrations, runMigrations, SCHEMA_MIGRATIONS_COLLECTION, type Migration, type MigrationOptions } from './migrations.js';
 export { withOperationTiming } from './timed.js';
+export { upsertById } from './upsert-by-id.js';
 
 /** The store the configuration asks for: MongoDB when MONGODB_URI is set, memory otherwise. */
 export async function createStore(config: Config, logger: Logger): Promise<Store> {
