@@ -285,6 +285,11 @@ export class AccountService {
     return this.throttle.reserve(account.customerId, ip);
   }
 
+  /** Runs the check of a reserved attempt: one that throws gives its reservation back (it was not a failure). */
+  async checkReservedAttempt<T>(ticket: AttemptTicket, check: () => Promise<T>): Promise<T> {
+    return this.throttle.checkReserved(ticket, check);
+  }
+
   /** Gives back a reserved attempt that was not a failure. */
   async releaseAttempt(ticket: AttemptTicket): Promise<void> {
     await this.throttle.release(ticket);

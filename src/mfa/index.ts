@@ -43,7 +43,7 @@ export type GuardedSecondFactorResult =
   | { ok: false; reason: 'throttled' | 'wrong_code'; ceilingReached: boolean };
 
 /** The part of the account service the second factor shares: the sign-in throttle. */
-export type SignInThrottlePort = Pick<AccountService, 'reserveAttempt' | 'releaseAttempt' | 'recordFailure' | 'recordSignInSuccess'>;
+export type SignInThrottlePort = Pick<AccountService, 'reserveAttempt' | 'checkReservedAttempt' | 'releaseAttempt' | 'recordFailure' | 'recordSignInSuccess'>;
 
 export type EmailCodeOutcome =
   | { sent: true }
@@ -194,13 +194,7 @@ export class MfaService {
   async verifySecondFactorGuarded(account: Account, input: SecondFactorInput, ip: string, clock: TotpClock = {}): Promise<GuardedSecondFactorResult> {
     const reservation = await this.throttle.reserveAttempt(account, ip);
     if (reservation.throttled) return { ok: false, reason: 'throttled', ceilingReached: false };
-    let result: SecondFactorResult;
-    try {
-      result = await this.verifySecondFactor(account.customerId, input, clock);
-    } catch (error) {
-      await this.throttle.releaseAttempt(reservation.ticket).catch(() => undefined);
-      throw error;
-    }
+    const result = await this.throttle.checkReservedAttempt(reservation.ticket, () => this.verifySecondFactor(account.customerId, input, clock));
     if (!result.ok) {
       const { ceilingReached } = await this.throttle.recordFailure(reservation.ticket, account);
       return { ok: false, reason: 'wrong_code', ceilingReached };
