@@ -1,20 +1,5 @@
-import type { Account } from '../accounts/index.js';
-import type { DeliveryChannel } from '../mfa/index.js';
-
-/** Tells the owner about a change to their account; never throws (a lost notice must not undo the change). */
-export type SecurityNotify = (account: Account, subject: string, text: string) => Promise<void>;
-
-/**
- * The dashboard's security notices, on the channel of one-time codes with the purpose the authenticator
- * notices use. A delivery failure goes to the listener (the error only, never the message).
- */
-export function securityNotifier(channel: DeliveryChannel, onDeliveryFailure: (error: unknown) => void): SecurityNotify {
-  return async (account, subject, text) => {
-    await channel
-      .deliver({ accountId: account.customerId, email: account.email, purpose: 'security-notice', subject, text })
-      .catch((error: unknown) => onDeliveryFailure(error));
-  };
-}
+// The sender lives with the delivery channels (the MFA service sends notices too); the dashboard's texts live here.
+export { securityNotifier, type SecurityNotify } from '../mfa/index.js';
 
 function utc(at: Date): string {
   return `${at.toISOString().slice(0, 16).replace('T', ' ')} UTC`;

@@ -5,6 +5,7 @@ import type { ServerSecrets } from '../secrets/index.js';
 import type { Store } from '../store/index.js';
 import type { DeliveryChannel } from './delivery/channel.js';
 import { EmailChannel } from './delivery/email.js';
+import { securityNotifier, type SecurityNotify } from './delivery/security-notice.js';
 import { WebhookChannel } from './delivery/webhook.js';
 import { EMAIL_CODES_COLLECTION, EmailCodes } from './email-codes.js';
 import { MFA_TOKENS_COLLECTION, MfaTokens } from './mfa-tokens.js';
@@ -13,6 +14,7 @@ import { MFA_FACTORS_COLLECTION, TotpFactor, type MfaFactorsDocument, type TotpC
 
 export type { DeliveryChannel, DeliveryMessage } from './delivery/channel.js';
 export { EmailChannel } from './delivery/email.js';
+export { securityNotifier, type NoticeRecipient, type SecurityNotify } from './delivery/security-notice.js';
 export { recoveryCodesFile, RECOVERY_CODES_FILE_NAME, totpEnrollmentDisplay, type TotpEnrollmentDisplay } from './enrollment-display.js';
 export { signWebhookBody, WebhookChannel, WEBHOOK_SIGNATURE_HEADER } from './delivery/webhook.js';
 export { MfaTokens, MFA_TOKENS_COLLECTION, type MfaTokenContext } from './mfa-tokens.js';
@@ -74,6 +76,7 @@ export class MfaService {
   readonly #emailEnabled: boolean;
   readonly #emailCodeBudget: FixedWindowRateLimiter;
   #onDeliveryFailure: (error: unknown) => void = () => undefined;
+  readonly #notify: SecurityNotify;
 
   constructor(
     private readonly store: Store,
@@ -91,6 +94,8 @@ export class MfaService {
     this.recoveryCodes = new RecoveryCodes(store, secrets);
     this.tokens = new MfaTokens(store, secrets, { ttlSeconds: config.mfa.mfaTokenTtlSeconds, maxAttempts: config.mfa.mfaTokenMaxAttempts });
     this.#emailEnabled = config.mfa.emailEnabled;
+    // The listener is read at each failure: onDeliveryFailure may set it after construction.
+    this.#notify = securityNotifier(channel, (error) => this.#onDeliveryFailure(error));
     // Keyed by account id (an identifier, not a credential); counted in the store, so every instance shares it.
     this.#emailCodeBudget = new FixedWindowRateLimiter(store, 'email-codes-to-account', config.mfa.emailCodeMaxPerHour, 3600);
   }
@@ -294,17 +299,12 @@ export class MfaService {
    * undo it or fail the page; a failure goes to the delivery-failure listener.
    */
   async notifyAuthenticatorAdded(subject: MfaSubject, where: 'on the dashboard' | 'while signing in'): Promise<void> {
-    await this.channel
-      .deliver({
-        accountId: subject.customerId,
-        email: subject.email,
-        purpose: 'security-notice',
-        subject: 'An authenticator app was added to your account',
-        text:
-          `An authenticator app was set up as the second factor of your AuthToken account, ${where}.\n` +
-          'If this was not you, someone knows your password: reset it at once with "Forgot your password?" on the sign-in page.\n',
-      })
-      .catch((error: unknown) => this.#onDeliveryFailure(error));
+    await this.#notify(
+      subject,
+      'An authenticator app was added to your account',
+      `An authenticator app was set up as the second factor of your AuthToken account, ${where}.\n` +
+        'If this was not you, someone knows your password: reset it at once with "Forgot your password?" on the sign-in page.\n',
+    );
   }
 
   /**
@@ -312,18 +312,13 @@ export class MfaService {
    * helpdesk is talked into a reset, so the owner must hear of it whoever asked. Never throws: the reset is done.
    */
   async notifySecondFactorsReset(subject: MfaSubject): Promise<void> {
-    await this.channel
-      .deliver({
-        accountId: subject.customerId,
-        email: subject.email,
-        purpose: 'security-notice',
-        subject: 'The second factors of your account were removed',
-        text:
-          'The second factors of your AuthToken account were removed by an operator (authenticator app and recovery codes),\n' +
-          'and every session was signed out. You will set up a new authenticator app at your next sign-in if required.\n' +
-          'If you did not ask for this, contact support and change your password at once.\n',
-      })
-      .catch((error: unknown) => this.#onDeliveryFailure(error));
+    await this.#notify(
+      subject,
+      'The second factors of your account were removed',
+      'The second factors of your AuthToken account were removed by an operator (authenticator app and recovery codes),\n' +
+        'and every session was signed out. You will set up a new authenticator app at your next sign-in if required.\n' +
+        'If you did not ask for this, contact support and change your password at once.\n',
+    );
   }
 
   /** Tells the owner that sign-in attempts hit the ceiling (the account is refusing sign-ins for a while). */
