@@ -184,14 +184,15 @@ export class SignInThrottle {
         await this.#waitForPairToOpen(subject, ip, deadline);
         continue;
       }
+      const pairSlot = { subject, ip, pairGeneration: pair.generation, heldUntil: pair.heldUntil };
       const window = await this.#reserveWindowSlot(subject, ip, now).catch(async (error: unknown) => {
         // The pair is reserved already: give it back rather than leave it held for checkHoldMs (best effort, the
         // store may be what failed; the caller sees the first error).
-        await this.#releasePairSlot({ subject, ip, pairGeneration: pair.generation, heldUntil: pair.heldUntil }).catch(() => undefined);
+        await this.#releasePairSlot(pairSlot).catch(() => undefined);
         throw error;
       });
       if (window.throttled) {
-        await this.#releasePairSlot({ subject, ip, pairGeneration: pair.generation, heldUntil: pair.heldUntil });
+        await this.#releasePairSlot(pairSlot);
         return window;
       }
       return this.#ticket(subject, ip, pair, window);
