@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import type { Account, AccountService } from '../accounts/index.js';
 import { requestOrigin, type AuditLog, type RequestOrigin } from '../audit/index.js';
 import type { CsrfProtection } from '../http/csrf.js';
+import { formField } from '../http/request-body.js';
 import { respondWithErrorPage, type Views } from '../views/index.js';
 import type { DashboardSession, DashboardSessions } from './sessions.js';
 
@@ -22,11 +23,7 @@ export interface DashboardPagesDependencies {
   audit: AuditLog;
 }
 
-/** A string field of a parsed form, or '' (absent, repeated or not a string). */
-export function formField(ctx: Context, name: string): string {
-  const value = (ctx.request.body as Record<string, unknown> | undefined)?.[name];
-  return typeof value === 'string' ? value : '';
-}
+export { formField };
 
 /**
  * What every dashboard page module needs: rendering with the form token, error pages, the signed-in

@@ -1,4 +1,5 @@
 import { bodyParser } from '@koa/bodyparser';
+import type { Context } from 'koa';
 
 type BodyParserOptions = NonNullable<Parameters<typeof bodyParser>[0]>;
 
@@ -20,4 +21,10 @@ export function requestBodyParser(options: Omit<BodyParserOptions, 'onError'>) {
       ctx.throw(400, 'the request body could not be decoded');
     },
   });
+}
+
+/** A string field of a parsed form, or '' (absent, repeated or not a string). */
+export function formField(ctx: Context, name: string): string {
+  const value = (ctx.request.body as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' ? value : '';
 }

@@ -6,7 +6,7 @@ import { requestOrigin, type AuditLog } from '../audit/index.js';
 import type { AfterAnswerWork } from '../http/after-answer-work.js';
 import type { CsrfProtection } from '../http/csrf.js';
 import type { FixedWindowRateLimiter } from '../http/rate-limit.js';
-import { requestBodyParser } from '../http/request-body.js';
+import { formField, requestBodyParser } from '../http/request-body.js';
 import type { DeliveryChannel } from '../mfa/index.js';
 import type { ServerSecrets } from '../secrets/index.js';
 import type { Store } from '../store/index.js';
@@ -45,11 +45,6 @@ export interface PasswordResetDependencies {
 }
 
 const CSRF_PURPOSE = 'password-reset';
-
-function field(ctx: Context, name: string): string {
-  const value = (ctx.request.body as Record<string, unknown> | undefined)?.[name];
-  return typeof value === 'string' ? value : '';
-}
 
 /**
  * "Forgot password": an emailed single-use link, valid for a short time, stored only as a keyed hash. The
@@ -132,12 +127,12 @@ export function passwordResetRoutes(deps: PasswordResetDependencies): Router {
   router.get('/forgot', (ctx) => renderForgot(ctx));
 
   router.post('/forgot', async (ctx) => {
-    if (!csrf.verify(ctx, CSRF_PURPOSE, field(ctx, 'csrf'))) {
+    if (!csrf.verify(ctx, CSRF_PURPOSE, formField(ctx, 'csrf'))) {
       renderForgot(ctx, { error: 'The form was out of date. Please submit it again.' });
       ctx.status = 403;
       return;
     }
-    const email = field(ctx, 'email').trim();
+    const email = formField(ctx, 'email').trim();
     if (!email || email.length > 320) {
       renderForgot(ctx, { error: 'Enter the email address of your account.' });
       ctx.status = 400;
@@ -168,8 +163,8 @@ export function passwordResetRoutes(deps: PasswordResetDependencies): Router {
   });
 
   router.post('/reset', async (ctx) => {
-    const token = field(ctx, 'token');
-    if (!csrf.verify(ctx, CSRF_PURPOSE, field(ctx, 'csrf'))) {
+    const token = formField(ctx, 'token');
+    if (!csrf.verify(ctx, CSRF_PURPOSE, formField(ctx, 'csrf'))) {
       ctx.status = 403;
       renderReset(ctx, token, 'The form was out of date. Please submit it again.');
       return;
@@ -180,7 +175,7 @@ export function passwordResetRoutes(deps: PasswordResetDependencies): Router {
       renderInvalidLink(ctx);
       return;
     }
-    const password = field(ctx, 'password');
+    const password = formField(ctx, 'password');
     try {
       await accounts.changePassword(accountId, password);
     } catch (error) {

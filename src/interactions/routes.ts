@@ -4,7 +4,7 @@ import type { InteractionResults } from 'oidc-provider';
 
 import { requestOrigin, type AuditLog } from '../audit/index.js';
 import type { CsrfProtection } from '../http/csrf.js';
-import { requestBodyParser } from '../http/request-body.js';
+import { formField, requestBodyParser } from '../http/request-body.js';
 import type { Logger } from '../log/index.js';
 import { isRememberedSession, type Provider } from '../provider/index.js';
 import { respondWithErrorPage, type Views } from '../views/index.js';
@@ -50,12 +50,6 @@ const METHOD_LABELS: Record<MfaMethod, string> = {
 
 const FORM_LIMIT = '16kb';
 
-function formField(ctx: Context, name: string): string {
-  const body = ctx.request.body as Record<string, unknown> | undefined;
-  const value = body?.[name];
-  return typeof value === 'string' ? value : '';
-}
-
 function maskEmail(email: string | undefined): string | undefined {
   if (!email) return undefined;
   const [local = '', domain = ''] = email.split('@');
@@ -64,11 +58,6 @@ function maskEmail(email: string | undefined): string | undefined {
 
 class ExpiredInteraction extends Error {}
 
-/**
- * The login, second-factor, enrollment and consent pages of the authorization-code flow. The login
- * result reaches oidc-provider only after every required factor, so the provider session never holds
- * an account that has not finished its MFA.
- */
 /** Why no code was emailed just now, in words; the wait is rounded up to what a person reads. */
 function emailRefusalNotice(reason: 'cooldown' | 'hourly_cap', retryAfterSeconds: number): string {
   if (reason === 'cooldown') return `A code was sent moments ago. You can ask for a new one in ${retryAfterSeconds} seconds.`;
@@ -79,6 +68,11 @@ function emailRefusalNotice(reason: 'cooldown' | 'hourly_cap', retryAfterSeconds
   );
 }
 
+/**
+ * The login, second-factor, enrollment and consent pages of the authorization-code flow. The login
+ * result reaches oidc-provider only after every required factor, so the provider session never holds
+ * an account that has not finished its MFA.
+ */
 export function interactionRoutes(deps: InteractionDependencies): Router {
   const { views, csrf, pending, signIn, audit } = deps;
   const router = new Router({ prefix: '/interaction' });
