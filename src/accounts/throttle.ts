@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { DuplicateKeyError, type Filter, type Store, type StoredDocument, type Update } from '../store/index.js';
+import { DuplicateKeyError, upsertById, type Filter, type Store, type StoredDocument, type Update } from '../store/index.js';
 
 export const THROTTLE_COLLECTION = 'signin_throttle';
 
@@ -446,10 +446,9 @@ export class SignInThrottle {
       { $set: { failures: 0, blockedUntil: NOT_BLOCKED, heldUntil: NOT_HELD, generation: randomUUID() }, $unset: ['checking'] },
     );
     if (this.settings.knownAddressDays === 0) return;
-    await this.#collection.updateOne(
-      { _id: this.#knownAddressId(subject, ip) },
-      { $set: { expiresAt: new Date(Date.now() + this.settings.knownAddressDays * 86400 * 1000) } },
-      { upsert: true },
-    );
+    // Concurrent first sign-ins from a new address may race to insert its record.
+    await upsertById(this.#collection, this.#knownAddressId(subject, ip), {
+      $set: { expiresAt: new Date(Date.now() + this.settings.knownAddressDays * 86400 * 1000) },
+    });
   }
 }

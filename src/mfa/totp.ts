@@ -1,7 +1,7 @@
 import { generateSecret, generateURI, verify } from 'otplib';
 
 import type { ServerSecrets } from '../secrets/index.js';
-import type { Store, StoredDocument } from '../store/index.js';
+import { upsertById, type Store, type StoredDocument } from '../store/index.js';
 
 export const MFA_FACTORS_COLLECTION = 'mfa_factors';
 
@@ -82,17 +82,14 @@ export class TotpFactor {
    */
   async enroll(accountId: string, label: string, startedBy: string): Promise<TotpEnrollment> {
     const secret = generateSecret();
-    await this.#factors.updateOne(
-      { _id: accountId },
-      {
-        $set: {
-          totpPendingSealedSecret: this.#seal(accountId, secret),
-          totpPendingUntil: new Date(Date.now() + PENDING_ENROLLMENT_SECONDS * 1000),
-          totpPendingStartedBy: startedBy,
-        },
+    // The account's first enrollment creates its factors document: two started at once may race to insert it.
+    await upsertById(this.#factors, accountId, {
+      $set: {
+        totpPendingSealedSecret: this.#seal(accountId, secret),
+        totpPendingUntil: new Date(Date.now() + PENDING_ENROLLMENT_SECONDS * 1000),
+        totpPendingStartedBy: startedBy,
       },
-      { upsert: true },
-    );
+    });
     return { secret, uri: this.uri(label, secret) };
   }
 
@@ -130,11 +127,7 @@ export class TotpFactor {
 
   /** Installs a known secret directly (development seed only). */
   async install(accountId: string, secret: string): Promise<void> {
-    await this.#factors.updateOne(
-      { _id: accountId },
-      { $set: { totpSealedSecret: this.#seal(accountId, secret), totpLastStep: 0, totpConfirmedAt: new Date() } },
-      { upsert: true },
-    );
+    await upsertById(this.#factors, accountId, { $set: { totpSealedSecret: this.#seal(accountId, secret), totpLastStep: 0, totpConfirmedAt: new Date() } });
   }
 
   async isEnrolled(accountId: string): Promise<boolean> {
