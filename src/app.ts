@@ -18,6 +18,7 @@ import { StoreOutages } from './http/store-outages.js';
 import { requestLog } from './http/request-log.js';
 import { requireHttpsForCookies } from './http/require-https.js';
 import { routersUnder, type RouterMount } from './http/routes-under.js';
+import { pragmaWithNoStore } from './http/no-store-pragma.js';
 import { securityHeaders } from './http/security-headers.js';
 import { exactRouteMethods, exactRoutes } from './http/operational-routes.js';
 import { answerMethodNotAllowed, routerMethods } from './http/method-not-allowed.js';
@@ -211,6 +212,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   applyProxyTrust(app, config);
   app.use(requestLog(logger));
   app.use(observeRequestDuration(metrics.httpDuration));
+  app.use(pragmaWithNoStore());
   const storeOutages = new StoreOutages();
   app.use(errorBoundary(logger, storeOutages));
   app.use(securityHeaders(servesHttps(config)));

@@ -4,6 +4,7 @@ import Koa from 'koa';
 import type { Application } from '../app.js';
 import type { Config } from '../config/index.js';
 import { MAX_BODY_BYTES } from '../http/errors.js';
+import { pragmaWithNoStore } from '../http/no-store-pragma.js';
 import { applyProxyTrust } from '../http/proxy-trust.js';
 import { requestBodyParser } from '../http/request-body.js';
 import { requestLog } from '../http/request-log.js';
@@ -28,6 +29,7 @@ export function createAdminApp(config: Config, application: Application, adminTo
   app.silent = true;
   applyProxyTrust(app, config);
   app.use(requestLog(adminLogger));
+  app.use(pragmaWithNoStore());
   app.use(adminErrorBoundary(adminLogger));
 
   const open = new Router();

@@ -107,7 +107,6 @@ function tokenRequestForm(request: GenerateTokenRequest, client: InternalClientC
 
 /** Maps the token endpoint's RFC 6749 answer onto the product's envelope. */
 function translate(ctx: Context, { status, body }: TokenEndpointResult, logger: Logger): void {
-  ctx.remove('Pragma');
   if (status === 200 && typeof body.access_token === 'string') {
     respond(ctx, 200, { token: body.access_token, tokenType: 'Bearer', expiresIn: body.expires_in, scope: body.scope });
     return;

@@ -1,0 +1,67 @@
+import { GENERATE_TOKEN_PATH } from '../../src/generate-token-api/index.js';
+import { adminRequest, TEST_ADMIN_TOKEN } from '../support/admin.js';
+import { createCustomer, signedInDashboardClient } from '../support/dashboard.js';
+import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+
+/** What RFC 6749 5.1 asks of an answer carrying a token or a credential. */
+const NOT_CACHED = { cacheControl: 'no-store', pragma: 'no-cache' };
+const cachingOf = (headers: Headers) => ({ cacheControl: headers.get('cache-control'), pragma: headers.get('pragma') });
+
+/**
+ * RFC 6749 5.1: answers carrying tokens or credentials say `Cache-Control: no-store` and `Pragma: no-cache`.
+ * oidc-provider's endpoints, ours beside them, the dashboard and the admin API all do, success and error alike.
+ */
+describe.each(STORE_KINDS)('no-store answers also carry Pragma: no-cache (%s store)', (storeKind) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ store: storeKind, env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN } });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  test('the token endpoint: a client_credentials token, and its errors', async () => {
+    const issued = await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, DEMO);
+    expect(issued.status).toBe(200);
+    expect(cachingOf(issued.headers)).toEqual(NOT_CACHED);
+    const badRequest = await postForm(`${server.baseUrl}/token`, { grant_type: 'urn:example:nonsense' }, DEMO);
+    expect(badRequest.status).toBe(400);
+    expect(cachingOf(badRequest.headers)).toEqual(NOT_CACHED);
+    const badClient = await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials' }, { id: DEMO.id, secret: 'not-the-secret' });
+    expect(badClient.status).toBe(401);
+    expect(cachingOf(badClient.headers)).toEqual(NOT_CACHED);
+  });
+
+  test('introspection, the MFA challenge and the Generate Token API', async () => {
+    const issued = await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, DEMO);
+    const introspection = await postForm(`${server.baseUrl}/token/introspection`, { token: String(issued.body.access_token) }, DEMO);
+    expect(introspection.body).toMatchObject({ active: true });
+    expect(cachingOf(introspection.headers)).toEqual(NOT_CACHED);
+    const challenge = await postForm(`${server.baseUrl}/mfa/challenge`, { channel: 'email' }, DEMO);
+    expect(challenge.status).toBe(400);
+    expect(cachingOf(challenge.headers)).toEqual(NOT_CACHED);
+    const generated = await postForm(`${server.baseUrl}${GENERATE_TOKEN_PATH}`, { customerId: '' });
+    expect(generated.status).toBe(400);
+    expect(cachingOf(generated.headers)).toEqual(NOT_CACHED);
+  });
+
+  test('the admin API answer showing a new client secret', async () => {
+    const created = await adminRequest(server.adminUrl as string, 'POST', '/clients', { body: { name: 'Pragma partner', grant_types: ['client_credentials'], scopes: ['api:read'] } });
+    expect(created.status).toBe(201);
+    expect(cachingOf(created.headers)).toEqual(NOT_CACHED);
+  });
+
+  test('a dashboard page', async () => {
+    const client = await signedInDashboardClient(server.baseUrl, await createCustomer(server, { totp: false }));
+    const security = await client.request('/dashboard/security');
+    expect(security.status).toBe(200);
+    expect(cachingOf(security.headers)).toEqual(NOT_CACHED);
+  });
+
+  test('an answer that may be cached gets no Pragma', async () => {
+    const discovery = await fetch(`${server.baseUrl}/.well-known/openid-configuration`);
+    expect(discovery.status).toBe(200);
+    expect(discovery.headers.get('cache-control') ?? '').not.toContain('no-store');
+    expect(discovery.headers.get('pragma')).toBeNull();
+  });
+});
