@@ -1,5 +1,7 @@
 import type { Account, AccountService } from '../accounts/index.js';
 import type { MfaMethod, MfaService, SecondFactorInput } from '../mfa/index.js';
+import type { SignedInCustomer } from './pages.js';
+import type { DashboardSessions } from './sessions.js';
 
 /** What a person typed to prove it is them before a sensitive change. */
 export interface IdentityProof {
@@ -18,14 +20,28 @@ export type ReauthenticationResult = { ok: true; factor: 'password' | MfaMethod 
  * answered like a wrong one. Unlike the login pages it has no per-IP budget (RATE_LIMIT_SIGN_IN_PAGES): the
  * account is the signed-in one, so it cannot spray a password across accounts, and guesses at that one
  * account meet its (account, IP) backoff and per-account ceiling.
+ *
+ * Every success, whatever change it was asked for, starts (or restarts) the dashboard session's sudo window
+ * (see SudoMode), as GitHub's sudo mode does: a person who just proved it is them is not asked again for a
+ * new credential. Only a success does; using the window never extends it.
  */
 export class Reauthentication {
   constructor(
     private readonly accounts: AccountService,
     private readonly mfa: MfaService,
+    private readonly sessions: DashboardSessions,
+    /** DASHBOARD_SUDO_SECONDS: how long a success spares this session the question for sudo-mode changes (0: never). */
+    readonly sudoWindowSeconds: number,
   ) {}
 
-  async confirm(account: Account, proof: IdentityProof, ip: string): Promise<ReauthenticationResult> {
+  /** Checks the proof; a success starts (or restarts) this dashboard session's sudo window. */
+  async confirm({ account, session }: SignedInCustomer, proof: IdentityProof, ip: string): Promise<ReauthenticationResult> {
+    const result = await this.#check(account, proof, ip);
+    if (result.ok && this.sudoWindowSeconds > 0) await this.sessions.confirmIdentity(session.id, this.sudoWindowSeconds);
+    return result;
+  }
+
+  async #check(account: Account, proof: IdentityProof, ip: string): Promise<ReauthenticationResult> {
     if (proof.password) {
       const checked = await this.accounts.verifyPassword(account.customerId, proof.password, ip);
       return checked.ok ? { ok: true, factor: 'password' } : { ok: false, error: 'The password is not correct.' };

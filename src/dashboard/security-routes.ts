@@ -81,9 +81,12 @@ export function securityRoutes(deps: SecurityPageDependencies): Router {
     return state;
   }
 
-  /** Re-authentication for a sensitive form; on failure the page is shown again with the error beside it. */
+  /**
+   * Re-authentication for a sensitive form; on failure the page is shown again with the error beside it. A
+   * success also starts this session's sudo window for the credential pages (Reauthentication.confirm).
+   */
   async function reauthenticated(ctx: Context, state: SignedInCustomer, form: SecurityForm, action: string): Promise<string | undefined> {
-    const result = await deps.reauthentication.confirm(state.account, { password: formField(ctx, 'password'), code: formField(ctx, 'code') }, ctx.ip);
+    const result = await deps.reauthentication.confirm(state, { password: formField(ctx, 'password'), code: formField(ctx, 'code') }, ctx.ip);
     if (result.ok) return result.factor;
     await pages.record(ctx, state.account.customerId, action, { reason: 'reauthentication_failed' }, 'failure');
     await renderSecurity(ctx, state, { [form]: result.error });

@@ -73,7 +73,8 @@ export async function createSelfService(setup: SelfServiceSetup): Promise<{ rout
         accounts,
         mfa,
         sessions: setup.sessions,
-        reauthentication: new Reauthentication(accounts, mfa),
+        // Its successes start the credential pages' sudo window too (SudoMode).
+        reauthentication: new Reauthentication(accounts, mfa, setup.sessions, config.dashboard.sudoSeconds),
         freshRecoveryCodes,
         mfaRequiredFor: secondFactorRequirement(config.mfa.requiredForAll, accounts),
         endEverythingOf: setup.endEverythingOf,

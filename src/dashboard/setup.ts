@@ -95,7 +95,7 @@ export async function createDashboard(setup: DashboardSetup): Promise<{ routes: 
         pages,
         credentials,
         mfa: setup.mfa,
-        sudo: new SudoMode(new Reauthentication(setup.accounts, setup.mfa), sessions, config.dashboard.sudoSeconds),
+        sudo: new SudoMode(new Reauthentication(setup.accounts, setup.mfa, sessions, config.dashboard.sudoSeconds)),
         notify: securityNotifier(setup.channel, setup.onDeliveryFailure),
         grantableScopes: setup.grantableScopes,
         credentialRoles: setup.credentialRoles,

@@ -4,6 +4,7 @@ import { postForm, startTestServer, STORE_KINDS, type TestServer } from '../supp
 import { TestMailbox } from '../support/smtp.js';
 
 const CREDENTIALS = '/dashboard/credentials';
+const SECURITY = '/dashboard/security';
 
 interface ShownCredential {
   id: string;
@@ -24,6 +25,16 @@ function shownCredential(page: PageResponse): ShownCredential {
   expect(page.status).toBe(200);
   return { id: String(textOf(page.html, 'client-id')), secret: String(textOf(page.html, 'client-secret')) };
 }
+
+/**
+ * Re-authenticates on the security page (for something else than credentials: starting an authenticator app
+ * enrollment, which takes the password) and answers where that lands.
+ */
+async function reauthenticateOnSecurityPage(client: PageClient, password: string): Promise<PageResponse> {
+  return client.submit(await client.follow(SECURITY), `${SECURITY}/totp`, { password });
+}
+
+const sleepUntil = (instant: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, instant - Date.now())));
 
 /** Clicks the list's "Rotate secret" button of the named credential (it carries no proof). */
 async function clickRotate(client: PageClient, name: string): Promise<PageResponse> {
@@ -145,6 +156,25 @@ describe.each(STORE_KINDS)('API credentials need re-authentication (%s store)', 
     expect(await ownedCount(customer)).toBe(1);
   });
 
+  test('a re-authentication on the security page starts the window as well; a failed one does not', async () => {
+    const customer = await createCustomer(server, { totp: false });
+    const failed = await signedIn(customer);
+    expect((await reauthenticateOnSecurityPage(failed, 'not my password at all')).status).toBe(400);
+    expect((await failed.follow(CREDENTIALS)).html).toContain('id="create-confirm-password"');
+    expect((await submitCreate(failed, 'Not yet')).status).toBe(400);
+
+    const confirmed = await signedIn(customer);
+    expect((await reauthenticateOnSecurityPage(confirmed, customer.password)).url).toBe(`${server.baseUrl}${SECURITY}/totp`);
+    // The credential pages no longer ask: the proof given on the security page counts for them too.
+    expect((await confirmed.follow(CREDENTIALS)).html).not.toContain('id="create-confirm-password"');
+    const created = shownCredential(await submitCreate(confirmed, 'After the security page'));
+    expect(await tokenStatus(created)).toBe(200);
+    const rotated = await clickRotate(confirmed, 'After the security page');
+    expect(textOf(rotated.html, 'client-secret')).toMatch(/\S{20,}/);
+    const successes = await server.application.audit.list({ accountId: customer.customerId, action: 'dashboard.credential.created' });
+    expect(successes.filter((event) => event.outcome === 'success').map((event) => event.details?.reauthenticated_with)).toEqual(['earlier_reauthentication']);
+  });
+
   test('the owner is emailed a notice of a new credential and of a rotated secret, naming it, without any secret', async () => {
     const customer = await createCustomer(server, { totp: false });
     const client = await signedIn(customer);
@@ -193,5 +223,33 @@ describe.each(STORE_KINDS)('the re-authentication window expires (%s store)', (s
     expect(refused.html).toContain('id="create-confirm-password"');
     expect((await clickRotate(client, 'Expiring')).html).toContain('id="confirm-rotation"');
     expect(await server.store.collection('dashboard_credentials').count({ accountId: customer.customerId })).toBe(1);
+  });
+
+  test('using the window does not extend it', async () => {
+    const customer = await createCustomer(server, { totp: false });
+    const client = new PageClient(server.baseUrl);
+    await signInToDashboardOverHttp(client, customer);
+    shownCredential(await submitCreate(client, 'First', { password: customer.password }));
+    // The window started before this answer came back: it has ended by then.
+    const windowEndsBy = Date.now() + WINDOW_SECONDS * 1000;
+    await sleepUntil(windowEndsBy - 1000);
+    shownCredential(await submitCreate(client, 'Within the window'));
+    await sleepUntil(windowEndsBy + 200);
+    expect((await submitCreate(client, 'After it')).status).toBe(400);
+  });
+
+  test('a re-authentication on the security page restarts the window', async () => {
+    const customer = await createCustomer(server, { totp: false });
+    const client = new PageClient(server.baseUrl);
+    await signInToDashboardOverHttp(client, customer);
+    shownCredential(await submitCreate(client, 'First', { password: customer.password }));
+    const firstWindowEndsBy = Date.now() + WINDOW_SECONDS * 1000;
+    await sleepUntil(firstWindowEndsBy - 1000);
+    // The window restarts when this proof is checked, so it lasts at least until restartedFrom + the window.
+    const restartedFrom = Date.now();
+    expect((await reauthenticateOnSecurityPage(client, customer.password)).url).toBe(`${server.baseUrl}${SECURITY}/totp`);
+    await sleepUntil(firstWindowEndsBy + 200);
+    expect(Date.now()).toBeLessThan(restartedFrom + WINDOW_SECONDS * 1000 - 300); // else this machine is too slow to tell
+    shownCredential(await submitCreate(client, 'After the first window'));
   });
 });
