@@ -371,6 +371,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
 
   const issuer = (env.ISSUER ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
   const issuerUrl = new URL(issuer);
+  // z.url() takes any scheme, and reads `localhost:3000` as scheme `localhost:` with path `3000`.
+  if (issuerUrl.protocol !== 'https:' && issuerUrl.protocol !== 'http:') {
+    throw new ConfigError('ISSUER: must be an http:// or https:// URL, e.g. https://auth.example.com');
+  }
   if (issuerUrl.search || issuerUrl.hash) {
     throw new ConfigError('ISSUER: must not contain a query or fragment');
   }

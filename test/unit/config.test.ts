@@ -52,6 +52,14 @@ describe('configuration', () => {
     expect(loadConfig({ ISSUER: 'https://auth.example.com/' }).issuer).toBe('https://auth.example.com');
   });
 
+  test('ISSUER: only http and https; a missing scheme is named as such, not as a path', () => {
+    // `localhost:3000` parses as a URL with scheme `localhost:` and path `3000`.
+    expect(() => loadConfig({ ISSUER: 'localhost:3000' })).toThrow(/^ISSUER: must be an http:\/\/ or https:\/\/ URL/);
+    // oidc-provider refused this one only after the store was opened, in words that did not name ISSUER.
+    expect(() => loadConfig({ ISSUER: 'ftp://auth.example.com' })).toThrow(/^ISSUER: must be an http:\/\/ or https:\/\/ URL/);
+    expect(loadConfig({ ISSUER: 'http://127.0.0.1:3000' }).issuer).toBe('http://127.0.0.1:3000');
+  });
+
   test('production accepts a plain-http localhost issuer (for local trials)', () => {
     expect(() => loadConfig({ ...productionBase, ISSUER: 'http://localhost:3000' })).not.toThrow();
   });
