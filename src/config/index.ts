@@ -1,3 +1,4 @@
+import { MongoClient } from 'mongodb';
 import { z } from 'zod';
 
 import { readConfigFile } from './file.js';
@@ -329,6 +330,21 @@ function parseMasterKey(variable: string, id: string, value: string): MasterKey 
   return { id, key };
 }
 
+/**
+ * The driver parses the connection string when a client is constructed (no connection is made then). Left to
+ * the store, a malformed one stopped the start with the driver's words alone ("Invalid connection string"),
+ * naming no variable. The driver's parse messages do not repeat the password.
+ */
+function assertMongoConnectionString(uri: string): void {
+  try {
+    new MongoClient(uri);
+  } catch (error) {
+    throw new ConfigError(
+      `MONGODB_URI: not a valid connection string: ${(error as Error).message} (percent-encode @ : / ? # in the user name and password)`,
+    );
+  }
+}
+
 function isLocalhost(url: URL): boolean {
   return url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
 }
@@ -383,6 +399,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (issuerUrl.pathname !== '/') {
     throw new ConfigError('ISSUER: must have no path (the server answers at the root of its host; give it a host of its own)');
   }
+
+  if (env.MONGODB_URI) assertMongoConnectionString(env.MONGODB_URI);
 
   const masterKeyIsDevelopment = env.AUTHTOKEN_MASTER_KEY === undefined;
   const masterKey = parseMasterKey(

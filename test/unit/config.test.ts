@@ -28,6 +28,17 @@ describe('configuration', () => {
     expect(() => loadConfig({ COOKIE_KEYS: 'short' })).toThrow(/^COOKIE_KEYS: /);
   });
 
+  test('MONGODB_URI: a connection string the driver cannot parse is refused naming the variable, never echoing the password', () => {
+    for (const uri of ['mongodb://operator:pa55@word@db.internal/authtoken', 'mongodb://db.internal:port/authtoken', 'mongodb://db.internal/authtoken?tls=perhaps']) {
+      const attempt = () => loadConfig({ MONGODB_URI: uri });
+      expect(attempt).toThrow(ConfigError);
+      expect(attempt).toThrow(/^MONGODB_URI: not a valid connection string: /);
+      expect(attempt).not.toThrow(/pa55/);
+    }
+    expect(loadConfig({ MONGODB_URI: 'mongodb+srv://operator:p%40ss@cluster0.example.net/authtoken?retryWrites=true' }).mongodb?.uri).toContain('cluster0');
+    expect(loadConfig({ MONGODB_URI: 'mongodb://db1:27017,db2:27017/authtoken?replicaSet=rs0' }).mongodb).toBeDefined();
+  });
+
   test('a complete production configuration is accepted', () => {
     const config = loadConfig(productionBase);
     expect(config.isProduction).toBe(true);
