@@ -426,10 +426,16 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   }
 
   if (isProduction) {
-    if (!env.MONGODB_URI) throw new ConfigError('MONGODB_URI: required when NODE_ENV=production');
-    if (cookieKeys.length === 0) throw new ConfigError('COOKIE_KEYS: required when NODE_ENV=production');
-    if (masterKeyIsDevelopment) {
-      throw new ConfigError('AUTHTOKEN_MASTER_KEY: required when NODE_ENV=production');
+    // All the missing ones in one line, each with how to make it: one restart per variable wastes a deploy each.
+    const missing = [
+      !env.MONGODB_URI && ['MONGODB_URI', 'the connection string, e.g. mongodb://db.internal:27017/authtoken'],
+      cookieKeys.length === 0 && ['COOKIE_KEYS', 'e.g. $(openssl rand -base64 48)'],
+      masterKeyIsDevelopment && ['AUTHTOKEN_MASTER_KEY', '$(openssl rand -base64 32); keep it: what is stored under it cannot be read without it'],
+    ].filter((entry): entry is string[] => entry !== false);
+    const [first, ...others] = missing;
+    if (first) {
+      const alsoMissing = others.map(([variable, how]) => `; also ${variable} (${how})`).join('');
+      throw new ConfigError(`${first[0]}: required when NODE_ENV=production (${first[1]})${alsoMissing}`);
     }
     if (issuerUrl.protocol !== 'https:' && !isLocalhost(issuerUrl)) {
       throw new ConfigError('ISSUER: must be https when NODE_ENV=production (localhost excepted)');

@@ -56,6 +56,14 @@ describe('configuration', () => {
     expect(attempt).toThrow(new RegExp(`^${variable}: `));
   });
 
+  test('production names every missing required variable in its one line, with how to make each', () => {
+    const attempt = () => loadConfig({ NODE_ENV: 'production', ISSUER: 'https://auth.example.com', SMTP_URL: productionBase.SMTP_URL });
+    expect(attempt).toThrow(/^MONGODB_URI: required when NODE_ENV=production \(.*mongodb:\/\/.*\)/);
+    expect(attempt).toThrow(/; also COOKIE_KEYS \(e\.g\. \$\(openssl rand -base64 48\)\); also AUTHTOKEN_MASTER_KEY \(\$\(openssl rand -base64 32\)/);
+    const { AUTHTOKEN_MASTER_KEY: _key, COOKIE_KEYS: _cookies, ...withoutSecrets } = productionBase;
+    expect(() => loadConfig(withoutSecrets)).toThrow(/^COOKIE_KEYS: required when NODE_ENV=production \(.*\); also AUTHTOKEN_MASTER_KEY /);
+  });
+
   test('ISSUER: a query, a fragment or a path is refused; a trailing slash is dropped', () => {
     expect(() => loadConfig({ ISSUER: 'https://auth.example.com/?tenant=a' })).toThrow(/^ISSUER: must not contain a query or fragment/);
     expect(() => loadConfig({ ISSUER: 'https://auth.example.com/#top' })).toThrow(/^ISSUER: must not contain a query or fragment/);
