@@ -215,9 +215,12 @@ export class MongoStore implements Store {
         await client.close().catch(() => undefined);
         const reason = error instanceof Error ? error.message : String(error);
         if (attempt >= options.connectAttempts) {
-          throw new StoreUnavailableError(`could not connect to MongoDB after ${attempt} attempts: ${reason}`);
+          throw new StoreUnavailableError(
+            `could not connect to MongoDB after ${attempt} attempts: ${reason} (check MONGODB_URI, and that the database is up and reachable from this host)`,
+          );
         }
-        options.logger.warn({ attempt, retryInMs: delay }, 'MongoDB not reachable yet, retrying');
+        // The reason, so that an operator watching a slow start sees why (refused, unknown host, authentication).
+        options.logger.warn({ attempt, retryInMs: delay, reason }, 'MongoDB not reachable yet, retrying');
         await new Promise((resolve) => setTimeout(resolve, delay));
         delay = Math.min(delay * 2, 5000);
       }

@@ -28,9 +28,10 @@ describe('starting without a reachable database', () => {
       60_000,
     );
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^authtoken-server: could not connect to MongoDB after 2 attempts: .+$/m);
-    // One retry was logged, and the server never got as far as listening.
-    expect(result.stdout).toContain('MongoDB not reachable yet, retrying');
+    expect(result.stderr).toMatch(/^authtoken-server: could not connect to MongoDB after 2 attempts: .+ \(check MONGODB_URI, .+\)$/m);
+    // One retry was logged with its reason, and the server never got as far as listening.
+    const retry = result.stdout.split('\n').find((line) => line.includes('MongoDB not reachable yet, retrying'));
+    expect(JSON.parse(retry ?? '{}')).toMatchObject({ attempt: 1, reason: expect.stringContaining(`127.0.0.1:${closedPort}`) });
     expect(result.stdout).not.toContain('listening');
     expect(result.stderr).not.toMatch(/\n\s+at /);
     expect(`${result.stdout}${result.stderr}`).not.toContain('pa55word-in-uri');
