@@ -91,6 +91,14 @@ async function main(): Promise<void> {
   });
   logger.info({ port: config.port, issuer: config.issuer, configFile: config.configFile }, 'authtoken-server listening');
   const adminServer = await startAdminServer(config, application, logger);
+  // Not a reason to refuse to start (sign-ins without a second factor by email still work), but the operator
+  // should learn of a wrong SMTP_URL now rather than from the first person waiting for a code.
+  application.mfa.checkDelivery().catch((error: unknown) => {
+    logger.warn(
+      { err: error instanceof Error ? error.message : String(error) },
+      'one-time codes, sign-up links and security notices cannot be delivered until this is fixed',
+    );
+  });
   if (seed.banner.length > 0) process.stdout.write(`${seed.banner.join('\n')}\n`);
 
   let stopping = false;

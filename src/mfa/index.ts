@@ -335,6 +335,11 @@ export class MfaService {
     });
   }
 
+  /** Whether codes and notices can be delivered now (the channel's own check; resolves when it has none). */
+  async checkDelivery(): Promise<void> {
+    await this.channel.check?.();
+  }
+
   close(): void {
     this.channel.close?.();
   }

@@ -12,6 +12,8 @@ import { EmailChannel, MfaService, type DeliveryChannel, type DeliveryMessage } 
 import { ServerSecrets } from '../../src/secrets/index.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { windowWithSecondsLeft } from '../support/clock.js';
+import { freePort } from '../support/ferretdb.js';
+import { TestMailbox } from '../support/smtp.js';
 
 /** Keeps what would have been sent, to read the code back. */
 class CollectingChannel implements DeliveryChannel {
@@ -158,5 +160,35 @@ describe('EmailChannel without SMTP (development)', () => {
       write.mockRestore();
       await rm(directory, { recursive: true, force: true });
     }
+  });
+});
+
+describe('EmailChannel.check (run once at start)', () => {
+  const channelFor = (smtpUrl: string | undefined) => new EmailChannel({ smtpUrl, from: 'AuthToken <no-reply@localhost>', devDirectory: undefined });
+
+  test('an unreachable mail server is named by SMTP_URL and its address, never by its credentials', async () => {
+    const closedPort = await freePort();
+    const channel = channelFor(`smtp://mailer:smtp-pa55word@127.0.0.1:${closedPort}`);
+    try {
+      const failure = channel.check();
+      await expect(failure).rejects.toThrow(new RegExp(`^SMTP_URL: the mail server smtp://127\\.0\\.0\\.1:${closedPort} did not accept a connection: .+`));
+      await expect(failure).rejects.not.toThrow(/pa55word/);
+    } finally {
+      channel.close();
+    }
+  });
+
+  test('a reachable mail server passes, and so does development without SMTP_URL', async () => {
+    const mailbox = new TestMailbox();
+    await mailbox.start();
+    const channel = channelFor(mailbox.url);
+    try {
+      await expect(channel.check()).resolves.toBeUndefined();
+      expect(mailbox.messages).toHaveLength(0);
+    } finally {
+      channel.close();
+      await mailbox.stop();
+    }
+    await expect(channelFor(undefined).check()).resolves.toBeUndefined();
   });
 });

@@ -15,5 +15,10 @@ export interface DeliveryMessage {
 export interface DeliveryChannel {
   readonly name: string;
   deliver(message: DeliveryMessage): Promise<void>;
+  /**
+   * Resolves when the channel could deliver now; rejects with a message for the operator naming the setting.
+   * Called once at start, so a wrong SMTP setting shows in the log before the first person waits for a code.
+   */
+  check?(): Promise<void>;
   close?(): void;
 }

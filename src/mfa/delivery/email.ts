@@ -22,11 +22,14 @@ export class EmailChannel implements DeliveryChannel {
   readonly #from: string;
   readonly #devDirectory: string | undefined;
   readonly #development: boolean;
+  /** scheme://host:port of SMTP_URL, without its credentials: what an error may show. */
+  readonly #server: string | undefined;
 
   constructor(options: EmailChannelOptions) {
     this.#from = options.from;
     this.#devDirectory = options.devDirectory;
     this.#development = options.smtpUrl === undefined;
+    this.#server = options.smtpUrl ? smtpServerOf(options.smtpUrl) : undefined;
     this.#transport = options.smtpUrl
       ? nodemailer.createTransport(options.smtpUrl)
       : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
@@ -51,7 +54,27 @@ export class EmailChannel implements DeliveryChannel {
     }
   }
 
+  /** Connects (and authenticates, when SMTP_URL carries credentials) without sending anything. */
+  async check(): Promise<void> {
+    if (this.#development) return;
+    try {
+      await this.#transport.verify();
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(`SMTP_URL: the mail server ${this.#server ?? ''} did not accept a connection: ${reason}`, { cause: error });
+    }
+  }
+
   close(): void {
     this.#transport.close();
+  }
+}
+
+function smtpServerOf(smtpUrl: string): string {
+  try {
+    const url = new URL(smtpUrl);
+    return `${url.protocol}//${url.host}`;
+  } catch {
+    return '(unparseable URL)';
   }
 }
