@@ -39,6 +39,7 @@ import { accessTokenClaims } from './token-claims.js';
 import { requestsOnlyOpenIdScopes } from './userinfo-tokens.js';
 import { logoutPages } from './logout-pages.js';
 import { interactionPolicyWithStepUp } from './step-up-policy.js';
+import { secondFactorNeeded } from './second-factor-policy.js';
 import { clientBasedCors, isWebOrigin, WEB_ORIGINS } from './cors-policy.js';
 import { assertClientAssertionAudience, assertClientAssertionLifetime } from './client-assertion-audience.js';
 import { pinEndpointUrlsToIssuer } from './endpoint-urls.js';
@@ -112,6 +113,8 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
   const scopes: ReadonlySet<string> = new Set(supportedScopes(config));
   const signingKid = (alg: keyof SigningKeySet['signingKid']) => signingKeys.signingKid[alg];
   const secureCookies = servesHttps(config);
+  const secondFactorRequired = secondFactorRequirement(config.mfa.requiredForAll, accounts);
+  const needsSecondFactor = secondFactorNeeded({ isEnrolled: (accountId) => dependencies.mfa.isEnrolled(accountId), secondFactorRequired });
 
   const configuration: Configuration = {
     adapter: adapterClass(store, secrets, { Client: (id) => clientCache.invalidate(id) }, (clientId, stored) =>
@@ -260,7 +263,7 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
     clientBasedCORS: clientBasedCors,
     interactions: {
       url: (ctx, interaction) => `/interaction/${interaction.uid}`,
-      policy: interactionPolicyWithStepUp((ctx) => ctx.oidc.client?.metadata()[MFA_REQUIRED_METADATA] === true),
+      policy: interactionPolicyWithStepUp(needsSecondFactor),
     },
     acrValues: [ACR_PASSWORD, ACR_MFA],
   };
@@ -294,7 +297,7 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
   pinEndpointUrlsToIssuer(provider);
   makeReplayDetectionAtomic(provider, store, secrets);
   registerClientCredentialsGrant(provider, resourceServers);
-  registerRefreshTokenGrant(provider);
+  registerRefreshTokenGrant(provider, needsSecondFactor);
   const userGrantDependencies: UserGrantDependencies = {
     accounts,
     mfa: dependencies.mfa,
@@ -304,7 +307,7 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
     scopeRoleRequirements: config.scopeRoleRequirements,
     rateLimiter: new FixedWindowRateLimiter(store, 'password-grant', config.rateLimits.passwordGrant, config.rateLimits.windowSeconds),
     rateLimiterForChallenge: new FixedWindowRateLimiter(store, 'mfa-challenge', config.rateLimits.mfaChallenge, config.rateLimits.windowSeconds),
-    secondFactorRequired: secondFactorRequirement(config.mfa.requiredForAll, accounts),
+    secondFactorRequired,
   };
   registerPasswordGrant(provider, userGrantDependencies);
   registerMfaOtpGrant(provider, userGrantDependencies);

@@ -17,7 +17,7 @@ describe.each(STORE_KINDS)('dashboard sign-in step-up (%s store)', (storeKind) =
     await server?.close();
   });
 
-  test('an account with TOTP whose provider session has only the password is sent through step-up, then signed in with otp', async () => {
+  test('an account with TOTP whose provider session has only the password is stepped up by the provider, then signed in with otp', async () => {
     // Signed in with the password alone while the account had no factor; then an authenticator is added
     // (e.g. from another device), and the dashboard session ends while the provider session lives on.
     const customer = await createCustomer(server, { totp: false });
@@ -34,11 +34,10 @@ describe.each(STORE_KINDS)('dashboard sign-in step-up (%s store)', (storeKind) =
       hops.push(new URL(page.location, page.url).pathname + new URL(page.location, page.url).search);
       page = await client.request(new URL(page.location, page.url).toString());
     }
-    const callbackIndex = hops.findIndex((hop) => hop.startsWith('/dashboard/callback?'));
-    expect(callbackIndex).toBeGreaterThan(0);
-    const stepUp = new URL(String(hops[callbackIndex + 1]), server.baseUrl);
-    expect(stepUp.pathname).toBe('/auth');
-    expect(stepUp.searchParams.get('acr_values')).toBe('urn:authtoken:acr:mfa');
+    // The provider steps up at the first /auth (its session holds only the password, the account now has a
+    // factor), so the dashboard's callback never receives a password-only sign-in to step up itself.
+    expect(hops.filter((hop) => hop.startsWith('/auth?'))).toHaveLength(1);
+    expect(hops.some((hop) => hop.startsWith('/dashboard/callback?'))).toBe(false);
     // The provider session is trusted for the password: only the code is asked for.
     expect(page.status).toBe(200);
     expect(page.html).toContain('Verify it is you');
