@@ -1,6 +1,6 @@
 import Koa from 'koa';
 
-import { AccountService } from './accounts/index.js';
+import { AccountService, secondFactorRequirement } from './accounts/index.js';
 import { AuditLog } from './audit/index.js';
 import { CLIENT_MIGRATIONS, ClientRegistry } from './clients/index.js';
 import { servesHttps, type Config } from './config/index.js';
@@ -42,6 +42,7 @@ import {
   longestSignedTokenLifetime,
   MFA_REQUIRED_METADATA,
   requiredRole,
+  secondFactorNeeded,
   SigningKeyRotation,
   supportedScopes,
   trackSessionActivity,
@@ -289,8 +290,12 @@ export async function createApplication(config: Config, rawStore: Store, logger:
       prefix: GENERATE_TOKEN_PATH,
     });
   }
+  // The dashboard's own check of a password-only session, as /auth and the refresh grant check theirs.
+  const secondFactorNeededOf = secondFactorNeeded({ isEnrolled: (accountId) => mfa.isEnrolled(accountId), secondFactorRequired: secondFactorRequirement(config.mfa.requiredForAll, accounts) });
+  const dashboardSecondFactorNeeded = (accountId: string) => secondFactorNeededOf(accountId, undefined);
   const dashboard = await createDashboard({
     config,
+    secondFactorNeeded: dashboardSecondFactorNeeded,
     sessions: dashboardSessions,
     store,
     secrets,
@@ -317,6 +322,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   routers.push({ router: dashboard.routes });
   const selfService = await createSelfService({
     config,
+    secondFactorNeeded: dashboardSecondFactorNeeded,
     store,
     secrets,
     accounts,

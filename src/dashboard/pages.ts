@@ -21,6 +21,15 @@ export interface DashboardPagesDependencies {
   sessions: DashboardSessions;
   accounts: AccountService;
   audit: AuditLog;
+  /** Whether the account needs a second factor now (one enrolled, REQUIRE_MFA, or an operator's require-mfa). */
+  secondFactorNeeded(accountId: string): Promise<boolean>;
+}
+
+/** amr values that say a second factor was proved (RFC 8176). */
+const SECOND_FACTOR_AMR = new Set(['otp', 'mfa']);
+
+export function provedSecondFactor(amr: readonly string[]): boolean {
+  return amr.some((value) => SECOND_FACTOR_AMR.has(value));
 }
 
 export { formField };
@@ -42,16 +51,21 @@ export class DashboardPages {
     respondWithErrorPage(ctx, this.deps.views, status, { backUrl: '/dashboard', ...page });
   }
 
-  /** The signed-in customer, or a redirect to sign in (an account no longer active does not count). */
+  /**
+   * The signed-in customer, or a redirect to sign in (an account no longer active does not count). A session
+   * signed in with the password alone ends once the account needs a second factor (enrolled since, from this
+   * session or elsewhere, or required by policy): whoever holds it, say the phisher the owner added the factor
+   * against, must sign in again with that factor. The session that enrolls one records it (withSecondFactor).
+   */
   async signedIn(ctx: Context): Promise<SignedInCustomer | undefined> {
     const session = await this.deps.sessions.current(ctx);
     const account = session ? await this.deps.accounts.findById(session.accountId) : undefined;
-    if (!session || !account || account.status !== 'active') {
-      ctx.status = 303;
-      ctx.redirect('/dashboard/signin');
-      return undefined;
-    }
-    return { session, account };
+    const signedIn = session !== undefined && account !== undefined && account.status === 'active';
+    if (signedIn && (provedSecondFactor(session.amr) || !(await this.deps.secondFactorNeeded(account.customerId)))) return { session, account };
+    if (signedIn) await this.deps.sessions.end(ctx, session);
+    ctx.status = 303;
+    ctx.redirect('/dashboard/signin');
+    return undefined;
   }
 
   /** True when the form carries this browser's token; otherwise answers 403 with a page. */

@@ -5,7 +5,7 @@ import { requestBodyParser } from '../http/request-body.js';
 import type { MfaService } from '../mfa/index.js';
 import type { ConnectedApps } from './connected-apps.js';
 import type { CustomerCredentials } from './credentials.js';
-import type { DashboardPages } from './pages.js';
+import { provedSecondFactor as provedSecondFactorAmr, type DashboardPages } from './pages.js';
 import type { DashboardSessions } from './sessions.js';
 import type { SignedInSessions } from './signed-in-sessions.js';
 import { DASHBOARD_CALLBACK_PATH, type DashboardSignIn } from './sign-in.js';
@@ -32,8 +32,6 @@ export interface DashboardDependencies {
 const FORM_LIMIT = '16kb';
 /** How many of the account's latest audit events the activity page shows. */
 const ACTIVITY_EVENTS = 50;
-/** The second factor, as the login pages record it (RFC 8176). */
-const SECOND_FACTOR_AMR = new Set(['otp', 'mfa']);
 
 /**
  * The customer dashboard: sign-in and sign-out, overview with "Getting started", activity, connected apps;
@@ -64,7 +62,7 @@ export function dashboardRoutes(deps: DashboardDependencies): Router {
       return;
     }
     const hasSecondFactor = (await deps.mfa.methodsFor(result.accountId)).length > 0;
-    const provedSecondFactor = result.amr.some((value) => SECOND_FACTOR_AMR.has(value));
+    const provedSecondFactor = provedSecondFactorAmr(result.amr);
     if (hasSecondFactor && !provedSecondFactor) {
       if (result.steppedUp) {
         pages.error(ctx, 403, { title: 'A second factor is required', message: 'Your account has a second factor: sign in with it to use the dashboard.', code: 'mfa_required' });

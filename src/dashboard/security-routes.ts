@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 
 import { checkPasswordPolicy, describePasswordProblem, PasswordPolicyError, type Account, type AccountService } from '../accounts/index.js';
 import { requestBodyParser } from '../http/request-body.js';
-import { recoveryCodesFile, RECOVERY_CODES_FILE_NAME, totpEnrollmentDisplay, type MfaService, type RecoveryCodeSet } from '../mfa/index.js';
+import { AMR_PASSWORD_AND_SECOND_FACTOR, recoveryCodesFile, RECOVERY_CODES_FILE_NAME, totpEnrollmentDisplay, type MfaService, type RecoveryCodeSet } from '../mfa/index.js';
 import type { FreshRecoveryCodes } from './fresh-recovery-codes.js';
 import { formField, type DashboardPages, type SignedInCustomer } from './pages.js';
 import type { Reauthentication } from './reauthentication.js';
@@ -146,6 +146,8 @@ export function securityRoutes(deps: SecurityPageDependencies): Router {
       await renderEnrollment(ctx, state, 'That code does not match. Check the time on your phone and enter the code the app shows now.');
       return;
     }
+    // Confirming proved the new factor: this session keeps going where the account's others, password-only, end.
+    await deps.sessions.withSecondFactor(state.session.id, [...new Set([...state.session.amr, ...AMR_PASSWORD_AND_SECOND_FACTOR])]);
     await pages.record(ctx, state.account.customerId, 'mfa.enrolled', { method: 'totp' });
     await mfa.notifyAuthenticatorAdded(state.account, 'on the dashboard');
     await showFreshRecoveryCodes(ctx, state, await mfa.generateRecoveryCodeSet(state.account.customerId), true);

@@ -28,6 +28,8 @@ export interface SelfServiceSetup {
   accounts: AccountService;
   mfa: MfaService;
   audit: AuditLog;
+  /** Whether the account needs a second factor now: a password-only dashboard session of it then ends. */
+  secondFactorNeeded(accountId: string): Promise<boolean>;
   sessions: DashboardSessions;
   /** Where sign-up links and security notices go (the channel of one-time codes). */
   channel: DeliveryChannel;
@@ -49,6 +51,7 @@ export async function createSelfService(setup: SelfServiceSetup): Promise<{ rout
     sessions: setup.sessions,
     accounts,
     audit: setup.audit,
+    secondFactorNeeded: setup.secondFactorNeeded,
   });
   const freshRecoveryCodes = new FreshRecoveryCodes(store, secrets);
   await freshRecoveryCodes.ensureIndexes();

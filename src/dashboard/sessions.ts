@@ -113,6 +113,14 @@ export class DashboardSessions {
     return until;
   }
 
+  /**
+   * Records on the session a second factor it proved after signing in (the code that confirmed an authenticator
+   * it enrolled), so it goes on once the account needs one (DashboardPages.signedIn).
+   */
+  async withSecondFactor(sessionId: string, amr: readonly string[]): Promise<void> {
+    await this.#collection.updateOne({ _id: sessionId }, { $set: { amr: [...amr] } });
+  }
+
   async end(ctx: Context, session: DashboardSession | undefined): Promise<void> {
     if (session) await this.#collection.deleteMany({ _id: session.id });
     ctx.cookies.set(this.#cookie.name, null, { signed: true, path: this.#cookie.path, secure: this.#cookie.secure });

@@ -48,6 +48,8 @@ export interface DashboardSetup {
   revokeGrant(grantId: string): Promise<unknown>;
   /** Device records of the provider's sign-in sessions (written by the provider's session tracking). */
   sessionDevices: SessionDevices;
+  /** Whether the account needs a second factor now: a password-only dashboard session of it then ends. */
+  secondFactorNeeded(accountId: string): Promise<boolean>;
   /** The application's one template renderer (templates are compiled and cached once). */
   views: Views;
   /** Where security notices go (the channel of one-time codes). */
@@ -75,7 +77,7 @@ export async function createDashboard(setup: DashboardSetup): Promise<{ routes: 
   const activeTokens = new ActiveTokens(setup.store, setup.clients, references, { hiddenClientIds, revokeGrant: setup.revokeGrant });
   const csrf = new CsrfProtection(setup.secrets, secureCookies);
   const signedInSessions = new SignedInSessions(setup.store, setup.secrets, references, setup.sessionDevices, sessions, secureCookies);
-  const pages = new DashboardPages({ views: setup.views, csrf, sessions, accounts: setup.accounts, audit: setup.audit });
+  const pages = new DashboardPages({ views: setup.views, csrf, sessions, accounts: setup.accounts, audit: setup.audit, secondFactorNeeded: setup.secondFactorNeeded });
   const routes = dashboardRoutes({
     issuer: config.issuer,
     pages,

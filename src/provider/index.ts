@@ -74,6 +74,7 @@ export {
   PASSWORD_GRANT_METADATA,
 } from './grants/user-grant-policy.js';
 export { ClientCache, type ClientCacheOptions } from './client-cache.js';
+export { secondFactorNeeded, type SecondFactorNeeded } from './second-factor-policy.js';
 export { supportedScopes } from './client-scopes.js';
 export type { Provider };
 

@@ -137,6 +137,43 @@ describe.each(STORE_KINDS)('dashboard security page (%s store)', (storeKind) => 
     expect(await server.application.mfa.methodsFor(customer.customerId)).toEqual(expect.arrayContaining(['totp', 'recovery_code']));
   });
 
+  test('a dashboard session signed in with the password alone ends once the account has a second factor; the session that enrolled it stays', async () => {
+    const customer = await createCustomer(server, { totp: false });
+    const owner = await signedIn(customer);
+    // Signed in before the factor existed: say whoever phished the password, which is why the owner adds one.
+    const other = await signedIn(customer);
+    let page = await owner.request(SECURITY);
+    page = await owner.submit(page, `${SECURITY}/totp`, { password: customer.password });
+    const secret = String(textOf(page.html, 'manual-key')).replace(/\s+/g, '');
+    const otherPage = await other.request(SECURITY);
+    page = await owner.submit(page, `${SECURITY}/totp/confirm`, { code: await totpCode(secret) });
+    expect(page.url).toMatch(/\/dashboard\/security\/recovery-codes\?enrolled=1$/);
+
+    // The other session no longer counts: it cannot remove the new factor (or make recovery codes) with the password.
+    const removal = await other.request(`${SECURITY}/totp/remove`, {
+      form: { csrf: String(/name="csrf" value="([^"]+)"/.exec(otherPage.html)?.[1]), password: customer.password },
+    });
+    expect(removal.status).toBe(303);
+    expect(removal.location).toBe('/dashboard/signin');
+    expect(await server.application.mfa.methodsFor(customer.customerId)).toEqual(expect.arrayContaining(['totp', 'recovery_code']));
+    expect((await other.request(SECURITY)).location).toBe('/dashboard/signin');
+
+    // The session that proved the new factor by confirming it goes on.
+    page = await owner.submit(page, `${SECURITY}/recovery-codes/saved`);
+    expect(page.url).toBe(`${server.baseUrl}${SECURITY}`);
+    expect(textOf(page.html, 'totp-status')).toMatch(/^On\./);
+  });
+
+  test('a password-only dashboard session ends when an operator requires a second factor of the account', async () => {
+    const customer = await createCustomer(server, { totp: false });
+    const client = await signedIn(customer);
+    expect((await client.request(SECURITY)).status).toBe(200);
+    await server.application.accounts.requireMfaEnrollment(customer.customerId, true);
+    const page = await client.request(SECURITY);
+    expect(page.status).toBe(303);
+    expect(page.location).toBe('/dashboard/signin');
+  });
+
   test('regenerate recovery codes with a recovery code as proof: the old ones stop working', async () => {
     const customer = await createCustomer(server, { totp: true });
     const oldCodes = await server.application.mfa.generateRecoveryCodes(customer.customerId);
