@@ -57,14 +57,14 @@ export class AuthorizationServer {
   }
 
   /** The claims of a JWT access token signed by our keys for this issuer (RFC 9068), or undefined. */
-  async verifyJwt(token: string, audience: string | undefined): Promise<JWTPayload | undefined> {
+  async verifyJwt(token: string, audience: string): Promise<JWTPayload | undefined> {
     const metadata = await this.#discover();
     this.#jwks ??= createRemoteJWKSet(new URL(metadata.jwks_uri), { timeoutDuration: TIMEOUT_MS });
     try {
       const { payload } = await jwtVerify(token, this.#jwks, {
         issuer: this.issuer,
         typ: 'at+jwt',
-        ...(audience ? { audience } : {}),
+        audience,
         algorithms: ['EdDSA', 'ES256', 'RS256', 'PS256'],
       });
       return payload;

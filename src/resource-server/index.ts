@@ -26,8 +26,12 @@ export interface ResourceServerOptions {
    * audience (resource_server_audiences) so it may introspect tokens issued for it.
    */
   introspection: { clientId: string; clientSecret: string };
-  /** The audience (resource indicator) JWT access tokens must name; any of ours when not set. */
-  audience?: string;
+  /**
+   * This API's audience (its resource indicator, e.g. `https://auth.example.com/api`): every token, JWT or
+   * opaque, must name it. Required: without it a token for another of our APIs would be taken here whenever
+   * this API's client may introspect it (RFC 9700 2.3, audience-restricted tokens).
+   */
+  audience: string;
   /** Scopes every request needs (all of them). */
   scopes?: string[];
   /** Roles every request needs (all of them), from the token's `roles` claim. */
@@ -90,6 +94,7 @@ type Binding = { kind: 'unbound' } | { kind: 'dpop'; jkt: string } | { kind: 'un
 
 /** Builds the middleware; one instance per protected API (each keeps its own cache). */
 export function requireAuthToken(options: ResourceServerOptions): Middleware {
+  const audience = requiredAudience(options.audience);
   const server = new AuthorizationServer(options.issuer, options.introspection);
   const cache = new ExpiringCache<IntrospectionAnswer>(options.cacheSize ?? 10_000);
   const boundMs = (options.revocationCheckSeconds ?? 30) * 1000;
@@ -118,12 +123,12 @@ export function requireAuthToken(options: ResourceServerOptions): Middleware {
     // never costs an introspection. Its revocation can only be learnt from the server, as an opaque token's.
     let jwtClaims: JWTPayload | undefined;
     if (token.split('.').length === 3) {
-      jwtClaims = await server.verifyJwt(token, options.audience);
+      jwtClaims = await server.verifyJwt(token, audience);
       if (!jwtClaims) return { ...invalid, description: 'the access token is invalid or expired' };
     }
     const answer = await activeAnswer(token);
     if (!answer.active) return { ...invalid, description: 'the access token is invalid, expired or revoked' };
-    if (options.audience && !audiences(answer.aud).includes(options.audience)) {
+    if (!audiences(answer.aud).includes(audience)) {
       return { ...invalid, description: 'the access token is not meant for this API' };
     }
     // RFC 9449 7.1, 7.2: a bound token only with its proof, and the DPoP scheme only for a bound token, so
@@ -270,6 +275,14 @@ function dpopPolicy(options: DpopOptions | undefined): ProofPolicy {
     maxAgeSeconds: positiveInteger(options?.proofMaxAgeSeconds ?? 60, 'dpop.proofMaxAgeSeconds'),
     futureSeconds: nonNegativeInteger(options?.proofFutureSeconds ?? 5, 'dpop.proofFutureSeconds'),
   };
+}
+
+/** For JavaScript callers, who get no type error: a missing audience would accept any of our APIs' tokens. */
+function requiredAudience(value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new TypeError("audience is required: this API's resource indicator, which every token it accepts must name");
+  }
+  return value;
 }
 
 function checkedBaseUrl(value: string): string {

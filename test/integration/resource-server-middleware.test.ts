@@ -2,9 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { request, type Server } from 'node:http';
 
 import { createProtectedApi } from '../../examples/protected-api/app.js';
+import { requireAuthToken, type ResourceServerOptions } from '../../src/resource-server/index.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const PASSWORD = 'correct horse battery staple';
+/** A second API of the deployment, which the example API's own client also serves as a resource server. */
+const REPORTS_API = 'https://reports.example/api';
 
 interface Answer {
   status: number;
@@ -51,12 +54,20 @@ describe.each(['opaque', 'jwt'])('resource-server middleware (example API) with 
   let uncachedApi: Awaited<ReturnType<typeof startExampleApi>>;
 
   beforeAll(async () => {
-    server = await startTestServer({ store: 'memory', env: { ACCESS_TOKEN_FORMAT: format, SIGNIN_FREE_FAILURES: '50', ARGON2_MEMORY_KIB: '19456' } });
+    server = await startTestServer({
+      store: 'memory',
+      env: {
+        ACCESS_TOKEN_FORMAT: format,
+        SIGNIN_FREE_FAILURES: '50',
+        ARGON2_MEMORY_KIB: '19456',
+        RESOURCE_SERVERS: JSON.stringify([{ identifier: REPORTS_API, scopes: ['reports:read'], format }]),
+      },
+    });
     const created = await server.application.clients.create({
       name: 'Example API',
       grantTypes: ['client_credentials'],
       scopes: ['api:read'],
-      resourceServerAudiences: [server.config.defaultResource],
+      resourceServerAudiences: [server.config.defaultResource, REPORTS_API],
     });
     const credentials = { clientId: created.clientId, clientSecret: String(created.clientSecret) };
     api = await startExampleApi(server, credentials, 30);
@@ -144,6 +155,30 @@ describe.each(['opaque', 'jwt'])('resource-server middleware (example API) with 
     expect((await api.get('/admin', { authorization: `Bearer ${admin.token}` })).status).toBe(200);
   });
 
+  test('a token for another of our APIs, which this API’s client may introspect: 401 invalid_token', async () => {
+    const partner = await server.application.clients.create({ name: 'Reports partner', grantTypes: ['client_credentials'], scopes: ['reports:read', 'api:read'] });
+    const tokenFor = async (resource: string, scope: string) => {
+      const response = await fetch(`${server.baseUrl}/token`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${partner.clientId}:${String(partner.clientSecret)}`).toString('base64')}`,
+        },
+        body: new URLSearchParams({ grant_type: 'client_credentials', scope, resource }),
+      });
+      expect(response.status).toBe(200);
+      return String(((await response.json()) as { access_token: string }).access_token);
+    };
+    const reports = await tokenFor(REPORTS_API, 'reports:read');
+    const answer = await uncachedApi.get('/hello', { authorization: `Bearer ${reports}` });
+    expect(answer.status).toBe(401);
+    expect(answer.challenge).toMatch(/error="invalid_token"/);
+    expect(String(answer.body.error_description)).toMatch(format === 'jwt' ? /invalid or expired/ : /not meant for this API/);
+    // The same partner's token for this API is taken.
+    const own = await tokenFor(server.config.defaultResource, 'api:read');
+    expect((await uncachedApi.get('/hello', { authorization: `Bearer ${own}` })).status).toBe(200);
+  });
+
   test('revoked (all the account’s tokens): rejected at once with no cache, and once the cache bound has passed', async () => {
     const { token, customerId } = await userToken('api:read');
     const headers = { authorization: `Bearer ${token}` };
@@ -180,3 +215,12 @@ async function resourceCredentials(server: TestServer): Promise<{ clientId: stri
   });
   return { clientId: created.clientId, clientSecret: String(created.clientSecret) };
 }
+
+describe('the resource-server middleware without an audience', () => {
+  // JavaScript callers get no type error: a missing audience would take a token for any API the client serves.
+  test('refuses to be built, naming the option', () => {
+    const withoutAudience = { issuer: 'http://127.0.0.1:1', introspection: { clientId: 'api', clientSecret: 'secret' } };
+    expect(() => requireAuthToken(withoutAudience as unknown as ResourceServerOptions)).toThrow(/audience is required/);
+    expect(() => requireAuthToken({ ...withoutAudience, audience: ' ' })).toThrow(/audience is required/);
+  });
+});
