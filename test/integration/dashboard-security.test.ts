@@ -28,6 +28,12 @@ describe.each(STORE_KINDS)('dashboard security page (%s store)', (storeKind) => 
 
   const signedIn = (customer: Customer, totpStepsAhead = 0) => signedInDashboardClient(server.baseUrl, customer, totpStepsAhead);
 
+  /** Re-authenticates on the security page and starts an authenticator enrollment: its page and its key. */
+  async function startTotpEnrollment(client: PageClient, customer: Customer) {
+    const page = await client.submit(await client.request(SECURITY), `${SECURITY}/totp`, { password: customer.password });
+    return { page, secret: String(textOf(page.html, 'manual-key')).replace(/\s+/g, '') };
+  }
+
   const auditActions = async (customer: Customer) =>
     (await server.application.audit.list({ accountId: customer.customerId })).map((event) => `${event.action}:${event.outcome}`);
 
@@ -115,9 +121,9 @@ describe.each(STORE_KINDS)('dashboard security page (%s store)', (storeKind) => 
     const owner = await signedIn(customer);
     // A second session of the same account that never re-authenticated (a stolen or forgotten cookie).
     const other = await signedIn(customer);
-    let page = await owner.request(SECURITY);
-    page = await owner.submit(page, `${SECURITY}/totp`, { password: customer.password });
-    const secret = String(textOf(page.html, 'manual-key')).replace(/\s+/g, '');
+    const started = await startTotpEnrollment(owner, customer);
+    const { secret } = started;
+    let { page } = started;
 
     const peek = await other.request(`${SECURITY}/totp`);
     expect(peek.status).toBe(303);
@@ -142,9 +148,9 @@ describe.each(STORE_KINDS)('dashboard security page (%s store)', (storeKind) => 
     const owner = await signedIn(customer);
     // Signed in before the factor existed: say whoever phished the password, which is why the owner adds one.
     const other = await signedIn(customer);
-    let page = await owner.request(SECURITY);
-    page = await owner.submit(page, `${SECURITY}/totp`, { password: customer.password });
-    const secret = String(textOf(page.html, 'manual-key')).replace(/\s+/g, '');
+    const started = await startTotpEnrollment(owner, customer);
+    const { secret } = started;
+    let { page } = started;
     const otherPage = await other.request(SECURITY);
     page = await owner.submit(page, `${SECURITY}/totp/confirm`, { code: await totpCode(secret) });
     expect(page.url).toMatch(/\/dashboard\/security\/recovery-codes\?enrolled=1$/);

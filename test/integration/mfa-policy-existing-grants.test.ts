@@ -1,10 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
-
 import { generateSecret } from 'otplib';
 
 import { ACR_MFA } from '../../src/mfa/index.js';
 import { createCustomer, totpCode, type Customer } from '../support/dashboard.js';
-import { DEMO_APP_CALLBACK, followToDemoApp } from '../support/demo-app.js';
+import { DEMO_APP_CALLBACK, demoAppAuthorizationUrl, followToDemoApp } from '../support/demo-app.js';
 import { csrfToken, formAction, PageClient, type PageResponse } from '../support/page-client.js';
 import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
 
@@ -97,19 +95,6 @@ describe.each(STORE_KINDS)('password-only sign-ins made before a second factor w
     expect(claims.body.acr).toBe(ACR_MFA);
   });
 
-  function authorizationUrl(extra: Record<string, string> = {}): string {
-    return `${server.baseUrl}/auth?${new URLSearchParams({
-      client_id: 'demo-app',
-      response_type: 'code',
-      scope: 'openid',
-      redirect_uri: DEMO_APP_CALLBACK,
-      state: randomBytes(8).toString('hex'),
-      code_challenge: createHash('sha256').update(randomBytes(32).toString('base64url')).digest('base64url'),
-      code_challenge_method: 'S256',
-      ...extra,
-    }).toString()}`;
-  }
-
   /** Submits a form of the page and follows redirects only while they stay on the server. */
   async function submitToDemoApp(client: PageClient, page: PageResponse, action: RegExp, fields: Record<string, string>) {
     const target = formAction(page.html, action);
@@ -118,14 +103,14 @@ describe.each(STORE_KINDS)('password-only sign-ins made before a second factor w
 
   /** Signs in to demo-app with the password alone (the account has no factor), through consent, to its code. */
   async function signInWithPasswordOnly(client: PageClient, customer: Customer): Promise<void> {
-    const { page: login } = await followToDemoApp(client, await client.request(authorizationUrl()));
+    const { page: login } = await followToDemoApp(client, await client.request(demoAppAuthorizationUrl(server.baseUrl)));
     const signedIn = await submitToDemoApp(client, login, /\/login$/, { username: customer.email, password: customer.password });
     const { callback } = signedIn.callback ? signedIn : await submitToDemoApp(client, signedIn.page, /\/consent$/, { decision: 'allow' });
     expect(callback?.searchParams.get('code')).toBeTruthy();
   }
 
   async function authorizeAgain(client: PageClient, extra: Record<string, string> = {}): Promise<{ page: PageResponse; callback?: URL }> {
-    return followToDemoApp(client, await client.request(authorizationUrl(extra)));
+    return followToDemoApp(client, await client.request(demoAppAuthorizationUrl(server.baseUrl, DEMO_APP_CALLBACK, extra)));
   }
 
   test('a sign-in session from before the account enrolled a factor gets no code without it', async () => {
