@@ -61,4 +61,28 @@ describe('accessibility of the pages in Chromium', () => {
     expect(watched.problems).toEqual([]);
     await watched.context.close();
   });
+
+  test('text fields are outlined at 3:1 or more against the page, in both colour schemes', async () => {
+    const customer = await createCustomer(server, { totp: true });
+    const watched = await openWatchedPage(browser);
+    const { page } = watched;
+    const found: Record<string, string[]> = {};
+    const measure = async (name: string) => {
+      for (const scheme of SCHEMES) {
+        await page.emulateMedia({ colorScheme: scheme });
+        found[`${name} (${scheme})`] = (await contrastShortfalls(page)).fieldBorders;
+      }
+    };
+    await page.goto(`${server.baseUrl}/dashboard`);
+    await measure('sign-in');
+    await page.getByLabel('Email or customer ID').fill(customer.email);
+    await page.getByLabel('Password').fill(customer.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel('Code').waitFor();
+    await measure('second factor');
+    await page.goto(`${server.baseUrl}/account/forgot`);
+    await measure('forgot password');
+    expect(found).toEqual(Object.fromEntries(Object.keys(found).map((key) => [key, []])));
+    await watched.context.close();
+  });
 });
