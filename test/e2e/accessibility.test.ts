@@ -5,6 +5,7 @@ import { createCustomer } from '../support/dashboard.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { contrastShortfalls, focusRingShortfalls } from './support/accessibility.js';
 import { launchChromium, openWatchedPage } from './support/browser.js';
+import { signInToDashboard } from './support/dashboard.js';
 
 jest.setTimeout(60_000);
 
@@ -83,6 +84,41 @@ describe('accessibility of the pages in Chromium', () => {
     await page.goto(`${server.baseUrl}/account/forgot`);
     await measure('forgot password');
     expect(found).toEqual(Object.fromEntries(Object.keys(found).map((key) => [key, []])));
+    await watched.context.close();
+  });
+
+  test('the dashboard fits a 320 px wide window (400% zoom): no page-wide horizontal scroll, a wide table scrolls in a region reached by Tab', async () => {
+    const customer = await createCustomer(server, { totp: false });
+    const watched = await openWatchedPage(browser);
+    const { page } = watched;
+    await signInToDashboard(server.baseUrl, watched, customer);
+    await page.goto(`${server.baseUrl}/dashboard/credentials`);
+    await page.getByLabel('Name').fill('Nightly export to the data warehouse');
+    await page.getByRole('checkbox', { name: 'api:read' }).check();
+    await page.getByLabel('Your password').fill(customer.password);
+    await page.getByRole('button', { name: 'Create credential' }).click();
+    await page.getByRole('heading', { name: /created$/ }).waitFor();
+
+    await page.setViewportSize({ width: 320, height: 640 });
+    const overflowing: Record<string, unknown> = {};
+    for (const path of ['', '/credentials', '/apps', '/tokens', '/sessions', '/activity', '/security']) {
+      await page.goto(`${server.baseUrl}/dashboard${path}`);
+      overflowing[`/dashboard${path}`] = await page.evaluate(`(() => {
+        const width = document.documentElement.clientWidth;
+        const page = document.documentElement.scrollWidth > width ? 'the page scrolls sideways: ' + document.documentElement.scrollWidth + ' px' : null;
+        // A table wider than the window scrolls inside its own region, which the keyboard can reach and scroll.
+        const tables = [...document.querySelectorAll('table')].filter((table) => table.scrollWidth > width).map((table) => {
+          const region = table.parentElement;
+          const scrolls = getComputedStyle(region).overflowX === 'auto' && region.clientWidth <= width;
+          return scrolls && region.tabIndex === 0 && region.getAttribute('role') === 'region' && region.getAttribute('aria-label') ? null : 'a wide table without a scrolling region: ' + (region.outerHTML.slice(0, 80));
+        }).filter(Boolean);
+        // What sticks out past the window's edge, outside the tables' regions (for the failure message).
+        const sticking = [...document.querySelectorAll('body *')].filter((element) => !element.closest('.table-scroll table') && element.getBoundingClientRect().right > width + 1).slice(0, 5).map((element) => '<' + element.tagName.toLowerCase() + '> ' + (element.textContent || '').trim().slice(0, 40));
+        return page || tables.length > 0 ? { page, tables, sticking } : null;
+      })()`);
+    }
+    expect(overflowing).toEqual(Object.fromEntries(Object.keys(overflowing).map((key) => [key, null])));
+    expect(watched.problems).toEqual([]);
     await watched.context.close();
   });
 });
