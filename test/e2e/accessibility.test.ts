@@ -121,4 +121,44 @@ describe('accessibility of the pages in Chromium', () => {
     expect(watched.problems).toEqual([]);
     await watched.context.close();
   });
+
+  test('after a refused dashboard form, focus is in the field to correct, which names the error', async () => {
+    const customer = await createCustomer(server, { totp: false });
+    const watched = await openWatchedPage(browser);
+    const { page } = watched;
+    await signInToDashboard(server.baseUrl, watched, customer);
+    /** The focused field after the page loaded: its id and the text of what describes it. */
+    const focused = () =>
+      page.evaluate(`(() => {
+        const field = document.activeElement;
+        const description = (field.getAttribute('aria-describedby') || '').split(/\\s+/).filter(Boolean).map((id) => document.getElementById(id)?.textContent.trim()).join(' ');
+        return { id: field.id || field.tagName, invalid: field.getAttribute('aria-invalid'), description };
+      })()`);
+
+    await page.goto(`${server.baseUrl}/dashboard/credentials`);
+    await page.getByRole('button', { name: 'Create credential' }).click();
+    await page.getByRole('alert').waitFor();
+    expect(await focused()).toEqual({ id: 'name', invalid: 'true', description: 'Give the credential a name of 1 to 80 characters.' });
+
+    await page.getByLabel('Name').fill('Reports');
+    await page.getByRole('checkbox', { name: 'api:read' }).check();
+    await page.getByLabel('Your password').fill('not the password at all');
+    await page.getByRole('button', { name: 'Create credential' }).click();
+    await page.getByRole('alert').waitFor();
+    expect(await focused()).toEqual({ id: 'create-confirm-password', invalid: 'true', description: 'The password is not correct.' });
+
+    await page.goto(`${server.baseUrl}/dashboard/security`);
+    await page.getByLabel('Current password').fill('not the password at all');
+    await page.getByLabel('New password').fill('a brand new long passphrase');
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await page.getByRole('alert').waitFor();
+    expect(await focused()).toEqual({ id: 'current-password', invalid: 'true', description: 'The current password is not correct.' });
+
+    await page.locator('#enroll-password').fill('not the password at all');
+    await page.getByRole('button', { name: 'Set up authenticator app' }).click();
+    await page.getByRole('alert').waitFor();
+    expect(await focused()).toEqual({ id: 'enroll-password', invalid: 'true', description: 'The password is not correct.' });
+    expect(watched.problems).toEqual([]);
+    await watched.context.close();
+  });
 });
