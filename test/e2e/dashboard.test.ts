@@ -130,7 +130,7 @@ describe('customer dashboard in Chromium', () => {
     await signInToDashboard(watched, person);
     const { page } = watched;
     await page.getByRole('link', { name: 'API credentials' }).click();
-    await page.getByRole('button', { name: 'Rotate the secret of Reports' }).click();
+    await page.getByRole('button', { name: 'Rotate secret of Reports' }).click();
     await page.getByRole('heading', { name: 'Rotate the secret of “Reports”' }).waitFor();
     await watched.screenshot('dashboard-confirm-rotation');
     await page.getByRole('button', { name: 'Rotate secret' }).click();
@@ -149,9 +149,9 @@ describe('customer dashboard in Chromium', () => {
     expect((await tokenWith(newSecret)).status).toBe(200);
 
     await page.getByRole('link', { name: 'your credentials' }).click();
-    await page.getByRole('button', { name: 'Revoke the old secret of Reports now' }).click();
-    await page.getByRole('button', { name: 'Rotate the secret of Reports' }).waitFor();
-    expect(await page.getByRole('button', { name: 'Revoke the old secret of Reports now' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Revoke old secret now for Reports' }).click();
+    await page.getByRole('button', { name: 'Rotate secret of Reports' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Revoke old secret now for Reports' }).count()).toBe(0);
     expect((await tokenWith(oldSecret)).status).toBe(401);
     expect((await tokenWith(newSecret)).status).toBe(200);
     expect(await server.application.provider.ClientCredentials.find(oldToken)).toBeUndefined();

@@ -39,7 +39,7 @@ const sleepUntil = (instant: number) => new Promise((resolve) => setTimeout(reso
 /** Clicks the list's "Rotate secret" button of the named credential (it carries no proof). */
 async function clickRotate(client: PageClient, name: string): Promise<PageResponse> {
   const page = await client.follow(CREDENTIALS);
-  return submitForm(client, formWith(page.html, `aria-label="Rotate the secret of ${name}"`));
+  return submitForm(client, formWith(page.html, `aria-label="Rotate secret of ${name}"`));
 }
 
 /**
