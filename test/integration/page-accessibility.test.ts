@@ -1,6 +1,7 @@
 import { createCustomer, signedInDashboardClient } from '../support/dashboard.js';
-import { formWith, type PageClient, type PageResponse } from '../support/page-client.js';
+import { formWith, PageClient, textOf, type PageResponse } from '../support/page-client.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { TestMailbox } from '../support/smtp.js';
 
 /** Each button's aria-label and its visible text (tags stripped, entities of the templates undone). */
 function labelledButtons(html: string): Array<{ label: string; text: string }> {
@@ -11,14 +12,25 @@ function labelledButtons(html: string): Array<{ label: string; text: string }> {
   }));
 }
 
+/** The texts the field with this id is described by (its aria-describedby, in order). */
+function descriptionsOf(html: string, id: string): string[] {
+  const field = new RegExp(`<input\\b[^>]*\\bid="${id}"[^>]*>`).exec(html)?.[0];
+  if (!field) throw new Error(`no field #${id} on the page`);
+  const ids = /aria-describedby="([^"]*)"/.exec(field)?.[1]?.split(/\s+/).filter(Boolean) ?? [];
+  return ids.map((described) => textOf(html, described) ?? `(no element #${described})`);
+}
+
 /** Markup properties of the rendered pages that assistive technology relies on (WCAG 2.2 AA). */
 describe('accessible markup of the pages', () => {
   let server: TestServer;
+  const mailbox = new TestMailbox();
   beforeAll(async () => {
-    server = await startTestServer({ store: 'memory' });
+    await mailbox.start();
+    server = await startTestServer({ store: 'memory', env: { SMTP_URL: mailbox.url } });
   });
   afterAll(async () => {
     await server?.close();
+    await mailbox.stop();
   });
 
   async function submit(client: PageClient, page: PageResponse, buttonText: string, fields: Record<string, string> = {}): Promise<PageResponse> {
@@ -43,5 +55,26 @@ describe('accessible markup of the pages', () => {
     expect(buttons.map(({ text }) => text)).toEqual(expect.arrayContaining(['Rotate secret', 'Revoke old secret now', 'Delete', 'Revoke', 'Sign out']));
     const mismatched = buttons.filter(({ label, text }) => !label.toLowerCase().startsWith(text.toLowerCase()));
     expect(mismatched).toEqual([]);
+  });
+
+  test('the rules of a new password are tied to its field, before and after a refusal (SC 1.3.1, 3.3.2)', async () => {
+    const customer = await createCustomer(server, { totp: false });
+    const RULES = /^At least 12 characters/;
+
+    const browser = new PageClient(server.baseUrl);
+    const before = mailbox.messages.length;
+    await submit(browser, await browser.follow('/account/forgot'), 'Send me a link', { email: customer.email });
+    const link = /https?:\/\/\S+\/account\/reset\?token=[A-Za-z0-9_-]+/.exec((await mailbox.nextMessageTo(customer.email, before)).text)?.[0];
+    const reset = await browser.follow(String(link));
+    expect(descriptionsOf(reset.html, 'password')).toEqual([expect.stringMatching(RULES)]);
+    const refused = await submit(browser, reset, 'Save the new password', { password: 'password' });
+    expect(refused.status).toBe(400);
+    expect(descriptionsOf(refused.html, 'password')).toEqual([expect.stringMatching(RULES), expect.stringContaining('Choose another password')]);
+
+    const dashboard = await signedInDashboardClient(server.baseUrl, customer);
+    const security = await dashboard.follow('/dashboard/security');
+    expect(descriptionsOf(security.html, 'new-password')).toEqual([expect.stringMatching(RULES)]);
+    const wrong = await submit(dashboard, security, 'Change password', { current_password: 'not the password at all', new_password: 'a brand new long passphrase' });
+    expect(descriptionsOf(wrong.html, 'new-password')).toEqual([expect.stringMatching(RULES), 'The current password is not correct.']);
   });
 });
