@@ -2,7 +2,10 @@ import QRCode from 'qrcode';
 
 /** What a person needs on screen to add a TOTP key to an authenticator app. */
 export interface TotpEnrollmentDisplay {
-  /** The otpauth:// URI as an SVG QR code, rendered on the server (pages carry no script). */
+  /**
+   * The otpauth:// URI as an SVG QR code, rendered on the server (pages carry no script). Hidden from assistive
+   * technology: the page's figure around it is the named image, and the manual key is its text alternative.
+   */
   qrSvg: string;
   /** The base32 key in groups of four, for typing by hand. */
   manualKey: string;
@@ -11,7 +14,7 @@ export interface TotpEnrollmentDisplay {
 /** The QR code and the grouped manual key, for every page that enrolls TOTP (login pages, dashboard). */
 export async function totpEnrollmentDisplay(secret: string, otpauthUri: string): Promise<TotpEnrollmentDisplay> {
   return {
-    qrSvg: await QRCode.toString(otpauthUri, { type: 'svg', errorCorrectionLevel: 'M', margin: 1 }),
+    qrSvg: (await QRCode.toString(otpauthUri, { type: 'svg', errorCorrectionLevel: 'M', margin: 1 })).replace(/^<svg /, '<svg aria-hidden="true" '),
     manualKey: secret.replace(/(.{4})/g, '$1 ').trim(),
   };
 }

@@ -161,4 +161,20 @@ describe('accessibility of the pages in Chromium', () => {
     expect(watched.problems).toEqual([]);
     await watched.context.close();
   });
+
+  test('TOTP enrollment: the QR code is one image with a name, and its key is on the page as text', async () => {
+    const customer = await createCustomer(server, { totp: false });
+    const watched = await openWatchedPage(browser);
+    const { page } = watched;
+    await signInToDashboard(server.baseUrl, watched, customer);
+    await page.goto(`${server.baseUrl}/dashboard/security`);
+    await page.locator('#enroll-password').fill(customer.password);
+    await page.getByRole('button', { name: 'Set up authenticator app' }).click();
+    await page.getByRole('heading', { name: 'Set up your authenticator app' }).waitFor();
+    // What assistive technology gets of the QR code: a single named image, no unnamed graphic inside it.
+    expect(await page.locator('figure.qr').ariaSnapshot()).toBe('- img "QR code of your authenticator key. The key is also written out below."');
+    expect(String(await page.locator('#manual-key').textContent()).replace(/\s+/g, '')).toMatch(/^[A-Z2-7]{16,}$/);
+    expect(watched.problems).toEqual([]);
+    await watched.context.close();
+  });
 });
