@@ -15,6 +15,14 @@ declare module 'oidc-provider/lib/actions/grants/refresh_token.js' {
   export const parameters: Set<string>;
 }
 
+// Wrapped too: a code from a password-only sign-in is refused once a second factor is needed
+// (src/provider/grants/authorization-code.ts).
+declare module 'oidc-provider/lib/actions/grants/authorization_code.js' {
+  import type { KoaContextWithOIDC } from 'oidc-provider';
+  export const handler: (provider: unknown, helpers: Record<string, unknown>, ctx: KoaContextWithOIDC) => Promise<void>;
+  export const parameters: Set<string>;
+}
+
 // The resource resolution of the refresh_token grant, run before its handler with what it passes in.
 declare module 'oidc-provider/lib/helpers/resolve_resource.js' {
   import type { KoaContextWithOIDC } from 'oidc-provider';

@@ -19,6 +19,7 @@ import { registerClientCredentialsGrant } from './grants/client-credentials.js';
 import { registerMfaOtpGrant } from './grants/mfa-otp.js';
 import { registerPasswordGrant } from './grants/password.js';
 import { registerRefreshTokenGrant } from './grants/refresh-token.js';
+import { registerAuthorizationCodeGrant } from './grants/authorization-code.js';
 import {
   MFA_REQUIRED_METADATA,
   PASSWORD_GRANT_METADATA,
@@ -299,6 +300,7 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
   makeReplayDetectionAtomic(provider, store, secrets);
   registerClientCredentialsGrant(provider, resourceServers);
   registerRefreshTokenGrant(provider, needsSecondFactor);
+  registerAuthorizationCodeGrant(provider, needsSecondFactor);
   const userGrantDependencies: UserGrantDependencies = {
     accounts,
     mfa: dependencies.mfa,

@@ -1,3 +1,5 @@
+import { createHash, randomBytes } from 'node:crypto';
+
 import { generateSecret } from 'otplib';
 
 import { ACR_MFA } from '../../src/mfa/index.js';
@@ -145,6 +147,43 @@ describe.each(STORE_KINDS)('password-only sign-ins made before a second factor w
     const stepUp = await authorizeAgain(client);
     expect(stepUp.callback).toBeUndefined();
     expect(stepUp.page.html).toContain('Enter your password to set up two-step verification.');
+  });
+
+  /** A code from a password-only sign-in to demo-app (a public client), and the PKCE verifier that redeems it. */
+  async function passwordOnlyCode(customer: Customer): Promise<{ code: string; verifier: string }> {
+    const verifier = randomBytes(32).toString('base64url');
+    const challenge = createHash('sha256').update(verifier).digest('base64url');
+    const client = new PageClient(server.baseUrl);
+    const { page: login } = await followToDemoApp(
+      client,
+      await client.request(demoAppAuthorizationUrl(server.baseUrl, DEMO_APP_CALLBACK, { code_challenge: challenge, scope: 'openid offline_access' })),
+    );
+    const signedIn = await submitToDemoApp(client, login, /\/login$/, { username: customer.email, password: customer.password });
+    const { callback } = signedIn.callback ? signedIn : await submitToDemoApp(client, signedIn.page, /\/consent$/, { decision: 'allow' });
+    const code = callback?.searchParams.get('code');
+    if (!code) throw new Error('no code');
+    return { code, verifier };
+  }
+
+  const redeem = ({ code, verifier }: { code: string; verifier: string }) =>
+    postForm(`${server.baseUrl}/token`, { grant_type: 'authorization_code', client_id: 'demo-app', code, code_verifier: verifier, redirect_uri: DEMO_APP_CALLBACK });
+
+  test('a code from a password-only sign-in, redeemed after the account enrolled a factor, issues nothing', async () => {
+    const customer = await createCustomer(server, { totp: false });
+    const issued = await passwordOnlyCode(customer);
+    await server.application.mfa.totp.install(customer.customerId, generateSecret());
+
+    const refused = await redeem(issued);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toBe('invalid_grant');
+    expect(refused.body.access_token).toBeUndefined();
+  });
+
+  test('a code from a password-only sign-in with no factor needed is redeemed as before', async () => {
+    const customer = await createCustomer(server, { totp: false });
+    const redeemed = await redeem(await passwordOnlyCode(customer));
+    expect(redeemed.status).toBe(200);
+    expect(typeof redeemed.body.access_token).toBe('string');
   });
 
   test('a password-only session with no factor needed still signs in silently', async () => {

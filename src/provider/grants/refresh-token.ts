@@ -1,12 +1,12 @@
 import type Provider from 'oidc-provider';
-import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
 import { handler as builtInHandler, parameters } from 'oidc-provider/lib/actions/grants/refresh_token.js';
 import resolveResource from 'oidc-provider/lib/helpers/resolve_resource.js';
 import providerInternals from 'oidc-provider/lib/helpers/weak_cache.js';
 
-import { ACR_MFA } from '../../mfa/index.js';
 import type { SecondFactorNeeded } from '../second-factor-policy.js';
 import { grantHelpersOf } from './bound-grant-helpers.js';
+import { assertSignInStillSuffices } from './password-only-sign-in.js';
 
 type RefreshToken = InstanceType<Provider['RefreshToken']>;
 
@@ -65,19 +65,4 @@ async function assertResourceResolves(provider: Provider, ctx: KoaContextWithOID
   const resource = await resolveResource(ctx, refreshToken, { userinfo, resourceIndicators }, scopes);
   // Ours throws invalid_target for an API this server does not know.
   if (resource) await resourceIndicators.getResourceServerInfo(ctx, resource, ctx.oidc.client);
-}
-
-/** Refuses, and revokes the grant of, a password-only refresh token when a second factor is needed now. */
-async function assertSignInStillSuffices(
-  provider: Provider,
-  ctx: KoaContextWithOIDC,
-  refreshToken: RefreshToken,
-  needsSecondFactor: SecondFactorNeeded,
-): Promise<void> {
-  if (refreshToken.acr === ACR_MFA || !refreshToken.accountId) return;
-  if (!(await needsSecondFactor(refreshToken.accountId, ctx.oidc.client))) return;
-  // Revoked, not only refused: the person enrolled a factor, or policy demanded one, to shut password-only
-  // access out; removing the factor again later must not bring this token back.
-  if (refreshToken.grantId) await provider.RefreshToken.revokeByGrantId(refreshToken.grantId);
-  throw new errors.InvalidGrant('a second factor is now required: sign in again');
 }
