@@ -15,7 +15,7 @@ export type { DpopAlgorithm } from './dpop-proof.js';
  * Koa middleware for APIs protected by AuthTokens. Import it as `authtoken-server/resource-server`.
  *
  * ```ts
- * app.use(requireAuthToken({ issuer, introspection: { clientId, clientSecret }, scopes: ['api:read'] }));
+ * app.use(requireAuthToken({ issuer, audience: `${issuer}/api`, introspection: { clientId, clientSecret }, scopes: ['api:read'] }));
  * ```
  */
 export interface ResourceServerOptions {
