@@ -74,6 +74,7 @@ export function credentialRoutes(deps: CredentialPageDependencies): Router {
         confirmError: form.confirmError,
         // Within the window the create form asks for nothing more; the server checks again on submit anyway.
         askForProof: !sudo.isConfirmed(state),
+        username: state.account.email,
         proofWithCode: await hasSecondFactor(state),
         confirmationLasts: sudo.describeWindow(),
       },
@@ -173,7 +174,7 @@ export function credentialRoutes(deps: CredentialPageDependencies): Router {
     pages.render(
       ctx,
       './dashboard-confirm-rotation',
-      { name, clientId, error, withCode: await hasSecondFactor(state), confirmationLasts: sudo.describeWindow() },
+      { name, clientId, error, username: state.account.email, withCode: await hasSecondFactor(state), confirmationLasts: sudo.describeWindow() },
       { status: error ? 400 : 200 },
     );
   }

@@ -69,7 +69,7 @@ export function securityRoutes(deps: SecurityPageDependencies): Router {
     pages.render(
       ctx,
       './dashboard-security',
-      { totpEnrolled, hasSecondFactor: methods.length > 0, recoveryCodesLeft, mfaRequired, errors, notice: NOTICES.get(done) },
+      { username: account.email, totpEnrolled, hasSecondFactor: methods.length > 0, recoveryCodesLeft, mfaRequired, errors, notice: NOTICES.get(done) },
       { status: Object.keys(errors).length > 0 ? 400 : 200 },
     );
   }

@@ -58,6 +58,10 @@ export function signUpRoutes(deps: SignUpRoutesDependencies): Router {
   const render = (ctx: Context, template: string, data: Record<string, unknown>, status = 200) =>
     pages.render(ctx, template, data, { status, csrfPurpose: CSRF_PURPOSE });
 
+  /** The confirmation form; `email` is the address the link was mailed to, never one the link does not lead to. */
+  const renderConfirmation = (ctx: Context, token: string, email: string | undefined, error?: string, status = 200) =>
+    render(ctx, './verify-email', { token, username: email, error }, status);
+
   const renderForm = (ctx: Context, form: SignUpForm, status = 200) => render(ctx, './sign-up', { email: form.email, errors: form.errors }, status);
 
   const DEAD_LINK_REASONS = {
@@ -128,11 +132,12 @@ export function signUpRoutes(deps: SignUpRoutesDependencies): Router {
   // and a GET must not spend it.
   router.get('/verify-email', async (ctx) => {
     const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
-    if (!(await signUp.isPending(token))) {
+    const email = await signUp.pendingAddress(token);
+    if (email === undefined) {
       deadLink(ctx);
       return;
     }
-    render(ctx, './verify-email', { token });
+    renderConfirmation(ctx, token, email);
   });
 
   router.post('/verify-email', async (ctx) => {
@@ -140,14 +145,15 @@ export function signUpRoutes(deps: SignUpRoutesDependencies): Router {
     const token = formField(ctx, 'token');
     const password = formField(ctx, 'password');
     if (!password) {
-      if (!(await signUp.isPending(token))) deadLink(ctx);
-      else render(ctx, './verify-email', { token, error: 'Enter the password you chose when you signed up.' }, 400);
+      const email = await signUp.pendingAddress(token);
+      if (email === undefined) deadLink(ctx);
+      else renderConfirmation(ctx, token, email, 'Enter the password you chose when you signed up.', 400);
       return;
     }
     const limit = await deps.confirmationRateLimiter.consume(ctx.ip);
     if (!limit.allowed) {
       ctx.set('Retry-After', String(limit.retryAfterSeconds));
-      render(ctx, './verify-email', { token, error: `Too many attempts from your network. Try again in ${limit.retryAfterSeconds} seconds.` }, 429);
+      renderConfirmation(ctx, token, await signUp.pendingAddress(token), `Too many attempts from your network. Try again in ${limit.retryAfterSeconds} seconds.`, 429);
       return;
     }
     const outcome = await signUp.verify(token, password);
@@ -157,7 +163,7 @@ export function signUpRoutes(deps: SignUpRoutesDependencies): Router {
     }
     if (!outcome.ok && outcome.reason === 'wrong_password') {
       // The link stays live: its own sign-up's password still confirms it.
-      render(ctx, './verify-email', { token, error: WRONG_SIGN_UP_PASSWORD }, 400);
+      renderConfirmation(ctx, token, await signUp.pendingAddress(token), WRONG_SIGN_UP_PASSWORD, 400);
       return;
     }
     if (!outcome.ok) {

@@ -152,9 +152,13 @@ export class SelfServiceSignUp {
     }
   }
 
-  /** Whether a link is live (to show its confirmation page); it is not spent. */
-  async isPending(token: string): Promise<boolean> {
-    return this.#links.isLive(token);
+  /**
+   * The address a live link was mailed to (its confirmation page names the account for password managers), or
+   * undefined when the link is dead; it is not spent.
+   */
+  async pendingAddress(token: string): Promise<string | undefined> {
+    const link = await this.#links.find(token);
+    return link === undefined ? undefined : (await this.accounts.findById(link.accountId))?.email;
   }
 
   /**

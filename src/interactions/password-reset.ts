@@ -71,9 +71,11 @@ export function passwordResetRoutes(deps: PasswordResetDependencies): Router {
     });
   };
 
-  const renderReset = (ctx: Context, token: string, error?: string) => {
+  /** `accountId`: the link's account, whose email the form names for password managers (never one the link does not lead to). */
+  const renderReset = async (ctx: Context, token: string, accountId: string | undefined, error?: string) => {
+    const username = accountId === undefined ? undefined : (await accounts.findById(accountId))?.email;
     ctx.type = 'html';
-    ctx.body = views.render('./reset-password', { csrf: csrf.token(ctx, CSRF_PURPOSE), token, error });
+    ctx.body = views.render('./reset-password', { csrf: csrf.token(ctx, CSRF_PURPOSE), token, username, error });
   };
 
   const renderInvalidLink = (ctx: Context) =>
@@ -155,18 +157,19 @@ export function passwordResetRoutes(deps: PasswordResetDependencies): Router {
 
   router.get('/reset', async (ctx) => {
     const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
-    if (!(await resets.isLive(token))) {
+    const link = await resets.find(token);
+    if (!link) {
       renderInvalidLink(ctx);
       return;
     }
-    renderReset(ctx, token);
+    await renderReset(ctx, token, link.accountId);
   });
 
   router.post('/reset', async (ctx) => {
     const token = formField(ctx, 'token');
     if (!csrf.verify(ctx, CSRF_PURPOSE, formField(ctx, 'csrf'))) {
       ctx.status = 403;
-      renderReset(ctx, token, 'The form was out of date. Please submit it again.');
+      await renderReset(ctx, token, (await resets.find(token))?.accountId, 'The form was out of date. Please submit it again.');
       return;
     }
     // Single use: of two concurrent submissions, one claims the link.
@@ -182,7 +185,7 @@ export function passwordResetRoutes(deps: PasswordResetDependencies): Router {
       if (!(error instanceof PasswordPolicyError)) throw error;
       // Not used after all: give the link back so the person can pick a better password.
       await resets.release(token);
-      renderReset(ctx, token, `Choose another password: ${describePasswordProblem(error.problem)}.`);
+      await renderReset(ctx, token, accountId, `Choose another password: ${describePasswordProblem(error.problem)}.`);
       ctx.status = 400;
       return;
     }
