@@ -6,14 +6,24 @@ export class AdminClientError extends Error {
 interface ErrorBody {
   error?: unknown;
   error_description?: unknown;
-  fields?: Record<string, string[]>;
+  fields?: unknown;
 }
 
+/**
+ * `error: description (field: problem; ...)`, each thing said once: a field problem the description already
+ * states (a single refusal, where the API names the field in both) is not repeated, and `_` (the body
+ * itself) is not shown as a field name.
+ */
 function describeFailure(status: number, body: unknown): string {
   const { error, error_description: description, fields } = (typeof body === 'object' && body !== null ? body : {}) as ErrorBody;
   let line = typeof error === 'string' ? `${error}` : `HTTP ${status}`;
-  if (typeof description === 'string') line += `: ${description}`;
-  if (fields) line += ` (${Object.entries(fields).map(([field, problems]) => `${field}: ${problems.join(', ')}`).join('; ')})`;
+  const said = typeof description === 'string' ? description : '';
+  if (said) line += `: ${said}`;
+  const unsaid = Object.entries(typeof fields === 'object' && fields !== null ? (fields as Record<string, unknown>) : {})
+    .map(([field, problems]) => [field, (Array.isArray(problems) ? problems : []).filter((problem): problem is string => typeof problem === 'string' && !said.includes(problem))] as const)
+    .filter(([, problems]) => problems.length > 0)
+    .map(([field, problems]) => (field === '_' ? problems.join(', ') : `${field}: ${problems.join(', ')}`));
+  if (unsaid.length > 0) line += ` (${unsaid.join('; ')})`;
   return line;
 }
 
