@@ -51,6 +51,19 @@ describe.each(STORE_KINDS)('no-store answers also carry Pragma: no-cache (%s sto
     expect(cachingOf(created.headers)).toEqual(NOT_CACHED);
   });
 
+  test('the admin API refusing a missing or wrong bearer token, as its other errors', async () => {
+    // The 401 is thrown by requireAdminToken and answered by the admin error boundary, which says no-store.
+    for (const token of [null, 'w'.repeat(43)]) {
+      const refused = await adminRequest(server.adminUrl as string, 'GET', '/clients', { token });
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer\b/);
+      expect(cachingOf(refused.headers)).toEqual(NOT_CACHED);
+    }
+    const missing = await adminRequest(server.adminUrl as string, 'GET', '/clients/no-such-client');
+    expect(missing.status).toBe(404);
+    expect(cachingOf(missing.headers)).toEqual(NOT_CACHED);
+  });
+
   test('a dashboard page', async () => {
     const client = await signedInDashboardClient(server.baseUrl, await createCustomer(server, { totp: false }));
     const security = await client.request('/dashboard/security');
