@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ClientValidationError } from '../clients/index.js';
 import type { Logger } from '../log/index.js';
 import { DuplicateKeyError, StoreUnavailableError } from '../store/index.js';
+import { clientFieldPath, fieldPath, providerMetadataRefusal } from './field-names.js';
 
 /** An admin API answer other than success: an HTTP status, a short code and a sentence. */
 export class AdminApiError extends Error {
@@ -22,24 +23,19 @@ export class AdminApiError extends Error {
 
 export const notFound = (what: string) => new AdminApiError(404, 'not_found', `${what} not found`);
 
-/** Field errors from a zod failure, keyed by dotted path (`redirect_uris.0`), `_` for the body itself. */
+/** Field errors from a zod failure of a request body or query (already named as the caller sent them). */
 export function fieldErrors(error: z.ZodError): Record<string, string[]> {
   const fields: Record<string, string[]> = {};
-  for (const issue of error.issues) {
-    const key = issue.path.length > 0 ? issue.path.join('.') : '_';
-    (fields[key] ??= []).push(issue.message);
-  }
+  for (const issue of error.issues) (fields[fieldPath(issue.path)] ??= []).push(issue.message);
   return fields;
 }
 
-/** Maps oidc-provider's client metadata names back to the admin API's field names. */
-const METADATA_FIELDS: Record<string, string> = { client_name: 'name', scope: 'scopes' };
-
-/** oidc-provider's invalid_client_metadata names the field first ("redirect_uris must ..."). */
-function clientMetadataFields(description: string): Record<string, string[]> {
-  const first = /^([a-z_]+)\b/.exec(description)?.[1];
-  const field = first ? (METADATA_FIELDS[first] ?? first) : '_';
-  return { [field]: [description] };
+/**
+ * One field's refusal: the description names the field as the request body does and says the problem, and
+ * `fields` has the problem under that name (`_`, the body as a whole, is not named in the description).
+ */
+function fieldRefusal(field: string, problem: string): AdminApiError {
+  return new AdminApiError(400, 'invalid_request', field === '_' ? problem : `${field}: ${problem}`, { [field]: [problem] });
 }
 
 function isClientHttpError(error: unknown): error is Error & { status: number; expose?: boolean } {
@@ -49,7 +45,8 @@ function isClientHttpError(error: unknown): error is Error & { status: number; e
 
 /**
  * The admin API's error boundary: JSON `{error, error_description, fields?}`, never a stack trace. Store
- * duplicates become 409, the provider's client-metadata refusals 400 with the field named.
+ * duplicates become 409, the client registry's and the provider's client-metadata refusals 400 with the field
+ * named as the request body names it.
  */
 export function adminErrorBoundary(logger: Logger) {
   return async function handleAdminErrors(ctx: Context, next: Next): Promise<void> {
@@ -60,11 +57,11 @@ export function adminErrorBoundary(logger: Logger) {
       let answer: AdminApiError;
       if (error instanceof AdminApiError) answer = error;
       else if (error instanceof DuplicateKeyError) answer = new AdminApiError(409, 'conflict', 'a resource with this id already exists');
-      else if (error instanceof ClientValidationError) {
-        answer = new AdminApiError(400, 'invalid_request', error.message, { [error.field]: [error.message] });
-      } else if (error instanceof oidcErrors.InvalidClientMetadata) {
-        const description = error.error_description ?? 'invalid client metadata';
-        answer = new AdminApiError(400, 'invalid_request', description, clientMetadataFields(description));
+      // The registry and the provider name fields their own way (redirectUris.0, client_name): named as sent.
+      else if (error instanceof ClientValidationError) answer = fieldRefusal(clientFieldPath(error.path), error.problem);
+      else if (error instanceof oidcErrors.InvalidClientMetadata) {
+        const { field, problem } = providerMetadataRefusal(error.error_description ?? 'invalid client metadata');
+        answer = fieldRefusal(field, problem);
       } else if (error instanceof StoreUnavailableError) {
         ctx.set('Retry-After', '5');
         answer = new AdminApiError(503, 'temporarily_unavailable', 'the database is unavailable, retry later');

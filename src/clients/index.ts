@@ -169,11 +169,11 @@ export class ClientRegistry {
   #checkAudiencesKnown(audiences: readonly string[] | undefined): void {
     const known = this.resourceServerIdentifiers;
     if (!known) return;
-    const unknown = audiences?.find((audience) => !known.includes(audience));
-    if (unknown === undefined) return;
+    const index = audiences?.findIndex((audience) => !known.includes(audience)) ?? -1;
+    if (index < 0) return;
     throw new ClientValidationError(
-      `resource_server_audiences: ${unknown} is not a resource server of this deployment (known: ${known.join(', ')})`,
-      'resource_server_audiences',
+      ['resourceServerAudiences', index],
+      `${audiences?.[index]} is not a resource server of this deployment (known: ${known.join(', ')})`,
     );
   }
 
@@ -250,7 +250,7 @@ export class ClientRegistry {
     if (changes.redirectUris !== undefined) metadata.redirect_uris = validateRedirectUris(applicationTypeOf(metadata), changes.redirectUris);
     if (changes.grantTypes !== undefined) {
       if (isPublicClientCredentials(changes.grantTypes, metadata.token_endpoint_auth_method)) {
-        throw new ClientValidationError(`grantTypes: ${PUBLIC_CLIENT_CREDENTIALS_MESSAGE}`, 'grant_types');
+        throw new ClientValidationError(['grantTypes'], PUBLIC_CLIENT_CREDENTIALS_MESSAGE);
       }
       metadata.grant_types = changes.grantTypes;
       metadata.response_types = changes.grantTypes.includes('authorization_code') ? ['code'] : [];
@@ -258,13 +258,13 @@ export class ClientRegistry {
     if (changes.passwordGrant !== undefined) {
       // application_type and token_endpoint_auth_method are fixed at registration: this is the only way in.
       if (isPublicPasswordGrant(changes.passwordGrant, metadata.token_endpoint_auth_method)) {
-        throw new ClientValidationError(`passwordGrant: ${PUBLIC_PASSWORD_GRANT_MESSAGE}`, 'password_grant');
+        throw new ClientValidationError(['passwordGrant'], PUBLIC_PASSWORD_GRANT_MESSAGE);
       }
       metadata[PASSWORD_GRANT_METADATA] = changes.passwordGrant;
     }
     if (changes.mfaRequired !== undefined) metadata[MFA_REQUIRED_METADATA] = changes.mfaRequired;
     if (changes.jwks !== undefined) {
-      if (metadata.token_endpoint_auth_method !== 'private_key_jwt') throw new ClientValidationError(`jwks: ${JWKS_WITHOUT_KEYS_MESSAGE}`, 'jwks');
+      if (metadata.token_endpoint_auth_method !== 'private_key_jwt') throw new ClientValidationError(['jwks'], JWKS_WITHOUT_KEYS_MESSAGE);
       metadata.jwks = validateClientJwks(changes.jwks) as AdapterPayload['jwks'];
     }
     const lists = validateListChanges({

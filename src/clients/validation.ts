@@ -4,21 +4,24 @@ import { z } from 'zod';
 
 import { isWebOrigin } from '../provider/cors-policy.js';
 
-/** A client registration that fails validation; the message names the field. */
+/**
+ * A client registration that fails validation. The path names the field by the registry's own name (NewClient,
+ * ClientChanges: `['redirectUris', 0]`); the admin API names it as its request body does (admin/field-names.ts).
+ */
 export class ClientValidationError extends Error {
   override name = 'ClientValidationError';
   constructor(
-    message: string,
-    /** The offending field under its OAuth metadata name (`grant_types`, `redirect_uris`, ...). */
-    readonly field: string,
+    /** Where: the field, then the entry or member within it; empty for the registration as a whole. */
+    readonly path: readonly (string | number)[],
+    /** What is wrong, without the field's name. */
+    readonly problem: string,
   ) {
-    super(message);
+    super(`${path.join('.') || 'client'}: ${problem}`);
   }
 }
 
-/** The OAuth metadata name of a registration field: snake case, but for the one named differently. */
-const metadataName = (name: string) =>
-  name === 'authMethod' ? 'token_endpoint_auth_method' : name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+/** A zod issue's path as a ClientValidationError's (zod allows symbol keys, which no client field is). */
+const issuePath = (path: readonly PropertyKey[]) => path.map((key) => (typeof key === 'symbol' ? String(key) : key));
 
 const GRANT_TYPES = ['client_credentials', 'authorization_code', 'refresh_token', 'password', 'urn:authtoken:params:oauth:grant-type:mfa-otp'] as const;
 const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
@@ -183,7 +186,7 @@ const clientNameSchema = z.string().trim().min(1).max(200).refine((name) => !has
 /** Validates a new name of an existing client: the same rule as at registration (an update went unchecked). */
 export function validateClientName(input: string): string {
   const parsed = clientNameSchema.safeParse(input);
-  if (!parsed.success) throw new ClientValidationError(`name: ${parsed.error.issues[0]?.message ?? 'invalid'}`, 'name');
+  if (!parsed.success) throw new ClientValidationError(['name'], parsed.error.issues[0]?.message ?? 'invalid');
   return parsed.data;
 }
 
@@ -269,18 +272,17 @@ export function validateClientJwks(input: unknown): z.infer<typeof clientJwksSch
   const parsed = clientJwksSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ClientValidationError(`jwks${issue?.path.length ? `.${issue.path.join('.')}` : ''}: ${issue?.message ?? 'invalid'}`, 'jwks');
+    throw new ClientValidationError(['jwks', ...issuePath(issue?.path ?? [])], issue?.message ?? 'invalid');
   }
   return parsed.data;
 }
 
 export type ValidNewClient = z.infer<typeof newClientSchema>;
 
-/** The first problem of a failed parse, naming its field under the OAuth metadata name. */
+/** The first problem of a failed parse. */
 function firstIssue(error: z.ZodError): ClientValidationError {
   const issue = error.issues[0];
-  const first = issue?.path[0];
-  return new ClientValidationError(`${issue?.path.join('.') || 'client'}: ${issue?.message ?? 'invalid'}`, typeof first === 'string' ? metadataName(first) : '_');
+  return new ClientValidationError(issuePath(issue?.path ?? []), issue?.message ?? 'invalid');
 }
 
 /** Validates a registration at the boundary: everything stored in the clients collection went through this. */
@@ -295,7 +297,7 @@ export function validateRedirectUris(applicationType: ApplicationType, input: un
   const parsed = redirectUrisSchema(applicationType).safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ClientValidationError(`redirectUris${issue?.path.length ? `.${issue.path.join('.')}` : ''}: ${issue?.message ?? 'invalid'}`, 'redirect_uris');
+    throw new ClientValidationError(['redirectUris', ...issuePath(issue?.path ?? [])], issue?.message ?? 'invalid');
   }
   return parsed.data;
 }

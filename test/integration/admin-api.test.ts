@@ -70,7 +70,7 @@ describe.each(STORE_KINDS)('admin API on the %s store', (storeKind) => {
     test('metadata the provider would refuse is 400 naming the field, and nothing is stored', async () => {
       const response = await admin('POST', '/clients', { body: { client_id: 'bad-grant', name: 'x', grant_types: ['urn:example:nonsense'], scopes: ['api:read'] } });
       expect(response.status).toBe(400);
-      expect(Object.keys((response.body as { fields: Json }).fields)).toEqual(['grant_types']);
+      expect(Object.keys((response.body as { fields: Json }).fields)).toEqual(['grant_types.0']);
       expect((await admin('GET', '/clients/bad-grant')).status).toBe(404);
 
       const unknownScope = await admin('POST', '/clients', { body: { name: 'x', grant_types: ['client_credentials'], scopes: ['api:nonexistent'] } });
@@ -118,12 +118,12 @@ describe.each(STORE_KINDS)('admin API on the %s store', (storeKind) => {
       });
 
       test.each([
-        ['a non-loopback http URI', { redirect_uris: ['http://app.example/callback'] }, 'redirect_uris'],
-        ['localhost (RFC 8252 8.3: not recommended)', { redirect_uris: ['http://localhost:8400/callback'] }, 'redirect_uris'],
-        ['a private-use scheme without a period', { redirect_uris: ['myapp:/callback'] }, 'redirect_uris'],
-        ['a javascript: URI', { redirect_uris: ['javascript:alert(1)'] }, 'redirect_uris'],
-        ['https on a loopback address', { redirect_uris: ['https://127.0.0.1/callback'] }, 'redirect_uris'],
-        ['a fragment', { redirect_uris: ['com.example.app:/callback#x'] }, 'redirect_uris'],
+        ['a non-loopback http URI', { redirect_uris: ['http://app.example/callback'] }, 'redirect_uris.0'],
+        ['localhost (RFC 8252 8.3: not recommended)', { redirect_uris: ['http://localhost:8400/callback'] }, 'redirect_uris.0'],
+        ['a private-use scheme without a period', { redirect_uris: ['myapp:/callback'] }, 'redirect_uris.0'],
+        ['a javascript: URI', { redirect_uris: ['javascript:alert(1)'] }, 'redirect_uris.0'],
+        ['https on a loopback address', { redirect_uris: ['https://127.0.0.1/callback'] }, 'redirect_uris.0'],
+        ['a fragment', { redirect_uris: ['com.example.app:/callback#x'] }, 'redirect_uris.0'],
         ['client_secret_basic', { token_endpoint_auth_method: 'client_secret_basic' }, 'token_endpoint_auth_method'],
         ['client_secret_post', { token_endpoint_auth_method: 'client_secret_post' }, 'token_endpoint_auth_method'],
       ])('a native client with %s is 400 naming the field; nothing is stored', async (_label, change, field) => {
@@ -170,7 +170,7 @@ describe.each(STORE_KINDS)('admin API on the %s store', (storeKind) => {
       test('a web client keeps its rules: no private-use scheme', async () => {
         const response = await admin('POST', '/clients', { body: { name: 'Web', redirect_uris: ['com.example.app:/callback'], ...codeFlow } });
         expect(response.status).toBe(400);
-        expect(fieldsOf(response)).toEqual(['redirect_uris']);
+        expect(fieldsOf(response)).toEqual(['redirect_uris.0']);
       });
 
       test("PATCH checks redirect_uris by the client's type, and cannot change application_type", async () => {
@@ -178,7 +178,7 @@ describe.each(STORE_KINDS)('admin API on the %s store', (storeKind) => {
         const nativeId = String((native.body as Json).client_id);
         const refused = await admin('PATCH', `/clients/${nativeId}`, { body: { redirect_uris: ['http://app.example/callback'] } });
         expect(refused.status).toBe(400);
-        expect(fieldsOf(refused)).toEqual(['redirect_uris']);
+        expect(fieldsOf(refused)).toEqual(['redirect_uris.0']);
         const changed = await admin('PATCH', `/clients/${nativeId}`, { body: { redirect_uris: ['http://[::1]/callback', 'com.example.cli:/done'] } });
         expect(changed.status).toBe(200);
         expect(changed.body).toMatchObject({ application_type: 'native', redirect_uris: ['http://[::1]/callback', 'com.example.cli:/done'] });
@@ -191,7 +191,7 @@ describe.each(STORE_KINDS)('admin API on the %s store', (storeKind) => {
         const webId = String((web.body as Json).client_id);
         for (const uri of ['http://app.example/cb', 'com.example.app:/callback']) {
           const response = await admin('PATCH', `/clients/${webId}`, { body: { redirect_uris: [uri] } });
-          expect({ uri, status: response.status, fields: fieldsOf(response) }).toEqual({ uri, status: 400, fields: ['redirect_uris'] });
+          expect({ uri, status: response.status, fields: fieldsOf(response) }).toEqual({ uri, status: 400, fields: ['redirect_uris.0'] });
         }
         expect((await admin('GET', `/clients/${webId}`)).body).toMatchObject({ redirect_uris: ['https://app.example/cb'] });
       });
@@ -246,6 +246,63 @@ describe.each(STORE_KINDS)('admin API on the %s store', (storeKind) => {
         expect(updated.body).toMatchObject({ error: 'invalid_request', fields: { name: [expect.any(String)] } });
       }
       expect((await admin('GET', `/clients/${id}`)).body).toMatchObject({ name: 'Plain' });
+    });
+
+    describe('a refusal names the field as the request body does, in error_description and in fields', () => {
+      /** The registry's TypeScript names, which an operator never sent. */
+      const INTERNAL_NAMES = /clientId|grantTypes|redirectUris|authMethod|passwordGrant|mfaRequired|webOrigins|resourceServerAudiences|applicationType|client_name|password_grant_allowed/;
+      const base = { name: 'Named', grant_types: ['client_credentials'], scopes: ['api:read'] };
+      const codeFlow = { name: 'App', grant_types: ['authorization_code'], scopes: ['openid'], redirect_uris: ['https://app.example/cb'] };
+      /** The request bodies' fields as the OpenAPI document describes them. */
+      let documentedFields: Set<string>;
+      beforeAll(async () => {
+        const schemas = ((await admin('GET', '/openapi.json', { token: null })).body as { components: { schemas: Record<string, { properties: Json }> } }).components.schemas;
+        documentedFields = new Set(['CreateClientRequest', 'UpdateClientRequest'].flatMap((name) => Object.keys(schemas[name]?.properties ?? {})));
+      });
+      const expectNamed = (response: { status: number; body: unknown }, field: string) => {
+        const body = response.body as { error_description: string; fields: Record<string, string[]> };
+        expect({ status: response.status, fields: Object.keys(body.fields ?? {}) }).toEqual({ status: 400, fields: [field] });
+        expect({ field, documented: documentedFields.has(field.split('.')[0] ?? '') }).toEqual({ field, documented: true });
+        expect(body.error_description.startsWith(`${field}: `)).toBe(true);
+        // The description says the field's problem; fields has it without the name in front.
+        expect(body.error_description).toBe(`${field}: ${body.fields[field]?.[0]}`);
+        expect(JSON.stringify(body)).not.toMatch(INTERNAL_NAMES);
+      };
+
+      test.each([
+        ['a client_id with the prefix of customer ids', { ...base, client_id: 'C-lookalike01' }, 'client_id'],
+        ['password_grant on a public client', { ...codeFlow, name: 'SPA', token_endpoint_auth_method: 'none', password_grant: true }, 'password_grant'],
+        ['a secret for a native app', { ...codeFlow, name: 'CLI', application_type: 'native', redirect_uris: ['http://127.0.0.1/cb'], token_endpoint_auth_method: 'client_secret_basic' }, 'token_endpoint_auth_method'],
+        ['client_credentials without client authentication', { ...base, token_endpoint_auth_method: 'none' }, 'grant_types'],
+        ['an http redirect URI off loopback, second in the list', { ...codeFlow, redirect_uris: ['https://app.example/cb', 'http://app.example/cb'] }, 'redirect_uris.1'],
+        ['authorization_code without a redirect URI', { ...codeFlow, redirect_uris: [] }, 'redirect_uris'],
+        ['a web origin over http off loopback', { ...base, web_origins: ['http://console.example.com'] }, 'web_origins.0'],
+        ['an audience that is no resource server of this deployment', { ...base, resource_server_audiences: ['https://unknown.example.com/api'] }, 'resource_server_audiences.0'],
+        ['jwks without private_key_jwt', { ...base, jwks: { keys: [{ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' }] } }, 'jwks'],
+        ['a scope no API defines (refused by the provider)', { ...base, scopes: ['api:nonexistent'] }, 'scopes'],
+      ])('POST /clients with %s', async (_label, body, field) => {
+        expectNamed(await admin('POST', '/clients', { body }), field);
+      });
+
+      test('PATCH /clients/:id, for each field the registry checks', async () => {
+        const spa = (await admin('POST', '/clients', { body: { ...codeFlow, name: 'SPA', token_endpoint_auth_method: 'none' } })).body as Json;
+        const confidential = (await admin('POST', '/clients', { body: base })).body as Json;
+        const cases: [Json, Json, string][] = [
+          [spa, { password_grant: true }, 'password_grant'],
+          [spa, { grant_types: ['authorization_code', 'client_credentials'] }, 'grant_types'],
+          [spa, { redirect_uris: ['https://app.example/cb', 'http://app.example/cb'] }, 'redirect_uris.1'],
+          [confidential, { name: 'two\nlines' }, 'name'],
+          [confidential, { web_origins: ['https://console.example.com', 'https://console.example.com/path'] }, 'web_origins.1'],
+          [confidential, { resource_server_audiences: ['https://unknown.example.com/api'] }, 'resource_server_audiences.0'],
+          [confidential, { jwks: { keys: [{ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' }] } }, 'jwks'],
+          [confidential, { scopes: ['api:read', 'api:nonexistent'] }, 'scopes'],
+        ];
+        for (const [client, body, field] of cases) {
+          const response = await admin('PATCH', `/clients/${String(client.client_id)}`, { body });
+          expect({ body, field, status: response.status }).toEqual({ body, field, status: 400 });
+          expectNamed(response, field);
+        }
+      });
     });
 
     describe('resource_server_audiences, roles and web_origins', () => {

@@ -53,7 +53,7 @@ describe('CORS only for the web origins registered on a client', () => {
           authMethod: 'none',
           webOrigins: [origin],
         }),
-      ).rejects.toMatchObject({ name: 'ClientValidationError', field: 'web_origins' });
+      ).rejects.toMatchObject({ name: 'ClientValidationError', path: ['webOrigins', 0] });
     }
   });
 });
