@@ -171,8 +171,14 @@ export const auditEventResponse = z
     details: z.record(z.string(), z.unknown()).optional(),
   });
 
-export const errorResponse = z
-  .object({ error: z.string(), error_description: z.string(), fields: z.record(z.string(), z.array(z.string())).optional() });
+export const errorResponse = z.object({
+  error: z.string(),
+  error_description: z.string().describe('one sentence; a refusal of one field reads `field: problem`, the field named as in fields'),
+  fields: z
+    .record(z.string(), z.array(z.string()))
+    .optional()
+    .describe('problems by field, named as the request body names it: an array entry by its index (redirect_uris.1, web_origins.0), `_` for the body as a whole'),
+});
 
 export const createUserRequest = z.strictObject({
   email: z.email().max(254),
