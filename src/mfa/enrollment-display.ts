@@ -9,6 +9,11 @@ export interface TotpEnrollmentDisplay {
   qrSvg: string;
   /** The base32 key in groups of four, for typing by hand. */
   manualKey: string;
+  /**
+   * The otpauth:// URI itself, for a link: on a phone the QR code cannot be scanned by the phone showing it, and
+   * authenticator apps there open such a link. It holds nothing the page does not already show (the key).
+   */
+  otpauthUri: string;
 }
 
 /** The QR code and the grouped manual key, for every page that enrolls TOTP (login pages, dashboard). */
@@ -16,6 +21,7 @@ export async function totpEnrollmentDisplay(secret: string, otpauthUri: string):
   return {
     qrSvg: (await QRCode.toString(otpauthUri, { type: 'svg', errorCorrectionLevel: 'M', margin: 1 })).replace(/^<svg /, '<svg aria-hidden="true" '),
     manualKey: secret.replace(/(.{4})/g, '$1 ').trim(),
+    otpauthUri,
   };
 }
 

@@ -76,6 +76,11 @@ describe.each(STORE_KINDS)('dashboard security page (%s store)', (storeKind) => 
     expect(page.html).toContain('<svg');
     const secret = String(textOf(page.html, 'manual-key')).replace(/\s+/g, '');
     expect(secret).toMatch(/^[A-Z2-7]{16,}$/);
+    // A phone cannot scan its own screen: the same key is offered as an otpauth:// link its authenticator app opens.
+    const link = new URL(String(/<a href="([^"]+)" id="open-authenticator"/.exec(page.html)?.[1]).replace(/&amp;/g, '&'));
+    expect(link.protocol).toBe('otpauth:');
+    expect(link.host).toBe('totp');
+    expect(link.searchParams.get('secret')).toBe(secret);
     // Reloading shows the same pending key (the enrollment survives a reload).
     expect(textOf((await client.request(`${SECURITY}/totp`)).html, 'manual-key')?.replace(/\s+/g, '')).toBe(secret);
 
