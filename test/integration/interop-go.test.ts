@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 import { MFA_OTP_GRANT_TYPE } from '../../src/provider/index.js';
 import { createCustomer, totpCode, type Customer } from '../support/dashboard.js';
-import { interopClient, runInteropClient } from '../support/interop.js';
+import { errorOf, interopClient, runInteropClient, tokenOf } from '../support/interop.js';
 import { postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
 
 const REPORTS_API = 'https://reports.example/api';
@@ -22,22 +22,6 @@ interface ErrorFindings {
   status?: number;
   body?: Record<string, unknown>;
   go_error: string;
-}
-interface Outcome {
-  token?: TokenFindings;
-  error?: ErrorFindings;
-}
-
-/** The token of a step, or a failure that shows what the library saw instead. */
-function tokenOf(outcome: unknown): TokenFindings {
-  const { token, error } = (outcome ?? {}) as Outcome;
-  if (!token) throw new Error(`expected a token, the library saw: ${JSON.stringify(error ?? outcome)}`);
-  return token;
-}
-function errorOf(outcome: unknown): ErrorFindings {
-  const { token, error } = (outcome ?? {}) as Outcome;
-  if (!error) throw new Error(`expected an error, the library got a token: ${JSON.stringify(token ?? outcome)}`);
-  return error;
 }
 
 /**
@@ -93,7 +77,7 @@ describe.each(STORE_KINDS)('golang.org/x/oauth2 against the server on the %s sto
   test('client credentials with the secret in the Authorization header, in the body, and auto-detected', async () => {
     expect(findings.token_endpoint).toBe(`${server.baseUrl}/token`);
     for (const style of ['client_credentials_header', 'client_credentials_params', 'client_credentials_auto_detect']) {
-      const token = tokenOf(findings[style]);
+      const token = tokenOf<TokenFindings>(findings[style]);
       expect({ style, ...token }).toMatchObject({ style, token_type: 'Bearer', scope: 'api:read api:write', valid: true });
       expect(token.expires_in).toBeGreaterThan(3500);
       expect(await introspect(token.access_token)).toMatchObject({ active: true, client_id: client.id, scope: 'api:read api:write', aud: server.config.defaultResource });
@@ -101,26 +85,26 @@ describe.each(STORE_KINDS)('golang.org/x/oauth2 against the server on the %s sto
   });
 
   test('EndpointParams resource: the token is for that API, with its scope', async () => {
-    const token = tokenOf(findings.client_credentials_resource);
+    const token = tokenOf<TokenFindings>(findings.client_credentials_resource);
     expect(token.scope).toBe('reports:read');
     expect(await introspect(token.access_token)).toMatchObject({ active: true, client_id: client.id, scope: 'reports:read', aud: REPORTS_API });
   });
 
   test('a refused scope is a RetrieveError with ErrorCode invalid_scope; a wrong secret is invalid_client in every style', () => {
-    expect(errorOf(findings.refused_scope)).toMatchObject({ retrieve_error: true, error_code: 'invalid_scope', status: 400 });
+    expect(errorOf<ErrorFindings>(findings.refused_scope)).toMatchObject({ retrieve_error: true, error_code: 'invalid_scope', status: 400 });
     for (const style of ['wrong_secret_header', 'wrong_secret_params', 'wrong_secret_auto_detect']) {
-      expect({ style, ...errorOf(findings[style]) }).toMatchObject({ style, retrieve_error: true, error_code: 'invalid_client', status: 401 });
+      expect({ style, ...errorOf<ErrorFindings>(findings[style]) }).toMatchObject({ style, retrieve_error: true, error_code: 'invalid_client', status: 401 });
     }
   });
 
   test('the password grant, then a refresh by the token source once the token has expired', async () => {
-    const signedIn = tokenOf(findings.password);
+    const signedIn = tokenOf<TokenFindings>(findings.password);
     expect(signedIn).toMatchObject({ token_type: 'Bearer', refresh_token: expect.any(String), valid: true });
-    const refreshed = tokenOf(findings.refreshed);
+    const refreshed = tokenOf<TokenFindings>(findings.refreshed);
     expect(refreshed).toMatchObject({ token_type: 'Bearer', refresh_token: expect.any(String), valid: true });
     expect(refreshed.access_token).not.toBe(signedIn.access_token);
     // The token source keeps the refreshed token: a second call does not refresh again.
-    expect(tokenOf(findings.refreshed_again).access_token).toBe(refreshed.access_token);
+    expect(tokenOf<TokenFindings>(findings.refreshed_again).access_token).toBe(refreshed.access_token);
     expect(await introspect(refreshed.access_token)).toMatchObject({ active: true, client_id: client.id, sub: user.customerId, scope: expect.stringContaining('api:read') });
     // Refresh tokens rotate: the one the library spent is no longer good.
     expect(refreshed.refresh_token).not.toBe(signedIn.refresh_token);
@@ -128,7 +112,7 @@ describe.each(STORE_KINDS)('golang.org/x/oauth2 against the server on the %s sto
   });
 
   test('an account with a second factor: ErrorCode mfa_required, and the body the library keeps carries an mfa_token that works', async () => {
-    const refusal = errorOf(findings.mfa);
+    const refusal = errorOf<ErrorFindings>(findings.mfa);
     expect(refusal).toMatchObject({ retrieve_error: true, error_code: 'mfa_required', status: 403, body: { error: 'mfa_required', mfa_token: expect.any(String) } });
     // An app reads the mfa_token from RetrieveError.Body and finishes with the mfa-otp grant (which x/oauth2 has no method for).
     const finished = await postForm(

@@ -2,7 +2,7 @@ import { exportJWK, exportPKCS8, generateKeyPair } from 'jose';
 
 import { MFA_OTP_GRANT_TYPE } from '../../src/provider/index.js';
 import { createCustomer, totpCode, type Customer } from '../support/dashboard.js';
-import { interopClient, runInteropClient } from '../support/interop.js';
+import { errorOf, interopClient, runInteropClient, tokenOf } from '../support/interop.js';
 import { postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
 
 const PROGRAM = new URL('../interop/python/interop.py', import.meta.url).pathname;
@@ -22,22 +22,6 @@ interface ErrorFindings {
   description?: string;
   type?: string;
   message?: string;
-}
-interface Outcome {
-  token?: TokenFindings;
-  error?: ErrorFindings;
-}
-
-/** The token of a step, or a failure that shows what the library saw instead. */
-function tokenOf(outcome: unknown): TokenFindings {
-  const { token, error } = (outcome ?? {}) as Outcome;
-  if (!token) throw new Error(`expected a token, the library saw: ${JSON.stringify(error ?? outcome)}`);
-  return token;
-}
-function errorOf(outcome: unknown): ErrorFindings {
-  const { token, error } = (outcome ?? {}) as Outcome;
-  if (!error) throw new Error(`expected an error, the library got a token: ${JSON.stringify(token ?? outcome)}`);
-  return error;
 }
 
 /**
@@ -111,31 +95,31 @@ describe.each(STORE_KINDS)('authlib against the server on the %s store', (storeK
 
   test('client credentials with client_secret_basic and client_secret_post', async () => {
     for (const method of ['client_secret_basic', 'client_secret_post']) {
-      const token = tokenOf(findings[method]);
+      const token = tokenOf<TokenFindings>(findings[method]);
       expect({ method, ...token }).toMatchObject({ method, token_type: 'Bearer', scope: 'api:read api:write', has_expires_at: true, is_expired: false });
     }
     // The basic one was revoked through the library (below); the post one is still good.
-    expect(await introspect(tokenOf(findings.client_secret_post).access_token)).toMatchObject({ active: true, client_id: client.id, scope: 'api:read api:write' });
+    expect(await introspect(tokenOf<TokenFindings>(findings.client_secret_post).access_token)).toMatchObject({ active: true, client_id: client.id, scope: 'api:read api:write' });
   });
 
   test('introspect_token and revoke_token (RFC 7662, RFC 7009) through the library; introspection then says inactive', async () => {
     expect(findings.introspected).toMatchObject({ status: 200, body: { active: true, client_id: client.id, scope: 'api:read api:write', aud: server.config.defaultResource } });
     expect(findings.revoked).toMatchObject({ status: 200 });
     expect(findings.introspected_after_revocation).toEqual({ status: 200, body: { active: false } });
-    expect(await introspect(tokenOf(findings.client_secret_basic).access_token)).toEqual({ active: false });
+    expect(await introspect(tokenOf<TokenFindings>(findings.client_secret_basic).access_token)).toEqual({ active: false });
   });
 
   test('private_key_jwt with the client assertion authlib signs', async () => {
-    const token = tokenOf(findings.private_key_jwt);
+    const token = tokenOf<TokenFindings>(findings.private_key_jwt);
     expect(token.scope).toBe('api:read');
     // The key client introspects its own token, authenticating with a fresh assertion.
     expect(findings.private_key_jwt_introspected).toMatchObject({ status: 200, body: { active: true, client_id: keyClientId, scope: 'api:read' } });
   });
 
   test('the password grant, refresh_token, and the refresh authlib does itself once the token has expired', async () => {
-    const signedIn = tokenOf(findings.password);
-    const refreshed = tokenOf(findings.refreshed);
-    const refreshedAgain = tokenOf(findings.refreshed_when_expired);
+    const signedIn = tokenOf<TokenFindings>(findings.password);
+    const refreshed = tokenOf<TokenFindings>(findings.refreshed);
+    const refreshedAgain = tokenOf<TokenFindings>(findings.refreshed_when_expired);
     expect(signedIn.refresh_token).toEqual(expect.any(String));
     const accessTokens = new Set([signedIn.access_token, refreshed.access_token, refreshedAgain.access_token]);
     const refreshTokens = new Set([signedIn.refresh_token, refreshed.refresh_token, refreshedAgain.refresh_token]);
@@ -146,16 +130,16 @@ describe.each(STORE_KINDS)('authlib against the server on the %s store', (storeK
   });
 
   test('errors arrive as OAuthError with the RFC 6749 code: invalid_scope, invalid_client, invalid_grant', () => {
-    expect(errorOf(findings.refused_scope)).toMatchObject({ oauth_error: true, error: 'invalid_scope' });
+    expect(errorOf<ErrorFindings>(findings.refused_scope)).toMatchObject({ oauth_error: true, error: 'invalid_scope' });
     for (const method of ['client_secret_basic', 'client_secret_post']) {
-      expect({ method, ...errorOf(findings[`wrong_secret_${method}`]) }).toMatchObject({ method, oauth_error: true, error: 'invalid_client' });
+      expect({ method, ...errorOf<ErrorFindings>(findings[`wrong_secret_${method}`]) }).toMatchObject({ method, oauth_error: true, error: 'invalid_client' });
     }
-    expect(errorOf(findings.wrong_password)).toMatchObject({ oauth_error: true, error: 'invalid_grant' });
+    expect(errorOf<ErrorFindings>(findings.wrong_password)).toMatchObject({ oauth_error: true, error: 'invalid_grant' });
   });
 
   test('an account with a second factor: OAuthError mfa_required; the mfa_token, read through the token-response hook, works', async () => {
-    const mfa = findings.mfa as Outcome & { mfa_token: string | null };
-    expect(errorOf(mfa)).toMatchObject({ oauth_error: true, error: 'mfa_required' });
+    const mfa = findings.mfa as { mfa_token?: string | null };
+    expect(errorOf<ErrorFindings>(mfa)).toMatchObject({ oauth_error: true, error: 'mfa_required' });
     expect(mfa.mfa_token).toEqual(expect.any(String));
     const finished = await postForm(
       `${server.baseUrl}/token`,

@@ -46,3 +46,23 @@ export function runInteropClient(command: string, args: string[], env: Record<st
     });
   });
 }
+
+/** What an interop program reports of one step: the token the library got, or the failure it saw instead. */
+interface InteropOutcome {
+  token?: unknown;
+  error?: unknown;
+}
+
+/** The token of a step, or a failure that shows what the library saw instead. */
+export function tokenOf<Token>(outcome: unknown): Token {
+  const { token, error } = (outcome ?? {}) as InteropOutcome;
+  if (!token) throw new Error(`expected a token, the library saw: ${JSON.stringify(error ?? outcome)}`);
+  return token as Token;
+}
+
+/** The failure of a step, or an error that shows the token the library got instead. */
+export function errorOf<Failure>(outcome: unknown): Failure {
+  const { token, error } = (outcome ?? {}) as InteropOutcome;
+  if (!error) throw new Error(`expected an error, the library got a token: ${JSON.stringify(token ?? outcome)}`);
+  return error as Failure;
+}
