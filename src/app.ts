@@ -133,6 +133,10 @@ export async function createApplication(config: Config, rawStore: Store, logger:
 
   // One template renderer for every page (provider logout pages, login, dashboard): compiled and cached once.
   const views = new Views();
+  // Whether a password-only sign-in still suffices: one policy for the provider (its grants and /auth) and the
+  // dashboard, built once, not again with each provider a signing-key change rebuilds.
+  const secondFactorRequired = secondFactorRequirement(config.mfa.requiredForAll, accounts);
+  const needsSecondFactor = secondFactorNeeded({ isEnrolled: (accountId) => mfa.isEnrolled(accountId), secondFactorRequired });
   const live = await LiveProvider.start(
     {
       store,
@@ -147,6 +151,8 @@ export async function createApplication(config: Config, rawStore: Store, logger:
           signingKeys,
           accounts,
           mfa,
+          secondFactorRequired,
+          needsSecondFactor,
           audit,
           metrics,
           clientCache,
@@ -290,9 +296,8 @@ export async function createApplication(config: Config, rawStore: Store, logger:
       prefix: GENERATE_TOKEN_PATH,
     });
   }
-  // The dashboard's own check of a password-only session, as /auth and the refresh grant check theirs.
-  const secondFactorNeededOf = secondFactorNeeded({ isEnrolled: (accountId) => mfa.isEnrolled(accountId), secondFactorRequired: secondFactorRequirement(config.mfa.requiredForAll, accounts) });
-  const dashboardSecondFactorNeeded = (accountId: string) => secondFactorNeededOf(accountId, undefined);
+  // The dashboard's own check of a password-only session, as /auth and the user grants check theirs.
+  const dashboardSecondFactorNeeded = (accountId: string) => needsSecondFactor(accountId, undefined);
   const dashboard = await createDashboard({
     config,
     secondFactorNeeded: dashboardSecondFactorNeeded,

@@ -1,7 +1,7 @@
 import type { Middleware } from 'koa';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 
-import { secondFactorRequirement, type AccountService } from '../accounts/index.js';
+import type { AccountService } from '../accounts/index.js';
 import type { AuditLog } from '../audit/index.js';
 import { PreviousClientSecrets, VerifiedClientSecrets } from '../clients/index.js';
 import { servesHttps, type Config } from '../config/index.js';
@@ -40,7 +40,7 @@ import { accessTokenClaims } from './token-claims.js';
 import { requestsOnlyOpenIdScopes } from './userinfo-tokens.js';
 import { logoutPages } from './logout-pages.js';
 import { interactionPolicyWithStepUp } from './step-up-policy.js';
-import { secondFactorNeeded } from './second-factor-policy.js';
+import type { SecondFactorNeeded } from './second-factor-policy.js';
 import { clientBasedCors, isWebOrigin, WEB_ORIGINS } from './cors-policy.js';
 import { assertClientAssertionAudience, assertClientAssertionLifetime } from './client-assertion-audience.js';
 import { pinEndpointUrlsToIssuer } from './endpoint-urls.js';
@@ -89,6 +89,10 @@ export interface ProviderDependencies {
   clientCache: ClientCache;
   accounts: AccountService;
   mfa: MfaService;
+  /** Whether policy makes an account need a second factor (REQUIRE_MFA, an operator's require-mfa). */
+  secondFactorRequired(accountId: string): Promise<boolean>;
+  /** Whether a token for this account and client may be issued only after a second factor (second-factor-policy.ts). */
+  needsSecondFactor: SecondFactorNeeded;
   audit: AuditLog;
   metrics: Metrics;
   /** The application's one template renderer, for oidc-provider's logout pages. */
@@ -110,13 +114,11 @@ const SIGNING_ALGS = ['EdDSA', 'ES256', 'RS256', 'PS256'] as const;
 
 /** Builds the oidc-provider instance: features, token formats, client rules and storage. */
 export function createProvider(dependencies: ProviderDependencies): ProviderWithRoutes {
-  const { config, store, secrets, signingKeys, accounts, jwtAccessTokens, clientCache, logger } = dependencies;
+  const { config, store, secrets, signingKeys, accounts, jwtAccessTokens, clientCache, logger, secondFactorRequired, needsSecondFactor } = dependencies;
   const resourceServers = ResourceServerRegistry.fromConfig(config);
   const scopes: ReadonlySet<string> = new Set(supportedScopes(config));
   const signingKid = (alg: keyof SigningKeySet['signingKid']) => signingKeys.signingKid[alg];
   const secureCookies = servesHttps(config);
-  const secondFactorRequired = secondFactorRequirement(config.mfa.requiredForAll, accounts);
-  const needsSecondFactor = secondFactorNeeded({ isEnrolled: (accountId) => dependencies.mfa.isEnrolled(accountId), secondFactorRequired });
 
   const configuration: Configuration = {
     adapter: adapterClass(store, secrets, { Client: (id) => clientCache.invalidate(id) }, (clientId, stored) =>
