@@ -34,6 +34,17 @@ describe.each(STORE_KINDS)('dashboard security page (%s store)', (storeKind) => 
     return { page, secret: String(textOf(page.html, 'manual-key')).replace(/\s+/g, '') };
   }
 
+  /**
+   * An account without a factor signed in to the dashboard twice; the owner's session starts an authenticator
+   * enrollment. The other session never re-authenticated: a stolen or forgotten cookie, or a phisher's.
+   */
+  async function enrollmentBesideAnotherSession() {
+    const customer = await createCustomer(server, { totp: false });
+    const owner = await signedIn(customer);
+    const other = await signedIn(customer);
+    return { customer, owner, other, ...(await startTotpEnrollment(owner, customer)) };
+  }
+
   const auditActions = async (customer: Customer) =>
     (await server.application.audit.list({ accountId: customer.customerId })).map((event) => `${event.action}:${event.outcome}`);
 
@@ -122,12 +133,8 @@ describe.each(STORE_KINDS)('dashboard security page (%s store)', (storeKind) => 
   });
 
   test('an enrollment started after re-authentication is only for that dashboard session: another session of the account can neither read its key nor confirm it', async () => {
-    const customer = await createCustomer(server, { totp: false });
-    const owner = await signedIn(customer);
-    // A second session of the same account that never re-authenticated (a stolen or forgotten cookie).
-    const other = await signedIn(customer);
-    const started = await startTotpEnrollment(owner, customer);
-    const { secret } = started;
+    const started = await enrollmentBesideAnotherSession();
+    const { customer, owner, other, secret } = started;
     let { page } = started;
 
     const peek = await other.request(`${SECURITY}/totp`);
@@ -149,12 +156,9 @@ describe.each(STORE_KINDS)('dashboard security page (%s store)', (storeKind) => 
   });
 
   test('a dashboard session signed in with the password alone ends once the account has a second factor; the session that enrolled it stays', async () => {
-    const customer = await createCustomer(server, { totp: false });
-    const owner = await signedIn(customer);
-    // Signed in before the factor existed: say whoever phished the password, which is why the owner adds one.
-    const other = await signedIn(customer);
-    const started = await startTotpEnrollment(owner, customer);
-    const { secret } = started;
+    // The other session signed in before the factor existed: say whoever phished the password, which is why the owner adds one.
+    const started = await enrollmentBesideAnotherSession();
+    const { customer, owner, other, secret } = started;
     let { page } = started;
     const otherPage = await other.request(SECURITY);
     page = await owner.submit(page, `${SECURITY}/totp/confirm`, { code: await totpCode(secret) });
