@@ -126,6 +126,11 @@ export async function createApplication(config: Config, rawStore: Store, logger:
   });
   const jwtRevocations = new JwtRevocationList(store, longestSignedTokenLifetime(config));
   const revocation = new BulkRevocation(store, jwtRevocations);
+  // A phished password's tokens end when the owner enrolls an authenticator: refresh tokens were refused from
+  // then on already (assertSignInStillSuffices), but access tokens lived out their ACCESS_TOKEN_TTL.
+  mfa.onFirstFactor(async (accountId) => {
+    await revocation.revokeAccountAccessAndRefreshTokens(accountId);
+  });
 
   const clientCache = new ClientCache(config.clientCache);
   const sessionDevices = new SessionDevices(store, config.sessionLastSeenIntervalSeconds);

@@ -76,6 +76,7 @@ export class MfaService {
   readonly #emailEnabled: boolean;
   readonly #emailCodeBudget: FixedWindowRateLimiter;
   #onDeliveryFailure: (error: unknown) => void = () => undefined;
+  #onFirstFactor: (accountId: string) => Promise<void> = async () => undefined;
   readonly #notify: SecurityNotify;
 
   constructor(
@@ -117,6 +118,14 @@ export class MfaService {
   /** Where delivery failures are reported (the app logs them, without the message body). */
   onDeliveryFailure(listener: (error: unknown) => void): void {
     this.#onDeliveryFailure = listener;
+  }
+
+  /**
+   * Called once an account without a second factor has one: everything it holds was issued to a password-only
+   * sign-in, which the account's policy (secondFactorNeeded) no longer accepts.
+   */
+  onFirstFactor(listener: (accountId: string) => Promise<void>): void {
+    this.#onFirstFactor = listener;
   }
 
   get #factorsCollection() {
@@ -262,7 +271,10 @@ export class MfaService {
   }
 
   async confirmTotp(accountId: string, code: string, startedBy: string, clock: TotpClock = {}): Promise<boolean> {
-    return this.totp.confirm(accountId, code, startedBy, clock);
+    const hadFactor = await this.isEnrolled(accountId);
+    if (!(await this.totp.confirm(accountId, code, startedBy, clock))) return false;
+    if (!hadFactor) await this.#onFirstFactor(accountId);
+    return true;
   }
 
   async removeTotp(accountId: string): Promise<void> {

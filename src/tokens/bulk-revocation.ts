@@ -31,6 +31,16 @@ export class BulkRevocation {
   }
 
   /**
+   * Every access and refresh token of a user, at every client, leaving grants, codes in flight and sign-in
+   * sessions alone: for an account that just enrolled its first second factor, whose tokens all came from
+   * password-only sign-ins. A sign-in in progress (enrolling as part of it) goes on to tokens of its own.
+   */
+  async revokeAccountAccessAndRefreshTokens(accountId: string): Promise<BulkRevocationResult> {
+    await this.jwts.revokeAccountJwts(accountId);
+    return this.#deleteFrom(['AccessToken', 'RefreshToken'], { accountId });
+  }
+
+  /**
    * Every token of one grant. JWTs carry their grant id and introspection requires the grant to exist,
    * so deleting the grant reaches them too.
    */

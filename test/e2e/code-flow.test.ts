@@ -307,6 +307,9 @@ describe('authorization code + PKCE through our pages, in Chromium', () => {
 
   test('forced enrollment: acr_values asks for MFA, the person without a factor enrolls TOTP and gets recovery codes', async () => {
     const person = await newPerson({ totp: false });
+    // What the password alone got before: it ends when the account enrolls its first factor.
+    const passwordOnly = await oidc.genericGrantRequest(confidentialClient, 'password', { username: person.email, password: PASSWORD, scope: 'api:read' });
+    expect((await oidc.tokenIntrospection(confidentialClient, passwordOnly.access_token)).active).toBe(true);
     const watched = await openPage();
     const { page } = watched;
     const checks = await startAuthorization(publicClient, page, { acr_values: 'urn:authtoken:acr:mfa' });
@@ -330,6 +333,9 @@ describe('authorization code + PKCE through our pages, in Chromium', () => {
     const tokens = await finishAtCallback(publicClient, page, checks);
     expect(tokens.claims()?.acr).toBe('urn:authtoken:acr:mfa');
     expect(await server.application.mfa.methodsFor(person.customerId)).toContain('totp');
+    // The enrolling sign-in's own token works; the password-only one from before does not.
+    expect((await oidc.fetchUserInfo(publicClient, tokens.access_token, person.customerId)).sub).toBe(person.customerId);
+    expect((await oidc.tokenIntrospection(confidentialClient, passwordOnly.access_token)).active).toBe(false);
     expect(watched.problems).toEqual([]);
     await watched.context.close();
   });

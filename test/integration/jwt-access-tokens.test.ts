@@ -4,6 +4,7 @@ import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, SignJW
 
 import { collectionName } from '../../src/provider/index.js';
 import { issueAuthorizationCode } from '../support/authorization-code.js';
+import { totpCode } from '../support/dashboard.js';
 import { grantRefreshTokenForUser } from '../support/grants.js';
 import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
 
@@ -432,6 +433,31 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
       expect((await introspect(other.accessToken, webApp)).body.active).toBe(true);
       await nextSecond();
       expect((await introspect((await signIn(user)).accessToken, webApp)).body.active).toBe(true);
+    });
+
+    test("enrolling a first authenticator app ends the account's JWTs and refresh tokens at every client, not its grants", async () => {
+      const user = await newUser();
+      const bystander = await newUser();
+      const atWebApp = await signIn(user);
+      const atDemo = await signIn(user, DEMO);
+      const other = await signIn(bystander);
+      const { secret } = await server.application.mfa.totp.enroll(user.customerId, user.email, 'test');
+      expect(await server.application.mfa.confirmTotp(user.customerId, await totpCode(secret), 'test')).toBe(true);
+
+      // All of them came from password-only sign-ins: a phished password's tokens end with the enrollment.
+      expect((await introspect(atWebApp.accessToken, webApp)).body).toEqual({ active: false });
+      expect((await introspect(atDemo.accessToken, DEMO)).body).toEqual({ active: false });
+      expect((await refresh(atWebApp.refreshToken)).body.error).toBe('invalid_grant');
+      expect((await introspect(other.accessToken, webApp)).body.active).toBe(true);
+      const grants = await server.application.store.collection(collectionName('Grant')).count({ accountId: user.customerId });
+      expect(grants).toBeGreaterThan(0);
+
+      // Confirming an authenticator while the account has a factor revokes nothing: its tokens needed the code.
+      await nextSecond();
+      const withCode = await signIn(user, webApp, { otp: await totpCode(secret, 1) });
+      const replacement = await server.application.mfa.totp.enroll(user.customerId, user.email, 'test');
+      expect(await server.application.mfa.confirmTotp(user.customerId, await totpCode(replacement.secret), 'test')).toBe(true);
+      expect((await introspect(withCode.accessToken, webApp)).body).toMatchObject({ active: true, amr: ['pwd', 'otp', 'mfa'] });
     });
   });
 
