@@ -51,7 +51,7 @@ const userAction = (summary: string) => ({
   parameters: [customerIdParameter],
   post: { summary, responses: { '200': { description: 'the user after the change', ...json('User') }, '404': error('no such user'), ...common } },
 });
-const common = { '401': error('missing or wrong admin token') };
+const common = { '401': error('no admin token (unauthorized, a bare Bearer challenge) or a wrong one (invalid_token)') };
 
 /** The OpenAPI 3.1 description of the admin API, served at /openapi.json. */
 export function adminOpenApiDocument(): JsonSchema {
@@ -59,7 +59,7 @@ export function adminOpenApiDocument(): JsonSchema {
     openapi: '3.1.0',
     info: { title: 'authtoken-server admin API', version: '1' },
     components: {
-      securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'the ADMIN_TOKEN value' } },
+      securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'the ADMIN_TOKEN value; an Authorization header other than Bearer and one token is 400 invalid_request' } },
       schemas: {
         CreateClientRequest: component(createClientRequest, 'input'),
         UpdateClientRequest: component(updateClientRequest, 'input'),

@@ -1,4 +1,5 @@
 import { adminRequest, TEST_ADMIN_TOKEN } from '../support/admin.js';
+import { requestWithHeaderLines } from '../support/host-request.js';
 import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
 
 type Json = Record<string, unknown>;
@@ -20,18 +21,53 @@ describe.each(STORE_KINDS)('admin API on the %s store', (storeKind) => {
     postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope }, { id, secret });
 
   describe('authentication', () => {
-    test('no token is 401 with a Bearer challenge', async () => {
-      const response = await admin('GET', '/clients', { token: null });
-      expect(response.status).toBe(401);
-      expect(response.headers.get('www-authenticate')).toMatch(/^Bearer /);
-      expect(response.body).toMatchObject({ error: 'unauthorized' });
+    // RFC 6750 3.1: no credentials, a bare challenge; a token that is not the admin token, invalid_token; a header
+    // that is not `Bearer <token>`, invalid_request. Each answer says Cache-Control: no-store.
+    const CHALLENGE = 'Bearer realm="authtoken-admin"';
+    const refusalOf = (response: { status: number; body: unknown; headers: Headers }) => ({
+      status: response.status,
+      error: (response.body as Json).error,
+      challenge: response.headers.get('www-authenticate'),
+      cacheControl: response.headers.get('cache-control'),
     });
 
-    test('a wrong token is 401, including one differing only in its last character', async () => {
-      expect((await admin('GET', '/clients', { token: 'x'.repeat(40) })).status).toBe(401);
+    test('no token is 401 with a bare Bearer challenge: no error code', async () => {
+      for (const headers of [{}, { authorization: '' }] as Record<string, string>[]) {
+        const response = await admin('GET', '/clients', { token: null, headers });
+        expect(refusalOf(response)).toEqual({ status: 401, error: 'unauthorized', challenge: CHALLENGE, cacheControl: 'no-store' });
+      }
+    });
+
+    test('a wrong token is 401 invalid_token, including one differing only in its last character', async () => {
       const almost = TEST_ADMIN_TOKEN.slice(0, -1) + (TEST_ADMIN_TOKEN.endsWith('A') ? 'B' : 'A');
-      expect((await admin('GET', '/clients', { token: almost })).status).toBe(401);
-      expect((await admin('POST', '/clients', { token: almost, body: { name: 'x', grant_types: ['client_credentials'] } })).status).toBe(401);
+      const invalidToken = { status: 401, error: 'invalid_token', challenge: expect.stringMatching(/^Bearer realm="authtoken-admin", error="invalid_token"(, error_description="[^"\\]*")?$/), cacheControl: 'no-store' };
+      for (const token of ['x'.repeat(40), almost, 'not!base64#token']) {
+        expect({ token, ...refusalOf(await admin('GET', '/clients', { token })) }).toEqual({ token, ...invalidToken });
+      }
+      const create = await admin('POST', '/clients', { token: almost, body: { name: 'x', grant_types: ['client_credentials'] } });
+      expect(refusalOf(create)).toEqual(invalidToken);
+    });
+
+    test('a malformed Authorization header is 400 invalid_request: no token, two tokens, another scheme, two header lines', async () => {
+      const invalidRequest = { status: 400, error: 'invalid_request', challenge: expect.stringMatching(/^Bearer realm="authtoken-admin", error="invalid_request"(, error_description="[^"\\]*")?$/), cacheControl: 'no-store' };
+      const basic = `Basic ${Buffer.from(`admin:${TEST_ADMIN_TOKEN}`).toString('base64')}`;
+      for (const authorization of ['Bearer', 'Bearer   ', `Bearer ${TEST_ADMIN_TOKEN} ${TEST_ADMIN_TOKEN}`, `Bearer${TEST_ADMIN_TOKEN}`, basic, `Token ${TEST_ADMIN_TOKEN}`]) {
+        const response = await admin('GET', '/clients', { token: null, headers: { authorization } });
+        expect({ authorization, ...refusalOf(response) }).toEqual({ authorization, ...invalidRequest });
+      }
+      // Node serves the first of two lines; a proxy in front may have checked the other.
+      const twoLines = await requestWithHeaderLines(adminUrl, '/clients', ['authorization', `Bearer ${TEST_ADMIN_TOKEN}`, 'authorization', 'Bearer another-token']);
+      expect({ status: twoLines.status, error: (twoLines.body as Json).error, challenge: twoLines.headers['www-authenticate'] }).toEqual({
+        status: 400,
+        error: 'invalid_request',
+        challenge: expect.stringMatching(/^Bearer realm="authtoken-admin", error="invalid_request"/),
+      });
+    });
+
+    test('the admin token is taken with the scheme in any case and more than one space before it', async () => {
+      for (const authorization of [`bearer ${TEST_ADMIN_TOKEN}`, `BEARER  ${TEST_ADMIN_TOKEN}`]) {
+        expect({ authorization, status: (await admin('GET', '/clients', { token: null, headers: { authorization } })).status }).toEqual({ authorization, status: 200 });
+      }
     });
 
     test('the admin API is not reachable on the public port', async () => {

@@ -250,7 +250,11 @@ describe('the authtoken CLI against a running server', () => {
 
     const wrongToken = await cli(['client', 'list'], { AUTHTOKEN_ADMIN_TOKEN: 'w'.repeat(40) });
     expect(wrongToken.code).toBe(1);
-    expect(wrongToken.stderr).toBe('authtoken: unauthorized: a valid admin bearer token is required\n');
+    expect(wrongToken.stderr).toBe("authtoken: invalid_token: the bearer token is not this server's ADMIN_TOKEN\n");
+    // A token with a space cannot be sent as one bearer token: the API refuses the header, and says how it must be.
+    const spacedToken = await cli(['client', 'list'], { AUTHTOKEN_ADMIN_TOKEN: `${'w'.repeat(20)} ${'w'.repeat(20)}` });
+    expect(spacedToken.code).toBe(1);
+    expect(spacedToken.stderr).toBe('authtoken: invalid_request: the Authorization header must be Bearer, a space and the admin token\n');
 
     const invalid = await cli(['client', 'create', '--name', 'Bad', '--grant', 'client_credentials', '--scope', 'api:nope']);
     expect(invalid.code).toBe(1);

@@ -1,4 +1,4 @@
-import { request } from 'node:http';
+import { request, type OutgoingHttpHeaders } from 'node:http';
 
 export interface HostAnswer {
   status: number;
@@ -17,15 +17,27 @@ export function requestWithHost(
   path: string,
   options: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {},
 ): Promise<HostAnswer> {
-  const url = new URL(path, baseUrl);
   const body = options.form ? new URLSearchParams(options.form).toString() : undefined;
-  const headers: Record<string, string | number> = { host, ...options.headers };
+  const headers: OutgoingHttpHeaders = { host, ...options.headers };
   if (body !== undefined) {
     headers['content-type'] = 'application/x-www-form-urlencoded';
     headers['content-length'] = Buffer.byteLength(body);
   }
+  return send(new URL(path, baseUrl), options.method ?? (body === undefined ? 'GET' : 'POST'), headers, body);
+}
+
+/**
+ * A GET over node:http with raw header lines (name, value, name, value...), so one header can be sent on two
+ * lines, which fetch would join into one.
+ */
+export function requestWithHeaderLines(baseUrl: string, path: string, lines: string[]): Promise<HostAnswer> {
+  const url = new URL(path, baseUrl);
+  return send(url, 'GET', [...lines, 'host', url.host], undefined);
+}
+
+function send(url: URL, method: string, headers: OutgoingHttpHeaders | string[], body: string | undefined): Promise<HostAnswer> {
   return new Promise((resolve, reject) => {
-    const outgoing = request(url, { method: options.method ?? (body === undefined ? 'GET' : 'POST'), headers }, (response) => {
+    const outgoing = request(url, { method, headers }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () => {
