@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { request, type Server } from 'node:http';
+import type { Server } from 'node:http';
 
 import { createProtectedApi } from '../../examples/protected-api/app.js';
 import { requireAuthToken, type ResourceServerOptions } from '../../src/resource-server/index.js';
+import { requestWithHeaderLines } from '../support/host-request.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -34,15 +35,9 @@ async function startExampleApi(server: TestServer, credentials: { clientId: stri
       return { status: response.status, body: (await response.json()) as Record<string, unknown>, challenge: response.headers.get('www-authenticate') };
     },
     /** With raw header lines (node:http), so one header can be sent twice, which fetch would merge. */
-    getWithHeaderLines(path: string, lines: string[]): Promise<{ status: number; challenge: string | undefined }> {
-      return new Promise((resolve, reject) => {
-        const outgoing = request(`${baseUrl}${path}`, { headers: [...lines, 'host', new URL(baseUrl).host] }, (response) => {
-          response.resume();
-          response.on('end', () => resolve({ status: response.statusCode ?? 0, challenge: response.headers['www-authenticate'] }));
-        });
-        outgoing.on('error', reject);
-        outgoing.end();
-      });
+    async getWithHeaderLines(path: string, lines: string[]): Promise<{ status: number; challenge: string | string[] | undefined }> {
+      const answer = await requestWithHeaderLines(baseUrl, path, lines);
+      return { status: answer.status, challenge: answer.headers['www-authenticate'] };
     },
     close: () => new Promise<void>((resolve) => listening.close(() => resolve())),
   };
