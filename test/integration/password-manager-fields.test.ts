@@ -31,12 +31,36 @@ function accountsNamedByPasswordForms(page: PageResponse): Array<{ action: strin
     });
 }
 
+/** The value of one attribute of an element's markup, or '-' when it has none. */
+const attributeOf = (element: string, name: string) => new RegExp(`\\s${name}="([^"]*)"`).exec(element)?.[1] ?? '-';
+
 /**
- * Password managers: a form that asks for a password without a username field says which account the
+ * Each form of the page that asks for a password, with what its text fields say they hold, as
+ * `name type autocomplete`: the account's identifier `username`, a password being chosen `new-password`, the
+ * one the account has `current-password`, a code `one-time-code` (HTML's autofill field names).
+ */
+function autofillOfPasswordForms(page: PageResponse): Array<{ action: string; fields: string[] }> {
+  return formsOf(page.html)
+    .filter((form) => /type="password"/.test(form.html))
+    .map((form) => ({
+      action: form.action,
+      fields: [...form.html.matchAll(/<input\b[^>]*>/g)]
+        .map((match) => match[0])
+        .filter((input) => !['hidden', 'checkbox', 'radio', 'submit'].includes(attributeOf(input, 'type')))
+        .map((input) => `${attributeOf(input, 'name')} ${attributeOf(input, 'type')} ${attributeOf(input, 'autocomplete')}`),
+    }));
+}
+
+/** What the dashboard's re-authentication asks for: the account, its password, and a code when it has a second factor. */
+const REAUTH_FIELDS = ['username text username', 'password password current-password', 'code text one-time-code'];
+
+/**
+ * Password managers: every form that asks for or chooses a password says what each field holds (see
+ * autofillOfPasswordForms). One that asks for a password without a username field says which account the
  * password belongs to, with the email of the account the page is about (the emailed link's, the signed-in
  * one's) and never another. The server takes the account from the link or the session, not from that field.
  */
-describe('forms asking for a password alone name the account for password managers', () => {
+describe('forms asking for a password say what each field holds, and name the account for password managers', () => {
   let server: TestServer;
   const mailbox = new TestMailbox();
   beforeAll(async () => {
@@ -58,12 +82,26 @@ describe('forms asking for a password alone name the account for password manage
     return browser.follow(String(link));
   }
 
+  test('sign-in and sign-up: the sign-in name is the username, the sign-up email too (still an email field); passwords current and new', async () => {
+    const signIn = await new PageClient(server.baseUrl).follow('/dashboard');
+    expect(autofillOfPasswordForms(signIn)).toEqual([{ action: expect.stringMatching(/^\/interaction\/[^/]+\/login$/), fields: ['username text username', 'password password current-password'] }]);
+    // The address given at sign-up is the name the account signs in with: password managers save it as the username.
+    const browser = new PageClient(server.baseUrl);
+    const signUp = await browser.request('/dashboard/signup');
+    expect(autofillOfPasswordForms(signUp)).toEqual([{ action: '/dashboard/signup', fields: ['email email username', 'password password new-password'] }]);
+    // As it is after a refusal, which shows the form again.
+    const refused = await browser.submit(signUp, '/dashboard/signup', { email: 'not-an-address', password: NEW_PASSWORD });
+    expect(refused.status).toBe(400);
+    expect(autofillOfPasswordForms(refused)).toEqual([{ action: '/dashboard/signup', fields: ['email email username', 'password password new-password'] }]);
+  });
+
   test('password reset: the link\u2019s account, before and after a refusal; the field changes nothing', async () => {
     const customer = await createCustomer(server, { totp: false });
     const other = await createCustomer(server, { totp: false });
     const browser = new PageClient(server.baseUrl);
     const page = await resetPage(browser, customer);
     expect(accountsNamedByPasswordForms(page)).toEqual([{ action: '/account/reset', username: customer.email }]);
+    expect(autofillOfPasswordForms(page)).toEqual([{ action: '/account/reset', fields: ['username text username', 'password password new-password'] }]);
     const token = String(formWith(page.html, 'Save the new password').fields.token);
 
     const refused = await browser.submit(page, '/account/reset', { token, password: 'password' });
@@ -91,6 +129,8 @@ describe('forms asking for a password alone name the account for password manage
     const link = /(http:\/\/\S+\/dashboard\/verify-email\?token=[A-Za-z0-9_-]+)/.exec((await mailbox.nextMessageTo(email, before)).text)?.[1];
     const page = await browser.request(String(link));
     expect(accountsNamedByPasswordForms(page)).toEqual([{ action: '/dashboard/verify-email', username: email }]);
+    // The password chosen at sign-up, asked again: the account's current one.
+    expect(autofillOfPasswordForms(page)).toEqual([{ action: '/dashboard/verify-email', fields: ['username text username', 'password password current-password'] }]);
     const token = String(new URL(String(link)).searchParams.get('token'));
 
     const wrong = await browser.submit(page, '/dashboard/verify-email', { token, password: 'not the sign-up password' });
@@ -112,8 +152,13 @@ describe('forms asking for a password alone name the account for password manage
     expect(accountsNamedByPasswordForms(security)).toEqual(
       ['/dashboard/security/totp/remove', '/dashboard/security/totp', '/dashboard/security/recovery-codes', '/dashboard/security/password'].map((action) => ({ action, username: customer.email })),
     );
+    expect(autofillOfPasswordForms(security)).toEqual([
+      ...['/dashboard/security/totp/remove', '/dashboard/security/totp', '/dashboard/security/recovery-codes'].map((action) => ({ action, fields: REAUTH_FIELDS })),
+      { action: '/dashboard/security/password', fields: ['username text username', 'current_password password current-password', 'new_password password new-password'] },
+    ]);
     const credentials = await client.follow('/dashboard/credentials');
     expect(accountsNamedByPasswordForms(credentials)).toEqual([{ action: '/dashboard/credentials', username: customer.email }]);
+    expect(autofillOfPasswordForms(credentials)).toEqual([{ action: '/dashboard/credentials', fields: ['name text off', ...REAUTH_FIELDS] }]);
 
     const created = await client.follow('/dashboard/credentials', {
       form: { ...formWith(credentials.html, 'Create credential').fields, name: 'Reports', scope: 'api:read', password: customer.password },
@@ -125,6 +170,7 @@ describe('forms asking for a password alone name the account for password manage
     const rotate = formsOf(list.html).find((form) => form.action.endsWith('/rotate'));
     const confirm = await fresh.follow(String(rotate?.action), { form: rotate?.fields ?? {} });
     expect(accountsNamedByPasswordForms(confirm)).toEqual([{ action: String(rotate?.action), username: customer.email }]);
+    expect(autofillOfPasswordForms(confirm)).toEqual([{ action: String(rotate?.action), fields: REAUTH_FIELDS }]);
 
     // Changing the password with another account's address in the field changes the signed-in account's.
     const changed = await fresh.follow('/dashboard/security/password', {
