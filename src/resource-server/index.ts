@@ -98,7 +98,7 @@ export function requireAuthToken(options: ResourceServerOptions): Middleware {
   const server = new AuthorizationServer(options.issuer, options.introspection);
   const cache = new ExpiringCache<IntrospectionAnswer>(options.cacheSize ?? 10_000);
   const boundMs = (options.revocationCheckSeconds ?? 30) * 1000;
-  const realm = options.realm ?? 'authtoken';
+  const realm = checkedRealm(options.realm ?? 'authtoken');
   const requiredScopes = options.scopes ?? [];
   const requiredRoles = options.roles ?? [];
   const proofPolicy = dpopPolicy(options.dpop);
@@ -281,6 +281,18 @@ function dpopPolicy(options: DpopOptions | undefined): ProofPolicy {
 function requiredAudience(value: unknown): string {
   if (typeof value !== 'string' || value.trim() === '') {
     throw new TypeError("audience is required: this API's resource indicator, which every token it accepts must name");
+  }
+  return value;
+}
+
+/**
+ * The realm goes into WWW-Authenticate as a quoted string (RFC 9110 11.6.1): a quote, a backslash or a control
+ * character would end it early or make the header invalid, and every challenge would then be unreadable.
+ */
+function checkedRealm(value: unknown): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what this refuses
+  if (typeof value !== 'string' || value === '' || /["\\\x00-\x1f\x7f]/.test(value)) {
+    throw new TypeError('realm must be non-empty printable text without quotes or backslashes');
   }
   return value;
 }

@@ -218,4 +218,12 @@ describe('the resource-server middleware without an audience', () => {
     expect(() => requireAuthToken(withoutAudience as unknown as ResourceServerOptions)).toThrow(/audience is required/);
     expect(() => requireAuthToken({ ...withoutAudience, audience: ' ' })).toThrow(/audience is required/);
   });
+
+  test('refuses a realm that would break its WWW-Authenticate challenge', () => {
+    const options = { issuer: 'http://127.0.0.1:1', audience: 'https://api.example', introspection: { clientId: 'api', clientSecret: 'secret' } };
+    for (const realm of ['my "api"', 'back\\slash', 'line\nbreak', '']) {
+      expect(() => requireAuthToken({ ...options, realm })).toThrow(/realm must be/);
+    }
+    expect(() => requireAuthToken({ ...options, realm: 'Example API (v2)' })).not.toThrow();
+  });
 });
