@@ -7,8 +7,15 @@ import { renderErrorPage } from './error-page.js';
 import { underPathPrefixes } from './path-prefixes.js';
 import type { StoreOutages } from './store-outages.js';
 
-/** Request bodies larger than this are refused before they are read. */
-export const MAX_BODY_BYTES = 64 * 1024;
+/**
+ * Request bodies larger than this are refused before they are read. oidc-provider reads the bodies of its own
+ * endpoints (/token, introspection, revocation) with a fixed limit of 56 KiB (lib/shared/selective_body.js) and
+ * answers a larger one with a bare 400 "failed to parse the request body": one limit at its size lets every
+ * body too large get the same 413 here first.
+ */
+export const MAX_BODY_BYTES = 56 * 1024;
+
+const BODY_TOO_LARGE = 'the request body is too large';
 
 /** Paths serving people (HTML); everything else speaks RFC 6749 JSON, but for the compatibility API. */
 const PAGE_PREFIXES = ['/interaction', '/dashboard', '/auth', '/session', '/account'];
@@ -73,7 +80,7 @@ export function errorBoundary(logger: Logger, outages: StoreOutages) {
   return async function handleErrors(ctx: Context, next: Next): Promise<void> {
     const declaredLength = Number(ctx.get('content-length') || 0);
     if (declaredLength > MAX_BODY_BYTES) {
-      respondWithError(ctx, 413, 'invalid_request', `request body exceeds ${MAX_BODY_BYTES} bytes`);
+      respondWithError(ctx, 413, 'invalid_request', `${BODY_TOO_LARGE} (the limit is ${MAX_BODY_BYTES} bytes)`);
       ctx.set('Connection', 'close');
       return;
     }
@@ -95,8 +102,11 @@ export function errorBoundary(logger: Logger, outages: StoreOutages) {
         return;
       }
       if (isHttpError(error) && error.status < 500) {
-        const code = error.status === 413 ? 'invalid_request' : error.status === 404 ? 'not_found' : 'invalid_request';
-        respondWithError(ctx, error.status, code, error.expose ? error.message : 'the request is invalid');
+        const code = error.status === 404 ? 'not_found' : 'invalid_request';
+        // A body parser's own limit (a chunked body has no Content-Length to refuse it by above; pages take
+        // smaller forms): the same words, without a number that would not be this route's.
+        const description = error.status === 413 ? BODY_TOO_LARGE : error.expose ? error.message : 'the request is invalid';
+        respondWithError(ctx, error.status, code, description);
         return;
       }
       logger.error({ err: error, path: ctx.path, method: ctx.method }, 'unhandled error');

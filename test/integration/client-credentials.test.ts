@@ -75,7 +75,7 @@ describe.each(STORE_KINDS)('client credentials on the %s store', (storeKind) => 
     expect(await response.json()).toMatchObject({ error: 'invalid_request' });
   });
 
-  test('a body over 64 KiB is 413 JSON, never 500', async () => {
+  test('a body over the 56 KiB limit is 413 JSON, never 500', async () => {
     const response = await fetch(`${server.baseUrl}/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -83,6 +83,19 @@ describe.each(STORE_KINDS)('client credentials on the %s store', (storeKind) => 
     });
     expect(response.status).toBe(413);
     expect(await response.json()).toMatchObject({ error: 'invalid_request' });
+  });
+
+  // oidc-provider parses its endpoints' bodies itself, with a fixed limit of 56 KiB; a body between that and our
+  // limit was its bare 400 "failed to parse the request body", not the answer any other body too large gets.
+  test.each(['/token', '/token/introspection', '/token/revocation'])('a 60 KiB body at %s is the same 413 JSON as any body too large', async (path) => {
+    const response = await fetch(`${server.baseUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `grant_type=client_credentials&token=x&padding=${'a'.repeat(60 * 1024)}`,
+    });
+    expect(response.status).toBe(413);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(await response.json()).toEqual({ error: 'invalid_request', error_description: expect.stringMatching(/body is too large/) });
   });
 
   test('a chunked body over the limit (no content-length) is a 4xx JSON, never 500', async () => {

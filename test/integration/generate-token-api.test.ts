@@ -122,7 +122,7 @@ describe.each(STORE_KINDS)('Generate Token API on the %s store', (storeKind) => 
     ['JSON that is not an object', { 'content-type': 'application/json' }, 'null', 400],
     ['bytes that do not match their Content-Encoding', { 'content-type': 'application/json', 'content-encoding': 'gzip' }, '{}', 400],
     ['an unknown Content-Encoding', { 'content-type': 'application/json', 'content-encoding': 'zstd-ish' }, '{}', 415],
-    ['a body over 64 KiB', { 'content-type': 'application/json' }, JSON.stringify({ scope: 'x'.repeat(70 * 1024) }), 413],
+    ['a body over the 56 KiB limit', { 'content-type': 'application/json' }, JSON.stringify({ scope: 'x'.repeat(70 * 1024) }), 413],
   ])('%s is answered in the API envelope, {status, message}', async (_label, headers, body, status) => {
     const response = await fetch(`${server.baseUrl}${PATH}`, { method: 'POST', headers, body });
     expect(response.status).toBe(status);
