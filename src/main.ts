@@ -1,8 +1,9 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
 import { startAdminServer } from './admin/index.js';
 import { createApplication, type Application } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config/index.js';
+import { createHttpServer } from './http/http-server.js';
 import { createLogger, type Logger } from './log/index.js';
 import { seedDemoData } from './seed/index.js';
 import { createStore, StoreUnavailableError, type Store } from './store/index.js';
@@ -82,9 +83,7 @@ async function main(): Promise<void> {
   logger.info({ store: store.kind, expiry: store.expiryMode() }, 'store ready');
   const seed = await seedDemoData(config, application);
 
-  const server = createServer(application.app.callback());
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 20_000;
+  const server = createHttpServer(application.app.callback());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());

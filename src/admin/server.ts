@@ -1,7 +1,8 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 
 import type { Application } from '../app.js';
 import type { Config } from '../config/index.js';
+import { createHttpServer } from '../http/http-server.js';
 import type { Logger } from '../log/index.js';
 import { createAdminApp } from './app.js';
 
@@ -14,9 +15,7 @@ export async function startAdminServer(config: Config, application: Application,
     logger.warn('ADMIN_TOKEN is not set: the admin API and /metrics are not started');
     return undefined;
   }
-  const server = createServer(createAdminApp(config, application, config.admin.token, logger).callback());
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 20_000;
+  const server = createHttpServer(createAdminApp(config, application, config.admin.token, logger).callback());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.admin.port, config.admin.host, () => resolve());

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
 
 import { startAdminServer } from '../../src/admin/index.js';
 import { createApplication, type Application } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
+import { createHttpServer } from '../../src/http/http-server.js';
 import { createLogger } from '../../src/log/index.js';
 import { seedDemoData } from '../../src/seed/index.js';
 import { createStore, type Store } from '../../src/store/index.js';
@@ -70,7 +71,8 @@ export interface TestServerOptions {
  * issuer can name the port the OS gave us.
  */
 export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
-  const server: Server = createServer();
+  // The product's own server (its timeouts); the application joins it below.
+  const server: Server = createHttpServer();
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', () => resolve()));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
