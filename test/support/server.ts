@@ -71,7 +71,7 @@ export interface TestServerOptions {
  * issuer can name the port the OS gave us.
  */
 export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
-  // The product's own server (its timeouts); the application joins it below.
+  // The product's own server (timeouts, answers to requests that are not HTTP); the application joins it below.
   const server: Server = createHttpServer();
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', () => resolve()));
   const address = server.address();
