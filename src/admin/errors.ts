@@ -4,6 +4,7 @@ import { z } from 'zod';
 
 import { ClientValidationError } from '../clients/index.js';
 import type { Logger } from '../log/index.js';
+import { BODY_OVER_LIMIT } from '../http/errors.js';
 import { DuplicateKeyError, StoreUnavailableError } from '../store/index.js';
 import { clientFieldPath, fieldPath, providerMetadataRefusal } from './field-names.js';
 
@@ -67,7 +68,8 @@ export function adminErrorBoundary(logger: Logger) {
         answer = new AdminApiError(503, 'temporarily_unavailable', 'the database is unavailable, retry later');
       } else if (isClientHttpError(error)) {
         // Body parser and router refusals (malformed JSON, too large, 405): messages written for clients.
-        answer = new AdminApiError(error.status, error.status === 405 ? 'method_not_allowed' : 'invalid_request', error.expose ? error.message : 'the request is invalid');
+        const description = error.status === 413 ? BODY_OVER_LIMIT : error.expose ? error.message : 'the request is invalid';
+        answer = new AdminApiError(error.status, error.status === 405 ? 'method_not_allowed' : 'invalid_request', description);
       } else {
         logger.error({ err: error, path: ctx.path, method: ctx.method }, 'admin API error');
         answer = new AdminApiError(500, 'server_error', 'an unexpected error occurred');

@@ -16,6 +16,8 @@ import type { StoreOutages } from './store-outages.js';
 export const MAX_BODY_BYTES = 56 * 1024;
 
 const BODY_TOO_LARGE = 'the request body is too large';
+/** The 413's description where the limit is MAX_BODY_BYTES (the admin API's JSON parser shares it). */
+export const BODY_OVER_LIMIT = `${BODY_TOO_LARGE} (the limit is ${MAX_BODY_BYTES} bytes)`;
 
 /** Paths serving people (HTML); everything else speaks RFC 6749 JSON, but for the compatibility API. */
 const PAGE_PREFIXES = ['/interaction', '/dashboard', '/auth', '/session', '/account'];
@@ -80,7 +82,7 @@ export function errorBoundary(logger: Logger, outages: StoreOutages) {
   return async function handleErrors(ctx: Context, next: Next): Promise<void> {
     const declaredLength = Number(ctx.get('content-length') || 0);
     if (declaredLength > MAX_BODY_BYTES) {
-      respondWithError(ctx, 413, 'invalid_request', `${BODY_TOO_LARGE} (the limit is ${MAX_BODY_BYTES} bytes)`);
+      respondWithError(ctx, 413, 'invalid_request', BODY_OVER_LIMIT);
       ctx.set('Connection', 'close');
       return;
     }

@@ -1,3 +1,4 @@
+import { MAX_BODY_BYTES } from '../../src/http/errors.js';
 import { adminRequest, TEST_ADMIN_TOKEN } from '../support/admin.js';
 import { requestWithHeaderLines } from '../support/host-request.js';
 import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
@@ -237,6 +238,12 @@ describe.each(STORE_KINDS)('admin API on the %s store', (storeKind) => {
       const response = await admin('POST', '/clients', { body: '{"name": ' });
       expect(response.status).toBe(400);
       expect(response.body).toMatchObject({ error: 'invalid_request' });
+    });
+
+    test('a body over the limit is 413 saying so, as on the public port', async () => {
+      const response = await admin('POST', '/clients', { body: { name: 'x'.repeat(MAX_BODY_BYTES) } });
+      expect(response.status).toBe(413);
+      expect(response.body).toEqual({ error: 'invalid_request', error_description: `the request body is too large (the limit is ${MAX_BODY_BYTES} bytes)` });
     });
 
     test('a body whose Content-Encoding does not match its bytes is 400, not 500', async () => {
