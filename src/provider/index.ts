@@ -318,6 +318,7 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
   registerMfaOtpGrant(provider, userGrantDependencies);
   answerJwtAccessTokensAtTokenEndpoints(provider, jwtAccessTokens);
   limitJwksCaching(provider, config.signingKeys.jwksCacheMaxAgeSeconds);
+  keepRevocationAnswersUncached(provider);
   clientCache.install(provider);
   const mfaChallenge = mfaChallengeRoutes(provider, userGrantDependencies);
   const sources = [providerRouteMethods(provider), routerMethods(mfaChallenge)];
@@ -331,6 +332,18 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
 function limitJwksCaching(provider: Provider, maxAgeSeconds: number): void {
   afterProviderAnswers(provider, ['jwks'], (ctx) => {
     if (ctx.status === 200) ctx.set('cache-control', `public, max-age=${maxAgeSeconds}`);
+  });
+}
+
+/**
+ * Revocation answers say no-store, as the token and introspection endpoints' do: oidc-provider's revocation route
+ * alone sets no Cache-Control. RFC 7009 asks nothing of caches, but an answer about a credential (refused for
+ * another client's token, invalid_client) is nothing a cache should keep. Errors included: the route's own error
+ * handler has answered by the time this runs.
+ */
+function keepRevocationAnswersUncached(provider: Provider): void {
+  afterProviderAnswers(provider, ['revocation'], (ctx) => {
+    ctx.set('cache-control', 'no-store');
   });
 }
 

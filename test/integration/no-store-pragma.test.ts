@@ -6,6 +6,8 @@ import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '.
 /** What RFC 6749 5.1 asks of an answer carrying a token or a credential. */
 const NOT_CACHED = { cacheControl: 'no-store', pragma: 'no-cache' };
 const cachingOf = (headers: Headers) => ({ cacheControl: headers.get('cache-control'), pragma: headers.get('pragma') });
+/** An API whose AuthTokens are JWTs, which our own code answers for at revocation (jwt-token-endpoints.ts). */
+const JWT_API = 'https://reports.example/api';
 
 /**
  * RFC 6749 5.1: answers carrying tokens or credentials say `Cache-Control: no-store` and `Pragma: no-cache`.
@@ -14,7 +16,10 @@ const cachingOf = (headers: Headers) => ({ cacheControl: headers.get('cache-cont
 describe.each(STORE_KINDS)('no-store answers also carry Pragma: no-cache (%s store)', (storeKind) => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ store: storeKind, env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN } });
+    server = await startTestServer({
+      store: storeKind,
+      env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN, RESOURCE_SERVERS: JSON.stringify([{ identifier: JWT_API, scopes: ['api:read'], format: 'jwt' }]) },
+    });
   });
   afterAll(async () => {
     await server?.close();
@@ -43,6 +48,31 @@ describe.each(STORE_KINDS)('no-store answers also carry Pragma: no-cache (%s sto
     const generated = await postForm(`${server.baseUrl}${GENERATE_TOKEN_PATH}`, { customerId: '' });
     expect(generated.status).toBe(400);
     expect(cachingOf(generated.headers)).toEqual(NOT_CACHED);
+  });
+
+  // RFC 7009 asks nothing of caches, but an answer about a credential is kept by none, as at introspection;
+  // oidc-provider's revocation route, unlike its introspection route, set no Cache-Control at all.
+  test("revocation: its 200 for an opaque token and for a JWT, its refusal of another client's token, invalid_client", async () => {
+    const revocation = `${server.baseUrl}/token/revocation`;
+    const opaque = await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, DEMO);
+    const jwt = await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read', resource: JWT_API }, DEMO);
+    expect(String(jwt.body.access_token).split('.')).toHaveLength(3);
+    const other = await server.application.clients.create({ name: 'Other partner', grantTypes: ['client_credentials'], scopes: ['api:read'] });
+    const otherClient = { id: other.clientId, secret: String(other.clientSecret) };
+    const answers = {
+      opaque: await postForm(revocation, { token: String(opaque.body.access_token) }, DEMO),
+      jwt: await postForm(revocation, { token: String(jwt.body.access_token) }, DEMO),
+      othersOpaque: await postForm(revocation, { token: String((await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, otherClient)).body.access_token) }, DEMO),
+      othersJwt: await postForm(revocation, { token: String((await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read', resource: JWT_API }, otherClient)).body.access_token) }, DEMO),
+      badClient: await postForm(revocation, { token: 'anything' }, { id: DEMO.id, secret: 'not-the-secret' }),
+    };
+    expect(Object.fromEntries(Object.entries(answers).map(([name, answer]) => [name, { status: answer.status, ...cachingOf(answer.headers) }]))).toEqual({
+      opaque: { status: 200, ...NOT_CACHED },
+      jwt: { status: 200, ...NOT_CACHED },
+      othersOpaque: { status: 400, ...NOT_CACHED },
+      othersJwt: { status: 400, ...NOT_CACHED },
+      badClient: { status: 401, ...NOT_CACHED },
+    });
   });
 
   test('the admin API answer showing a new client secret', async () => {
