@@ -1,14 +1,18 @@
 import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 
 import { MFA_OTP_GRANT_TYPE } from '../../src/provider/index.js';
 import { adminRequest, TEST_ADMIN_TOKEN } from '../support/admin.js';
 import { buildProject } from '../support/build.js';
+import { createCustomer, totpCode } from '../support/dashboard.js';
+import { DEMO_APP_CALLBACK, demoAppAuthorizationUrl, followToDemoApp, submitToDemoApp } from '../support/demo-app.js';
+import { PageClient } from '../support/page-client.js';
 import { DEMO, postForm, startTestServer, TEST_MASTER_KEY, type TestServer } from '../support/server.js';
 
 /**
- * Runs every flow this build has (client credentials, introspection, revocation, the admin API, the CLI),
- * successes and failures, at the most verbose log level, collecting each secret it used; then no log
+ * Runs every flow this build has (client credentials, the password grant, the code flow through the sign-in
+ * pages, refresh, introspection, revocation, the admin API, the CLI), successes and failures, at the most verbose log level, collecting each secret it used; then no log
  * line may contain any of them.
  */
 describe('logs never contain a secret', () => {
@@ -67,6 +71,34 @@ describe('logs never contain a secret', () => {
     const mfaToken = keep((await postForm(tokenUrl, { grant_type: 'password', username: server.config.demo.userEmail, password: demoPassword }, DEMO)).body.mfa_token);
     expect((await postForm(tokenUrl, { grant_type: MFA_OTP_GRANT_TYPE, mfa_token: mfaToken, otp: '000000' }, DEMO)).status).toBe(400);
 
+    // The code flow through the pages (password, a wrong and then a right authenticator code, consent), the code
+    // with a wrong and then the right verifier, a refresh, the code and the spent refresh token replayed, revocation.
+    const person = await createCustomer(server, { totp: true });
+    keep(person.password);
+    const verifier = keep(randomBytes(32).toString('base64url'));
+    const browser = new PageClient(server.baseUrl);
+    const authorization = demoAppAuthorizationUrl(server.baseUrl, DEMO_APP_CALLBACK, {
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      scope: 'openid offline_access api:read',
+      prompt: 'consent',
+    });
+    const { page: login } = await followToDemoApp(browser, await browser.request(authorization));
+    const { page: secondFactor } = await submitToDemoApp(browser, login, /\/login$/, { username: person.email, password: person.password });
+    const { page: retry } = await submitToDemoApp(browser, secondFactor, /\/mfa$/, { method: 'totp', code: '000000' });
+    const verified = await submitToDemoApp(browser, retry, /\/mfa$/, { method: 'totp', code: await totpCode(person.totpSecret ?? '') });
+    const { callback } = verified.callback ? verified : await submitToDemoApp(browser, verified.page, /\/consent$/, { decision: 'allow' });
+    const exchange = { grant_type: 'authorization_code', client_id: 'demo-app', code: keep(callback?.searchParams.get('code')), redirect_uri: DEMO_APP_CALLBACK };
+    expect((await postForm(tokenUrl, { ...exchange, code_verifier: keep(randomBytes(32).toString('base64url')) })).status).toBe(400);
+    const codeTokens = (await postForm(tokenUrl, { ...exchange, code_verifier: verifier })).body;
+    for (const name of ['access_token', 'refresh_token', 'id_token']) keep(codeTokens[name]);
+    const refresh = { grant_type: 'refresh_token', client_id: 'demo-app', refresh_token: String(codeTokens.refresh_token) };
+    const refreshed = (await postForm(tokenUrl, refresh)).body;
+    keep(refreshed.access_token);
+    const rotatedRefreshToken = keep(refreshed.refresh_token);
+    expect((await postForm(tokenUrl, { ...exchange, code_verifier: verifier })).status).toBe(400);
+    expect((await postForm(tokenUrl, refresh)).status).toBe(400);
+    expect((await postForm(`${tokenUrl}/revocation`, { client_id: 'demo-app', token: rotatedRefreshToken })).status).toBe(200);
+
     // The CLI, as an operator runs it.
     const cliEnv = { PATH: process.env.PATH, HOME: process.env.HOME, AUTHTOKEN_ADMIN_URL: adminUrl, AUTHTOKEN_ADMIN_TOKEN: TEST_ADMIN_TOKEN };
     const cli = (args: string[]) => promisify(execFile)('node_modules/.bin/node', ['bin/authtoken.js', ...args], { env: cliEnv, timeout: 60_000 });
@@ -83,7 +115,7 @@ describe('logs never contain a secret', () => {
     });
 
     // The scan looked at the flows' own lines (one request line each at least).
-    for (const path of ['"/users"', '"/token"', '"/token/introspection"', '"/token/revocation"', '"/clients"', '"/tokens/introspect"', '"/tokens/revoke"']) {
+    for (const path of ['"/users"', '"/auth"', '"/token"', '"/token/introspection"', '"/token/revocation"', '"/clients"', '"/tokens/introspect"', '"/tokens/revoke"']) {
       expect({ path, logged: server.logs.text.includes(`"path":${path}`) }).toEqual({ path, logged: true });
     }
     const leaks = [...secrets].flatMap((secret) =>

@@ -4,8 +4,8 @@ import { generateSecret } from 'otplib';
 
 import { ACR_MFA } from '../../src/mfa/index.js';
 import { createCustomer, totpCode, type Customer } from '../support/dashboard.js';
-import { DEMO_APP_CALLBACK, demoAppAuthorizationUrl, followToDemoApp } from '../support/demo-app.js';
-import { csrfToken, formAction, PageClient, type PageResponse } from '../support/page-client.js';
+import { DEMO_APP_CALLBACK, demoAppAuthorizationUrl, followToDemoApp, submitToDemoApp } from '../support/demo-app.js';
+import { PageClient, type PageResponse } from '../support/page-client.js';
 import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
 
 /**
@@ -96,12 +96,6 @@ describe.each(STORE_KINDS)('password-only sign-ins made before a second factor w
     const claims = await postForm(`${server.baseUrl}/token/introspection`, { token: String(refreshed.body.access_token) }, DEMO);
     expect(claims.body.acr).toBe(ACR_MFA);
   });
-
-  /** Submits a form of the page and follows redirects only while they stay on the server. */
-  async function submitToDemoApp(client: PageClient, page: PageResponse, action: RegExp, fields: Record<string, string>) {
-    const target = formAction(page.html, action);
-    return followToDemoApp(client, await client.request(new URL(target, page.url).toString(), { form: { csrf: csrfToken(page.html, target), ...fields } }));
-  }
 
   /** Signs in to demo-app with the password alone (the account has no factor), through consent, to its code. */
   async function signInWithPasswordOnly(client: PageClient, customer: Customer): Promise<void> {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 
-import type { PageClient, PageResponse } from './page-client.js';
+import { csrfToken, formAction, type PageClient, type PageResponse } from './page-client.js';
 
 /** The seeded public client's redirect URI (the config default): nothing listens there in tests. */
 export const DEMO_APP_CALLBACK = 'http://localhost:8080/callback';
@@ -32,6 +32,17 @@ export async function followToDemoApp(client: PageClient, first: PageResponse): 
     page = await client.request(next.href);
   }
   return { page };
+}
+
+/** Submits a form of the page (with its CSRF token) and follows redirects only while they stay on the server. */
+export async function submitToDemoApp(
+  client: PageClient,
+  page: PageResponse,
+  action: RegExp,
+  fields: Record<string, string>,
+): Promise<{ page: PageResponse; callback?: URL }> {
+  const target = formAction(page.html, action);
+  return followToDemoApp(client, await client.request(new URL(target, page.url).toString(), { form: { csrf: csrfToken(page.html, target), ...fields } }));
 }
 
 /** Starts a demo-app authorization with this state and answers the login page it leads to. */
