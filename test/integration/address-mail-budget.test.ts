@@ -5,9 +5,8 @@ import { RATE_LIMITS_COLLECTION } from '../../src/http/rate-limit.js';
 import { windowWithSecondsLeft } from '../support/clock.js';
 import { createCustomer } from '../support/dashboard.js';
 import { PageClient } from '../support/page-client.js';
-import { startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { serverWithMailbox, STORE_KINDS } from '../support/server.js';
 import { waitFor } from '../support/wait-for.js';
-import { TestMailbox } from '../support/smtp.js';
 
 const PASSWORD = 'my own long sign-up passphrase';
 /** The sign-up email budget's window (MailboxBudget in src/dashboard/self-service-setup.ts). */
@@ -20,33 +19,24 @@ const SIGN_UP_BUDGET_SECONDS = 3600;
  * nothing is sent or made.
  */
 describe.each(STORE_KINDS)('per-address email budget (%s store)', (storeKind) => {
-  const mailbox = new TestMailbox();
-  let server: TestServer;
-  beforeAll(async () => {
-    await mailbox.start();
-    // The per-IP limits are off: every request here comes from 127.0.0.1, and the per-address budget is the subject.
-    server = await startTestServer({
-      store: storeKind,
-      env: { SMTP_URL: mailbox.url, RATE_LIMIT_SIGNUP: '0', RATE_LIMIT_PASSWORD_RESET: '0', RATE_LIMIT_EMAILS_PER_ADDRESS: '2' },
-    });
-  });
-  afterAll(async () => {
-    await server?.close();
-    await mailbox.stop();
+  // The per-IP limits are off: every request here comes from 127.0.0.1, and the per-address budget is the subject.
+  const running = serverWithMailbox({
+    store: storeKind,
+    env: { RATE_LIMIT_SIGNUP: '0', RATE_LIMIT_PASSWORD_RESET: '0', RATE_LIMIT_EMAILS_PER_ADDRESS: '2' },
   });
 
-  const mailsTo = (addresses: string[]) => mailbox.messages.filter((message) => addresses.some((address) => message.to.includes(address.toLowerCase())));
+  const mailsTo = (addresses: string[]) => running.mailbox.messages.filter((message) => addresses.some((address) => message.to.includes(address.toLowerCase())));
 
   /** What the reset budget counted for an account in its current window (0 when nothing yet). */
   async function resetBudgetHits(accountId: string): Promise<number> {
-    const windows = await server.store.collection<{ _id: string; hits?: number }>(RATE_LIMITS_COLLECTION).find({});
+    const windows = await running.server.store.collection<{ _id: string; hits?: number }>(RATE_LIMITS_COLLECTION).find({});
     const prefix = `emails-to:password-reset:${accountId}:`;
     return windows.filter((window) => String(window._id).startsWith(prefix)).reduce((sum, window) => sum + (window.hits ?? 0), 0);
   }
 
   /** The sign-up budget's counts hold no typed address in clear (they are under a keyed hash of the mailbox). */
   async function rateLimitKeys(): Promise<string[]> {
-    return (await server.store.collection<{ _id: string }>(RATE_LIMITS_COLLECTION).find({})).map((window) => String(window._id));
+    return (await running.server.store.collection<{ _id: string }>(RATE_LIMITS_COLLECTION).find({})).map((window) => String(window._id));
   }
 
   test('canonicalMailbox: case, +tags and Gmail dots name one mailbox; other domains keep their dots', () => {
@@ -58,7 +48,7 @@ describe.each(STORE_KINDS)('per-address email budget (%s store)', (storeKind) =>
   test('sign-ups naming one mailbox (case, +tag): past the budget the same page, but no email and no link', async () => {
     const base = `budget-${randomBytes(4).toString('hex')}`;
     const variants = [`${base}@example.com`, `${base.toUpperCase()}@Example.com`, `${base}+again@example.com`];
-    const client = new PageClient(server.baseUrl);
+    const client = new PageClient(running.server.baseUrl);
     const answers: string[] = [];
     // The budget's hour starts on the clock: three sign-ups straddling its start would find two budgets.
     await windowWithSecondsLeft(SIGN_UP_BUDGET_SECONDS, 15);
@@ -71,9 +61,9 @@ describe.each(STORE_KINDS)('per-address email budget (%s store)', (storeKind) =>
     expect(new Set(answers).size).toBe(1);
     // Each registration ends with its audit event, which says whether it emailed: wait for all three.
     const events = async () => {
-      const accounts = await Promise.all(variants.map((email) => server.application.accounts.findByEmail(email)));
+      const accounts = await Promise.all(variants.map((email) => running.server.application.accounts.findByEmail(email)));
       const ids = [...new Set(accounts.map((account) => account?.customerId).filter((id): id is string => id !== undefined))];
-      const lists = await Promise.all(ids.map((accountId) => server.application.audit.list({ accountId })));
+      const lists = await Promise.all(ids.map((accountId) => running.server.application.audit.list({ accountId })));
       return lists.flat().filter((event) => event.action === 'account.signed_up');
     };
     await waitFor(async () => (await events()).length === 3, 'three sign-ups recorded');
@@ -84,8 +74,8 @@ describe.each(STORE_KINDS)('per-address email budget (%s store)', (storeKind) =>
   });
 
   test('"forgot password" has its own budget, per account, spent only by requests that mail it; past it the live link is kept', async () => {
-    const customer = await createCustomer(server, { totp: false });
-    const browser = new PageClient(server.baseUrl);
+    const customer = await createCustomer(running.server, { totp: false });
+    const browser = new PageClient(running.server.baseUrl);
     const forgot = async (email: string) => {
       const page = await browser.follow('/account/forgot');
       expect((await browser.submit(page, '/account/forgot', { email })).status).toBe(200);
@@ -96,12 +86,12 @@ describe.each(STORE_KINDS)('per-address email budget (%s store)', (storeKind) =>
       await browser.submit(form, '/dashboard/signup', { email: customer.email, password: PASSWORD });
     }
     const signUpsRecorded = async () =>
-      (await server.application.audit.list({ accountId: customer.customerId, action: 'account.signup_existing_email' })).length;
+      (await running.server.application.audit.list({ accountId: customer.customerId, action: 'account.signup_existing_email' })).length;
     await waitFor(async () => (await signUpsRecorded()) === 3, 'the sign-up budget spent');
 
     // The reset budget's window (the link lifetime) starts on the clock: the owner's three requests straddling
     // its start would find two budgets, and the third would mail a link.
-    await windowWithSecondsLeft(server.config.passwordResetLinkTtlSeconds, 15);
+    await windowWithSecondsLeft(running.server.config.passwordResetLinkTtlSeconds, 15);
     await forgot(customer.email);
     await forgot(customer.email.toUpperCase());
     const resetMails = () => mailsTo([customer.email]).filter((message) => message.raw.includes('/account/reset?token'));
@@ -112,7 +102,7 @@ describe.each(STORE_KINDS)('per-address email budget (%s store)', (storeKind) =>
 
     // Another account in the same mailbox (owner+work@) has a budget of its own: spending it leaves the
     // owner's untouched. A variant with no account mails nothing and spends nothing.
-    const work = await server.application.accounts.create({ email: customer.email.replace('@', '+work@'), password: PASSWORD });
+    const work = await running.server.application.accounts.create({ email: customer.email.replace('@', '+work@'), password: PASSWORD });
     for (let request = 0; request < 3; request += 1) await forgot(work.email);
     await forgot(customer.email.replace('@', '+someone@'));
     await waitFor(async () => (await resetBudgetHits(work.customerId)) === 3, 'the other account\u2019s budget spent');
@@ -120,7 +110,7 @@ describe.each(STORE_KINDS)('per-address email budget (%s store)', (storeKind) =>
     // that, with the account); only the owner's three requests were counted.
     await forgot(customer.email);
     const refused = (line: string) => line.includes('email budget of the account is spent') && line.includes(customer.customerId);
-    await waitFor(() => server.logs.lines.some(refused), 'the third request to be refused');
+    await waitFor(() => running.server.logs.lines.some(refused), 'the third request to be refused');
     expect(await resetBudgetHits(customer.customerId)).toBe(3);
     // A third link would have replaced the second (one live reset link per account).
     expect((await browser.request(String(secondLink))).status).toBe(200);

@@ -6,27 +6,16 @@ import { SESSION_DEVICES_COLLECTION } from '../../src/dashboard/index.js';
 import { adminRequest, TEST_ADMIN_TOKEN } from '../support/admin.js';
 import { createCustomer, signInToDashboardOverHttp } from '../support/dashboard.js';
 import { PageClient } from '../support/page-client.js';
-import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
-import { TestMailbox } from '../support/smtp.js';
+import { DEMO, postForm, serverWithMailbox, STORE_KINDS } from '../support/server.js';
 
 type Json = Record<string, unknown>;
 const PASSWORD = 'correct horse battery staple';
 
 describe.each(STORE_KINDS)('admin API users on the %s store', (storeKind) => {
-  let server: TestServer;
-  let adminUrl: string;
-  const mailbox = new TestMailbox();
-  beforeAll(async () => {
-    await mailbox.start();
-    server = await startTestServer({ store: storeKind, env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN, SIGNIN_FREE_FAILURES: '50', SMTP_URL: mailbox.url } });
-    adminUrl = server.adminUrl ?? '';
-  });
-  afterAll(async () => {
-    await server.close();
-    await mailbox.stop();
-  });
+  const running = serverWithMailbox({ store: storeKind, env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN, SIGNIN_FREE_FAILURES: '50' } });
 
-  const admin = (method: string, path: string, options?: Parameters<typeof adminRequest>[3]) => adminRequest(adminUrl, method, path, options);
+  const admin = (method: string, path: string, options?: Parameters<typeof adminRequest>[3]) =>
+    adminRequest(running.server.adminUrl ?? '', method, path, options);
   const newUser = async (roles: string[] = []) => {
     const email = `user-${randomBytes(4).toString('hex')}@example.com`;
     const created = await admin('POST', '/users', { body: { email, password: PASSWORD, roles } });
@@ -34,7 +23,7 @@ describe.each(STORE_KINDS)('admin API users on the %s store', (storeKind) => {
     return { email, customerId: (created.body as Json).customer_id as string };
   };
   const passwordGrant = (email: string) =>
-    postForm(`${server.baseUrl}/token`, { grant_type: 'password', username: email, password: PASSWORD, scope: 'api:read' }, DEMO);
+    postForm(`${running.server.baseUrl}/token`, { grant_type: 'password', username: email, password: PASSWORD, scope: 'api:read' }, DEMO);
 
   test('create, get and list; no password or secret in any answer', async () => {
     const { email, customerId } = await newUser(['support']);
@@ -95,11 +84,11 @@ describe.each(STORE_KINDS)('admin API users on the %s store', (storeKind) => {
   // An operator ending a user's sessions means every one: the dashboard's own sign-in included, whose
   // browser could otherwise keep getting tokens, and the sign-in session apps would silently reuse.
   test.each(['revoke-tokens', 'reset-mfa'])('%s also ends the dashboard and sign-in sessions of the user', async (action) => {
-    const customer = await createCustomer(server, { totp: false });
-    const browser = new PageClient(server.baseUrl);
+    const customer = await createCustomer(running.server, { totp: false });
+    const browser = new PageClient(running.server.baseUrl);
     await signInToDashboardOverHttp(browser, customer);
     expect((await browser.request('/dashboard')).status).toBe(200);
-    const devices = server.store.collection(SESSION_DEVICES_COLLECTION);
+    const devices = running.server.store.collection(SESSION_DEVICES_COLLECTION);
     expect(await devices.count({ accountId: customer.customerId })).toBe(1);
 
     expect((await admin('POST', `/users/${customer.customerId}/${action}`)).status).toBe(200);
@@ -113,14 +102,14 @@ describe.each(STORE_KINDS)('admin API users on the %s store', (storeKind) => {
   });
 
   test("an operator's action shows on the user's activity page without the operator's address or user agent", async () => {
-    const customer = await createCustomer(server, { totp: false });
+    const customer = await createCustomer(running.server, { totp: false });
     const operatorAgent = 'authtoken-cli ops-laptop-7';
     expect((await admin('POST', `/users/${customer.customerId}/revoke-tokens`, { headers: { 'user-agent': operatorAgent } })).status).toBe(200);
     // The audit trail keeps where it came from, for operators.
     const events = (await admin('GET', `/audit-events?account_id=${customer.customerId}&action=admin.user.tokens_revoked`)).body as Json[];
     expect(events[0]).toMatchObject({ user_agent: operatorAgent, ip: expect.any(String) });
 
-    const browser = new PageClient(server.baseUrl, 'customer-browser/1.0');
+    const browser = new PageClient(running.server.baseUrl, 'customer-browser/1.0');
     await signInToDashboardOverHttp(browser, customer);
     const activity = await browser.request('/dashboard/activity');
     const row = /<tr>(?:(?!<\/tr>)[\s\S])*admin\.user\.tokens_revoked[\s\S]*?<\/tr>/.exec(activity.html)?.[0] ?? '';
@@ -134,23 +123,23 @@ describe.each(STORE_KINDS)('admin API users on the %s store', (storeKind) => {
   test('reset-mfa removes every second factor; the TOTP secret is never shown', async () => {
     const { email, customerId } = await newUser();
     const secret = generateSecret();
-    await server.application.mfa.totp.install(customerId, secret);
-    await server.application.mfa.generateRecoveryCodes(customerId);
+    await running.server.application.mfa.totp.install(customerId, secret);
+    await running.server.application.mfa.generateRecoveryCodes(customerId);
     const before = await admin('GET', `/users/${customerId}`);
     expect((before.body as { mfa_methods: string[] }).mfa_methods).toContain('totp');
     expect(JSON.stringify(before.body)).not.toContain(secret);
     expect((await passwordGrant(email)).status).toBe(403);
 
-    const mailBefore = mailbox.messages.length;
+    const mailBefore = running.mailbox.messages.length;
     const reset = await admin('POST', `/users/${customerId}/reset-mfa`);
     expect(reset.status).toBe(200);
     expect(reset.body).toMatchObject({ mfa_methods: [] });
     expect((await passwordGrant(email)).status).toBe(200);
     // An operator's reset is how a talked-into helpdesk takes an account over: the owner is told at once.
-    const notice = await mailbox.nextMessageTo(email, mailBefore);
+    const notice = await running.mailbox.nextMessageTo(email, mailBefore);
     expect(notice.text).toContain('second factors of your AuthToken account were removed by an operator');
     // The old recovery codes go with the factors, so none of them counts again once a new factor is set up.
-    expect(await server.application.mfa.recoveryCodes.remaining(customerId)).toBe(0);
+    expect(await running.server.application.mfa.recoveryCodes.remaining(customerId)).toBe(0);
   });
 
   test('require-mfa: the next sign-in must enroll a second factor; --off lifts it', async () => {
@@ -167,7 +156,7 @@ describe.each(STORE_KINDS)('admin API users on the %s store', (storeKind) => {
     expect(created.status).toBe(201);
     const { client_id: id, client_secret: secret } = created.body as { client_id: string; client_secret: string };
     const { email } = await newUser();
-    const grant = () => postForm(`${server.baseUrl}/token`, { grant_type: 'password', username: email, password: PASSWORD, scope: 'api:read' }, { id, secret });
+    const grant = () => postForm(`${running.server.baseUrl}/token`, { grant_type: 'password', username: email, password: PASSWORD, scope: 'api:read' }, { id, secret });
     expect((await grant()).status).toBe(200);
     expect((await admin('PATCH', `/clients/${id}`, { body: { mfa_required: true } })).body).toMatchObject({ mfa_required: true, password_grant: true });
     // The client now demands a second factor this user has not enrolled.

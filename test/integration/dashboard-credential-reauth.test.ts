@@ -1,7 +1,6 @@
 import { createCustomer, signedInDashboardClient, signInToDashboardOverHttp, type Customer } from '../support/dashboard.js';
 import { formWith, PageClient, textOf, type PageForm, type PageResponse } from '../support/page-client.js';
-import { postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
-import { TestMailbox } from '../support/smtp.js';
+import { postForm, serverWithMailbox, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
 
 const CREDENTIALS = '/dashboard/credentials';
 const SECURITY = '/dashboard/security';
@@ -48,30 +47,19 @@ async function clickRotate(client: PageClient, name: string): Promise<PageRespon
  * DASHBOARD_SUDO_SECONDS; each success emails the owner a notice without the secret. Deleting needs none.
  */
 describe.each(STORE_KINDS)('API credentials need re-authentication (%s store)', (storeKind) => {
-  let server: TestServer;
-  let mailbox: TestMailbox;
+  const running = serverWithMailbox({ store: storeKind });
 
-  beforeAll(async () => {
-    mailbox = new TestMailbox();
-    await mailbox.start();
-    server = await startTestServer({ store: storeKind, env: { SMTP_URL: mailbox.url } });
-  });
-  afterAll(async () => {
-    await server?.close();
-    await mailbox?.stop();
-  });
-
-  const signedIn = (customer: Customer, totpStepsAhead = 0) => signedInDashboardClient(server.baseUrl, customer, totpStepsAhead);
+  const signedIn = (customer: Customer, totpStepsAhead = 0) => signedInDashboardClient(running.server.baseUrl, customer, totpStepsAhead);
 
   const ownedCount = async (customer: Customer) =>
-    server.store.collection('dashboard_credentials').count({ accountId: customer.customerId });
+    running.server.store.collection('dashboard_credentials').count({ accountId: customer.customerId });
   const tokenStatus = async (credential: ShownCredential) =>
-    (await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, credential)).status;
+    (await postForm(`${running.server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, credential)).status;
   const auditOutcomes = async (customer: Customer, action: string) =>
-    (await server.application.audit.list({ accountId: customer.customerId, action })).map((event) => event.outcome);
+    (await running.server.application.audit.list({ accountId: customer.customerId, action })).map((event) => event.outcome);
 
   test('create without re-authentication is refused on the page and creates nothing; with the password it works, and the window spares the next one', async () => {
-    const customer = await createCustomer(server, { totp: false });
+    const customer = await createCustomer(running.server, { totp: false });
     const client = await signedIn(customer);
     const list = await client.follow(CREDENTIALS);
     expect(list.html).toContain('id="create-confirm-password"');
@@ -95,7 +83,7 @@ describe.each(STORE_KINDS)('API credentials need re-authentication (%s store)', 
     const second = shownCredential(await submitCreate(client, 'Reports'));
     expect(second.id).not.toBe(first.id);
     expect(await ownedCount(customer)).toBe(2);
-    const created = await server.application.audit.list({ accountId: customer.customerId, action: 'dashboard.credential.created' });
+    const created = await running.server.application.audit.list({ accountId: customer.customerId, action: 'dashboard.credential.created' });
     expect(created.filter((event) => event.outcome === 'success').map((event) => event.details?.reauthenticated_with).sort()).toEqual([
       'earlier_reauthentication',
       'password',
@@ -103,8 +91,8 @@ describe.each(STORE_KINDS)('API credentials need re-authentication (%s store)', 
   });
 
   test('rotate without re-authentication asks for it and rotates nothing; a wrong proof is refused on the page; a recovery code works', async () => {
-    const customer = await createCustomer(server, { totp: true });
-    const [recoveryCode] = await server.application.mfa.generateRecoveryCodes(customer.customerId);
+    const customer = await createCustomer(running.server, { totp: true });
+    const [recoveryCode] = await running.server.application.mfa.generateRecoveryCodes(customer.customerId);
     const creator = await signedIn(customer);
     const credential = shownCredential(await submitCreate(creator, 'Nightly export', { password: customer.password }));
     // A second session of the account, e.g. a stolen cookie: it has not re-authenticated.
@@ -135,7 +123,7 @@ describe.each(STORE_KINDS)('API credentials need re-authentication (%s store)', 
   });
 
   test('another dashboard session of the account does not inherit the confirmation; it can still delete (that removes access)', async () => {
-    const customer = await createCustomer(server, { totp: false });
+    const customer = await createCustomer(running.server, { totp: false });
     const confirmed = await signedIn(customer);
     const first = shownCredential(await submitCreate(confirmed, 'First', { password: customer.password }));
     const other = await signedIn(customer);
@@ -157,40 +145,40 @@ describe.each(STORE_KINDS)('API credentials need re-authentication (%s store)', 
   });
 
   test('a re-authentication on the security page starts the window as well; a failed one does not', async () => {
-    const customer = await createCustomer(server, { totp: false });
+    const customer = await createCustomer(running.server, { totp: false });
     const failed = await signedIn(customer);
     expect((await reauthenticateOnSecurityPage(failed, 'not my password at all')).status).toBe(400);
     expect((await failed.follow(CREDENTIALS)).html).toContain('id="create-confirm-password"');
     expect((await submitCreate(failed, 'Not yet')).status).toBe(400);
 
     const confirmed = await signedIn(customer);
-    expect((await reauthenticateOnSecurityPage(confirmed, customer.password)).url).toBe(`${server.baseUrl}${SECURITY}/totp`);
+    expect((await reauthenticateOnSecurityPage(confirmed, customer.password)).url).toBe(`${running.server.baseUrl}${SECURITY}/totp`);
     // The credential pages no longer ask: the proof given on the security page counts for them too.
     expect((await confirmed.follow(CREDENTIALS)).html).not.toContain('id="create-confirm-password"');
     const created = shownCredential(await submitCreate(confirmed, 'After the security page'));
     expect(await tokenStatus(created)).toBe(200);
     const rotated = await clickRotate(confirmed, 'After the security page');
     expect(textOf(rotated.html, 'client-secret')).toMatch(/\S{20,}/);
-    const successes = await server.application.audit.list({ accountId: customer.customerId, action: 'dashboard.credential.created' });
+    const successes = await running.server.application.audit.list({ accountId: customer.customerId, action: 'dashboard.credential.created' });
     expect(successes.filter((event) => event.outcome === 'success').map((event) => event.details?.reauthenticated_with)).toEqual(['earlier_reauthentication']);
   });
 
   test('the owner is emailed a notice of a new credential and of a rotated secret, naming it, without any secret', async () => {
-    const customer = await createCustomer(server, { totp: false });
+    const customer = await createCustomer(running.server, { totp: false });
     const client = await signedIn(customer);
-    let before = mailbox.messages.length;
+    let before = running.mailbox.messages.length;
     const credential = shownCredential(await submitCreate(client, 'Partner feed', { password: customer.password }));
-    const createdNotice = await mailbox.nextMessageTo(customer.email, before);
+    const createdNotice = await running.mailbox.nextMessageTo(customer.email, before);
     expect(createdNotice.text).toContain('A new API credential was created on your account');
     expect(createdNotice.text).toContain('"Partner feed"');
     expect(createdNotice.text).toContain(credential.id);
     expect(createdNotice.text).toMatch(/at \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
     expect(createdNotice.raw + createdNotice.text).not.toContain(credential.secret);
 
-    before = mailbox.messages.length;
+    before = running.mailbox.messages.length;
     const rotated = await clickRotate(client, 'Partner feed');
     const newSecret = String(textOf(rotated.html, 'client-secret'));
-    const rotatedNotice = await mailbox.nextMessageTo(customer.email, before);
+    const rotatedNotice = await running.mailbox.nextMessageTo(customer.email, before);
     expect(rotatedNotice.text).toContain('The secret of an API credential was rotated');
     expect(rotatedNotice.text).toContain('"Partner feed"');
     for (const secret of [credential.secret, newSecret]) expect(rotatedNotice.raw + rotatedNotice.text).not.toContain(secret);

@@ -2,8 +2,7 @@ import { MFA_OTP_GRANT_TYPE } from '../../src/provider/index.js';
 import { windowWithSecondsLeft } from '../support/clock.js';
 import { createCustomer, type Customer } from '../support/dashboard.js';
 import { csrfToken, formAction, PageClient, textOf } from '../support/page-client.js';
-import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
-import { TestMailbox } from '../support/smtp.js';
+import { DEMO, postForm, serverWithMailbox, STORE_KINDS } from '../support/server.js';
 import { followToDemoApp, openDemoAppLoginPage } from '../support/demo-app.js';
 
 const CAP = 3;
@@ -15,42 +14,32 @@ const BURST = 20;
  * cap is the only limit, and requests at once really race for it.
  */
 describe.each(STORE_KINDS)('hourly cap on emailed one-time codes (%s store)', (storeKind) => {
-  const mailbox = new TestMailbox();
-  let server: TestServer;
-  beforeAll(async () => {
-    await mailbox.start();
-    server = await startTestServer({
-      store: storeKind,
-      env: {
-        SMTP_URL: mailbox.url,
-        EMAIL_CODE_RESEND_COOLDOWN_SECONDS: '0',
-        EMAIL_CODE_MAX_PER_HOUR: String(CAP),
-        // The per-IP limits are not what is tested.
-        RATE_LIMIT_MFA_CHALLENGE: '10000',
-        RATE_LIMIT_PASSWORD_GRANT: '10000',
-        RATE_LIMIT_SIGN_IN_PAGES: '10000',
-        SIGNIN_FREE_FAILURES: '50',
-      },
-    });
-  });
-  afterAll(async () => {
-    await server?.close();
-    await mailbox.stop();
+  const running = serverWithMailbox({
+    store: storeKind,
+    env: {
+      EMAIL_CODE_RESEND_COOLDOWN_SECONDS: '0',
+      EMAIL_CODE_MAX_PER_HOUR: String(CAP),
+      // The per-IP limits are not what is tested.
+      RATE_LIMIT_MFA_CHALLENGE: '10000',
+      RATE_LIMIT_PASSWORD_GRANT: '10000',
+      RATE_LIMIT_SIGN_IN_PAGES: '10000',
+      SIGNIN_FREE_FAILURES: '50',
+    },
   });
 
   const codesMailedTo = (customer: Customer) =>
-    mailbox.messages.filter((message) => message.to.includes(customer.email)).map((message) => /code is (\d{6})/.exec(message.raw)?.[1] ?? '');
+    running.mailbox.messages.filter((message) => message.to.includes(customer.email)).map((message) => /code is (\d{6})/.exec(message.raw)?.[1] ?? '');
   const mfaToken = async (customer: Customer): Promise<string> => {
-    const response = await postForm(`${server.baseUrl}/token`, { grant_type: 'password', username: customer.email, password: customer.password, scope: 'api:read' }, DEMO);
+    const response = await postForm(`${running.server.baseUrl}/token`, { grant_type: 'password', username: customer.email, password: customer.password, scope: 'api:read' }, DEMO);
     expect(response.status).toBe(403);
     return String(response.body.mfa_token);
   };
-  const challenge = (token: string) => postForm(`${server.baseUrl}/mfa/challenge`, { mfa_token: token, channel: 'email' }, DEMO);
+  const challenge = (token: string) => postForm(`${running.server.baseUrl}/mfa/challenge`, { mfa_token: token, channel: 'email' }, DEMO);
 
   test(`/mfa/challenge: ${CAP} codes, then 429 slow_down with Retry-After and nothing mailed; the last code still works`, async () => {
     // The cap counts per clock hour: every request of the test inside one.
     await windowWithSecondsLeft(3600, 60);
-    const customer = await createCustomer(server, { totp: true });
+    const customer = await createCustomer(running.server, { totp: true });
     const token = await mfaToken(customer);
     for (let sent = 0; sent < CAP; sent += 1) expect((await challenge(token)).status).toBe(200);
     const refused = await challenge(token);
@@ -61,13 +50,13 @@ describe.each(STORE_KINDS)('hourly cap on emailed one-time codes (%s store)', (s
     expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(3600);
     const codes = codesMailedTo(customer);
     expect(codes).toHaveLength(CAP);
-    const granted = await postForm(`${server.baseUrl}/token`, { grant_type: MFA_OTP_GRANT_TYPE, mfa_token: token, otp: String(codes.at(-1)) }, DEMO);
+    const granted = await postForm(`${running.server.baseUrl}/token`, { grant_type: MFA_OTP_GRANT_TYPE, mfa_token: token, otp: String(codes.at(-1)) }, DEMO);
     expect(granted.status).toBe(200);
   });
 
   test(`${BURST} /mfa/challenge requests at once: exactly ${CAP} codes are mailed, the rest are 429`, async () => {
     await windowWithSecondsLeft(3600, 60);
-    const customer = await createCustomer(server, { totp: true });
+    const customer = await createCustomer(running.server, { totp: true });
     const token = await mfaToken(customer);
     const answers = await Promise.all(Array.from({ length: BURST }, () => challenge(token)));
     const statuses = answers.map((answer) => answer.status).sort();
@@ -78,8 +67,8 @@ describe.each(STORE_KINDS)('hourly cap on emailed one-time codes (%s store)', (s
 
   test('login page: past the cap, "email me a code" shows a notice, sends nothing, and the code sent last signs in', async () => {
     await windowWithSecondsLeft(3600, 60);
-    const customer = await createCustomer(server, { totp: true });
-    const client = new PageClient(server.baseUrl);
+    const customer = await createCustomer(running.server, { totp: true });
+    const client = new PageClient(running.server.baseUrl);
     const login = await openDemoAppLoginPage(client, 'state-cap');
     const factorPage = await client.submit(login, /\/login$/, { username: customer.email, password: customer.password });
     expect(factorPage.html).toContain('Verify it is you');

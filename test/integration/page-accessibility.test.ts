@@ -1,7 +1,6 @@
 import { createCustomer, signedInDashboardClient } from '../support/dashboard.js';
 import { formWith, PageClient, textOf, type PageResponse } from '../support/page-client.js';
-import { startTestServer, type TestServer } from '../support/server.js';
-import { TestMailbox } from '../support/smtp.js';
+import { serverWithMailbox } from '../support/server.js';
 
 /** Each button's aria-label and its visible text (tags stripped, entities of the templates undone). */
 function labelledButtons(html: string): Array<{ label: string; text: string }> {
@@ -22,16 +21,7 @@ function descriptionsOf(html: string, id: string): string[] {
 
 /** Markup properties of the rendered pages that assistive technology relies on (WCAG 2.2 AA). */
 describe('accessible markup of the pages', () => {
-  let server: TestServer;
-  const mailbox = new TestMailbox();
-  beforeAll(async () => {
-    await mailbox.start();
-    server = await startTestServer({ store: 'memory', env: { SMTP_URL: mailbox.url } });
-  });
-  afterAll(async () => {
-    await server?.close();
-    await mailbox.stop();
-  });
+  const running = serverWithMailbox({ store: 'memory' });
 
   async function submit(client: PageClient, page: PageResponse, buttonText: string, fields: Record<string, string> = {}): Promise<PageResponse> {
     const form = formWith(page.html, buttonText);
@@ -39,8 +29,8 @@ describe('accessible markup of the pages', () => {
   }
 
   test('a button named by aria-label starts with the words it shows, so speech users can say what they see (SC 2.5.3)', async () => {
-    const customer = await createCustomer(server, { totp: false });
-    const client = await signedInDashboardClient(server.baseUrl, customer);
+    const customer = await createCustomer(running.server, { totp: false });
+    const client = await signedInDashboardClient(running.server.baseUrl, customer);
     const created = await submit(client, await client.follow('/dashboard/credentials'), 'Create credential', {
       name: 'Reports',
       scope: 'api:read',
@@ -58,20 +48,20 @@ describe('accessible markup of the pages', () => {
   });
 
   test('the rules of a new password are tied to its field, before and after a refusal (SC 1.3.1, 3.3.2)', async () => {
-    const customer = await createCustomer(server, { totp: false });
+    const customer = await createCustomer(running.server, { totp: false });
     const RULES = /^At least 12 characters/;
 
-    const browser = new PageClient(server.baseUrl);
-    const before = mailbox.messages.length;
+    const browser = new PageClient(running.server.baseUrl);
+    const before = running.mailbox.messages.length;
     await submit(browser, await browser.follow('/account/forgot'), 'Send me a link', { email: customer.email });
-    const link = /https?:\/\/\S+\/account\/reset\?token=[A-Za-z0-9_-]+/.exec((await mailbox.nextMessageTo(customer.email, before)).text)?.[0];
+    const link = /https?:\/\/\S+\/account\/reset\?token=[A-Za-z0-9_-]+/.exec((await running.mailbox.nextMessageTo(customer.email, before)).text)?.[0];
     const reset = await browser.follow(String(link));
     expect(descriptionsOf(reset.html, 'password')).toEqual([expect.stringMatching(RULES)]);
     const refused = await submit(browser, reset, 'Save the new password', { password: 'password' });
     expect(refused.status).toBe(400);
     expect(descriptionsOf(refused.html, 'password')).toEqual([expect.stringMatching(RULES), expect.stringContaining('Choose another password')]);
 
-    const dashboard = await signedInDashboardClient(server.baseUrl, customer);
+    const dashboard = await signedInDashboardClient(running.server.baseUrl, customer);
     const security = await dashboard.follow('/dashboard/security');
     expect(descriptionsOf(security.html, 'new-password')).toEqual([expect.stringMatching(RULES)]);
     const wrong = await submit(dashboard, security, 'Change password', { current_password: 'not the password at all', new_password: 'a brand new long passphrase' });

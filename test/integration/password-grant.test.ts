@@ -6,8 +6,7 @@ import { generate, generateSecret } from 'otplib';
 import { signWebhookBody, WEBHOOK_SIGNATURE_HEADER } from '../../src/mfa/index.js';
 import { AUTH0_MFA_OTP_GRANT_TYPE, collectionName, MFA_OTP_GRANT_TYPE } from '../../src/provider/index.js';
 import { totpStepWithSecondsLeft } from '../support/dashboard.js';
-import { TestMailbox } from '../support/smtp.js';
-import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { DEMO, postForm, serverWithMailbox, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
 import { BURST_FREE_FAILURES, BURST_SIZE, BURST_THROTTLE_ENV } from '../support/burst.js';
 import { windowWithSecondsLeft } from '../support/clock.js';
 
@@ -33,32 +32,21 @@ const totpCode = (user: TestUser, offsetSeconds = 0, epoch = Math.floor(Date.now
   generate({ secret: user.totpSecret, epoch: epoch + offsetSeconds });
 
 describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind) => {
-  let server: TestServer;
-  const mailbox = new TestMailbox();
-
-  beforeAll(async () => {
-    await mailbox.start();
-    server = await startTestServer({
-      store: storeKind,
-      env: {
-        SMTP_URL: mailbox.url,
-        SIGNIN_FREE_FAILURES: '50',
-        ARGON2_MEMORY_KIB: '19456',
-        RESOURCE_SERVERS: JSON.stringify([{ identifier: REPORTS_API, scopes: ['reports:read'] }]),
-        // Test users hold the role `tester` only.
-        SCOPE_ROLE_REQUIREMENTS: JSON.stringify({ 'api:write': 'writer' }),
-      },
-    });
-  });
-  afterAll(async () => {
-    await server.close();
-    await mailbox.stop();
+  const running = serverWithMailbox({
+    store: storeKind,
+    env: {
+      SIGNIN_FREE_FAILURES: '50',
+      ARGON2_MEMORY_KIB: '19456',
+      RESOURCE_SERVERS: JSON.stringify([{ identifier: REPORTS_API, scopes: ['reports:read'] }]),
+      // Test users hold the role `tester` only.
+      SCOPE_ROLE_REQUIREMENTS: JSON.stringify({ 'api:write': 'writer' }),
+    },
   });
 
-  const token = (form: Record<string, string | string[]>, basic = DEMO) => postForm(`${server.baseUrl}/token`, form, basic);
+  const token = (form: Record<string, string | string[]>, basic = DEMO) => postForm(`${running.server.baseUrl}/token`, form, basic);
   const passwordStep = (user: TestUser, extra: Record<string, string | string[]> = {}) =>
     token({ grant_type: 'password', username: user.email, password: PASSWORD, scope: 'api:read', ...extra });
-  const grantsOf = (user: TestUser) => server.store.collection<{ _id: string; accountId?: string }>(collectionName('Grant')).find({ accountId: user.customerId });
+  const grantsOf = (user: TestUser) => running.server.store.collection<{ _id: string; accountId?: string }>(collectionName('Grant')).find({ accountId: user.customerId });
   const mfaToken = async (user: TestUser): Promise<string> => {
     const response = await passwordStep(user);
     expect(response.status).toBe(403);
@@ -66,12 +54,12 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
   };
 
   test('discovery lists the password grant and both mfa-otp grant types', async () => {
-    const discovery = (await (await fetch(`${server.baseUrl}/.well-known/openid-configuration`)).json()) as { grant_types_supported: string[] };
+    const discovery = (await (await fetch(`${running.server.baseUrl}/.well-known/openid-configuration`)).json()) as { grant_types_supported: string[] };
     expect(discovery.grant_types_supported).toEqual(expect.arrayContaining(['password', MFA_OTP_GRANT_TYPE, AUTH0_MFA_OTP_GRANT_TYPE]));
   });
 
   test('one request: password + TOTP gives tokens whose introspection carries amr, acr, roles and customer_id', async () => {
-    const user = await newUser(server);
+    const user = await newUser(running.server);
     const response = await passwordStep(user, { otp: await totpCode(user), scope: 'openid api:read' });
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({ token_type: 'Bearer', scope: 'api:read' });
@@ -82,7 +70,7 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
       acr: 'urn:authtoken:acr:mfa',
       aud: DEMO.id,
     });
-    const introspection = await postForm(`${server.baseUrl}/token/introspection`, { token: String(response.body.access_token) }, DEMO);
+    const introspection = await postForm(`${running.server.baseUrl}/token/introspection`, { token: String(response.body.access_token) }, DEMO);
     expect(introspection.body).toMatchObject({
       active: true,
       sub: user.customerId,
@@ -95,7 +83,7 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
   });
 
   test('two steps: mfa_required with mfa_token and methods, then the mfa-otp grant with a TOTP code', async () => {
-    const user = await newUser(server);
+    const user = await newUser(running.server);
     const first = await passwordStep(user);
     expect(first.status).toBe(403);
     expect(first.body).toMatchObject({ error: 'mfa_required', mfa_methods: ['totp', 'email'] });
@@ -111,49 +99,49 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
   });
 
   test("Auth0's mfa-otp grant type URI is an alias", async () => {
-    const user = await newUser(server);
+    const user = await newUser(running.server);
     const response = await token({ grant_type: AUTH0_MFA_OTP_GRANT_TYPE, mfa_token: await mfaToken(user), otp: await totpCode(user) });
     expect(response.status).toBe(200);
   });
 
   test('emailed code: /mfa/challenge sends it over SMTP, the mfa-otp grant accepts it; resend within the cooldown is 429', async () => {
-    const user = await newUser(server);
+    const user = await newUser(running.server);
     const mfa = await mfaToken(user);
-    const before = mailbox.messages.length;
-    const challenge = await postForm(`${server.baseUrl}/mfa/challenge`, { mfa_token: mfa, channel: 'email' }, DEMO);
+    const before = running.mailbox.messages.length;
+    const challenge = await postForm(`${running.server.baseUrl}/mfa/challenge`, { mfa_token: mfa, channel: 'email' }, DEMO);
     expect(challenge.status).toBe(200);
-    const code = await mailbox.codeSentTo(user.email, before);
-    const resend = await postForm(`${server.baseUrl}/mfa/challenge`, { mfa_token: mfa, channel: 'email' }, DEMO);
+    const code = await running.mailbox.codeSentTo(user.email, before);
+    const resend = await postForm(`${running.server.baseUrl}/mfa/challenge`, { mfa_token: mfa, channel: 'email' }, DEMO);
     expect(resend.status).toBe(429);
     expect(Number(resend.headers.get('retry-after'))).toBeGreaterThan(0);
     const response = await token({ grant_type: MFA_OTP_GRANT_TYPE, mfa_token: mfa, otp: code });
     expect(response.status).toBe(200);
-    expect(server.logs.text).not.toContain(code);
-    expect(server.logs.text).not.toContain(mfa);
-    expect(server.logs.text).not.toContain(PASSWORD);
+    expect(running.server.logs.text).not.toContain(code);
+    expect(running.server.logs.text).not.toContain(mfa);
+    expect(running.server.logs.text).not.toContain(PASSWORD);
   });
 
   test('/mfa/challenge needs the client the mfa_token was issued to', async () => {
-    const user = await newUser(server);
+    const user = await newUser(running.server);
     const mfa = await mfaToken(user);
-    const unauthenticated = await postForm(`${server.baseUrl}/mfa/challenge`, { mfa_token: mfa, channel: 'email' });
+    const unauthenticated = await postForm(`${running.server.baseUrl}/mfa/challenge`, { mfa_token: mfa, channel: 'email' });
     expect(unauthenticated.status).toBe(401);
     expect(unauthenticated.body.error).toBe('invalid_client');
-    const other = await server.application.clients.create({ name: 'Other', grantTypes: ['client_credentials'], scopes: ['api:read'], passwordGrant: true });
-    const foreign = await postForm(`${server.baseUrl}/mfa/challenge`, { mfa_token: mfa, channel: 'email' }, { id: other.clientId, secret: String(other.clientSecret) });
+    const other = await running.server.application.clients.create({ name: 'Other', grantTypes: ['client_credentials'], scopes: ['api:read'], passwordGrant: true });
+    const foreign = await postForm(`${running.server.baseUrl}/mfa/challenge`, { mfa_token: mfa, channel: 'email' }, { id: other.clientId, secret: String(other.clientSecret) });
     expect(foreign.status).toBe(400);
     expect(foreign.body.error).toBe('invalid_grant');
-    const missing = await postForm(`${server.baseUrl}/mfa/challenge`, { mfa_token: mfa }, DEMO);
+    const missing = await postForm(`${running.server.baseUrl}/mfa/challenge`, { mfa_token: mfa }, DEMO);
     expect(missing.status).toBe(400);
     expect(missing.body.error).toBe('invalid_request');
     // One authentication method per request (RFC 6749 2.3), as at /token: Basic plus a body secret is refused.
-    const twoMethods = await postForm(`${server.baseUrl}/mfa/challenge`, { mfa_token: mfa, channel: 'email', client_id: DEMO.id, client_secret: 'wrong' }, DEMO);
+    const twoMethods = await postForm(`${running.server.baseUrl}/mfa/challenge`, { mfa_token: mfa, channel: 'email', client_id: DEMO.id, client_secret: 'wrong' }, DEMO);
     expect(twoMethods.status).toBe(400);
     expect(twoMethods.body).toMatchObject({ error: 'invalid_request', error_description: expect.stringMatching(/one mechanism/) });
   });
 
   test('an unknown resource is invalid_target before the code is checked: the authenticator code stays unspent', async () => {
-    const user = await newUser(server);
+    const user = await newUser(running.server);
     const code = await totpCode(user);
     const unknown = await passwordStep(user, { otp: code, resource: 'https://unknown.example/api' });
     expect(unknown.status).toBe(400);
@@ -162,10 +150,10 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
   });
 
   test('two resource indicators are invalid_target before the password is checked: no mfa_token, the code stays unspent', async () => {
-    const user = await newUser(server);
+    const user = await newUser(running.server);
     const code = await totpCode(user);
     // We issue one audience per token (RFC 8707 2); the grant used to pick one and drop the other's scopes.
-    const resource = [server.config.defaultResource, REPORTS_API];
+    const resource = [running.server.config.defaultResource, REPORTS_API];
     const oneRequest = await passwordStep(user, { otp: code, resource });
     expect(oneRequest.status).toBe(400);
     expect(oneRequest.body.error).toBe('invalid_target');
@@ -176,13 +164,13 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
     expect(twoSteps.body.mfa_token).toBeUndefined();
     const wrongPassword = await token({ grant_type: 'password', username: user.email, password: 'not the password at all', resource });
     expect(wrongPassword.body.error).toBe('invalid_target');
-    const signIns = (await server.application.audit.list({ accountId: user.customerId })).filter((event) => event.action.startsWith('signin.'));
+    const signIns = (await running.server.application.audit.list({ accountId: user.customerId })).filter((event) => event.action.startsWith('signin.'));
     expect(signIns).toEqual([]);
     expect((await passwordStep(user, { otp: code })).status).toBe(200);
   });
 
   test('a scope needing a role the account lacks is invalid_scope after the password, before the second factor: nothing spent or stored', async () => {
-    const user = await newUser(server);
+    const user = await newUser(running.server);
     const code = await totpCode(user);
     const refusal = { error: 'invalid_scope', error_description: 'scope requires the role writer', scope: 'api:write' };
     const oneRequest = await passwordStep(user, { otp: code, scope: 'api:read api:write' });
@@ -192,39 +180,39 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
     const twoSteps = await passwordStep(user, { scope: 'api:write' });
     expect(twoSteps.status).toBe(400);
     expect(twoSteps.body).toEqual(refusal);
-    const actions = (await server.application.audit.list({ accountId: user.customerId })).map((event) => event.action);
+    const actions = (await running.server.application.audit.list({ accountId: user.customerId })).map((event) => event.action);
     expect(actions).not.toContain('signin.success');
     expect(actions).not.toContain('signin.mfa_required');
     expect(await grantsOf(user)).toEqual([]);
     // The authenticator code was not checked, so not spent.
     expect((await passwordStep(user, { otp: code })).status).toBe(200);
 
-    const withoutSecondFactor = await newUser(server, { totp: false });
+    const withoutSecondFactor = await newUser(running.server, { totp: false });
     const refused = await passwordStep(withoutSecondFactor, { scope: 'api:write' });
     expect(refused.body).toEqual(refusal);
     expect(await grantsOf(withoutSecondFactor)).toEqual([]);
   });
 
   test('a role removed between the two steps: the mfa-otp step refuses the scope before the code, nothing spent or stored', async () => {
-    const user = await newUser(server);
-    await server.application.accounts.setRoles(user.customerId, ['tester', 'writer']);
+    const user = await newUser(running.server);
+    await running.server.application.accounts.setRoles(user.customerId, ['tester', 'writer']);
     const first = await passwordStep(user, { scope: 'api:write' });
     expect(first.status).toBe(403);
-    await server.application.accounts.setRoles(user.customerId, ['tester']);
+    await running.server.application.accounts.setRoles(user.customerId, ['tester']);
     const code = await totpCode(user);
     const second = await token({ grant_type: MFA_OTP_GRANT_TYPE, mfa_token: String(first.body.mfa_token), otp: code });
     expect(second.status).toBe(400);
     expect(second.body).toMatchObject({ error: 'invalid_scope', error_description: 'scope requires the role writer' });
     expect(await grantsOf(user)).toEqual([]);
-    const actions = (await server.application.audit.list({ accountId: user.customerId })).map((event) => event.action);
+    const actions = (await running.server.application.audit.list({ accountId: user.customerId })).map((event) => event.action);
     expect(actions).not.toContain('signin.success');
     // The code was not checked, so not spent (a checked one would now be refused as a replay).
-    await server.application.accounts.setRoles(user.customerId, ['tester', 'writer']);
+    await running.server.application.accounts.setRoles(user.customerId, ['tester', 'writer']);
     expect((await passwordStep(user, { otp: code, scope: 'api:write' })).status).toBe(200);
   });
 
   test('a replayed TOTP code is refused', async () => {
-    const user = await newUser(server);
+    const user = await newUser(running.server);
     const code = await totpCode(user);
     expect((await passwordStep(user, { otp: code })).status).toBe(200);
     const replay = await passwordStep(user, { otp: code });
@@ -233,7 +221,7 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
   });
 
   test('window edges: one step either side is accepted, two steps are not', async () => {
-    const user = await newUser(server);
+    const user = await newUser(running.server);
     // The codes are made from one time and checked by the server's clock in that same step, with 5 s to spare:
     // a step change between making a code and its check turned +60 into one step ahead (accepted) and -30
     // into two steps behind (refused).
@@ -250,7 +238,7 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
   });
 
   test('a wrong code is invalid_grant; five wrong codes spend the mfa_token', async () => {
-    const user = await newUser(server);
+    const user = await newUser(running.server);
     const mfa = await mfaToken(user);
     const right = await totpCode(user);
     const wrong = right === '000000' ? '111111' : '000000';
@@ -265,7 +253,7 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
   });
 
   test('concurrent wrong codes on one mfa_token: at most five are checked, and the token is spent', async () => {
-    const user = await newUser(server);
+    const user = await newUser(running.server);
     const mfa = await mfaToken(user);
     const right = await totpCode(user);
     const wrong = right === '000000' ? '111111' : '000000';
@@ -273,7 +261,7 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
       Array.from({ length: 20 }, () => token({ grant_type: MFA_OTP_GRANT_TYPE, mfa_token: mfa, otp: wrong })),
     );
     expect(answers.every((answer) => answer.status === 400 && answer.body.error === 'invalid_grant')).toBe(true);
-    const failures = await server.application.audit.list({ accountId: user.customerId, action: 'signin.failure' });
+    const failures = await running.server.application.audit.list({ accountId: user.customerId, action: 'signin.failure' });
     const checked = failures.filter((event) => event.details?.reason === 'wrong_code');
     expect(checked.length).toBeGreaterThan(0);
     expect(checked.length).toBeLessThanOrEqual(5);
@@ -283,23 +271,23 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
   });
 
   test('an mfa_token presented by another client, or expired, is invalid_grant', async () => {
-    const user = await newUser(server);
+    const user = await newUser(running.server);
     const mfa = await mfaToken(user);
-    const other = await server.application.clients.create({ name: 'Other', grantTypes: ['client_credentials'], scopes: ['api:read'], passwordGrant: true });
+    const other = await running.server.application.clients.create({ name: 'Other', grantTypes: ['client_credentials'], scopes: ['api:read'], passwordGrant: true });
     const foreign = await token({ grant_type: MFA_OTP_GRANT_TYPE, mfa_token: mfa, otp: await totpCode(user) }, { id: other.clientId, secret: String(other.clientSecret) });
     expect(foreign.status).toBe(400);
     expect(foreign.body.error).toBe('invalid_grant');
 
     // Age the record past its lifetime rather than wait five minutes.
-    await server.store.collection('mfa_tokens').updateOne({ clientId: DEMO.id, accountId: user.customerId }, { $set: { expiresAt: new Date(Date.now() - 1000) } });
+    await running.server.store.collection('mfa_tokens').updateOne({ clientId: DEMO.id, accountId: user.customerId }, { $set: { expiresAt: new Date(Date.now() - 1000) } });
     const expired = await token({ grant_type: MFA_OTP_GRANT_TYPE, mfa_token: mfa, otp: await totpCode(user) });
     expect(expired.status).toBe(400);
     expect(expired.body.error).toBe('invalid_grant');
   });
 
   test('a recovery code works once', async () => {
-    const user = await newUser(server);
-    const [code] = await server.application.mfa.generateRecoveryCodes(user.customerId);
+    const user = await newUser(running.server);
+    const [code] = await running.server.application.mfa.generateRecoveryCodes(user.customerId);
     const first = await token({ grant_type: MFA_OTP_GRANT_TYPE, mfa_token: await mfaToken(user), recovery_code: String(code) });
     expect(first.status).toBe(200);
     const second = await token({ grant_type: MFA_OTP_GRANT_TYPE, mfa_token: await mfaToken(user), recovery_code: String(code) });
@@ -308,7 +296,7 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
   });
 
   test('missing parameters are invalid_request', async () => {
-    const user = await newUser(server);
+    const user = await newUser(running.server);
     const forms: Record<string, string>[] = [
       { grant_type: 'password', password: PASSWORD },
       { grant_type: 'password', username: user.email },
@@ -323,15 +311,15 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
   });
 
   test('a client not allowed the password grant gets unauthorized_client', async () => {
-    const user = await newUser(server);
-    const other = await server.application.clients.create({ name: 'Partner', grantTypes: ['client_credentials'], scopes: ['api:read'] });
+    const user = await newUser(running.server);
+    const other = await running.server.application.clients.create({ name: 'Partner', grantTypes: ['client_credentials'], scopes: ['api:read'] });
     const response = await token({ grant_type: 'password', username: user.email, password: PASSWORD }, { id: other.clientId, secret: String(other.clientSecret) });
     expect(response.status).toBe(400);
     expect(response.body.error).toBe('unauthorized_client');
   });
 
   test('unknown user and wrong password get the same answer', async () => {
-    const user = await newUser(server);
+    const user = await newUser(running.server);
     const unknown = await token({ grant_type: 'password', username: 'nobody@example.com', password: PASSWORD });
     const wrong = await token({ grant_type: 'password', username: user.email, password: 'not the password at all' });
     expect(unknown.status).toBe(400);
@@ -340,53 +328,43 @@ describe.each(STORE_KINDS)('password grant with MFA on the %s store', (storeKind
   });
 
   test('a user without a second factor gets tokens with amr pwd; offline_access adds a refresh token that works', async () => {
-    const user = await newUser(server, { totp: false });
+    const user = await newUser(running.server, { totp: false });
     const response = await token({ grant_type: 'password', username: user.customerId, password: PASSWORD, scope: 'api:read offline_access' });
     expect(response.status).toBe(200);
     expect(typeof response.body.refresh_token).toBe('string');
     const refreshed = await token({ grant_type: 'refresh_token', refresh_token: String(response.body.refresh_token) });
     expect(refreshed.status).toBe(200);
-    const introspection = await postForm(`${server.baseUrl}/token/introspection`, { token: String(refreshed.body.access_token) }, DEMO);
+    const introspection = await postForm(`${running.server.baseUrl}/token/introspection`, { token: String(refreshed.body.access_token) }, DEMO);
     expect(introspection.body).toMatchObject({ active: true, amr: ['pwd'], acr: 'urn:authtoken:acr:pwd', customer_id: user.customerId });
   });
 
   test('a sign-in is audited with the factor used', async () => {
-    const user = await newUser(server);
+    const user = await newUser(running.server);
     await passwordStep(user, { otp: await totpCode(user) });
-    const events = await server.application.audit.list({ accountId: user.customerId });
+    const events = await running.server.application.audit.list({ accountId: user.customerId });
     expect(events.map((event) => event.action)).toContain('signin.success');
     expect(events.find((event) => event.action === 'signin.success')?.details).toMatchObject({ factor: 'totp' });
   });
 });
 
 describe('throttling (memory store, short backoff)', () => {
-  let server: TestServer;
-  const mailbox = new TestMailbox();
-  beforeAll(async () => {
-    await mailbox.start();
-    server = await startTestServer({
-      store: 'memory',
-      env: {
-        SMTP_URL: mailbox.url,
-        SIGNIN_FREE_FAILURES: '2',
-        SIGNIN_BACKOFF_BASE_MS: '400',
-        SIGNIN_BACKOFF_MAX_MS: '800',
-        SIGNIN_ACCOUNT_CEILING: '6',
-        RATE_LIMIT_PASSWORD_GRANT: '40',
-        RATE_LIMIT_MFA_CHALLENGE: '3',
-        // Windows start on the clock: an hour-long one keeps these counts from straddling a window start.
-        RATE_LIMIT_WINDOW_SECONDS: '3600',
-      },
-    });
+  const running = serverWithMailbox({
+    store: 'memory',
+    env: {
+      SIGNIN_FREE_FAILURES: '2',
+      SIGNIN_BACKOFF_BASE_MS: '400',
+      SIGNIN_BACKOFF_MAX_MS: '800',
+      SIGNIN_ACCOUNT_CEILING: '6',
+      RATE_LIMIT_PASSWORD_GRANT: '40',
+      RATE_LIMIT_MFA_CHALLENGE: '3',
+      // Windows start on the clock: an hour-long one keeps these counts from straddling a window start.
+      RATE_LIMIT_WINDOW_SECONDS: '3600',
+    },
   });
-  afterAll(async () => {
-    await server.close();
-    await mailbox.stop();
-  });
-  const token = (form: Record<string, string>) => postForm(`${server.baseUrl}/token`, form, DEMO);
+  const token = (form: Record<string, string>) => postForm(`${running.server.baseUrl}/token`, form, DEMO);
 
   test('failures beyond the free ones throttle the (account, IP) pair like bad credentials; it is released after the backoff', async () => {
-    const user = await newUser(server, { totp: false });
+    const user = await newUser(running.server, { totp: false });
     const attempt = (password: string) => token({ grant_type: 'password', username: user.email, password });
     for (let failure = 0; failure < 3; failure += 1) expect((await attempt('wrong password here')).status).toBe(400);
     const throttled = await attempt(PASSWORD);
@@ -395,18 +373,18 @@ describe('throttling (memory store, short backoff)', () => {
     await new Promise((resolve) => setTimeout(resolve, 450));
     const released = await attempt(PASSWORD);
     expect(released.status).toBe(200);
-    const events = await server.application.audit.list({ accountId: user.customerId });
+    const events = await running.server.application.audit.list({ accountId: user.customerId });
     expect(events.map((event) => event.action)).toContain('signin.throttled');
   });
 
   test('the per-account ceiling refuses every attempt and emails the owner once', async () => {
-    const user = await newUser(server, { totp: false });
-    const before = mailbox.messages.length;
+    const user = await newUser(running.server, { totp: false });
+    const before = running.mailbox.messages.length;
     for (let failure = 0; failure < 6; failure += 1) {
       await new Promise((resolve) => setTimeout(resolve, 850)); // past any backoff: only the ceiling counts
       expect((await token({ grant_type: 'password', username: user.email, password: 'wrong password here' })).status).toBe(400);
     }
-    const notice = await mailbox.nextMessageTo(user.email, before);
+    const notice = await running.mailbox.nextMessageTo(user.email, before);
     expect(notice.raw).toContain('blocked');
     await new Promise((resolve) => setTimeout(resolve, 850));
     const refused = await token({ grant_type: 'password', username: user.email, password: PASSWORD });
@@ -432,7 +410,7 @@ describe('throttling (memory store, short backoff)', () => {
     const statuses: number[] = [];
     let retryAfter: string | null = null;
     for (let request = 0; request < 5; request += 1) {
-      const response = await postForm(`${server.baseUrl}/mfa/challenge`, { mfa_token: 'not-a-token', channel: 'email' }, DEMO);
+      const response = await postForm(`${running.server.baseUrl}/mfa/challenge`, { mfa_token: 'not-a-token', channel: 'email' }, DEMO);
       statuses.push(response.status);
       if (response.status === 429) retryAfter = response.headers.get('retry-after');
     }

@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 import { createCustomer, signedInDashboardClient, type Customer } from '../support/dashboard.js';
 import { formsOf, formWith, PageClient, type PageResponse } from '../support/page-client.js';
-import { startTestServer, type TestServer } from '../support/server.js';
-import { TestMailbox } from '../support/smtp.js';
+import { serverWithMailbox } from '../support/server.js';
 
 const NEW_PASSWORD = 'a completely new passphrase 2026';
 
@@ -61,32 +60,23 @@ const REAUTH_FIELDS = ['username text username', 'password password current-pass
  * one's) and never another. The server takes the account from the link or the session, not from that field.
  */
 describe('forms asking for a password say what each field holds, and name the account for password managers', () => {
-  let server: TestServer;
-  const mailbox = new TestMailbox();
-  beforeAll(async () => {
-    await mailbox.start();
-    server = await startTestServer({ store: 'memory', env: { SMTP_URL: mailbox.url, RATE_LIMIT_SIGNUP: '0' } });
-  });
-  afterAll(async () => {
-    await server?.close();
-    await mailbox.stop();
-  });
+  const running = serverWithMailbox({ store: 'memory', env: { RATE_LIMIT_SIGNUP: '0' } });
 
-  const passwordWorks = async (email: string, password: string) => (await server.application.accounts.verifyPassword(email, password, '127.0.0.1')).ok;
+  const passwordWorks = async (email: string, password: string) => (await running.server.application.accounts.verifyPassword(email, password, '127.0.0.1')).ok;
 
   async function resetPage(browser: PageClient, customer: Customer): Promise<PageResponse> {
-    const before = mailbox.messages.length;
+    const before = running.mailbox.messages.length;
     const forgot = await browser.follow('/account/forgot');
     await browser.submit(forgot, '/account/forgot', { email: customer.email });
-    const link = /https?:\/\/\S+\/account\/reset\?token=[A-Za-z0-9_-]+/.exec((await mailbox.nextMessageTo(customer.email, before)).text)?.[0];
+    const link = /https?:\/\/\S+\/account\/reset\?token=[A-Za-z0-9_-]+/.exec((await running.mailbox.nextMessageTo(customer.email, before)).text)?.[0];
     return browser.follow(String(link));
   }
 
   test('sign-in and sign-up: the sign-in name is the username, the sign-up email too (still an email field); passwords current and new', async () => {
-    const signIn = await new PageClient(server.baseUrl).follow('/dashboard');
+    const signIn = await new PageClient(running.server.baseUrl).follow('/dashboard');
     expect(autofillOfPasswordForms(signIn)).toEqual([{ action: expect.stringMatching(/^\/interaction\/[^/]+\/login$/), fields: ['username text username', 'password password current-password'] }]);
     // The address given at sign-up is the name the account signs in with: password managers save it as the username.
-    const browser = new PageClient(server.baseUrl);
+    const browser = new PageClient(running.server.baseUrl);
     const signUp = await browser.request('/dashboard/signup');
     expect(autofillOfPasswordForms(signUp)).toEqual([{ action: '/dashboard/signup', fields: ['email email username', 'password password new-password'] }]);
     // As it is after a refusal, which shows the form again.
@@ -96,9 +86,9 @@ describe('forms asking for a password say what each field holds, and name the ac
   });
 
   test('password reset: the link\u2019s account, before and after a refusal; the field changes nothing', async () => {
-    const customer = await createCustomer(server, { totp: false });
-    const other = await createCustomer(server, { totp: false });
-    const browser = new PageClient(server.baseUrl);
+    const customer = await createCustomer(running.server, { totp: false });
+    const other = await createCustomer(running.server, { totp: false });
+    const browser = new PageClient(running.server.baseUrl);
     const page = await resetPage(browser, customer);
     expect(accountsNamedByPasswordForms(page)).toEqual([{ action: '/account/reset', username: customer.email }]);
     expect(autofillOfPasswordForms(page)).toEqual([{ action: '/account/reset', fields: ['username text username', 'password password new-password'] }]);
@@ -122,11 +112,11 @@ describe('forms asking for a password say what each field holds, and name the ac
 
   test('email confirmation: the address the link was mailed to, before and after a wrong password; the field changes nothing', async () => {
     const email = `signup-${randomBytes(4).toString('hex')}@example.com`;
-    const other = await createCustomer(server, { totp: false });
-    const browser = new PageClient(server.baseUrl);
-    const before = mailbox.messages.length;
+    const other = await createCustomer(running.server, { totp: false });
+    const browser = new PageClient(running.server.baseUrl);
+    const before = running.mailbox.messages.length;
     await browser.submit(await browser.request('/dashboard/signup'), '/dashboard/signup', { email, password: NEW_PASSWORD });
-    const link = /(http:\/\/\S+\/dashboard\/verify-email\?token=[A-Za-z0-9_-]+)/.exec((await mailbox.nextMessageTo(email, before)).text)?.[1];
+    const link = /(http:\/\/\S+\/dashboard\/verify-email\?token=[A-Za-z0-9_-]+)/.exec((await running.mailbox.nextMessageTo(email, before)).text)?.[1];
     const page = await browser.request(String(link));
     expect(accountsNamedByPasswordForms(page)).toEqual([{ action: '/dashboard/verify-email', username: email }]);
     // The password chosen at sign-up, asked again: the account's current one.
@@ -144,9 +134,9 @@ describe('forms asking for a password say what each field holds, and name the ac
   });
 
   test('dashboard: every form asking for the password (security page, new credential, secret rotation) names the signed-in account', async () => {
-    const customer = await createCustomer(server, { totp: true });
-    const other = await createCustomer(server, { totp: false });
-    const client = await signedInDashboardClient(server.baseUrl, customer);
+    const customer = await createCustomer(running.server, { totp: true });
+    const other = await createCustomer(running.server, { totp: false });
+    const client = await signedInDashboardClient(running.server.baseUrl, customer);
 
     const security = await client.follow('/dashboard/security');
     expect(accountsNamedByPasswordForms(security)).toEqual(
@@ -165,7 +155,7 @@ describe('forms asking for a password say what each field holds, and name the ac
     });
     expect(created.status).toBe(200);
     // A new dashboard session is outside the re-authentication window, so rotating asks for the password.
-    const fresh = await signedInDashboardClient(server.baseUrl, customer, 1);
+    const fresh = await signedInDashboardClient(running.server.baseUrl, customer, 1);
     const list = await fresh.follow('/dashboard/credentials');
     const rotate = formsOf(list.html).find((form) => form.action.endsWith('/rotate'));
     const confirm = await fresh.follow(String(rotate?.action), { form: rotate?.fields ?? {} });

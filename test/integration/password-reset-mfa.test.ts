@@ -1,7 +1,6 @@
 import { createCustomer, totpCode, type Customer } from '../support/dashboard.js';
 import { PageClient } from '../support/page-client.js';
-import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
-import { TestMailbox } from '../support/smtp.js';
+import { DEMO, postForm, serverWithMailbox, STORE_KINDS } from '../support/server.js';
 
 const NEW_PASSWORD = 'a completely new passphrase 2026';
 
@@ -12,23 +11,14 @@ const NEW_PASSWORD = 'a completely new passphrase 2026';
  * is email keeps it (it must never end up with no second factor at all).
  */
 describe.each(STORE_KINDS)('second factor after a password reset by email on the %s store', (storeKind) => {
-  const mailbox = new TestMailbox();
-  let server: TestServer;
-  beforeAll(async () => {
-    await mailbox.start();
-    server = await startTestServer({ store: storeKind, env: { SMTP_URL: mailbox.url, SIGNIN_FREE_FAILURES: '50' } });
-  });
-  afterAll(async () => {
-    await server?.close();
-    await mailbox.stop();
-  });
+  const running = serverWithMailbox({ store: storeKind, env: { SIGNIN_FREE_FAILURES: '50' } });
 
   async function resetPasswordByEmail(customer: Customer): Promise<void> {
-    const browser = new PageClient(server.baseUrl);
-    const before = mailbox.messages.length;
+    const browser = new PageClient(running.server.baseUrl);
+    const before = running.mailbox.messages.length;
     const forgot = await browser.follow('/account/forgot');
     expect((await browser.submit(forgot, '/account/forgot', { email: customer.email })).status).toBe(200);
-    const raw = (await mailbox.nextMessageTo(customer.email, before)).text;
+    const raw = (await running.mailbox.nextMessageTo(customer.email, before)).text;
     const link = /https?:\/\/\S+\/account\/reset\?token=[A-Za-z0-9_-]+/.exec(raw)?.[0];
     expect(link).toBeDefined();
     const resetPage = await browser.follow(String(link));
@@ -42,13 +32,13 @@ describe.each(STORE_KINDS)('second factor after a password reset by email on the
   }
 
   const passwordGrant = (customer: Customer, extra: Record<string, string> = {}) =>
-    postForm(`${server.baseUrl}/token`, { grant_type: 'password', username: customer.email, password: NEW_PASSWORD, scope: 'api:read', ...extra }, DEMO);
+    postForm(`${running.server.baseUrl}/token`, { grant_type: 'password', username: customer.email, password: NEW_PASSWORD, scope: 'api:read', ...extra }, DEMO);
 
-  const emailChallenge = (mfaToken: string) => postForm(`${server.baseUrl}/mfa/challenge`, { mfa_token: mfaToken, challenge_type: 'oob', channel: 'email' }, DEMO);
+  const emailChallenge = (mfaToken: string) => postForm(`${running.server.baseUrl}/mfa/challenge`, { mfa_token: mfaToken, challenge_type: 'oob', channel: 'email' }, DEMO);
 
   test('an account with an authenticator app: emailed codes stop counting until the app is used again', async () => {
-    const customer = await createCustomer(server, { totp: true });
-    expect((await server.application.mfa.methodsFor(customer.customerId)).includes('email')).toBe(true);
+    const customer = await createCustomer(running.server, { totp: true });
+    expect((await running.server.application.mfa.methodsFor(customer.customerId)).includes('email')).toBe(true);
     await resetPasswordByEmail(customer);
 
     const challenged = await passwordGrant(customer);
@@ -56,16 +46,16 @@ describe.each(STORE_KINDS)('second factor after a password reset by email on the
     expect(challenged.body.mfa_methods).toEqual(['totp']);
     const refused = await emailChallenge(String(challenged.body.mfa_token));
     expect(refused.status).toBe(400);
-    expect(mailbox.messages.filter((message) => message.to.includes(customer.email) && /code is \d{6}/.test(message.raw))).toEqual([]);
+    expect(running.mailbox.messages.filter((message) => message.to.includes(customer.email) && /code is \d{6}/.test(message.raw))).toEqual([]);
 
     // The authenticator app proves the person has more than the mailbox: email is a fallback again.
     expect((await passwordGrant(customer, { otp: await totpCode(String(customer.totpSecret)) })).status).toBe(200);
-    expect(await server.application.mfa.methodsFor(customer.customerId)).toEqual(['totp', 'email']);
+    expect(await running.server.application.mfa.methodsFor(customer.customerId)).toEqual(['totp', 'email']);
   });
 
   test('an account whose only second factor is email keeps it: a reset never leaves it without one', async () => {
-    const customer = await createCustomer(server, { totp: false });
-    await server.application.mfa.setEmailFactor(customer.customerId, true);
+    const customer = await createCustomer(running.server, { totp: false });
+    await running.server.application.mfa.setEmailFactor(customer.customerId, true);
     await resetPasswordByEmail(customer);
 
     const challenged = await passwordGrant(customer);

@@ -10,6 +10,7 @@ import { createLogger } from '../../src/log/index.js';
 import { seedDemoData } from '../../src/seed/index.js';
 import { createStore, type Store } from '../../src/store/index.js';
 import { FerretDbProcess } from './ferretdb.js';
+import { TestMailbox } from './smtp.js';
 
 export type StoreKind = 'memory' | 'mongodb';
 export const STORE_KINDS: StoreKind[] = ['memory', 'mongodb'];
@@ -177,6 +178,64 @@ export function serverOnOwnDatabase(): ServerOnOwnDatabase {
     },
     get server() {
       return started(server);
+    },
+  };
+}
+
+export interface ServerWithMailbox {
+  /** The SMTP server that takes every mail the server sends (SMTP_URL points at it). */
+  readonly mailbox: TestMailbox;
+  readonly server: TestServer;
+  /** Stops the server, then the mailbox. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a TestMailbox, then the test server with SMTP_URL pointing at it (added to `options.env`), so that what
+ * the server mails can be read back.
+ */
+export async function startServerWithMailbox(options: TestServerOptions): Promise<ServerWithMailbox> {
+  const mailbox = new TestMailbox();
+  await mailbox.start();
+  let server: TestServer;
+  try {
+    server = await startTestServer({ ...options, env: { ...options.env, SMTP_URL: mailbox.url } });
+  } catch (error) {
+    await mailbox.stop();
+    throw error;
+  }
+  return {
+    mailbox,
+    server,
+    async close() {
+      await server.close();
+      await mailbox.stop();
+    },
+  };
+}
+
+/**
+ * startServerWithMailbox before the enclosing describe's tests, and its close after them (call it at describe
+ * level, like serverOnOwnDatabase).
+ */
+export function serverWithMailbox(options: TestServerOptions): Pick<ServerWithMailbox, 'mailbox' | 'server'> {
+  let started: ServerWithMailbox | undefined;
+  beforeAll(async () => {
+    started = await startServerWithMailbox(options);
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  const running = (): ServerWithMailbox => {
+    if (started === undefined) throw new Error('serverWithMailbox: used before its beforeAll ran');
+    return started;
+  };
+  return {
+    get mailbox() {
+      return running().mailbox;
+    },
+    get server() {
+      return running().server;
     },
   };
 }
