@@ -5,8 +5,7 @@ import * as oidc from 'openid-client';
 import { generate, generateSecret } from 'otplib';
 import type { Browser, Page } from 'playwright-core';
 
-import { TestMailbox } from '../support/smtp.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { startServerWithMailbox, type ServerWithMailbox } from '../support/server.js';
 import { launchChromium, openWatchedPage, type WatchedPage } from './support/browser.js';
 import { startCallbackApp, type CallbackApp } from './support/callback-app.js';
 
@@ -28,37 +27,34 @@ const totpCode = (secret: string, stepsAhead = 0) => generate({ secret, epoch: M
 jest.setTimeout(60_000);
 
 describe('authorization code + PKCE through our pages, in Chromium', () => {
-  let server: TestServer;
+  let running: ServerWithMailbox;
   let browser: Browser;
-  const mailbox = new TestMailbox();
   let publicClient: oidc.Configuration;
   let confidentialClient: oidc.Configuration;
 
   beforeAll(async () => {
     callback = await startCallbackApp();
     REDIRECT_URI = callback.redirectUri;
-    await mailbox.start();
-    server = await startTestServer({ store: 'mongodb', env: { SMTP_URL: mailbox.url, DEMO_REDIRECT_URI: REDIRECT_URI } });
+    running = await startServerWithMailbox({ store: 'mongodb', env: { DEMO_REDIRECT_URI: REDIRECT_URI } });
     browser = await launchChromium();
     const insecure = { execute: [oidc.allowInsecureRequests] };
-    publicClient = await oidc.discovery(new URL(server.baseUrl), 'demo-app', undefined, oidc.None(), insecure);
-    confidentialClient = await oidc.discovery(new URL(server.baseUrl), 'demo-client', undefined, oidc.ClientSecretBasic('demo-secret'), insecure);
+    publicClient = await oidc.discovery(new URL(running.server.baseUrl), 'demo-app', undefined, oidc.None(), insecure);
+    confidentialClient = await oidc.discovery(new URL(running.server.baseUrl), 'demo-client', undefined, oidc.ClientSecretBasic('demo-secret'), insecure);
   });
   afterAll(async () => {
-    if (process.env.E2E_DUMP_LOGS) process.stdout.write(`${server.logs.lines.filter((line) => !line.includes('"level":30')).join('\n')}\n`);
+    if (process.env.E2E_DUMP_LOGS) process.stdout.write(`${running.server.logs.lines.filter((line) => !line.includes('"level":30')).join('\n')}\n`);
     await browser?.close();
-    await server?.close();
-    await mailbox.stop();
+    await running?.close();
     await callback.close();
   });
 
   async function newPerson(options: { totp: boolean }): Promise<Person> {
     const email = `person-${randomBytes(4).toString('hex')}@example.com`;
-    const account = await server.application.accounts.create({ email, password: PASSWORD });
+    const account = await running.server.application.accounts.create({ email, password: PASSWORD });
     if (!options.totp) return { email, customerId: account.customerId };
     const totpSecret = generateSecret();
-    await server.application.mfa.totp.install(account.customerId, totpSecret);
-    await server.application.mfa.generateRecoveryCodes(account.customerId);
+    await running.server.application.mfa.totp.install(account.customerId, totpSecret);
+    await running.server.application.mfa.generateRecoveryCodes(account.customerId);
     return { email, customerId: account.customerId, totpSecret };
   }
 
@@ -269,11 +265,11 @@ describe('authorization code + PKCE through our pages, in Chromium', () => {
     const checks = await startAuthorization(publicClient, page);
     await signIn(page, person);
     await page.getByRole('link', { name: 'Get a code by email' }).click();
-    const before = mailbox.messages.length;
+    const before = running.mailbox.messages.length;
     await page.getByRole('button', { name: 'Email me a code' }).click();
     await expect(page.getByRole('status').textContent()).resolves.toContain('We sent you a code');
     await watched.screenshot('mfa-email');
-    await enterCode(page, await mailbox.codeSentTo(person.email, before));
+    await enterCode(page, await running.mailbox.codeSentTo(person.email, before));
     await page.getByRole('button', { name: 'Allow' }).click();
     const tokens = await finishAtCallback(publicClient, page, checks);
     expect(tokens.claims()?.amr).toEqual(['pwd', 'otp', 'mfa']);
@@ -283,7 +279,7 @@ describe('authorization code + PKCE through our pages, in Chromium', () => {
 
   test('recovery-code path: a recovery code signs in once, and not twice', async () => {
     const person = await newPerson({ totp: true });
-    const [recoveryCode] = await server.application.mfa.generateRecoveryCodes(person.customerId);
+    const [recoveryCode] = await running.server.application.mfa.generateRecoveryCodes(person.customerId);
     const watched = await openPage();
     const { page } = watched;
     const checks = await startAuthorization(publicClient, page);
@@ -318,12 +314,12 @@ describe('authorization code + PKCE through our pages, in Chromium', () => {
     expect(await page.locator('figure.qr svg').count()).toBe(1);
     await watched.screenshot('enroll');
     const manualKey = String(await page.locator('#manual-key').textContent()).replace(/\s+/g, '');
-    const mailBefore = mailbox.messages.length;
+    const mailBefore = running.mailbox.messages.length;
     await page.getByLabel('Code from the app').fill(await totpCode(manualKey));
     await page.getByRole('button', { name: 'Confirm' }).click();
     await page.getByRole('heading', { name: 'Save your recovery codes' }).waitFor();
     // The owner is told a factor was bound (NIST SP 800-63B 6.1.2).
-    expect((await mailbox.nextMessageTo(person.email, mailBefore)).text).toContain('authenticator app was set up as the second factor');
+    expect((await running.mailbox.nextMessageTo(person.email, mailBefore)).text).toContain('authenticator app was set up as the second factor');
     expect(await page.locator('#recovery-codes li').count()).toBe(10);
     await watched.screenshot('recovery-codes');
     const download = await page.request.get(new URL(await page.getByRole('link', { name: 'Download as a text file' }).getAttribute('href') ?? '', page.url()).href);
@@ -332,7 +328,7 @@ describe('authorization code + PKCE through our pages, in Chromium', () => {
     await page.getByRole('button', { name: 'Allow' }).click();
     const tokens = await finishAtCallback(publicClient, page, checks);
     expect(tokens.claims()?.acr).toBe('urn:authtoken:acr:mfa');
-    expect(await server.application.mfa.methodsFor(person.customerId)).toContain('totp');
+    expect(await running.server.application.mfa.methodsFor(person.customerId)).toContain('totp');
     // The enrolling sign-in's own token works; the password-only one from before does not.
     expect((await oidc.fetchUserInfo(publicClient, tokens.access_token, person.customerId)).sub).toBe(person.customerId);
     expect((await oidc.tokenIntrospection(confidentialClient, passwordOnly.access_token)).active).toBe(false);
@@ -403,12 +399,12 @@ describe('authorization code + PKCE through our pages, in Chromium', () => {
 
     await startAuthorization(publicClient, page, { prompt: 'login' });
     await page.getByRole('link', { name: 'Forgot your password?' }).click();
-    const before = mailbox.messages.length;
+    const before = running.mailbox.messages.length;
     await page.getByLabel('Email').fill(person.email);
     await page.getByRole('button', { name: 'Send me a link' }).click();
     await page.getByRole('status').waitFor();
     await watched.screenshot('forgot-password');
-    const raw = (await mailbox.nextMessageTo(person.email, before)).text;
+    const raw = (await running.mailbox.nextMessageTo(person.email, before)).text;
     const link = /https?:\/\/\S+\/account\/reset\?token=[A-Za-z0-9_-]+/.exec(raw)?.[0];
     expect(link).toBeDefined();
     await page.goto(String(link));
@@ -439,7 +435,7 @@ describe('authorization code + PKCE through our pages, in Chromium', () => {
     const { page } = watched;
     await startAuthorization(publicClient, page);
     const action = await page.locator('form').first().getAttribute('action');
-    const response = await page.request.post(new URL(String(action), server.baseUrl).href, {
+    const response = await page.request.post(new URL(String(action), running.server.baseUrl).href, {
       form: { username: 'someone@example.com', password: PASSWORD, csrf: 'forged' },
     });
     expect(response.status()).toBe(403);

@@ -4,8 +4,7 @@ import { readFile } from 'node:fs/promises';
 import type { Browser } from 'playwright-core';
 
 import { createCustomer, totpCode } from '../support/dashboard.js';
-import { startTestServer, type TestServer } from '../support/server.js';
-import { TestMailbox } from '../support/smtp.js';
+import { startServerWithMailbox, type ServerWithMailbox } from '../support/server.js';
 import { launchChromium, openWatchedPage } from './support/browser.js';
 import { signInToDashboard } from './support/dashboard.js';
 
@@ -13,20 +12,16 @@ const NEW_PASSWORD = 'a fresh passphrase from the browser';
 
 /** Issue 7 in Chromium: sign-up with the emailed link, TOTP enrollment and password change on the security page. */
 describe('dashboard self-service in Chromium', () => {
-  let server: TestServer;
+  let running: ServerWithMailbox;
   let browser: Browser;
-  let mailbox: TestMailbox;
 
   beforeAll(async () => {
-    mailbox = new TestMailbox();
-    await mailbox.start();
-    server = await startTestServer({ store: 'mongodb', env: { SMTP_URL: mailbox.url } });
+    running = await startServerWithMailbox({ store: 'mongodb' });
     browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
-    await server?.close();
-    await mailbox?.stop();
+    await running?.close();
   });
 
   test('sign up from the login page, open the emailed link, confirm, then sign in (JavaScript off)', async () => {
@@ -34,7 +29,7 @@ describe('dashboard self-service in Chromium', () => {
     const password = 'my browser sign-up passphrase';
     const watched = await openWatchedPage(browser, { javaScriptEnabled: false });
     const { page } = watched;
-    await page.goto(`${server.baseUrl}/dashboard`);
+    await page.goto(`${running.server.baseUrl}/dashboard`);
     await page.getByRole('link', { name: 'Create account' }).click();
     await page.getByRole('heading', { name: 'Create your account' }).waitFor();
     await page.getByLabel('Email').fill(email);
@@ -44,13 +39,13 @@ describe('dashboard self-service in Chromium', () => {
     expect(await page.getByLabel('Email').inputValue()).toBe(email);
     await watched.screenshot('dashboard-sign-up-error');
 
-    const before = mailbox.messages.length;
+    const before = running.mailbox.messages.length;
     await page.getByLabel('Password').fill(password);
     await page.getByRole('button', { name: 'Create account' }).click();
     await page.getByRole('heading', { name: 'Check your email' }).waitFor();
     await watched.screenshot('dashboard-sign-up-sent');
 
-    const message = await mailbox.nextMessageTo(email, before);
+    const message = await running.mailbox.nextMessageTo(email, before);
     const link = /(http:\/\/\S+\/dashboard\/verify-email\?token=[A-Za-z0-9_-]+)/.exec(message.text)?.[1];
     expect(link).toBeDefined();
     await page.goto(String(link));
@@ -65,17 +60,17 @@ describe('dashboard self-service in Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('button', { name: 'Allow' }).click();
     await page.getByRole('heading', { name: 'Your AuthToken dashboard' }).waitFor();
-    const account = await server.application.accounts.findByEmail(email);
+    const account = await running.server.application.accounts.findByEmail(email);
     expect(await page.locator('#customer-id').textContent()).toBe(account?.customerId);
     expect(watched.problems).toEqual([]);
     await watched.context.close();
   });
 
   test('enroll TOTP from the security page: QR code, key, confirm, recovery codes once with a download (JavaScript off)', async () => {
-    const customer = await createCustomer(server, { totp: false });
+    const customer = await createCustomer(running.server, { totp: false });
     const watched = await openWatchedPage(browser, { javaScriptEnabled: false });
     const { page } = watched;
-    await signInToDashboard(server.baseUrl, watched, customer);
+    await signInToDashboard(running.server.baseUrl, watched, customer);
     await page.getByRole('link', { name: 'Security', exact: true }).click();
     await page.getByRole('heading', { name: 'Security', exact: true }).waitFor();
     await watched.screenshot('dashboard-security');
@@ -101,27 +96,27 @@ describe('dashboard self-service in Chromium', () => {
     await page.getByRole('button', { name: 'I have saved them' }).click();
     await page.getByRole('heading', { name: 'Security', exact: true }).waitFor();
     expect(await page.locator('#totp-status').textContent()).toMatch(/^On\./);
-    expect(await server.application.mfa.methodsFor(customer.customerId)).toEqual(expect.arrayContaining(['totp', 'recovery_code']));
+    expect(await running.server.application.mfa.methodsFor(customer.customerId)).toEqual(expect.arrayContaining(['totp', 'recovery_code']));
     expect(watched.problems).toEqual([]);
     await watched.context.close();
   });
 
   test('change the password: the other browser is signed out, this one stays, the owner is emailed', async () => {
-    const customer = await createCustomer(server, { totp: false });
+    const customer = await createCustomer(running.server, { totp: false });
     const here = await openWatchedPage(browser);
     const elsewhere = await openWatchedPage(browser);
-    await signInToDashboard(server.baseUrl, here, customer);
-    await signInToDashboard(server.baseUrl, elsewhere, customer);
+    await signInToDashboard(running.server.baseUrl, here, customer);
+    await signInToDashboard(running.server.baseUrl, elsewhere, customer);
 
     const { page } = here;
-    await page.goto(`${server.baseUrl}/dashboard/security`);
+    await page.goto(`${running.server.baseUrl}/dashboard/security`);
     await page.getByLabel('Current password').fill('not my password');
     await page.getByLabel('New password').fill(NEW_PASSWORD);
     await page.getByRole('button', { name: 'Change password' }).click();
     expect(await page.locator('#password-error').textContent()).toBe('The current password is not correct.');
     await here.screenshot('dashboard-password-wrong');
 
-    const before = mailbox.messages.length;
+    const before = running.mailbox.messages.length;
     await page.getByLabel('Current password').fill(customer.password);
     await page.getByLabel('New password').fill(NEW_PASSWORD);
     await page.getByRole('button', { name: 'Change password' }).click();
@@ -129,14 +124,14 @@ describe('dashboard self-service in Chromium', () => {
     await here.screenshot('dashboard-password-changed');
 
     // The other browser's dashboard and provider sessions are gone: it lands on the login page.
-    await elsewhere.page.goto(`${server.baseUrl}/dashboard`);
+    await elsewhere.page.goto(`${running.server.baseUrl}/dashboard`);
     await elsewhere.page.getByRole('heading', { name: 'Sign in' }).waitFor();
     await elsewhere.screenshot('dashboard-other-session-ended');
     // This one is still signed in.
-    await page.goto(`${server.baseUrl}/dashboard`);
+    await page.goto(`${running.server.baseUrl}/dashboard`);
     await page.getByRole('heading', { name: 'Your AuthToken dashboard' }).waitFor();
 
-    expect((await mailbox.nextMessageTo(customer.email, before)).raw).toContain('Your password was changed');
+    expect((await running.mailbox.nextMessageTo(customer.email, before)).raw).toContain('Your password was changed');
     expect(here.problems).toEqual([]);
     expect(elsewhere.problems).toEqual([]);
     await here.context.close();
@@ -144,10 +139,10 @@ describe('dashboard self-service in Chromium', () => {
   });
 
   test('new recovery codes after re-authentication, then remove TOTP with one of them; the activity page shows it all', async () => {
-    const customer = await createCustomer(server, { totp: true });
+    const customer = await createCustomer(running.server, { totp: true });
     const watched = await openWatchedPage(browser);
     const { page } = watched;
-    await signInToDashboard(server.baseUrl, watched, customer);
+    await signInToDashboard(running.server.baseUrl, watched, customer);
     await page.getByRole('link', { name: 'Security', exact: true }).click();
     expect(await page.locator('#totp-status').textContent()).toMatch(/^On\./);
 
@@ -165,15 +160,15 @@ describe('dashboard self-service in Chromium', () => {
     expect(await page.locator('#recovery-status').textContent()).toContain('You have 10 unused recovery codes');
 
     // A recovery code is a second factor too: it proves it is the owner, and is spent doing so.
-    const before = mailbox.messages.length;
+    const before = running.mailbox.messages.length;
     const remove = page.locator('#remove-totp');
     await remove.getByLabel('or a code from your authenticator app, or a recovery code').fill(String(codes[0]));
     await remove.getByRole('button', { name: 'Remove authenticator app' }).click();
     expect(await page.locator('#security-notice').textContent()).toBe('The authenticator app is removed from your account.');
     expect(await page.locator('#totp-status').textContent()).toMatch(/^Off\./);
     await watched.screenshot('dashboard-totp-removed');
-    expect(await server.application.mfa.methodsFor(customer.customerId)).toEqual([]);
-    expect((await mailbox.nextMessageTo(customer.email, before)).raw).toContain('The authenticator app (second factor) was removed');
+    expect(await running.server.application.mfa.methodsFor(customer.customerId)).toEqual([]);
+    expect((await running.mailbox.nextMessageTo(customer.email, before)).raw).toContain('The authenticator app (second factor) was removed');
 
     await page.getByRole('link', { name: 'Activity' }).click();
     const rows = page.locator('#activity tbody tr');

@@ -4,8 +4,7 @@ import type { Browser, Cookie, Page } from 'playwright-core';
 
 import { signInSessionsOf } from '../../src/provider/index.js';
 import { createCustomer, totpCode, type Customer } from '../support/dashboard.js';
-import { STORE_KINDS, startTestServer, type TestServer } from '../support/server.js';
-import { TestMailbox } from '../support/smtp.js';
+import { STORE_KINDS, startServerWithMailbox, type ServerWithMailbox } from '../support/server.js';
 import { launchChromium, openWatchedPage, type WatchedPage } from './support/browser.js';
 import { demoAppAuthorizationUrl, startCallbackApp, type CallbackApp } from './support/callback-app.js';
 import { signInToDashboard } from './support/dashboard.js';
@@ -26,22 +25,19 @@ jest.setTimeout(60_000);
 const secondsUntil = (epochSeconds: number): number => epochSeconds - Date.now() / 1000;
 
 describe.each(STORE_KINDS)('"Keep me signed in on this device" in Chromium (%s store)', (storeKind) => {
-  let server: TestServer;
+  // With a mailbox: the dashboard's password change emails the owner.
+  let running: ServerWithMailbox;
   let browser: Browser;
   let callback: CallbackApp;
   let redirectUri = '';
-  // The dashboard's password change emails the owner.
-  const mailbox = new TestMailbox();
 
   beforeAll(async () => {
     callback = await startCallbackApp();
     redirectUri = callback.redirectUri;
-    await mailbox.start();
-    server = await startTestServer({
+    running = await startServerWithMailbox({
       store: storeKind,
       env: {
         DEMO_REDIRECT_URI: redirectUri,
-        SMTP_URL: mailbox.url,
         SIGNIN_SESSION_TTL_SECONDS: String(SESSION_TTL),
         SIGNIN_REMEMBERED_SESSION_TTL_SECONDS: String(REMEMBERED_TTL),
       },
@@ -50,14 +46,13 @@ describe.each(STORE_KINDS)('"Keep me signed in on this device" in Chromium (%s s
   });
   afterAll(async () => {
     await browser?.close();
-    await server?.close();
-    await mailbox.stop();
+    await running?.close();
     await callback?.close();
   });
 
   /** An authorization request of the seeded public client `demo-app`; the code itself is not needed here. */
   async function startAuthorization(page: Page, extra: Record<string, string> = {}): Promise<void> {
-    await page.goto(demoAppAuthorizationUrl(server.baseUrl, redirectUri, extra));
+    await page.goto(demoAppAuthorizationUrl(running.server.baseUrl, redirectUri, extra));
   }
 
   async function enterPassword(page: Page, customer: Customer, options: { keepSignedIn: boolean; password?: string }): Promise<void> {
@@ -101,14 +96,14 @@ describe.each(STORE_KINDS)('"Keep me signed in on this device" in Chromium (%s s
 
   /** The cookie of that name the browser would send to `path`. */
   async function cookieNamed(watched: WatchedPage, name: string, path = '/'): Promise<Cookie> {
-    const cookie = (await watched.context.cookies(`${server.baseUrl}${path}`)).find((candidate) => candidate.name === name);
+    const cookie = (await watched.context.cookies(`${running.server.baseUrl}${path}`)).find((candidate) => candidate.name === name);
     if (!cookie) throw new Error(`no ${name} cookie in the browser`);
     return cookie;
   }
 
   /** The browser's sign-in session cookie and the stored session's expiry (one session per fresh person). */
   async function signInSession(watched: WatchedPage, customer: Customer): Promise<{ cookie: Cookie; storedExpiry: number }> {
-    const sessions = await signInSessionsOf(server.store, customer.customerId, 10);
+    const sessions = await signInSessionsOf(running.server.store, customer.customerId, 10);
     expect(sessions).toHaveLength(1);
     return { cookie: await cookieNamed(watched, SESSION_COOKIE), storedExpiry: (sessions[0]?.expiresAt?.getTime() ?? 0) / 1000 };
   }
@@ -128,7 +123,7 @@ describe.each(STORE_KINDS)('"Keep me signed in on this device" in Chromium (%s s
   }
 
   test('unticked (the default): the session cookie ends with the browser and the session lives SIGNIN_SESSION_TTL_SECONDS', async () => {
-    const customer = await createCustomer(server, { totp: false });
+    const customer = await createCustomer(running.server, { totp: false });
     const watched = await openWatchedPage(browser);
     const { page } = watched;
     await startAuthorization(page);
@@ -152,7 +147,7 @@ describe.each(STORE_KINDS)('"Keep me signed in on this device" in Chromium (%s s
   });
 
   test('ticked: a persistent session cookie, and the session lives SIGNIN_REMEMBERED_SESSION_TTL_SECONDS', async () => {
-    const customer = await createCustomer(server, { totp: false });
+    const customer = await createCustomer(running.server, { totp: false });
     const watched = await openWatchedPage(browser);
     const { page } = watched;
     await startAuthorization(page);
@@ -164,7 +159,7 @@ describe.each(STORE_KINDS)('"Keep me signed in on this device" in Chromium (%s s
   });
 
   test('the choice survives a wrong password and the authenticator-code page', async () => {
-    const customer = await createCustomer(server, { totp: true });
+    const customer = await createCustomer(running.server, { totp: true });
     const watched = await openWatchedPage(browser);
     const { page } = watched;
     await startAuthorization(page);
@@ -189,7 +184,7 @@ describe.each(STORE_KINDS)('"Keep me signed in on this device" in Chromium (%s s
     { signedInTicked: false, reauthenticatedTicked: true },
     { signedInTicked: true, reauthenticatedTicked: false },
   ])('box $signedInTicked at sign-in: a step-up keeps it; a re-authentication shows it and turns it to $reauthenticatedTicked', async ({ signedInTicked, reauthenticatedTicked }) => {
-    const customer = await createCustomer(server, { totp: false });
+    const customer = await createCustomer(running.server, { totp: false });
     const watched = await openWatchedPage(browser);
     const { page } = watched;
     const expectChoice = (remembered: boolean) => (remembered ? expectRemembered(watched, customer) : expectTransient(watched, customer));
@@ -199,7 +194,7 @@ describe.each(STORE_KINDS)('"Keep me signed in on this device" in Chromium (%s s
     await expectChoice(signedInTicked);
 
     const secret = generateSecret();
-    await server.application.mfa.totp.install(customer.customerId, secret);
+    await running.server.application.mfa.totp.install(customer.customerId, secret);
     await stepUpWithAuthenticator(page, secret);
     await expectChoice(signedInTicked);
 
@@ -211,13 +206,13 @@ describe.each(STORE_KINDS)('"Keep me signed in on this device" in Chromium (%s s
 
   test('the dashboard cookie ends with the browser unless the box was ticked, also after a password change', async () => {
     for (const keepSignedIn of [false, true]) {
-      const customer = await createCustomer(server, { totp: true });
+      const customer = await createCustomer(running.server, { totp: true });
       const watched = await openWatchedPage(browser);
       const { page } = watched;
-      await signInToDashboard(server.baseUrl, watched, customer, { keepSignedIn });
+      await signInToDashboard(running.server.baseUrl, watched, customer, { keepSignedIn });
       const expectDashboardCookie = async () => {
         const cookie = await cookieNamed(watched, DASHBOARD_COOKIE, '/dashboard');
-        if (keepSignedIn) expect(Math.abs(secondsUntil(cookie.expires) - server.config.dashboard.sessionTtlSeconds)).toBeLessThan(SLACK_SECONDS);
+        if (keepSignedIn) expect(Math.abs(secondsUntil(cookie.expires) - running.server.config.dashboard.sessionTtlSeconds)).toBeLessThan(SLACK_SECONDS);
         else expect(cookie.expires).toBe(-1);
       };
       await expectDashboardCookie();
@@ -225,7 +220,7 @@ describe.each(STORE_KINDS)('"Keep me signed in on this device" in Chromium (%s s
       else await expectTransient(watched, customer);
 
       // A password change gives this browser a fresh dashboard session (and cookie): with the same choice.
-      await page.goto(`${server.baseUrl}/dashboard/security`);
+      await page.goto(`${running.server.baseUrl}/dashboard/security`);
       await page.getByLabel('Current password').fill(customer.password);
       await page.getByLabel('New password').fill('a completely new passphrase 2026');
       await page.getByRole('button', { name: 'Change password' }).click();
