@@ -86,7 +86,8 @@ export interface AuthTokenPrincipal {
   claims: IntrospectionAnswer;
 }
 
-type Failure = { ok: false; status: 400 | 401 | 403; error: string; description: string; scheme: TokenScheme };
+/** `scopeNeeded`: the scope RFC 6750 3's `scope` attribute names, only when a missing scope is the failure. */
+type Failure = { ok: false; status: 400 | 401 | 403; error: string; description: string; scheme: TokenScheme; scopeNeeded?: string };
 type Check = { ok: true; principal: AuthTokenPrincipal } | Failure;
 
 /** The key a token is bound to (RFC 7800 `cnf`), as far as this middleware can check one. */
@@ -153,7 +154,8 @@ export function requireAuthToken(options: ResourceServerOptions): Middleware {
     const roles = Array.isArray(answer.roles) ? answer.roles.filter((role): role is string => typeof role === 'string') : [];
     const missingScopes = requiredScopes.filter((scope) => !scopes.includes(scope));
     if (missingScopes.length > 0) {
-      return { ok: false, status: 403, error: 'insufficient_scope', scheme, description: `requires scope ${requiredScopes.join(' ')}` };
+      const scopeNeeded = requiredScopes.join(' ');
+      return { ok: false, status: 403, error: 'insufficient_scope', scheme, description: `requires scope ${scopeNeeded}`, scopeNeeded };
     }
     const missingRoles = requiredRoles.filter((role) => !roles.includes(role));
     if (missingRoles.length > 0) {
@@ -188,7 +190,8 @@ export function requireAuthToken(options: ResourceServerOptions): Middleware {
       return;
     }
     const attributes = [realmAttribute, `error="${failure.error}"`, `error_description="${failure.description.replace(/["\\]/g, '')}"`];
-    if (failure.error === 'insufficient_scope' && requiredScopes.length > 0) attributes.push(`scope="${requiredScopes.join(' ')}"`);
+    // Not for a missing role: the token has every scope, and naming them would tell the client to ask for what it holds.
+    if (failure.scopeNeeded) attributes.push(`scope="${failure.scopeNeeded}"`);
     if (failure.scheme === 'DPoP') attributes.push(dpopAlgs);
     ctx.status = failure.status;
     ctx.set('WWW-Authenticate', `${failure.scheme} ${attributes.join(', ')}`);

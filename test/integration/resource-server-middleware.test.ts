@@ -146,6 +146,9 @@ describe.each(['opaque', 'jwt'])('resource-server middleware (example API) with 
     const noRole = await api.get('/admin', { authorization: `Bearer ${reader.token}` });
     expect(noRole.status).toBe(403);
     expect(String(noRole.body.error_description)).toMatch(/role admin/);
+    // The scope attribute names a scope to ask for; the token already has it, a role is what it lacks.
+    expect(noRole.challenge).toMatch(/error="insufficient_scope"/);
+    expect(noRole.challenge).not.toMatch(/scope="/);
     const admin = await userToken('api:read', ['admin']);
     expect((await api.get('/admin', { authorization: `Bearer ${admin.token}` })).status).toBe(200);
   });
