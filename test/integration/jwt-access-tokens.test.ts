@@ -397,6 +397,13 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
   });
 
   describe('bulk revocation', () => {
+    /** A user signed in with the password alone at two clients, and another user at one. */
+    async function signedInAtTwoClients() {
+      const user = await newUser();
+      const bystander = await newUser();
+      return { user, atWebApp: await signIn(user), atDemo: await signIn(user, DEMO), other: await signIn(bystander) };
+    }
+
     test("revoking a client's tokens reaches its earlier JWTs and opaque tokens, not other clients'", async () => {
       const client = credentials(
         await server.application.clients.create({ name: 'Rotating', grantTypes: ['client_credentials'], scopes: ['api:read', 'ledger:read'] }),
@@ -415,11 +422,7 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
     });
 
     test("revoking a user's tokens reaches their JWTs and refresh tokens at every client", async () => {
-      const user = await newUser();
-      const bystander = await newUser();
-      const atWebApp = await signIn(user);
-      const atDemo = await signIn(user, DEMO);
-      const other = await signIn(bystander);
+      const { user, atWebApp, atDemo, other } = await signedInAtTwoClients();
       expect((await introspect(atWebApp.accessToken, webApp)).body).toMatchObject({ active: true, sub: user.customerId, amr: ['pwd'] });
 
       await server.application.revocation.revokeAccountTokens(user.customerId);
@@ -436,11 +439,7 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
     });
 
     test("enrolling a first authenticator app ends the account's JWTs and refresh tokens at every client, not its grants", async () => {
-      const user = await newUser();
-      const bystander = await newUser();
-      const atWebApp = await signIn(user);
-      const atDemo = await signIn(user, DEMO);
-      const other = await signIn(bystander);
+      const { user, atWebApp, atDemo, other } = await signedInAtTwoClients();
       const { secret } = await server.application.mfa.totp.enroll(user.customerId, user.email, 'test');
       expect(await server.application.mfa.confirmTotp(user.customerId, await totpCode(secret), 'test')).toBe(true);
 
