@@ -260,6 +260,14 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
   router.get('/:uid', async (ctx) => {
     const interaction = await details(ctx);
     const { uid, prompt } = interaction;
+    // A form sent again after its step finished (a double click, or Back and submit before the first answer
+    // was followed) lands here with the step's result already saved: the sign-in goes on from it, rather than
+    // showing the password page of a prompt that is already answered.
+    if (interaction.result) {
+      ctx.status = 303;
+      ctx.redirect(interaction.returnTo);
+      return;
+    }
     if (prompt.name === 'login') {
       const waiting = await pending.find(uid);
       if (waiting) {
