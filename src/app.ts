@@ -262,6 +262,7 @@ export async function createApplication(config: Config, rawStore: Store, logger:
       audit,
       logger,
       clientRequiresMfa: async (clientId) => (await live.provider.Client.find(clientId))?.metadata()[MFA_REQUIRED_METADATA] === true,
+      accountPageUrl: '/dashboard',
       forgotPasswordUrl: config.mfa.emailEnabled ? '/account/forgot' : undefined,
       signUpUrlFor: (clientId) => (config.dashboard.signUp && clientId === DASHBOARD_CLIENT_ID ? SIGN_UP_PATH : undefined),
     }),

@@ -7,10 +7,11 @@ export interface ErrorPageContent {
   message: string;
   code?: string;
   backUrl?: string;
+  backLabel?: string;
 }
 
 /** The one error page (views/error.eta): our stylesheet only, no script, no third-party resource. */
 export function renderErrorPage(content: ErrorPageContent): string {
   views ??= new Views();
-  return views.render('./error', { code: undefined, backUrl: undefined, ...content });
+  return views.render('./error', { code: undefined, backUrl: undefined, backLabel: undefined, ...content });
 }

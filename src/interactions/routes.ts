@@ -34,6 +34,8 @@ export interface InteractionDependencies {
   logger: Logger;
   /** Whether a client insists on a second factor (client metadata). */
   clientRequiresMfa(clientId: string): Promise<boolean>;
+  /** The person's own account page (the dashboard), where a sign-in that is gone can start again. */
+  accountPageUrl: string;
   /** The forgot-password page, when email is configured. */
   forgotPasswordUrl?: string;
   /** The sign-up page to link from this client's login page, if any (the dashboard's, when sign-up is on). */
@@ -89,6 +91,10 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
         title: 'This sign-in has expired',
         message: 'Go back to the application and start signing in again.',
         code: 'interaction_expired',
+        // Nothing tells which application it was (the record, or this browser's cookie for it, is gone), so
+        // the way on that is always there is the person's own account page.
+        backUrl: deps.accountPageUrl,
+        backLabel: 'Go to your account',
       });
     }
   });

@@ -26,11 +26,13 @@ export interface ErrorPage {
   /** A stable machine-readable code shown small, for support requests. */
   code: string;
   backUrl?: string;
+  /** The words of the backUrl link, when "Go back" would not say where it leads. */
+  backLabel?: string;
 }
 
 /** Answers a request with the error page and a status. */
 export function respondWithErrorPage(ctx: Context, views: Views, status: number, page: ErrorPage): void {
   ctx.status = status;
   ctx.type = 'html';
-  ctx.body = views.render('./error', { backUrl: undefined, ...page });
+  ctx.body = views.render('./error', { backUrl: undefined, backLabel: undefined, ...page });
 }
