@@ -320,6 +320,15 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     throw new ExpiredInteraction(`unsupported prompt ${prompt.name}`);
   });
 
+  // After a form answers with a page (a wrong password, a code emailed) the address bar shows the form's action:
+  // opening that address again (Enter there, a restored tab) is a GET, which goes to the step the sign-in is at.
+  for (const formAddress of ['/:uid/login', '/:uid/mfa/email', '/:uid/consent']) {
+    router.get(formAddress, (ctx) => {
+      ctx.status = 303;
+      ctx.redirect(urls(encodeURIComponent(ctx.params.uid ?? '')).self);
+    });
+  }
+
   router.post('/:uid/login', async (ctx) => {
     const interaction = await details(ctx);
     if (!requireCsrf(ctx, interaction.uid)) return;

@@ -106,7 +106,7 @@ describe('operational routes and security headers', () => {
 
     test('pages: a rendered page under the page prefixes', async () => {
       for (const [method, path, allow] of [
-        ['GET', '/interaction/some-uid/login', 'POST'],
+        ['GET', '/interaction/some-uid/abort', 'POST'],
         ['PUT', '/auth', 'GET, HEAD'],
         ['DELETE', '/dashboard/credentials', 'GET, HEAD, POST'],
       ] as const) {
