@@ -117,6 +117,15 @@ const envSchema = z.object({
 
 /** Every option name, as accepted in the environment and in an AUTHTOKEN_CONFIG file. */
 export const CONFIG_KEYS: ReadonlySet<string> = new Set(Object.keys(envSchema.shape));
+/** Read beside the options: where to find a configuration file (it cannot be set from one). */
+export const CONFIG_FILE_VARIABLE = 'AUTHTOKEN_CONFIG';
+/**
+ * The fixed default of each option that has one, in its environment form (`true`, `3600`); options whose
+ * default depends on others (ISSUER, DASHBOARD_SIGNUP, ...) are absent. The README's table must agree.
+ */
+export const CONFIG_DEFAULTS: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(envSchema.parse({})).map(([key, value]) => [key, String(value)]),
+);
 const tokenFormat = z.enum(['opaque', 'jwt']);
 const signingAlg = z.enum(['EdDSA', 'ES256', 'RS256']);
 
@@ -365,13 +374,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const fromEnv = Object.fromEntries(
     Object.entries(source).filter(([, value]) => value !== undefined && value !== ''),
   );
-  const configFile = fromEnv.AUTHTOKEN_CONFIG;
+  const configFile = fromEnv[CONFIG_FILE_VARIABLE];
   let fromFile: Record<string, string> = {};
   if (configFile) {
     try {
       fromFile = readConfigFile(configFile, CONFIG_KEYS);
     } catch (error) {
-      throw new ConfigError(`AUTHTOKEN_CONFIG: ${(error as Error).message}`);
+      throw new ConfigError(`${CONFIG_FILE_VARIABLE}: ${(error as Error).message}`);
     }
   }
   // The environment wins over the file, key by key.
