@@ -80,3 +80,20 @@ describe('config/authtoken.example.yaml', () => {
     expect(missing).toEqual([]);
   });
 });
+
+describe('config/example.env', () => {
+  const entries = readFileSync('config/example.env', 'utf8')
+    .split('\n')
+    .filter((line) => /^[A-Z]/.test(line))
+    .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)] as const);
+
+  test('sets only real options', () => {
+    expect(entries.map(([key]) => key).filter((key) => !CONFIG_KEYS.has(key))).toEqual([]);
+  });
+
+  test('is a valid production configuration once its empty secrets are filled in', () => {
+    const filled: Record<string, string> = { AUTHTOKEN_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'), COOKIE_KEYS: 'c'.repeat(40) };
+    const config = loadConfig(Object.fromEntries(entries.map(([key, value]) => [key, value === '' ? (filled[key] ?? '') : value])));
+    expect(config.isProduction).toBe(true);
+  });
+});
