@@ -11,7 +11,19 @@ export class ConfigError extends Error {
 /** A well-known value used only outside production, so `npm start` works with no setup. */
 export const DEVELOPMENT_MASTER_KEY = Buffer.from('authtoken-server development key').toString('base64');
 
-const intInRange = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/**
+ * A whole decimal number in [min, max]. Coercing with Number() let `0x100` and `1e3` through and answered
+ * `1h` with "expected number, received NaN"; one message for every mistake says what is wanted.
+ */
+const intInRange = (min: number, max: number) => {
+  const wanted = `must be a whole number from ${min} to ${max} (digits only, no unit)`;
+  return z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, wanted)
+    .transform(Number)
+    .pipe(z.number().int().min(min, wanted).max(max, wanted));
+};
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
@@ -134,7 +146,7 @@ const resourceServerSchema = z.strictObject({
   identifier: z.url(),
   scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/)).min(1),
   format: tokenFormat.default('opaque'),
-  accessTokenTtl: intInRange(60, 86400).optional(),
+  accessTokenTtl: z.number().int().min(60).max(86400).optional(),
   signingAlg: signingAlg.optional(),
 });
 

@@ -32,7 +32,7 @@ describe('AUTHTOKEN_CONFIG files', () => {
 
   test('an invalid value in the file is refused naming the option', () => {
     const path = file('c.yaml', 'ADMIN_PORT: 70000\n');
-    expect(() => loadConfig({ AUTHTOKEN_CONFIG: path })).toThrow(new ConfigError('ADMIN_PORT: Too big: expected number to be <=65535'));
+    expect(() => loadConfig({ AUTHTOKEN_CONFIG: path })).toThrow(new ConfigError('ADMIN_PORT: must be a whole number from 0 to 65535 (digits only, no unit)'));
   });
 
   test.each([

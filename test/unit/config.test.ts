@@ -28,6 +28,14 @@ describe('configuration', () => {
     expect(() => loadConfig({ COOKIE_KEYS: 'short' })).toThrow(/^COOKIE_KEYS: /);
   });
 
+  test('a number with a unit, a sign, a fraction or another base is refused with the range wanted; spaces around digits are fine', () => {
+    for (const value of ['1h', '-5', '3600.5', '0x100', '1e3', '3600s']) {
+      expect(() => loadConfig({ ACCESS_TOKEN_TTL: value })).toThrow(new ConfigError('ACCESS_TOKEN_TTL: must be a whole number from 60 to 86400 (digits only, no unit)'));
+    }
+    expect(() => loadConfig({ PORT: '-1' })).toThrow(new ConfigError('PORT: must be a whole number from 0 to 65535 (digits only, no unit)'));
+    expect(loadConfig({ ACCESS_TOKEN_TTL: ' 900 ' }).ttl.accessToken).toBe(900);
+  });
+
   test('MONGODB_URI: a connection string the driver cannot parse is refused naming the variable, never echoing the password', () => {
     for (const uri of ['mongodb://operator:pa55@word@db.internal/authtoken', 'mongodb://db.internal:port/authtoken', 'mongodb://db.internal/authtoken?tls=perhaps']) {
       const attempt = () => loadConfig({ MONGODB_URI: uri });
