@@ -24,9 +24,14 @@ const intInRange = (min: number, max: number) => {
     .transform(Number)
     .pipe(z.number().int().min(min, wanted).max(max, wanted));
 };
+// Any case: operators coming from Keycloak or Hydra write TRUE and INFO, and neither value can mean anything else.
 const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no'], 'must be true or false (also 1/0, yes/no; any case)'))
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -38,7 +43,7 @@ const envSchema = z.object({
     .regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://')
     .optional(),
   MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/).optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: z.string().trim().toLowerCase().pipe(z.enum(logLevels, `must be one of ${logLevels.join(', ')} (any case)`)).default('info'),
   COOKIE_KEYS: z.string().optional(),
   AUTHTOKEN_MASTER_KEY: z.string().optional(),
   AUTHTOKEN_MASTER_KEY_ID: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).default('k1'),

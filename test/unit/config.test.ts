@@ -36,6 +36,16 @@ describe('configuration', () => {
     expect(loadConfig({ ACCESS_TOKEN_TTL: ' 900 ' }).ttl.accessToken).toBe(900);
   });
 
+  test('LOG_LEVEL and switches are read in any case; anything else is refused saying what is taken', () => {
+    expect(loadConfig({ LOG_LEVEL: 'INFO' }).logLevel).toBe('info');
+    expect(loadConfig({ LOG_LEVEL: 'Debug' }).logLevel).toBe('debug');
+    expect(() => loadConfig({ LOG_LEVEL: 'warning' })).toThrow(new ConfigError('LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent (any case)'));
+    for (const [value, expected] of [['TRUE', true], ['Yes', true], ['1', true], ['False', false], ['NO', false], ['0', false]] as const) {
+      expect(loadConfig({ TRUST_PROXY: value }).trustProxy).toBe(expected);
+    }
+    expect(() => loadConfig({ REQUIRE_MFA: 'on' })).toThrow(new ConfigError('REQUIRE_MFA: must be true or false (also 1/0, yes/no; any case)'));
+  });
+
   test('MONGODB_URI: a connection string the driver cannot parse is refused naming the variable, never echoing the password', () => {
     for (const uri of ['mongodb://operator:pa55@word@db.internal/authtoken', 'mongodb://db.internal:port/authtoken', 'mongodb://db.internal/authtoken?tls=perhaps']) {
       const attempt = () => loadConfig({ MONGODB_URI: uri });
