@@ -4,6 +4,7 @@ import { startAdminServer } from './admin/index.js';
 import { createApplication, type Application } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config/index.js';
 import { createHttpServer } from './http/http-server.js';
+import { listen } from './http/listen.js';
 import { createLogger, type Logger } from './log/index.js';
 import { seedDemoData } from './seed/index.js';
 import { createStore, StoreUnavailableError, type Store } from './store/index.js';
@@ -84,10 +85,7 @@ async function main(): Promise<void> {
   const seed = await seedDemoData(config, application);
 
   const server = createHttpServer(application.app.callback());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
+  await listen(server, config.port, config.host, { port: 'PORT', host: 'HOST' });
   logger.info({ port: config.port, issuer: config.issuer, configFile: config.configFile }, 'authtoken-server listening');
   const adminServer = await startAdminServer(config, application, logger);
   // Not a reason to refuse to start (sign-ins without a second factor by email still work), but the operator

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { Application } from '../app.js';
 import type { Config } from '../config/index.js';
 import { createHttpServer } from '../http/http-server.js';
+import { listen } from '../http/listen.js';
 import type { Logger } from '../log/index.js';
 import { createAdminApp } from './app.js';
 
@@ -16,10 +17,7 @@ export async function startAdminServer(config: Config, application: Application,
     return undefined;
   }
   const server = createHttpServer(createAdminApp(config, application, config.admin.token, logger).callback());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.admin.port, config.admin.host, () => resolve());
-  });
+  await listen(server, config.admin.port, config.admin.host, { port: 'ADMIN_PORT', host: 'ADMIN_HOST' });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.admin.port;
   logger.info({ host: config.admin.host, port }, 'admin API listening');
