@@ -151,7 +151,8 @@ const resourceServerSchema = z.strictObject({
   identifier: z.url(),
   scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/)).min(1),
   format: tokenFormat.default('opaque'),
-  accessTokenTtl: z.number().int().min(60).max(86400).optional(),
+  // A JSON number; a quoted one ("900") as well, which deployments written before this check may hold.
+  accessTokenTtl: z.union([z.number().int().min(60).max(86400), intInRange(60, 86400)]).optional(),
   signingAlg: signingAlg.optional(),
 });
 

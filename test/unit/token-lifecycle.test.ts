@@ -30,6 +30,11 @@ describe('token lifecycle configuration', () => {
     expect(() => loadConfig({ RESOURCE_SERVERS: '[{"identifier":"not a url","scopes":["a"]}]' })).toThrow(/^RESOURCE_SERVERS: 0.identifier/);
     expect(() => loadConfig({ RESOURCE_SERVERS: '[{"identifier":"https://a.example","scopes":["a"],"signingAlg":"HS256"}]' })).toThrow(ConfigError);
     expect(() => loadConfig({ ACCESS_TOKEN_SIGNING_ALG: 'none' })).toThrow(/^ACCESS_TOKEN_SIGNING_ALG: /);
+    // accessTokenTtl: a JSON number, or one quoted as deployments may hold it, in range and whole.
+    const ttlOf = (value: unknown) =>
+      loadConfig({ RESOURCE_SERVERS: JSON.stringify([{ identifier: 'https://a.example', scopes: ['a'], accessTokenTtl: value }]) }).resourceServers[1]?.accessTokenTtl;
+    expect(ttlOf('900')).toBe(900);
+    for (const wrong of ['15m', 30, 90.5, '1e3']) expect(() => ttlOf(wrong)).toThrow(/^RESOURCE_SERVERS: 0.accessTokenTtl/);
     expect(() => loadConfig({ SCOPE_ROLE_REQUIREMENTS: '{"admin:*": 3}' })).toThrow(/^SCOPE_ROLE_REQUIREMENTS: /);
     expect(() => loadConfig({ REFRESH_TOKEN_TTL: '3600', REFRESH_TOKEN_IDLE_TTL: '7200' })).toThrow(/^REFRESH_TOKEN_IDLE_TTL: /);
     expect(() => loadConfig({ SIGNING_KEYS: '{"keys":[{"kid":"k","alg":"EdDSA","kty":"OKP","crv":"Ed25519","x":"AAAA"}]}' })).toThrow(
