@@ -1,11 +1,11 @@
 import { jest } from '@jest/globals';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 
 import { createCustomer } from '../support/dashboard.js';
-import { startTestServer, type TestServer } from '../support/server.js';
 import { contrastShortfalls, focusRingShortfalls } from './support/accessibility.js';
-import { launchChromium, openWatchedPage } from './support/browser.js';
+import { openWatchedPage } from './support/browser.js';
 import { signInToDashboard } from './support/dashboard.js';
+import { serverAndChromium } from './support/server-and-chromium.js';
 
 jest.setTimeout(60_000);
 
@@ -13,16 +13,7 @@ const SCHEMES = ['light', 'dark'] as const;
 
 /** WCAG 2.2 AA checks of the pages people sign in and manage their account with, measured in Chromium. */
 describe('accessibility of the pages in Chromium', () => {
-  let server: TestServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    server = await startTestServer({ store: 'memory' });
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const running = serverAndChromium({ store: 'memory' });
 
   /** Contrast shortfalls of the page as shown now, in both colour schemes (the stylesheet follows the system's). */
   async function shortfallsInBothSchemes(page: Page, name: string) {
@@ -38,10 +29,10 @@ describe('accessibility of the pages in Chromium', () => {
   }
 
   test('text, links, errors, buttons and focus rings keep AA contrast in the light and the dark colour scheme', async () => {
-    const customer = await createCustomer(server, { totp: false });
-    const watched = await openWatchedPage(browser);
+    const customer = await createCustomer(running.server, { totp: false });
+    const watched = await openWatchedPage(running.browser);
     const { page } = watched;
-    await page.goto(`${server.baseUrl}/dashboard`);
+    await page.goto(`${running.server.baseUrl}/dashboard`);
     await page.getByLabel('Email or customer ID').fill(customer.email);
     await page.getByLabel('Password').fill('not the password at all');
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -64,8 +55,8 @@ describe('accessibility of the pages in Chromium', () => {
   });
 
   test('text fields are outlined at 3:1 or more against the page, in both colour schemes', async () => {
-    const customer = await createCustomer(server, { totp: true });
-    const watched = await openWatchedPage(browser);
+    const customer = await createCustomer(running.server, { totp: true });
+    const watched = await openWatchedPage(running.browser);
     const { page } = watched;
     const found: Record<string, string[]> = {};
     const measure = async (name: string) => {
@@ -74,25 +65,25 @@ describe('accessibility of the pages in Chromium', () => {
         found[`${name} (${scheme})`] = (await contrastShortfalls(page)).fieldBorders;
       }
     };
-    await page.goto(`${server.baseUrl}/dashboard`);
+    await page.goto(`${running.server.baseUrl}/dashboard`);
     await measure('sign-in');
     await page.getByLabel('Email or customer ID').fill(customer.email);
     await page.getByLabel('Password').fill(customer.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByLabel('Code').waitFor();
     await measure('second factor');
-    await page.goto(`${server.baseUrl}/account/forgot`);
+    await page.goto(`${running.server.baseUrl}/account/forgot`);
     await measure('forgot password');
     expect(found).toEqual(Object.fromEntries(Object.keys(found).map((key) => [key, []])));
     await watched.context.close();
   });
 
   test('the dashboard fits a 320 px wide window (400% zoom): no page-wide horizontal scroll, a wide table scrolls in a region reached by Tab', async () => {
-    const customer = await createCustomer(server, { totp: false });
-    const watched = await openWatchedPage(browser);
+    const customer = await createCustomer(running.server, { totp: false });
+    const watched = await openWatchedPage(running.browser);
     const { page } = watched;
-    await signInToDashboard(server.baseUrl, watched, customer);
-    await page.goto(`${server.baseUrl}/dashboard/credentials`);
+    await signInToDashboard(running.server.baseUrl, watched, customer);
+    await page.goto(`${running.server.baseUrl}/dashboard/credentials`);
     await page.getByLabel('Name').fill('Nightly export to the data warehouse');
     await page.getByRole('checkbox', { name: 'api:read' }).check();
     await page.getByLabel('Your password').fill(customer.password);
@@ -102,7 +93,7 @@ describe('accessibility of the pages in Chromium', () => {
     await page.setViewportSize({ width: 320, height: 640 });
     const overflowing: Record<string, unknown> = {};
     for (const path of ['', '/credentials', '/apps', '/tokens', '/sessions', '/activity', '/security']) {
-      await page.goto(`${server.baseUrl}/dashboard${path}`);
+      await page.goto(`${running.server.baseUrl}/dashboard${path}`);
       overflowing[`/dashboard${path}`] = await page.evaluate(`(() => {
         const width = document.documentElement.clientWidth;
         const page = document.documentElement.scrollWidth > width ? 'the page scrolls sideways: ' + document.documentElement.scrollWidth + ' px' : null;
@@ -123,10 +114,10 @@ describe('accessibility of the pages in Chromium', () => {
   });
 
   test('after a refused dashboard form, focus is in the field to correct, which names the error', async () => {
-    const customer = await createCustomer(server, { totp: false });
-    const watched = await openWatchedPage(browser);
+    const customer = await createCustomer(running.server, { totp: false });
+    const watched = await openWatchedPage(running.browser);
     const { page } = watched;
-    await signInToDashboard(server.baseUrl, watched, customer);
+    await signInToDashboard(running.server.baseUrl, watched, customer);
     /** The focused field after the page loaded: its id and the text of what describes it. */
     const focused = () =>
       page.evaluate(`(() => {
@@ -135,7 +126,7 @@ describe('accessibility of the pages in Chromium', () => {
         return { id: field.id || field.tagName, invalid: field.getAttribute('aria-invalid'), description };
       })()`);
 
-    await page.goto(`${server.baseUrl}/dashboard/credentials`);
+    await page.goto(`${running.server.baseUrl}/dashboard/credentials`);
     await page.getByRole('button', { name: 'Create credential' }).click();
     await page.getByRole('alert').waitFor();
     expect(await focused()).toEqual({ id: 'name', invalid: 'true', description: 'Give the credential a name of 1 to 80 characters.' });
@@ -147,7 +138,7 @@ describe('accessibility of the pages in Chromium', () => {
     await page.getByRole('alert').waitFor();
     expect(await focused()).toEqual({ id: 'create-confirm-password', invalid: 'true', description: 'The password is not correct.' });
 
-    await page.goto(`${server.baseUrl}/dashboard/security`);
+    await page.goto(`${running.server.baseUrl}/dashboard/security`);
     await page.getByLabel('Current password').fill('not the password at all');
     await page.getByLabel('New password').fill('a brand new long passphrase');
     await page.getByRole('button', { name: 'Change password' }).click();
@@ -163,11 +154,11 @@ describe('accessibility of the pages in Chromium', () => {
   });
 
   test('TOTP enrollment: the QR code is one image with a name, and its key is on the page as text', async () => {
-    const customer = await createCustomer(server, { totp: false });
-    const watched = await openWatchedPage(browser);
+    const customer = await createCustomer(running.server, { totp: false });
+    const watched = await openWatchedPage(running.browser);
     const { page } = watched;
-    await signInToDashboard(server.baseUrl, watched, customer);
-    await page.goto(`${server.baseUrl}/dashboard/security`);
+    await signInToDashboard(running.server.baseUrl, watched, customer);
+    await page.goto(`${running.server.baseUrl}/dashboard/security`);
     await page.locator('#enroll-password').fill(customer.password);
     await page.getByRole('button', { name: 'Set up authenticator app' }).click();
     await page.getByRole('heading', { name: 'Set up your authenticator app' }).waitFor();

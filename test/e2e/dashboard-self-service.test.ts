@@ -1,33 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 
-import type { Browser } from 'playwright-core';
-
 import { createCustomer, totpCode } from '../support/dashboard.js';
-import { startServerWithMailbox, type ServerWithMailbox } from '../support/server.js';
-import { launchChromium, openWatchedPage } from './support/browser.js';
+import { openWatchedPage } from './support/browser.js';
 import { signInToDashboard } from './support/dashboard.js';
+import { serverAndChromium } from './support/server-and-chromium.js';
 
 const NEW_PASSWORD = 'a fresh passphrase from the browser';
 
 /** Issue 7 in Chromium: sign-up with the emailed link, TOTP enrollment and password change on the security page. */
 describe('dashboard self-service in Chromium', () => {
-  let running: ServerWithMailbox;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    running = await startServerWithMailbox({ store: 'mongodb' });
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await running?.close();
-  });
+  const running = serverAndChromium({ store: 'mongodb', mailbox: true });
 
   test('sign up from the login page, open the emailed link, confirm, then sign in (JavaScript off)', async () => {
     const email = `browser-${randomBytes(4).toString('hex')}@example.com`;
     const password = 'my browser sign-up passphrase';
-    const watched = await openWatchedPage(browser, { javaScriptEnabled: false });
+    const watched = await openWatchedPage(running.browser, { javaScriptEnabled: false });
     const { page } = watched;
     await page.goto(`${running.server.baseUrl}/dashboard`);
     await page.getByRole('link', { name: 'Create account' }).click();
@@ -68,7 +56,7 @@ describe('dashboard self-service in Chromium', () => {
 
   test('enroll TOTP from the security page: QR code, key, confirm, recovery codes once with a download (JavaScript off)', async () => {
     const customer = await createCustomer(running.server, { totp: false });
-    const watched = await openWatchedPage(browser, { javaScriptEnabled: false });
+    const watched = await openWatchedPage(running.browser, { javaScriptEnabled: false });
     const { page } = watched;
     await signInToDashboard(running.server.baseUrl, watched, customer);
     await page.getByRole('link', { name: 'Security', exact: true }).click();
@@ -103,8 +91,8 @@ describe('dashboard self-service in Chromium', () => {
 
   test('change the password: the other browser is signed out, this one stays, the owner is emailed', async () => {
     const customer = await createCustomer(running.server, { totp: false });
-    const here = await openWatchedPage(browser);
-    const elsewhere = await openWatchedPage(browser);
+    const here = await openWatchedPage(running.browser);
+    const elsewhere = await openWatchedPage(running.browser);
     await signInToDashboard(running.server.baseUrl, here, customer);
     await signInToDashboard(running.server.baseUrl, elsewhere, customer);
 
@@ -140,7 +128,7 @@ describe('dashboard self-service in Chromium', () => {
 
   test('new recovery codes after re-authentication, then remove TOTP with one of them; the activity page shows it all', async () => {
     const customer = await createCustomer(running.server, { totp: true });
-    const watched = await openWatchedPage(browser);
+    const watched = await openWatchedPage(running.browser);
     const { page } = watched;
     await signInToDashboard(running.server.baseUrl, watched, customer);
     await page.getByRole('link', { name: 'Security', exact: true }).click();

@@ -1,24 +1,13 @@
-import type { Browser } from 'playwright-core';
-
-import { startTestServer, type TestServer } from '../support/server.js';
-import { launchChromium, openWatchedPage } from './support/browser.js';
+import { openWatchedPage } from './support/browser.js';
+import { serverAndChromium } from './support/server-and-chromium.js';
 
 describe('pages in Chromium', () => {
-  let server: TestServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    server = await startTestServer({ store: 'memory' });
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const running = serverAndChromium({ store: 'memory' });
 
   test('an authorization request for an unknown client shows our error page, with no console error', async () => {
-    const watched = await openWatchedPage(browser);
+    const watched = await openWatchedPage(running.browser);
     const response = await watched.page.goto(
-      `${server.baseUrl}/auth?client_id=nobody&response_type=code&scope=openid&redirect_uri=http://localhost:8080/callback`,
+      `${running.server.baseUrl}/auth?client_id=nobody&response_type=code&scope=openid&redirect_uri=http://localhost:8080/callback`,
     );
     expect(response?.status()).toBe(400);
     await expect(watched.page.locator('h1').textContent()).resolves.toBe('Something went wrong');
@@ -31,8 +20,8 @@ describe('pages in Chromium', () => {
   });
 
   test('logout without a session goes straight to the signed-out page (its auto-submit script passes our CSP)', async () => {
-    const watched = await openWatchedPage(browser);
-    await watched.page.goto(`${server.baseUrl}/session/end`);
+    const watched = await openWatchedPage(running.browser);
+    await watched.page.goto(`${running.server.baseUrl}/session/end`);
     await watched.page.waitForURL(/\/session\/end\/success/);
     await expect(watched.page.locator('h1').textContent()).resolves.toBe('You are signed out');
     await watched.screenshot('logged-out');
@@ -41,7 +30,7 @@ describe('pages in Chromium', () => {
   });
 
   test('pages carry a CSP without inline scripts and forbid framing', async () => {
-    const response = await fetch(`${server.baseUrl}/session/end`);
+    const response = await fetch(`${running.server.baseUrl}/session/end`);
     const csp = response.headers.get('content-security-policy') ?? '';
     expect(csp).toContain("script-src 'self'");
     expect(csp).not.toContain('unsafe-inline');
