@@ -1,10 +1,9 @@
 import { jest } from '@jest/globals';
-import type { Browser } from 'playwright-core';
 
 import { createCustomer } from '../support/dashboard.js';
-import { startTestServer, type TestServer } from '../support/server.js';
-import { launchChromium, openWatchedPage } from './support/browser.js';
-import { demoAppAuthorizationUrl, startCallbackApp, type CallbackApp } from './support/callback-app.js';
+import { openWatchedPage } from './support/browser.js';
+import { demoAppAuthorizationUrl } from './support/callback-app.js';
+import { serverAndChromium } from './support/server-and-chromium.js';
 
 jest.setTimeout(60_000);
 
@@ -15,37 +14,27 @@ jest.setTimeout(60_000);
  * Sending the browser to ISSUER's host lost the interaction's cookies ("authorization request has expired").
  */
 describe('a browser using another host name than ISSUER\u2019s, in Chromium', () => {
-  let server: TestServer;
-  let browser: Browser;
-  let callback: CallbackApp;
+  const running = serverAndChromium({ store: 'memory', callbackApp: true });
   let otherName = '';
 
-  beforeAll(async () => {
-    callback = await startCallbackApp();
-    server = await startTestServer({ store: 'memory', env: { DEMO_REDIRECT_URI: callback.redirectUri } });
-    const issuer = new URL(server.config.issuer);
+  beforeAll(() => {
+    const issuer = new URL(running.server.config.issuer);
     expect(issuer.hostname).toBe('127.0.0.1');
     otherName = `http://localhost:${issuer.port}`;
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await callback?.close();
   });
 
   test('sign-in, consent and logout all complete on the name the browser used', async () => {
-    const customer = await createCustomer(server, { totp: false });
-    const watched = await openWatchedPage(browser);
+    const customer = await createCustomer(running.server, { totp: false });
+    const watched = await openWatchedPage(running.browser);
     const { page } = watched;
-    await page.goto(demoAppAuthorizationUrl(otherName, callback.redirectUri));
+    await page.goto(demoAppAuthorizationUrl(otherName, running.callback.redirectUri));
     await page.getByLabel('Email or customer ID').fill(customer.email);
     await page.getByLabel('Password').fill(customer.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: /^Allow / }).waitFor();
     expect(new URL(page.url()).origin).toBe(otherName);
     await page.getByRole('button', { name: 'Allow' }).click();
-    await page.waitForURL((url) => url.href.startsWith(callback.redirectUri));
+    await page.waitForURL((url) => url.href.startsWith(running.callback.redirectUri));
     expect(new URL(page.url()).searchParams.get('code')).toBeTruthy();
 
     await page.goto(`${otherName}/session/end`);

@@ -3,15 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { jest } from '@jest/globals';
 import * as oidc from 'openid-client';
 import { generate, generateSecret } from 'otplib';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 
-import { startServerWithMailbox, type ServerWithMailbox } from '../support/server.js';
-import { launchChromium, openWatchedPage, type WatchedPage } from './support/browser.js';
-import { startCallbackApp, type CallbackApp } from './support/callback-app.js';
+import { openWatchedPage, type WatchedPage } from './support/browser.js';
+import { serverAndChromium } from './support/server-and-chromium.js';
 
-/** The relying party's callback (a real little HTTP server, so the browser really lands somewhere). */
-let callback: CallbackApp;
-let REDIRECT_URI = '';
 const PASSWORD = 'correct horse battery staple';
 
 interface Person {
@@ -27,25 +23,19 @@ const totpCode = (secret: string, stepsAhead = 0) => generate({ secret, epoch: M
 jest.setTimeout(60_000);
 
 describe('authorization code + PKCE through our pages, in Chromium', () => {
-  let running: ServerWithMailbox;
-  let browser: Browser;
+  // The relying party's callback is a real little HTTP server, so the browser really lands somewhere.
+  const running = serverAndChromium({ store: 'mongodb', mailbox: true, callbackApp: true });
   let publicClient: oidc.Configuration;
   let confidentialClient: oidc.Configuration;
 
   beforeAll(async () => {
-    callback = await startCallbackApp();
-    REDIRECT_URI = callback.redirectUri;
-    running = await startServerWithMailbox({ store: 'mongodb', env: { DEMO_REDIRECT_URI: REDIRECT_URI } });
-    browser = await launchChromium();
     const insecure = { execute: [oidc.allowInsecureRequests] };
     publicClient = await oidc.discovery(new URL(running.server.baseUrl), 'demo-app', undefined, oidc.None(), insecure);
     confidentialClient = await oidc.discovery(new URL(running.server.baseUrl), 'demo-client', undefined, oidc.ClientSecretBasic('demo-secret'), insecure);
   });
-  afterAll(async () => {
+  afterAll(() => {
+    // The server's log lines stay readable after the fixture has stopped it.
     if (process.env.E2E_DUMP_LOGS) process.stdout.write(`${running.server.logs.lines.filter((line) => !line.includes('"level":30')).join('\n')}\n`);
-    await browser?.close();
-    await running?.close();
-    await callback.close();
   });
 
   async function newPerson(options: { totp: boolean }): Promise<Person> {
@@ -58,13 +48,13 @@ describe('authorization code + PKCE through our pages, in Chromium', () => {
     return { email, customerId: account.customerId, totpSecret };
   }
 
-  const openPage = (): Promise<WatchedPage> => openWatchedPage(browser);
+  const openPage = (): Promise<WatchedPage> => openWatchedPage(running.browser);
 
   async function startAuthorization(config: oidc.Configuration, page: Page, extra: Record<string, string> = {}) {
     const codeVerifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI,
+      redirect_uri: running.callback.redirectUri,
       scope: 'openid',
       code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
       code_challenge_method: 'S256',
@@ -87,7 +77,7 @@ describe('authorization code + PKCE through our pages, in Chromium', () => {
   }
 
   async function finishAtCallback(config: oidc.Configuration, page: Page, checks: { codeVerifier: string; state: string }) {
-    await page.waitForURL((url) => url.href.startsWith(REDIRECT_URI));
+    await page.waitForURL((url) => url.href.startsWith(running.callback.redirectUri));
     return oidc.authorizationCodeGrant(config, new URL(page.url()), { pkceCodeVerifier: checks.codeVerifier, expectedState: checks.state });
   }
 
@@ -102,7 +92,7 @@ describe('authorization code + PKCE through our pages, in Chromium', () => {
         await page.getByRole('heading', { name: 'Verify it is you' }).waitFor();
       }
       await page.getByRole('button', { name: atSecondFactor ? 'Cancel sign-in' : 'Cancel' }).click();
-      await page.waitForURL((url) => url.href.startsWith(REDIRECT_URI));
+      await page.waitForURL((url) => url.href.startsWith(running.callback.redirectUri));
       const landed = new URL(page.url());
       expect(landed.searchParams.get('error')).toBe('access_denied');
       expect(landed.searchParams.get('state')).toBe(state);
@@ -164,7 +154,7 @@ describe('authorization code + PKCE through our pages, in Chromium', () => {
 
   test('the whole sign-in works with the keyboard alone and with JavaScript turned off', async () => {
     const person = await newPerson({ totp: true });
-    const watched = await openWatchedPage(browser, { javaScriptEnabled: false });
+    const watched = await openWatchedPage(running.browser, { javaScriptEnabled: false });
     const { page } = watched;
     const checks = await startAuthorization(publicClient, page);
     // Focus starts in the username field (autofocus); Tab moves on, Enter submits. Typing waits for that
@@ -239,14 +229,14 @@ describe('authorization code + PKCE through our pages, in Chromium', () => {
     const probe = await watched.context.newPage();
     await probe.goto(
       oidc.buildAuthorizationUrl(publicClient, {
-        redirect_uri: REDIRECT_URI,
+        redirect_uri: running.callback.redirectUri,
         scope: 'openid',
         code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
         code_challenge_method: 'S256',
         prompt: 'none',
       }).href,
     );
-    await probe.waitForURL((url) => url.href.startsWith(REDIRECT_URI));
+    await probe.waitForURL((url) => url.href.startsWith(running.callback.redirectUri));
     expect(new URL(probe.url()).searchParams.get('error')).toBe('login_required');
     await probe.close();
 

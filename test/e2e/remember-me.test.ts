@@ -1,13 +1,14 @@
 import { jest } from '@jest/globals';
 import { generateSecret } from 'otplib';
-import type { Browser, Cookie, Page } from 'playwright-core';
+import type { Cookie, Page } from 'playwright-core';
 
 import { signInSessionsOf } from '../../src/provider/index.js';
 import { createCustomer, totpCode, type Customer } from '../support/dashboard.js';
-import { STORE_KINDS, startServerWithMailbox, type ServerWithMailbox } from '../support/server.js';
-import { launchChromium, openWatchedPage, type WatchedPage } from './support/browser.js';
-import { demoAppAuthorizationUrl, startCallbackApp, type CallbackApp } from './support/callback-app.js';
+import { STORE_KINDS } from '../support/server.js';
+import { openWatchedPage, type WatchedPage } from './support/browser.js';
+import { demoAppAuthorizationUrl } from './support/callback-app.js';
 import { signInToDashboard } from './support/dashboard.js';
+import { serverAndChromium } from './support/server-and-chromium.js';
 
 /** Not the defaults, so the tests also show that the configuration is what counts. */
 const SESSION_TTL = 7200;
@@ -26,33 +27,19 @@ const secondsUntil = (epochSeconds: number): number => epochSeconds - Date.now()
 
 describe.each(STORE_KINDS)('"Keep me signed in on this device" in Chromium (%s store)', (storeKind) => {
   // With a mailbox: the dashboard's password change emails the owner.
-  let running: ServerWithMailbox;
-  let browser: Browser;
-  let callback: CallbackApp;
-  let redirectUri = '';
-
-  beforeAll(async () => {
-    callback = await startCallbackApp();
-    redirectUri = callback.redirectUri;
-    running = await startServerWithMailbox({
-      store: storeKind,
-      env: {
-        DEMO_REDIRECT_URI: redirectUri,
-        SIGNIN_SESSION_TTL_SECONDS: String(SESSION_TTL),
-        SIGNIN_REMEMBERED_SESSION_TTL_SECONDS: String(REMEMBERED_TTL),
-      },
-    });
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await running?.close();
-    await callback?.close();
+  const running = serverAndChromium({
+    store: storeKind,
+    mailbox: true,
+    callbackApp: true,
+    env: {
+      SIGNIN_SESSION_TTL_SECONDS: String(SESSION_TTL),
+      SIGNIN_REMEMBERED_SESSION_TTL_SECONDS: String(REMEMBERED_TTL),
+    },
   });
 
   /** An authorization request of the seeded public client `demo-app`; the code itself is not needed here. */
   async function startAuthorization(page: Page, extra: Record<string, string> = {}): Promise<void> {
-    await page.goto(demoAppAuthorizationUrl(running.server.baseUrl, redirectUri, extra));
+    await page.goto(demoAppAuthorizationUrl(running.server.baseUrl, running.callback.redirectUri, extra));
   }
 
   async function enterPassword(page: Page, customer: Customer, options: { keepSignedIn: boolean; password?: string }): Promise<void> {
@@ -65,9 +52,9 @@ describe.each(STORE_KINDS)('"Keep me signed in on this device" in Chromium (%s s
   /** Consent (the first time for this client) and back at the app's callback. */
   async function backAtTheApp(page: Page): Promise<void> {
     const consentOrCallback = page.getByRole('heading', { name: /^Allow / });
-    await Promise.race([consentOrCallback.waitFor(), page.waitForURL((url) => url.href.startsWith(redirectUri))]);
-    if (!page.url().startsWith(redirectUri)) await page.getByRole('button', { name: 'Allow' }).click();
-    await page.waitForURL((url) => url.href.startsWith(redirectUri));
+    await Promise.race([consentOrCallback.waitFor(), page.waitForURL((url) => url.href.startsWith(running.callback.redirectUri))]);
+    if (!page.url().startsWith(running.callback.redirectUri)) await page.getByRole('button', { name: 'Allow' }).click();
+    await page.waitForURL((url) => url.href.startsWith(running.callback.redirectUri));
     expect(new URL(page.url()).searchParams.get('code')).toBeTruthy();
   }
 
@@ -124,7 +111,7 @@ describe.each(STORE_KINDS)('"Keep me signed in on this device" in Chromium (%s s
 
   test('unticked (the default): the session cookie ends with the browser and the session lives SIGNIN_SESSION_TTL_SECONDS', async () => {
     const customer = await createCustomer(running.server, { totp: false });
-    const watched = await openWatchedPage(browser);
+    const watched = await openWatchedPage(running.browser);
     const { page } = watched;
     await startAuthorization(page);
     const checkbox = page.getByLabel(KEEP_SIGNED_IN);
@@ -148,7 +135,7 @@ describe.each(STORE_KINDS)('"Keep me signed in on this device" in Chromium (%s s
 
   test('ticked: a persistent session cookie, and the session lives SIGNIN_REMEMBERED_SESSION_TTL_SECONDS', async () => {
     const customer = await createCustomer(running.server, { totp: false });
-    const watched = await openWatchedPage(browser);
+    const watched = await openWatchedPage(running.browser);
     const { page } = watched;
     await startAuthorization(page);
     await enterPassword(page, customer, { keepSignedIn: true });
@@ -160,7 +147,7 @@ describe.each(STORE_KINDS)('"Keep me signed in on this device" in Chromium (%s s
 
   test('the choice survives a wrong password and the authenticator-code page', async () => {
     const customer = await createCustomer(running.server, { totp: true });
-    const watched = await openWatchedPage(browser);
+    const watched = await openWatchedPage(running.browser);
     const { page } = watched;
     await startAuthorization(page);
     await enterPassword(page, customer, { keepSignedIn: true, password: 'not the password at all' });
@@ -185,7 +172,7 @@ describe.each(STORE_KINDS)('"Keep me signed in on this device" in Chromium (%s s
     { signedInTicked: true, reauthenticatedTicked: false },
   ])('box $signedInTicked at sign-in: a step-up keeps it; a re-authentication shows it and turns it to $reauthenticatedTicked', async ({ signedInTicked, reauthenticatedTicked }) => {
     const customer = await createCustomer(running.server, { totp: false });
-    const watched = await openWatchedPage(browser);
+    const watched = await openWatchedPage(running.browser);
     const { page } = watched;
     const expectChoice = (remembered: boolean) => (remembered ? expectRemembered(watched, customer) : expectTransient(watched, customer));
     await startAuthorization(page);
@@ -207,7 +194,7 @@ describe.each(STORE_KINDS)('"Keep me signed in on this device" in Chromium (%s s
   test('the dashboard cookie ends with the browser unless the box was ticked, also after a password change', async () => {
     for (const keepSignedIn of [false, true]) {
       const customer = await createCustomer(running.server, { totp: true });
-      const watched = await openWatchedPage(browser);
+      const watched = await openWatchedPage(running.browser);
       const { page } = watched;
       await signInToDashboard(running.server.baseUrl, watched, customer, { keepSignedIn });
       const expectDashboardCookie = async () => {
