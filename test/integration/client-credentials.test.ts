@@ -47,6 +47,19 @@ describe.each(STORE_KINDS)('client credentials on the %s store', (storeKind) => 
     expect(response.body).toMatchObject({ error: 'invalid_scope', scope: 'api:admin' });
   });
 
+  test('scopes separated by commas are 400 invalid_scope saying scopes are separated by spaces', async () => {
+    for (const scope of ['api:read,api:write', 'api:read, api:write']) {
+      const response = await token({ grant_type: 'client_credentials', scope });
+      expect(response.status).toBe(400);
+      expect(response.body).toMatchObject({
+        error: 'invalid_scope',
+        error_description: 'requested scope is not allowed for this client (scopes are separated by spaces, not commas: RFC 6749 3.3)',
+      });
+    }
+    const spaced = await token({ grant_type: 'client_credentials', scope: 'api:read api:write' });
+    expect(spaced.status).toBe(200);
+  });
+
   test('an unknown resource is 400 invalid_target', async () => {
     const response = await token({ grant_type: 'client_credentials', resource: 'https://elsewhere.example/api' });
     expect(response.status).toBe(400);

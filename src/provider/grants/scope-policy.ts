@@ -36,6 +36,15 @@ export function singleResourceParameter(ctx: KoaContextWithOIDC): string | undef
 }
 
 /**
+ * `scope=api:read,api:write` is one scope named `api:read,api:write` (RFC 6749 3.3 separates scopes by spaces),
+ * a common mistake of partners used to comma-separated lists: the answer says so instead of only refusing it.
+ */
+function scopeNotAllowedDescription(scope: string): string {
+  const description = 'requested scope is not allowed for this client';
+  return scope.includes(',') ? `${description} (scopes are separated by spaces, not commas: RFC 6749 3.3)` : description;
+}
+
+/**
  * Every requested scope must be allowed to the client and offered by the targeted resource server;
  * otherwise the request fails with invalid_scope naming the scope (RFC 6749 5.2), instead of a token
  * quietly carrying less than was asked for. A resource we do not know is invalid_target (RFC 8707) here,
@@ -60,7 +69,7 @@ export function assertScopesAllowed(
   const allowed = String(client?.scope ?? '').split(' ');
   const offered = server?.scopes ?? [];
   for (const scope of requested) {
-    if (!allowed.includes(scope)) throw new errors.InvalidScope('requested scope is not allowed for this client', scope);
+    if (!allowed.includes(scope)) throw new errors.InvalidScope(scopeNotAllowedDescription(scope), scope);
     // openid / offline_access belong to the user grants (password), not to a resource server.
     if (options.allowOidcScopes && OIDC_SCOPES.has(scope)) continue;
     if (server && !offered.includes(scope)) {
