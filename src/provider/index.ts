@@ -43,6 +43,7 @@ import { interactionPolicyWithStepUp } from './step-up-policy.js';
 import type { SecondFactorNeeded } from './second-factor-policy.js';
 import { clientBasedCors, isWebOrigin, WEB_ORIGINS } from './cors-policy.js';
 import { assertClientAssertionAudience, assertClientAssertionLifetime } from './client-assertion-audience.js';
+import { describeClientAssertionFailures } from './client-assertion-errors.js';
 import { pinEndpointUrlsToIssuer } from './endpoint-urls.js';
 import { makeReplayDetectionAtomic } from './replay-detection.js';
 import { clearTransientAtRememberedLogin, signInSessionCookieName, signInSessionTtl } from './sign-in-sessions.js';
@@ -300,6 +301,7 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
   clearTransientAtRememberedLogin(provider);
   pinEndpointUrlsToIssuer(provider);
   makeReplayDetectionAtomic(provider, store, secrets);
+  describeClientAssertionFailures(provider);
   registerClientCredentialsGrant(provider, resourceServers);
   registerRefreshTokenGrant(provider, needsSecondFactor);
   registerAuthorizationCodeGrant(provider, needsSecondFactor);

@@ -148,6 +148,37 @@ describe.each(STORE_KINDS)('private_key_jwt client authentication on the %s stor
     expect((await issuedAt(now + 5)).status).toBe(200);
   });
 
+  // A partner refused with only "client authentication failed" cannot tell a slow clock from a reused jti.
+  test('an expired or already-used assertion is 401 invalid_client saying which, at the token and introspection endpoints', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const expired = await new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256', kid: String(key.publicJwk.kid) })
+      .setIssuer(clientId)
+      .setSubject(clientId)
+      .setAudience(server.config.issuer)
+      .setJti(randomUUID())
+      .setIssuedAt(now - 600)
+      .setExpirationTime(now - 300)
+      .sign(key.privateKey);
+    expect(await tokenWith(expired)).toMatchObject({ status: 401, body: { error: 'invalid_client', error_description: 'client authentication failed: jwt expired' } });
+
+    const signed = await assertion(key, clientId, server.config.issuer);
+    expect((await tokenWith(signed)).status).toBe(200);
+    const usedAgain = { error: 'invalid_client', error_description: 'client authentication failed: client assertion tokens must only be used once' };
+    expect(await tokenWith(signed)).toMatchObject({ status: 401, body: usedAgain });
+    const atIntrospection = await postForm(`${server.baseUrl}/token/introspection`, { token: 'any', client_assertion_type: ASSERTION_TYPE, client_assertion: signed });
+    expect(atIntrospection).toMatchObject({ status: 401, body: usedAgain });
+  });
+
+  test('an unknown client, with an assertion or a secret, and a wrong secret keep the one generic answer', async () => {
+    const generic = { error: 'invalid_client', error_description: 'client authentication failed' };
+    expect(await tokenWith(await assertion(key, 'no-such-client', server.config.issuer))).toMatchObject({ status: 401, body: generic });
+    const wrongSecret = await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials' }, { id: 'demo-client', secret: 'not-the-secret' });
+    expect(wrongSecret).toMatchObject({ status: 401, body: generic });
+    const unknown = await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials' }, { id: 'no-such-client', secret: 'x' });
+    expect(unknown).toMatchObject({ status: 401, body: generic });
+  });
+
   test('an assertion signed with a key the client did not register is refused; a secret is no way in', async () => {
     const stranger = await newPartnerKey('partner-key-1');
     expect((await tokenWith(await assertion(stranger, clientId, server.config.issuer))).status).toBe(401);
