@@ -5,6 +5,8 @@ import { clientRoles } from './introspection-policy.js';
 /** Claims we add to every access token (JWT payload, or opaque token introspection). */
 // A type alias, not an interface: oidc-provider's typings want an index-signature-compatible object.
 export type AccessTokenExtraClaims = {
+  /** A client-credentials token's subject: the client (a user's token has its account as `sub` already). */
+  sub?: string;
   roles?: string[];
   amr?: string[];
   acr?: string;
@@ -74,6 +76,9 @@ export function accessTokenClaims({ scopeRoleRequirements, findAccount, authenti
     } else {
       const client = ctx.oidc.client;
       claims.roles = client ? clientRoles(client) : [];
+      // The JWT format makes the client the subject (RFC 9068 2.2); an opaque token's introspection answer
+      // had no sub at all, so an API saw a partner's subject only when the API's tokens were JWTs.
+      if (client) claims.sub = client.clientId;
     }
     assertScopesPermittedByRoles(String(token.scope ?? '').split(' ').filter(Boolean), claims.roles, scopeRoleRequirements);
     return claims;

@@ -170,7 +170,7 @@ describe.each(STORE_KINDS)('client credentials on the %s store', (storeKind) => 
     }
   });
 
-  test('introspection reports an active token with scope, client_id, exp and aud', async () => {
+  test('introspection reports an active token with scope, client_id, the client as sub, exp and aud', async () => {
     const issued = await token({ grant_type: 'client_credentials', scope: 'api:read api:write' });
     const introspection = await postForm(`${server.baseUrl}/token/introspection`, { token: String(issued.body.access_token) }, DEMO);
     expect(introspection.status).toBe(200);
@@ -178,6 +178,7 @@ describe.each(STORE_KINDS)('client credentials on the %s store', (storeKind) => 
       active: true,
       scope: 'api:read api:write',
       client_id: DEMO.id,
+      sub: DEMO.id,
       aud: server.config.defaultResource,
       iss: server.config.issuer,
     });
