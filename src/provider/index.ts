@@ -44,6 +44,7 @@ import type { SecondFactorNeeded } from './second-factor-policy.js';
 import { clientBasedCors, isWebOrigin, WEB_ORIGINS } from './cors-policy.js';
 import { assertClientAssertionAudience, assertClientAssertionLifetime } from './client-assertion-audience.js';
 import { describeClientAssertionFailures } from './client-assertion-errors.js';
+import { explainFormsWithoutContentType } from './form-content-type.js';
 import { pinEndpointUrlsToIssuer } from './endpoint-urls.js';
 import { makeReplayDetectionAtomic } from './replay-detection.js';
 import { clearTransientAtRememberedLogin, signInSessionCookieName, signInSessionTtl } from './sign-in-sessions.js';
@@ -321,6 +322,7 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
   answerJwtAccessTokensAtTokenEndpoints(provider, jwtAccessTokens);
   limitJwksCaching(provider, config.signingKeys.jwksCacheMaxAgeSeconds);
   keepRevocationAnswersUncached(provider);
+  explainFormsWithoutContentType(provider);
   clientCache.install(provider);
   const mfaChallenge = mfaChallengeRoutes(provider, userGrantDependencies);
   const sources = [providerRouteMethods(provider), routerMethods(mfaChallenge)];

@@ -78,6 +78,25 @@ describe.each(STORE_KINDS)('client credentials on the %s store', (storeKind) => 
     expect(response.body.error).toBe('invalid_request');
   });
 
+  test.each(['/token', '/token/introspection', '/token/revocation'])('a form posted to %s without a Content-Type is 400 saying the type is missing, not a parameter', async (path) => {
+    const response = await fetch(`${server.baseUrl}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from('demo-client:demo-secret').toString('base64')}` },
+      body: new TextEncoder().encode('grant_type=client_credentials&token=x'),
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({
+      error: 'invalid_request',
+      error_description: `only application/x-www-form-urlencoded content-type bodies are supported on POST ${path} (the request had no Content-Type)`,
+    });
+  });
+
+  test('a body-less token request without a Content-Type still names the missing grant_type', async () => {
+    const response = await fetch(`${server.baseUrl}/token`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from('demo-client:demo-secret').toString('base64')}` } });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ error: 'invalid_request', error_description: "missing required parameter 'grant_type'" });
+  });
+
   test('a malformed body is 400 JSON', async () => {
     const response = await fetch(`${server.baseUrl}/token`, {
       method: 'POST',
