@@ -436,7 +436,8 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
       return;
     }
     if (!(await admitted(ctx, (error) => renderMfa(ctx, interaction, waiting.accountId, method, { error, emailSent: method === 'email' })))) return;
-    if (!(await signIn.verifySecondFactor(waiting.accountId, method, code, ctx.ip))) {
+    const check = await signIn.verifySecondFactor(waiting.accountId, method, code, ctx.ip);
+    if (!check.ok) {
       await audit.record({
         action: 'signin.failure',
         actor: { type: 'user', id: waiting.accountId },
@@ -447,7 +448,8 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
         details: { channel: 'login_page', factor: method },
       });
       // The pending sign-in survives a wrong code: the person simply tries again.
-      await renderMfa(ctx, interaction, waiting.accountId, method, { error: 'That code is not valid. Check it and try again.', emailSent: method === 'email' });
+      const error = check.supersededEmailCode ? 'A newer code was sent: use the code from the latest email.' : 'That code is not valid. Check it and try again.';
+      await renderMfa(ctx, interaction, waiting.accountId, method, { error, emailSent: method === 'email' });
       return;
     }
     await finishLogin(ctx, interaction, waiting.accountId, method, waiting.remember);

@@ -36,13 +36,14 @@ export function signInServices(
 
     async verifySecondFactor(accountId, method: MfaMethod, code, ip) {
       const account = await accounts.findById(accountId);
-      if (!account || account.status !== 'active') return false;
+      if (!account || account.status !== 'active') return { ok: false, supersededEmailCode: false };
       const input = method === 'recovery_code' ? { recoveryCode: code } : { otp: code, method };
       const result = await mfa.verifySecondFactorGuarded(account, input, ip);
       metrics.mfaChallenges.inc({ method, outcome: result.ok ? 'success' : 'failure' });
       if (!result.ok && result.reason === 'throttled') metrics.lockouts.inc({ kind: 'backoff' });
       if (!result.ok && result.ceilingReached) metrics.lockouts.inc({ kind: 'ceiling' });
-      return result.ok;
+      if (result.ok) return { ok: true };
+      return { ok: false, supersededEmailCode: result.reason === 'wrong_code' && result.supersededEmailCode === true };
     },
 
     async sendEmailCode(accountId) {

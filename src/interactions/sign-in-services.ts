@@ -6,6 +6,8 @@ export type EmailCodeSending =
   | { sent: false; reason: 'cooldown' | 'hourly_cap'; retryAfterSeconds: number }
   | { sent: false; reason: 'unavailable' };
 
+export type SecondFactorCheck = { ok: true } | { ok: false; supersededEmailCode: boolean };
+
 /** What the login pages need from accounts and MFA; implemented over src/accounts and src/mfa. */
 export interface SignInServices {
   /**
@@ -17,8 +19,11 @@ export interface SignInServices {
   verifyPassword(username: string, password: string, ip: string): Promise<{ ok: true; accountId: string } | { ok: false }>;
   /** The second factors this account can use right now (empty: none enrolled). */
   methodsOf(accountId: string): Promise<MfaMethod[]>;
-  /** Verifies a code for a method, throttled and counted like the password grant's second factor. */
-  verifySecondFactor(accountId: string, method: MfaMethod, code: string, ip: string): Promise<boolean>;
+  /**
+   * Verifies a code for a method, throttled and counted like the password grant's second factor. A refusal
+   * says whether the code was an emailed one a newer email replaced (counted as wrong all the same).
+   */
+  verifySecondFactor(accountId: string, method: MfaMethod, code: string, ip: string): Promise<SecondFactorCheck>;
   /**
    * Sends an email code, unless within the resend cooldown or past the account's hourly cap (both with
    * retryAfterSeconds), or email codes are not available now.

@@ -38,11 +38,13 @@ export interface SecondFactorInput {
   method?: 'totp' | 'email';
 }
 
-export type SecondFactorResult = { ok: true; method: MfaMethod } | { ok: false };
+/** A refusal says when the code was the emailed one a newer email replaced (see EmailCodes.verify). */
+export type SecondFactorResult = { ok: true; method: MfaMethod } | { ok: false; supersededEmailCode?: true };
 
 export type GuardedSecondFactorResult =
   | { ok: true; method: MfaMethod }
-  | { ok: false; reason: 'throttled' | 'wrong_code'; ceilingReached: boolean };
+  | { ok: false; reason: 'throttled'; ceilingReached: boolean }
+  | { ok: false; reason: 'wrong_code'; ceilingReached: boolean; supersededEmailCode?: true };
 
 /** The part of the account service the second factor shares: the sign-in throttle. */
 export type SignInThrottlePort = Pick<AccountService, 'reserveAttempt' | 'checkReservedAttempt' | 'releaseAttempt' | 'recordFailure' | 'recordSignInSuccess'>;
@@ -189,8 +191,9 @@ export class MfaService {
       await this.#trustMailboxAgain(accountId, factors);
       return { ok: true, method: 'totp' };
     }
-    if (tryEmail && (await this.emailCodes.verify(accountId, otp))) return { ok: true, method: 'email' };
-    return { ok: false };
+    const emailCheck = tryEmail ? await this.emailCodes.verify(accountId, otp) : 'refused';
+    if (emailCheck === 'accepted') return { ok: true, method: 'email' };
+    return emailCheck === 'superseded' ? { ok: false, supersededEmailCode: true } : { ok: false };
   }
 
   /** A factor other than the mailbox was just used: the person holds more than the mailbox again. */
@@ -211,7 +214,7 @@ export class MfaService {
     const result = await this.throttle.checkReservedAttempt(reservation.ticket, () => this.verifySecondFactor(account.customerId, input, clock));
     if (!result.ok) {
       const { ceilingReached } = await this.throttle.recordFailure(reservation.ticket, account);
-      return { ok: false, reason: 'wrong_code', ceilingReached };
+      return { ok: false, reason: 'wrong_code', ceilingReached, ...(result.supersededEmailCode ? { supersededEmailCode: true } : {}) };
     }
     await this.throttle.releaseAttempt(reservation.ticket);
     await this.throttle.recordSignInSuccess(account, ip);

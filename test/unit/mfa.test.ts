@@ -53,8 +53,24 @@ describe('MfaService', () => {
     expect(await mfa.sendEmailCode(subject)).toEqual({ sent: true });
     const code = channel.lastCode();
     const wrong = code === '000000' ? '111111' : '000000';
-    for (let attempt = 0; attempt < 5; attempt += 1) expect(await mfa.emailCodes.verify(subject.customerId, wrong)).toBe(false);
-    expect(await mfa.emailCodes.verify(subject.customerId, code)).toBe(false);
+    for (let attempt = 0; attempt < 5; attempt += 1) expect(await mfa.emailCodes.verify(subject.customerId, wrong)).toBe('refused');
+    expect(await mfa.emailCodes.verify(subject.customerId, code)).toBe('refused');
+  });
+
+  test('the code a newer email replaced is told apart but never accepted, and spends an attempt like a wrong one', async () => {
+    await mfa.sendEmailCode(subject);
+    const older = channel.lastCode();
+    let newer: string;
+    // Sent again on the one chance in a million that the newer email holds the same code.
+    do {
+      await mfa.sendEmailCode(subject);
+      newer = channel.lastCode();
+    } while (newer === older);
+    expect(await mfa.verifySecondFactor(subject.customerId, { otp: older, method: 'email' })).toEqual({ ok: false, supersededEmailCode: true });
+    for (let attempt = 1; attempt < 5; attempt += 1) expect(await mfa.emailCodes.verify(subject.customerId, older)).toBe('superseded');
+    // The attempts of the pending code are spent: nothing is told apart any more, and the newer code fails too.
+    expect(await mfa.emailCodes.verify(subject.customerId, older)).toBe('refused');
+    expect(await mfa.emailCodes.verify(subject.customerId, newer)).toBe('refused');
   });
 
   test('an emailed code works once, and the stored value is not the code', async () => {
