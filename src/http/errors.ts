@@ -3,7 +3,7 @@ import type { Context, Next } from 'koa';
 
 import type { Logger } from '../log/index.js';
 import { StoreUnavailableError } from '../store/index.js';
-import { renderErrorPage } from './error-page.js';
+import { ACCOUNT_PAGE_LINK, renderErrorPage } from './error-page.js';
 import { underPathPrefixes } from './path-prefixes.js';
 import type { StoreOutages } from './store-outages.js';
 
@@ -56,7 +56,10 @@ export function respondWithError(ctx: Context, status: number, error: string, de
   ctx.remove('content-length');
   if (form === 'page') {
     ctx.type = 'html';
-    ctx.body = renderErrorPage({ title: pageTitle(status), message: description, code: error });
+    // A form too large to read (a page's form, or any body over MAX_BODY_BYTES) is no dead end: the account
+    // page is a way on. (The sign-in pages answer their own forms' 413 with a link back to the step.)
+    const link = status === 413 ? ACCOUNT_PAGE_LINK : {};
+    ctx.body = renderErrorPage({ title: pageTitle(status), message: description, code: error, ...link });
     return;
   }
   ctx.type = 'json';

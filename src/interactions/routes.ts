@@ -60,6 +60,10 @@ function maskEmail(email: string | undefined): string | undefined {
 
 class ExpiredInteraction extends Error {}
 
+function isBodyTooLarge(error: unknown): boolean {
+  return error instanceof Error && (error as { status?: unknown }).status === 413;
+}
+
 /** Why no code was emailed just now, in words; the wait is rounded up to what a person reads. */
 function emailRefusalNotice(reason: 'cooldown' | 'hourly_cap', retryAfterSeconds: number): string {
   if (reason === 'cooldown') return `A code was sent moments ago. You can ask for a new one in ${retryAfterSeconds} seconds.`;
@@ -84,6 +88,10 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     try {
       await next();
     } catch (error) {
+      if (isBodyTooLarge(error)) {
+        await respondBodyTooLarge(ctx);
+        return;
+      }
       const expired = error instanceof ExpiredInteraction || (error instanceof Error && error.name === 'SessionNotFound');
       if (!expired) throw error;
       deps.logger.info({ reason: (error as Error).message }, 'interaction not found or expired');
@@ -99,6 +107,25 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
     }
   });
   router.use(requestBodyParser({ enableTypes: ['form'], formLimit: FORM_LIMIT }));
+
+  /**
+   * A form over FORM_LIMIT (text pasted into a field, say) is refused unread, still 413, with a link back to
+   * the step the sign-in is at, or to the account page when the sign-in is gone.
+   */
+  async function respondBodyTooLarge(ctx: Context): Promise<void> {
+    // No route matched yet (the body is read first), so the uid of the address is not in ctx.params.
+    const live = await deps
+      .currentProvider()
+      .interactionDetails(ctx.req, ctx.res)
+      .then((interaction) => interaction.uid, () => undefined);
+    const uid = live !== undefined && ctx.path.startsWith(`${urls(live).self}/`) ? live : undefined;
+    respondWithErrorPage(ctx, views, 413, {
+      title: 'Something went wrong',
+      message: 'The form was too large to send. Go back and try again.',
+      code: 'invalid_request',
+      ...(uid ? { backUrl: urls(uid).self, backLabel: 'Back to sign-in' } : { backUrl: deps.accountPageUrl, backLabel: 'Go to your account' }),
+    });
+  }
 
   const urls = (uid: string) => ({
     self: `/interaction/${uid}`,

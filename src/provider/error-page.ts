@@ -1,6 +1,6 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
-import { renderErrorPage } from '../http/error-page.js';
+import { ACCOUNT_PAGE_LINK, renderErrorPage } from '../http/error-page.js';
 
 /**
  * The provider routes a browser navigates to: only these answer an error with a page. oidc-provider renders
@@ -26,5 +26,8 @@ export async function renderProviderError(
     title: 'Something went wrong',
     message: out.error_description ?? 'The request could not be completed.',
     code: out.error,
+    // The request came from an application this page cannot send the person back to safely (its redirect_uri
+    // may be what was wrong), so the way on is their account page.
+    ...ACCOUNT_PAGE_LINK,
   });
 }

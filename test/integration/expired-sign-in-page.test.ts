@@ -1,11 +1,6 @@
-import { PageClient } from '../support/page-client.js';
+import { linksOf, PageClient } from '../support/page-client.js';
 import { startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
 import { openDemoAppLoginPage } from '../support/demo-app.js';
-
-/** Links of a page, as written in its markup. */
-function linksOf(html: string): string[] {
-  return [...html.matchAll(/<a\b[^>]*href="([^"]*)"/g)].map((match) => match[1] ?? '');
-}
 
 describe.each(STORE_KINDS)('a sign-in that is gone (%s store)', (storeKind) => {
   let server: TestServer;

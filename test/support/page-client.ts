@@ -98,6 +98,11 @@ export function csrfToken(html: string, action: string): string {
   return token;
 }
 
+/** Links of a page, as written in its markup. */
+export function linksOf(html: string): string[] {
+  return [...html.matchAll(/<a\b[^>]*href="([^"]*)"/g)].map((match) => match[1] ?? '');
+}
+
 /** The text of the element with this id (tags stripped), or undefined. */
 export function textOf(html: string, id: string): string | undefined {
   const match = new RegExp(`id="${id}"[^>]*>([\\s\\S]*?)</`).exec(html);
