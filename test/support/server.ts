@@ -215,21 +215,43 @@ export async function startServerWithMailbox(options: TestServerOptions): Promis
 }
 
 /**
+ * Registers a beforeAll that starts something and an afterAll that closes it (call it at describe level); the
+ * returned function gives what started, and throws when called before the beforeAll ran. What the describe-level
+ * fixtures below share.
+ */
+function startedAroundDescribe<T>(fixture: string, start: () => Promise<T>, close: (started: T) => Promise<void>): () => T {
+  let started: T | undefined;
+  beforeAll(async () => {
+    started = await start();
+  });
+  afterAll(async () => {
+    if (started !== undefined) await close(started);
+  });
+  return () => {
+    if (started === undefined) throw new Error(`${fixture}: used before its beforeAll ran`);
+    return started;
+  };
+}
+
+/**
+ * startTestServer before the enclosing describe's tests, and its close after them (call it at describe level,
+ * like serverOnOwnDatabase).
+ */
+export function testServer(options: TestServerOptions): { readonly server: TestServer } {
+  const running = startedAroundDescribe('testServer', () => startTestServer(options), (server) => server.close());
+  return {
+    get server() {
+      return running();
+    },
+  };
+}
+
+/**
  * startServerWithMailbox before the enclosing describe's tests, and its close after them (call it at describe
  * level, like serverOnOwnDatabase).
  */
 export function serverWithMailbox(options: TestServerOptions): Pick<ServerWithMailbox, 'mailbox' | 'server'> {
-  let started: ServerWithMailbox | undefined;
-  beforeAll(async () => {
-    started = await startServerWithMailbox(options);
-  });
-  afterAll(async () => {
-    await started?.close();
-  });
-  const running = (): ServerWithMailbox => {
-    if (started === undefined) throw new Error('serverWithMailbox: used before its beforeAll ran');
-    return started;
-  };
+  const running = startedAroundDescribe('serverWithMailbox', () => startServerWithMailbox(options), (started) => started.close());
   return {
     get mailbox() {
       return running().mailbox;
