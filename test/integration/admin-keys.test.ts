@@ -1,17 +1,11 @@
 import { adminRequest, TEST_ADMIN_TOKEN } from '../support/admin.js';
-import { startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { STORE_KINDS, testServer } from '../support/server.js';
 
 type Key = { kid: string; alg: string; state: string; public_jwk: Record<string, unknown> };
 
 describe.each(STORE_KINDS)('admin API signing keys on the %s store', (storeKind) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer({ store: storeKind, env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN } });
-  });
-  afterAll(async () => {
-    await server.close();
-  });
-  const admin = (method: string, path: string, options?: Parameters<typeof adminRequest>[3]) => adminRequest(server.adminUrl ?? '', method, path, options);
+  const running = testServer({ store: storeKind, env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN } });
+  const admin = (method: string, path: string, options?: Parameters<typeof adminRequest>[3]) => adminRequest(running.server.adminUrl ?? '', method, path, options);
 
   test('lists public halves only; rotation publishes a new key at once, in JWKS, without a restart', async () => {
     const before = (await admin('GET', '/keys')).body as Key[];
@@ -24,7 +18,7 @@ describe.each(STORE_KINDS)('admin API signing keys on the %s store', (storeKind)
     expect(created).toMatchObject({ alg: 'EdDSA' });
     expect(created.public_jwk).not.toHaveProperty('d');
     expect(((await admin('GET', '/keys')).body as Key[]).map((key) => key.kid)).toContain(created.kid);
-    const jwks = (await (await fetch(`${server.baseUrl}/jwks`)).json()) as { keys: { kid: string }[] };
+    const jwks = (await (await fetch(`${running.server.baseUrl}/jwks`)).json()) as { keys: { kid: string }[] };
     expect(jwks.keys.map((key) => key.kid)).toContain(created.kid);
 
     const events = (await admin('GET', '/audit-events?action=admin.keys.rotated')).body as { details: { kid: string } }[];

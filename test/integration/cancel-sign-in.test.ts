@@ -1,21 +1,15 @@
 import { createCustomer, totpCode } from '../support/dashboard.js';
 import { csrfToken, formAction, PageClient } from '../support/page-client.js';
-import { startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { STORE_KINDS, testServer } from '../support/server.js';
 import { followToDemoApp, openDemoAppLoginPage } from '../support/demo-app.js';
 
 const CANCEL_ACTION = /^\/interaction\/[^/]+\/abort$/;
 
 describe.each(STORE_KINDS)('cancelling a sign-in (%s store)', (storeKind) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer({ store: storeKind });
-  });
-  afterAll(async () => {
-    await server.close();
-  });
+  const running = testServer({ store: storeKind });
 
   test('Cancel on the login page is a POST with the CSRF token: the app gets access_denied with its state', async () => {
-    const client = new PageClient(server.baseUrl);
+    const client = new PageClient(running.server.baseUrl);
     const login = await openDemoAppLoginPage(client, 'state-123');
     const cancel = formAction(login.html, CANCEL_ACTION);
     const answer = await client.request(cancel, { form: { csrf: csrfToken(login.html, cancel) } });
@@ -25,8 +19,8 @@ describe.each(STORE_KINDS)('cancelling a sign-in (%s store)', (storeKind) => {
   });
 
   test('Cancel on the second-factor page ends the pending sign-in the same way', async () => {
-    const customer = await createCustomer(server, { totp: true });
-    const client = new PageClient(server.baseUrl);
+    const customer = await createCustomer(running.server, { totp: true });
+    const client = new PageClient(running.server.baseUrl);
     const login = await openDemoAppLoginPage(client, 'state-123');
     const mfa = await client.submit(login, /\/login$/, { username: customer.email, password: customer.password });
     expect(mfa.html).toContain('Verify it is you');
@@ -39,7 +33,7 @@ describe.each(STORE_KINDS)('cancelling a sign-in (%s store)', (storeKind) => {
   });
 
   test("Cancel on the dashboard's own sign-in lands on a page of ours, not an error", async () => {
-    const client = new PageClient(server.baseUrl);
+    const client = new PageClient(running.server.baseUrl);
     const login = await client.follow('/dashboard');
     const cancel = formAction(login.html, CANCEL_ACTION);
     const landed = await client.follow(cancel, { form: { csrf: csrfToken(login.html, cancel) } });
@@ -51,7 +45,7 @@ describe.each(STORE_KINDS)('cancelling a sign-in (%s store)', (storeKind) => {
   });
 
   test('a cancel without the form token, or a GET as a link or image from another site would send, ends nothing', async () => {
-    const client = new PageClient(server.baseUrl);
+    const client = new PageClient(running.server.baseUrl);
     const login = await openDemoAppLoginPage(client, 'state-123');
     const cancel = formAction(login.html, CANCEL_ACTION);
 
@@ -67,7 +61,7 @@ describe.each(STORE_KINDS)('cancelling a sign-in (%s store)', (storeKind) => {
     expect(forged.location).toBeUndefined();
 
     // The sign-in is still there to finish: the password goes on to consent.
-    const customer = await createCustomer(server, { totp: false });
+    const customer = await createCustomer(running.server, { totp: false });
     const next = await client.submit(login, /\/login$/, { username: customer.email, password: customer.password });
     expect(next.status).toBe(200);
     expect(next.html).toMatch(/<h1>Allow /);

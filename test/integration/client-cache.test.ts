@@ -1,4 +1,4 @@
-import { postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { postForm, startTestServer, STORE_KINDS, type TestServer, testServer } from '../support/server.js';
 
 async function createPartner(server: TestServer): Promise<{ id: string; secret: string }> {
   const created = await server.application.clients.create({ name: 'partner', grantTypes: ['client_credentials'], scopes: ['api:read'] });
@@ -9,59 +9,53 @@ const requestToken = (server: TestServer, client: { id: string; secret: string }
   postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, client);
 
 describe.each(STORE_KINDS)('client cache on the %s store', (storeKind) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer({ store: storeKind });
-  });
-  afterAll(async () => {
-    await server.close();
-  });
+  const running = testServer({ store: storeKind });
 
   test('a removed client stops working on this instance at once, cached or not', async () => {
-    const partner = await createPartner(server);
-    expect((await requestToken(server, partner)).status).toBe(200);
-    expect((await requestToken(server, partner)).status).toBe(200);
-    expect(await server.application.clients.delete(partner.id)).toBe(true);
-    const refused = await requestToken(server, partner);
+    const partner = await createPartner(running.server);
+    expect((await requestToken(running.server, partner)).status).toBe(200);
+    expect((await requestToken(running.server, partner)).status).toBe(200);
+    expect(await running.server.application.clients.delete(partner.id)).toBe(true);
+    const refused = await requestToken(running.server, partner);
     expect(refused.status).toBe(401);
     expect(refused.body.error).toBe('invalid_client');
   });
 
   test('after a secret rotation the old secret is refused at once and the new one works, cached or not', async () => {
-    const partner = await createPartner(server);
-    expect((await requestToken(server, partner)).status).toBe(200);
-    const rotated = await server.application.clients.rotateSecret(partner.id);
+    const partner = await createPartner(running.server);
+    expect((await requestToken(running.server, partner)).status).toBe(200);
+    const rotated = await running.server.application.clients.rotateSecret(partner.id);
     if (!rotated || rotated === 'no-secret') throw new Error('rotation failed');
-    expect((await requestToken(server, partner)).status).toBe(401);
-    expect((await requestToken(server, { id: partner.id, secret: rotated.clientSecret })).status).toBe(200);
+    expect((await requestToken(running.server, partner)).status).toBe(401);
+    expect((await requestToken(running.server, { id: partner.id, secret: rotated.clientSecret })).status).toBe(200);
   });
 
   test('a scope removed by an update is refused at once', async () => {
-    const partner = await createPartner(server);
-    expect((await requestToken(server, partner)).status).toBe(200);
-    await server.application.clients.update(partner.id, { scopes: ['api:write'] });
-    const refused = await requestToken(server, partner);
+    const partner = await createPartner(running.server);
+    expect((await requestToken(running.server, partner)).status).toBe(200);
+    await running.server.application.clients.update(partner.id, { scopes: ['api:write'] });
+    const refused = await requestToken(running.server, partner);
     expect(refused.status).toBe(400);
     expect(refused.body.error).toBe('invalid_scope');
   });
 
   test('a wrong secret is refused even when the client is cached', async () => {
-    const partner = await createPartner(server);
-    expect((await requestToken(server, partner)).status).toBe(200);
-    expect((await requestToken(server, { id: partner.id, secret: `${partner.secret}x` })).status).toBe(401);
+    const partner = await createPartner(running.server);
+    expect((await requestToken(running.server, partner)).status).toBe(200);
+    expect((await requestToken(running.server, { id: partner.id, secret: `${partner.secret}x` })).status).toBe(401);
   });
 
   test('an unknown client id is not cached: a client created after a failed attempt works at once', async () => {
     const id = `late-${Date.now()}`;
-    expect((await requestToken(server, { id, secret: 'whatever-secret' })).status).toBe(401);
-    const created = await server.application.clients.create({
+    expect((await requestToken(running.server, { id, secret: 'whatever-secret' })).status).toBe(401);
+    const created = await running.server.application.clients.create({
       clientId: id,
       name: 'late',
       grantTypes: ['client_credentials'],
       scopes: ['api:read'],
       secret: 'late-client-secret',
     });
-    expect((await requestToken(server, { id: created.clientId, secret: 'late-client-secret' })).status).toBe(200);
+    expect((await requestToken(running.server, { id: created.clientId, secret: 'late-client-secret' })).status).toBe(200);
   });
 });
 

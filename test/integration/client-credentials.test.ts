@@ -1,16 +1,10 @@
 import { collectionName } from '../../src/provider/index.js';
-import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { DEMO, postForm, startTestServer, STORE_KINDS, testServer } from '../support/server.js';
 
 describe.each(STORE_KINDS)('client credentials on the %s store', (storeKind) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer({ store: storeKind });
-  });
-  afterAll(async () => {
-    await server.close();
-  });
+  const running = testServer({ store: storeKind });
 
-  const token = (form: Record<string, string>, basic = DEMO) => postForm(`${server.baseUrl}/token`, form, basic);
+  const token = (form: Record<string, string>, basic = DEMO) => postForm(`${running.server.baseUrl}/token`, form, basic);
 
   test('issues an opaque AuthToken with the requested scope and the default audience', async () => {
     const response = await token({ grant_type: 'client_credentials', scope: 'api:read' });
@@ -21,7 +15,7 @@ describe.each(STORE_KINDS)('client credentials on the %s store', (storeKind) => 
   });
 
   test('client_secret_post works as well as basic', async () => {
-    const response = await postForm(`${server.baseUrl}/token`, {
+    const response = await postForm(`${running.server.baseUrl}/token`, {
       grant_type: 'client_credentials',
       client_id: DEMO.id,
       client_secret: DEMO.secret,
@@ -79,7 +73,7 @@ describe.each(STORE_KINDS)('client credentials on the %s store', (storeKind) => 
   });
 
   test.each(['/token', '/token/introspection', '/token/revocation'])('a form posted to %s without a Content-Type is 400 saying the type is missing, not a parameter', async (path) => {
-    const response = await fetch(`${server.baseUrl}${path}`, {
+    const response = await fetch(`${running.server.baseUrl}${path}`, {
       method: 'POST',
       headers: { authorization: `Basic ${Buffer.from('demo-client:demo-secret').toString('base64')}` },
       body: new TextEncoder().encode('grant_type=client_credentials&token=x'),
@@ -92,13 +86,13 @@ describe.each(STORE_KINDS)('client credentials on the %s store', (storeKind) => 
   });
 
   test('a body-less token request without a Content-Type still names the missing grant_type', async () => {
-    const response = await fetch(`${server.baseUrl}/token`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from('demo-client:demo-secret').toString('base64')}` } });
+    const response = await fetch(`${running.server.baseUrl}/token`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from('demo-client:demo-secret').toString('base64')}` } });
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ error: 'invalid_request', error_description: "missing required parameter 'grant_type'" });
   });
 
   test('a malformed body is 400 JSON', async () => {
-    const response = await fetch(`${server.baseUrl}/token`, {
+    const response = await fetch(`${running.server.baseUrl}/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from('demo-client:demo-secret').toString('base64')}` },
       body: '{"grant_type": ',
@@ -108,7 +102,7 @@ describe.each(STORE_KINDS)('client credentials on the %s store', (storeKind) => 
   });
 
   test('a body over the 56 KiB limit is 413 JSON, never 500', async () => {
-    const response = await fetch(`${server.baseUrl}/token`, {
+    const response = await fetch(`${running.server.baseUrl}/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: `grant_type=client_credentials&padding=${'a'.repeat(70 * 1024)}`,
@@ -120,7 +114,7 @@ describe.each(STORE_KINDS)('client credentials on the %s store', (storeKind) => 
   // oidc-provider parses its endpoints' bodies itself, with a fixed limit of 56 KiB; a body between that and our
   // limit was its bare 400 "failed to parse the request body", not the answer any other body too large gets.
   test.each(['/token', '/token/introspection', '/token/revocation'])('a 60 KiB body at %s is the same 413 JSON as any body too large', async (path) => {
-    const response = await fetch(`${server.baseUrl}${path}`, {
+    const response = await fetch(`${running.server.baseUrl}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: `grant_type=client_credentials&token=x&padding=${'a'.repeat(60 * 1024)}`,
@@ -137,7 +131,7 @@ describe.each(STORE_KINDS)('client credentials on the %s store', (storeKind) => 
         controller.close();
       },
     });
-    const response = await fetch(`${server.baseUrl}/token`, {
+    const response = await fetch(`${running.server.baseUrl}/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: chunks,
@@ -159,7 +153,7 @@ describe.each(STORE_KINDS)('client credentials on the %s store', (storeKind) => 
     ];
     for (const { path, type } of routes) {
       for (const encoding of ['gzip', 'deflate', 'br']) {
-        const response = await fetch(`${server.baseUrl}${path}`, {
+        const response = await fetch(`${running.server.baseUrl}${path}`, {
           method: 'POST',
           headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': encoding },
           body: 'this is not compressed',
@@ -176,11 +170,11 @@ describe.each(STORE_KINDS)('client credentials on the %s store', (storeKind) => 
     const basic = (secret: string) => `Basic ${Buffer.from(`${DEMO.id}:${secret}`).toString('base64')}`;
     const form = { 'content-type': 'application/x-www-form-urlencoded', accept };
     const answers = [
-      await fetch(`${server.baseUrl}/token`, { method: 'POST', headers: { ...form, authorization: basic('wrong') }, body: 'grant_type=client_credentials' }),
-      await fetch(`${server.baseUrl}/token`, { method: 'POST', headers: { ...form, authorization: basic(DEMO.secret) }, body: 'grant_type=nope' }),
-      await fetch(`${server.baseUrl}/token/introspection`, { method: 'POST', headers: form, body: 'token=x' }),
-      await fetch(`${server.baseUrl}/token/revocation`, { method: 'POST', headers: form, body: 'token=x' }),
-      await fetch(`${server.baseUrl}/me`, { headers: { accept, authorization: 'Bearer not-a-token' } }),
+      await fetch(`${running.server.baseUrl}/token`, { method: 'POST', headers: { ...form, authorization: basic('wrong') }, body: 'grant_type=client_credentials' }),
+      await fetch(`${running.server.baseUrl}/token`, { method: 'POST', headers: { ...form, authorization: basic(DEMO.secret) }, body: 'grant_type=nope' }),
+      await fetch(`${running.server.baseUrl}/token/introspection`, { method: 'POST', headers: form, body: 'token=x' }),
+      await fetch(`${running.server.baseUrl}/token/revocation`, { method: 'POST', headers: form, body: 'token=x' }),
+      await fetch(`${running.server.baseUrl}/me`, { headers: { accept, authorization: 'Bearer not-a-token' } }),
     ];
     expect(answers.map((answer) => answer.status)).toEqual([401, 400, 400, 400, 401]);
     for (const answer of answers) {
@@ -191,15 +185,15 @@ describe.each(STORE_KINDS)('client credentials on the %s store', (storeKind) => 
 
   test('introspection reports an active token with scope, client_id, the client as sub, exp and aud', async () => {
     const issued = await token({ grant_type: 'client_credentials', scope: 'api:read api:write' });
-    const introspection = await postForm(`${server.baseUrl}/token/introspection`, { token: String(issued.body.access_token) }, DEMO);
+    const introspection = await postForm(`${running.server.baseUrl}/token/introspection`, { token: String(issued.body.access_token) }, DEMO);
     expect(introspection.status).toBe(200);
     expect(introspection.body).toMatchObject({
       active: true,
       scope: 'api:read api:write',
       client_id: DEMO.id,
       sub: DEMO.id,
-      aud: server.config.defaultResource,
-      iss: server.config.issuer,
+      aud: running.server.config.defaultResource,
+      iss: running.server.config.issuer,
     });
     expect(introspection.body.exp).toEqual(expect.any(Number));
   });
@@ -207,28 +201,28 @@ describe.each(STORE_KINDS)('client credentials on the %s store', (storeKind) => 
   test('revocation answers 200 and the token then introspects inactive', async () => {
     const issued = await token({ grant_type: 'client_credentials', scope: 'api:read' });
     const accessToken = String(issued.body.access_token);
-    const revocation = await postForm(`${server.baseUrl}/token/revocation`, { token: accessToken }, DEMO);
+    const revocation = await postForm(`${running.server.baseUrl}/token/revocation`, { token: accessToken }, DEMO);
     expect(revocation.status).toBe(200);
-    const introspection = await postForm(`${server.baseUrl}/token/introspection`, { token: accessToken }, DEMO);
+    const introspection = await postForm(`${running.server.baseUrl}/token/introspection`, { token: accessToken }, DEMO);
     expect(introspection.body).toEqual({ active: false });
   });
 
   test('another client neither sees nor revokes a token it does not own', async () => {
-    const other = await server.application.clients.create({ name: 'Other', grantTypes: ['client_credentials'], scopes: ['api:read'] });
+    const other = await running.server.application.clients.create({ name: 'Other', grantTypes: ['client_credentials'], scopes: ['api:read'] });
     const otherAuth = { id: other.clientId, secret: String(other.clientSecret) };
     const issued = await token({ grant_type: 'client_credentials', scope: 'api:read' });
     const accessToken = String(issued.body.access_token);
-    const introspection = await postForm(`${server.baseUrl}/token/introspection`, { token: accessToken }, otherAuth);
+    const introspection = await postForm(`${running.server.baseUrl}/token/introspection`, { token: accessToken }, otherAuth);
     expect(introspection.body).toEqual({ active: false });
-    const revocation = await postForm(`${server.baseUrl}/token/revocation`, { token: accessToken }, otherAuth);
+    const revocation = await postForm(`${running.server.baseUrl}/token/revocation`, { token: accessToken }, otherAuth);
     expect(revocation.status).toBe(400);
     expect(revocation.body.error).toBe('unauthorized_client');
-    const stillActive = await postForm(`${server.baseUrl}/token/introspection`, { token: accessToken }, DEMO);
+    const stillActive = await postForm(`${running.server.baseUrl}/token/introspection`, { token: accessToken }, DEMO);
     expect(stillActive.body.active).toBe(true);
   });
 
   test('client secrets are stored only as salted hashes', async () => {
-    const stored = await server.store.collection<{ _id: string; data: string }>(collectionName('Client')).findOne({ _id: DEMO.id });
+    const stored = await running.server.store.collection<{ _id: string; data: string }>(collectionName('Client')).findOne({ _id: DEMO.id });
     expect(stored).not.toBeNull();
     expect(stored?.data).not.toContain(DEMO.secret);
     expect(JSON.parse(String(stored?.data)).client_secret).toMatch(/^hmac-sha256\$/);
@@ -237,21 +231,21 @@ describe.each(STORE_KINDS)('client credentials on the %s store', (storeKind) => 
   test('the token value is not stored in clear', async () => {
     const issued = await token({ grant_type: 'client_credentials', scope: 'api:read' });
     const accessToken = String(issued.body.access_token);
-    const documents = await server.store.collection(collectionName('ClientCredentials')).find({});
+    const documents = await running.server.store.collection(collectionName('ClientCredentials')).find({});
     expect(documents.length).toBeGreaterThan(0);
     expect(JSON.stringify(documents)).not.toContain(accessToken);
   });
 
   test('discovery lists the endpoints and client authentication methods', async () => {
-    const discovery = (await (await fetch(`${server.baseUrl}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
-    expect(discovery.issuer).toBe(server.baseUrl);
+    const discovery = (await (await fetch(`${running.server.baseUrl}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    expect(discovery.issuer).toBe(running.server.baseUrl);
     expect(discovery.grant_types_supported).toEqual(expect.arrayContaining(['client_credentials']));
     expect(discovery.token_endpoint_auth_methods_supported).toEqual(
       expect.arrayContaining(['client_secret_basic', 'client_secret_post', 'private_key_jwt']),
     );
     expect(discovery.token_endpoint_auth_methods_supported).not.toContain('client_secret_jwt');
-    expect(discovery.introspection_endpoint).toBe(`${server.baseUrl}/token/introspection`);
-    expect(discovery.revocation_endpoint).toBe(`${server.baseUrl}/token/revocation`);
+    expect(discovery.introspection_endpoint).toBe(`${running.server.baseUrl}/token/introspection`);
+    expect(discovery.revocation_endpoint).toBe(`${running.server.baseUrl}/token/revocation`);
     // RFC 8414: without these lists, revocation would read as client_secret_basic only.
     for (const endpoint of ['introspection', 'revocation']) {
       expect(discovery[`${endpoint}_endpoint_auth_methods_supported`]).toEqual(expect.arrayContaining(['client_secret_basic', 'client_secret_post', 'private_key_jwt']));
@@ -261,7 +255,7 @@ describe.each(STORE_KINDS)('client credentials on the %s store', (storeKind) => 
   });
 
   test('JWKS publishes public keys only', async () => {
-    const jwks = (await (await fetch(`${server.baseUrl}/jwks`)).json()) as { keys: Record<string, unknown>[] };
+    const jwks = (await (await fetch(`${running.server.baseUrl}/jwks`)).json()) as { keys: Record<string, unknown>[] };
     expect(jwks.keys.length).toBeGreaterThanOrEqual(2);
     for (const key of jwks.keys) expect(key).not.toHaveProperty('d');
   });

@@ -1,6 +1,6 @@
 import { TEST_ADMIN_TOKEN } from '../support/admin.js';
 import { sendRawRequest } from '../support/raw-http.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { testServer } from '../support/server.js';
 
 /**
  * Each is refused by Node's parser before any request reaches Koa; all else about them is well-formed (a Host,
@@ -20,16 +20,10 @@ const BROKEN_REQUESTS = [
  * so one store is enough.
  */
 describe('requests that are not valid HTTP', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer({ store: 'memory', env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN } });
-  });
-  afterAll(async () => {
-    await server?.close();
-  });
+  const running = testServer({ store: 'memory', env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN } });
 
   describe.each(['public', 'admin'] as const)('on the %s server', (which) => {
-    const urlOf = () => (which === 'public' ? server.baseUrl : (server.adminUrl as string));
+    const urlOf = () => (which === 'public' ? running.server.baseUrl : (running.server.adminUrl as string));
 
     test.each(BROKEN_REQUESTS)('$what: $status invalid_request JSON, not cached, and the connection closes', async ({ request, status, description, echo }) => {
       const answer = await sendRawRequest(urlOf(), request);

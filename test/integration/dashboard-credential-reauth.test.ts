@@ -1,6 +1,6 @@
 import { createCustomer, signedInDashboardClient, signInToDashboardOverHttp, type Customer } from '../support/dashboard.js';
 import { formWith, PageClient, textOf, type PageForm, type PageResponse } from '../support/page-client.js';
-import { postForm, serverWithMailbox, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { postForm, serverWithMailbox, STORE_KINDS, testServer } from '../support/server.js';
 
 const CREDENTIALS = '/dashboard/credentials';
 const SECURITY = '/dashboard/security';
@@ -187,18 +187,12 @@ describe.each(STORE_KINDS)('API credentials need re-authentication (%s store)', 
 
 describe.each(STORE_KINDS)('the re-authentication window expires (%s store)', (storeKind) => {
   const WINDOW_SECONDS = 2;
-  let server: TestServer;
 
-  beforeAll(async () => {
-    server = await startTestServer({ store: storeKind, env: { DASHBOARD_SUDO_SECONDS: String(WINDOW_SECONDS) } });
-  });
-  afterAll(async () => {
-    await server?.close();
-  });
+  const running = testServer({ store: storeKind, env: { DASHBOARD_SUDO_SECONDS: String(WINDOW_SECONDS) } });
 
   test(`after DASHBOARD_SUDO_SECONDS (${WINDOW_SECONDS} s here) creating and rotating ask again`, async () => {
-    const customer = await createCustomer(server, { totp: false });
-    const client = new PageClient(server.baseUrl);
+    const customer = await createCustomer(running.server, { totp: false });
+    const client = new PageClient(running.server.baseUrl);
     await signInToDashboardOverHttp(client, customer);
     const confirmedAt = Date.now();
     const created = await submitCreate(client, 'Expiring', { password: customer.password });
@@ -210,12 +204,12 @@ describe.each(STORE_KINDS)('the re-authentication window expires (%s store)', (s
     expect(textOf(refused.html, 'create-confirm-error')).toMatch(/enter your password/i);
     expect(refused.html).toContain('id="create-confirm-password"');
     expect((await clickRotate(client, 'Expiring')).html).toContain('id="confirm-rotation"');
-    expect(await server.store.collection('dashboard_credentials').count({ accountId: customer.customerId })).toBe(1);
+    expect(await running.server.store.collection('dashboard_credentials').count({ accountId: customer.customerId })).toBe(1);
   });
 
   test('using the window does not extend it', async () => {
-    const customer = await createCustomer(server, { totp: false });
-    const client = new PageClient(server.baseUrl);
+    const customer = await createCustomer(running.server, { totp: false });
+    const client = new PageClient(running.server.baseUrl);
     await signInToDashboardOverHttp(client, customer);
     shownCredential(await submitCreate(client, 'First', { password: customer.password }));
     // The window started before this answer came back: it has ended by then.
@@ -227,15 +221,15 @@ describe.each(STORE_KINDS)('the re-authentication window expires (%s store)', (s
   });
 
   test('a re-authentication on the security page restarts the window', async () => {
-    const customer = await createCustomer(server, { totp: false });
-    const client = new PageClient(server.baseUrl);
+    const customer = await createCustomer(running.server, { totp: false });
+    const client = new PageClient(running.server.baseUrl);
     await signInToDashboardOverHttp(client, customer);
     shownCredential(await submitCreate(client, 'First', { password: customer.password }));
     const firstWindowEndsBy = Date.now() + WINDOW_SECONDS * 1000;
     await sleepUntil(firstWindowEndsBy - 1000);
     // The window restarts when this proof is checked, so it lasts at least until restartedFrom + the window.
     const restartedFrom = Date.now();
-    expect((await reauthenticateOnSecurityPage(client, customer.password)).url).toBe(`${server.baseUrl}${SECURITY}/totp`);
+    expect((await reauthenticateOnSecurityPage(client, customer.password)).url).toBe(`${running.server.baseUrl}${SECURITY}/totp`);
     await sleepUntil(firstWindowEndsBy + 200);
     expect(Date.now()).toBeLessThan(restartedFrom + WINDOW_SECONDS * 1000 - 300); // else this machine is too slow to tell
     shownCredential(await submitCreate(client, 'After the first window'));

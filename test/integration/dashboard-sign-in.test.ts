@@ -1,6 +1,6 @@
 import { createCustomer, signInToDashboardOverHttp, totpCode } from '../support/dashboard.js';
 import { PageClient, type PageResponse } from '../support/page-client.js';
-import { serverOnOwnDatabase, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { serverOnOwnDatabase, STORE_KINDS, testServer } from '../support/server.js';
 
 const DASHBOARD_SESSION_COOKIE = 'authtoken.dashboard';
 
@@ -9,22 +9,16 @@ const DASHBOARD_SESSION_COOKIE = 'authtoken.dashboard';
  * second factor the account has, and the page the dashboard answers while the store is down.
  */
 describe.each(STORE_KINDS)('dashboard sign-in step-up (%s store)', (storeKind) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer({ store: storeKind });
-  });
-  afterAll(async () => {
-    await server?.close();
-  });
+  const running = testServer({ store: storeKind });
 
   test('an account with TOTP whose provider session has only the password is stepped up by the provider, then signed in with otp', async () => {
     // Signed in with the password alone while the account had no factor; then an authenticator is added
     // (e.g. from another device), and the dashboard session ends while the provider session lives on.
-    const customer = await createCustomer(server, { totp: false });
-    const client = new PageClient(server.baseUrl);
+    const customer = await createCustomer(running.server, { totp: false });
+    const client = new PageClient(running.server.baseUrl);
     await signInToDashboardOverHttp(client, customer);
     const secret = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
-    await server.application.mfa.totp.install(customer.customerId, secret);
+    await running.server.application.mfa.totp.install(customer.customerId, secret);
     client.forgetCookie(DASHBOARD_SESSION_COOKIE);
 
     // Walk the redirects one by one to see the dashboard ask for the second factor.
@@ -45,7 +39,7 @@ describe.each(STORE_KINDS)('dashboard sign-in step-up (%s store)', (storeKind) =
 
     const overview = await client.submit(page, /\/mfa$/, { method: 'totp', code: await totpCode(secret) });
     expect(overview.html).toContain('Your AuthToken dashboard');
-    const [signIn] = await server.application.audit.list({ accountId: customer.customerId, action: 'dashboard.signin' });
+    const [signIn] = await running.server.application.audit.list({ accountId: customer.customerId, action: 'dashboard.signin' });
     expect(signIn?.details?.amr).toEqual(expect.arrayContaining(['otp', 'mfa']));
   });
 });

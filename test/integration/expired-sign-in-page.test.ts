@@ -1,15 +1,9 @@
 import { linksOf, PageClient } from '../support/page-client.js';
-import { startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { STORE_KINDS, testServer } from '../support/server.js';
 import { openDemoAppLoginPage } from '../support/demo-app.js';
 
 describe.each(STORE_KINDS)('a sign-in that is gone (%s store)', (storeKind) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer({ store: storeKind });
-  });
-  afterAll(async () => {
-    await server.close();
-  });
+  const running = testServer({ store: storeKind });
 
   async function expectExpiredPageWithAWayOn(client: PageClient, path: string, form?: Record<string, string>): Promise<void> {
     const page = await client.request(path, form ? { form } : {});
@@ -24,18 +18,18 @@ describe.each(STORE_KINDS)('a sign-in that is gone (%s store)', (storeKind) => {
   }
 
   test('an expired interaction, shown or submitted, offers a link onward', async () => {
-    const client = new PageClient(server.baseUrl);
+    const client = new PageClient(running.server.baseUrl);
     const login = await openDemoAppLoginPage(client, 'state-expired');
     const uidPath = new URL(login.url).pathname;
     // What oidc-provider's interaction TTL does in an hour: the record is gone from the store.
-    await server.store.collection('oidc_Interaction').deleteMany({});
+    await running.server.store.collection('oidc_Interaction').deleteMany({});
     await expectExpiredPageWithAWayOn(client, uidPath);
     await expectExpiredPageWithAWayOn(client, `${uidPath}/login`, { csrf: 'stale', username: 'someone@example.com', password: 'whatever' });
   });
 
   test('a made-up interaction, and one opened without its cookie (another browser), offer the same link', async () => {
-    await expectExpiredPageWithAWayOn(new PageClient(server.baseUrl), '/interaction/made-up-uid');
-    const login = await openDemoAppLoginPage(new PageClient(server.baseUrl), 'state-other-browser');
-    await expectExpiredPageWithAWayOn(new PageClient(server.baseUrl), new URL(login.url).pathname);
+    await expectExpiredPageWithAWayOn(new PageClient(running.server.baseUrl), '/interaction/made-up-uid');
+    const login = await openDemoAppLoginPage(new PageClient(running.server.baseUrl), 'state-other-browser');
+    await expectExpiredPageWithAWayOn(new PageClient(running.server.baseUrl), new URL(login.url).pathname);
   });
 });

@@ -1,6 +1,6 @@
 import { dpopProof, newDpopKey } from '../support/dpop.js';
 import { requestWithHost } from '../support/host-request.js';
-import { DEMO, startTestServer, type TestServer } from '../support/server.js';
+import { DEMO, testServer } from '../support/server.js';
 
 const basic = `Basic ${Buffer.from(`${DEMO.id}:${DEMO.secret}`).toString('base64')}`;
 
@@ -13,29 +13,23 @@ const basic = `Basic ${Buffer.from(`${DEMO.id}:${DEMO.secret}`).toString('base64
  * own navigation stays on its host (test/e2e/browser-host.test.ts). Store-independent.
  */
 describe('endpoint URLs come from ISSUER, never from the Host header', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer({ store: 'memory' });
-  });
-  afterAll(async () => {
-    await server?.close();
-  });
+  const running = testServer({ store: 'memory' });
 
   test('discovery fetched under another Host lists only endpoints under ISSUER', async () => {
-    const discovery = await requestWithHost(server.baseUrl, 'attacker.example', '/.well-known/openid-configuration');
+    const discovery = await requestWithHost(running.server.baseUrl, 'attacker.example', '/.well-known/openid-configuration');
     expect(discovery.status).toBe(200);
     const document = discovery.body as Record<string, unknown>;
     const urls = Object.entries(document).filter(([name, value]) => typeof value === 'string' && (name.endsWith('_endpoint') || name.endsWith('_uri')));
     expect(urls.map(([name]) => name)).toEqual(expect.arrayContaining(['token_endpoint', 'jwks_uri', 'introspection_endpoint', 'revocation_endpoint', 'authorization_endpoint']));
     // Each URL is the issuer's origin with the endpoint's path: only the path may come from the endpoint.
-    for (const [name, value] of urls) expect({ name, value }).toEqual({ name, value: `${server.config.issuer}${new URL(String(value)).pathname}` });
+    for (const [name, value] of urls) expect({ name, value }).toEqual({ name, value: `${running.server.config.issuer}${new URL(String(value)).pathname}` });
     expect(JSON.stringify(document)).not.toContain('attacker.example');
   });
 
   test('a DPoP proof must name the token endpoint under ISSUER, whatever Host the request came with', async () => {
     const key = await newDpopKey();
     const tokenRequest = async (host: string, htu: string) =>
-      requestWithHost(server.baseUrl, host, '/token', {
+      requestWithHost(running.server.baseUrl, host, '/token', {
         form: { grant_type: 'client_credentials', scope: 'api:read' },
         headers: { authorization: basic, dpop: await dpopProof(key, { htm: 'POST', htu }) },
       });
@@ -44,7 +38,7 @@ describe('endpoint URLs come from ISSUER, never from the Host header', () => {
     expect(forOtherServer.body).toMatchObject({ error: 'invalid_dpop_proof' });
 
     // A proxy passing its upstream name as Host changes nothing for a proof made for this server.
-    const viaProxy = await tokenRequest('authtoken-upstream:3000', `${server.config.issuer}/token`);
+    const viaProxy = await tokenRequest('authtoken-upstream:3000', `${running.server.config.issuer}/token`);
     expect(viaProxy.status).toBe(200);
     expect(viaProxy.body).toMatchObject({ token_type: 'DPoP' });
   });

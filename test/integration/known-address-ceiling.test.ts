@@ -1,5 +1,5 @@
 import { passwordGrantVia } from '../support/grants.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { startTestServer, testServer } from '../support/server.js';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -9,28 +9,22 @@ const PASSWORD = 'correct horse battery staple';
  * holds: the owner keeps working from where they work; strangers, new addresses included, stay refused.
  */
 describe.each(['memory', 'mongodb'] as const)('the account ceiling and known addresses on the %s store', (storeKind) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer({
+  const running = testServer({
       store: storeKind,
       // Free failures high: only the ceiling is at work here, not the per-address backoff.
       env: { TRUST_PROXY: 'true', SIGNIN_FREE_FAILURES: '20', SIGNIN_ACCOUNT_CEILING: '4', RATE_LIMIT_PASSWORD_GRANT: '1000' },
     });
-  });
-  afterAll(async () => {
-    await server?.close();
-  });
 
   test('at the ceiling, the owner signs in from an address they signed in from before; a new address is refused', async () => {
     const email = `owner-${storeKind}-${Date.now()}@example.com`;
-    await server.application.accounts.create({ email, password: PASSWORD });
-    expect(await passwordGrantVia(server, '203.0.113.10', email, PASSWORD)).toBe(200);
+    await running.server.application.accounts.create({ email, password: PASSWORD });
+    expect(await passwordGrantVia(running.server, '203.0.113.10', email, PASSWORD)).toBe(200);
 
     for (let attacker = 1; attacker <= 4; attacker += 1) {
-      expect(await passwordGrantVia(server, `198.51.100.${attacker}`, email, 'a wrong guess')).toBe(400);
+      expect(await passwordGrantVia(running.server, `198.51.100.${attacker}`, email, 'a wrong guess')).toBe(400);
     }
-    expect(await passwordGrantVia(server, '198.51.100.99', email, PASSWORD)).toBe(400);
-    expect(await passwordGrantVia(server, '203.0.113.10', email, PASSWORD)).toBe(200);
+    expect(await passwordGrantVia(running.server, '198.51.100.99', email, PASSWORD)).toBe(400);
+    expect(await passwordGrantVia(running.server, '203.0.113.10', email, PASSWORD)).toBe(200);
   });
 
   test('with SIGNIN_KNOWN_ADDRESS_DAYS=0 the ceiling refuses every address', async () => {

@@ -1,33 +1,27 @@
 import { adminRequest, TEST_ADMIN_TOKEN } from '../support/admin.js';
-import { DEMO, postForm, startTestServer, type TestServer } from '../support/server.js';
+import { DEMO, postForm, testServer } from '../support/server.js';
 
 describe('Prometheus metrics on the admin port', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer({ store: 'mongodb', env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN } });
-  });
-  afterAll(async () => {
-    await server.close();
-  });
+  const running = testServer({ store: 'mongodb', env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN } });
 
   const scrape = async () => {
-    const response = await adminRequest(server.adminUrl ?? '', 'GET', '/metrics', { token: null });
+    const response = await adminRequest(running.server.adminUrl ?? '', 'GET', '/metrics', { token: null });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     return response.body as string;
   };
 
   test('after a client-credentials flow, the named series are there with the right labels', async () => {
-    const token = async (form: Record<string, string>, basic = DEMO) => postForm(`${server.baseUrl}/token`, form, basic);
+    const token = async (form: Record<string, string>, basic = DEMO) => postForm(`${running.server.baseUrl}/token`, form, basic);
     expect((await token({ grant_type: 'client_credentials', scope: 'api:read' })).status).toBe(200);
     expect((await token({ grant_type: 'client_credentials', scope: 'api:read' })).status).toBe(200);
     expect((await token({ grant_type: 'client_credentials' }, { id: DEMO.id, secret: 'wrong' })).status).toBe(401);
     expect((await token({ grant_type: 'urn:example:made-up-1' })).status).toBe(400);
-    expect((await fetch(`${server.baseUrl}/interaction/some-random-uid-123`)).status).toBeGreaterThanOrEqual(400);
+    expect((await fetch(`${running.server.baseUrl}/interaction/some-random-uid-123`)).status).toBeGreaterThanOrEqual(400);
     // The seeded demo user has TOTP enrolled: the password step answers 403 mfa_required.
-    const passwordStep = await token({ grant_type: 'password', username: server.config.demo.userEmail, password: server.config.demo.userPassword, scope: 'api:read' });
+    const passwordStep = await token({ grant_type: 'password', username: running.server.config.demo.userEmail, password: running.server.config.demo.userPassword, scope: 'api:read' });
     expect(passwordStep.body.error).toBe('mfa_required');
-    expect((await fetch(`${server.baseUrl}/healthz`)).status).toBe(200);
+    expect((await fetch(`${running.server.baseUrl}/healthz`)).status).toBe(200);
 
     const text = await scrape();
     expect(text).toContain('authtoken_tokens_issued_total{grant="client_credentials",outcome="success"} 2');

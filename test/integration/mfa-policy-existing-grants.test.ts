@@ -6,7 +6,7 @@ import { ACR_MFA } from '../../src/mfa/index.js';
 import { createCustomer, totpCode, type Customer } from '../support/dashboard.js';
 import { DEMO_APP_CALLBACK, demoAppAuthorizationUrl, followToDemoApp, submitToDemoApp } from '../support/demo-app.js';
 import { PageClient, type PageResponse } from '../support/page-client.js';
-import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { DEMO, postForm, STORE_KINDS, testServer } from '../support/server.js';
 
 /**
  * A second factor is asked for at sign-in. What a password-only sign-in left behind (a refresh token, a
@@ -15,18 +15,12 @@ import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '.
  * design's "MFA enforced where tokens are issued": the refresh grant and /auth check again.
  */
 describe.each(STORE_KINDS)('password-only sign-ins made before a second factor was needed (%s store)', (storeKind) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    // No client cache: a changed client's mfa_required is seen at once.
-    server = await startTestServer({ store: storeKind, env: { CLIENT_CACHE_TTL_MS: '0' } });
-  });
-  afterAll(async () => {
-    await server.close();
-  });
+  // No client cache: a changed client's mfa_required is seen at once.
+  const running = testServer({ store: storeKind, env: { CLIENT_CACHE_TTL_MS: '0' } });
 
   async function passwordOnlyRefreshToken(customer: Customer): Promise<string> {
     const granted = await postForm(
-      `${server.baseUrl}/token`,
+      `${running.server.baseUrl}/token`,
       { grant_type: 'password', username: customer.email, password: customer.password, scope: 'openid offline_access api:read' },
       DEMO,
     );
@@ -34,26 +28,26 @@ describe.each(STORE_KINDS)('password-only sign-ins made before a second factor w
     return String(granted.body.refresh_token);
   }
 
-  const refresh = (refreshToken: string) => postForm(`${server.baseUrl}/token`, { grant_type: 'refresh_token', refresh_token: refreshToken }, DEMO);
+  const refresh = (refreshToken: string) => postForm(`${running.server.baseUrl}/token`, { grant_type: 'refresh_token', refresh_token: refreshToken }, DEMO);
 
   test('a refresh token from before the account enrolled an authenticator app issues nothing more', async () => {
-    const customer = await createCustomer(server, { totp: false });
+    const customer = await createCustomer(running.server, { totp: false });
     const refreshToken = await passwordOnlyRefreshToken(customer);
-    await server.application.mfa.totp.install(customer.customerId, generateSecret());
+    await running.server.application.mfa.totp.install(customer.customerId, generateSecret());
 
     const refused = await refresh(refreshToken);
     expect(refused.status).toBe(400);
     expect(refused.body.error).toBe('invalid_grant');
     expect(refused.body.access_token).toBeUndefined();
     // Revoked, not only refused: removing the factor again does not bring the token back.
-    await server.application.mfa.removeTotp(customer.customerId);
+    await running.server.application.mfa.removeTotp(customer.customerId);
     expect((await refresh(refreshToken)).body.error).toBe('invalid_grant');
   });
 
   test('a refresh token from before an operator required a second factor issues nothing more', async () => {
-    const customer = await createCustomer(server, { totp: false });
+    const customer = await createCustomer(running.server, { totp: false });
     const refreshToken = await passwordOnlyRefreshToken(customer);
-    await server.application.accounts.requireMfaEnrollment(customer.customerId, true);
+    await running.server.application.accounts.requireMfaEnrollment(customer.customerId, true);
 
     const refused = await refresh(refreshToken);
     expect(refused.status).toBe(400);
@@ -61,26 +55,26 @@ describe.each(STORE_KINDS)('password-only sign-ins made before a second factor w
   });
 
   test('a refresh token from before the client required a second factor issues nothing more', async () => {
-    const customer = await createCustomer(server, { totp: false });
+    const customer = await createCustomer(running.server, { totp: false });
     const refreshToken = await passwordOnlyRefreshToken(customer);
-    await server.application.clients.update(DEMO.id, { mfaRequired: true });
+    await running.server.application.clients.update(DEMO.id, { mfaRequired: true });
     try {
       const refused = await refresh(refreshToken);
       expect(refused.status).toBe(400);
       expect(refused.body.error).toBe('invalid_grant');
     } finally {
-      await server.application.clients.update(DEMO.id, { mfaRequired: false });
+      await running.server.application.clients.update(DEMO.id, { mfaRequired: false });
     }
   });
 
   test('refresh tokens still refresh: password-only ones while no factor is needed, and ones made with the second factor', async () => {
-    const withoutFactor = await createCustomer(server, { totp: false });
+    const withoutFactor = await createCustomer(running.server, { totp: false });
     const passwordOnly = await refresh(await passwordOnlyRefreshToken(withoutFactor));
     expect(passwordOnly.status).toBe(200);
 
-    const withFactor = await createCustomer(server, { totp: true });
+    const withFactor = await createCustomer(running.server, { totp: true });
     const granted = await postForm(
-      `${server.baseUrl}/token`,
+      `${running.server.baseUrl}/token`,
       {
         grant_type: 'password',
         username: withFactor.email,
@@ -93,28 +87,28 @@ describe.each(STORE_KINDS)('password-only sign-ins made before a second factor w
     expect(granted.status).toBe(200);
     const refreshed = await refresh(String(granted.body.refresh_token));
     expect(refreshed.status).toBe(200);
-    const claims = await postForm(`${server.baseUrl}/token/introspection`, { token: String(refreshed.body.access_token) }, DEMO);
+    const claims = await postForm(`${running.server.baseUrl}/token/introspection`, { token: String(refreshed.body.access_token) }, DEMO);
     expect(claims.body.acr).toBe(ACR_MFA);
   });
 
   /** Signs in to demo-app with the password alone (the account has no factor), through consent, to its code. */
   async function signInWithPasswordOnly(client: PageClient, customer: Customer): Promise<void> {
-    const { page: login } = await followToDemoApp(client, await client.request(demoAppAuthorizationUrl(server.baseUrl)));
+    const { page: login } = await followToDemoApp(client, await client.request(demoAppAuthorizationUrl(running.server.baseUrl)));
     const signedIn = await submitToDemoApp(client, login, /\/login$/, { username: customer.email, password: customer.password });
     const { callback } = signedIn.callback ? signedIn : await submitToDemoApp(client, signedIn.page, /\/consent$/, { decision: 'allow' });
     expect(callback?.searchParams.get('code')).toBeTruthy();
   }
 
   async function authorizeAgain(client: PageClient, extra: Record<string, string> = {}): Promise<{ page: PageResponse; callback?: URL }> {
-    return followToDemoApp(client, await client.request(demoAppAuthorizationUrl(server.baseUrl, DEMO_APP_CALLBACK, extra)));
+    return followToDemoApp(client, await client.request(demoAppAuthorizationUrl(running.server.baseUrl, DEMO_APP_CALLBACK, extra)));
   }
 
   test('a sign-in session from before the account enrolled a factor gets no code without it', async () => {
-    const customer = await createCustomer(server, { totp: false });
-    const client = new PageClient(server.baseUrl);
+    const customer = await createCustomer(running.server, { totp: false });
+    const client = new PageClient(running.server.baseUrl);
     await signInWithPasswordOnly(client, customer);
     const secret = generateSecret();
-    await server.application.mfa.totp.install(customer.customerId, secret);
+    await running.server.application.mfa.totp.install(customer.customerId, secret);
 
     const silent = await authorizeAgain(client, { prompt: 'none' });
     expect(silent.callback?.searchParams.get('code')).toBeNull();
@@ -129,10 +123,10 @@ describe.each(STORE_KINDS)('password-only sign-ins made before a second factor w
   });
 
   test('a sign-in session from before an operator required a factor gets no code until one is enrolled', async () => {
-    const customer = await createCustomer(server, { totp: false });
-    const client = new PageClient(server.baseUrl);
+    const customer = await createCustomer(running.server, { totp: false });
+    const client = new PageClient(running.server.baseUrl);
     await signInWithPasswordOnly(client, customer);
-    await server.application.accounts.requireMfaEnrollment(customer.customerId, true);
+    await running.server.application.accounts.requireMfaEnrollment(customer.customerId, true);
 
     const silent = await authorizeAgain(client, { prompt: 'none' });
     expect(silent.callback?.searchParams.get('code')).toBeNull();
@@ -147,10 +141,10 @@ describe.each(STORE_KINDS)('password-only sign-ins made before a second factor w
   async function passwordOnlyCode(customer: Customer): Promise<{ code: string; verifier: string }> {
     const verifier = randomBytes(32).toString('base64url');
     const challenge = createHash('sha256').update(verifier).digest('base64url');
-    const client = new PageClient(server.baseUrl);
+    const client = new PageClient(running.server.baseUrl);
     const { page: login } = await followToDemoApp(
       client,
-      await client.request(demoAppAuthorizationUrl(server.baseUrl, DEMO_APP_CALLBACK, { code_challenge: challenge, scope: 'openid offline_access' })),
+      await client.request(demoAppAuthorizationUrl(running.server.baseUrl, DEMO_APP_CALLBACK, { code_challenge: challenge, scope: 'openid offline_access' })),
     );
     const signedIn = await submitToDemoApp(client, login, /\/login$/, { username: customer.email, password: customer.password });
     const { callback } = signedIn.callback ? signedIn : await submitToDemoApp(client, signedIn.page, /\/consent$/, { decision: 'allow' });
@@ -160,12 +154,12 @@ describe.each(STORE_KINDS)('password-only sign-ins made before a second factor w
   }
 
   const redeem = ({ code, verifier }: { code: string; verifier: string }) =>
-    postForm(`${server.baseUrl}/token`, { grant_type: 'authorization_code', client_id: 'demo-app', code, code_verifier: verifier, redirect_uri: DEMO_APP_CALLBACK });
+    postForm(`${running.server.baseUrl}/token`, { grant_type: 'authorization_code', client_id: 'demo-app', code, code_verifier: verifier, redirect_uri: DEMO_APP_CALLBACK });
 
   test('a code from a password-only sign-in, redeemed after the account enrolled a factor, issues nothing', async () => {
-    const customer = await createCustomer(server, { totp: false });
+    const customer = await createCustomer(running.server, { totp: false });
     const issued = await passwordOnlyCode(customer);
-    await server.application.mfa.totp.install(customer.customerId, generateSecret());
+    await running.server.application.mfa.totp.install(customer.customerId, generateSecret());
 
     const refused = await redeem(issued);
     expect(refused.status).toBe(400);
@@ -174,15 +168,15 @@ describe.each(STORE_KINDS)('password-only sign-ins made before a second factor w
   });
 
   test('a code from a password-only sign-in with no factor needed is redeemed as before', async () => {
-    const customer = await createCustomer(server, { totp: false });
+    const customer = await createCustomer(running.server, { totp: false });
     const redeemed = await redeem(await passwordOnlyCode(customer));
     expect(redeemed.status).toBe(200);
     expect(typeof redeemed.body.access_token).toBe('string');
   });
 
   test('a password-only session with no factor needed still signs in silently', async () => {
-    const customer = await createCustomer(server, { totp: false });
-    const client = new PageClient(server.baseUrl);
+    const customer = await createCustomer(running.server, { totp: false });
+    const client = new PageClient(running.server.baseUrl);
     await signInWithPasswordOnly(client, customer);
     const silent = await authorizeAgain(client, { prompt: 'none' });
     expect(silent.callback?.searchParams.get('code')).toBeTruthy();

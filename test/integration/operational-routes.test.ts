@@ -1,38 +1,32 @@
-import { DEMO, postForm, startTestServer, type TestServer } from '../support/server.js';
+import { DEMO, postForm, testServer } from '../support/server.js';
 
 describe('operational routes and security headers', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer({ store: 'memory' });
-  });
-  afterAll(async () => {
-    await server.close();
-  });
+  const running = testServer({ store: 'memory' });
 
   test('health, readiness and the stylesheet answer GET', async () => {
-    const health = await fetch(`${server.baseUrl}/healthz`);
+    const health = await fetch(`${running.server.baseUrl}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok' });
-    const ready = await fetch(`${server.baseUrl}/readyz`);
+    const ready = await fetch(`${running.server.baseUrl}/readyz`);
     expect(await ready.json()).toEqual({ status: 'ready', checks: { store: 'ok', keys: 'ok' } });
-    const css = await fetch(`${server.baseUrl}/static/site.css`);
+    const css = await fetch(`${running.server.baseUrl}/static/site.css`);
     expect(css.status).toBe(200);
     expect(css.headers.get('content-type')).toMatch(/^text\/css/);
     expect(css.headers.get('cache-control')).toBe('public, max-age=3600');
   });
 
   test('other methods on those paths are 405 naming GET and HEAD', async () => {
-    const response = await fetch(`${server.baseUrl}/healthz`, { method: 'POST' });
+    const response = await fetch(`${running.server.baseUrl}/healthz`, { method: 'POST' });
     expect(response.status).toBe(405);
     expect(response.headers.get('allow')).toBe('GET, HEAD');
   });
 
   test('a path nothing answers is 404 in the caller\'s form: a page under the page prefixes, JSON elsewhere', async () => {
     const pages = [
-      await fetch(`${server.baseUrl}/dashboard/no-such-page`),
-      await fetch(`${server.baseUrl}/dashboard/%`),
-      await fetch(`${server.baseUrl}/account/no-such-page`),
-      await fetch(`${server.baseUrl}/interaction/some-uid/no-such-step`),
+      await fetch(`${running.server.baseUrl}/dashboard/no-such-page`),
+      await fetch(`${running.server.baseUrl}/dashboard/%`),
+      await fetch(`${running.server.baseUrl}/account/no-such-page`),
+      await fetch(`${running.server.baseUrl}/interaction/some-uid/no-such-step`),
     ];
     for (const response of pages) {
       expect(response.status).toBe(404);
@@ -40,8 +34,8 @@ describe('operational routes and security headers', () => {
       expect(await response.text()).toMatch(/<title>[^<]*not found/i);
     }
     const api = [
-      await fetch(`${server.baseUrl}/no-such-path`, { method: 'POST' }),
-      await fetch(`${server.baseUrl}/token/no-such-endpoint`),
+      await fetch(`${running.server.baseUrl}/no-such-path`, { method: 'POST' }),
+      await fetch(`${running.server.baseUrl}/token/no-such-endpoint`),
     ];
     for (const response of api) {
       expect(response.status).toBe(404);
@@ -52,22 +46,22 @@ describe('operational routes and security headers', () => {
     // naming JSON keeps the JSON, whatever it else accepts.
     const browserAccept = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
     for (const path of ['/', '/no-such-path']) {
-      const response = await fetch(`${server.baseUrl}${path}`, { headers: browserAccept });
+      const response = await fetch(`${running.server.baseUrl}${path}`, { headers: browserAccept });
       expect(response.status).toBe(404);
       expect(response.headers.get('content-type')).toMatch(/^text\/html/);
       expect(await response.text()).toMatch(/<title>[^<]*not found/i);
     }
-    const jsonFirst = await fetch(`${server.baseUrl}/no-such-path`, { headers: { accept: 'application/json, text/html;q=0.5' } });
+    const jsonFirst = await fetch(`${running.server.baseUrl}/no-such-path`, { headers: { accept: 'application/json, text/html;q=0.5' } });
     expect(jsonFirst.headers.get('content-type')).toMatch(/^application\/json/);
     // The Generate Token API answers everything in its own envelope.
-    const compat = await fetch(`${server.baseUrl}/auth/v1/authentication/no-such-path`, { method: 'DELETE' });
+    const compat = await fetch(`${running.server.baseUrl}/auth/v1/authentication/no-such-path`, { method: 'DELETE' });
     expect(compat.status).toBe(404);
     expect(compat.headers.get('content-type')).toMatch(/^application\/json/);
     expect(await compat.json()).toEqual({ status: 404, message: expect.any(String) });
   });
 
   describe('a method the path does not take is 405 with Allow, read from the routes serving it', () => {
-    const send = (method: string, path: string, headers: Record<string, string> = {}) => fetch(`${server.baseUrl}${path}`, { method, headers });
+    const send = (method: string, path: string, headers: Record<string, string> = {}) => fetch(`${running.server.baseUrl}${path}`, { method, headers });
 
     test.each([
       // oidc-provider's endpoints: POST, and OPTIONS where it answers CORS preflights.
@@ -128,9 +122,9 @@ describe('operational routes and security headers', () => {
 
   test("pages get helmet's headers with our CSP: sign-in pages, provider pages and unknown paths", async () => {
     const responses = [
-      await fetch(`${server.baseUrl}/interaction/no-such-interaction`),
-      await fetch(`${server.baseUrl}/auth?client_id=nobody`),
-      await fetch(`${server.baseUrl}/no-such-path`),
+      await fetch(`${running.server.baseUrl}/interaction/no-such-interaction`),
+      await fetch(`${running.server.baseUrl}/auth?client_id=nobody`),
+      await fetch(`${running.server.baseUrl}/no-such-path`),
     ];
     for (const response of responses) {
       const headers = response.headers;
@@ -149,11 +143,11 @@ describe('operational routes and security headers', () => {
 
   test('JSON endpoints get the REST set: no sniffing, no framing, a CSP that loads nothing', async () => {
     const responses = [
-      await fetch(`${server.baseUrl}/healthz`),
-      await fetch(`${server.baseUrl}/.well-known/openid-configuration`),
-      await fetch(`${server.baseUrl}/jwks`),
-      await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials' }, DEMO),
-      await postForm(`${server.baseUrl}/token/introspection`, { token: 'unknown' }, DEMO),
+      await fetch(`${running.server.baseUrl}/healthz`),
+      await fetch(`${running.server.baseUrl}/.well-known/openid-configuration`),
+      await fetch(`${running.server.baseUrl}/jwks`),
+      await postForm(`${running.server.baseUrl}/token`, { grant_type: 'client_credentials' }, DEMO),
+      await postForm(`${running.server.baseUrl}/token/introspection`, { token: 'unknown' }, DEMO),
     ];
     for (const response of responses) {
       const headers = response.headers;

@@ -6,7 +6,7 @@ import { generate, generateSecret } from 'otplib';
 import { signWebhookBody, WEBHOOK_SIGNATURE_HEADER } from '../../src/mfa/index.js';
 import { AUTH0_MFA_OTP_GRANT_TYPE, collectionName, MFA_OTP_GRANT_TYPE } from '../../src/provider/index.js';
 import { totpStepWithSecondsLeft } from '../support/dashboard.js';
-import { DEMO, postForm, serverWithMailbox, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { DEMO, postForm, serverWithMailbox, startTestServer, STORE_KINDS, type TestServer, testServer } from '../support/server.js';
 import { BURST_FREE_FAILURES, BURST_SIZE, BURST_THROTTLE_ENV } from '../support/burst.js';
 import { windowWithSecondsLeft } from '../support/clock.js';
 
@@ -426,26 +426,20 @@ describe('throttling (memory store, short backoff)', () => {
 describe.each(STORE_KINDS)('concurrent sign-in attempts on the %s store (default throttle)', (storeKind) => {
   const FREE_FAILURES = BURST_FREE_FAILURES;
   const BURST = BURST_SIZE;
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer({ store: storeKind, env: { ...BURST_THROTTLE_ENV, ARGON2_MEMORY_KIB: '19456' } });
-  });
-  afterAll(async () => {
-    await server.close();
-  });
-  const token = (form: Record<string, string>) => postForm(`${server.baseUrl}/token`, form, DEMO);
+  const running = testServer({ store: storeKind, env: { ...BURST_THROTTLE_ENV, ARGON2_MEMORY_KIB: '19456' } });
+  const token = (form: Record<string, string>) => postForm(`${running.server.baseUrl}/token`, form, DEMO);
   /** Ends every (account, IP) backoff now, rather than wait for it. */
   const endBackoffs = async () => {
-    const throttle = server.store.collection<{ _id: string; blockedUntil?: Date }>('signin_throttle');
+    const throttle = running.server.store.collection<{ _id: string; blockedUntil?: Date }>('signin_throttle');
     for (const pair of await throttle.find({ blockedUntil: { $exists: true } })) {
       await throttle.updateOne({ _id: pair._id, blockedUntil: { $gt: new Date() } }, { $set: { blockedUntil: new Date(Date.now() - 1000) } });
     }
   };
   const reasons = async (accountId: string) =>
-    (await server.application.audit.list({ accountId, limit: 500 })).map((event) => `${event.action}:${String(event.details?.reason ?? '')}`);
+    (await running.server.application.audit.list({ accountId, limit: 500 })).map((event) => `${event.action}:${String(event.details?.reason ?? '')}`);
 
   test(`${BURST} wrong passwords at once from one address: at most SIGNIN_FREE_FAILURES + 1 are checked, the rest throttled alike`, async () => {
-    const user = await newUser(server, { totp: false });
+    const user = await newUser(running.server, { totp: false });
     const answers = await Promise.all(
       Array.from({ length: BURST }, (_, index) => token({ grant_type: 'password', username: user.email, password: `wrong password ${index}` })),
     );
@@ -461,7 +455,7 @@ describe.each(STORE_KINDS)('concurrent sign-in attempts on the %s store (default
   });
 
   test(`${BURST} right passwords at once (an app's server signing one person in on several connections): every one gets its token`, async () => {
-    const user = await newUser(server, { totp: false });
+    const user = await newUser(running.server, { totp: false });
     const answers = await Promise.all(
       Array.from({ length: BURST }, () => token({ grant_type: 'password', username: user.email, password: PASSWORD, scope: 'api:read' })),
     );
@@ -469,7 +463,7 @@ describe.each(STORE_KINDS)('concurrent sign-in attempts on the %s store (default
   });
 
   test('the right password among a burst of wrong ones: no more checks than the backoff allows, and it works once the backoff is over', async () => {
-    const user = await newUser(server, { totp: false });
+    const user = await newUser(running.server, { totp: false });
     const forms = Array.from({ length: BURST }, (_, index) => ({
       grant_type: 'password',
       username: user.email,
@@ -545,18 +539,12 @@ describe('signed-webhook delivery channel', () => {
 });
 
 describe('JWT access tokens from the password grant', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer({ store: 'memory', env: { ACCESS_TOKEN_FORMAT: 'jwt' } });
-  });
-  afterAll(async () => {
-    await server.close();
-  });
+  const running = testServer({ store: 'memory', env: { ACCESS_TOKEN_FORMAT: 'jwt' } });
 
   test('carry amr, acr, roles and customer_id', async () => {
-    const user = await newUser(server);
+    const user = await newUser(running.server);
     const response = await postForm(
-      `${server.baseUrl}/token`,
+      `${running.server.baseUrl}/token`,
       { grant_type: 'password', username: user.email, password: PASSWORD, otp: await totpCode(user), scope: 'api:read' },
       DEMO,
     );
@@ -575,23 +563,17 @@ describe('JWT access tokens from the password grant', () => {
 
 describe('the demo user from the development seed', () => {
   const totpSecret = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer({ store: 'memory', env: { DEMO_TOTP_SECRET: totpSecret, DEMO_CUSTOMER_ID: 'C-demo-0001' } });
-  });
-  afterAll(async () => {
-    await server.close();
-  });
+  const running = testServer({ store: 'memory', env: { DEMO_TOTP_SECRET: totpSecret, DEMO_CUSTOMER_ID: 'C-demo-0001' } });
 
   test('demo@example.com / demo-password with a code from DEMO_TOTP_SECRET gets a token for demo-client', async () => {
     const response = await postForm(
-      `${server.baseUrl}/token`,
+      `${running.server.baseUrl}/token`,
       { grant_type: 'password', username: 'demo@example.com', password: 'demo-password', otp: await generate({ secret: totpSecret }) },
       DEMO,
     );
     expect(response.status).toBe(200);
-    const introspection = await postForm(`${server.baseUrl}/token/introspection`, { token: String(response.body.access_token) }, DEMO);
+    const introspection = await postForm(`${running.server.baseUrl}/token/introspection`, { token: String(response.body.access_token) }, DEMO);
     expect(introspection.body).toMatchObject({ active: true, customer_id: 'C-demo-0001' });
-    expect(server.logs.text).not.toContain(totpSecret);
+    expect(running.server.logs.text).not.toContain(totpSecret);
   });
 });

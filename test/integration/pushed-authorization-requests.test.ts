@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createCustomer } from '../support/dashboard.js';
 import { DEMO_APP_CALLBACK, followToDemoApp, submitToDemoApp } from '../support/demo-app.js';
 import { PageClient } from '../support/page-client.js';
-import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { DEMO, postForm, STORE_KINDS, testServer } from '../support/server.js';
 
 const PUSHED_REQUEST_URI = /^urn:ietf:params:oauth:request_uri:[A-Za-z0-9_-]+$/;
 
@@ -14,15 +14,9 @@ const PUSHED_REQUEST_URI = /^urn:ietf:params:oauth:request_uri:[A-Za-z0-9_-]+$/;
  * alone), and a request_uri leads to one authorization.
  */
 describe.each(STORE_KINDS)('pushed authorization requests (%s store)', (storeKind) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer({ store: storeKind });
-  });
-  afterAll(async () => {
-    await server.close();
-  });
+  const running = testServer({ store: storeKind });
 
-  const push = (form: Record<string, string>, client?: { id: string; secret: string }) => postForm(`${server.baseUrl}/request`, form, client);
+  const push = (form: Record<string, string>, client?: { id: string; secret: string }) => postForm(`${running.server.baseUrl}/request`, form, client);
 
   function authorizationParameters(extra: Record<string, string> = {}) {
     const verifier = randomBytes(32).toString('base64url');
@@ -40,12 +34,12 @@ describe.each(STORE_KINDS)('pushed authorization requests (%s store)', (storeKin
   }
 
   test('discovery names the endpoint', async () => {
-    const discovery = (await (await fetch(`${server.baseUrl}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
-    expect(discovery.pushed_authorization_request_endpoint).toBe(`${server.baseUrl}/request`);
+    const discovery = (await (await fetch(`${running.server.baseUrl}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    expect(discovery.pushed_authorization_request_endpoint).toBe(`${running.server.baseUrl}/request`);
   });
 
   test('a public client pushes its parameters, the person signs in at /auth with the request_uri, the code redeems once', async () => {
-    const customer = await createCustomer(server, { totp: false });
+    const customer = await createCustomer(running.server, { totp: false });
     const { parameters, verifier } = authorizationParameters();
     const pushed = await push(parameters);
     expect(pushed.status).toBe(201);
@@ -53,7 +47,7 @@ describe.each(STORE_KINDS)('pushed authorization requests (%s store)', (storeKin
     expect(pushed.body.request_uri).toMatch(PUSHED_REQUEST_URI);
     expect(pushed.body.expires_in).toEqual(expect.any(Number));
 
-    const browser = new PageClient(server.baseUrl);
+    const browser = new PageClient(running.server.baseUrl);
     const requestUri = String(pushed.body.request_uri);
     const authorize = `/auth?${new URLSearchParams({ client_id: 'demo-app', request_uri: requestUri }).toString()}`;
     const { page: login } = await followToDemoApp(browser, await browser.request(authorize));
@@ -61,10 +55,10 @@ describe.each(STORE_KINDS)('pushed authorization requests (%s store)', (storeKin
     const signedIn = await submitToDemoApp(browser, login, /\/login$/, { username: customer.email, password: customer.password });
     const { callback } = signedIn.callback ? signedIn : await submitToDemoApp(browser, signedIn.page, /\/consent$/, { decision: 'allow' });
     expect(callback?.searchParams.get('state')).toBe(parameters.state);
-    expect(callback?.searchParams.get('iss')).toBe(server.baseUrl);
+    expect(callback?.searchParams.get('iss')).toBe(running.server.baseUrl);
     const code = String(callback?.searchParams.get('code'));
 
-    const redeemed = await postForm(`${server.baseUrl}/token`, {
+    const redeemed = await postForm(`${running.server.baseUrl}/token`, {
       grant_type: 'authorization_code',
       client_id: 'demo-app',
       code,

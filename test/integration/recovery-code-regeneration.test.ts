@@ -2,7 +2,7 @@ import { createCustomer, signInToDashboardOverHttp } from '../support/dashboard.
 import { csrfToken, PageClient } from '../support/page-client.js';
 import { FreshRecoveryCodes } from '../../src/dashboard/fresh-recovery-codes.js';
 import type { StoredDocument } from '../../src/store/index.js';
-import { startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { STORE_KINDS, testServer } from '../support/server.js';
 
 const SECURITY = '/dashboard/security';
 
@@ -20,17 +20,11 @@ const AT_ONCE = 6;
  * dashboard shows that one.
  */
 describe.each(STORE_KINDS)('recovery codes regenerated at once (%s store)', (storeKind) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer({ store: storeKind });
-  });
-  afterAll(async () => {
-    await server?.close();
-  });
+  const running = testServer({ store: storeKind });
 
   test(`${AT_ONCE} regenerations at once: only the codes of one returned set work, and 10 are left`, async () => {
-    const customer = await createCustomer(server, { totp: true });
-    const { recoveryCodes } = server.application.mfa;
+    const customer = await createCustomer(running.server, { totp: true });
+    const { recoveryCodes } = running.server.application.mfa;
     const sets = await Promise.all(Array.from({ length: AT_ONCE }, () => recoveryCodes.generate(customer.customerId)));
     expect(await recoveryCodes.remaining(customer.customerId)).toBe(10);
     const working: number[] = [];
@@ -44,8 +38,8 @@ describe.each(STORE_KINDS)('recovery codes regenerated at once (%s store)', (sto
   });
 
   test('of sets made at once, the one that works is the last numbered, and a regeneration after them replaces it', async () => {
-    const customer = await createCustomer(server, { totp: true });
-    const { recoveryCodes } = server.application.mfa;
+    const customer = await createCustomer(running.server, { totp: true });
+    const { recoveryCodes } = running.server.application.mfa;
     const sets = await Promise.all(Array.from({ length: AT_ONCE }, () => recoveryCodes.generateSet(customer.customerId)));
     const newest = sets.reduce((latest, set) => (set.generation > latest.generation ? set : latest));
     for (const set of sets.filter((other) => other !== newest)) expect(await recoveryCodes.consume(customer.customerId, String(set.codes[0]))).toBe(false);
@@ -56,20 +50,20 @@ describe.each(STORE_KINDS)('recovery codes regenerated at once (%s store)', (sto
   });
 
   test('codes stored before sets were numbered keep working, until the first new set replaces them', async () => {
-    const customer = await createCustomer(server, { totp: true });
+    const customer = await createCustomer(running.server, { totp: true });
     const legacyCode = 'abcde-fghjk';
     // As releases before this one stored a code: no set number, and no generation document for the account.
-    await server.store.collection<LegacyRecoveryCode>('mfa_recovery_codes').insert({
-      _id: server.application.secrets.keyedHash('code-hash', `recovery:${customer.customerId}:abcdefghjk`),
+    await running.server.store.collection<LegacyRecoveryCode>('mfa_recovery_codes').insert({
+      _id: running.server.application.secrets.keyedHash('code-hash', `recovery:${customer.customerId}:abcdefghjk`),
       accountId: customer.customerId,
       createdAt: new Date(),
     });
-    const { recoveryCodes } = server.application.mfa;
+    const { recoveryCodes } = running.server.application.mfa;
     expect(await recoveryCodes.remaining(customer.customerId)).toBe(1);
     expect(await recoveryCodes.consume(customer.customerId, legacyCode)).toBe(true);
     expect(await recoveryCodes.consume(customer.customerId, legacyCode)).toBe(false);
-    await server.store.collection<LegacyRecoveryCode>('mfa_recovery_codes').insert({
-      _id: server.application.secrets.keyedHash('code-hash', `recovery:${customer.customerId}:bcdefghjkm`),
+    await running.server.store.collection<LegacyRecoveryCode>('mfa_recovery_codes').insert({
+      _id: running.server.application.secrets.keyedHash('code-hash', `recovery:${customer.customerId}:bcdefghjkm`),
       accountId: customer.customerId,
       createdAt: new Date(),
     });
@@ -80,8 +74,8 @@ describe.each(STORE_KINDS)('recovery codes regenerated at once (%s store)', (sto
   });
 
   test('a double-clicked "new recovery codes" form on the dashboard: the page shows the set that works, and no other works', async () => {
-    const customer = await createCustomer(server, { totp: true });
-    const client = new PageClient(server.baseUrl);
+    const customer = await createCustomer(running.server, { totp: true });
+    const client = new PageClient(running.server.baseUrl);
     await signInToDashboardOverHttp(client, customer);
     const security = await client.request(SECURITY);
     const action = `${SECURITY}/recovery-codes`;
@@ -94,14 +88,14 @@ describe.each(STORE_KINDS)('recovery codes regenerated at once (%s store)', (sto
     expect(shown.status).toBe(200);
     const codes = [...shown.html.matchAll(/<li><code>([a-z0-9-]+)<\/code><\/li>/g)].map((match) => String(match[1]));
     expect(codes).toHaveLength(10);
-    const { recoveryCodes } = server.application.mfa;
+    const { recoveryCodes } = running.server.application.mfa;
     expect(await recoveryCodes.remaining(customer.customerId)).toBe(10);
     for (const code of codes) expect(await recoveryCodes.consume(customer.customerId, code)).toBe(true);
     expect(await recoveryCodes.remaining(customer.customerId)).toBe(0);
   });
 
   test('the codes a dashboard session shows are the newest set it made, whichever request finished last', async () => {
-    const fresh = new FreshRecoveryCodes(server.store, server.application.secrets);
+    const fresh = new FreshRecoveryCodes(running.server.store, running.server.application.secrets);
     const newer = { codes: ['newer-codes'], generation: 7 };
     await fresh.keep('session-a', newer);
     // The older set's request finishes last (as a double-click's first request can): it must not replace it.

@@ -1,7 +1,7 @@
 import { windowWithSecondsLeft } from '../support/clock.js';
 import { createCustomer, totpCode } from '../support/dashboard.js';
 import { PageClient, textOf, type PageResponse } from '../support/page-client.js';
-import { startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { startTestServer, STORE_KINDS, type TestServer, testServer } from '../support/server.js';
 import { BURST_FREE_FAILURES, BURST_SIZE, BURST_THROTTLE_ENV } from '../support/burst.js';
 import type { Application } from '../../src/app.js';
 
@@ -98,40 +98,34 @@ async function backoffLockouts(application: Application): Promise<number> {
 describe.each(STORE_KINDS)('sign-in pages: concurrent submissions meet the backoff like sequential ones (%s store)', (storeKind) => {
   const FREE_FAILURES = BURST_FREE_FAILURES;
   const BURST = BURST_SIZE;
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer({ store: storeKind, env: BURST_THROTTLE_ENV });
-  });
-  afterAll(async () => {
-    await server.close();
-  });
+  const running = testServer({ store: storeKind, env: BURST_THROTTLE_ENV });
 
   test(`${BURST} wrong passwords at once on the login page: at most SIGNIN_FREE_FAILURES + 1 are checked, every answer the same`, async () => {
-    const customer = await createCustomer(server, { totp: false });
-    const client = new PageClient(server.baseUrl);
+    const customer = await createCustomer(running.server, { totp: false });
+    const client = new PageClient(running.server.baseUrl);
     const login = await client.follow('/dashboard');
-    const throttledBefore = await backoffLockouts(server.application);
+    const throttledBefore = await backoffLockouts(running.server.application);
     const pages = await Promise.all(
       Array.from({ length: BURST }, (_, index) => client.submit(login, /\/login$/, { username: customer.email, password: `${WRONG} ${index}` })),
     );
     for (const page of pages) expect(loginError(page)).toBe('The email or password is not correct.');
-    const throttled = (await backoffLockouts(server.application)) - throttledBefore;
+    const throttled = (await backoffLockouts(running.server.application)) - throttledBefore;
     expect(BURST - throttled).toBeGreaterThan(0);
     expect(BURST - throttled).toBeLessThanOrEqual(FREE_FAILURES + 1);
   });
 
   test(`${BURST} wrong codes at once on the MFA page: at most SIGNIN_FREE_FAILURES + 1 are checked, the pending sign-in survives`, async () => {
-    const customer = await createCustomer(server, { totp: true });
-    const client = new PageClient(server.baseUrl);
+    const customer = await createCustomer(running.server, { totp: true });
+    const client = new PageClient(running.server.baseUrl);
     const login = await client.follow('/dashboard');
     const mfa = await client.submit(login, /\/login$/, { username: customer.email, password: customer.password });
     expect(mfa.html).toMatch(/action="\/interaction\/[^"/]+\/mfa"/);
     const right = await totpCode(customer.totpSecret ?? '');
     const wrong = right === '000000' ? '111111' : '000000';
-    const throttledBefore = await backoffLockouts(server.application);
+    const throttledBefore = await backoffLockouts(running.server.application);
     const pages = await Promise.all(Array.from({ length: BURST }, () => client.submit(mfa, /\/mfa$/, { method: 'totp', code: wrong })));
     for (const page of pages) expect(page.html).toContain('That code is not valid');
-    const throttled = (await backoffLockouts(server.application)) - throttledBefore;
+    const throttled = (await backoffLockouts(running.server.application)) - throttledBefore;
     expect(BURST - throttled).toBeGreaterThan(0);
     expect(BURST - throttled).toBeLessThanOrEqual(FREE_FAILURES + 1);
   });

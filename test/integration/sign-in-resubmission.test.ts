@@ -1,6 +1,6 @@
 import { createCustomer, totpCode } from '../support/dashboard.js';
 import { csrfToken, formAction, PageClient } from '../support/page-client.js';
-import { serverWithMailbox, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { serverWithMailbox, STORE_KINDS, testServer } from '../support/server.js';
 import { openDemoAppLoginPage, submitToDemoApp } from '../support/demo-app.js';
 
 /**
@@ -8,17 +8,11 @@ import { openDemoAppLoginPage, submitToDemoApp } from '../support/demo-app.js';
  * answer and shows the second) or Back and submit before the first answer was followed.
  */
 describe.each(STORE_KINDS)('sign-in forms sent twice (%s store)', (storeKind) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer({ store: storeKind });
-  });
-  afterAll(async () => {
-    await server.close();
-  });
+  const running = testServer({ store: storeKind });
 
   test('the code form sent again after the first code finished the sign-in goes on to consent, not to the password page', async () => {
-    const customer = await createCustomer(server, { totp: true });
-    const client = new PageClient(server.baseUrl);
+    const customer = await createCustomer(running.server, { totp: true });
+    const client = new PageClient(running.server.baseUrl);
     const login = await openDemoAppLoginPage(client, 'state-twice');
     const mfa = await client.submit(login, /\/login$/, { username: customer.email, password: customer.password });
     const codeAction = formAction(mfa.html, /\/mfa$/);

@@ -6,7 +6,7 @@ import { createApplication } from '../../src/app.js';
 import { loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/log/index.js';
 import { MemoryStore } from '../../src/store/index.js';
-import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer, testServer } from '../support/server.js';
 
 // Short enough for a test, and still in the required order: JWKS cache (0) + poll (1) < publish delay (2).
 const ENV = {
@@ -41,56 +41,50 @@ const kidOf = (jwt: string) => String(decodeProtectedHeader(jwt).kid);
 const kids = (jwks: JSONWebKeySet) => jwks.keys.map((key) => String(key.kid));
 
 describe.each(STORE_KINDS)('signing key rotation without a restart on the %s store', (storeKind) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer({ store: storeKind, env: ENV });
-  });
-  afterAll(async () => {
-    await server.close();
-  });
+  const running = testServer({ store: storeKind, env: ENV });
 
   test('a new key is published first, signs after the delay; old tokens keep verifying; no token names an unpublished key', async () => {
-    const before = await fetchJwks(server);
-    const oldToken = await issueJwt(server);
+    const before = await fetchJwks(running.server);
+    const oldToken = await issueJwt(running.server);
     const oldKid = kidOf(oldToken);
     expect(kids(before)).toContain(oldKid);
 
-    const rotated = await server.application.signingKeys.rotateSigningKeys('EdDSA');
+    const rotated = await running.server.application.signingKeys.rotateSigningKeys('EdDSA');
     expect(rotated).toMatchObject({ alg: 'EdDSA', state: 'published' });
     expect(rotated.kid).not.toBe(oldKid);
-    const published = await fetchJwks(server);
+    const published = await fetchJwks(running.server);
     expect(kids(published)).toEqual(expect.arrayContaining([oldKid, rotated.kid]));
     for (const key of published.keys) expect(key).not.toHaveProperty('d');
 
     // Issue until the new key signs. Every token must name a key that was in JWKS before it was issued,
     // and no token completed before the activation instant may carry the new key.
     const newToken = await eventually(async () => {
-      const jwksBefore = await fetchJwks(server);
-      const jwt = await issueJwt(server);
+      const jwksBefore = await fetchJwks(running.server);
+      const jwt = await issueJwt(running.server);
       const issuedBy = Date.now();
       expect(kids(jwksBefore)).toContain(kidOf(jwt));
       if (issuedBy < rotated.activatesAt.getTime()) expect(kidOf(jwt)).toBe(oldKid);
       return kidOf(jwt) === rotated.kid ? jwt : undefined;
     }, 'the new key to sign');
 
-    const current = createLocalJWKSet(await fetchJwks(server));
-    await expect(jwtVerify(oldToken, current, { issuer: server.config.issuer, typ: 'at+jwt' })).resolves.toBeDefined();
-    await expect(jwtVerify(newToken, current, { issuer: server.config.issuer, typ: 'at+jwt' })).resolves.toBeDefined();
-    const introspection = await postForm(`${server.baseUrl}/token/introspection`, { token: oldToken }, DEMO);
+    const current = createLocalJWKSet(await fetchJwks(running.server));
+    await expect(jwtVerify(oldToken, current, { issuer: running.server.config.issuer, typ: 'at+jwt' })).resolves.toBeDefined();
+    await expect(jwtVerify(newToken, current, { issuer: running.server.config.issuer, typ: 'at+jwt' })).resolves.toBeDefined();
+    const introspection = await postForm(`${running.server.baseUrl}/token/introspection`, { token: oldToken }, DEMO);
     expect(introspection.body).toMatchObject({ active: true, jti: decodeJwt(oldToken).jti });
 
-    const listed = await server.application.signingKeys.listSigningKeys();
+    const listed = await running.server.application.signingKeys.listSigningKeys();
     const oldKey = listed.find((key) => key.kid === oldKid);
     const newKey = listed.find((key) => key.kid === rotated.kid);
     expect(newKey?.state).toBe('signing');
     expect(oldKey?.state).toBe('retired');
     // The old key stays published until every token it signed has expired.
-    expect(oldKey?.unpublishedAt?.getTime()).toBeGreaterThanOrEqual(rotated.activatesAt.getTime() + server.config.ttl.accessToken * 1000);
+    expect(oldKey?.unpublishedAt?.getTime()).toBeGreaterThanOrEqual(rotated.activatesAt.getTime() + running.server.config.ttl.accessToken * 1000);
     expect(listed.some((key) => key.alg === 'RS256' && key.state === 'signing')).toBe(true);
   });
 
   test('JWKS responses say how long they may be cached', async () => {
-    const response = await fetch(`${server.baseUrl}/jwks`);
+    const response = await fetch(`${running.server.baseUrl}/jwks`);
     expect(response.headers.get('cache-control')).toBe('public, max-age=0');
   });
 });

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { adminRequest, TEST_ADMIN_TOKEN } from '../support/admin.js';
 import { createTestAccount } from '../support/authorization-code.js';
 import { passwordGrantVia } from '../support/grants.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { startTestServer, type TestServer, testServer } from '../support/server.js';
 import { windowWithSecondsLeft } from '../support/clock.js';
 
 const REDIRECT_URI = 'https://app.example/callback';
@@ -209,9 +209,7 @@ describe.each([
   { label: '1 (the default)', hops: undefined, proxyAppended: (seen: string) => seen },
   { label: '2', hops: '2', proxyAppended: (seen: string) => `${seen}, 10.0.0.5` },
 ])('TRUST_PROXY=true, TRUSTED_PROXY_HOPS=$label: a client-written X-Forwarded-For entry does not choose the address', ({ hops, proxyAppended }) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer({
+  const running = testServer({
       store: 'memory',
       env: {
         ADMIN_TOKEN: TEST_ADMIN_TOKEN,
@@ -223,26 +221,22 @@ describe.each([
         RATE_LIMIT_WINDOW_SECONDS: '3600',
       },
     });
-  });
-  afterAll(async () => {
-    await server.close();
-  });
 
   test('audit and the request log record the address the trusted proxies saw, not the spoofed leftmost entry', async () => {
     const headers = { 'x-forwarded-for': `10.9.8.7, ${proxyAppended('203.0.113.7')}` };
-    expect(await lastAuditIp(server, headers)).toBe('203.0.113.7');
-    expect(await loggedPublicIp(server, headers)).toBe('203.0.113.7');
+    expect(await lastAuditIp(running.server, headers)).toBe('203.0.113.7');
+    expect(await loggedPublicIp(running.server, headers)).toBe('203.0.113.7');
   });
 
   test('the per-(account, IP) backoff still bites when each attempt claims another leftmost address', async () => {
-    const email = (await server.application.accounts.findById(await createTestAccount(server.application)))?.email ?? '';
+    const email = (await running.server.application.accounts.findById(await createTestAccount(running.server.application)))?.email ?? '';
     for (let attempt = 0; attempt < 3; attempt += 1) {
-      expect(await passwordGrantVia(server, `10.9.8.${attempt}, ${proxyAppended('198.51.100.10')}`, email, 'not the password')).toBe(400);
+      expect(await passwordGrantVia(running.server, `10.9.8.${attempt}, ${proxyAppended('198.51.100.10')}`, email, 'not the password')).toBe(400);
     }
     // Throttled: the right password from the same (proxy-seen) address answers like a wrong one.
-    expect(await passwordGrantVia(server, `10.9.8.99, ${proxyAppended('198.51.100.10')}`, email, ACCOUNT_PASSWORD)).toBe(400);
+    expect(await passwordGrantVia(running.server, `10.9.8.99, ${proxyAppended('198.51.100.10')}`, email, ACCOUNT_PASSWORD)).toBe(400);
     // The throttle is per address: the same password from another address the proxies saw goes through.
-    expect(await passwordGrantVia(server, `10.9.8.99, ${proxyAppended('198.51.100.11')}`, email, ACCOUNT_PASSWORD)).toBe(200);
+    expect(await passwordGrantVia(running.server, `10.9.8.99, ${proxyAppended('198.51.100.11')}`, email, ACCOUNT_PASSWORD)).toBe(200);
   });
 
   test('the per-IP rate limit of the password grant (inside oidc-provider) still bites', async () => {
@@ -250,7 +244,7 @@ describe.each([
     await windowWithSecondsLeft(3600, 15);
     const statuses: number[] = [];
     for (let attempt = 0; attempt < 7; attempt += 1) {
-      statuses.push(await passwordGrantVia(server, `10.9.8.${attempt}, ${proxyAppended('198.51.100.20')}`, 'nobody@example.com', 'wrong'));
+      statuses.push(await passwordGrantVia(running.server, `10.9.8.${attempt}, ${proxyAppended('198.51.100.20')}`, 'nobody@example.com', 'wrong'));
     }
     expect(statuses).toEqual([400, 400, 400, 400, 400, 400, 429]);
   });
