@@ -1,25 +1,21 @@
 import { MAX_BODY_BYTES } from '../../src/http/errors.js';
 import { adminRequest, TEST_ADMIN_TOKEN } from '../support/admin.js';
 import { requestWithHeaderLines } from '../support/host-request.js';
-import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { DEMO, postForm, startTestServer, STORE_KINDS, testServer } from '../support/server.js';
 
 type Json = Record<string, unknown>;
 
 describe.each(STORE_KINDS)('admin API on the %s store', (storeKind) => {
-  let server: TestServer;
   let adminUrl: string;
+  const running = testServer({ store: storeKind, env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN } });
   beforeAll(async () => {
-    server = await startTestServer({ store: storeKind, env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN } });
-    if (!server.adminUrl) throw new Error('admin API did not start');
-    adminUrl = server.adminUrl;
-  });
-  afterAll(async () => {
-    await server.close();
+    if (!running.server.adminUrl) throw new Error('admin API did not start');
+    adminUrl = running.server.adminUrl;
   });
 
   const admin = (method: string, path: string, options?: Parameters<typeof adminRequest>[3]) => adminRequest(adminUrl, method, path, options);
   const clientCredentials = (id: string, secret: string, scope = 'api:read') =>
-    postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope }, { id, secret });
+    postForm(`${running.server.baseUrl}/token`, { grant_type: 'client_credentials', scope }, { id, secret });
 
   describe('authentication', () => {
     // RFC 6750 3.1: no credentials, a bare challenge; a token that is not the admin token, invalid_token; a header
@@ -72,7 +68,7 @@ describe.each(STORE_KINDS)('admin API on the %s store', (storeKind) => {
     });
 
     test('the admin API is not reachable on the public port', async () => {
-      const response = await fetch(`${server.baseUrl}/clients`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
+      const response = await fetch(`${running.server.baseUrl}/clients`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
       expect(response.status).toBe(404);
     });
   });
@@ -123,7 +119,7 @@ describe.each(STORE_KINDS)('admin API on the %s store', (storeKind) => {
       expect(created.status).toBe(400);
       expect(Object.keys((created.body as { fields: Json }).fields)).toEqual(['grant_types']);
       expect((await admin('GET', '/clients/public-cc')).status).toBe(404);
-      const tokenless = await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', client_id: 'public-cc', scope: 'api:read' });
+      const tokenless = await postForm(`${running.server.baseUrl}/token`, { grant_type: 'client_credentials', client_id: 'public-cc', scope: 'api:read' });
       expect(tokenless.status).toBe(401);
 
       const publicApp = await admin('POST', '/clients', {
@@ -349,7 +345,7 @@ describe.each(STORE_KINDS)('admin API on the %s store', (storeKind) => {
     });
 
     describe('resource_server_audiences, roles and web_origins', () => {
-      const introspect = (token: string, caller: { id: string; secret: string }) => postForm(`${server.baseUrl}/token/introspection`, { token }, caller);
+      const introspect = (token: string, caller: { id: string; secret: string }) => postForm(`${running.server.baseUrl}/token/introspection`, { token }, caller);
       const createClient = async (body: Json) => {
         const created = await admin('POST', '/clients', { body: { grant_types: ['client_credentials'], scopes: ['api:read'], ...body } });
         expect(created.status).toBe(201);
@@ -359,7 +355,7 @@ describe.each(STORE_KINDS)('admin API on the %s store', (storeKind) => {
       const fieldsOf = (response: { body: unknown }) => Object.keys((response.body as { fields: Json }).fields);
 
       test('a client registered with resource_server_audiences introspects tokens issued for that audience; without it, or once cleared, it sees {"active":false}', async () => {
-        const audience = server.config.defaultResource;
+        const audience = running.server.config.defaultResource;
         const api = await createClient({ name: 'Orders API', resource_server_audiences: [audience] });
         expect(api.body).toMatchObject({ resource_server_audiences: [audience], roles: [], web_origins: [] });
         expect((await admin('GET', `/clients/${api.id}`)).body).toMatchObject({ resource_server_audiences: [audience] });
@@ -407,7 +403,7 @@ describe.each(STORE_KINDS)('admin API on the %s store', (storeKind) => {
         });
         expect(spa.body).toMatchObject({ web_origins: ['https://console.example.com'] });
         const allowedOrigin = async (origin: string) => {
-          const response = await fetch(`${server.baseUrl}/token`, {
+          const response = await fetch(`${running.server.baseUrl}/token`, {
             method: 'POST',
             headers: { origin, 'content-type': 'application/x-www-form-urlencoded' },
             body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'not-a-token', client_id: spa.id }).toString(),
@@ -457,7 +453,7 @@ describe.each(STORE_KINDS)('admin API on the %s store', (storeKind) => {
       });
 
       test('unknown keys are still 400, on create and on update', async () => {
-        const created = await admin('POST', '/clients', { body: { name: 'x', grant_types: ['client_credentials'], scopes: ['api:read'], resourceServerAudiences: [server.config.defaultResource] } });
+        const created = await admin('POST', '/clients', { body: { name: 'x', grant_types: ['client_credentials'], scopes: ['api:read'], resourceServerAudiences: [running.server.config.defaultResource] } });
         expect(created.status).toBe(400);
         expect(fieldsOf(created)).toEqual(['_']);
         const existing = await createClient({ name: 'Strict' });
@@ -530,7 +526,7 @@ describe.each(STORE_KINDS)('admin API on the %s store', (storeKind) => {
       expect(revoked.status).toBe(200);
       expect(revoked.body).toMatchObject({ client_id: id, revoked_records: 2 });
       for (const token of tokens) {
-        const introspection = await postForm(`${server.baseUrl}/token/introspection`, { token }, { id, secret });
+        const introspection = await postForm(`${running.server.baseUrl}/token/introspection`, { token }, { id, secret });
         expect(introspection.body).toEqual({ active: false });
       }
       expect((await admin('POST', '/tokens/introspect', { body: { token: bystander } })).body).toMatchObject({ active: true });
@@ -557,7 +553,7 @@ describe.each(STORE_KINDS)('admin API on the %s store', (storeKind) => {
 
       const revoked = await admin('POST', '/tokens/revoke', { body: { token } });
       expect(revoked.status).toBe(200);
-      expect((await postForm(`${server.baseUrl}/token/introspection`, { token }, DEMO)).body).toEqual({ active: false });
+      expect((await postForm(`${running.server.baseUrl}/token/introspection`, { token }, DEMO)).body).toEqual({ active: false });
       expect((await admin('POST', '/tokens/introspect', { body: { token } })).body).toEqual({ active: false });
       expect((await admin('POST', '/tokens/revoke', { body: { token } })).status).toBe(404);
     });
@@ -624,30 +620,24 @@ describe.each(STORE_KINDS)('admin API on the %s store', (storeKind) => {
 });
 
 describe('admin API with JWT access tokens', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer({ store: 'memory', env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN, ACCESS_TOKEN_FORMAT: 'jwt' } });
-  });
-  afterAll(async () => {
-    await server.close();
-  });
+  const running = testServer({ store: 'memory', env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN, ACCESS_TOKEN_FORMAT: 'jwt' } });
 
   test("introspects and revokes any client's JWT access token; the public endpoint agrees", async () => {
-    const token = (await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, DEMO)).body.access_token as string;
+    const token = (await postForm(`${running.server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, DEMO)).body.access_token as string;
     expect(token.split('.')).toHaveLength(3);
-    const admin = (path: string) => adminRequest(server.adminUrl ?? '', 'POST', path, { body: { token } });
+    const admin = (path: string) => adminRequest(running.server.adminUrl ?? '', 'POST', path, { body: { token } });
     expect((await admin('/tokens/introspect')).body).toMatchObject({ active: true, token_type: 'access_token', client_id: DEMO.id, scope: 'api:read' });
     expect((await admin('/tokens/revoke')).status).toBe(200);
-    expect((await postForm(`${server.baseUrl}/token/introspection`, { token }, DEMO)).body).toMatchObject({ active: false });
+    expect((await postForm(`${running.server.baseUrl}/token/introspection`, { token }, DEMO)).body).toMatchObject({ active: false });
     expect((await admin('/tokens/introspect')).body).toEqual({ active: false });
     expect((await admin('/tokens/revoke')).status).toBe(404);
   });
 
   test("revoke-tokens on a client reaches its JWTs", async () => {
-    const token = (await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, DEMO)).body.access_token as string;
-    const revoked = await adminRequest(server.adminUrl ?? '', 'POST', `/clients/${DEMO.id}/revoke-tokens`);
+    const token = (await postForm(`${running.server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, DEMO)).body.access_token as string;
+    const revoked = await adminRequest(running.server.adminUrl ?? '', 'POST', `/clients/${DEMO.id}/revoke-tokens`);
     expect(revoked.body).toMatchObject({ jwt_access_tokens: 'revoked' });
-    expect((await postForm(`${server.baseUrl}/token/introspection`, { token }, DEMO)).body).toMatchObject({ active: false });
+    expect((await postForm(`${running.server.baseUrl}/token/introspection`, { token }, DEMO)).body).toMatchObject({ active: false });
   });
 });
 

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 
 import { createTestAccount, DEMO_REDIRECT_URI, issueAuthorizationCode } from '../support/authorization-code.js';
-import { postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { postForm, STORE_KINDS, testServer } from '../support/server.js';
 
 /**
  * Two concurrent exchanges of one authorization code over the real token endpoint: exactly one gets
@@ -9,13 +9,12 @@ import { postForm, startTestServer, STORE_KINDS, type TestServer } from '../supp
  * login pages (which would normally produce it) are another issue's work.
  */
 describe.each(STORE_KINDS)('authorization code exchange race on the %s store', (storeKind) => {
-  let server: TestServer;
   let client: { id: string; secret: string };
   let accountId: string;
+  const running = testServer({ store: storeKind });
   beforeAll(async () => {
-    server = await startTestServer({ store: storeKind });
-    accountId = await createTestAccount(server.application);
-    const created = await server.application.clients.create({
+    accountId = await createTestAccount(running.server.application);
+    const created = await running.server.application.clients.create({
       name: 'race client',
       grantTypes: ['authorization_code'],
       scopes: ['api:read'],
@@ -23,18 +22,15 @@ describe.each(STORE_KINDS)('authorization code exchange race on the %s store', (
     });
     client = { id: created.clientId, secret: created.clientSecret as string };
   });
-  afterAll(async () => {
-    await server.close();
-  });
 
   test('exactly one of two concurrent exchanges succeeds', async () => {
     for (let attempt = 0; attempt < 5; attempt += 1) {
       const verifier = randomBytes(32).toString('base64url');
       const challenge = createHash('sha256').update(verifier).digest('base64url');
-      const code = await issueAuthorizationCode(server.application.provider, { clientId: client.id, codeChallenge: challenge, accountId });
+      const code = await issueAuthorizationCode(running.server.application.provider, { clientId: client.id, codeChallenge: challenge, accountId });
       const exchange = () =>
         postForm(
-          `${server.baseUrl}/token`,
+          `${running.server.baseUrl}/token`,
           { grant_type: 'authorization_code', code, redirect_uri: DEMO_REDIRECT_URI, code_verifier: verifier },
           client,
         );

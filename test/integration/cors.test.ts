@@ -1,11 +1,10 @@
-import { startTestServer, type TestServer } from '../support/server.js';
+import { testServer } from '../support/server.js';
 
 describe('CORS only for the web origins registered on a client', () => {
-  let server: TestServer;
   let spaClientId: string;
+  const running = testServer({ store: 'memory' });
   beforeAll(async () => {
-    server = await startTestServer({ store: 'memory' });
-    const spa = await server.application.clients.create({
+    const spa = await running.server.application.clients.create({
       name: 'SPA',
       grantTypes: ['authorization_code', 'refresh_token'],
       scopes: ['openid', 'api:read'],
@@ -15,12 +14,9 @@ describe('CORS only for the web origins registered on a client', () => {
     });
     spaClientId = spa.clientId;
   });
-  afterAll(async () => {
-    await server.close();
-  });
 
   async function tokenRequestFrom(origin: string): Promise<Response> {
-    return fetch(`${server.baseUrl}/token`, {
+    return fetch(`${running.server.baseUrl}/token`, {
       method: 'POST',
       headers: { origin, 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'not-a-token', client_id: spaClientId }).toString(),
@@ -45,7 +41,7 @@ describe('CORS only for the web origins registered on a client', () => {
   test('a web origin that is not a bare origin, or is plain http elsewhere than loopback, is refused at registration', async () => {
     for (const origin of ['https://x.example.com/path', 'http://x.example.com']) {
       await expect(
-        server.application.clients.create({
+        running.server.application.clients.create({
           name: 'Bad',
           grantTypes: ['authorization_code'],
           scopes: ['openid'],

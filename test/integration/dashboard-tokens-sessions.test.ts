@@ -5,7 +5,7 @@ import { collectionName, type OidcDocument } from '../../src/provider/index.js';
 import { DEMO_REDIRECT_URI, issueAuthorizationCode } from '../support/authorization-code.js';
 import { createCustomer, CUSTOMER_PASSWORD, signInToDashboardOverHttp, silentSignInPath, type Customer } from '../support/dashboard.js';
 import { formsOf, formWith, PageClient, type PageForm, type PageResponse } from '../support/page-client.js';
-import { postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { postForm, STORE_KINDS, type TestServer, testServer } from '../support/server.js';
 import { waitFor } from '../support/wait-for.js';
 
 const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36';
@@ -56,12 +56,11 @@ async function createCredential(browser: PageClient, name: string): Promise<Clie
  * that revoking really revokes (introspection, prompt=none), and that nothing of another account is reachable.
  */
 describe.each(STORE_KINDS)('dashboard tokens and sessions on the %s store', (storeKind) => {
-  let server: TestServer;
   let app: Client;
 
+  const running = testServer({ store: storeKind });
   beforeAll(async () => {
-    server = await startTestServer({ store: storeKind });
-    const created = await server.application.clients.create({
+    const created = await running.server.application.clients.create({
       name: 'Photo app',
       grantTypes: ['authorization_code', 'refresh_token'],
       scopes: ['openid', 'offline_access'],
@@ -69,20 +68,17 @@ describe.each(STORE_KINDS)('dashboard tokens and sessions on the %s store', (sto
     });
     app = { id: created.clientId, secret: String(created.clientSecret) };
   });
-  afterAll(async () => {
-    await server?.close();
-  });
 
-  const newPerson = () => newPersonOn(server);
-  const signedInBrowser = (customer: Customer, userAgent?: string) => signedInBrowserOn(server, customer, userAgent);
-  const active = (token: string, client: Client) => isActiveOn(server, token, client);
+  const newPerson = () => newPersonOn(running.server);
+  const signedInBrowser = (customer: Customer, userAgent?: string) => signedInBrowserOn(running.server, customer, userAgent);
+  const active = (token: string, client: Client) => isActiveOn(running.server, token, client);
 
   /** An access + refresh token pair of the app for the account, through the real token endpoint. */
   async function appTokens(accountId: string): Promise<{ access: string; refresh: string }> {
     const verifier = randomBytes(32).toString('base64url');
     const challenge = createHash('sha256').update(verifier).digest('base64url');
-    const code = await issueAuthorizationCode(server.application.provider, { clientId: app.id, codeChallenge: challenge, accountId, scope: 'openid offline_access' });
-    const response = await postForm(`${server.baseUrl}/token`, { grant_type: 'authorization_code', code, redirect_uri: DEMO_REDIRECT_URI, code_verifier: verifier }, app);
+    const code = await issueAuthorizationCode(running.server.application.provider, { clientId: app.id, codeChallenge: challenge, accountId, scope: 'openid offline_access' });
+    const response = await postForm(`${running.server.baseUrl}/token`, { grant_type: 'authorization_code', code, redirect_uri: DEMO_REDIRECT_URI, code_verifier: verifier }, app);
     expect(response.status).toBe(200);
     return { access: String(response.body.access_token), refresh: String(response.body.refresh_token) };
   }
@@ -97,7 +93,7 @@ describe.each(STORE_KINDS)('dashboard tokens and sessions on the %s store', (sto
     const second = await appTokens(person.customerId);
     const browser = await signedInBrowser(person);
     const credential = await createCredential(browser, 'Billing sync');
-    const minted = await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, credential);
+    const minted = await postForm(`${running.server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, credential);
     const credentialToken = String(minted.body.access_token);
 
     const page = await browser.follow('/dashboard/tokens');
@@ -120,7 +116,7 @@ describe.each(STORE_KINDS)('dashboard tokens and sessions on the %s store', (sto
     // The two rows cannot be told apart (same app, same second): revoking one ends exactly one of the two.
     let afterRevoke = await submitForm(browser, appAccessForms[0] as PageForm);
     expect(afterRevoke.status).toBe(200);
-    expect(afterRevoke.url).toBe(`${server.baseUrl}/dashboard/tokens`);
+    expect(afterRevoke.url).toBe(`${running.server.baseUrl}/dashboard/tokens`);
     expect([await active(first.access, app), await active(second.access, app)].filter(Boolean)).toHaveLength(1);
     expect(await active(first.refresh, app)).toBe(true);
     afterRevoke = await submitForm(browser, revokeForm(afterRevoke.html, 'Revoke access token of Photo app'));
@@ -139,11 +135,11 @@ describe.each(STORE_KINDS)('dashboard tokens and sessions on the %s store', (sto
     for (const form of credentialForms) await submitForm(browser, form);
     expect(await active(credentialToken, credential)).toBe(false);
 
-    const events = await server.application.audit.list({ accountId: person.customerId });
+    const events = await running.server.application.audit.list({ accountId: person.customerId });
     const revocations = events.filter((event) => event.action === 'dashboard.token.revoked');
     expect(revocations).toHaveLength(5);
     expect(revocations[0]).toMatchObject({ ip: expect.any(String), userAgent: expect.stringContaining('Chrome'), outcome: 'success' });
-    const recorded = JSON.stringify(events) + server.logs.text;
+    const recorded = JSON.stringify(events) + running.server.logs.text;
     for (const value of [first.access, first.refresh, credentialToken, ...revokeForms.map((form) => String(form.fields.token))]) expect(recorded).not.toContain(value);
   });
 
@@ -159,7 +155,7 @@ describe.each(STORE_KINDS)('dashboard tokens and sessions on the %s store', (sto
     const person = await newPerson();
     const browser = await signedInBrowser(person);
     const credential = await createCredential(browser, 'Nightly export');
-    const token = String((await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, credential)).body.access_token);
+    const token = String((await postForm(`${running.server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, credential)).body.access_token);
     expect(await active(token, credential)).toBe(true);
     const page = await browser.follow('/dashboard/tokens');
     const done = await submitForm(browser, formWith(page.html, 'aria-label="Revoke all tokens of Nightly export"'));
@@ -167,8 +163,8 @@ describe.each(STORE_KINDS)('dashboard tokens and sessions on the %s store', (sto
     expect(await active(token, credential)).toBe(false);
     expect(done.html).toContain('id="no-tokens"');
     // The credential itself keeps working.
-    expect((await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, credential)).status).toBe(200);
-    expect((await server.application.audit.list({ accountId: person.customerId, action: 'dashboard.credential.tokens_revoked' }))[0]?.clientId).toBe(credential.id);
+    expect((await postForm(`${running.server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, credential)).status).toBe(200);
+    expect((await running.server.application.audit.list({ accountId: person.customerId, action: 'dashboard.credential.tokens_revoked' }))[0]?.clientId).toBe(credential.id);
   });
 
   test('another account’s token or credential answers 404 and stays untouched; forged references too', async () => {
@@ -209,9 +205,9 @@ describe.each(STORE_KINDS)('dashboard tokens and sessions on the %s store', (sto
 
   /** What the authorization endpoint answers this browser for a silent sign-in (prompt=none). */
   async function silentSignIn(browser: PageClient): Promise<URL> {
-    const response = await browser.request(silentSignInPath(server.baseUrl));
+    const response = await browser.request(silentSignInPath(running.server.baseUrl));
     expect(response.status).toBe(303);
-    return new URL(String(response.headers.get('location')), server.baseUrl);
+    return new URL(String(response.headers.get('location')), running.server.baseUrl);
   }
 
   test('lists both kinds of session with device, IP and times; signing one out ends it (prompt=none -> login_required)', async () => {
@@ -246,7 +242,7 @@ describe.each(STORE_KINDS)('dashboard tokens and sessions on the %s store', (sto
     // The laptop is untouched.
     expect((await silentSignIn(laptop)).searchParams.get('code')).toEqual(expect.any(String));
     expect((await laptop.request('/dashboard')).status).toBe(200);
-    const actions = (await server.application.audit.list({ accountId: person.customerId, action: 'dashboard.session.ended' })).map((event) => event.details?.kind);
+    const actions = (await running.server.application.audit.list({ accountId: person.customerId, action: 'dashboard.session.ended' })).map((event) => event.details?.kind);
     expect(actions.sort()).toEqual(['dashboard', 'sign-in']);
   });
 
@@ -314,7 +310,7 @@ describe.each(STORE_KINDS)('dashboard tokens and sessions on the %s store', (sto
   test('an OpenID logout (/session/end) ends the sign-in session and forgets its device record', async () => {
     const person = await newPerson();
     const browser = await signedInBrowser(person);
-    const devices = server.store.collection(SESSION_DEVICES_COLLECTION);
+    const devices = running.server.store.collection(SESSION_DEVICES_COLLECTION);
     // The device record is written, and forgotten, behind the provider's answers.
     await waitFor(async () => (await devices.count({ accountId: person.customerId })) === 1, 'the device record of the sign-in');
 
@@ -332,7 +328,7 @@ describe.each(STORE_KINDS)('dashboard tokens and sessions on the %s store', (sto
   test('"last seen" of a sign-in session is written at most once per interval', async () => {
     const person = await newPerson();
     const browser = await signedInBrowser(person);
-    const devices = server.store.collection<{ _id: string; accountId: string; lastSeenAt: Date }>(SESSION_DEVICES_COLLECTION);
+    const devices = running.server.store.collection<{ _id: string; accountId: string; lastSeenAt: Date }>(SESSION_DEVICES_COLLECTION);
     const [record] = await devices.find({ accountId: person.customerId });
     expect(record).toBeDefined();
     const signedInSeen = record?.lastSeenAt.getTime();
@@ -351,27 +347,21 @@ describe.each(STORE_KINDS)('dashboard tokens and sessions on the %s store', (sto
 });
 
 describe.each(STORE_KINDS)('dashboard tokens with JWT access tokens on the %s store', (storeKind) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer({ store: storeKind, env: { ACCESS_TOKEN_FORMAT: 'jwt' } });
-  });
-  afterAll(async () => {
-    await server?.close();
-  });
+  const running = testServer({ store: storeKind, env: { ACCESS_TOKEN_FORMAT: 'jwt' } });
 
   test('a credential’s JWTs are not listed (never stored) and "revoke all tokens" ends them at introspection', async () => {
-    const person = await newPersonOn(server);
-    const browser = await signedInBrowserOn(server, person);
+    const person = await newPersonOn(running.server);
+    const browser = await signedInBrowserOn(running.server, person);
     const credential = await createCredential(browser, 'JWT job');
-    const jwt = String((await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, credential)).body.access_token);
+    const jwt = String((await postForm(`${running.server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, credential)).body.access_token);
     expect(jwt.split('.')).toHaveLength(3);
-    expect(await isActiveOn(server, jwt, credential)).toBe(true);
+    expect(await isActiveOn(running.server, jwt, credential)).toBe(true);
 
     const page = await browser.follow('/dashboard/tokens');
     expect(page.html).toContain('id="no-tokens"');
     expect(page.html).toContain('id="jwt-coverage"');
     await submitForm(browser, formWith(page.html, 'aria-label="Revoke all tokens of JWT job"'));
-    expect(await isActiveOn(server, jwt, credential)).toBe(false);
+    expect(await isActiveOn(running.server, jwt, credential)).toBe(false);
   });
 });
 
@@ -382,14 +372,13 @@ describe.each(STORE_KINDS)('dashboard tokens with JWT access tokens on the %s st
  * is bound to its session by oidc-provider already (expiresWithSession), so only a JWT shows the grant's end.
  */
 describe.each(STORE_KINDS)('signing a sign-in session out revokes its apps’ grants on the %s store', (storeKind) => {
-  let server: TestServer;
   let photoApp: Client;
   let backupApp: Client;
 
+  const running = testServer({ store: storeKind, env: { ACCESS_TOKEN_FORMAT: 'jwt' } });
   beforeAll(async () => {
-    server = await startTestServer({ store: storeKind, env: { ACCESS_TOKEN_FORMAT: 'jwt' } });
     const app = async (name: string): Promise<Client> => {
-      const created = await server.application.clients.create({
+      const created = await running.server.application.clients.create({
         name,
         grantTypes: ['authorization_code', 'refresh_token'],
         scopes: ['openid', 'offline_access', 'api:read'],
@@ -400,11 +389,8 @@ describe.each(STORE_KINDS)('signing a sign-in session out revokes its apps’ gr
     photoApp = await app('Photo app');
     backupApp = await app('Backup app');
   });
-  afterAll(async () => {
-    await server?.close();
-  });
 
-  const active = (token: string, client: Client) => isActiveOn(server, token, client);
+  const active = (token: string, client: Client) => isActiveOn(running.server, token, client);
 
   /**
    * The authorization code flow of an app in this browser, through its sign-in session and the consent page,
@@ -437,7 +423,7 @@ describe.each(STORE_KINDS)('signing a sign-in session out revokes its apps’ gr
     }
     const code = new URL(String(response.location)).searchParams.get('code');
     expect(code).toEqual(expect.any(String));
-    const tokens = await postForm(`${server.baseUrl}/token`, { grant_type: 'authorization_code', code: String(code), redirect_uri: DEMO_REDIRECT_URI, code_verifier: verifier }, client);
+    const tokens = await postForm(`${running.server.baseUrl}/token`, { grant_type: 'authorization_code', code: String(code), redirect_uri: DEMO_REDIRECT_URI, code_verifier: verifier }, client);
     expect(tokens.status).toBe(200);
     const access = String(tokens.body.access_token);
     expect(access.split('.')).toHaveLength(3);
@@ -445,14 +431,14 @@ describe.each(STORE_KINDS)('signing a sign-in session out revokes its apps’ gr
   }
 
   async function refreshes(refreshToken: string, client: Client): Promise<{ status: number; error: unknown }> {
-    const response = await postForm(`${server.baseUrl}/token`, { grant_type: 'refresh_token', refresh_token: refreshToken }, client);
+    const response = await postForm(`${running.server.baseUrl}/token`, { grant_type: 'refresh_token', refresh_token: refreshToken }, client);
     return { status: response.status, error: response.body.error };
   }
 
   test('"Sign out" on a sign-in session ends the access an app got through it', async () => {
-    const person = await newPersonOn(server);
-    const laptop = await signedInBrowserOn(server, person);
-    const phone = await signedInBrowserOn(server, person, IPHONE);
+    const person = await newPersonOn(running.server);
+    const laptop = await signedInBrowserOn(running.server, person);
+    const phone = await signedInBrowserOn(running.server, person, IPHONE);
     const onPhone = await appTokensThrough(phone, photoApp, { offline: false });
     // Without offline_access oidc-provider issues no refresh token (issueRefreshToken's default).
     expect(onPhone.refresh).toBeUndefined();
@@ -464,19 +450,19 @@ describe.each(STORE_KINDS)('signing a sign-in session out revokes its apps’ gr
     expect(await active(onPhone.access, photoApp)).toBe(false);
     expect((await laptop.follow('/dashboard/apps')).html).not.toContain('Photo app');
     // The phone's grants were the Photo app's and the dashboard's own sign-in.
-    const [event] = await server.application.audit.list({ accountId: person.customerId, action: 'dashboard.session.ended' });
+    const [event] = await running.server.application.audit.list({ accountId: person.customerId, action: 'dashboard.session.ended' });
     expect(event?.details).toMatchObject({ kind: 'sign-in', grantsRevoked: '2' });
     expect(page.html).toContain('also revokes the access apps got through it');
   });
 
   test('"Sign out all other sessions" ends what apps got through the other browsers’ sessions, not this one’s', async () => {
-    const person = await newPersonOn(server);
-    const laptop = await signedInBrowserOn(server, person);
-    const phone = await signedInBrowserOn(server, person, IPHONE);
+    const person = await newPersonOn(running.server);
+    const laptop = await signedInBrowserOn(running.server, person);
+    const phone = await signedInBrowserOn(running.server, person, IPHONE);
     const onLaptop = await appTokensThrough(laptop, photoApp, { offline: false });
     const onPhone = await appTokensThrough(phone, photoApp, { offline: false });
-    const stranger = await newPersonOn(server);
-    const strangerBrowser = await signedInBrowserOn(server, stranger, FIREFOX);
+    const stranger = await newPersonOn(running.server);
+    const strangerBrowser = await signedInBrowserOn(running.server, stranger, FIREFOX);
     const onStranger = await appTokensThrough(strangerBrowser, photoApp, { offline: false });
 
     const page = await laptop.follow('/dashboard/sessions');
@@ -485,14 +471,14 @@ describe.each(STORE_KINDS)('signing a sign-in session out revokes its apps’ gr
     expect(await active(onPhone.access, photoApp)).toBe(false);
     expect(await active(onLaptop.access, photoApp)).toBe(true);
     expect(await active(onStranger.access, photoApp)).toBe(true);
-    const [event] = await server.application.audit.list({ accountId: person.customerId, action: 'dashboard.session.others_ended' });
+    const [event] = await running.server.application.audit.list({ accountId: person.customerId, action: 'dashboard.session.others_ended' });
     expect(event?.details).toMatchObject({ signInSessions: '1', dashboardSessions: '1', grantsRevoked: '2' });
   });
 
   test('an app granted offline access keeps it (as after an OpenID logout); the session’s other apps lose theirs', async () => {
-    const person = await newPersonOn(server);
-    const laptop = await signedInBrowserOn(server, person);
-    const phone = await signedInBrowserOn(server, person, IPHONE);
+    const person = await newPersonOn(running.server);
+    const laptop = await signedInBrowserOn(running.server, person);
+    const phone = await signedInBrowserOn(running.server, person, IPHONE);
     const offline = await appTokensThrough(phone, backupApp, { offline: true });
     const online = await appTokensThrough(phone, photoApp, { offline: false });
     expect(offline.refresh).toEqual(expect.any(String));
@@ -508,9 +494,9 @@ describe.each(STORE_KINDS)('signing a sign-in session out revokes its apps’ gr
   });
 
   test('a stored session whose payload is not what we wrote is listed and signed out, never a 500', async () => {
-    const person = await newPersonOn(server);
-    const laptop = await signedInBrowserOn(server, person);
-    await server.store.collection<OidcDocument>(collectionName('Session')).insert({
+    const person = await newPersonOn(running.server);
+    const laptop = await signedInBrowserOn(running.server, person);
+    await running.server.store.collection<OidcDocument>(collectionName('Session')).insert({
       _id: `damaged-${randomBytes(8).toString('hex')}`,
       data: '{not json',
       accountId: person.customerId,
@@ -521,15 +507,15 @@ describe.each(STORE_KINDS)('signing a sign-in session out revokes its apps’ gr
     expect(page.status).toBe(200);
     const ended = await submitForm(laptop, formWith(page.html, 'aria-label="Sign out sign-in session on Unknown device"'));
     expect(ended.status).toBe(200);
-    expect(ended.url).toBe(`${server.baseUrl}/dashboard/sessions`);
+    expect(ended.url).toBe(`${running.server.baseUrl}/dashboard/sessions`);
     expect(ended.html).not.toContain('Unknown device');
-    const [event] = await server.application.audit.list({ accountId: person.customerId, action: 'dashboard.session.ended' });
+    const [event] = await running.server.application.audit.list({ accountId: person.customerId, action: 'dashboard.session.ended' });
     expect(event?.details).toMatchObject({ kind: 'sign-in', grantsRevoked: '0' });
   });
 
   test('a stored grant or token of another shape is listed with what is known, never a 500', async () => {
-    const person = await newPersonOn(server);
-    const laptop = await signedInBrowserOn(server, person);
+    const person = await newPersonOn(running.server);
+    const laptop = await signedInBrowserOn(running.server, person);
     const record = (data: string): OidcDocument => ({
       _id: `odd-${randomBytes(8).toString('hex')}`,
       data,
@@ -539,10 +525,10 @@ describe.each(STORE_KINDS)('signing a sign-in session out revokes its apps’ gr
       expiresAt: new Date(Date.now() + 3_600_000),
     });
     // Damaged JSON, and well-formed JSON whose fields have other types than oidc-provider writes today.
-    await server.store.collection<OidcDocument>(collectionName('Grant')).insert(record('{not json'));
-    await server.store.collection<OidcDocument>(collectionName('Grant')).insert(record(JSON.stringify({ openid: 'scope', resources: { api: 7, other: 'api:read' } })));
-    await server.store.collection<OidcDocument>(collectionName('AccessToken')).insert(record('[1, 2]'));
-    await server.store.collection<OidcDocument>(collectionName('AccessToken')).insert(record(JSON.stringify({ scope: ['api:read'], iat: 'yesterday', exp: null })));
+    await running.server.store.collection<OidcDocument>(collectionName('Grant')).insert(record('{not json'));
+    await running.server.store.collection<OidcDocument>(collectionName('Grant')).insert(record(JSON.stringify({ openid: 'scope', resources: { api: 7, other: 'api:read' } })));
+    await running.server.store.collection<OidcDocument>(collectionName('AccessToken')).insert(record('[1, 2]'));
+    await running.server.store.collection<OidcDocument>(collectionName('AccessToken')).insert(record(JSON.stringify({ scope: ['api:read'], iat: 'yesterday', exp: null })));
 
     const apps = await laptop.follow('/dashboard/apps');
     expect(apps.status).toBe(200);

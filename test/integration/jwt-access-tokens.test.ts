@@ -6,7 +6,7 @@ import { collectionName } from '../../src/provider/index.js';
 import { issueAuthorizationCode } from '../support/authorization-code.js';
 import { totpCode } from '../support/dashboard.js';
 import { grantRefreshTokenForUser } from '../support/grants.js';
-import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { DEMO, postForm, startTestServer, STORE_KINDS, testServer } from '../support/server.js';
 
 const REPORTS_API = 'https://reports.example/api';
 const LEDGER_API = 'https://ledger.example/api';
@@ -28,7 +28,6 @@ type Credentials = { id: string; secret: string };
 const PASSWORD = 'correct horse battery staple';
 
 describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the %s store', (storeKind) => {
-  let server: TestServer;
   let partner: Credentials;
   let administrator: Credentials;
   let reportsApi: Credentials;
@@ -40,9 +39,9 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
     secret: String(created.clientSecret),
   });
 
+  const running = testServer({ store: storeKind, env: ENV });
   beforeAll(async () => {
-    server = await startTestServer({ store: storeKind, env: ENV });
-    const clients = server.application.clients;
+    const clients = running.server.application.clients;
     partner = credentials(
       await clients.create({
         name: 'Partner',
@@ -70,29 +69,26 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
     newUser = async (roles = []) => {
       users += 1;
       const email = `user-${users}-${storeKind}@example.com`;
-      const account = await server.application.accounts.create({ email, password: PASSWORD, roles });
+      const account = await running.server.application.accounts.create({ email, password: PASSWORD, roles });
       return { email, customerId: account.customerId };
     };
   });
-  afterAll(async () => {
-    await server.close();
-  });
 
   const token = async (form: Record<string, string>, client: Credentials = DEMO): Promise<string> => {
-    const response = await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', ...form }, client);
+    const response = await postForm(`${running.server.baseUrl}/token`, { grant_type: 'client_credentials', ...form }, client);
     expect(response.status).toBe(200);
     return String(response.body.access_token);
   };
   const introspect = (value: string, client: Credentials = DEMO, extra: Record<string, string> = {}) =>
-    postForm(`${server.baseUrl}/token/introspection`, { token: value, ...extra }, client);
+    postForm(`${running.server.baseUrl}/token/introspection`, { token: value, ...extra }, client);
   const revoke = (value: string, client: Credentials = DEMO, extra: Record<string, string> = {}) =>
-    postForm(`${server.baseUrl}/token/revocation`, { token: value, ...extra }, client);
+    postForm(`${running.server.baseUrl}/token/revocation`, { token: value, ...extra }, client);
   const refresh = (refreshToken: string, client: Credentials = webApp, extra: Record<string, string | string[]> = {}) =>
-    postForm(`${server.baseUrl}/token`, { grant_type: 'refresh_token', refresh_token: refreshToken, ...extra }, client);
+    postForm(`${running.server.baseUrl}/token`, { grant_type: 'refresh_token', refresh_token: refreshToken, ...extra }, client);
   /** The password grant (a user without a second factor): a JWT for the API and a refresh token. */
   const signIn = async (user: { email: string }, client: Credentials = webApp, form: Record<string, string> = {}) => {
     const response = await postForm(
-      `${server.baseUrl}/token`,
+      `${running.server.baseUrl}/token`,
       { grant_type: 'password', username: user.email, password: PASSWORD, scope: 'api:read offline_access', ...form },
       client,
     );
@@ -105,40 +101,40 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
       const accessToken = await token({ scope: 'api:read' });
       const header = decodeProtectedHeader(accessToken);
       expect(header).toMatchObject({ typ: 'at+jwt', alg: 'EdDSA' });
-      const { payload } = await jwtVerify(accessToken, createRemoteJWKSet(new URL(`${server.baseUrl}/jwks`)), {
-        issuer: server.config.issuer,
-        audience: server.config.defaultResource,
+      const { payload } = await jwtVerify(accessToken, createRemoteJWKSet(new URL(`${running.server.baseUrl}/jwks`)), {
+        issuer: running.server.config.issuer,
+        audience: running.server.config.defaultResource,
         typ: 'at+jwt',
       });
       expect(payload).toMatchObject({ client_id: DEMO.id, sub: DEMO.id, scope: 'api:read', roles: [] });
       expect(payload.jti).toEqual(expect.any(String));
-      expect(payload.exp).toBe(Number(payload.iat) + server.config.ttl.clientCredentials);
+      expect(payload.exp).toBe(Number(payload.iat) + running.server.config.ttl.clientCredentials);
     });
 
     test('an API with its own accessTokenTtl bounds every token for it; the others keep their kind\'s lifetime', async () => {
       const lifetime = (accessToken: string) => Number(decodeJwt(accessToken).exp) - Number(decodeJwt(accessToken).iat);
-      const partnerReports = await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'reports:read', resource: REPORTS_API }, partner);
+      const partnerReports = await postForm(`${running.server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'reports:read', resource: REPORTS_API }, partner);
       expect(partnerReports.body.expires_in).toBe(REPORTS_TTL);
       expect(lifetime(String(partnerReports.body.access_token))).toBe(REPORTS_TTL);
       const user = await newUser();
       const userReports = await postForm(
-        `${server.baseUrl}/token`,
+        `${running.server.baseUrl}/token`,
         { grant_type: 'password', username: user.email, password: PASSWORD, scope: 'reports:read', resource: REPORTS_API },
         webApp,
       );
       expect(userReports.body.expires_in).toBe(REPORTS_TTL);
       expect(lifetime(String(userReports.body.access_token))).toBe(REPORTS_TTL);
       // Without a lifetime of its own: a client's token lives CLIENT_CREDENTIALS_TTL, a user's ACCESS_TOKEN_TTL.
-      const ledger = await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'ledger:read', resource: LEDGER_API }, partner);
-      expect(ledger.body.expires_in).toBe(server.config.ttl.clientCredentials);
-      expect(lifetime((await signIn(user)).accessToken)).toBe(server.config.ttl.accessToken);
-      expect(server.config.ttl.clientCredentials).not.toBe(server.config.ttl.accessToken);
+      const ledger = await postForm(`${running.server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'ledger:read', resource: LEDGER_API }, partner);
+      expect(ledger.body.expires_in).toBe(running.server.config.ttl.clientCredentials);
+      expect(lifetime((await signIn(user)).accessToken)).toBe(running.server.config.ttl.accessToken);
+      expect(running.server.config.ttl.clientCredentials).not.toBe(running.server.config.ttl.accessToken);
     });
 
     test('a resource server configured for ES256 gets ES256 JWTs carrying the client roles', async () => {
       const accessToken = await token({ scope: 'reports:read', resource: REPORTS_API }, partner);
       expect(decodeProtectedHeader(accessToken).alg).toBe('ES256');
-      const { payload } = await jwtVerify(accessToken, createRemoteJWKSet(new URL(`${server.baseUrl}/jwks`)), { audience: REPORTS_API });
+      const { payload } = await jwtVerify(accessToken, createRemoteJWKSet(new URL(`${running.server.baseUrl}/jwks`)), { audience: REPORTS_API });
       expect(payload).toMatchObject({ client_id: partner.id, roles: ['reporter'] });
     });
 
@@ -150,7 +146,7 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
     });
 
     test('a scope that requires a role is invalid_scope for a client without it, granted to one with it', async () => {
-      const refused = await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'admin:reports', resource: REPORTS_API }, partner);
+      const refused = await postForm(`${running.server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'admin:reports', resource: REPORTS_API }, partner);
       expect(refused.status).toBe(400);
       expect(refused.body).toMatchObject({ error: 'invalid_scope', scope: 'admin:reports' });
       const granted = await token({ scope: 'admin:reports', resource: REPORTS_API }, administrator);
@@ -159,18 +155,18 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
 
     test('OpenID scopes alone yield a token for userinfo; API scopes yield an AuthToken userinfo refuses', async () => {
       const user = await newUser();
-      const userinfoGrant = await grantRefreshTokenForUser(server, { accountId: user.customerId, clientId: webApp.id, openIdScopes: 'openid' });
+      const userinfoGrant = await grantRefreshTokenForUser(running.server, { accountId: user.customerId, clientId: webApp.id, openIdScopes: 'openid' });
       const forUserinfo = await refresh(userinfoGrant.refreshToken);
       expect(forUserinfo.status).toBe(200);
       const userinfoToken = String(forUserinfo.body.access_token);
       expect(userinfoToken.split('.')).toHaveLength(1);
-      const userinfo = await fetch(`${server.baseUrl}/me`, { headers: { authorization: `Bearer ${userinfoToken}` } });
+      const userinfo = await fetch(`${running.server.baseUrl}/me`, { headers: { authorization: `Bearer ${userinfoToken}` } });
       expect(userinfo.status).toBe(200);
       expect(await userinfo.json()).toMatchObject({ sub: user.customerId });
 
       const { accessToken: apiToken } = await signIn(user);
-      expect(decodeJwt(apiToken)).toMatchObject({ aud: server.config.defaultResource, sub: user.customerId, client_id: webApp.id, scope: 'api:read' });
-      const refusedAtUserinfo = await fetch(`${server.baseUrl}/me`, { headers: { authorization: `Bearer ${apiToken}` } });
+      expect(decodeJwt(apiToken)).toMatchObject({ aud: running.server.config.defaultResource, sub: user.customerId, client_id: webApp.id, scope: 'api:read' });
+      const refusedAtUserinfo = await fetch(`${running.server.baseUrl}/me`, { headers: { authorization: `Bearer ${apiToken}` } });
       expect(refusedAtUserinfo.status).toBe(401);
     });
 
@@ -180,7 +176,7 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
       const { accessToken } = await signIn(reporter);
       expect(decodeJwt(accessToken)).toMatchObject({ roles: ['reporter'], amr: ['pwd'], customer_id: reporter.customerId });
       const refused = await postForm(
-        `${server.baseUrl}/token`,
+        `${running.server.baseUrl}/token`,
         { grant_type: 'password', username: reporter.email, password: PASSWORD, scope: 'admin:reports', resource: REPORTS_API },
         webApp,
       );
@@ -196,8 +192,8 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
     test('two resource indicators at the password grant are invalid_target, not a token for one of them with scope ""', async () => {
       const user = await newUser();
       const refused = await postForm(
-        `${server.baseUrl}/token`,
-        { grant_type: 'password', username: user.email, password: PASSWORD, scope: 'reports:read', resource: [REPORTS_API, server.config.defaultResource] },
+        `${running.server.baseUrl}/token`,
+        { grant_type: 'password', username: user.email, password: PASSWORD, scope: 'reports:read', resource: [REPORTS_API, running.server.config.defaultResource] },
         webApp,
       );
       expect(refused.status).toBe(400);
@@ -207,7 +203,7 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
     test('the same resource twice at the password grant is invalid_target too: issuance resolved it to the default API', async () => {
       const user = await newUser();
       const refused = await postForm(
-        `${server.baseUrl}/token`,
+        `${running.server.baseUrl}/token`,
         { grant_type: 'password', username: user.email, password: PASSWORD, scope: 'reports:read', resource: [REPORTS_API, REPORTS_API] },
         webApp,
       );
@@ -217,10 +213,10 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
 
     test('client_credentials answers the same, whichever resource comes first', async () => {
       for (const resource of [
-        [REPORTS_API, server.config.defaultResource],
-        [server.config.defaultResource, REPORTS_API],
+        [REPORTS_API, running.server.config.defaultResource],
+        [running.server.config.defaultResource, REPORTS_API],
       ]) {
-        const refused = await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read', resource }, partner);
+        const refused = await postForm(`${running.server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read', resource }, partner);
         expect(refused.status).toBe(400);
         expect(refused.body.error).toBe('invalid_target');
       }
@@ -241,8 +237,8 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
         sub: DEMO.id,
         exp: claims.exp,
         iat: claims.iat,
-        iss: server.config.issuer,
-        aud: server.config.defaultResource,
+        iss: running.server.config.issuer,
+        aud: running.server.config.defaultResource,
         jti: claims.jti,
         token_type: 'Bearer',
         roles: [],
@@ -265,7 +261,7 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
 
     // RFC 7662 2.1: the caller must be authorized; a client_id alone proves nothing (anyone can send it).
     test('a public client, which cannot authenticate, introspects nothing, not even its own tokens', async () => {
-      const created = await server.application.clients.create({
+      const created = await running.server.application.clients.create({
         name: 'Single-page app',
         grantTypes: ['authorization_code', 'refresh_token'],
         redirectUris: ['https://spa.example/callback'],
@@ -274,14 +270,14 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
       });
       const user = await newUser();
       const verifier = randomBytes(32).toString('base64url');
-      const code = await issueAuthorizationCode(server.application.provider, {
+      const code = await issueAuthorizationCode(running.server.application.provider, {
         clientId: created.clientId,
         accountId: user.customerId,
         codeChallenge: createHash('sha256').update(verifier).digest('base64url'),
         redirectUri: 'https://spa.example/callback',
         scope: 'openid offline_access',
       });
-      const tokens = await postForm(`${server.baseUrl}/token`, {
+      const tokens = await postForm(`${running.server.baseUrl}/token`, {
         grant_type: 'authorization_code',
         client_id: created.clientId,
         code,
@@ -290,11 +286,11 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
       });
       expect(tokens.status).toBe(200);
       for (const value of [String(tokens.body.access_token), String(tokens.body.refresh_token)]) {
-        const answer = await postForm(`${server.baseUrl}/token/introspection`, { token: value, client_id: created.clientId });
+        const answer = await postForm(`${running.server.baseUrl}/token/introspection`, { token: value, client_id: created.clientId });
         expect(answer.body).toEqual({ active: false });
       }
       // Still live: the refresh token works for the app itself.
-      expect((await postForm(`${server.baseUrl}/token`, { grant_type: 'refresh_token', client_id: created.clientId, refresh_token: String(tokens.body.refresh_token) })).status).toBe(200);
+      expect((await postForm(`${running.server.baseUrl}/token`, { grant_type: 'refresh_token', client_id: created.clientId, refresh_token: String(tokens.body.refresh_token) })).status).toBe(200);
     });
 
     test('a JWT signed by a key we never published is inactive, and revoking it is a quiet 200', async () => {
@@ -302,9 +298,9 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
       const realHeader = decodeProtectedHeader(await token({ scope: 'api:read' }));
       const forged = await new SignJWT({ client_id: DEMO.id, scope: 'api:read', jti: 'forged' })
         .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: realHeader.kid })
-        .setIssuer(server.config.issuer)
+        .setIssuer(running.server.config.issuer)
         .setSubject(DEMO.id)
-        .setAudience(server.config.defaultResource)
+        .setAudience(running.server.config.defaultResource)
         .setIssuedAt()
         .setExpirationTime('5m')
         .sign(privateKey);
@@ -315,7 +311,7 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
 
     test('client authentication comes first for JWTs too: none is invalid_request, a wrong one invalid_client', async () => {
       const accessToken = await token({ scope: 'api:read' });
-      const introspection = await postForm(`${server.baseUrl}/token/introspection`, { token: accessToken });
+      const introspection = await postForm(`${running.server.baseUrl}/token/introspection`, { token: accessToken });
       expect(introspection.status).toBe(400);
       expect(introspection.body).toMatchObject({ error: 'invalid_request', error_description: 'no client authentication mechanism provided' });
       const wrongSecret = await revoke(accessToken, { id: DEMO.id, secret: 'wrong-secret' });
@@ -332,10 +328,10 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
         authorization: `Basic ${Buffer.from(`${DEMO.id}:${DEMO.secret}`).toString('base64')}`,
       };
       const body = new URLSearchParams({ token: accessToken }).toString();
-      const introspection = await fetch(`${server.baseUrl}/token/introspection`, { method: 'POST', headers, body });
+      const introspection = await fetch(`${running.server.baseUrl}/token/introspection`, { method: 'POST', headers, body });
       expect(introspection.headers.get('content-type')).toContain('application/json');
       expect(await introspection.json()).toMatchObject({ active: true, client_id: DEMO.id });
-      const revocation = await fetch(`${server.baseUrl}/token/revocation`, { method: 'POST', headers, body });
+      const revocation = await fetch(`${running.server.baseUrl}/token/revocation`, { method: 'POST', headers, body });
       expect(revocation.status).toBe(200);
       expect(await revocation.text()).toBe('');
       expect((await introspect(accessToken)).body).toEqual({ active: false });
@@ -343,7 +339,7 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
 
     test('RFC 9701: a client asking for a JWT introspection response gets one, signed by our JWKS', async () => {
       const accessToken = await token({ scope: 'api:read' });
-      const response = await fetch(`${server.baseUrl}/token/introspection`, {
+      const response = await fetch(`${running.server.baseUrl}/token/introspection`, {
         method: 'POST',
         headers: {
           'content-type': 'application/x-www-form-urlencoded',
@@ -354,8 +350,8 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
       });
       expect(response.status).toBe(200);
       expect(response.headers.get('content-type')).toContain('application/token-introspection+jwt');
-      const { payload } = await jwtVerify(await response.text(), createRemoteJWKSet(new URL(`${server.baseUrl}/jwks`)), {
-        issuer: server.config.issuer,
+      const { payload } = await jwtVerify(await response.text(), createRemoteJWKSet(new URL(`${running.server.baseUrl}/jwks`)), {
+        issuer: running.server.config.issuer,
         audience: DEMO.id,
       });
       expect(payload.token_introspection).toMatchObject({ active: true, client_id: DEMO.id, jti: decodeJwt(accessToken).jti });
@@ -369,8 +365,8 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
       expect(revocation.status).toBe(200);
       expect((await introspect(accessToken)).body).toEqual({ active: false });
       // What a resource server verifying signatures locally sees: why JWT lifetimes are kept short.
-      await expect(jwtVerify(accessToken, createRemoteJWKSet(new URL(`${server.baseUrl}/jwks`)))).resolves.toBeDefined();
-      const stored = await server.store.collection('token_revocations').findOne({ _id: `jti:${String(decodeJwt(accessToken).jti)}` });
+      await expect(jwtVerify(accessToken, createRemoteJWKSet(new URL(`${running.server.baseUrl}/jwks`)))).resolves.toBeDefined();
+      const stored = await running.server.store.collection('token_revocations').findOne({ _id: `jti:${String(decodeJwt(accessToken).jti)}` });
       expect(stored?.expiresAt?.getTime()).toBe(Number(decodeJwt(accessToken).exp) * 1000);
     });
 
@@ -406,12 +402,12 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
 
     test("revoking a client's tokens reaches its earlier JWTs and opaque tokens, not other clients'", async () => {
       const client = credentials(
-        await server.application.clients.create({ name: 'Rotating', grantTypes: ['client_credentials'], scopes: ['api:read', 'ledger:read'] }),
+        await running.server.application.clients.create({ name: 'Rotating', grantTypes: ['client_credentials'], scopes: ['api:read', 'ledger:read'] }),
       );
       const jwt = await token({ scope: 'api:read' }, client);
       const opaque = await token({ scope: 'ledger:read', resource: LEDGER_API }, client);
       const bystander = await token({ scope: 'api:read' });
-      const result = await server.application.revocation.revokeClientTokens(client.id);
+      const result = await running.server.application.revocation.revokeClientTokens(client.id);
       expect(result.removed).toBeGreaterThanOrEqual(1);
       expect((await introspect(jwt, client)).body).toEqual({ active: false });
       expect((await introspect(opaque, client)).body).toEqual({ active: false });
@@ -425,7 +421,7 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
       const { user, atWebApp, atDemo, other } = await signedInAtTwoClients();
       expect((await introspect(atWebApp.accessToken, webApp)).body).toMatchObject({ active: true, sub: user.customerId, amr: ['pwd'] });
 
-      await server.application.revocation.revokeAccountTokens(user.customerId);
+      await running.server.application.revocation.revokeAccountTokens(user.customerId);
       expect((await introspect(atWebApp.accessToken, webApp)).body).toEqual({ active: false });
       expect((await introspect(atDemo.accessToken, DEMO)).body).toEqual({ active: false });
       for (const [refreshToken, client] of [[atWebApp.refreshToken, webApp], [atDemo.refreshToken, DEMO]] as const) {
@@ -440,22 +436,22 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
 
     test("enrolling a first authenticator app ends the account's JWTs and refresh tokens at every client, not its grants", async () => {
       const { user, atWebApp, atDemo, other } = await signedInAtTwoClients();
-      const { secret } = await server.application.mfa.totp.enroll(user.customerId, user.email, 'test');
-      expect(await server.application.mfa.confirmTotp(user.customerId, await totpCode(secret), 'test')).toBe(true);
+      const { secret } = await running.server.application.mfa.totp.enroll(user.customerId, user.email, 'test');
+      expect(await running.server.application.mfa.confirmTotp(user.customerId, await totpCode(secret), 'test')).toBe(true);
 
       // All of them came from password-only sign-ins: a phished password's tokens end with the enrollment.
       expect((await introspect(atWebApp.accessToken, webApp)).body).toEqual({ active: false });
       expect((await introspect(atDemo.accessToken, DEMO)).body).toEqual({ active: false });
       expect((await refresh(atWebApp.refreshToken)).body.error).toBe('invalid_grant');
       expect((await introspect(other.accessToken, webApp)).body.active).toBe(true);
-      const grants = await server.application.store.collection(collectionName('Grant')).count({ accountId: user.customerId });
+      const grants = await running.server.application.store.collection(collectionName('Grant')).count({ accountId: user.customerId });
       expect(grants).toBeGreaterThan(0);
 
       // Confirming an authenticator while the account has a factor revokes nothing: its tokens needed the code.
       await nextSecond();
       const withCode = await signIn(user, webApp, { otp: await totpCode(secret, 1) });
-      const replacement = await server.application.mfa.totp.enroll(user.customerId, user.email, 'test');
-      expect(await server.application.mfa.confirmTotp(user.customerId, await totpCode(replacement.secret), 'test')).toBe(true);
+      const replacement = await running.server.application.mfa.totp.enroll(user.customerId, user.email, 'test');
+      expect(await running.server.application.mfa.confirmTotp(user.customerId, await totpCode(replacement.secret), 'test')).toBe(true);
       expect((await introspect(withCode.accessToken, webApp)).body).toMatchObject({ active: true, amr: ['pwd', 'otp', 'mfa'] });
     });
   });
@@ -471,7 +467,7 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
       expect((await introspect(jwt, webApp)).body.active).toBe(true);
 
       // The spent token is kept, marked consumed, so that its reuse is recognised.
-      const spent = await server.store
+      const spent = await running.server.store
         .collection<{ _id: string; consumed?: number }>(collectionName('RefreshToken'))
         .find({ consumed: { $exists: true } });
       expect(spent.length).toBeGreaterThan(0);
@@ -494,14 +490,14 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
         expect(refused.body.error).toBe('invalid_target');
       }
       expect((await introspect(accessToken, webApp)).body.active).toBe(true);
-      const retried = await refresh(refreshToken, webApp, { resource: server.config.defaultResource });
+      const retried = await refresh(refreshToken, webApp, { resource: running.server.config.defaultResource });
       expect(retried.status).toBe(200);
-      expect(decodeJwt(String(retried.body.access_token))).toMatchObject({ aud: server.config.defaultResource, scope: 'api:read' });
+      expect(decodeJwt(String(retried.body.access_token))).toMatchObject({ aud: running.server.config.defaultResource, scope: 'api:read' });
     });
 
     test('a refresh naming two resources is invalid_target and spends nothing, even when one is its own API', async () => {
       const { refreshToken } = await signIn(await newUser());
-      for (const resource of [[server.config.defaultResource, REPORTS_API], [REPORTS_API, server.config.defaultResource]]) {
+      for (const resource of [[running.server.config.defaultResource, REPORTS_API], [REPORTS_API, running.server.config.defaultResource]]) {
         const refused = await refresh(refreshToken, webApp, { resource });
         expect(refused.status).toBe(400);
         expect(refused.body.error).toBe('invalid_target');
@@ -533,7 +529,7 @@ describe.each(STORE_KINDS)('JWT AuthTokens, revocation and introspection on the 
       const introspection = await introspect(String(refreshed.body.refresh_token), webApp);
       expect(introspection.body).toMatchObject({ active: true, client_id: webApp.id });
       const lifetime = Number(introspection.body.exp) - Number(introspection.body.iat);
-      expect(lifetime).toBe(server.config.refreshTokenIdleTtl);
+      expect(lifetime).toBe(running.server.config.refreshTokenIdleTtl);
     });
 
     test('revoking a refresh token revokes the JWTs of its grant', async () => {

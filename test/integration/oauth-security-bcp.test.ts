@@ -4,7 +4,7 @@ import { createTestAccount, issueAuthorizationCode } from '../support/authorizat
 import { DEMO_APP_CALLBACK, demoAppAuthorizationUrl } from '../support/demo-app.js';
 import { grantRefreshTokenForUser } from '../support/grants.js';
 import { PageClient } from '../support/page-client.js';
-import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { DEMO, postForm, STORE_KINDS, testServer } from '../support/server.js';
 
 /** The seeded public client of the code flow (config/seed: PKCE S256, redirect URI DEMO_APP_CALLBACK). */
 const PUBLIC_CLIENT = 'demo-app';
@@ -27,24 +27,20 @@ function responseParameters(location: string): Record<string, string> {
  * rotate with reuse detection, and a client secret in a query string authenticates nobody.
  */
 describe.each(STORE_KINDS)('RFC 9700 at the authorization and token endpoints on the %s store', (storeKind) => {
-  let server: TestServer;
   let accountId: string;
+  const running = testServer({ store: storeKind });
   beforeAll(async () => {
-    server = await startTestServer({ store: storeKind });
-    accountId = await createTestAccount(server.application);
-  });
-  afterAll(async () => {
-    await server?.close();
+    accountId = await createTestAccount(running.server.application);
   });
 
   /** /auth as a browser sends it, redirects not followed: our page, or the answer sent to the app. */
-  const authorize = (url: string) => new PageClient(server.baseUrl).request(url);
+  const authorize = (url: string) => new PageClient(running.server.baseUrl).request(url);
   const userinfoStatus = async (accessToken: unknown) =>
-    (await fetch(`${server.baseUrl}/me`, { headers: { authorization: `Bearer ${String(accessToken)}` } })).status;
-  const token = (form: Record<string, string>, basic?: { id: string; secret: string }) => postForm(`${server.baseUrl}/token`, form, basic);
+    (await fetch(`${running.server.baseUrl}/me`, { headers: { authorization: `Bearer ${String(accessToken)}` } })).status;
+  const token = (form: Record<string, string>, basic?: { id: string; secret: string }) => postForm(`${running.server.baseUrl}/token`, form, basic);
 
   test('discovery offers the code flow alone, PKCE with S256 alone, and iss in authorization responses', async () => {
-    const discovery = (await (await fetch(`${server.baseUrl}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    const discovery = (await (await fetch(`${running.server.baseUrl}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
     expect(discovery).toMatchObject({
       response_types_supported: ['code', 'none'],
       code_challenge_methods_supported: ['S256'],
@@ -64,7 +60,7 @@ describe.each(STORE_KINDS)('RFC 9700 at the authorization and token endpoints on
       DEMO_APP_CALLBACK.replace(':8080', ':8081'),
     ];
     for (const redirectUri of variants) {
-      const page = await authorize(demoAppAuthorizationUrl(server.baseUrl, redirectUri));
+      const page = await authorize(demoAppAuthorizationUrl(running.server.baseUrl, redirectUri));
       expect({ redirectUri, status: page.status, location: page.location, code: /<code>([^<]+)<\/code>/.exec(page.html)?.[1] }).toEqual({
         redirectUri,
         status: 400,
@@ -73,16 +69,16 @@ describe.each(STORE_KINDS)('RFC 9700 at the authorization and token endpoints on
       });
     }
     // An error found before the redirect URI is checked (here the response type) still never goes to an unchecked one.
-    const unchecked = await authorize(demoAppAuthorizationUrl(server.baseUrl, 'https://attacker.example/callback', { response_type: 'token' }));
+    const unchecked = await authorize(demoAppAuthorizationUrl(running.server.baseUrl, 'https://attacker.example/callback', { response_type: 'token' }));
     expect({ status: unchecked.status, location: unchecked.location }).toEqual({ status: 400, location: undefined });
-    const unknownClient = await authorize(demoAppAuthorizationUrl(server.baseUrl, 'https://attacker.example/callback', { client_id: 'no-such-client' }));
+    const unknownClient = await authorize(demoAppAuthorizationUrl(running.server.baseUrl, 'https://attacker.example/callback', { client_id: 'no-such-client' }));
     expect({ status: unknownClient.status, location: unknownClient.location }).toEqual({ status: 400, location: undefined });
     expect(unknownClient.html).not.toContain('attacker.example');
   });
 
   test('response types that would put a token in the front channel are refused, at the registered URI, with iss', async () => {
     for (const responseType of ['token', 'id_token', 'id_token token', 'code id_token', 'code token', 'code id_token token']) {
-      const answer = await authorize(demoAppAuthorizationUrl(server.baseUrl, DEMO_APP_CALLBACK, { response_type: responseType }));
+      const answer = await authorize(demoAppAuthorizationUrl(running.server.baseUrl, DEMO_APP_CALLBACK, { response_type: responseType }));
       expect(answer.location?.startsWith(DEMO_APP_CALLBACK)).toBe(true);
       const parameters = responseParameters(answer.location ?? '');
       expect({ responseType, ...parameters }).toEqual({
@@ -90,28 +86,28 @@ describe.each(STORE_KINDS)('RFC 9700 at the authorization and token endpoints on
         error: 'unsupported_response_type',
         error_description: expect.any(String),
         state: expect.any(String),
-        iss: server.config.issuer,
+        iss: running.server.config.issuer,
       });
     }
   });
 
   test('PKCE: plain is refused, and a request without code_challenge is refused, from a confidential client too', async () => {
-    const plain = await authorize(demoAppAuthorizationUrl(server.baseUrl, DEMO_APP_CALLBACK, { code_challenge_method: 'plain', code_challenge: pkcePair().verifier }));
+    const plain = await authorize(demoAppAuthorizationUrl(running.server.baseUrl, DEMO_APP_CALLBACK, { code_challenge_method: 'plain', code_challenge: pkcePair().verifier }));
     const withoutChallenge = (clientId: string) => {
-      const url = new URL(demoAppAuthorizationUrl(server.baseUrl, DEMO_APP_CALLBACK, { client_id: clientId }));
+      const url = new URL(demoAppAuthorizationUrl(running.server.baseUrl, DEMO_APP_CALLBACK, { client_id: clientId }));
       url.searchParams.delete('code_challenge');
       url.searchParams.delete('code_challenge_method');
       return authorize(url.toString());
     };
     for (const [name, answer] of [['plain', plain], ['public client without', await withoutChallenge(PUBLIC_CLIENT)], ['confidential client without', await withoutChallenge(DEMO.id)]] as const) {
       const parameters = responseParameters(answer.location ?? '');
-      expect({ name, error: parameters.error, code: parameters.code, iss: parameters.iss }).toEqual({ name, error: 'invalid_request', code: undefined, iss: server.config.issuer });
+      expect({ name, error: parameters.error, code: parameters.code, iss: parameters.iss }).toEqual({ name, error: 'invalid_request', code: undefined, iss: running.server.config.issuer });
     }
   });
 
   test('a code is redeemed only by its own client with its verifier, once: presented again, what it gave is revoked', async () => {
     const { verifier, challenge } = pkcePair();
-    const code = await issueAuthorizationCode(server.application.provider, {
+    const code = await issueAuthorizationCode(running.server.application.provider, {
       clientId: PUBLIC_CLIENT,
       codeChallenge: challenge,
       accountId,
@@ -142,7 +138,7 @@ describe.each(STORE_KINDS)('RFC 9700 at the authorization and token endpoints on
   });
 
   test("a public client's refresh token is rotated at each use; presented again, it revokes the whole grant", async () => {
-    const { refreshToken } = await grantRefreshTokenForUser(server, { accountId, clientId: PUBLIC_CLIENT });
+    const { refreshToken } = await grantRefreshTokenForUser(running.server, { accountId, clientId: PUBLIC_CLIENT });
     const refresh = (value: unknown) => token({ grant_type: 'refresh_token', client_id: PUBLIC_CLIENT, refresh_token: String(value) });
     const rotated = await refresh(refreshToken);
     expect(rotated.status).toBe(200);
@@ -158,7 +154,7 @@ describe.each(STORE_KINDS)('RFC 9700 at the authorization and token endpoints on
 
   test('a client secret in the query string authenticates nobody: the token endpoint reads only the body and headers', async () => {
     const query = new URLSearchParams({ client_id: DEMO.id, client_secret: DEMO.secret });
-    const answer = await fetch(`${server.baseUrl}/token?${query.toString()}`, {
+    const answer = await fetch(`${running.server.baseUrl}/token?${query.toString()}`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'api:read' }).toString(),

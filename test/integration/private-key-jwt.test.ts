@@ -4,7 +4,7 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'j
 
 import { adminRequest, TEST_ADMIN_TOKEN } from '../support/admin.js';
 import { requestWithHost } from '../support/host-request.js';
-import { postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { postForm, STORE_KINDS, testServer } from '../support/server.js';
 
 type Json = Record<string, unknown>;
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -37,11 +37,10 @@ function assertion(key: PartnerKey, clientId: string, aud: string | string[], jt
  * server as configured (the issuer, or its token endpoint): never an address taken from the request.
  */
 describe.each(STORE_KINDS)('private_key_jwt client authentication on the %s store', (storeKind) => {
-  let server: TestServer;
   let key: PartnerKey;
   let clientId: string;
+  const running = testServer({ store: storeKind, env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN } });
   beforeAll(async () => {
-    server = await startTestServer({ store: storeKind, env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN } });
     key = await newPartnerKey('partner-key-1');
     const created = await admin('POST', '/clients', {
       body: { name: 'Key partner', grant_types: ['client_credentials'], scopes: ['api:read'], token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [key.publicJwk] } },
@@ -52,20 +51,17 @@ describe.each(STORE_KINDS)('private_key_jwt client authentication on the %s stor
     expect(body.client_secret).toBeUndefined();
     clientId = String(body.client_id);
   });
-  afterAll(async () => {
-    await server?.close();
-  });
 
-  const admin = (method: string, path: string, options?: Parameters<typeof adminRequest>[3]) => adminRequest(server.adminUrl ?? '', method, path, options);
+  const admin = (method: string, path: string, options?: Parameters<typeof adminRequest>[3]) => adminRequest(running.server.adminUrl ?? '', method, path, options);
   const tokenRequestWithHost = async (host: string, form: Record<string, string>) => {
-    const answer = await requestWithHost(server.baseUrl, host, '/token', { form });
+    const answer = await requestWithHost(running.server.baseUrl, host, '/token', { form });
     return { status: answer.status, body: answer.body as Json };
   };
   const tokenWith = (clientAssertion: string) =>
-    postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read', client_assertion_type: ASSERTION_TYPE, client_assertion: clientAssertion });
+    postForm(`${running.server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read', client_assertion_type: ASSERTION_TYPE, client_assertion: clientAssertion });
 
   test('an assertion for the issuer, or for the token endpoint under the issuer, gets a token; each is single use', async () => {
-    for (const aud of [server.config.issuer, `${server.config.issuer}/token`]) {
+    for (const aud of [running.server.config.issuer, `${running.server.config.issuer}/token`]) {
       const signed = await assertion(key, clientId, aud);
       const issued = await tokenWith(signed);
       expect({ aud, status: issued.status }).toEqual({ aud, status: 200 });
@@ -77,7 +73,7 @@ describe.each(STORE_KINDS)('private_key_jwt client authentication on the %s stor
 
   // DESIGN's "consume races": the replay check must be one atomic write, or concurrent copies all pass it.
   test('copies of one assertion sent at once: exactly one gets a token', async () => {
-    const signed = await assertion(key, clientId, server.config.issuer);
+    const signed = await assertion(key, clientId, running.server.config.issuer);
     const answers = await Promise.all(Array.from({ length: 12 }, () => tokenWith(signed)));
     expect(answers.map((answer) => answer.status).sort()).toEqual([200, ...Array.from({ length: 11 }, () => 401)]);
   });
@@ -92,7 +88,7 @@ describe.each(STORE_KINDS)('private_key_jwt client authentication on the %s stor
     expect(elsewhere.status).toBe(401);
     expect(elsewhere.body.error).toBe('invalid_client');
 
-    const several = await tokenWith(await assertion(key, clientId, ['https://another-as.example', server.config.issuer]));
+    const several = await tokenWith(await assertion(key, clientId, ['https://another-as.example', running.server.config.issuer]));
     expect(several.status).toBe(401);
     expect(several.body.error).toBe('invalid_client');
   });
@@ -103,7 +99,7 @@ describe.each(STORE_KINDS)('private_key_jwt client authentication on the %s stor
     const viaProxy = await tokenRequestWithHost('authtoken-upstream:3000', {
       grant_type: 'client_credentials',
       client_assertion_type: ASSERTION_TYPE,
-      client_assertion: await assertion(key, clientId, `${server.config.issuer}/token`),
+      client_assertion: await assertion(key, clientId, `${running.server.config.issuer}/token`),
     });
     expect(viaProxy.status).toBe(200);
   });
@@ -116,7 +112,7 @@ describe.each(STORE_KINDS)('private_key_jwt client authentication on the %s stor
         .setProtectedHeader({ alg: 'ES256', kid: String(key.publicJwk.kid) })
         .setIssuer(clientId)
         .setSubject(clientId)
-        .setAudience(server.config.issuer)
+        .setAudience(running.server.config.issuer)
         .setJti(randomUUID())
         .setIssuedAt()
         .setExpirationTime(exp)
@@ -134,7 +130,7 @@ describe.each(STORE_KINDS)('private_key_jwt client authentication on the %s stor
           .setProtectedHeader({ alg: 'ES256', kid: String(key.publicJwk.kid) })
           .setIssuer(clientId)
           .setSubject(clientId)
-          .setAudience(server.config.issuer)
+          .setAudience(running.server.config.issuer)
           .setJti(randomUUID())
           .setIssuedAt(iat)
           .setExpirationTime(iat + 120)
@@ -155,34 +151,34 @@ describe.each(STORE_KINDS)('private_key_jwt client authentication on the %s stor
       .setProtectedHeader({ alg: 'ES256', kid: String(key.publicJwk.kid) })
       .setIssuer(clientId)
       .setSubject(clientId)
-      .setAudience(server.config.issuer)
+      .setAudience(running.server.config.issuer)
       .setJti(randomUUID())
       .setIssuedAt(now - 600)
       .setExpirationTime(now - 300)
       .sign(key.privateKey);
     expect(await tokenWith(expired)).toMatchObject({ status: 401, body: { error: 'invalid_client', error_description: 'client authentication failed: jwt expired' } });
 
-    const signed = await assertion(key, clientId, server.config.issuer);
+    const signed = await assertion(key, clientId, running.server.config.issuer);
     expect((await tokenWith(signed)).status).toBe(200);
     const usedAgain = { error: 'invalid_client', error_description: 'client authentication failed: client assertion tokens must only be used once' };
     expect(await tokenWith(signed)).toMatchObject({ status: 401, body: usedAgain });
-    const atIntrospection = await postForm(`${server.baseUrl}/token/introspection`, { token: 'any', client_assertion_type: ASSERTION_TYPE, client_assertion: signed });
+    const atIntrospection = await postForm(`${running.server.baseUrl}/token/introspection`, { token: 'any', client_assertion_type: ASSERTION_TYPE, client_assertion: signed });
     expect(atIntrospection).toMatchObject({ status: 401, body: usedAgain });
   });
 
   test('an unknown client, with an assertion or a secret, and a wrong secret keep the one generic answer', async () => {
     const generic = { error: 'invalid_client', error_description: 'client authentication failed' };
-    expect(await tokenWith(await assertion(key, 'no-such-client', server.config.issuer))).toMatchObject({ status: 401, body: generic });
-    const wrongSecret = await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials' }, { id: 'demo-client', secret: 'not-the-secret' });
+    expect(await tokenWith(await assertion(key, 'no-such-client', running.server.config.issuer))).toMatchObject({ status: 401, body: generic });
+    const wrongSecret = await postForm(`${running.server.baseUrl}/token`, { grant_type: 'client_credentials' }, { id: 'demo-client', secret: 'not-the-secret' });
     expect(wrongSecret).toMatchObject({ status: 401, body: generic });
-    const unknown = await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials' }, { id: 'no-such-client', secret: 'x' });
+    const unknown = await postForm(`${running.server.baseUrl}/token`, { grant_type: 'client_credentials' }, { id: 'no-such-client', secret: 'x' });
     expect(unknown).toMatchObject({ status: 401, body: generic });
   });
 
   test('an assertion signed with a key the client did not register is refused; a secret is no way in', async () => {
     const stranger = await newPartnerKey('partner-key-1');
-    expect((await tokenWith(await assertion(stranger, clientId, server.config.issuer))).status).toBe(401);
-    const withSecret = await postForm(`${server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, { id: clientId, secret: 'anything-at-all' });
+    expect((await tokenWith(await assertion(stranger, clientId, running.server.config.issuer))).status).toBe(401);
+    const withSecret = await postForm(`${running.server.baseUrl}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, { id: clientId, secret: 'anything-at-all' });
     expect(withSecret.status).toBe(401);
   });
 
@@ -190,8 +186,8 @@ describe.each(STORE_KINDS)('private_key_jwt client authentication on the %s stor
     const next = await newPartnerKey('partner-key-2');
     const updated = await admin('PATCH', `/clients/${clientId}`, { body: { jwks: { keys: [next.publicJwk] } } });
     expect(updated.status).toBe(200);
-    expect((await tokenWith(await assertion(next, clientId, server.config.issuer))).status).toBe(200);
-    expect((await tokenWith(await assertion(key, clientId, server.config.issuer))).status).toBe(401);
+    expect((await tokenWith(await assertion(next, clientId, running.server.config.issuer))).status).toBe(200);
+    expect((await tokenWith(await assertion(key, clientId, running.server.config.issuer))).status).toBe(401);
     key = next;
   });
 
@@ -229,7 +225,7 @@ describe.each(STORE_KINDS)('private_key_jwt client authentication on the %s stor
     }).replace('"@nested@"', nested);
     for (const [method, path] of [['POST', '/clients'], ['PATCH', `/clients/${clientId}`]] as const) {
       const sent = method === 'POST' ? body : JSON.stringify({ jwks: { keys: [{ ...key.publicJwk, kid: 'nested', extra: '@nested@' }] } }).replace('"@nested@"', nested);
-      const response = await fetch(`${server.adminUrl ?? ''}${path}`, { method, headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: sent });
+      const response = await fetch(`${running.server.adminUrl ?? ''}${path}`, { method, headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: sent });
       expect({ method, status: response.status }).toEqual({ method, status: 400 });
       expect(((await response.json()) as Json).error).toBe('invalid_request');
     }

@@ -7,7 +7,7 @@ import { MFA_OTP_GRANT_TYPE } from '../../src/provider/index.js';
 import { adminRequest, TEST_ADMIN_TOKEN } from '../support/admin.js';
 import { createCustomer, totpCode, type Customer } from '../support/dashboard.js';
 import { csrfToken, formAction, PageClient, type PageResponse } from '../support/page-client.js';
-import { DEMO, postForm, startTestServer, STORE_KINDS, type TestServer } from '../support/server.js';
+import { DEMO, postForm, STORE_KINDS, testServer } from '../support/server.js';
 
 const PASSWORD = 'a long passphrase for the library test';
 
@@ -37,17 +37,13 @@ async function oauthError(attempt: Promise<unknown>): Promise<{ error: string; s
  * introspection, revocation, and the error responses it must understand.
  */
 describe.each(STORE_KINDS)('machine flows through openid-client on the %s store', (storeKind) => {
-  let server: TestServer;
   let basic: oidc.Configuration;
   const insecure = { execute: [oidc.allowInsecureRequests] };
-  const discover = (clientId: string, auth: oidc.ClientAuth) => oidc.discovery(new URL(server.baseUrl), clientId, undefined, auth, insecure);
+  const discover = (clientId: string, auth: oidc.ClientAuth) => oidc.discovery(new URL(running.server.baseUrl), clientId, undefined, auth, insecure);
 
+  const running = testServer({ store: storeKind, env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN } });
   beforeAll(async () => {
-    server = await startTestServer({ store: storeKind, env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN } });
     basic = await discover(DEMO.id, oidc.ClientSecretBasic(DEMO.secret));
-  });
-  afterAll(async () => {
-    await server?.close();
   });
 
   test('client credentials with client_secret_basic and client_secret_post; introspection and revocation', async () => {
@@ -57,7 +53,7 @@ describe.each(STORE_KINDS)('machine flows through openid-client on the %s store'
       active: true,
       client_id: DEMO.id,
       scope: 'api:read',
-      aud: server.config.defaultResource,
+      aud: running.server.config.defaultResource,
     });
     await oidc.tokenRevocation(basic, tokens.access_token);
     expect((await oidc.tokenIntrospection(basic, tokens.access_token)).active).toBe(false);
@@ -74,7 +70,7 @@ describe.each(STORE_KINDS)('machine flows through openid-client on the %s store'
 
   test('private_key_jwt with the assertion the library builds itself', async () => {
     const { privateKey, publicKey } = await generateKeyPair('ES256');
-    const created = await adminRequest(server.adminUrl ?? '', 'POST', '/clients', {
+    const created = await adminRequest(running.server.adminUrl ?? '', 'POST', '/clients', {
       body: {
         name: 'Library key partner',
         grant_types: ['client_credentials'],
@@ -102,7 +98,7 @@ describe.each(STORE_KINDS)('machine flows through openid-client on the %s store'
 
   test('the password grant with offline_access, then the refresh token, each through the library', async () => {
     const email = `library-${randomBytes(4).toString('hex')}@example.com`;
-    await server.application.accounts.create({ email, password: PASSWORD });
+    await running.server.application.accounts.create({ email, password: PASSWORD });
     const tokens = await oidc.genericGrantRequest(basic, 'password', { username: email, password: PASSWORD, scope: 'api:read offline_access' });
     expect(tokens).toMatchObject({ token_type: 'bearer', refresh_token: expect.any(String) });
     const refreshed = await oidc.refreshTokenGrant(basic, String(tokens.refresh_token));
@@ -115,7 +111,7 @@ describe.each(STORE_KINDS)('machine flows through openid-client on the %s store'
   });
 
   test('an account with a second factor: mfa_required reaches the app with its mfa_token, and the mfa-otp grant finishes', async () => {
-    const customer = await createCustomer(server, { totp: true });
+    const customer = await createCustomer(running.server, { totp: true });
     const refusal = await oidc.genericGrantRequest(basic, 'password', { username: customer.email, password: customer.password, scope: 'api:read' }).then(
       () => undefined,
       (error: unknown) => error,
@@ -137,12 +133,11 @@ describe.each(STORE_KINDS)('machine flows through openid-client on the %s store'
 describe.each(STORE_KINDS)('a native app (RFC 8252) through openid-client on the %s store', (storeKind) => {
   const REGISTERED = 'http://127.0.0.1/callback';
   const LISTENING = 'http://127.0.0.1:54321/callback';
-  let server: TestServer;
   let person: Customer;
   const insecure = { execute: [oidc.allowInsecureRequests] };
 
   const register = async (body: Record<string, unknown>): Promise<string> => {
-    const created = await adminRequest(String(server.adminUrl), 'POST', '/clients', {
+    const created = await adminRequest(String(running.server.adminUrl), 'POST', '/clients', {
       body: { grant_types: ['authorization_code', 'refresh_token'], scopes: ['openid', 'api:read'], redirect_uris: [REGISTERED], ...body },
     });
     expect(created.status).toBe(201);
@@ -151,7 +146,7 @@ describe.each(STORE_KINDS)('a native app (RFC 8252) through openid-client on the
 
   /** The authorization request of a public client with PKCE, as the library builds it. */
   async function authorizationRequest(clientId: string, redirectUri: string) {
-    const config = await oidc.discovery(new URL(server.baseUrl), clientId, undefined, oidc.None(), insecure);
+    const config = await oidc.discovery(new URL(running.server.baseUrl), clientId, undefined, oidc.None(), insecure);
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const url = oidc.buildAuthorizationUrl(config, {
@@ -193,22 +188,19 @@ describe.each(STORE_KINDS)('a native app (RFC 8252) through openid-client on the
   /** What /auth answers a redirect_uri it does not accept: an error page, never a redirect to that URI. */
   async function refusedAtAuthorization(clientId: string, redirectUri: string): Promise<{ status: number; location: string | undefined; redirectMismatch: boolean }> {
     const { url } = await authorizationRequest(clientId, redirectUri);
-    const page = await new PageClient(server.baseUrl).request(url.toString());
+    const page = await new PageClient(running.server.baseUrl).request(url.toString());
     return { status: page.status, location: page.location, redirectMismatch: page.html.includes('redirect_uri did not match') };
   }
 
+  const running = testServer({ store: storeKind, env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN } });
   beforeAll(async () => {
-    server = await startTestServer({ store: storeKind, env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN } });
-    person = await createCustomer(server, { totp: false });
-  });
-  afterAll(async () => {
-    await server?.close();
+    person = await createCustomer(running.server, { totp: false });
   });
 
   test('signs in on a loopback port other than the registered one; the code is redeemed only with the redirect_uri sent to /auth', async () => {
     const clientId = await register({ name: 'Desktop CLI', application_type: 'native' });
     const { config, verifier, state, url } = await authorizationRequest(clientId, LISTENING);
-    const browser = new PageClient(server.baseUrl);
+    const browser = new PageClient(running.server.baseUrl);
     const callback = await signInThrough(browser, url, LISTENING);
     expect(`${callback.origin}${callback.pathname}`).toBe(LISTENING);
     expect(callback.searchParams.get('state')).toBe(state);
@@ -216,7 +208,7 @@ describe.each(STORE_KINDS)('a native app (RFC 8252) through openid-client on the
 
     // The token endpoint still compares redirect_uri exactly with the one the code was issued for (RFC 6749 4.1.3).
     for (const redirectUri of [REGISTERED, 'http://127.0.0.1:54322/callback']) {
-      const wrong = await postForm(`${server.baseUrl}/token`, { grant_type: 'authorization_code', client_id: clientId, code, redirect_uri: redirectUri, code_verifier: verifier });
+      const wrong = await postForm(`${running.server.baseUrl}/token`, { grant_type: 'authorization_code', client_id: clientId, code, redirect_uri: redirectUri, code_verifier: verifier });
       expect({ redirectUri, status: wrong.status, error: wrong.body.error }).toEqual({ redirectUri, status: 400, error: 'invalid_grant' });
     }
     // The library sends the callback's own URI (port included) as redirect_uri, and a public client sends no secret.
