@@ -1,7 +1,7 @@
 import { createCustomer, totpCode } from '../support/dashboard.js';
 import { csrfToken, formAction, PageClient } from '../support/page-client.js';
 import { serverWithMailbox, STORE_KINDS, testServer } from '../support/server.js';
-import { openDemoAppLoginPage, submitToDemoApp } from '../support/demo-app.js';
+import { openDemoAppEmailCodePage, openDemoAppLoginPage, submitToDemoApp } from '../support/demo-app.js';
 
 /**
  * A sign-in form sent again after its step already finished: a double click (the browser drops the first
@@ -54,9 +54,7 @@ describe.each(STORE_KINDS)('a form address opened as a page (%s store)', (storeK
   test('the address of "email me a code" leads back to the code page', async () => {
     const customer = await createCustomer(running.server, { totp: true });
     const client = new PageClient(running.server.baseUrl);
-    const login = await openDemoAppLoginPage(client, 'state-address');
-    const mfa = await client.submit(login, /\/login$/, { username: customer.email, password: customer.password });
-    const emailPage = await client.follow(new URL(formAction(mfa.html, /\/mfa$/), mfa.url).pathname + '?method=email');
+    const { emailPage } = await openDemoAppEmailCodePage(client, customer, 'state-address');
     const sent = await client.submit(emailPage, /\/mfa\/email$/);
     expect(sent.html).toContain('We sent you a code.');
     const reopened = await client.follow(formAction(emailPage.html, /\/mfa\/email$/));

@@ -1,7 +1,7 @@
 import { createCustomer, type Customer } from '../support/dashboard.js';
 import { csrfToken, formAction, PageClient, textOf, type PageResponse } from '../support/page-client.js';
 import { serverWithMailbox, STORE_KINDS } from '../support/server.js';
-import { followToDemoApp, openDemoAppLoginPage } from '../support/demo-app.js';
+import { followToDemoApp, openDemoAppEmailCodePage } from '../support/demo-app.js';
 
 /**
  * "Email me a code" pressed twice, then the code from the first email typed: that code no longer signs in,
@@ -21,9 +21,7 @@ describe.each(STORE_KINDS)('an emailed code a newer email replaced (%s store)', 
   test('the older code is refused saying a newer one was sent; a wrong code still reads as wrong; the newer code signs in', async () => {
     const customer = await createCustomer(running.server, { totp: true });
     const client = new PageClient(running.server.baseUrl);
-    const login = await openDemoAppLoginPage(client, 'state-superseded');
-    const factorPage = await client.submit(login, /\/login$/, { username: customer.email, password: customer.password });
-    let page = await client.follow(new URL(formAction(factorPage.html, /\/mfa$/), factorPage.url).pathname + '?method=email');
+    let { emailPage: page } = await openDemoAppEmailCodePage(client, customer, 'state-superseded');
     // Sent again on the one chance in a million that two emails hold the same code.
     do page = await client.submit(page, /\/mfa\/email$/);
     while (new Set(codesMailedTo(customer)).size < 2);

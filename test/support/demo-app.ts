@@ -51,3 +51,18 @@ export async function openDemoAppLoginPage(client: PageClient, state: string): P
   if (page.status !== 200) throw new Error(`the demo-app authorization stopped at ${page.url} (${page.status})`);
   return page;
 }
+
+/**
+ * Starts a demo-app authorization with this state, gives the person's password, and opens the second-factor page
+ * on emailed codes: the page asking for the password's second step, and the one with "email me a code".
+ */
+export async function openDemoAppEmailCodePage(
+  client: PageClient,
+  person: { email: string; password: string },
+  state: string,
+): Promise<{ factorPage: PageResponse; emailPage: PageResponse }> {
+  const login = await openDemoAppLoginPage(client, state);
+  const factorPage = await client.submit(login, /\/login$/, { username: person.email, password: person.password });
+  const emailPage = await client.follow(`${new URL(formAction(factorPage.html, /\/mfa$/), factorPage.url).pathname}?method=email`);
+  return { factorPage, emailPage };
+}
