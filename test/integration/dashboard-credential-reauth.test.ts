@@ -207,13 +207,20 @@ describe.each(STORE_KINDS)('the re-authentication window expires (%s store)', (s
     expect(await running.server.store.collection('dashboard_credentials').count({ accountId: customer.customerId })).toBe(1);
   });
 
-  test('using the window does not extend it', async () => {
+  /**
+   * A signed-in customer whose first credential, made with the password, opened the window. The window started
+   * before that answer came back, so it has ended by `windowEndsBy`.
+   */
+  async function windowOpenedByACredential() {
     const customer = await createCustomer(running.server, { totp: false });
     const client = new PageClient(running.server.baseUrl);
     await signInToDashboardOverHttp(client, customer);
     shownCredential(await submitCreate(client, 'First', { password: customer.password }));
-    // The window started before this answer came back: it has ended by then.
-    const windowEndsBy = Date.now() + WINDOW_SECONDS * 1000;
+    return { customer, client, windowEndsBy: Date.now() + WINDOW_SECONDS * 1000 };
+  }
+
+  test('using the window does not extend it', async () => {
+    const { client, windowEndsBy } = await windowOpenedByACredential();
     await sleepUntil(windowEndsBy - 1000);
     shownCredential(await submitCreate(client, 'Within the window'));
     await sleepUntil(windowEndsBy + 200);
@@ -221,11 +228,7 @@ describe.each(STORE_KINDS)('the re-authentication window expires (%s store)', (s
   });
 
   test('a re-authentication on the security page restarts the window', async () => {
-    const customer = await createCustomer(running.server, { totp: false });
-    const client = new PageClient(running.server.baseUrl);
-    await signInToDashboardOverHttp(client, customer);
-    shownCredential(await submitCreate(client, 'First', { password: customer.password }));
-    const firstWindowEndsBy = Date.now() + WINDOW_SECONDS * 1000;
+    const { customer, client, windowEndsBy: firstWindowEndsBy } = await windowOpenedByACredential();
     await sleepUntil(firstWindowEndsBy - 1000);
     // The window restarts when this proof is checked, so it lasts at least until restartedFrom + the window.
     const restartedFrom = Date.now();
