@@ -6,7 +6,6 @@ import { CLIENT_MIGRATIONS, ClientRegistry } from './clients/index.js';
 import { servesHttps, type Config } from './config/index.js';
 import { CsrfProtection } from './http/csrf.js';
 import { errorBoundary } from './http/errors.js';
-import { ACCOUNT_PAGE_LINK } from './http/error-page.js';
 import { createDashboard, createSelfService, DASHBOARD_CLIENT_ID, DashboardSessions, SessionDevices, SIGN_UP_PATH } from './dashboard/index.js';
 import { ensureCompatClient, GENERATE_TOKEN_PATH, generateTokenApiRoutes } from './generate-token-api/index.js';
 import { livenessHandler, readinessHandler } from './http/health.js';
@@ -263,7 +262,6 @@ export async function createApplication(config: Config, rawStore: Store, logger:
       audit,
       logger,
       clientRequiresMfa: async (clientId) => (await live.provider.Client.find(clientId))?.metadata()[MFA_REQUIRED_METADATA] === true,
-      accountPageUrl: ACCOUNT_PAGE_LINK.backUrl,
       forgotPasswordUrl: config.mfa.emailEnabled ? '/account/forgot' : undefined,
       signUpUrlFor: (clientId) => (config.dashboard.signUp && clientId === DASHBOARD_CLIENT_ID ? SIGN_UP_PATH : undefined),
     }),

@@ -4,6 +4,7 @@ import type { InteractionResults } from 'oidc-provider';
 
 import { requestOrigin, type AuditLog } from '../audit/index.js';
 import type { CsrfProtection } from '../http/csrf.js';
+import { ACCOUNT_PAGE_LINK } from '../http/error-page.js';
 import { formField, requestBodyParser } from '../http/request-body.js';
 import type { Logger } from '../log/index.js';
 import { isRememberedSession, type Provider } from '../provider/index.js';
@@ -34,8 +35,6 @@ export interface InteractionDependencies {
   logger: Logger;
   /** Whether a client insists on a second factor (client metadata). */
   clientRequiresMfa(clientId: string): Promise<boolean>;
-  /** The person's own account page (the dashboard), where a sign-in that is gone can start again. */
-  accountPageUrl: string;
   /** The forgot-password page, when email is configured. */
   forgotPasswordUrl?: string;
   /** The sign-up page to link from this client's login page, if any (the dashboard's, when sign-up is on). */
@@ -101,8 +100,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
         code: 'interaction_expired',
         // Nothing tells which application it was (the record, or this browser's cookie for it, is gone), so
         // the way on that is always there is the person's own account page.
-        backUrl: deps.accountPageUrl,
-        backLabel: 'Go to your account',
+        ...ACCOUNT_PAGE_LINK,
       });
     }
   });
@@ -123,7 +121,7 @@ export function interactionRoutes(deps: InteractionDependencies): Router {
       title: 'Something went wrong',
       message: 'The form was too large to send. Go back and try again.',
       code: 'invalid_request',
-      ...(uid ? { backUrl: urls(uid).self, backLabel: 'Back to sign-in' } : { backUrl: deps.accountPageUrl, backLabel: 'Go to your account' }),
+      ...(uid ? { backUrl: urls(uid).self, backLabel: 'Back to sign-in' } : ACCOUNT_PAGE_LINK),
     });
   }
 
