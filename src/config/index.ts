@@ -139,10 +139,11 @@ export const CONFIG_FILE_VARIABLE = 'AUTHTOKEN_CONFIG';
 /**
  * The fixed default of each option that has one, in its environment form (`true`, `3600`); options whose
  * default depends on others (ISSUER, DASHBOARD_SIGNUP, ...) are absent. The README's table must agree.
+ * Worked out when asked: only that check needs it, not a server starting.
  */
-export const CONFIG_DEFAULTS: Readonly<Record<string, string>> = Object.fromEntries(
-  Object.entries(envSchema.parse({})).map(([key, value]) => [key, String(value)]),
-);
+export function configDefaults(): Readonly<Record<string, string>> {
+  return Object.fromEntries(Object.entries(envSchema.parse({})).map(([key, value]) => [key, String(value)]));
+}
 const tokenFormat = z.enum(['opaque', 'jwt']);
 const signingAlg = z.enum(['EdDSA', 'ES256', 'RS256']);
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 
-import { CONFIG_DEFAULTS, CONFIG_FILE_VARIABLE, CONFIG_KEYS } from '../../src/config/index.js';
+import { CONFIG_FILE_VARIABLE, CONFIG_KEYS, configDefaults } from '../../src/config/index.js';
 
 interface DocumentedRow {
   variables: string[];
@@ -24,6 +24,7 @@ function documentedRows(): DocumentedRow[] {
 
 describe("README.md's configuration table", () => {
   const rows = documentedRows();
+  const defaults = configDefaults();
 
   test('names exactly the variables the config module reads', () => {
     const documented = rows.flatMap((row) => row.variables).sort();
@@ -35,7 +36,7 @@ describe("README.md's configuration table", () => {
     const wrong = rows.flatMap((row) => {
       const cells = row.variables.length > 1 ? row.defaults.split(' / ') : [row.defaults];
       return row.variables
-        .map((variable, index) => ({ variable, expected: CONFIG_DEFAULTS[variable], cell: cells[index] ?? '' }))
+        .map((variable, index) => ({ variable, expected: defaults[variable], cell: cells[index] ?? '' }))
         .filter(({ expected, cell }) => expected !== undefined && !cell.includes(`\`${expected}\``));
     });
     expect(wrong).toEqual([]);
