@@ -1,8 +1,9 @@
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 
 import type { Context, Middleware } from 'koa';
 
 import type { IdentityCheck } from '../accounts/index.js';
+import { requestWithBody } from '../http/request-with-body.js';
 
 export interface TokenEndpointResult {
   status: number;
@@ -45,7 +46,7 @@ export async function runTokenRequest(
   // or refuse the request (given one for the caller's own URL).
   delete headers.dpop;
   delete headers['transfer-encoding'];
-  const tokenRequest = formPost(original, '/token', headers, body);
+  const tokenRequest = requestWithBody(original, { method: 'POST', url: '/token', headers, body });
   ctx.req = ctx.request.req = ctx.response.req = tokenRequest;
   try {
     await provider(ctx, async () => {});
@@ -76,38 +77,4 @@ export async function withIdentityCheck<T>(ctx: Context, identity: IdentityCheck
 /** The identity condition an in-process caller put on this token request, if any. */
 export function identityCheckOf(ctx: Context): IdentityCheck | undefined {
   return identityChecks.get(ctx);
-}
-
-/**
- * A POST to `url` on the caller's connection: everything not named here (socket, TLS state, remote address)
- * is read through to the caller's request, which is never written to. Its body is `body`, unread, served by
- * the one stream method oidc-provider's body reader uses.
- */
-function formPost(original: IncomingMessage, url: string, headers: IncomingHttpHeaders, body: Buffer): IncomingMessage {
-  async function* chunks(): AsyncGenerator<Buffer> {
-    yield body;
-  }
-  let read = false;
-  // Every view of the headers is this request's own: none may show the caller's Authorization or Origin.
-  const fields = Object.entries(headers).flatMap(([name, value]) =>
-    value === undefined ? [] : (Array.isArray(value) ? value : [value]).map((one) => [name, one] as const),
-  );
-  const request: IncomingMessage = Object.create(original, {
-    method: { value: 'POST', writable: true },
-    url: { value: url, writable: true },
-    headers: { value: headers, writable: true },
-    rawHeaders: { value: fields.flat() },
-    headersDistinct: {
-      value: Object.fromEntries(Object.keys(headers).map((name) => [name, fields.filter(([field]) => field === name).map(([, value]) => value)])),
-    },
-    readableEncoding: { value: null },
-    readable: { get: () => !read },
-    iterator: {
-      value: () => {
-        read = true;
-        return chunks();
-      },
-    },
-  });
-  return request;
 }
