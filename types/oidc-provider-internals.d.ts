@@ -45,7 +45,15 @@ declare module 'oidc-provider/lib/helpers/weak_cache.js' {
         resourceIndicators: { getResourceServerInfo(ctx: KoaContextWithOIDC, resource: string, client: Client | undefined): unknown };
       };
     };
+    features: {
+      mTLS: { enabled: boolean };
+      attestClientAuth: { enabled: boolean };
+      dPoP: { enabled: boolean; nonceSecret?: unknown };
+    };
     router: { match(method: string, path: string): object | undefined };
+    /** The token endpoint's grant handlers and the parameters each takes (`undefined`: every grant's). */
+    grantTypeHandlers: Map<string, (ctx: KoaContextWithOIDC) => Promise<void> | void>;
+    grantTypeParams: Map<string | undefined, Set<string>>;
   };
 }
 
@@ -86,4 +94,33 @@ declare module 'oidc-provider/lib/shared/reject_structured_tokens.js' {
   import type { Middleware } from 'koa';
   const rejectStructuredTokens: Middleware;
   export default rejectStructuredTokens;
+}
+
+// What the token route runs before a grant handler, used as it uses them by the client-credentials fast path
+// (src/provider/client-credentials-fast-path.ts): the request context store its models read, the parameter
+// object, the client-authentication parameter names, and the scope and client_id/secret syntax checks.
+declare module 'oidc-provider/lib/helpers/als.js' {
+  import type { AsyncLocalStorage } from 'node:async_hooks';
+  const als: AsyncLocalStorage<unknown>;
+  export default als;
+}
+
+declare module 'oidc-provider/lib/helpers/params.js' {
+  export default class Params {
+    constructor(allowList: Set<string>, params: Record<string, unknown>);
+    [name: string]: unknown;
+  }
+}
+
+declare module 'oidc-provider/lib/shared/client_auth.js' {
+  import type { KoaContextWithOIDC } from 'oidc-provider';
+  export function getClientAuthParams(ctx: KoaContextWithOIDC): Set<string>;
+}
+
+declare module 'oidc-provider/lib/helpers/is_valid_scope.js' {
+  export default function isValidScope(scope: unknown): boolean;
+}
+
+declare module 'oidc-provider/lib/consts/client_attributes.js' {
+  export const noVSCHAR: RegExp;
 }

@@ -66,6 +66,7 @@ const envSchema = z.object({
   MIGRATION_LEASE_SECONDS: intInRange(10, 86400).default(300),
   CLIENT_CACHE_TTL_MS: intInRange(0, 60000).default(5000),
   CLIENT_CACHE_MAX_ENTRIES: intInRange(0, 1000000).default(10000),
+  CLIENT_CREDENTIALS_FAST_PATH: bool.default(true),
   CLIENT_ASSERTION_MAX_LIFETIME_SECONDS: intInRange(60, 86400).default(3600),
   ADMIN_PORT: intInRange(0, 65535).default(3001),
   ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
@@ -292,6 +293,8 @@ export interface Config {
   migrationLeaseSeconds: number;
   /** Client metadata cache: other instances see a changed client within ttlMs (0 disables the cache). */
   clientCache: { ttlMs: number; maxEntries: number };
+  /** Plain client-credentials requests answered without oidc-provider's generic token pipeline (client-credentials-fast-path.ts). */
+  clientCredentialsFastPath: boolean;
   /** How far ahead a private_key_jwt assertion's exp may be: its replay record is kept that long. */
   clientAssertionMaxLifetimeSeconds: number;
   /** The admin API; it starts only when a token is configured. */
@@ -610,6 +613,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     migrationLeaseSeconds: env.MIGRATION_LEASE_SECONDS,
     clientCache: { ttlMs: env.CLIENT_CACHE_TTL_MS, maxEntries: env.CLIENT_CACHE_MAX_ENTRIES },
+    clientCredentialsFastPath: env.CLIENT_CREDENTIALS_FAST_PATH,
     clientAssertionMaxLifetimeSeconds: env.CLIENT_ASSERTION_MAX_LIFETIME_SECONDS,
     admin: { port: env.ADMIN_PORT, host: env.ADMIN_HOST, token: env.ADMIN_TOKEN },
     trustProxy: env.TRUST_PROXY,

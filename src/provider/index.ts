@@ -1,4 +1,5 @@
 import type { Middleware } from 'koa';
+import compose from 'koa-compose';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 
 import type { AccountService } from '../accounts/index.js';
@@ -16,6 +17,7 @@ import { methodsAt, routerMethods, type MethodsAtPath } from '../http/method-not
 import { routesUnder } from '../http/routes-under.js';
 import { ACR_MFA, ACR_PASSWORD, type MfaService } from '../mfa/index.js';
 import { registerClientCredentialsGrant } from './grants/client-credentials.js';
+import { clientCredentialsFastPath } from './client-credentials-fast-path.js';
 import { registerMfaOtpGrant } from './grants/mfa-otp.js';
 import { registerPasswordGrant } from './grants/password.js';
 import { registerRefreshTokenGrant } from './grants/refresh-token.js';
@@ -326,7 +328,10 @@ export function createProvider(dependencies: ProviderDependencies): ProviderWith
   clientCache.install(provider);
   const mfaChallenge = mfaChallengeRoutes(provider, userGrantDependencies);
   const sources = [providerRouteMethods(provider), routerMethods(mfaChallenge)];
-  return { provider, routes: routesUnder(mfaChallenge, MFA_CHALLENGE_PATH), methodsAt: (path) => methodsAt(sources, path) };
+  // Registered grants first: the fast path runs the client_credentials handler registered above.
+  const mfaRoutes = routesUnder(mfaChallenge, MFA_CHALLENGE_PATH);
+  const routes = config.clientCredentialsFastPath ? compose([clientCredentialsFastPath(provider), mfaRoutes]) : mfaRoutes;
+  return { provider, routes, methodsAt: (path) => methodsAt(sources, path) };
 }
 
 /**
