@@ -12,6 +12,7 @@ import instance from 'oidc-provider/lib/helpers/weak_cache.js';
 import { getClientAuthParams } from 'oidc-provider/lib/shared/client_auth.js';
 
 import { requestWithBody } from '../http/request-with-body.js';
+import { StoreUnavailableError } from '../store/index.js';
 
 /** oidc-provider's token endpoint (its default route, which our configuration keeps). */
 const TOKEN_PATH = '/token';
@@ -25,6 +26,8 @@ const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'application/x-
 const DEFERRED_HEADERS = ['origin', 'dpop', 'oauth-client-attestation', 'oauth-client-attestation-pop', 'transfer-encoding'] as const;
 /** RFC 4648 base64 with its padding, as oidc-provider checks a Basic header (lib/shared/client_auth.js). */
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2,3})?$/;
+
+type Client = NonNullable<Awaited<ReturnType<Provider['Client']['find']>>>;
 
 interface BasicCredentials {
   clientId: string;
@@ -81,10 +84,8 @@ async function answerOrDefer(
 ): Promise<void> {
   const body = await readBody(ctx.req);
   const form = body.length === length ? plainForm(body) : undefined;
-  const client = form ? await authenticatedClient(provider, credentials) : undefined;
-  if (!form || !client?.grantTypeAllowed(GRANT_TYPE)) return defer(ctx, next, body);
   const handler = instance(provider).grantTypeHandlers.get(GRANT_TYPE);
-  if (!handler) return defer(ctx, next, body);
+  if (!form || !handler) return defer(ctx, next, body);
   // What oidc-provider's router and context middleware set up for its token route.
   ctx._matchedRoute = TOKEN_PATH;
   (ctx as Context & { _matchedRouteName?: string })._matchedRouteName = 'token';
@@ -94,15 +95,27 @@ async function answerOrDefer(
   const writable = oidc as unknown as { body: unknown; params: unknown };
   writable.body = form;
   writable.params = new Params(allowedParameters, form);
-  oidc.entity('Client', client);
+  let answered = false;
   try {
-    // oidc-provider's models find the request through this store (its router's context middleware sets it).
-    await als.run(ctx, () => handler(oidcCtx));
-  } catch {
-    // A refusal (scope, resource, DPoP required) or a failure: the provider's pipeline answers it, as it
-    // would have from the start. Nothing was stored; the handler's last step is the token's save.
-    return defer(ctx, next, body);
+    const client = await authenticatedClient(provider, credentials);
+    if (client?.grantTypeAllowed(GRANT_TYPE)) {
+      oidc.entity('Client', client);
+      // oidc-provider's models find the request through this store (its router's context middleware sets it).
+      await als.run(ctx, () => handler(oidcCtx));
+      answered = true;
+    }
+  } catch (error) {
+    // The database is out of reach: answered 503 at once (src/http/errors.ts), as the pipeline's answer would
+    // be, rather than after a second wait for it there. Counted like the pipeline's grant errors.
+    if (error instanceof StoreUnavailableError) {
+      provider.emit('grant.error', ctx, error);
+      throw error;
+    }
+    // Anything else (a refusal: scope, resource, DPoP required) is the pipeline's to answer, as it would have
+    // from the start. Nothing was stored: the handler's last step is the token's save.
   }
+  // Outside the try: errors of the pipeline's own run are its own (and the error boundary's).
+  if (!answered) return defer(ctx, next, body);
   ctx.set(answerHeaders);
   provider.emit('grant.success', ctx);
 }
@@ -118,8 +131,6 @@ function plainForm(body: Buffer): Record<string, string> | undefined {
   if (form.grant_type !== GRANT_TYPE || !isValidScope(form.scope)) return undefined;
   return form;
 }
-
-type Client = NonNullable<Awaited<ReturnType<Provider['Client']['find']>>>;
 
 /** The client when it is found, registered for client_secret_basic, and the secret matches; otherwise undefined. */
 async function authenticatedClient(provider: Provider, { clientId, clientSecret }: BasicCredentials): Promise<Client | undefined> {

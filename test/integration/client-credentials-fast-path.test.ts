@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 
 import instance from 'oidc-provider/lib/helpers/weak_cache.js';
 
-import { DEMO, STORE_KINDS, testServer, type TestServer } from '../support/server.js';
+import { DEMO, serverOnOwnDatabase, STORE_KINDS, testServer, type TestServer } from '../support/server.js';
 
 /**
  * The client-credentials fast path (src/provider/client-credentials-fast-path.ts) against oidc-provider's own
@@ -128,11 +128,23 @@ async function send(server: TestServer, variant: Variant): Promise<Answer> {
   return { status: response.status, headers, body: parsed };
 }
 
+/** Records the requests oidc-provider's pipeline serves: each is first matched by its router, which the fast path never asks. */
+function pipelineEntries(server: TestServer): string[] {
+  const entries: string[] = [];
+  const { router } = instance(server.application.provider);
+  const match = router.match.bind(router);
+  router.match = (method, path) => {
+    entries.push(`${method} ${path}`);
+    return match(method, path);
+  };
+  return entries;
+}
+
 describe.each(STORE_KINDS)('client-credentials fast path on the %s store', (storeKind) => {
   const fast = testServer({ store: storeKind });
   const pipeline = testServer({ store: storeKind, env: { CLIENT_CREDENTIALS_FAST_PATH: 'false' } });
   /** Requests that reached the fast-path server's oidc-provider pipeline, and the provider's grant.success events. */
-  const enteredPipeline: string[] = [];
+  let enteredPipeline: string[] = [];
   const successes: string[] = [];
 
   beforeAll(async () => {
@@ -147,13 +159,7 @@ describe.each(STORE_KINDS)('client-credentials fast path on the %s store', (stor
         jwks: { keys: [{ ...keyClientJwk, alg: 'EdDSA', use: 'sig' }] },
       });
     }
-    // Every request oidc-provider's pipeline serves is first matched by its router: the fast path never asks it.
-    const { router } = instance(fast.server.application.provider);
-    const match = router.match.bind(router);
-    router.match = (method, path) => {
-      enteredPipeline.push(`${method} ${path}`);
-      return match(method, path);
-    };
+    enteredPipeline = pipelineEntries(fast.server);
     fast.server.application.provider.on('grant.success', (ctx) => successes.push(String(ctx.oidc.params?.grant_type)));
   });
 
@@ -195,4 +201,32 @@ describe.each(STORE_KINDS)('client-credentials fast path on the %s store', (stor
     // The fast-path server's provider saw the issuance as it sees its pipeline's: metrics count from this event.
     expect(successes).toEqual(['client_credentials']);
   });
+});
+
+describe('client-credentials fast path while the database is out of reach', () => {
+  const own = serverOnOwnDatabase();
+
+  test('a plain request is answered 503 temporarily_unavailable by the fast path itself, then tokens again', async () => {
+    const request = () =>
+      fetch(`${own.server.baseUrl}/token`, { method: 'POST', headers: { 'content-type': FORM, authorization: demo }, body: 'grant_type=client_credentials' });
+    expect((await request()).status).toBe(200);
+    const entered = pipelineEntries(own.server);
+    await own.ferret.halt();
+    try {
+      const refused = await request();
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('5');
+      expect(await refused.json()).toEqual({ error: 'temporarily_unavailable', error_description: expect.any(String) });
+      // Not tried a second time through oidc-provider's pipeline, which would wait on the database again.
+      expect(entered).toEqual([]);
+    } finally {
+      await own.ferret.resume();
+    }
+    let recovered = await request();
+    for (let attempt = 0; attempt < 60 && recovered.status !== 200; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      recovered = await request();
+    }
+    expect(recovered.status).toBe(200);
+  }, 120_000);
 });
