@@ -44,9 +44,10 @@ interface BasicCredentials {
  * It decides nothing on its own but "this request is the plain case". It authenticates the client with the same
  * calls (Client.find, the registered method, compareClientSecret) and then runs the same registered grant
  * handler inside a context set up as the router sets it, so scope and resource policy, the token, its storage,
- * its events and its answer are the provider's. It only ever answers with a token: a request it is not sure of
- * (another shape, another client authentication method, a wrong secret, a refused scope) is handed to
- * oidc-provider as it arrived, body included, and gets the provider's own answer, error or not.
+ * its events and its answer are the provider's. It answers only with a token, or with the 503 every request
+ * gets while the database is out of reach: a request it is not sure of (another shape, another client
+ * authentication method, a wrong secret, a refused scope) is handed to oidc-provider as it arrived, body
+ * included, and gets the provider's own answer, error or not.
  */
 export function clientCredentialsFastPath(provider: Provider): Middleware {
   const { features, grantTypeParams } = instance(provider);

@@ -1,4 +1,4 @@
-import { DEMO, postForm, serverOnOwnDatabase } from '../support/server.js';
+import { answerAfterReconnect, DEMO, postForm, serverOnOwnDatabase } from '../support/server.js';
 
 /**
  * Issue 3 item 6: while serving, a lost database answers OAuth requests with 503 temporarily_unavailable
@@ -39,13 +39,7 @@ describe('the database goes away while serving', () => {
 
     await own.ferret.resume();
 
-    // Bounded wait for the driver to reconnect on its own (no server restart).
-    let recovered = await token();
-    for (let attempt = 0; attempt < 60 && recovered.status !== 200; attempt += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      recovered = await token();
-    }
-    expect(recovered.status).toBe(200);
+    expect((await answerAfterReconnect(token)).status).toBe(200);
     const afterIntrospection = await postForm(`${own.server.baseUrl}/token/introspection`, { token: accessToken }, DEMO);
     expect(afterIntrospection.body).toMatchObject({ active: true });
     expect((await fetch(`${own.server.baseUrl}/readyz`)).status).toBe(200);

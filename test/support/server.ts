@@ -182,6 +182,19 @@ export function serverOnOwnDatabase(): ServerOnOwnDatabase {
   };
 }
 
+/**
+ * The answer to `request` once the database is back: repeated every 250 ms (at most 60 times) until it is 200,
+ * for the driver to reconnect on its own after an outage (no server restart).
+ */
+export async function answerAfterReconnect<T extends { status: number }>(request: () => Promise<T>): Promise<T> {
+  let answer = await request();
+  for (let attempt = 0; attempt < 60 && answer.status !== 200; attempt += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    answer = await request();
+  }
+  return answer;
+}
+
 export interface ServerWithMailbox {
   /** The SMTP server that takes every mail the server sends (SMTP_URL points at it). */
   readonly mailbox: TestMailbox;
