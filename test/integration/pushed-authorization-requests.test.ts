@@ -68,9 +68,14 @@ describe.each(STORE_KINDS)('pushed authorization requests (%s store)', (storeKin
     expect(redeemed.status).toBe(200);
     expect(redeemed.body.access_token).toEqual(expect.any(String));
 
-    // The request_uri was spent by that authorization: the same link leads nowhere, and never to the app.
+    // The request_uri was spent by that authorization: the same link brings the app invalid_request_uri, never a code.
     const again = await browser.request(authorize);
-    console.log('AGAIN', again.status, again.location, again.html.slice(0,300));
+    expect(again.status).toBe(303);
+    const refused = new URL(String(again.location));
+    expect(`${refused.origin}${refused.pathname}`).toBe(DEMO_APP_CALLBACK);
+    expect(refused.searchParams.get('error')).toBe('invalid_request_uri');
+    expect(refused.searchParams.get('iss')).toBe(running.server.baseUrl);
+    expect(refused.searchParams.has('code')).toBe(false);
   });
 
   test('the front channel rules hold for pushed parameters: PKCE S256, a registered redirect URI, the code flow', async () => {
