@@ -19,6 +19,13 @@ const TOKEN_PATH = '/token';
 const GRANT_TYPE = 'client_credentials';
 /** The parameters of the request this path serves; anything else in the body goes to oidc-provider. */
 const SERVED_PARAMETERS = new Set(['grant_type', 'scope', 'resource']);
+/** client_secret_post's parameters, served when the request has no Authorization header. */
+const BODY_CREDENTIALS = new Set(['client_id', 'client_secret']);
+/**
+ * The secret methods: oidc-provider takes a secret from either place for a client registered with either
+ * (lib/shared/client_auth.js), and so does this path.
+ */
+const SECRET_METHODS = new Set(['client_secret_basic', 'client_secret_post']);
 /** A body of grant_type, a few scopes and one resource URL fits easily; a larger one takes the general path. */
 const MAX_BODY_BYTES = 2048;
 const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'application/x-www-form-urlencoded; charset=utf-8']);
@@ -29,20 +36,21 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A
 
 type Client = NonNullable<Awaited<ReturnType<Provider['Client']['find']>>>;
 
-interface BasicCredentials {
+/** The client's id and secret, from a Basic header or from the form. */
+interface ClientCredentials {
   clientId: string;
   clientSecret: string;
 }
 
 /**
- * The client-credentials request partners send all day (HTTP Basic, a form of grant_type, scope and at most one
- * resource), answered without oidc-provider's generic token-route pipeline: its router, CORS, body reader,
+ * The client-credentials request partners send all day (a client secret in HTTP Basic or in the form, then
+ * grant_type, scope and at most one resource), answered without oidc-provider's generic token-route pipeline: its router, CORS, body reader,
  * parameter assembly, duplicate checks and the client-authentication dispatch over every method it supports.
  * Skipping it cut the server's CPU per client-credentials token by about a third on the bench machine
  * (`npm run bench`, README "Client-credentials fast path").
  *
  * It decides nothing on its own but "this request is the plain case". It authenticates the client with the same
- * calls (Client.find, the registered method, compareClientSecret) and then runs the same registered grant
+ * calls (Client.find, a registered secret method, compareClientSecret) and then runs the same registered grant
  * handler inside a context set up as the router sets it, so scope and resource policy, the token, its storage,
  * its events and its answer are the provider's. It answers only with a token, or with the 503 every request
  * gets while the database is out of reach: a request it is not sure of (another shape, another client
@@ -69,9 +77,10 @@ export function clientCredentialsFastPath(provider: Provider): Middleware {
     const length = Number(headers['content-length']);
     if (!(length > 0 && length <= MAX_BODY_BYTES) || !FORM_TYPES.has(String(headers['content-type']).toLowerCase())) return next();
     for (const name of DEFERRED_HEADERS) if (headers[name] !== undefined) return next();
-    const credentials = basicCredentials(headers.authorization);
-    if (!credentials) return next();
-    return answerOrDefer(provider, { allowedParameters, answerHeaders }, ctx, next, credentials, length);
+    // HTTP Basic, or (without an Authorization header) client_id and client_secret in the form.
+    const basic = headers.authorization === undefined ? undefined : basicCredentials(headers.authorization);
+    if (headers.authorization !== undefined && !basic) return next();
+    return answerOrDefer(provider, { allowedParameters, answerHeaders }, ctx, next, basic, length);
   };
 }
 
@@ -80,13 +89,14 @@ async function answerOrDefer(
   { allowedParameters, answerHeaders }: { allowedParameters: Set<string>; answerHeaders: Record<string, string> },
   ctx: Context,
   next: Next,
-  credentials: BasicCredentials,
+  basic: ClientCredentials | undefined,
   length: number,
 ): Promise<void> {
   const body = await readBody(ctx.req);
-  const form = body.length === length ? plainForm(body) : undefined;
+  const form = body.length === length ? plainForm(body, basic === undefined) : undefined;
+  const credentials = basic ?? (form?.client_id && form.client_secret ? { clientId: form.client_id, clientSecret: form.client_secret } : undefined);
   const handler = instance(provider).grantTypeHandlers.get(GRANT_TYPE);
-  if (!form || !handler) return defer(ctx, next, body);
+  if (!form || !credentials || !handler) return defer(ctx, next, body);
   // What oidc-provider's router and context middleware set up for its token route.
   ctx._matchedRoute = TOKEN_PATH;
   (ctx as Context & { _matchedRouteName?: string })._matchedRouteName = 'token';
@@ -121,29 +131,32 @@ async function answerOrDefer(
   provider.emit('grant.success', ctx);
 }
 
-/** The form when it holds only the served parameters, each once and not empty, as a client-credentials request. */
-function plainForm(body: Buffer): Record<string, string> | undefined {
+/**
+ * The form when it holds only the served parameters (the client's id and secret too, when they are to be in
+ * it), each once and not empty, as a client-credentials request.
+ */
+function plainForm(body: Buffer, credentialsInForm: boolean): Record<string, string> | undefined {
   const parsed = querystring.parse(body.toString('utf8'));
   const form: Record<string, string> = {};
   for (const [name, value] of Object.entries(parsed)) {
-    if (!SERVED_PARAMETERS.has(name) || typeof value !== 'string' || value.length === 0) return undefined;
+    const served = SERVED_PARAMETERS.has(name) || (credentialsInForm && BODY_CREDENTIALS.has(name));
+    if (!served || typeof value !== 'string' || value.length === 0) return undefined;
     form[name] = value;
   }
   if (form.grant_type !== GRANT_TYPE || !isValidScope(form.scope)) return undefined;
   return form;
 }
 
-/** The client when it is found, registered for client_secret_basic, and the secret matches; otherwise undefined. */
-async function authenticatedClient(provider: Provider, { clientId, clientSecret }: BasicCredentials): Promise<Client | undefined> {
+/** The client when it is found, registered for a secret method, and the secret matches; otherwise undefined. */
+async function authenticatedClient(provider: Provider, { clientId, clientSecret }: ClientCredentials): Promise<Client | undefined> {
   const client = await provider.Client.find(clientId);
   // A secret with an expiry: oidc-provider checks it against its clock tolerance.
-  if (!client || client.clientAuthMethod !== 'client_secret_basic' || client.clientSecretExpiresAt) return undefined;
+  if (!client?.clientAuthMethod || !SECRET_METHODS.has(client.clientAuthMethod) || client.clientSecretExpiresAt) return undefined;
   return (await client.compareClientSecret(clientSecret)) ? client : undefined;
 }
 
 /** Client id and secret of a Basic header, decoded as oidc-provider decodes them, or undefined for anything else. */
-function basicCredentials(authorization: string | undefined): BasicCredentials | undefined {
-  if (authorization === undefined) return undefined;
+function basicCredentials(authorization: string): ClientCredentials | undefined {
   const parts = authorization.split(' ');
   if (parts.length !== 2 || parts[0]?.toLowerCase() !== 'basic' || !parts[1] || !BASE64.test(parts[1])) return undefined;
   const decoded = Buffer.from(parts[1], 'base64').toString('utf8');
