@@ -36,6 +36,15 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A
 
 type Client = NonNullable<Awaited<ReturnType<Provider['Client']['find']>>>;
 
+/** What the fast path works with, worked out once per provider. */
+interface FastPathSetup {
+  provider: Provider;
+  /** The token endpoint's registered client_credentials handler. */
+  handler: (ctx: KoaContextWithOIDC) => Promise<void> | void;
+  allowedParameters: Set<string>;
+  answerHeaders: Record<string, string>;
+}
+
 /** The client's id and secret, from a Basic header or from the form. */
 interface ClientCredentials {
   clientId: string;
@@ -44,8 +53,9 @@ interface ClientCredentials {
 
 /**
  * The client-credentials request partners send all day (a client secret in HTTP Basic or in the form, then
- * grant_type, scope and at most one resource), answered without oidc-provider's generic token-route pipeline: its router, CORS, body reader,
- * parameter assembly, duplicate checks and the client-authentication dispatch over every method it supports.
+ * grant_type, scope and at most one resource), answered without oidc-provider's generic token-route pipeline:
+ * its router, CORS, body reader, parameter assembly, duplicate checks and the client-authentication dispatch
+ * over every method it supports.
  * Skipping it cut the server's CPU per client-credentials token by about a third on the bench machine
  * (`npm run bench`, README "Client-credentials fast path").
  *
@@ -58,19 +68,24 @@ interface ClientCredentials {
  * included, and gets the provider's own answer, error or not.
  */
 export function clientCredentialsFastPath(provider: Provider): Middleware {
-  const { features, grantTypeParams } = instance(provider);
+  const { features, grantTypeHandlers, grantTypeParams } = instance(provider);
+  // The handler registered for the grant (ours, registerClientCredentialsGrant), looked up once: the provider's
+  // registrations are complete when it is built.
+  const handler = grantTypeHandlers.get(GRANT_TYPE);
+  const grantParameters = grantTypeParams.get(GRANT_TYPE);
   // Certificate-bound tokens and attestation-based client authentication need the pipeline's checks on every
-  // request; with either on, this path steps aside entirely.
-  if (features.mTLS.enabled || features.attestClientAuth.enabled) return (ctx, next) => next();
-  // The parameters the token route keeps for this grant: the grant's own and every client authentication's.
-  const allowedParameters = new Set([
-    ...(grantTypeParams.get(GRANT_TYPE) ?? SERVED_PARAMETERS),
-    ...getClientAuthParams({ oidc: { provider } } as unknown as KoaContextWithOIDC),
-  ]);
+  // request; with either on (or without the grant), this path steps aside entirely.
+  if (!handler || !grantParameters || features.mTLS.enabled || features.attestClientAuth.enabled) return (ctx, next) => next();
   // The headers the token route's CORS middleware sets on a request without an Origin (lib/shared/cors.js,
   // lib/helpers/initialize_app.js): the answer's headers are the pipeline's too.
   const exposed = [features.dPoP.enabled && features.dPoP.nonceSecret ? 'DPoP-Nonce' : undefined, 'WWW-Authenticate'].filter(Boolean).join(',');
-  const answerHeaders = { vary: 'Origin', 'access-control-allow-origin': '*', 'access-control-expose-headers': exposed, 'cache-control': 'no-store' };
+  const setup: FastPathSetup = {
+    provider,
+    handler,
+    // The parameters the token route keeps for this grant: the grant's own and every client authentication's.
+    allowedParameters: new Set([...grantParameters, ...getClientAuthParams({ oidc: { provider } } as unknown as KoaContextWithOIDC)]),
+    answerHeaders: { vary: 'Origin', 'access-control-allow-origin': '*', 'access-control-expose-headers': exposed, 'cache-control': 'no-store' },
+  };
   return function answerPlainClientCredentials(ctx: Context, next: Next): Promise<void> {
     if (ctx.method !== 'POST' || ctx.path !== TOKEN_PATH) return next();
     const headers = ctx.req.headers;
@@ -80,13 +95,12 @@ export function clientCredentialsFastPath(provider: Provider): Middleware {
     // HTTP Basic, or (without an Authorization header) client_id and client_secret in the form.
     const basic = headers.authorization === undefined ? undefined : basicCredentials(headers.authorization);
     if (headers.authorization !== undefined && !basic) return next();
-    return answerOrDefer(provider, { allowedParameters, answerHeaders }, ctx, next, basic, length);
+    return answerOrDefer(setup, ctx, next, basic, length);
   };
 }
 
 async function answerOrDefer(
-  provider: Provider,
-  { allowedParameters, answerHeaders }: { allowedParameters: Set<string>; answerHeaders: Record<string, string> },
+  { provider, handler, allowedParameters, answerHeaders }: FastPathSetup,
   ctx: Context,
   next: Next,
   basic: ClientCredentials | undefined,
@@ -95,8 +109,7 @@ async function answerOrDefer(
   const body = await readBody(ctx.req);
   const form = body.length === length ? plainForm(body, basic === undefined) : undefined;
   const credentials = basic ?? (form?.client_id && form.client_secret ? { clientId: form.client_id, clientSecret: form.client_secret } : undefined);
-  const handler = instance(provider).grantTypeHandlers.get(GRANT_TYPE);
-  if (!form || !credentials || !handler) return defer(ctx, next, body);
+  if (!form || !credentials) return defer(ctx, next, body);
   // What oidc-provider's router and context middleware set up for its token route.
   ctx._matchedRoute = TOKEN_PATH;
   (ctx as Context & { _matchedRouteName?: string })._matchedRouteName = 'token';
