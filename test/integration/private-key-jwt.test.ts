@@ -19,15 +19,16 @@ async function newPartnerKey(kid: string): Promise<PartnerKey> {
   return { privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' } };
 }
 
-function assertion(key: PartnerKey, clientId: string, aud: string | string[], jti: string = randomUUID()): Promise<string> {
+/** A client assertion with a fresh jti, issued now and valid for two minutes unless `times` says otherwise. */
+function assertion(key: PartnerKey, clientId: string, aud: string | string[], times: { iat?: number; exp?: number } = {}): Promise<string> {
   return new SignJWT({})
     .setProtectedHeader({ alg: 'ES256', kid: String(key.publicJwk.kid) })
     .setIssuer(clientId)
     .setSubject(clientId)
     .setAudience(aud)
-    .setJti(jti)
-    .setIssuedAt()
-    .setExpirationTime('2m')
+    .setJti(randomUUID())
+    .setIssuedAt(times.iat)
+    .setExpirationTime(times.exp ?? '2m')
     .sign(key.privateKey);
 }
 
@@ -108,15 +109,7 @@ describe.each(STORE_KINDS)('private_key_jwt client authentication on the %s stor
   // was stored as already expired on MongoDB, and the same assertion was accepted again and again.
   test('an assertion that expires too far ahead is refused, so its replay record always has a real lifetime', async () => {
     for (const exp of [Math.floor(Date.now() / 1000) + 10 * 24 * 3600, 1e13, 1e300]) {
-      const signed = await new SignJWT({})
-        .setProtectedHeader({ alg: 'ES256', kid: String(key.publicJwk.kid) })
-        .setIssuer(clientId)
-        .setSubject(clientId)
-        .setAudience(running.server.config.issuer)
-        .setJti(randomUUID())
-        .setIssuedAt()
-        .setExpirationTime(exp)
-        .sign(key.privateKey);
+      const signed = await assertion(key, clientId, running.server.config.issuer, { exp });
       const answers = [await tokenWith(signed), await tokenWith(signed)];
       expect({ exp, statuses: answers.map((answer) => answer.status) }).toEqual({ exp, statuses: [401, 401] });
       expect(answers[0]?.body.error).toBe('invalid_client');
@@ -124,18 +117,7 @@ describe.each(STORE_KINDS)('private_key_jwt client authentication on the %s stor
   });
 
   test('an assertion issued in the future (iat half an hour ahead) is refused; a few seconds of clock drift are fine', async () => {
-    const issuedAt = async (iat: number) =>
-      tokenWith(
-        await new SignJWT({})
-          .setProtectedHeader({ alg: 'ES256', kid: String(key.publicJwk.kid) })
-          .setIssuer(clientId)
-          .setSubject(clientId)
-          .setAudience(running.server.config.issuer)
-          .setJti(randomUUID())
-          .setIssuedAt(iat)
-          .setExpirationTime(iat + 120)
-          .sign(key.privateKey),
-      );
+    const issuedAt = async (iat: number) => tokenWith(await assertion(key, clientId, running.server.config.issuer, { iat, exp: iat + 120 }));
     const now = Math.floor(Date.now() / 1000);
     // exp stays within CLIENT_ASSERTION_MAX_LIFETIME_SECONDS, so only iat can refuse it.
     const ahead = await issuedAt(now + 1800);
@@ -147,15 +129,7 @@ describe.each(STORE_KINDS)('private_key_jwt client authentication on the %s stor
   // A partner refused with only "client authentication failed" cannot tell a slow clock from a reused jti.
   test('an expired or already-used assertion is 401 invalid_client saying which, at the token and introspection endpoints', async () => {
     const now = Math.floor(Date.now() / 1000);
-    const expired = await new SignJWT({})
-      .setProtectedHeader({ alg: 'ES256', kid: String(key.publicJwk.kid) })
-      .setIssuer(clientId)
-      .setSubject(clientId)
-      .setAudience(running.server.config.issuer)
-      .setJti(randomUUID())
-      .setIssuedAt(now - 600)
-      .setExpirationTime(now - 300)
-      .sign(key.privateKey);
+    const expired = await assertion(key, clientId, running.server.config.issuer, { iat: now - 600, exp: now - 300 });
     expect(await tokenWith(expired)).toMatchObject({ status: 401, body: { error: 'invalid_client', error_description: 'client authentication failed: jwt expired' } });
 
     const signed = await assertion(key, clientId, running.server.config.issuer);
