@@ -1,14 +1,6 @@
-import { Views } from '../views/index.js';
+import { Views, type ErrorPageContent } from '../views/index.js';
 
 let views: Views | undefined;
-
-export interface ErrorPageContent {
-  title: string;
-  message: string;
-  code?: string;
-  backUrl?: string;
-  backLabel?: string;
-}
 
 /**
  * The way on from an error page that knows no better place: the person's own account page (the dashboard),
@@ -19,5 +11,5 @@ export const ACCOUNT_PAGE_LINK = { backUrl: '/dashboard', backLabel: 'Go to your
 /** The one error page (views/error.eta): our stylesheet only, no script, no third-party resource. */
 export function renderErrorPage(content: ErrorPageContent): string {
   views ??= new Views();
-  return views.render('./error', { code: undefined, backUrl: undefined, backLabel: undefined, ...content });
+  return views.renderError(content);
 }

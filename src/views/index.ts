@@ -18,21 +18,31 @@ export class Views {
   render(template: string, data: Record<string, unknown>): string {
     return this.#eta.render(template, data);
   }
+
+  /** The one error page (views/error.eta); a field the page leaves out is rendered as absent. */
+  renderError(page: ErrorPageContent): string {
+    return this.render('./error', { code: undefined, backUrl: undefined, backLabel: undefined, ...page });
+  }
 }
 
-export interface ErrorPage {
+export interface ErrorPageContent {
   title: string;
   message: string;
   /** A stable machine-readable code shown small, for support requests. */
-  code: string;
+  code?: string;
   backUrl?: string;
   /** The words of the backUrl link, when "Go back" would not say where it leads. */
   backLabel?: string;
+}
+
+/** An error page answered by our own routes, which always give it a code. */
+export interface ErrorPage extends ErrorPageContent {
+  code: string;
 }
 
 /** Answers a request with the error page and a status. */
 export function respondWithErrorPage(ctx: Context, views: Views, status: number, page: ErrorPage): void {
   ctx.status = status;
   ctx.type = 'html';
-  ctx.body = views.render('./error', { backUrl: undefined, backLabel: undefined, ...page });
+  ctx.body = views.renderError(page);
 }
